@@ -1,0 +1,63 @@
+//! Who may run which command, decided in one place before dispatch.
+//!
+//! Roles are coarse on purpose: a command is either for everyone or for admins. Finer rules
+//! that depend on the data ("only the owner may release this booking") are enforced where the
+//! data is read, inside the same transaction as the change.
+
+use maison_command::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Any member of the workspace.
+    Member,
+    /// Listed in `bookings.admins`.
+    Admin,
+}
+
+/// The role a command needs. The `match` is exhaustive, so a new command cannot be added
+/// without deciding who may run it.
+pub fn required_role(command: &Command) -> Role {
+    match command {
+        Command::Help { .. }
+        | Command::Status { .. }
+        | Command::Book(_)
+        | Command::BookAny { .. }
+        | Command::Mine
+        | Command::Cancel { .. }
+        | Command::Release { .. }
+        | Command::Extend { .. } => Role::Member,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use maison_command::{ParseContext, parse};
+
+    #[test]
+    fn every_command_has_a_role() {
+        let ctx = ParseContext {
+            now: Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap(),
+            tz: chrono_tz::UTC,
+        };
+        let lines = [
+            "help",
+            "status",
+            "status gpu01",
+            "book gpu01 2h",
+            "book any 1h",
+            "mine",
+            "bookings",
+            "cancel 1",
+            "release",
+            "release 3",
+            "release gpu01",
+            "extend 1 1h",
+        ];
+        for line in lines {
+            let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(required_role(&command), Role::Member, "{line}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The database facade: one [`Db`] owning the connection, with methods that work on the pool or
+//! inside a transaction. SQLite (embedded default) and PostgreSQL are both first-class.
+
+pub mod bookings;
+pub mod entities;
+
+use std::ops::Deref;
+use std::time::Duration;
+
+use anyhow::Context;
+use maison_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, RuntimeErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+
+use crate::config::HostConfig;
+use entities::{audit, host, slack_event, user};
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+/// One audit record: who did what to what, and how it ended.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: String,
+    pub outcome: &'a str,
+    pub request_id: &'a str,
+    pub detail: Option<String>,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file if needed) and applies pending migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let db = Self::connect_without_migrating(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub async fn connect_without_migrating(url: &str) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let conn = Database::connect(options)
+            .await
+            .with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
+        if conn.get_database_backend() == DbBackend::Sqlite {
+            // WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
+            // busy_timeout makes a second process wait for the lock instead of failing at once.
+            conn.execute_unprepared(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .await
+            .context("cannot configure SQLite")?;
+        }
+        Ok(Self { conn })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.conn, None)
+            .await
+            .context("database migration failed")
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front,
+    /// so two bookings can never both read "free" and both write (and no spurious "database is
+    /// locked" from lock upgrades). PostgreSQL relies on its exclusion constraint instead.
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Makes the hosts table match the config: new hosts added, GPU counts and URLs updated.
+    /// Hosts removed from the config are kept (bookings refer to them) but stop being listed.
+    pub async fn sync_hosts(&self, hosts: &[HostConfig], now: i64) -> Result<(), DbErr> {
+        for h in hosts {
+            let row = host::ActiveModel {
+                name: Set(h.name.clone()),
+                gpu_count: Set(h.gpus as i32),
+                agent_url: Set(h.agent_url.clone()),
+                state: Set("active".to_owned()),
+                updated_at: Set(now),
+            };
+            host::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(host::Column::Name)
+                        .update_columns([
+                            host::Column::GpuCount,
+                            host::Column::AgentUrl,
+                            host::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn hosts(&self) -> Result<Vec<host::Model>, DbErr> {
+        host::Entity::find()
+            .order_by_asc(host::Column::Name)
+            .all(&self.conn)
+            .await
+    }
+
+    pub async fn find_user(
+        &self,
+        team_id: &str,
+        slack_user_id: &str,
+    ) -> Result<Option<user::Model>, DbErr> {
+        user::Entity::find()
+            .filter(user::Column::TeamId.eq(team_id))
+            .filter(user::Column::SlackUserId.eq(slack_user_id))
+            .one(&self.conn)
+            .await
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<user::Model>, DbErr> {
+        user::Entity::find_by_id(id).one(&self.conn).await
+    }
+
+    /// Inserts or refreshes a user's cached Slack profile.
+    pub async fn upsert_user(&self, profile: &UserProfileRow<'_>) -> Result<user::Model, DbErr> {
+        let row = user::ActiveModel {
+            team_id: Set(profile.team_id.to_owned()),
+            slack_user_id: Set(profile.slack_user_id.to_owned()),
+            display_name: Set(profile.display_name.to_owned()),
+            tz: Set(profile.tz.to_owned()),
+            locale: Set(profile.locale.map(str::to_owned)),
+            profile_fetched_at: Set(profile.fetched_at),
+            ..Default::default()
+        };
+        user::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([user::Column::TeamId, user::Column::SlackUserId])
+                    .update_columns([
+                        user::Column::DisplayName,
+                        user::Column::Tz,
+                        user::Column::Locale,
+                        user::Column::ProfileFetchedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.conn)
+            .await?;
+        self.find_user(profile.team_id, profile.slack_user_id)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("user just written".to_owned()))
+    }
+
+    /// Appends one audit record, on the pool or inside the caller's transaction.
+    pub async fn audit<C: ConnectionTrait>(
+        conn: &C,
+        at: i64,
+        entry: AuditEntry<'_>,
+    ) -> Result<(), DbErr> {
+        let row = audit::ActiveModel {
+            at: Set(at),
+            actor: Set(entry.actor.to_owned()),
+            action: Set(entry.action.to_owned()),
+            target: Set(entry.target),
+            outcome: Set(entry.outcome.to_owned()),
+            request_id: Set(entry.request_id.to_owned()),
+            detail: Set(entry.detail),
+            ..Default::default()
+        };
+        audit::Entity::insert(row)
+            .exec_without_returning(conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn audit_log(&self) -> Result<Vec<audit::Model>, DbErr> {
+        audit::Entity::find()
+            .order_by_asc(audit::Column::Id)
+            .all(&self.conn)
+            .await
+    }
+
+    /// Records a Slack event id; `false` when it was already seen (Slack retried it).
+    pub async fn first_sighting_of_event(&self, event_id: &str, now: i64) -> Result<bool, DbErr> {
+        let row = slack_event::ActiveModel {
+            event_id: Set(event_id.to_owned()),
+            received_at: Set(now),
+        };
+        let inserted = slack_event::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(slack_event::Column::EventId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.conn)
+            .await?;
+        Ok(inserted == 1)
+    }
+}
+
+/// A Slack profile as cached in `users`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProfileRow<'a> {
+    pub team_id: &'a str,
+    pub slack_user_id: &'a str,
+    pub display_name: &'a str,
+    pub tz: &'a str,
+    pub locale: Option<&'a str>,
+    pub fetched_at: i64,
+}
+
+/// PostgreSQL's SQLSTATE of a failed statement, if that is what failed.
+pub fn sqlstate(err: &DbErr) -> Option<String> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.deref() {
+                sea_orm::sqlx::Error::Database(db_err) => db_err.code().map(|c| c.into_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Hides the password of a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact_url("postgres://maison:pw@db:5432/m"),
+            "postgres://***@db:5432/m"
+        );
+        assert_eq!(
+            redact_url("sqlite://maison.db?mode=rwc"),
+            "sqlite://maison.db?mode=rwc"
+        );
+    }
+}

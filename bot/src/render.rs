@@ -1,0 +1,307 @@
+//! What the bot says, as data: a [`Reply`] of a few block kinds, rendered to Slack Block Kit
+//! JSON for Slack and to plain text for the terminal front-end (`maison-bot try`).
+//!
+//! Handlers build replies; they never touch JSON. That keeps replies snapshot-testable and lets
+//! both fronts show the same thing, buttons included.
+
+use serde_json::{Value, json};
+
+/// Slack limits a section's text to 3,000 characters; longer text is cut with a marker.
+const SECTION_TEXT_LIMIT: usize = 3000;
+/// Slack limits a message to 50 blocks.
+const MAX_BLOCKS: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only the caller sees it.
+    Ephemeral,
+    /// Everyone in the channel sees it.
+    InChannel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub visibility: Visibility,
+    /// Fallback text for notifications and clients that cannot show blocks.
+    pub text: String,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    Header(String),
+    /// Slack mrkdwn.
+    Section(String),
+    /// Small grey text.
+    Context(String),
+    Divider,
+    Actions(Vec<Button>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    /// Which handler the click goes to (see `actions`).
+    pub action_id: String,
+    /// What it acts on, e.g. a booking id.
+    pub value: String,
+    pub style: ButtonStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Default,
+    Primary,
+    Danger,
+}
+
+impl Reply {
+    /// A one-paragraph private answer.
+    pub fn ephemeral(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            visibility: Visibility::Ephemeral,
+            blocks: vec![Block::Section(text.clone())],
+            text,
+        }
+    }
+
+    pub fn with_blocks(
+        visibility: Visibility,
+        text: impl Into<String>,
+        blocks: Vec<Block>,
+    ) -> Self {
+        Self {
+            visibility,
+            text: text.into(),
+            blocks,
+        }
+    }
+
+    /// Block Kit JSON as sent in a slash-command response or to `chat.postMessage`.
+    pub fn to_slack_json(&self) -> Value {
+        let mut blocks: Vec<Value> = self.blocks.iter().map(Block::to_slack_json).collect();
+        if blocks.len() > MAX_BLOCKS {
+            let dropped = blocks.len() - (MAX_BLOCKS - 1);
+            blocks.truncate(MAX_BLOCKS - 1);
+            blocks.push(Block::Context(format!("… and {dropped} more not shown")).to_slack_json());
+        }
+        json!({
+            "response_type": match self.visibility {
+                Visibility::Ephemeral => "ephemeral",
+                Visibility::InChannel => "in_channel",
+            },
+            "text": self.text,
+            "blocks": blocks,
+        })
+    }
+
+    /// Readable text for a terminal: buttons are shown as `[Label]`, to be typed to press them.
+    pub fn to_terminal(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            match block {
+                Block::Header(text) => {
+                    out.push_str(&format!("== {} ==\n", text));
+                }
+                Block::Section(text) => {
+                    out.push_str(&mrkdwn_to_plain(text));
+                    out.push('\n');
+                }
+                Block::Context(text) => {
+                    out.push_str(&format!("  ({})\n", mrkdwn_to_plain(text)));
+                }
+                Block::Divider => out.push_str("----\n"),
+                Block::Actions(buttons) => {
+                    let labels: Vec<String> =
+                        buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+                    out.push_str(&format!("  {}\n", labels.join(" ")));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every button in the reply, in order.
+    pub fn buttons(&self) -> impl Iterator<Item = &Button> {
+        self.blocks.iter().flat_map(|block| match block {
+            Block::Actions(buttons) => buttons.as_slice(),
+            _ => &[],
+        })
+    }
+}
+
+impl Block {
+    fn to_slack_json(&self) -> Value {
+        match self {
+            Block::Header(text) => json!({
+                "type": "header",
+                "text": {"type": "plain_text", "text": truncate(text, 150), "emoji": true},
+            }),
+            Block::Section(text) => json!({
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)},
+            }),
+            Block::Context(text) => json!({
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}],
+            }),
+            Block::Divider => json!({"type": "divider"}),
+            Block::Actions(buttons) => json!({
+                "type": "actions",
+                "elements": buttons.iter().map(Button::to_slack_json).collect::<Vec<_>>(),
+            }),
+        }
+    }
+}
+
+impl Button {
+    pub fn new(
+        label: impl Into<String>,
+        action_id: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            label: label.into(),
+            action_id: action_id.into(),
+            value: value.into(),
+            style: ButtonStyle::Default,
+        }
+    }
+
+    pub fn styled(mut self, style: ButtonStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    fn to_slack_json(&self) -> Value {
+        let mut button = json!({
+            "type": "button",
+            "text": {"type": "plain_text", "text": self.label},
+            "action_id": self.action_id,
+            "value": self.value,
+        });
+        match self.style {
+            ButtonStyle::Default => {}
+            ButtonStyle::Primary => button["style"] = json!("primary"),
+            ButtonStyle::Danger => button["style"] = json!("danger"),
+        }
+        button
+    }
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(limit - 1).collect();
+    format!("{kept}…")
+}
+
+/// Emoji short codes the bot uses, and what a terminal shows instead.
+const TERMINAL_EMOJI: &[(&str, &str)] = &[
+    (":white_check_mark:", "✅"),
+    (":no_entry_sign:", "🚫"),
+    (":no_entry:", "⛔"),
+    (":warning:", "⚠️ "),
+    (":grey_question:", "❔"),
+    (":calendar:", "📅"),
+    (":red_circle:", "🔴"),
+    (":large_green_circle:", "🟢"),
+    (":construction:", "🚧"),
+    (":stopwatch:", "⏱️ "),
+    (":wave:", "👋"),
+    (":wastebasket:", "🗑️ "),
+    (":lock:", "🔒"),
+    (":boom:", "💥"),
+    (":hourglass:", "⌛"),
+    (":hourglass_flowing_sand:", "⏳"),
+    (":scales:", "⚖️ "),
+    (":straight_ruler:", "📏"),
+];
+
+/// Turns Slack mrkdwn into terminal text: no `*bold*` or backticks, mentions as `@U123`,
+/// emoji short codes as emoji.
+fn mrkdwn_to_plain(text: &str) -> String {
+    let text = text
+        .replace(['*', '`'], "")
+        .replace("<!here>", "@here")
+        .replace("_(", "(")
+        .replace(")_", ")");
+    // Mentions `<@U123>` become `@U123`.
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find("<@") {
+        let after = &rest[open + 2..];
+        let id_len = after
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after.len());
+        if id_len > 0 && after[id_len..].starts_with('>') {
+            plain.push_str(&rest[..open]);
+            plain.push('@');
+            plain.push_str(&after[..id_len]);
+            rest = &after[id_len + 1..];
+        } else {
+            plain.push_str(&rest[..open + 2]);
+            rest = after;
+        }
+    }
+    plain.push_str(rest);
+    for (code, emoji) in TERMINAL_EMOJI {
+        plain = plain.replace(code, emoji);
+    }
+    plain
+}
+
+/// Mentions a Slack user so the client shows their name.
+pub fn mention(user_id: &str) -> String {
+    format!("<@{user_id}>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_json_has_every_block_kind() {
+        let reply = Reply::with_blocks(
+            Visibility::InChannel,
+            "fallback",
+            vec![
+                Block::Header("Fleet".into()),
+                Block::Section("*gpu01* free".into()),
+                Block::Context("as of now".into()),
+                Block::Divider,
+                Block::Actions(vec![
+                    Button::new("Release", "release", "7").styled(ButtonStyle::Danger),
+                    Button::new("Extend 1h", "extend_1h", "7"),
+                ]),
+            ],
+        );
+        insta::assert_json_snapshot!(reply.to_slack_json());
+        insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn long_text_and_many_blocks_respect_slack_limits() {
+        let long = "x".repeat(5000);
+        let mut blocks = vec![Block::Section(long)];
+        blocks.extend((0..60).map(|i| Block::Section(format!("line {i}"))));
+        let json = Reply::with_blocks(Visibility::Ephemeral, "t", blocks).to_slack_json();
+        let blocks = json["blocks"].as_array().unwrap();
+        assert_eq!(blocks.len(), MAX_BLOCKS);
+        assert_eq!(
+            blocks[0]["text"]["text"].as_str().unwrap().chars().count(),
+            SECTION_TEXT_LIMIT
+        );
+        assert_eq!(blocks[49]["elements"][0]["text"], "… and 12 more not shown");
+    }
+
+    #[test]
+    fn terminal_text_shows_mentions_and_emoji_plainly() {
+        assert_eq!(
+            mrkdwn_to_plain(":wave: *hi* <@U1> and <@U2>, `code` <not a mention> <@"),
+            "👋 hi @U1 and @U2, code <not a mention> <@"
+        );
+    }
+}

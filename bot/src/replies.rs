@@ -1,0 +1,583 @@
+//! Every reply the bot gives, built from data by pure functions (snapshot-tested below).
+//! Times are shown in the reader's time zone, relative to today where that reads better.
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+use maison_command::{ParseError, format_duration};
+
+use crate::app::actions;
+use crate::db::bookings::{BookingError, BookingView, Ending, Holder, NewBooking};
+use crate::db::entities::host;
+use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+
+/// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
+pub fn when(ts: i64, now: i64, tz: Tz) -> String {
+    let at = tz.from_utc_datetime(&utc(ts).naive_utc());
+    let today = tz.from_utc_datetime(&utc(now).naive_utc()).date_naive();
+    let day = at.date_naive();
+    let clock = at.format("%H:%M");
+    if day == today {
+        format!("today {clock}")
+    } else if Some(day) == today.succ_opt() {
+        format!("tomorrow {clock}")
+    } else if day.year() == today.year() {
+        format!("{} {clock}", at.format("%a %-d %b"))
+    } else {
+        format!("{} {clock}", at.format("%-d %b %Y"))
+    }
+}
+
+/// `today 14:00–16:00` or `today 22:00 – tomorrow 02:00`.
+pub fn span(start: i64, end: i64, now: i64, tz: Tz) -> String {
+    let from = when(start, now, tz);
+    let to = when(end, now, tz);
+    match (from.rsplit_once(' '), to.rsplit_once(' ')) {
+        (Some((day_a, _)), Some((day_b, clock_b))) if day_a == day_b => format!("{from}–{clock_b}"),
+        _ => format!("{from} – {to}"),
+    }
+}
+
+fn utc(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+fn gpus_label(gpus: &[u32]) -> String {
+    match gpus {
+        [one] => format!("GPU {one}"),
+        many => format!(
+            "GPUs {}",
+            many.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
+}
+
+fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
+    let state = if b.start <= now { " _(running)_" } else { "" };
+    let note = b
+        .note
+        .as_ref()
+        .map(|n| format!(" — “{n}”"))
+        .unwrap_or_default();
+    format!(
+        "*#{}* `{}` {} · {}{}{}",
+        b.id,
+        b.host,
+        gpus_label(&b.gpus),
+        span(b.start, b.end, now, tz),
+        state,
+        note
+    )
+}
+
+pub fn help(topic: Option<&str>) -> Reply {
+    match maison_command::help_text(topic) {
+        Ok(text) => Reply::ephemeral(text),
+        Err(err) => parse_error(&err),
+    }
+}
+
+pub fn parse_error(err: &ParseError) -> Reply {
+    let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
+    if let Some(usage) = err.usage() {
+        blocks.push(Block::Context(format!("Usage: `/maison {usage}`")));
+    }
+    Reply::with_blocks(Visibility::Ephemeral, err.to_string(), blocks)
+}
+
+pub fn admins_only() -> Reply {
+    Reply::ephemeral(
+        ":no_entry: Only Maison admins can do that. Ask one of them (they are listed in the bot's config).",
+    )
+}
+
+pub fn internal_error(request_id: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{request_id}`."
+    ))
+}
+
+pub fn unknown_host(name: &str, hosts: &[host::Model]) -> Reply {
+    let mut by_distance: Vec<(usize, &str)> = hosts
+        .iter()
+        .map(|h| (strsim::levenshtein(name, &h.name), h.name.as_str()))
+        .collect();
+    by_distance.sort();
+    let suggestion = by_distance
+        .first()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, n)| format!(" Did you mean `{n}`?"))
+        .unwrap_or_default();
+    let all: Vec<String> = hosts.iter().map(|h| format!("`{}`", h.name)).collect();
+    let listing = if all.is_empty() {
+        "No hosts are configured yet.".to_owned()
+    } else {
+        format!("Hosts: {}.", all.join(", "))
+    };
+    Reply::ephemeral(format!(
+        ":grey_question: There is no host called `{name}`.{suggestion} {listing}"
+    ))
+}
+
+pub fn booked(b: &BookingView, now: i64, tz: Tz) -> Reply {
+    let text = format!(
+        ":white_check_mark: Booked `{}` {} for {} (booking *#{}*).",
+        b.host,
+        gpus_label(&b.gpus),
+        span(b.start, b.end, now, tz),
+        b.id
+    );
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        text.clone(),
+        vec![
+            Block::Section(text),
+            Block::Context(format!(
+                "`/maison release {}` ends it early · `/maison extend {} 1h` adds an hour · `/maison mine` lists your bookings",
+                b.id, b.id
+            )),
+        ],
+    )
+}
+
+pub fn announcement(b: &BookingView, now: i64, tz: Tz) -> Reply {
+    let note = b
+        .note
+        .as_ref()
+        .map(|n| format!(" — “{n}”"))
+        .unwrap_or_default();
+    let text = format!(
+        ":calendar: {} booked `{}` {} for {}{}",
+        mention(&b.slack_user_id),
+        b.host,
+        gpus_label(&b.gpus),
+        span(b.start, b.end, now, tz),
+        note
+    );
+    Reply::with_blocks(
+        Visibility::InChannel,
+        text.clone(),
+        vec![Block::Section(text)],
+    )
+}
+
+pub fn taken(
+    request: &NewBooking,
+    holders: &[Holder],
+    next: Option<(i64, i64)>,
+    free_now: &[(String, usize)],
+    now: i64,
+    tz: Tz,
+) -> Reply {
+    let mut lines = vec![format!(
+        ":no_entry_sign: `{}` is taken for {}.",
+        request.host,
+        span(request.start, request.end, now, tz)
+    )];
+    for h in holders {
+        lines.push(format!(
+            "• GPU {} — {} until {} (#{})",
+            h.gpu,
+            mention(&h.slack_user_id),
+            when(h.end, now, tz),
+            h.booking_id
+        ));
+    }
+    if holders.is_empty() {
+        lines.push("• Someone booked it a moment before you.".to_owned());
+    }
+    let mut blocks = vec![Block::Section(lines.join("\n"))];
+    let next_line = match next {
+        Some((start, end)) => format!(
+            "Next free slot on `{}`: {}.",
+            request.host,
+            span(start, end, now, tz)
+        ),
+        None => format!(
+            "`{}` has no free slot of that length in the booking window.",
+            request.host
+        ),
+    };
+    let free_line = if free_now.is_empty() {
+        "No other host has a free GPU right now.".to_owned()
+    } else {
+        let hosts: Vec<String> = free_now
+            .iter()
+            .map(|(name, n)| format!("`{name}` ({n} free)"))
+            .collect();
+        format!("Free now: {}.", hosts.join(", "))
+    };
+    blocks.push(Block::Context(format!("{next_line} {free_line}")));
+    Reply::with_blocks(Visibility::Ephemeral, lines[0].clone(), blocks)
+}
+
+pub fn extension_taken(holders: &[Holder], now: i64, tz: Tz) -> Reply {
+    let mut lines =
+        vec![":no_entry_sign: Can't extend: the GPUs are booked right after you.".to_owned()];
+    for h in holders {
+        lines.push(format!(
+            "• GPU {} — {} from {} (#{})",
+            h.gpu,
+            mention(&h.slack_user_id),
+            when(h.start, now, tz),
+            h.booking_id
+        ));
+    }
+    Reply::ephemeral(lines.join("\n"))
+}
+
+pub fn nothing_free(
+    gpus: u32,
+    start: i64,
+    end: i64,
+    next: Option<(i64, String)>,
+    now: i64,
+    tz: Tz,
+) -> Reply {
+    let what = if gpus == 1 {
+        "a free GPU".to_owned()
+    } else {
+        format!("{gpus} free GPUs")
+    };
+    let mut text = format!(
+        ":no_entry_sign: No host has {what} for {}.",
+        span(start, end, now, tz)
+    );
+    match next {
+        Some((at, host)) => text.push_str(&format!(
+            " The earliest fit is `{host}` from {}: `/maison book {host} {} at {}`.",
+            when(at, now, tz),
+            format_duration(Duration::seconds(end - start)),
+            tz.from_utc_datetime(&utc(at).naive_utc())
+                .format("%Y-%m-%d %H:%M")
+        )),
+        None => text.push_str(" Nothing fits within the booking window either."),
+    }
+    Reply::ephemeral(text)
+}
+
+pub fn booking_refused(err: &BookingError, now: i64, tz: Tz) -> Reply {
+    let text = match err {
+        BookingError::HostDrained(host) => format!(":construction: `{host}` is drained for maintenance: no new bookings. Try `/maison book any …` or another host."),
+        BookingError::NoSuchGpu { host, gpu, gpu_count } => format!(
+            ":grey_question: `{host}` has no GPU {gpu}: its GPUs are 0–{}. Example: `/maison book {host}:0 2h`.",
+            gpu_count.saturating_sub(1)
+        ),
+        BookingError::NotEnoughGpus { host, gpu_count, wanted } => {
+            if *gpu_count == 0 {
+                format!(":grey_question: `{host}` has no GPUs to book.")
+            } else {
+                format!(":grey_question: `{host}` has {gpu_count} GPUs; you asked for {wanted}.")
+            }
+        }
+        BookingError::InPast => ":hourglass: That time is already past. Bookings start now or later, e.g. `/maison book gpu01 2h` or `… at 14:00`.".to_owned(),
+        BookingError::TooLong { max } => format!(
+            ":straight_ruler: Bookings can last at most {}. Book that, then `/maison extend` later if you still need it.",
+            format_duration(Duration::seconds(*max))
+        ),
+        BookingError::TooFarAhead { max } => format!(
+            ":calendar: Bookings can start at most {} ahead.",
+            format_duration(Duration::seconds(*max))
+        ),
+        BookingError::UserLimit { would_hold, max } => format!(
+            ":scales: That would give you {would_hold} GPUs at once; the limit is {max} per person. Release one first (`/maison mine`)."
+        ),
+        BookingError::NotFound(id) => format!(":grey_question: There is no booking #{id}. `/maison mine` lists yours."),
+        BookingError::NotOwner { id, owner } => format!(
+            ":lock: Booking #{id} belongs to {}. Only its owner or an admin can change it.",
+            mention(owner)
+        ),
+        BookingError::AlreadyEnded(id) => format!(":grey_question: Booking #{id} has already ended or was cancelled."),
+        BookingError::UnknownHost(host) => format!(":grey_question: There is no host called `{host}`."),
+        BookingError::Taken { .. } => ":no_entry_sign: That slot is taken.".to_owned(),
+        BookingError::Db(_) => ":boom: Something went wrong on our side and nothing was changed.".to_owned(),
+    };
+    let _ = (now, tz);
+    Reply::ephemeral(text)
+}
+
+pub fn ended(b: &BookingView, ending: Ending, now: i64, tz: Tz) -> Reply {
+    let text = match ending {
+        Ending::Cancelled => format!(
+            ":wastebasket: Cancelled booking #{} (`{}` {}, {}).",
+            b.id,
+            b.host,
+            gpus_label(&b.gpus),
+            when(b.start, now, tz)
+        ),
+        Ending::Released => format!(
+            ":wave: Released booking #{}: `{}` {} is free again.",
+            b.id,
+            b.host,
+            gpus_label(&b.gpus)
+        ),
+    };
+    Reply::ephemeral(text)
+}
+
+pub fn extended(b: &BookingView, by: Duration, now: i64, tz: Tz) -> Reply {
+    Reply::ephemeral(format!(
+        ":stopwatch: Extended booking #{} by {}: `{}` {} is yours until {}.",
+        b.id,
+        format_duration(by),
+        b.host,
+        gpus_label(&b.gpus),
+        when(b.end, now, tz)
+    ))
+}
+
+pub fn nothing_to_release(host: Option<&str>) -> Reply {
+    Reply::ephemeral(match host {
+        Some(host) => {
+            format!("You have no running booking on `{host}`. `/maison mine` lists your bookings.")
+        }
+        None => "You have no running booking. `/maison mine` lists your bookings.".to_owned(),
+    })
+}
+
+pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz) -> Reply {
+    let mut lines = vec![
+        "You have several running bookings; say which one, e.g. `/maison release 12`:".to_owned(),
+    ];
+    lines.extend(
+        running
+            .iter()
+            .map(|b| format!("• {}", booking_line(b, now, tz))),
+    );
+    Reply::ephemeral(lines.join("\n"))
+}
+
+/// `mine`: each booking with Release and Extend buttons; `headline` reports a button's effect.
+pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
+    let mut blocks = Vec::new();
+    if let Some(headline) = &headline {
+        blocks.push(Block::Section(headline.clone()));
+        blocks.push(Block::Divider);
+    }
+    if bookings.is_empty() {
+        blocks.push(Block::Section(
+            "You have no current or upcoming bookings. Try `/maison book gpu01 2h`.".to_owned(),
+        ));
+    } else {
+        blocks.push(Block::Header("Your bookings".to_owned()));
+        for b in bookings {
+            blocks.push(Block::Section(booking_line(b, now, tz)));
+            blocks.push(Block::Actions(vec![
+                Button::new(
+                    format!("Release #{}", b.id),
+                    actions::RELEASE,
+                    b.id.to_string(),
+                )
+                .styled(ButtonStyle::Danger),
+                Button::new(
+                    format!("Extend #{} 1h", b.id),
+                    actions::EXTEND_1H,
+                    b.id.to_string(),
+                ),
+            ]));
+        }
+    }
+    let text = headline.unwrap_or_else(|| format!("You have {} booking(s).", bookings.len()));
+    Reply::with_blocks(Visibility::Ephemeral, text, blocks)
+}
+
+/// The fleet board: each host, each GPU: who holds it until when, or what comes next.
+pub fn status_board(hosts: &[host::Model], bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
+    let mut blocks = vec![Block::Header("GPU fleet".to_owned())];
+    if hosts.is_empty() {
+        blocks.push(Block::Section(
+            "No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.".to_owned(),
+        ));
+    }
+    for host in hosts {
+        let mut lines = vec![format!(
+            "*{}* — {} GPU{}{}",
+            host.name,
+            host.gpu_count,
+            if host.gpu_count == 1 { "" } else { "s" },
+            if host.state == "drained" {
+                " · :construction: drained"
+            } else {
+                ""
+            }
+        )];
+        for gpu in 0..host.gpu_count as u32 {
+            let on_gpu: Vec<&BookingView> = bookings
+                .iter()
+                .filter(|b| b.host == host.name && b.gpus.contains(&gpu) && b.end > now)
+                .collect();
+            let current = on_gpu.iter().find(|b| b.start <= now);
+            let next = on_gpu
+                .iter()
+                .filter(|b| b.start > now)
+                .min_by_key(|b| b.start);
+            let line = match (current, next) {
+                (Some(b), _) => format!(
+                    "`GPU {gpu}` :red_circle: {} until {}",
+                    mention(&b.slack_user_id),
+                    when(b.end, now, tz)
+                ),
+                (None, Some(b)) => format!(
+                    "`GPU {gpu}` :large_green_circle: free until {} ({} from then)",
+                    when(b.start, now, tz),
+                    mention(&b.slack_user_id)
+                ),
+                (None, None) => format!("`GPU {gpu}` :large_green_circle: free"),
+            };
+            lines.push(line);
+        }
+        blocks.push(Block::Section(lines.join("\n")));
+    }
+    blocks.push(Block::Context(format!(
+        "As of {} ({}). Live utilisation arrives with the host agents.",
+        when(now, now, tz),
+        tz.name()
+    )));
+    let free: usize = hosts
+        .iter()
+        .map(|h| {
+            (0..h.gpu_count as u32)
+                .filter(|g| {
+                    !bookings.iter().any(|b| {
+                        b.host == h.name && b.gpus.contains(g) && b.start <= now && b.end > now
+                    })
+                })
+                .count()
+        })
+        .sum();
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        format!("{free} GPU(s) free now"),
+        blocks,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::GpuWish;
+
+    const TZ: Tz = chrono_tz::Europe::Paris;
+    // Monday 30 Nov 2026, 10:00 UTC = 11:00 in Paris.
+    const NOW: i64 = 1_796_032_800;
+
+    fn host(name: &str, gpus: i32) -> host::Model {
+        host::Model {
+            name: name.into(),
+            gpu_count: gpus,
+            agent_url: None,
+            state: "active".into(),
+            updated_at: 0,
+        }
+    }
+
+    fn booking(id: i64, user: &str, host: &str, gpus: &[u32], start: i64, end: i64) -> BookingView {
+        BookingView {
+            id,
+            user_id: id,
+            slack_user_id: user.into(),
+            display_name: user.to_lowercase(),
+            host: host.into(),
+            gpus: gpus.to_vec(),
+            start,
+            end,
+            note: None,
+            cancelled: false,
+            released: false,
+        }
+    }
+
+    #[test]
+    fn times_read_relative_to_today() {
+        assert_eq!(utc(NOW).to_rfc3339(), "2026-11-30T10:00:00+00:00");
+        assert_eq!(when(NOW, NOW, TZ), "today 11:00");
+        assert_eq!(when(NOW + 86_400, NOW, TZ), "tomorrow 11:00");
+        assert_eq!(when(NOW + 3 * 86_400, NOW, TZ), "Thu 3 Dec 11:00");
+        assert_eq!(when(NOW + 400 * 86_400, NOW, TZ), "4 Jan 2028 11:00");
+        assert_eq!(span(NOW, NOW + 7200, NOW, TZ), "today 11:00–13:00");
+        assert_eq!(
+            span(NOW + 12 * 3600, NOW + 15 * 3600, NOW, TZ),
+            "today 23:00 – tomorrow 02:00"
+        );
+    }
+
+    #[test]
+    fn status_board_snapshot() {
+        let hosts = [host("gpu01", 2), host("gpu02", 1), host("gpu03", 0)];
+        let bookings = [
+            booking(1, "U0ALICE", "gpu01", &[0], NOW - 3600, NOW + 7200),
+            booking(2, "U0BOB", "gpu01", &[1], NOW + 3600, NOW + 5 * 3600),
+        ];
+        let reply = status_board(&hosts, &bookings, NOW, TZ);
+        assert_eq!(reply.text, "2 GPU(s) free now");
+        insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn conflict_reply_snapshot() {
+        let request = NewBooking {
+            host: "gpu01".into(),
+            gpus: GpuWish::Indexes(vec![0]),
+            start: NOW,
+            end: NOW + 7200,
+            note: None,
+        };
+        let holders = [Holder {
+            booking_id: 7,
+            slack_user_id: "U0ALICE".into(),
+            display_name: "alice".into(),
+            gpu: 0,
+            start: NOW - 600,
+            end: NOW + 3600,
+        }];
+        let reply = taken(
+            &request,
+            &holders,
+            Some((NOW + 3600, NOW + 3 * 3600)),
+            &[("gpu02".into(), 1)],
+            NOW,
+            TZ,
+        );
+        insta::assert_snapshot!(reply.to_terminal());
+        insta::assert_json_snapshot!(reply.to_slack_json());
+    }
+
+    #[test]
+    fn my_bookings_have_one_release_and_one_extend_button_each() {
+        let bookings = [
+            booking(3, "U0ALICE", "gpu01", &[0, 1], NOW - 60, NOW + 3600),
+            booking(4, "U0ALICE", "gpu02", &[0], NOW + 86_400, NOW + 90_000),
+        ];
+        let reply = my_bookings(None, &bookings, NOW, TZ);
+        let buttons: Vec<(&str, &str)> = reply
+            .buttons()
+            .map(|b| (b.action_id.as_str(), b.value.as_str()))
+            .collect();
+        assert_eq!(
+            buttons,
+            [
+                (actions::RELEASE, "3"),
+                (actions::EXTEND_1H, "3"),
+                (actions::RELEASE, "4"),
+                (actions::EXTEND_1H, "4")
+            ]
+        );
+        insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn unknown_host_suggests_the_nearest_name() {
+        let hosts = [host("gpu01", 2), host("gpu02", 2), host("dgx-a100", 8)];
+        let reply = unknown_host("gpu1", &hosts);
+        assert!(
+            reply.text.contains("Did you mean `gpu01`?"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.text.contains("`dgx-a100`"));
+        let far = unknown_host("zzzzzzzz", &hosts);
+        assert!(!far.text.contains("Did you mean"));
+    }
+}

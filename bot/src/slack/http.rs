@@ -1,0 +1,317 @@
+//! HTTP mode: Slack posts slash commands, button clicks and events to these routes.
+//!
+//! Every `/slack/*` handler verifies the signature over the raw body before interpreting a byte
+//! of it; bodies are capped (`server.max_body_bytes`, 413 beyond). A command is answered inline
+//! when it finishes within Slack's 3 s; otherwise Slack gets "working on it" and the real answer
+//! follows through `response_url`. Button clicks are acknowledged at once and answered through
+//! `response_url`, replacing the message that held the button.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::{debug, warn};
+
+use crate::app::{ActionInvocation, App, Invocation};
+use crate::config::Secret;
+use crate::render::Reply;
+use crate::slack::signature::{self, ReplayGuard, SignatureError};
+
+/// Answer inline if the command is done by then; Slack gives up at 3 s.
+const INLINE_BUDGET: Duration = Duration::from_millis(2500);
+
+#[derive(Clone)]
+pub struct HttpFront {
+    app: Arc<App>,
+    signing_secret: Secret,
+    replays: Arc<ReplayGuard>,
+}
+
+impl HttpFront {
+    pub fn new(app: Arc<App>, signing_secret: Secret) -> Self {
+        Self {
+            app,
+            signing_secret,
+            replays: Arc::new(ReplayGuard::default()),
+        }
+    }
+
+    pub fn router(self) -> Router {
+        let limit = self.app.config.server.max_body_bytes;
+        Router::new()
+            .route("/slack/commands", post(commands))
+            .route("/slack/interactions", post(interactions))
+            .route("/slack/events", post(events))
+            .layer(DefaultBodyLimit::max(limit))
+            .route("/healthz", get(healthz))
+            .with_state(self)
+    }
+
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let now = self.app.clock.now().timestamp();
+        let signature_value = header(signature::SIGNATURE_HEADER);
+        let timestamp = signature::verify(
+            self.signing_secret.expose(),
+            header(signature::TIMESTAMP_HEADER),
+            signature_value,
+            body,
+            now,
+        )?;
+        self.replays
+            .check_and_record(signature_value.unwrap_or_default(), timestamp, now)?;
+        Ok(())
+    }
+}
+
+/// Why a request was turned away before its body was read.
+#[derive(Debug)]
+enum Rejection {
+    Unsigned(SignatureError),
+    Malformed(String),
+}
+
+impl From<SignatureError> for Rejection {
+    fn from(err: SignatureError) -> Self {
+        Rejection::Unsigned(err)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Unsigned(err) => {
+                // The reason is logged for operators; the expected signature never is.
+                warn!(reason = %err, "refused an unsigned or badly signed Slack request");
+                (
+                    StatusCode::UNAUTHORIZED,
+                    format!("invalid Slack signature: {err}\n"),
+                )
+                    .into_response()
+            }
+            Rejection::Malformed(what) => {
+                warn!(%what, "refused a malformed Slack request");
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed request: {what}\n"),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// The fields of Slack's slash-command form that we use.
+#[derive(Debug, Deserialize)]
+struct CommandForm {
+    team_id: String,
+    user_id: String,
+    #[serde(default)]
+    channel_id: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    response_url: Option<String>,
+}
+
+async fn commands(
+    State(front): State<HttpFront>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    front.verify(&headers, &body)?;
+    let form: CommandForm =
+        serde_urlencoded::from_bytes(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    let invocation = Invocation {
+        team_id: form.team_id,
+        user_id: form.user_id,
+        channel_id: form.channel_id,
+        text: crate::slack::unescape_text(&form.text),
+        response_url: form.response_url,
+    };
+    let app = front.app.clone();
+    let work = {
+        let invocation = invocation.clone();
+        tokio::spawn(async move { app.handle_command(&invocation).await })
+    };
+    Ok(answer_within_budget(front.app.clone(), invocation.response_url, work).await)
+}
+
+/// Returns the reply if it is ready within [`INLINE_BUDGET`]; otherwise acknowledges and lets the
+/// reply follow through `response_url` when it is ready.
+async fn answer_within_budget(
+    app: Arc<App>,
+    response_url: Option<String>,
+    mut work: tokio::task::JoinHandle<Reply>,
+) -> Response {
+    match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
+        Ok(Ok(reply)) => axum::Json(reply.to_slack_json()).into_response(),
+        Ok(Err(join_error)) => {
+            warn!(error = %join_error, "command task failed");
+            axum::Json(crate::replies::internal_error("-").to_slack_json()).into_response()
+        }
+        Err(_) => {
+            tokio::spawn(async move {
+                let Ok(reply) = work.await else { return };
+                match response_url {
+                    Some(url) => {
+                        if let Err(err) = app.slack.respond(&url, &reply, false).await {
+                            warn!(error = %err, "could not deliver a late reply");
+                        }
+                    }
+                    None => warn!("a late reply had no response_url to go to"),
+                }
+            });
+            axum::Json(Reply::ephemeral(":hourglass_flowing_sand: Working on it…").to_slack_json())
+                .into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+/// The parts of a `block_actions` payload that we use.
+#[derive(Debug, Deserialize)]
+struct BlockActions {
+    #[serde(rename = "type")]
+    kind: String,
+    user: PayloadUser,
+    #[serde(default)]
+    team: Option<PayloadTeam>,
+    #[serde(default)]
+    actions: Vec<PayloadAction>,
+    #[serde(default)]
+    response_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadUser {
+    id: String,
+    #[serde(default)]
+    team_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadTeam {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadAction {
+    action_id: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+async fn interactions(
+    State(front): State<HttpFront>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    front.verify(&headers, &body)?;
+    let form: InteractionForm =
+        serde_urlencoded::from_bytes(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    let payload: BlockActions = serde_json::from_str(&form.payload)
+        .map_err(|e| Rejection::Malformed(format!("payload: {e}")))?;
+    if payload.kind != "block_actions" {
+        debug!(kind = %payload.kind, "ignored interaction type");
+        return Ok(StatusCode::OK.into_response());
+    }
+    let team_id = payload
+        .team
+        .map(|t| t.id)
+        .or(payload.user.team_id)
+        .unwrap_or_default();
+    for action in payload.actions {
+        let invocation = ActionInvocation {
+            team_id: team_id.clone(),
+            user_id: payload.user.id.clone(),
+            action_id: action.action_id,
+            value: action.value.unwrap_or_default(),
+            response_url: payload.response_url.clone(),
+        };
+        let app = front.app.clone();
+        tokio::spawn(async move {
+            let reply = app.handle_action(&invocation).await;
+            match &invocation.response_url {
+                Some(url) => {
+                    if let Err(err) = app.slack.respond(url, &reply, true).await {
+                        warn!(error = %err, "could not answer a button click");
+                    }
+                }
+                None => warn!("a button click had no response_url"),
+            }
+        });
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct EventEnvelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+async fn events(
+    State(front): State<HttpFront>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    front.verify(&headers, &body)?;
+    let envelope: EventEnvelope =
+        serde_json::from_slice(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
+    match envelope.kind.as_str() {
+        "url_verification" => {
+            let challenge = envelope
+                .challenge
+                .ok_or_else(|| Rejection::Malformed("url_verification without challenge".into()))?;
+            Ok(axum::Json(json!({ "challenge": challenge })).into_response())
+        }
+        "event_callback" => {
+            let Some(event_id) = envelope.event_id else {
+                return Err(Rejection::Malformed(
+                    "event_callback without event_id".into(),
+                ));
+            };
+            let now = front.app.clock.now().timestamp();
+            match front.app.db.first_sighting_of_event(&event_id, now).await {
+                Ok(true) => debug!(%event_id, "event received (no event handlers yet)"),
+                Ok(false) => debug!(%event_id, "duplicate event ignored (Slack retry)"),
+                Err(err) => {
+                    warn!(error = %err, "could not record event");
+                    return Ok(StatusCode::SERVICE_UNAVAILABLE.into_response());
+                }
+            }
+            Ok(StatusCode::OK.into_response())
+        }
+        other => {
+            debug!(kind = other, "ignored event envelope");
+            Ok(StatusCode::OK.into_response())
+        }
+    }
+}
+
+async fn healthz(State(front): State<HttpFront>) -> Response {
+    match front.app.db.connection().ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {err}\n"),
+        )
+            .into_response(),
+    }
+}

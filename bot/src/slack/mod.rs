@@ -1,0 +1,25 @@
+//! Everything that speaks Slack: request signatures, the HTTP routes, Socket Mode and the Web API.
+
+pub mod api;
+pub mod http;
+pub mod signature;
+pub mod socket;
+
+/// Slack HTML-escapes `&`, `<` and `>` in the text of slash commands; the grammar wants what
+/// the user typed.
+pub fn unescape_text(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slack_escapes_are_undone_once() {
+        assert_eq!(
+            super::unescape_text("for \"a &lt;b&gt; &amp;amp;\""),
+            "for \"a <b> &amp;\""
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! Socket Mode: the bot opens a websocket to Slack (`apps.connections.open` with the `xapp-`
+//! token) and receives commands and clicks over it, so no public URL is needed — the usual case
+//! behind a company firewall. slack-morphism runs the socket, reconnects and acknowledges
+//! envelopes; these callbacks hand each one to the same [`App`] the HTTP front uses.
+
+use std::sync::Arc;
+
+use slack_morphism::prelude::*;
+use tracing::{info, warn};
+
+use crate::app::{ActionInvocation, App, Invocation};
+use crate::render::Visibility;
+use crate::slack::api::{message_content, new_client};
+
+type Callbacks = SlackSocketModeListenerCallbacks<SlackClientHyperHttpsConnector>;
+
+/// Connects and serves until the process receives a termination signal.
+pub async fn serve(app: Arc<App>, app_token: &str) -> anyhow::Result<()> {
+    let client = Arc::new(new_client(&app.config.slack.api_url)?);
+    let environment = Arc::new(
+        SlackClientEventsListenerEnvironment::new(client)
+            .with_error_handler(on_error)
+            .with_user_state(app),
+    );
+    let callbacks: Callbacks = SlackSocketModeListenerCallbacks::new()
+        .with_command_events(on_command)
+        .with_interaction_events(on_interaction);
+    let listener = SlackClientSocketModeListener::new(
+        &SlackClientSocketModeConfig::new(),
+        environment,
+        callbacks,
+    );
+    let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.to_owned()));
+    listener.listen_for(&token).await?;
+    info!("connected to Slack over Socket Mode");
+    listener.serve().await;
+    Ok(())
+}
+
+fn on_error(
+    err: Box<dyn std::error::Error + Send + Sync>,
+    _client: Arc<SlackHyperClient>,
+    _states: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    warn!(error = %err, "Socket Mode error");
+    HttpStatusCode::OK
+}
+
+async fn app_of(states: &SlackClientEventsUserState) -> Option<Arc<App>> {
+    states.read().await.get_user_state::<Arc<App>>().cloned()
+}
+
+async fn on_command(
+    event: SlackCommandEvent,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackCommandEventResponse> {
+    let app = app_of(&states).await.ok_or("application state missing")?;
+    let invocation = Invocation {
+        team_id: event.team_id.to_string(),
+        user_id: event.user_id.to_string(),
+        channel_id: event.channel_id.to_string(),
+        text: crate::slack::unescape_text(&event.text.unwrap_or_default()),
+        response_url: Some(event.response_url.0.to_string()),
+    };
+    let reply = app.handle_command(&invocation).await;
+    let response_type = match reply.visibility {
+        Visibility::Ephemeral => SlackMessageResponseType::Ephemeral,
+        Visibility::InChannel => SlackMessageResponseType::InChannel,
+    };
+    Ok(SlackCommandEventResponse::new(message_content(&reply)).with_response_type(response_type))
+}
+
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let SlackInteractionEvent::BlockActions(click) = event else {
+        return Ok(());
+    };
+    let app = app_of(&states).await.ok_or("application state missing")?;
+    let Some(user) = click.user else {
+        return Ok(());
+    };
+    let response_url = click.response_url.map(|u| u.0.to_string());
+    for action in click.actions.unwrap_or_default() {
+        let invocation = ActionInvocation {
+            team_id: click.team.id.to_string(),
+            user_id: user.id.to_string(),
+            action_id: action.action_id.to_string(),
+            value: action.value.unwrap_or_default(),
+            response_url: response_url.clone(),
+        };
+        let reply = app.handle_action(&invocation).await;
+        if let Some(url) = &response_url
+            && let Err(err) = app.slack.respond(url, &reply, true).await
+        {
+            warn!(error = %err, "could not answer a button click");
+        }
+    }
+    Ok(())
+}

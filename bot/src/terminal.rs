@@ -1,0 +1,154 @@
+//! `maison-bot try`: Maison without a Slack workspace. A terminal front-end takes `/maison …`
+//! lines as Slack would send them (for a chosen user id), runs them through the same [`App`] as
+//! the Slack fronts and prints the replies readably. Buttons show as `[Label]`; typing a label
+//! presses it. Messages the bot would post to channels are printed too, marked as such.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use crate::app::{ActionInvocation, App, Invocation};
+use crate::render::{Button, Reply};
+use crate::slack::api::{SlackApi, SlackApiError, SlackProfile};
+
+pub const LOCAL_TEAM: &str = "T0LOCAL";
+
+/// Stands in for Slack in `try`: profiles come from the config's default time zone, and what
+/// would be posted is printed.
+pub struct TerminalSlack {
+    tz: String,
+    printed: Mutex<Vec<String>>,
+}
+
+impl TerminalSlack {
+    pub fn new(tz: &str) -> Self {
+        Self {
+            tz: tz.to_owned(),
+            printed: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Messages posted since the last call, for the terminal loop to print.
+    pub fn take_posted(&self) -> Vec<String> {
+        std::mem::take(&mut self.printed.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl SlackApi for TerminalSlack {
+    async fn user_profile(&self, user_id: &str) -> Result<SlackProfile, SlackApiError> {
+        Ok(SlackProfile {
+            display_name: user_id.to_owned(),
+            tz: Some(self.tz.clone()),
+            locale: None,
+        })
+    }
+
+    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError> {
+        self.printed
+            .lock()
+            .unwrap()
+            .push(format!("[posted to {channel}]\n{}", reply.to_terminal()));
+        Ok(())
+    }
+
+    async fn respond(
+        &self,
+        _response_url: &str,
+        reply: &Reply,
+        _replace: bool,
+    ) -> Result<(), SlackApiError> {
+        self.printed.lock().unwrap().push(reply.to_terminal());
+        Ok(())
+    }
+}
+
+const BANNER: &str = "\
+Maison — local try-out. Type commands as in Slack, e.g.
+  /maison help
+  /maison book gpu01 2h
+  /maison mine
+Type a button's label (e.g. Release #1) to press it, `:user U0BOB` to act as someone else,
+`:quit` (or Ctrl-D) to leave.";
+
+/// Reads lines from `input` until it ends or `:quit`, writing replies to `output`.
+pub async fn run<R, W>(
+    app: Arc<App>,
+    slack: Arc<TerminalSlack>,
+    mut user_id: String,
+    input: R,
+    mut output: W,
+) -> anyhow::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    output
+        .write_all(format!("{BANNER}\nYou are {user_id}.\n").as_bytes())
+        .await?;
+    let mut lines = BufReader::new(input).lines();
+    let mut buttons: Vec<Button> = Vec::new();
+    loop {
+        output.write_all(format!("{user_id}> ").as_bytes()).await?;
+        output.flush().await?;
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == ":quit" || line == ":q" {
+            break;
+        }
+        if let Some(who) = line.strip_prefix(":user") {
+            let who = who.trim();
+            if who.is_empty() {
+                output.write_all(b"Usage: :user U0SOMEONE\n").await?;
+            } else {
+                user_id = who.to_owned();
+                output
+                    .write_all(format!("You are now {user_id}.\n").as_bytes())
+                    .await?;
+            }
+            continue;
+        }
+        let pressed = buttons
+            .iter()
+            .find(|b| b.label.eq_ignore_ascii_case(line))
+            .cloned();
+        let reply = match pressed {
+            Some(button) => {
+                let action = ActionInvocation {
+                    team_id: LOCAL_TEAM.to_owned(),
+                    user_id: user_id.clone(),
+                    action_id: button.action_id,
+                    value: button.value,
+                    response_url: None,
+                };
+                app.handle_action(&action).await
+            }
+            None => {
+                let text = line.strip_prefix("/maison").unwrap_or(line).trim();
+                let invocation = Invocation {
+                    team_id: LOCAL_TEAM.to_owned(),
+                    user_id: user_id.clone(),
+                    channel_id: "C0TERMINAL".to_owned(),
+                    text: text.to_owned(),
+                    response_url: None,
+                };
+                app.handle_command(&invocation).await
+            }
+        };
+        buttons = reply.buttons().cloned().collect();
+        output.write_all(reply.to_terminal().as_bytes()).await?;
+        // Announcements are posted from a task; give it a moment so they print in order.
+        tokio::task::yield_now().await;
+        for posted in slack.take_posted() {
+            output.write_all(posted.as_bytes()).await?;
+        }
+    }
+    output.write_all(b"Bye.\n").await?;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The files an admin copies from `config/` must be valid: a broken manifest or example config
+//! would be the first thing a new team hits.
+
+use serde_json::Value;
+
+fn manifest() -> Value {
+    let text = include_str!("../../config/slack-app-manifest.yaml");
+    serde_norway::from_str(text).expect("the Slack app manifest is valid YAML")
+}
+
+#[test]
+fn manifest_declares_the_command_routes_and_scopes_the_bot_uses() {
+    let m = manifest();
+    let command = &m["features"]["slash_commands"][0];
+    assert_eq!(command["command"], "/maison");
+    assert!(
+        command["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/commands")
+    );
+    assert!(
+        m["settings"]["interactivity"]["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/interactions")
+    );
+    assert!(
+        m["settings"]["event_subscriptions"]["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/events")
+    );
+    assert_eq!(m["settings"]["socket_mode_enabled"], true);
+    let scopes: Vec<&str> = m["oauth_config"]["scopes"]["bot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for needed in ["commands", "chat:write", "users:read", "im:write"] {
+        assert!(
+            scopes.contains(&needed),
+            "manifest lacks the {needed} scope"
+        );
+    }
+}
+
+#[test]
+fn example_config_parses_with_every_section() {
+    let config = maison_bot::config::Config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/maison.example.toml"
+    )))
+    .expect("config/maison.example.toml parses");
+    assert_eq!(config.hosts.len(), 3);
+    assert_eq!(config.slack.default_tz, "Europe/Paris");
+    assert_eq!(config.bookings.admins, ["U0ADMIN01"]);
+}

@@ -1,0 +1,140 @@
+//! Why a command line was refused.
+//!
+//! A closed set the bot can branch on; each variant's `Display` is the reply shown to the user in
+//! Slack: what was wrong and what the right form looks like, with an example.
+
+use crate::spec::{self, DURATION_FORMS, TIME_FORMS};
+
+/// A command line that does not parse. `Display` is the user-facing text (Slack mrkdwn).
+///
+/// `command` fields hold the canonical command word from [`COMMANDS`](crate::COMMANDS).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error(
+        "Type a command after `/maison`, for example `/maison status`. \
+         `/maison help` lists them all."
+    )]
+    EmptyCommand,
+
+    #[error("I don't know the command `{word}`.{} `/maison help` lists them all.", did_you_mean(.suggestion))]
+    UnknownCommand {
+        word: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("`{command}` needs {what}.\n{}", right_form(.command))]
+    MissingArgument {
+        command: &'static str,
+        what: &'static str,
+    },
+
+    #[error("I didn't expect `{arg}` in `/maison {command}`.\n{}", right_form(.command))]
+    UnexpectedArgument { command: &'static str, arg: String },
+
+    #[error("`{input}` is not a duration I understand. {DURATION_FORMS}.")]
+    BadDuration {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error("`{input}` is too long: a duration can be at most 365d.")]
+    DurationTooLong {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error("`{input}` is not a time I understand: {reason}. {TIME_FORMS}.")]
+    BadTime {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error(
+        "`{input}` is not a GPU selection. Write `gpu01:0,1` for GPUs 0 and 1, `gpu01:0-3` \
+         for GPUs 0 to 3, `gpu01:all` for the whole host, or `--gpus 2` for any two free GPUs."
+    )]
+    BadGpus {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error(
+        "`{input}` is not a booking id. Ids are the numbers `/maison mine` shows, \
+         like `42` or `#42`."
+    )]
+    BadBookingId {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error(
+        "{time} does not exist in {tz}: the clocks skip it for daylight saving time. \
+         Pick a time outside the skipped hour."
+    )]
+    NonexistentLocalTime {
+        command: &'static str,
+        time: String,
+        tz: String,
+    },
+
+    #[error(
+        "`{range}` ends before it starts. Give the end after the start, like `9:00-18:00`; \
+         to run past midnight, give a duration and a start, like `8h at 22:00`."
+    )]
+    EndBeforeStart {
+        command: &'static str,
+        range: String,
+    },
+
+    #[error("A quote is opened but never closed. Write the note like `for \"training run\"`.")]
+    UnterminatedQuote { command: &'static str },
+}
+
+impl ParseError {
+    /// The usage line(s) of the command concerned, newline-separated, without `/maison`.
+    pub fn usage(&self) -> Option<&'static str> {
+        self.command().map(|name| spec::spec(name).usage)
+    }
+
+    /// The canonical name of the command concerned, when the command word was recognised.
+    pub fn command(&self) -> Option<&'static str> {
+        match self {
+            ParseError::EmptyCommand | ParseError::UnknownCommand { .. } => None,
+            ParseError::MissingArgument { command, .. }
+            | ParseError::UnexpectedArgument { command, .. }
+            | ParseError::BadDuration { command, .. }
+            | ParseError::DurationTooLong { command, .. }
+            | ParseError::BadTime { command, .. }
+            | ParseError::BadGpus { command, .. }
+            | ParseError::BadBookingId { command, .. }
+            | ParseError::NonexistentLocalTime { command, .. }
+            | ParseError::EndBeforeStart { command, .. }
+            | ParseError::UnterminatedQuote { command } => Some(command),
+        }
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(word) => format!(" Did you mean `{word}`?"),
+        None => String::new(),
+    }
+}
+
+fn right_form(command: &str) -> String {
+    let spec = spec::spec(command);
+    let usage: Vec<String> = spec
+        .usage
+        .lines()
+        .map(|line| format!("`/maison {line}`"))
+        .collect();
+    let mut text = match usage.as_slice() {
+        [one] => format!("Usage: {one}"),
+        several => format!("Usage:\n{}", several.join("\n")),
+    };
+    if let Some(example) = spec.examples.iter().find(|e| e.contains(' ')) {
+        text.push_str(&format!("\nExample: `/maison {example}`"));
+    }
+    text
+}

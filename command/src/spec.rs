@@ -1,0 +1,141 @@
+//! The command table: one entry per `/maison` verb.
+//!
+//! The parser looks command words up here, errors take their usage lines and examples from here,
+//! and `help` renders this table, so the three cannot disagree. A test parses every example.
+
+/// One `/maison` verb as users see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The canonical command word, lower case.
+    pub name: &'static str,
+    /// Other words that mean the same command.
+    pub aliases: &'static [&'static str],
+    /// Usage line(s), without the `/maison` prefix; several forms are separated by newlines.
+    pub usage: &'static str,
+    /// One line for the overview.
+    pub summary: &'static str,
+    /// Longer explanation for `help <command>`, Slack mrkdwn; may be empty.
+    pub details: &'static str,
+    /// Complete command lines, without the `/maison` prefix; every one of them must parse.
+    pub examples: &'static [&'static str],
+    /// Listed separately in help; the bot decides who may run it.
+    pub admin: bool,
+}
+
+pub(crate) const DURATION_FORMS: &str = "Durations look like 30m, 2h, 1h30m or 1d";
+pub(crate) const TIME_FORMS: &str =
+    "Times look like 14:00, 9am, tomorrow 9:00, fri 14:00 or 2026-12-01 09:00";
+
+/// Every command the parser understands, in the order help lists them.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "help",
+        aliases: &[],
+        usage: "help [command]",
+        summary: "List the commands, or explain one of them",
+        details: "",
+        examples: &["help", "help book"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "status",
+        aliases: &[],
+        usage: "status [host]",
+        summary: "Show every host and GPU: free, booked by whom until when, in use now",
+        details: "",
+        examples: &["status", "status gpu01"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "book",
+        aliases: &[],
+        usage: "book <host>[:<gpus>|:all] <duration> [at <time>] [--gpus N] [for \"<note>\"]\n\
+                book <host>[:<gpus>] [<day>] <start>-<end> [for \"<note>\"]\n\
+                book any <duration> [--gpus N] [at <time>]",
+        summary: "Book GPUs on a host, for a duration or a time range",
+        details: "Without GPUs you get one free GPU; `gpu01:0,1` books GPUs 0 and 1, `gpu01:0-3` \
+                  GPUs 0 to 3, `gpu01:all` the whole host, `--gpus 2` any two free GPUs. \
+                  `book any` picks the best free host for you.\n\
+                  Durations look like 30m, 2h, 1h30m, 1.5h or 1d. Without `at` the booking starts now.\n\
+                  Times are in your Slack time zone: 14:00, 9am, 2:30pm, today 14:00, \
+                  tomorrow 9:00, fri 14:00 (the next Friday), 2026-12-01 09:00. \
+                  A day before a range applies to both ends: `tomorrow 9:00-18:00`.\n\
+                  A note after `for` is shown to others; quote it, or let it run to the end of the line.",
+        examples: &[
+            "book gpu01 2h",
+            "book gpu01:1 3h at 14:00",
+            "book gpu02:0,1 tomorrow 9:00-18:00",
+            "book gpu01:all 1d for \"ablation sweep\"",
+            "book gpu01 1h30m --gpus 2",
+            "book any 2h --gpus 2 at tomorrow 9:00",
+        ],
+        admin: false,
+    },
+    CommandSpec {
+        name: "mine",
+        aliases: &["bookings"],
+        usage: "mine",
+        summary: "Show your bookings and containers, with Release and Extend buttons",
+        details: "",
+        examples: &["mine", "bookings"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "cancel",
+        aliases: &[],
+        usage: "cancel <id>",
+        summary: "Cancel a booking: a future one is removed, an active one ends now",
+        details: "The id is the number shown by `mine`, with or without `#`.",
+        examples: &["cancel 42", "cancel #42"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "release",
+        aliases: &[],
+        usage: "release [<id>|<host>]",
+        summary: "End your booking now: one booking, all yours on a host, or all yours",
+        details: "A number (with or without `#`) is a booking id; anything else is a host name.",
+        examples: &["release", "release 42", "release gpu01"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "extend",
+        aliases: &[],
+        usage: "extend <id> <duration>",
+        summary: "Make a booking longer, if nothing conflicts",
+        details: "Durations look like 30m, 2h, 1h30m, 1.5h or 1d.",
+        examples: &["extend 42 1h", "extend #42 1h 30m"],
+        admin: false,
+    },
+];
+
+/// The spec whose name or alias is `word` (any case).
+pub fn lookup(word: &str) -> Option<&'static CommandSpec> {
+    let word = word.to_lowercase();
+    COMMANDS
+        .iter()
+        .find(|spec| spec.name == word || spec.aliases.contains(&word.as_str()))
+}
+
+/// The table entry for a canonical name; the parser only passes names taken from the table.
+pub(crate) fn spec(name: &str) -> &'static CommandSpec {
+    COMMANDS
+        .iter()
+        .find(|spec| spec.name == name)
+        .unwrap_or(&COMMANDS[0])
+}
+
+/// The nearest command word to a mistyped one, if it is close enough to be a plausible typo.
+pub(crate) fn suggest(word: &str) -> Option<String> {
+    let word = word.to_lowercase();
+    // Two edits catch transpositions and dropped letters ("stauts", "relase") without
+    // offering `mine` for every short word.
+    let max_distance = if word.chars().count() <= 3 { 1 } else { 2 };
+    COMMANDS
+        .iter()
+        .flat_map(|spec| std::iter::once(&spec.name).chain(spec.aliases))
+        .map(|candidate| (strsim::damerau_levenshtein(&word, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= max_distance)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.to_owned())
+}

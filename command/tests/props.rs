@@ -1,0 +1,172 @@
+//! Properties: formatted durations parse back, no input panics the parser, and generated `book`
+//! lines parse to the fields they were built from.
+
+mod support;
+
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use maison_command::{BookRequest, BookingEnd, Command, GpuSelection, format_duration};
+use proptest::prelude::*;
+use support::{ctx, parse};
+
+/// How a generated start is written, with the local date it names (now is Monday 2026-11-30).
+fn day_word() -> impl Strategy<Value = (String, NaiveDate)> {
+    let date = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    prop_oneof![
+        Just((
+            String::new(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        )),
+        Just((
+            "today ".to_owned(),
+            NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+        )),
+        Just(("Tomorrow ".to_owned(), date(1))),
+        Just(("wed ".to_owned(), date(2))),
+        Just(("Sunday ".to_owned(), date(6))),
+        Just(("mon ".to_owned(), date(7))),
+        (1u32..=28).prop_map(move |d| (format!("2026-12-{d:02} "), date(d))),
+    ]
+}
+
+/// A time of day in 24-hour or am/pm form.
+fn clock() -> impl Strategy<Value = (String, NaiveTime)> {
+    (0u32..24, 0u32..60, any::<bool>()).prop_map(|(h, m, twelve_hour)| {
+        let time = NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let text = if twelve_hour {
+            let suffix = if h < 12 { "am" } else { "pm" };
+            let hour = if h % 12 == 0 { 12 } else { h % 12 };
+            format!("{hour}:{m:02}{suffix}")
+        } else {
+            format!("{h}:{m:02}")
+        };
+        (text, time)
+    })
+}
+
+fn paris(date: NaiveDate, time: NaiveTime) -> chrono::DateTime<Utc> {
+    // Late November and December in Paris have no DST transition.
+    ctx()
+        .tz
+        .from_local_datetime(&date.and_time(time))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[derive(Debug, Clone)]
+enum Gpus {
+    Default,
+    Indexes(Vec<u32>),
+    All,
+    Count(u32),
+}
+
+fn gpus() -> impl Strategy<Value = Gpus> {
+    prop_oneof![
+        Just(Gpus::Default),
+        prop::collection::vec(0u32..16, 1..5).prop_map(Gpus::Indexes),
+        Just(Gpus::All),
+        (1u32..9).prop_map(Gpus::Count),
+    ]
+}
+
+fn host() -> impl Strategy<Value = String> {
+    "[a-zA-Z][a-zA-Z0-9-]{0,10}"
+        .prop_filter("`any` is not a host", |h| !h.eq_ignore_ascii_case("any"))
+}
+
+fn note() -> impl Strategy<Value = Option<(String, bool)>> {
+    prop::option::of(("[a-zA-Z0-9][a-zA-Z0-9 ,.'!?-]{0,30}", any::<bool>()))
+}
+
+proptest! {
+    #[test]
+    fn formatted_durations_parse_back(minutes in 1i64..=365 * 24 * 60) {
+        let d = Duration::minutes(minutes);
+        let text = format!("extend 7 {}", format_duration(d));
+        prop_assert_eq!(parse(&text), Ok(Command::Extend { id: 7, by: d }), "{}", text);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,60}") {
+        let _ = parse(&text);
+    }
+
+    #[test]
+    fn plausible_words_never_panic(words in prop::collection::vec(prop_oneof![
+        Just("book"), Just("any"), Just("gpu01:0-3"), Just("gpu01:"), Just("at"), Just("for"),
+        Just("--gpus"), Just("--gpus="), Just("2h"), Just("1.5"), Just("h"), Just("9:00-"),
+        Just("-18:00"), Just("-"), Just("tomorrow"), Just("mon"), Just("2026-03-29"),
+        Just("2:30"), Just("12pm"), Just("\""), Just("“"), Just("”x"), Just("#"), Just("42"),
+        Just("extend"), Just("release"), Just("cancel"), Just("help"), Just("status"),
+        Just("9999999999999999999999d"), Just("2026-12-01T09:00"), Just("am"),
+    ], 0..8)) {
+        let _ = parse(&words.join(" "));
+    }
+
+    #[test]
+    fn generated_book_lines_parse_to_their_fields(
+        host in host(),
+        gpus in gpus(),
+        minutes in 1i64..=7 * 24 * 60,
+        start in prop::option::of((day_word(), clock())),
+        note in note(),
+    ) {
+        let mut line = match &gpus {
+            Gpus::Indexes(list) => {
+                let list: Vec<String> = list.iter().map(u32::to_string).collect();
+                format!("book {host}:{}", list.join(","))
+            }
+            Gpus::All => format!("book {host}:all"),
+            Gpus::Default | Gpus::Count(_) => format!("book {host}"),
+        };
+        line.push(' ');
+        line.push_str(&format_duration(Duration::minutes(minutes)));
+        if let Some(((day, _), (clock, _))) = &start {
+            line.push_str(&format!(" at {day}{clock}"));
+        }
+        if let Gpus::Count(n) = gpus {
+            line.push_str(&format!(" --gpus {n}"));
+        }
+        if let Some((text, quoted)) = &note {
+            if *quoted {
+                line.push_str(&format!(" for “{text}”"));
+            } else {
+                line.push_str(&format!(" for {text}"));
+            }
+        }
+
+        let expected = BookRequest {
+            host: host.to_lowercase(),
+            gpus: match gpus {
+                Gpus::Default => GpuSelection::Count(1),
+                Gpus::Indexes(mut list) => {
+                    list.sort_unstable();
+                    list.dedup();
+                    GpuSelection::Indexes(list)
+                }
+                Gpus::All => GpuSelection::All,
+                Gpus::Count(n) => GpuSelection::Count(n),
+            },
+            start: start.map(|((_, date), (_, time))| paris(date, time)),
+            end: BookingEnd::After(Duration::minutes(minutes)),
+            note: note.map(|(text, _)| text.trim().to_owned()),
+        };
+        prop_assert_eq!(parse(&line), Ok(Command::Book(expected)), "{}", line);
+    }
+
+    #[test]
+    fn generated_ranges_parse_to_their_instants(
+        host in host(),
+        (day, date) in day_word(),
+        (from_text, from) in clock(),
+        (to_text, to) in clock(),
+    ) {
+        prop_assume!(from < to);
+        let line = format!("book {host} {day}{from_text}-{to_text}");
+        let Ok(Command::Book(request)) = parse(&line) else {
+            return Err(TestCaseError::fail(format!("{line} did not parse")));
+        };
+        prop_assert_eq!(request.start, Some(paris(date, from)), "{}", line);
+        prop_assert_eq!(request.end, BookingEnd::At(paris(date, to)), "{}", line);
+    }
+}

@@ -1,0 +1,97 @@
+//! The user-facing text: every error message and every help page, as reviewed snapshots.
+//!
+//! Update after a deliberate wording change with `INSTA_UPDATE=always cargo test -p
+//! maison-command --test snapshots`, then review the `.snap` diffs.
+
+mod support;
+
+use maison_command::{COMMANDS, help_text};
+use support::parse;
+
+/// What the user sees for a refused line, with the usage the bot may attach.
+fn reply(input: &str) -> String {
+    let error = parse(input).expect_err(input);
+    format!(
+        "input: /maison {input}\n\n{error}\n\nusage:\n{}",
+        error.usage().unwrap_or("(none)")
+    )
+}
+
+macro_rules! error_snapshots {
+    ($($name:ident: $input:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                insta::assert_snapshot!(reply($input));
+            }
+        )*
+    };
+}
+
+error_snapshots! {
+    empty_command: "";
+    unknown_command_with_suggestion: "boook gpu01 2h";
+    unknown_command_without_suggestion: "launch gpu01 pytorch";
+    unknown_help_topic: "help stauts";
+    missing_booking_id: "cancel";
+    missing_duration: "book gpu01";
+    missing_host: "book";
+    missing_note: "book gpu01 2h for";
+    missing_range_after_day: "book gpu01 tomorrow";
+    unexpected_argument_mine: "mine please";
+    unexpected_argument_book: "book gpu01 2h tomorrow";
+    unexpected_gpus_twice: "book gpu01:0 2h --gpus 2";
+    bad_duration: "book gpu01 2x";
+    bad_duration_zero: "extend 42 0m";
+    duration_too_long: "book gpu01 400d";
+    bad_time_hour: "book gpu01 2h at 25:00";
+    bad_time_day_without_time: "book gpu01 2h at tomorrow";
+    missing_end: "book gpu01 2pm";
+    bad_time_no_such_date: "book gpu01 2h at 2026-02-30 09:00";
+    bad_gpus: "book gpu01:x 2h";
+    bad_gpus_count: "book any 2h --gpus 0";
+    bad_booking_id: "cancel abc";
+    bad_booking_id_release: "release #x";
+    end_before_start: "book gpu01 18:00-9:00";
+    unterminated_quote: "book gpu01 2h for “training";
+}
+
+#[test]
+fn nonexistent_local_time() {
+    let ctx = maison_command::ParseContext {
+        now: support::utc("2026-03-28 12:00"),
+        ..support::ctx()
+    };
+    let error = maison_command::parse("book gpu01 1h at tomorrow 2:30", &ctx).unwrap_err();
+    insta::assert_snapshot!(error.to_string());
+}
+
+#[test]
+fn help_overview() {
+    insta::assert_snapshot!(help_text(None).unwrap());
+}
+
+#[test]
+fn help_for_each_command() {
+    for spec in COMMANDS {
+        insta::assert_snapshot!(
+            format!("help_{}", spec.name),
+            help_text(Some(spec.name)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn help_topics_accept_aliases_and_case() {
+    assert_eq!(help_text(Some("Bookings")), help_text(Some("mine")));
+    assert!(
+        help_text(Some("mine"))
+            .unwrap()
+            .starts_with("*/maison mine*")
+    );
+}
+
+#[test]
+fn help_for_an_unknown_topic() {
+    insta::assert_snapshot!(help_text(Some("relase")).unwrap_err().to_string());
+}

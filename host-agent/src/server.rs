@@ -1,0 +1,528 @@
+//! The HTTPS API: routes, handlers, and the TLS accept loop.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use maison_agent_api::{
+    ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
+};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::docker::{Engine, EngineError};
+use crate::inventory::Inventory;
+use crate::policy::{Policy, build_container_config};
+use crate::rollup::Clock;
+use crate::sampler::Sampler;
+
+/// Launch specs are small; anything bigger is not a launch spec.
+const BODY_LIMIT: usize = 64 * 1024;
+const MAX_CONNECTIONS: usize = 256;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub inventory: Arc<Inventory>,
+    pub sampler: Arc<Sampler>,
+    pub policy: Policy,
+    pub clock: Arc<dyn Clock>,
+    pub hostname: String,
+    pub started: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hostname", &self.hostname)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed request: status plus the JSON error body.
+#[derive(Debug)]
+pub struct AppError(StatusCode, ApiError);
+
+impl AppError {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError(
+            status,
+            ApiError {
+                code,
+                message: message.into(),
+                rule: None,
+            },
+        )
+    }
+
+    fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> AppError {
+        match e {
+            EngineError::NotFound(m) => {
+                AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, m)
+            }
+            EngineError::Conflict { message, rule } => AppError(
+                StatusCode::CONFLICT,
+                ApiError {
+                    code: ErrorCode::Conflict,
+                    message,
+                    rule: rule.map(String::from),
+                },
+            ),
+            EngineError::Docker(m) => {
+                AppError::new(StatusCode::BAD_GATEWAY, ErrorCode::DockerError, m)
+            }
+            EngineError::Unavailable(m) => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::DockerError, m)
+            }
+        }
+    }
+}
+
+type Shared = State<Arc<AppState>>;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .route("/v1/host", get(host))
+        .route("/v1/metrics", get(metrics))
+        .route("/v1/containers", get(list_containers).post(launch))
+        .route("/v1/containers/{id}/stop", post(stop_container))
+        .route("/v1/containers/{id}", delete(remove_container))
+        .route("/v1/images", get(list_images))
+        .route("/v1/images/{id}", delete(remove_image))
+        .fallback(|| async {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint; the API lives under /v1",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if method == axum::http::Method::GET && status < 400 {
+        tracing::debug!(%method, %path, status, ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, ms, "request");
+    }
+    response
+}
+
+async fn healthz(State(s): Shared) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        agent_version: env!("CARGO_PKG_VERSION").into(),
+        inventory_live: s.inventory.is_live(),
+    })
+}
+
+fn require_live(s: &AppState) -> Result<(), AppError> {
+    if s.inventory.is_live() {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::DockerError,
+            "the container inventory is not in sync with Docker right now; retry shortly",
+        ))
+    }
+}
+
+async fn host(State(s): Shared) -> Json<HostInfo> {
+    let info = s.sampler.probe().info();
+    let engine = s.engine.info();
+    let root_dir = engine.as_ref().map(|e| e.root_dir.clone());
+    let (free, total) = root_dir.as_deref().map(disk_space).unwrap_or((None, None));
+    Json(HostInfo {
+        hostname: s.hostname.clone(),
+        cpus: host_cpus(),
+        memory_total_bytes: memory_total_bytes().unwrap_or(0),
+        docker_root_dir: root_dir,
+        docker_root_free_bytes: free,
+        docker_root_total_bytes: total,
+        docker_version: engine.as_ref().map(|e| e.version.clone()),
+        docker_api_version: engine.as_ref().map(|e| e.api_version.clone()),
+        nvidia: info.nvidia.clone(),
+        gpus: info.gpus.clone(),
+        gpus_simulated: info.simulated,
+        agent_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+// fsblkcnt_t and friends are not u64 on every target.
+#[allow(clippy::unnecessary_cast)]
+fn disk_space(path: &str) -> (Option<u64>, Option<u64>) {
+    match nix::sys::statvfs::statvfs(path) {
+        Ok(st) => {
+            let frag = st.fragment_size() as u64;
+            (
+                Some(st.blocks_available() as u64 * frag),
+                Some(st.blocks() as u64 * frag),
+            )
+        }
+        Err(_) => (None, None),
+    }
+}
+
+/// CPUs of the host, not of the agent's own cgroup or affinity mask.
+fn host_cpus() -> u32 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN)
+        .ok()
+        .flatten()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(1)
+}
+
+fn memory_total_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinceQuery {
+    since: Option<DateTime<Utc>>,
+}
+
+async fn metrics(
+    State(s): Shared,
+    query: Result<Query<SinceQuery>, QueryRejection>,
+) -> Result<Json<MetricsResponse>, AppError> {
+    let Query(q) = query.map_err(|e| {
+        AppError::bad_request(format!(
+            "{e}; use ?since=<RFC 3339 time>, e.g. ?since=2025-01-31T12:00:00Z"
+        ))
+    })?;
+    Ok(Json(MetricsResponse {
+        simulated: s.sampler.probe().info().simulated,
+        rollups: s.sampler.rollups_since(q.since),
+        current: s.sampler.current(),
+    }))
+}
+
+async fn list_containers(
+    State(s): Shared,
+) -> Result<Json<Vec<maison_agent_api::ContainerSummary>>, AppError> {
+    require_live(&s)?;
+    Ok(Json(s.inventory.containers()))
+}
+
+async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
+    let spec: LaunchSpec = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("invalid launch spec: {e}")))?;
+    let config = build_container_config(&spec, &s.policy, s.clock.now()).map_err(|r| {
+        tracing::warn!(owner = %spec.owner, rule = %r.rule, reason = %r.message, "launch refused");
+        AppError(
+            StatusCode::FORBIDDEN,
+            ApiError {
+                code: ErrorCode::PolicyRefused,
+                message: r.message,
+                rule: Some(r.rule.as_str().to_string()),
+            },
+        )
+    })?;
+    let (created, container) = s
+        .engine
+        .launch(spec.name.as_deref(), &spec.idempotency_key, config)
+        .await?;
+    if created {
+        tracing::info!(owner = %spec.owner, id = %container.id, name = %container.name, gpus = ?spec.gpus, "container launched");
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(LaunchResponse { created, container })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopQuery {
+    /// Seconds before Docker kills the container.
+    timeout: Option<u32>,
+}
+
+async fn stop_container(
+    State(s): Shared,
+    Path(id): Path<String>,
+    query: Result<Query<StopQuery>, QueryRejection>,
+) -> Result<Json<maison_agent_api::ContainerSummary>, AppError> {
+    let Query(q) =
+        query.map_err(|e| AppError::bad_request(format!("{e}; use ?timeout=<seconds>")))?;
+    let timeout = q.timeout.map(|t| t.min(3600) as i32);
+    Ok(Json(s.engine.stop(&id, timeout).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn remove_container(
+    State(s): Shared,
+    Path(id): Path<String>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
+) -> Result<StatusCode, AppError> {
+    let Query(q) =
+        query.map_err(|e| AppError::bad_request(format!("{e}; use ?force=true|false")))?;
+    s.engine.remove(&id, q.force).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_images(
+    State(s): Shared,
+) -> Result<Json<Vec<maison_agent_api::ImageSummary>>, AppError> {
+    require_live(&s)?;
+    Ok(Json(s.inventory.images()))
+}
+
+async fn remove_image(State(s): Shared, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    s.engine.remove_image(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn prometheus(State(s): Shared) -> Response {
+    let text = render_prometheus(&s);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+fn render_prometheus(s: &AppState) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let inv = &s.inventory.stats;
+    let (containers, owned) = s.inventory.container_count();
+    let probe = s.sampler.probe().stats();
+    let simulated = s.sampler.probe().info().simulated;
+    metric(
+        "maison_agent_up",
+        "gauge",
+        "1 while the agent runs.",
+        &[(String::new(), 1.0)],
+    );
+    metric(
+        "maison_agent_inventory_live",
+        "gauge",
+        "1 while the inventory is in sync with Docker.",
+        &[(String::new(), f64::from(u8::from(s.inventory.is_live())))],
+    );
+    metric(
+        "maison_agent_containers",
+        "gauge",
+        "Containers known, by ownership.",
+        &[
+            ("{owned=\"true\"}".into(), owned as f64),
+            ("{owned=\"false\"}".into(), (containers - owned) as f64),
+        ],
+    );
+    metric(
+        "maison_agent_inventory_relists_total",
+        "counter",
+        "Full container listings (start-up and reconnects).",
+        &[(
+            String::new(),
+            inv.full_relists.load(Ordering::Relaxed) as f64,
+        )],
+    );
+    metric(
+        "maison_agent_docker_events_total",
+        "counter",
+        "Docker events received.",
+        &[(String::new(), inv.events.load(Ordering::Relaxed) as f64)],
+    );
+    metric(
+        "maison_agent_gpu_probe_samples_total",
+        "counter",
+        "Successful GPU sampling rounds.",
+        &[(String::new(), probe.samples.load(Ordering::Relaxed) as f64)],
+    );
+    metric(
+        "maison_agent_gpu_probe_errors_total",
+        "counter",
+        "GPU sampling rounds that failed.",
+        &[(String::new(), probe.errors.load(Ordering::Relaxed) as f64)],
+    );
+    metric(
+        "maison_agent_gpu_probe_missed_deadlines_total",
+        "counter",
+        "GPU sampling rounds abandoned at their deadline (readings went stale).",
+        &[(
+            String::new(),
+            probe.missed_deadlines.load(Ordering::Relaxed) as f64,
+        )],
+    );
+    metric(
+        "maison_agent_gpu_probe_last_seconds",
+        "gauge",
+        "Duration of the last GPU sampling round (all GPUs).",
+        &[(
+            String::new(),
+            probe.last_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        )],
+    );
+    metric(
+        "maison_agent_gpu_probe_max_seconds",
+        "gauge",
+        "Longest GPU sampling round since start.",
+        &[(
+            String::new(),
+            probe.max_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        )],
+    );
+    let current = s.sampler.current();
+    let sim = if simulated { "true" } else { "false" };
+    let per_gpu = |f: &dyn Fn(&maison_agent_api::GpuReading) -> Option<f64>| -> Vec<(String, f64)> {
+        current
+            .iter()
+            .filter(|r| !r.stale)
+            .filter_map(|r| f(r).map(|v| (format!("{{gpu=\"{}\",simulated=\"{sim}\"}}", r.gpu), v)))
+            .collect()
+    };
+    metric(
+        "maison_agent_gpu_utilization_percent",
+        "gauge",
+        "GPU utilisation of the latest fresh sample.",
+        &per_gpu(&|r| Some(f64::from(r.util_pct))),
+    );
+    metric(
+        "maison_agent_gpu_memory_used_bytes",
+        "gauge",
+        "GPU memory used in the latest fresh sample.",
+        &per_gpu(&|r| Some(r.mem_used_bytes as f64)),
+    );
+    metric(
+        "maison_agent_gpu_power_watts",
+        "gauge",
+        "GPU power draw in the latest fresh sample.",
+        &per_gpu(&|r| r.power_watts.map(f64::from)),
+    );
+    metric(
+        "maison_agent_gpu_temperature_celsius",
+        "gauge",
+        "GPU temperature in the latest fresh sample.",
+        &per_gpu(&|r| r.temp_celsius.map(f64::from)),
+    );
+    metric(
+        "maison_agent_rollup_minutes",
+        "gauge",
+        "GPU-minute rollups held in memory.",
+        &[(String::new(), s.sampler.rollup_count() as f64)],
+    );
+    out
+}
+
+/// Accepts TLS connections until `shutdown` fires. Each connection is served by
+/// hyper (HTTP/1.1 or HTTP/2, chosen by ALPN).
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // Typically EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "too many connections; dropping one");
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                conns.spawn(async move {
+                    let _permit = permit;
+                    let _ = tcp.set_nodelay(true);
+                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(30));
+                    let service = TowerToHyperService::new(app);
+                    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    conns.abort_all();
+}

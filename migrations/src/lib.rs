@@ -1,0 +1,21 @@
+//! Maison's database schema, as append-only migrations.
+//!
+//! A migration that has landed is never edited: schema changes are new files. The bot applies
+//! them at start-up (`Migrator::up`) and on `maison-bot migrate`. Only one process migrates at a
+//! time (sea-orm-migration takes no lock), which is why replicas are started after `migrate`.
+//!
+//! Times are stored as Unix seconds (`BIGINT`): one representation on SQLite and PostgreSQL,
+//! compact, and directly usable in PostgreSQL's `int8range` exclusion constraint.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_bookings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_bookings::Migration)]
+    }
+}

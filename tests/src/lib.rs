@@ -1,0 +1,424 @@
+//! Test support for Maison's end-to-end scenarios and benchmarks:
+//!
+//! * [`TestDb`]: a fresh, migrated database per test, on SQLite or on PostgreSQL
+//!   (`MAISON_TEST_POSTGRES_URL`; missing PostgreSQL fails the test, it never skips);
+//! * [`fake_slack::FakeSlack`]: a stateful fake of the Slack Web API;
+//! * [`BotTester`]: the real bot router on a loopback port, driven with correctly signed
+//!   requests, reading what the bot sent to the fake Slack. A test that leaves messages unread
+//!   fails, so no reply goes unchecked.
+
+pub mod fake_slack;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use maison_bot::app::App;
+use maison_bot::clock::{Clock, ManualClock};
+use maison_bot::config::{Config, Secret};
+use maison_bot::db::Db;
+use maison_bot::slack::api::SlackWebApi;
+use maison_bot::slack::http::HttpFront;
+use maison_bot::slack::signature;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+
+pub use fake_slack::FakeSlack;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database for one test; a PostgreSQL one is dropped again when the test ends.
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    drop_on_exit: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let url = "sqlite::memory:".to_owned();
+                let db = Db::connect(&url).await.expect("in-memory SQLite");
+                Self {
+                    db,
+                    url,
+                    drop_on_exit: None,
+                }
+            }
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let admin_url = std::env::var("MAISON_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!(
+                "MAISON_TEST_POSTGRES_URL is not set. Database tests run on PostgreSQL too: \
+                 run ./scripts/test.sh (it starts one), or point the variable at a server \
+                 where the user may CREATE DATABASE."
+            )
+        });
+        let name = format!("maison_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at MAISON_TEST_POSTGRES_URL: {e}"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("CREATE DATABASE (does the user have CREATEDB?)");
+        admin.close().await.ok();
+        let url = replace_database(&admin_url, &name);
+        let db = Db::connect(&url)
+            .await
+            .expect("connect to the test database");
+        Self {
+            db,
+            url,
+            drop_on_exit: Some((admin_url, name)),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.drop_on_exit.take() else {
+            return;
+        };
+        // Dropping needs async I/O; do it on a thread of its own so it works from any runtime
+        // (even a blocked current-thread one). The test's own pool is not closed from here: its
+        // connection tasks live on the test's runtime. `WITH (FORCE)` ends those sessions.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async move {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host_part = match path_start {
+        Some(i) => &base[..i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{database}?{q}"),
+        None => format!("{host_part}/{database}"),
+    }
+}
+
+/// The instant every scenario starts at: Monday 30 November 2026, 08:00 UTC.
+pub fn test_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap()
+}
+
+pub const SIGNING_SECRET: &str = "test-signing-secret-0123456789";
+pub const TEAM: &str = "T0MAISON";
+
+/// Config for scenarios: three hosts, an announcement channel, one admin.
+pub fn test_config() -> Config {
+    Config::from_toml(
+        r##"
+        [slack]
+        default_tz = "UTC"
+        announce_channel = "C0ANNOUNCE"
+
+        [bookings]
+        max_length = "7d"
+        max_ahead = "30d"
+        max_gpus_per_user = 4
+        admins = ["U0ADMIN"]
+
+        [[hosts]]
+        name = "gpu01"
+        gpus = 2
+
+        [[hosts]]
+        name = "gpu02"
+        gpus = 2
+
+        [[hosts]]
+        name = "gpu03"
+        gpus = 8
+        "##,
+    )
+    .expect("test config")
+}
+
+/// The real bot router on a loopback port, talking to a fake Slack.
+pub struct BotTester {
+    pub app: Arc<App>,
+    pub slack: FakeSlack,
+    pub clock: Arc<ManualClock>,
+    pub addr: SocketAddr,
+    http: reqwest::Client,
+    _db: TestDb,
+}
+
+impl BotTester {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, test_config()).await
+    }
+
+    pub async fn start_with(backend: Backend, mut config: Config) -> Self {
+        maison_bot::install_crypto_provider();
+        let slack = FakeSlack::start().await;
+        for (id, name, tz) in [
+            ("U0ALICE", "Alice", "Europe/Paris"),
+            ("U0BOB", "Bob", "America/New_York"),
+            ("U0CAROL", "Carol", "UTC"),
+            ("U0ADMIN", "Admin", "UTC"),
+        ] {
+            slack.add_user(id, name, tz);
+        }
+        config.slack.api_url = slack.api_url();
+        let test_db = TestDb::new(backend).await;
+        let clock = Arc::new(ManualClock::new(test_start()));
+        test_db
+            .db
+            .sync_hosts(&config.hosts, clock.now().timestamp())
+            .await
+            .expect("hosts");
+        let api = SlackWebApi::new(&slack.api_url(), "xoxb-test-token").expect("Slack client");
+        let app = Arc::new(App::new(
+            config,
+            test_db.db.clone(),
+            Arc::new(api),
+            clock.clone(),
+        ));
+        let router = HttpFront::new(app.clone(), Secret::new(SIGNING_SECRET)).router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            app,
+            slack,
+            clock,
+            addr,
+            http: reqwest::Client::new(),
+            _db: test_db,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// The app's current time, Unix seconds.
+    pub fn now_ts(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// POSTs a body signed the way Slack signs it, at the app's current time.
+    pub async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> (u16, String) {
+        let ts = self.clock.now().timestamp();
+        let sig = signature::sign(SIGNING_SECRET, ts, body.as_bytes());
+        self.post_raw(
+            path,
+            &[
+                ("content-type", content_type),
+                (signature::TIMESTAMP_HEADER, &ts.to_string()),
+                (signature::SIGNATURE_HEADER, &sig),
+            ],
+            body.as_bytes().to_vec(),
+        )
+        .await
+    }
+
+    /// POSTs exactly these headers and body.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut request = self
+            .http
+            .post(format!("http://{}{path}", self.addr))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("bot reachable");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// The form Slack sends for `/maison <text>` by `user`.
+    pub fn command_form(&self, user: &str, text: &str) -> String {
+        serde_urlencoded::to_string([
+            ("token", "deprecated"),
+            ("team_id", TEAM),
+            ("team_domain", "maison"),
+            ("channel_id", "C0GENERAL"),
+            ("channel_name", "general"),
+            ("user_id", user),
+            ("user_name", "deprecated"),
+            ("command", "/maison"),
+            ("text", text),
+            ("response_url", &self.slack.response_url()),
+            ("trigger_id", "1.2.3"),
+        ])
+        .unwrap()
+    }
+
+    /// Runs `/maison <text>` as `user` and returns the reply JSON (panics on a non-200).
+    pub async fn command(&self, user: &str, text: &str) -> Value {
+        let (status, body) = self
+            .post_signed(
+                "/slack/commands",
+                "application/x-www-form-urlencoded",
+                &self.command_form(user, text),
+            )
+            .await;
+        assert_eq!(status, 200, "/maison {text}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {body}"))
+    }
+
+    /// Runs a command and returns all the text of its reply, blocks included.
+    pub async fn command_text(&self, user: &str, text: &str) -> String {
+        reply_text(&self.command(user, text).await)
+    }
+
+    /// Clicks a button as `user`; returns the message that replaced the original.
+    pub async fn click(&self, user: &str, action_id: &str, value: &str) -> Value {
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": TEAM, "domain": "maison"},
+            "api_app_id": "A0MAISON",
+            "trigger_id": "1.2.3",
+            "container": {"type": "message", "message_ts": "1700000000.000001"},
+            "response_url": self.slack.response_url(),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
+        });
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let (status, text) = self
+            .post_signed(
+                "/slack/interactions",
+                "application/x-www-form-urlencoded",
+                &body,
+            )
+            .await;
+        assert_eq!(status, 200, "click {action_id}: {text}");
+        let call = self.slack.expect("response_url").await;
+        call.args
+    }
+}
+
+impl Drop for BotTester {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let unread = self.slack.unread();
+        assert!(
+            unread.is_empty(),
+            "the bot sent Slack messages that no test read: {unread:#?}"
+        );
+    }
+}
+
+/// All human-readable text of a reply or message: the fallback and every block's text.
+pub fn reply_text(reply: &Value) -> String {
+    let mut out = vec![reply["text"].as_str().unwrap_or_default().to_owned()];
+    for block in reply["blocks"].as_array().into_iter().flatten() {
+        if let Some(text) = block["text"]["text"].as_str() {
+            out.push(text.to_owned());
+        }
+        for element in block["elements"].as_array().into_iter().flatten() {
+            if let Some(text) = element["text"]
+                .as_str()
+                .or(element["text"]["text"].as_str())
+            {
+                out.push(text.to_owned());
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// Button `(action_id, value)` pairs of a reply, in order.
+pub fn buttons(reply: &Value) -> Vec<(String, String)> {
+    reply["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            (
+                e["action_id"].as_str().unwrap_or_default().to_owned(),
+                e["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Declares one async test per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($backend:ident: $backend_type:ty) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn scenario($backend: $backend_type) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    scenario($crate::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    scenario($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_swapped_in_urls() {
+        assert_eq!(
+            replace_database("postgres://u:p@h:5432/postgres", "t1"),
+            "postgres://u:p@h:5432/t1"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/postgres?sslmode=disable", "t1"),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:1", "t1"),
+            "postgres://u@h:1/t1"
+        );
+    }
+}
