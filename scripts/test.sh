@@ -56,6 +56,9 @@ if [[ -x scripts/build-test-image.sh ]]; then
     scripts/build-test-image.sh
 fi
 
+# The end-to-end scenarios start the agent as a real process.
+cargo build --locked -p maison-agent --bin maison-agent
+
 # Snapshots are reviewed in commits, never rewritten by a test run.
 export INSTA_UPDATE=no
 cargo test --workspace --locked "$@"

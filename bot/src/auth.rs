@@ -15,7 +15,8 @@ pub enum Role {
 }
 
 /// The role a command needs. The `match` is exhaustive, so a new command cannot be added
-/// without deciding who may run it.
+/// without deciding who may run it. (Stopping or removing someone else's container is refused
+/// by the handler, which knows the owner; admins may.)
 pub fn required_role(command: &Command) -> Role {
     match command {
         Command::Help { .. }
@@ -25,7 +26,18 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Mine
         | Command::Cancel { .. }
         | Command::Release { .. }
-        | Command::Extend { .. } => Role::Member,
+        | Command::Extend { .. }
+        | Command::Launch(_)
+        | Command::Ps { .. }
+        | Command::Stop { .. }
+        | Command::Rm { .. }
+        | Command::Who { .. }
+        | Command::Claim { .. }
+        | Command::Images { .. } => Role::Member,
+        Command::Hosts
+        | Command::HostDrain { .. }
+        | Command::HostUndrain { .. }
+        | Command::Jobs(_) => Role::Admin,
     }
 }
 
@@ -58,6 +70,31 @@ mod tests {
         for line in lines {
             let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(required_role(&command), Role::Member, "{line}");
+        }
+        let member_fleet = [
+            "launch gpu01 pytorch",
+            "ps",
+            "ps gpu01 --all",
+            "stop web",
+            "rm web",
+            "who web",
+            "claim web",
+            "images",
+            "images gpu01",
+        ];
+        for line in member_fleet {
+            let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(required_role(&command), Role::Member, "{line}");
+        }
+        for line in [
+            "hosts",
+            "host drain gpu01",
+            "host undrain gpu01",
+            "jobs",
+            "jobs run daily_report",
+        ] {
+            let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(required_role(&command), Role::Admin, "{line}");
         }
     }
 }

@@ -25,6 +25,178 @@ pub struct Config {
     pub bookings: BookingPolicy,
     #[serde(default)]
     pub hosts: Vec<HostConfig>,
+    #[serde(default)]
+    pub agents: AgentsConfig,
+    #[serde(default)]
+    pub launch: LaunchConfig,
+    /// The curated "house" images, by short name.
+    #[serde(default)]
+    pub images: Vec<CatalogImage>,
+    /// Slack user → Unix user on the hosts (uid/gid, home and work mounts).
+    #[serde(default)]
+    pub users: Vec<UnixUserMapping>,
+    /// Scheduled jobs: time zone, lateness window, schedules (see `docs/jobs.md`).
+    #[serde(default)]
+    pub jobs: JobsConfig,
+    /// Daily and weekly reports, and the reminder DMs.
+    #[serde(default)]
+    pub reports: ReportsConfig,
+}
+
+/// What the reports count and when reminders speak up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Channel id that gets the daily and weekly reports; none = reports are not posted.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// An unused image this old is an orphan even when someone owns it.
+    #[serde(default = "default_orphan_image_days")]
+    pub orphan_image_days: u32,
+    /// A container stopped this long is stale (report) and its owner is reminded.
+    #[serde(default = "default_stale_container_days")]
+    pub stale_container_days: u32,
+    /// A running container whose GPUs have been idle this long gets its owner a reminder.
+    #[serde(default = "default_idle_gpu_hours")]
+    pub idle_gpu_hours: u32,
+    /// How long before a booking starts or ends its owner is reminded.
+    #[serde(default = "default_reminder_lead", with = "humantime_serde")]
+    pub reminder_lead: Duration,
+    /// How long "Keep" silences reminders about a container.
+    #[serde(default = "default_keep_for", with = "humantime_serde")]
+    pub keep_for: Duration,
+}
+
+fn default_orphan_image_days() -> u32 {
+    30
+}
+fn default_stale_container_days() -> u32 {
+    7
+}
+fn default_idle_gpu_hours() -> u32 {
+    4
+}
+fn default_reminder_lead() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+fn default_keep_for() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self {
+            channel: None,
+            orphan_image_days: default_orphan_image_days(),
+            stale_container_days: default_stale_container_days(),
+            idle_gpu_hours: default_idle_gpu_hours(),
+            reminder_lead: default_reminder_lead(),
+            keep_for: default_keep_for(),
+        }
+    }
+}
+
+/// `[jobs]`: when the scheduled jobs run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// The company time zone schedules are read in (IANA name); defaults to `slack.default_tz`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// A slot missed while the bot was down still runs (once) if it is at most this late.
+    #[serde(default = "default_lateness", with = "humantime_serde")]
+    pub lateness: Duration,
+    /// Job name → cron expression with six fields, seconds first (`"0 0 9 * * Mon-Fri"`), or
+    /// `"off"`. Jobs not listed keep their default schedule.
+    #[serde(default)]
+    pub schedules: std::collections::BTreeMap<String, String>,
+}
+
+fn default_lateness() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            timezone: None,
+            lateness: default_lateness(),
+            schedules: Default::default(),
+        }
+    }
+}
+
+/// How the bot reaches the host agents: mutual TLS with Maison's private CA.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsConfig {
+    /// The Maison CA (`maison-bot pki init`); agents' certificates must chain to it.
+    #[serde(default)]
+    pub ca: Option<std::path::PathBuf>,
+    /// The bot's client certificate and key (`maison-bot pki issue-bot`).
+    #[serde(default)]
+    pub cert: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub key: Option<std::path::PathBuf>,
+    #[serde(default = "default_agent_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Per call; a launch waits for the container to start.
+    #[serde(default = "default_agent_request_timeout", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How often each agent is polled for facts, metrics, containers and images.
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// A host is marked unreachable when it has not answered for this long.
+    #[serde(default = "default_unreachable_after", with = "humantime_serde")]
+    pub unreachable_after: Duration,
+    /// Agents polled at the same time.
+    #[serde(default = "default_poll_concurrency")]
+    pub poll_concurrency: usize,
+}
+
+/// Whether `launch` needs a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BookingRequirement {
+    /// No booking, no launch (the default).
+    #[default]
+    Enforce,
+    /// Launch anyway (CPU only) with a warning and a Book button.
+    Warn,
+    /// Launch without GPUs, no remark.
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchConfig {
+    #[serde(default)]
+    pub require_booking: BookingRequirement,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogImage {
+    /// What users type: `launch gpu01 pytorch`.
+    pub name: String,
+    /// The image reference on the hosts, e.g. `registry.lan/house/pytorch:2.5-cuda12`.
+    pub reference: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnixUserMapping {
+    pub slack_user: String,
+    pub unix_user: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Mounted read-write at the same path in the container.
+    #[serde(default)]
+    pub home: Option<String>,
+    #[serde(default)]
+    pub work: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +271,37 @@ pub struct HostConfig {
     /// `https://host:port` of its maison-agent; the fleet issue connects to it.
     #[serde(default)]
     pub agent_url: Option<String>,
+}
+
+fn default_agent_connect_timeout() -> Duration {
+    Duration::from_secs(3)
+}
+fn default_agent_request_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_unreachable_after() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_poll_concurrency() -> usize {
+    64
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            ca: None,
+            cert: None,
+            key: None,
+            connect_timeout: default_agent_connect_timeout(),
+            request_timeout: default_agent_request_timeout(),
+            poll_interval: default_poll_interval(),
+            unreachable_after: default_unreachable_after(),
+            poll_concurrency: default_poll_concurrency(),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -232,9 +435,37 @@ impl Config {
                 );
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for image in &self.images {
+            if !names.insert(image.name.as_str()) {
+                bail!("images: {:?} is listed twice", image.name);
+            }
+        }
+        for user in &self.users {
+            if user.uid == 0 || user.gid == 0 {
+                bail!(
+                    "users: {} maps to uid/gid 0; containers never run as root",
+                    user.slack_user
+                );
+            }
+        }
+        if self.agents.poll_concurrency == 0 {
+            bail!("agents.poll_concurrency must be at least 1");
+        }
+        if self.reports.keep_for.is_zero() {
+            bail!("reports.keep_for must be longer than zero");
+        }
         if self.bookings.max_length.is_zero() {
             bail!("bookings.max_length must be longer than zero");
         }
+        if let Some(tz) = &self.jobs.timezone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            bail!(
+                "jobs.timezone: unknown time zone {tz:?} (use an IANA name such as Europe/Paris)"
+            );
+        }
+        crate::jobs::check_schedules(&self.jobs.schedules)?;
         Ok(())
     }
 }
@@ -317,6 +548,31 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("very-secret"));
         assert!(printed.contains("Secret(***)"));
+    }
+
+    #[test]
+    fn job_schedules_are_checked_by_name() {
+        let config = Config::from_toml(
+            "[jobs]\ntimezone = \"Europe/Paris\"\nlateness = \"10m\"\n\
+             [jobs.schedules]\nmetrics_retention = \"0 15 4 * * Sun\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.jobs.lateness, Duration::from_secs(600));
+        let default = Config::from_toml("").unwrap();
+        assert_eq!(default.jobs.lateness, Duration::from_secs(1800));
+        let err =
+            Config::from_toml("[jobs.schedules]\nmetrics_retention = \"0 4 * * *\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("jobs.schedules.metrics_retention"),
+            "{err}"
+        );
+        let err = Config::from_toml("[jobs.schedules]\nmetrics_retension = \"off\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("jobs.schedules.metrics_retension"),
+            "{err}"
+        );
+        let err = Config::from_toml("[jobs]\ntimezone = \"Paris\"\n").unwrap_err();
+        assert!(err.to_string().contains("jobs.timezone"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `maison-bot`: the command-line entry point. Sub-commands: `serve` (the Slack app), `try`
-//! (everything locally, no Slack needed), `migrate`, and `pki` (the private CA for the agents).
+//! `maison-bot`: the command-line entry point. Sub-commands: `serve` (the Slack app, with the
+//! scheduler and the outbox sender), `try` (everything locally, no Slack needed), `migrate`,
+//! `jobs` (list or run the scheduled jobs) and `pki` (the private CA for the agents).
 
 #![forbid(unsafe_code)]
 
@@ -12,9 +13,15 @@ use maison_bot::app::App;
 use maison_bot::clock::SystemClock;
 use maison_bot::config::{Config, Secret};
 use maison_bot::db::Db;
-use maison_bot::slack::api::SlackWebApi;
+use maison_bot::fleet::Fleet;
+use maison_bot::fleet::poller::Poller;
+use maison_bot::jobs::{self, Scheduler};
+use maison_bot::outbox::Outbox;
+use maison_bot::slack::api::{SlackApi, SlackWebApi};
 use maison_bot::slack::http::HttpFront;
+use maison_bot::slack::socket::SocketMode;
 use maison_bot::terminal::{self, TerminalSlack};
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -60,9 +67,46 @@ enum Cmd {
         #[arg(long, default_value = "U0LOCAL")]
         user: String,
     },
+    /// Scheduled jobs: list them with their next and last runs, or run one now.
+    #[command(subcommand)]
+    Jobs(JobsCli),
     /// Manage the private certificate authority that secures bot ↔ agent traffic.
     #[command(subcommand)]
     Pki(maison_pki::PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCli {
+    /// Every job: its schedule, next run (company time zone), last run and outcome; and the
+    /// messages waiting in the outbox.
+    List {
+        #[arg(long, short, env = "MAISON_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a job now, whatever its schedule. Its messages are queued in the outbox, which a
+    /// running `maison-bot serve` sends.
+    Run {
+        #[arg(long, short, env = "MAISON_CONFIG")]
+        config: PathBuf,
+        /// The job's name, as `jobs list` shows it.
+        job: String,
+    },
+    /// Put the messages Slack refused for good (parked) back in the outbox queue, after fixing
+    /// the cause (e.g. inviting the bot to the channel).
+    Requeue {
+        #[arg(long, short, env = "MAISON_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+impl JobsCli {
+    fn config(&self) -> &Path {
+        match self {
+            JobsCli::List { config }
+            | JobsCli::Run { config, .. }
+            | JobsCli::Requeue { config } => config,
+        }
+    }
 }
 
 /// Used by `try` when no config file is found: a small fleet to play with.
@@ -104,6 +148,10 @@ async fn main() -> anyhow::Result<()> {
             init_tracing("warn");
             try_locally(config.as_deref(), &dir, user).await
         }
+        Cmd::Jobs(command) => {
+            init_tracing("warn");
+            jobs_command(Config::load(command.config())?, command).await
+        }
         Cmd::Pki(command) => maison_pki::run(command),
     }
 }
@@ -127,6 +175,48 @@ async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// `maison-bot jobs …`.
+async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let now = chrono::Utc::now();
+    match command {
+        JobsCli::List { .. } => {
+            let tz = jobs::company_tz(&config);
+            let slack = Arc::new(TerminalSlack::new(&config.slack.default_tz));
+            let app = App::new(config, db, slack, Arc::new(SystemClock));
+            let statuses = jobs::job_statuses(&app, now).await?;
+            let outbox = app.db.outbox_stats().await?;
+            print!("{}", jobs::overview_text(&statuses, &outbox, tz, now));
+        }
+        JobsCli::Run { job, .. } => {
+            let fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+            // Jobs queue their messages; Slack is only needed for look-ups, if at all.
+            let slack: Arc<dyn SlackApi> = match &config.slack.bot_token {
+                Some(token) => Arc::new(SlackWebApi::new(&config.slack.api_url, token.expose())?),
+                None => Arc::new(TerminalSlack::new(&config.slack.default_tz)),
+            };
+            let app =
+                Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
+            let run = Scheduler::new(app.clone())?.run_now(&job, "cli").await?;
+            if !run.ok {
+                bail!("{job} failed: {}", run.detail);
+            }
+            println!("{job}: {}", run.detail);
+            let waiting = app.db.outbox_stats().await?.pending;
+            if waiting > 0 {
+                println!(
+                    "{waiting} message(s) wait in the outbox; a running `maison-bot serve` sends them."
+                );
+            }
+        }
+        JobsCli::Requeue { .. } => {
+            let requeued = db.requeue_parked(now.timestamp()).await?;
+            println!("{requeued} parked message(s) put back in the outbox queue.");
+        }
+    }
+    Ok(())
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bot_token = config.slack.bot_token.clone().context(
         "SLACK_BOT_TOKEN is not set (the bot's xoxb- token, from the Slack app's OAuth page)",
@@ -136,15 +226,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app_token = config.slack.app_token.clone();
     let signing_secret = config.slack.signing_secret.clone();
     let listen = config.server.listen;
-    let app = Arc::new(App::new(config, db, slack, Arc::new(SystemClock)));
+    let fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+    let poller = Poller::new(
+        db.clone(),
+        fleet.clone(),
+        &config.agents,
+        Arc::new(SystemClock),
+    );
+    let stop_polling = CancellationToken::new();
+    let polling = poller.spawn(stop_polling.clone());
+    info!(agents = fleet.hosts().len(), "polling the host agents");
+    let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock));
+    let app = Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
+    let scheduler = Scheduler::new(app.clone())?;
+    let stop_jobs = CancellationToken::new();
+    let sending = outbox.spawn(stop_jobs.clone());
+    let scheduling = scheduler.spawn(stop_jobs.clone());
 
     let socket_mode = match app_token {
-        Some(token) => {
-            let app = app.clone();
-            Some(tokio::spawn(async move {
-                maison_bot::slack::socket::serve(app, token.expose()).await
-            }))
-        }
+        Some(token) => Some(SocketMode::connect(app.clone(), token.expose()).await?),
         None => None,
     };
     // The HTTP front also serves /healthz, so it runs in Socket Mode too; without a signing
@@ -164,6 +264,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(socket) = socket_mode {
+        socket.shutdown().await;
+    }
+    stop_polling.cancel();
+    stop_jobs.cancel();
+    let _ = polling.await;
+    let _ = scheduling.await;
+    let _ = sending.await;
     info!("stopped");
     Ok(())
 }
@@ -193,19 +301,103 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db_path = dir.join("maison.db");
     config.database.url = Secret::new(format!("sqlite://{}?mode=rwc", db_path.display()));
-    let db = open_database(&config).await?;
     println!(
         "Database: {} (delete the folder to start afresh)",
         db_path.display()
     );
+
+    // The first host is served by an agent on this machine; the others stay bookable only.
+    let local = match maison_bot::local::start_local_agent(dir).await {
+        Ok(local) => Some(local),
+        Err(err) => {
+            println!("Local agent not started ({err:#}); bookings work, containers do not.");
+            None
+        }
+    };
+    let mut fleet = Fleet::default();
+    if let Some(local) = &local {
+        for host in &mut config.hosts {
+            host.agent_url = None;
+        }
+        if let Some(first) = config.hosts.first_mut() {
+            first.agent_url = Some(local.url.clone());
+            if local.gpus > 0 {
+                first.gpus = local.gpus;
+            }
+            let name = first.name.clone();
+            config.agents = local.agents.clone();
+            fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+            describe_local_agent(&name, local, &fleet).await;
+        }
+    }
+
+    let db = open_database(&config).await?;
     let slack = Arc::new(TerminalSlack::new(&config.slack.default_tz));
-    let app = Arc::new(App::new(config, db, slack.clone(), Arc::new(SystemClock)));
+    let poller = Poller::new(
+        db.clone(),
+        fleet.clone(),
+        &config.agents,
+        Arc::new(SystemClock),
+    );
+    let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock));
+    let app =
+        Arc::new(App::new(config, db, slack.clone(), Arc::new(SystemClock)).with_fleet(fleet));
+    let scheduler = Scheduler::new(app.clone())?;
+    let stop_polling = CancellationToken::new();
+    let polling = poller.spawn(stop_polling.clone());
+    // Scheduled jobs and queued messages work here too; what they send prints in the terminal.
+    let sending = outbox.spawn(stop_polling.clone());
+    let scheduling = scheduler.spawn(stop_polling.clone());
     let session = terminal::run(app, slack, user, tokio::io::stdin(), tokio::io::stdout());
-    tokio::select! {
+    let result = tokio::select! {
         result = session => result,
         _ = tokio::signal::ctrl_c() => {
             println!("\nBye.");
             Ok(())
+        }
+    };
+    stop_polling.cancel();
+    let _ = polling.await;
+    let _ = scheduling.await;
+    let _ = sending.await;
+    if let Some(local) = local {
+        local.running.shutdown().await;
+    }
+    result
+}
+
+/// Tells the newcomer what the local agent found: Docker, GPUs, images to launch.
+async fn describe_local_agent(host: &str, local: &maison_bot::local::LocalAgent, fleet: &Fleet) {
+    let gpus = if local.simulated {
+        format!("{} simulated GPUs (no NVIDIA driver here)", local.gpus)
+    } else {
+        format!("{} GPUs through NVML", local.gpus)
+    };
+    let Some(agent) = fleet.agent(host) else {
+        return;
+    };
+    let docker = match agent.host().await {
+        Ok(info) => match info.docker_version {
+            Some(version) => format!("Docker {version}"),
+            None => "no Docker engine reachable (containers unavailable)".to_owned(),
+        },
+        Err(err) => format!("agent not answering: {err}"),
+    };
+    println!(
+        "{host} is served by a maison-agent on this machine ({}): {docker}, {gpus}.",
+        local.url
+    );
+    if let Ok(images) = agent.images().await {
+        let tags: Vec<String> = images
+            .iter()
+            .flat_map(|i| i.tags.iter().cloned())
+            .take(5)
+            .collect();
+        if let Some(first) = tags.first() {
+            println!(
+                "Images here: {}. Try: /maison book {host} 1h, then /maison launch {host} {first} -- sleep 3600",
+                tags.join(", ")
+            );
         }
     }
 }

@@ -218,13 +218,34 @@ const TERMINAL_EMOJI: &[(&str, &str)] = &[
     (":hourglass_flowing_sand:", "⏳"),
     (":scales:", "⚖️ "),
     (":straight_ruler:", "📏"),
+    (":white_circle:", "⚪"),
+    (":black_circle:", "⚫"),
+    (":electric_plug:", "🔌"),
+    (":rocket:", "🚀"),
+    (":recycle:", "♻️ "),
+    (":shield:", "🛡️ "),
+    (":ticket:", "🎫"),
+    (":stop_sign:", "🛑"),
+    (":raising_hand:", "🙋"),
 ];
 
 /// Turns Slack mrkdwn into terminal text: no `*bold*` or backticks, mentions as `@U123`,
 /// emoji short codes as emoji.
 fn mrkdwn_to_plain(text: &str) -> String {
+    // Bold markers go, but not inside `code` (a cron schedule is all asterisks).
+    let mut in_code = false;
+    let text: String = text
+        .chars()
+        .filter(|c| match c {
+            '`' => {
+                in_code = !in_code;
+                false
+            }
+            '*' => in_code,
+            _ => true,
+        })
+        .collect();
     let text = text
-        .replace(['*', '`'], "")
         .replace("<!here>", "@here")
         .replace("_(", "(")
         .replace(")_", ")");
@@ -302,6 +323,10 @@ mod tests {
         assert_eq!(
             mrkdwn_to_plain(":wave: *hi* <@U1> and <@U2>, `code` <not a mention> <@"),
             "👋 hi @U1 and @U2, code <not a mention> <@"
+        );
+        assert_eq!(
+            mrkdwn_to_plain("*daily* `0 0 9 * * Mon-Fri`"),
+            "daily 0 0 9 * * Mon-Fri"
         );
     }
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::app::{ActionInvocation, App, Invocation};
 use crate::render::{Button, Reply};
-use crate::slack::api::{SlackApi, SlackApiError, SlackProfile};
+use crate::slack::api::{FileUpload, RenderedMessage, SlackApi, SlackApiError, SlackProfile};
 
 pub const LOCAL_TEAM: &str = "T0LOCAL";
 
@@ -19,6 +19,9 @@ pub const LOCAL_TEAM: &str = "T0LOCAL";
 pub struct TerminalSlack {
     tz: String,
     printed: Mutex<Vec<String>>,
+    /// Woken when something is posted, so the terminal prints messages the outbox sends while
+    /// it waits for input.
+    posted: tokio::sync::Notify,
 }
 
 impl TerminalSlack {
@@ -26,12 +29,23 @@ impl TerminalSlack {
         Self {
             tz: tz.to_owned(),
             printed: Mutex::new(Vec::new()),
+            posted: tokio::sync::Notify::new(),
         }
     }
 
     /// Messages posted since the last call, for the terminal loop to print.
     pub fn take_posted(&self) -> Vec<String> {
         std::mem::take(&mut self.printed.lock().unwrap())
+    }
+
+    /// Resolves once something has been posted (since the last wait).
+    pub async fn wait_posted(&self) {
+        self.posted.notified().await
+    }
+
+    fn print(&self, text: String) {
+        self.printed.lock().unwrap().push(text);
+        self.posted.notify_one();
     }
 }
 
@@ -46,10 +60,7 @@ impl SlackApi for TerminalSlack {
     }
 
     async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError> {
-        self.printed
-            .lock()
-            .unwrap()
-            .push(format!("[posted to {channel}]\n{}", reply.to_terminal()));
+        self.print(format!("[posted to {channel}]\n{}", reply.to_terminal()));
         Ok(())
     }
 
@@ -59,7 +70,30 @@ impl SlackApi for TerminalSlack {
         reply: &Reply,
         _replace: bool,
     ) -> Result<(), SlackApiError> {
-        self.printed.lock().unwrap().push(reply.to_terminal());
+        self.print(reply.to_terminal());
+        Ok(())
+    }
+
+    /// DMs show as posts to `D<user>`, the way the fake Slack names them.
+    async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError> {
+        Ok(format!("D{user_id}"))
+    }
+
+    async fn post_rendered(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError> {
+        self.print(format!("[posted to {channel}]\n{}", message.terminal));
+        Ok(())
+    }
+
+    async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {
+        self.print(format!(
+            "[uploaded {} to {channel}, {} bytes]\n",
+            file.filename,
+            file.bytes.len()
+        ));
         Ok(())
     }
 }
@@ -92,7 +126,26 @@ where
     loop {
         output.write_all(format!("{user_id}> ").as_bytes()).await?;
         output.flush().await?;
-        let Some(line) = lines.next_line().await? else {
+        // Messages the outbox sends while we wait for input are printed as they come.
+        // (`next_line` is cancel-safe: a partly typed line is kept.)
+        let line = loop {
+            tokio::select! {
+                line = lines.next_line() => break line?,
+                () = slack.wait_posted() => {
+                    let posted = slack.take_posted();
+                    if posted.is_empty() {
+                        continue;
+                    }
+                    output.write_all(b"\n").await?;
+                    for message in posted {
+                        output.write_all(message.as_bytes()).await?;
+                    }
+                    output.write_all(format!("{user_id}> ").as_bytes()).await?;
+                    output.flush().await?;
+                }
+            }
+        };
+        let Some(line) = line else {
             break;
         };
         let line = line.trim();

@@ -56,4 +56,27 @@ fn example_config_parses_with_every_section() {
     assert_eq!(config.hosts.len(), 3);
     assert_eq!(config.slack.default_tz, "Europe/Paris");
     assert_eq!(config.bookings.admins, ["U0ADMIN01"]);
+    assert_eq!(config.images.len(), 2);
+    assert_eq!(config.images[0].name, "pytorch");
+    assert_eq!(config.users[0].uid, 1001);
+    assert_eq!(
+        config.launch.require_booking,
+        maison_bot::config::BookingRequirement::Enforce
+    );
+    assert!(config.agents.ca.is_some());
+}
+
+#[test]
+fn systemd_units_start_the_shipped_binaries() {
+    let bot = include_str!("../../config/maison-bot.service");
+    assert!(
+        bot.contains("ExecStart=/usr/local/bin/maison-bot serve --config /etc/maison/maison.toml")
+    );
+    let agent = include_str!("../../config/maison-agent.service");
+    assert!(
+        agent.contains(
+            "ExecStart=/usr/local/bin/maison-agent serve --config /etc/maison/agent.toml"
+        )
+    );
+    assert!(agent.contains("check-config"));
 }

@@ -50,10 +50,7 @@ pub enum ParseError {
         reason: String,
     },
 
-    #[error(
-        "`{input}` is not a GPU selection. Write `gpu01:0,1` for GPUs 0 and 1, `gpu01:0-3` \
-         for GPUs 0 to 3, `gpu01:all` for the whole host, or `--gpus 2` for any two free GPUs."
-    )]
+    #[error("`{input}` is not a GPU selection. {}", gpu_forms(.command))]
     BadGpus {
         command: &'static str,
         input: String,
@@ -87,8 +84,51 @@ pub enum ParseError {
         range: String,
     },
 
-    #[error("A quote is opened but never closed. Write the note like `for \"training run\"`.")]
+    #[error("A quote is opened but never closed. {}", quote_hint(.command))]
     UnterminatedQuote { command: &'static str },
+
+    #[error(
+        "`{input}` can't be a container name: it {reason}. A name starts with a letter or digit, \
+         then letters, digits, `_`, `.` or `-`, up to 63 characters, like `--name llama-ft`."
+    )]
+    BadContainerName {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error(
+        "`{input}` is not an image I can use: it {reason}. Give a catalogue name like `pytorch` \
+         (`/maison images` lists them) or a reference like `registry.lan/team/trainer:1.2`."
+    )]
+    BadImage {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error("`{input}` is not {}: it {reason}. {}", target_kind(.command), target_forms(.command))]
+    BadTarget {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error("To run `{word}` in the container, put the command after `--`: `/maison {corrected}`")]
+    MissingCommandSeparator {
+        command: &'static str,
+        word: String,
+        /// The line with `--` inserted, without `/maison`.
+        corrected: String,
+    },
+
+    #[error("`/maison {command}` takes {expected}, not `{word}`.\n{}", right_form(.command))]
+    UnknownSubcommand {
+        command: &'static str,
+        word: String,
+        /// The sub-commands accepted, as a phrase: "`drain` or `undrain`".
+        expected: &'static str,
+    },
 }
 
 impl ParseError {
@@ -110,7 +150,12 @@ impl ParseError {
             | ParseError::BadBookingId { command, .. }
             | ParseError::NonexistentLocalTime { command, .. }
             | ParseError::EndBeforeStart { command, .. }
-            | ParseError::UnterminatedQuote { command } => Some(command),
+            | ParseError::UnterminatedQuote { command }
+            | ParseError::BadContainerName { command, .. }
+            | ParseError::BadImage { command, .. }
+            | ParseError::BadTarget { command, .. }
+            | ParseError::MissingCommandSeparator { command, .. }
+            | ParseError::UnknownSubcommand { command, .. } => Some(command),
         }
     }
 }
@@ -119,6 +164,47 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
     match suggestion {
         Some(word) => format!(" Did you mean `{word}`?"),
         None => String::new(),
+    }
+}
+
+fn gpu_forms(command: &str) -> &'static str {
+    match command {
+        "launch" => {
+            "Write `--gpus 0,1` for GPUs 0 and 1, `--gpus 0-3` for GPUs 0 to 3, `--gpus all` \
+             for every GPU you booked on the host, or `--gpus none` for no GPU."
+        }
+        _ => {
+            "Write `gpu01:0,1` for GPUs 0 and 1, `gpu01:0-3` for GPUs 0 to 3, `gpu01:all` for \
+             the whole host, or `--gpus 2` for any two free GPUs."
+        }
+    }
+}
+
+fn quote_hint(command: &str) -> &'static str {
+    match command {
+        "book" => "Write the note like `for \"training run\"`.",
+        "launch" => "Close it, like `-- python -c \"print(42)\"`.",
+        _ => "Close it, or leave the quotes out.",
+    }
+}
+
+fn target_kind(command: &str) -> &'static str {
+    match command {
+        "stop" | "rm" => "a container",
+        _ => "a container or an image",
+    }
+}
+
+fn target_forms(command: &str) -> &'static str {
+    match command {
+        "stop" | "rm" => {
+            "Give the container's name or id, like `llama-ft` or `3f2a9c`; \
+             `/maison ps` lists yours."
+        }
+        _ => {
+            "Give a container name or id, like `llama-ft` or `3f2a9c`, or an image, \
+             like `pytorch` or `registry.lan/team/trainer:1.2`."
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod duration;
 mod error;
 mod help;
 mod lexer;
+mod names;
 mod parser;
 mod spec;
 mod time;
@@ -31,9 +32,13 @@ pub struct ParseContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `help [command]`; the topic is the canonical command name (`help bookings` gives `mine`).
-    Help { topic: Option<String> },
+    Help {
+        topic: Option<String>,
+    },
     /// `status [host]`; the host is lower-cased.
-    Status { host: Option<String> },
+    Status {
+        host: Option<String>,
+    },
     /// `book <host>...`
     Book(BookRequest),
     /// `book any <duration> [--gpus N] [at <time>]`; also `book any [<day>] <start>-<end>`.
@@ -45,11 +50,65 @@ pub enum Command {
     /// `mine` or `bookings`.
     Mine,
     /// `cancel 42` or `cancel #42`.
-    Cancel { id: i64 },
+    Cancel {
+        id: i64,
+    },
     /// `release`, `release 42`, `release gpu01`.
-    Release { target: Option<ReleaseTarget> },
+    Release {
+        target: Option<ReleaseTarget>,
+    },
     /// `extend 42 1h`.
-    Extend { id: i64, by: Duration },
+    Extend {
+        id: i64,
+        by: Duration,
+    },
+    /// `launch <host> <image> [--gpus <list>|all] [--name <name>] [-- <command…>]`
+    Launch(LaunchRequest),
+    /// `ps [host] [--all]`: your containers (all users' with --all).
+    Ps {
+        host: Option<String>,
+        all: bool,
+    },
+    /// `stop <container>`
+    Stop {
+        container: String,
+    },
+    /// `rm <container>`
+    Rm {
+        container: String,
+    },
+    /// `who <container|image>`
+    Who {
+        target: String,
+    },
+    /// `claim <container|image>`
+    Claim {
+        target: String,
+    },
+    /// `images [host]`
+    Images {
+        host: Option<String>,
+    },
+    /// `hosts` (admin): the fleet with agent reachability and state.
+    Hosts,
+    /// `host drain <host>` / `host undrain <host>` (admin).
+    HostDrain {
+        host: String,
+    },
+    HostUndrain {
+        host: String,
+    },
+    /// `jobs [list]` / `jobs run <job>` (admin): the scheduled jobs.
+    Jobs(JobsCommand),
+}
+
+/// `jobs …` (admin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobsCommand {
+    /// `jobs` or `jobs list`: every job with its schedule, next and last run.
+    List,
+    /// `jobs run <job>`: run a job now. Lower-cased; not checked against the job registry.
+    Run { job: String },
 }
 
 /// What `release` applies to.
@@ -71,6 +130,34 @@ pub struct BookRequest {
     pub start: Option<DateTime<Utc>>,
     pub end: BookingEnd,
     pub note: Option<String>,
+}
+
+/// `launch <host> <image> ...`: a container to start on GPUs the caller has booked.
+///
+/// Targets of the other container commands (`stop`, `rm`, `who`, `claim`) are kept as typed: a
+/// container name, an id or id prefix, or an image reference; the bot resolves them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchRequest {
+    /// Lower-cased; not checked against the fleet.
+    pub host: String,
+    /// As typed, case kept: a catalogue short name (`pytorch`) or a reference
+    /// (`registry.lan/team/img:1.2`, `busybox@sha256:…`); only its characters are checked.
+    pub image: String,
+    /// `None` (no `--gpus`, or `--gpus all`): every GPU of the caller's booking on the host.
+    pub gpus: Option<LaunchGpus>,
+    /// The container name, checked against Docker's rule `[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}`.
+    pub name: Option<String>,
+    /// The words after `--`, quotes removed; empty when the image's own command should run.
+    pub command: Vec<String>,
+}
+
+/// Which GPUs a launched container gets, when not all of the booking's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchGpus {
+    /// These GPU indexes, sorted and without duplicates.
+    Indexes(Vec<u32>),
+    /// `--gpus none`: no GPU at all.
+    None,
 }
 
 /// Which GPUs of the host a booking asks for.

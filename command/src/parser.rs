@@ -3,11 +3,13 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use crate::duration::{DurationProblem, is_duration_part, parse_duration};
-use crate::lexer::{Lexer, Token};
+use crate::lexer::{Lexer, Token, command_words};
+use crate::names::{container_name_problem, reference_problem};
 use crate::spec::{lookup, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
-    BookRequest, BookingEnd, Command, GpuSelection, ParseContext, ParseError, ReleaseTarget,
+    BookRequest, BookingEnd, Command, GpuSelection, JobsCommand, LaunchGpus, LaunchRequest,
+    ParseContext, ParseError, ReleaseTarget,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
@@ -41,6 +43,24 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "cancel" => parser.cancel(),
         "release" => parser.release(),
         "extend" => parser.extend(),
+        "launch" => parser.launch(),
+        "ps" => parser.ps(),
+        "stop" => parser
+            .target("a container name or id")
+            .map(|container| Command::Stop { container }),
+        "rm" => parser
+            .target("a container name or id")
+            .map(|container| Command::Rm { container }),
+        "who" => parser
+            .target("a container or an image")
+            .map(|target| Command::Who { target }),
+        "claim" => parser
+            .target("a container or an image")
+            .map(|target| Command::Claim { target }),
+        "images" => parser.optional_host().map(|host| Command::Images { host }),
+        "hosts" => parser.finish().map(|()| Command::Hosts),
+        "host" => parser.host(),
+        "jobs" => parser.jobs(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
             word: word.to_owned(),
@@ -134,10 +154,229 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn status(mut self) -> Result<Command, ParseError> {
+    fn status(self) -> Result<Command, ParseError> {
+        self.optional_host().map(|host| Command::Status { host })
+    }
+
+    /// `[host]`, lower-cased, and nothing after it.
+    fn optional_host(mut self) -> Result<Option<String>, ParseError> {
         let host = self.next()?.map(|token| token.text.to_lowercase());
         self.finish()?;
-        Ok(Command::Status { host })
+        Ok(host)
+    }
+
+    /// The one container, container id or image a command applies to, as typed.
+    fn target(mut self, what: &'static str) -> Result<String, ParseError> {
+        let token = self.required(what)?;
+        if !token.quoted && token.text.starts_with('-') {
+            return Err(self.unexpected(token.raw));
+        }
+        if let Some(reason) = reference_problem(token.text) {
+            return Err(ParseError::BadTarget {
+                command: self.command,
+                input: token.raw.to_owned(),
+                reason,
+            });
+        }
+        self.finish()?;
+        Ok(token.text.to_owned())
+    }
+
+    fn ps(mut self) -> Result<Command, ParseError> {
+        let mut host = None;
+        let mut all = false;
+        while let Some(token) = self.next()? {
+            let word = token.text.to_lowercase();
+            if !token.quoted && (word == "--all" || word == "-a") && !all {
+                all = true;
+            } else if (!token.quoted && word.starts_with('-')) || host.is_some() {
+                return Err(self.unexpected(token.raw));
+            } else {
+                host = Some(word);
+            }
+        }
+        Ok(Command::Ps { host, all })
+    }
+
+    fn host(mut self) -> Result<Command, ParseError> {
+        let verb = self.required("`drain` or `undrain` and a host")?;
+        let drain = match verb.text.to_lowercase().as_str() {
+            "drain" => true,
+            "undrain" => false,
+            _ => {
+                return Err(ParseError::UnknownSubcommand {
+                    command: self.command,
+                    word: verb.raw.to_owned(),
+                    expected: "`drain` or `undrain`",
+                });
+            }
+        };
+        let host = self
+            .required(if drain {
+                "a host to drain"
+            } else {
+                "a host to undrain"
+            })?
+            .text
+            .to_lowercase();
+        self.finish()?;
+        Ok(if drain {
+            Command::HostDrain { host }
+        } else {
+            Command::HostUndrain { host }
+        })
+    }
+
+    fn jobs(mut self) -> Result<Command, ParseError> {
+        let Some(verb) = self.next()? else {
+            return Ok(Command::Jobs(JobsCommand::List));
+        };
+        match verb.text.to_lowercase().as_str() {
+            "list" => {
+                self.finish()?;
+                Ok(Command::Jobs(JobsCommand::List))
+            }
+            "run" => {
+                let job = self.required("a job to run, like `daily_report`")?;
+                if !job.quoted && job.text.starts_with('-') {
+                    return Err(self.unexpected(job.raw));
+                }
+                let job = job.text.to_lowercase();
+                self.finish()?;
+                Ok(Command::Jobs(JobsCommand::Run { job }))
+            }
+            _ => Err(ParseError::UnknownSubcommand {
+                command: self.command,
+                word: verb.raw.to_owned(),
+                expected: "`list` or `run`",
+            }),
+        }
+    }
+
+    fn launch(mut self) -> Result<Command, ParseError> {
+        let mut host: Option<String> = None;
+        let mut image: Option<String> = None;
+        // `Some(None)` once `--gpus all` (or `host:all`) has been given.
+        let mut gpus: Option<Option<LaunchGpus>> = None;
+        let mut name = None;
+        let mut command = Vec::new();
+        loop {
+            let (read, left) = self.lexer.split_here();
+            let Some(token) = self.next()? else { break };
+            let word = token.text.to_lowercase();
+            if !token.quoted && word == "--" {
+                command = command_words(self.lexer.rest()).map_err(|_| {
+                    ParseError::UnterminatedQuote {
+                        command: self.command,
+                    }
+                })?;
+                break;
+            }
+            if !token.quoted && word.starts_with('-') {
+                let (flag, inline) = match word.split_once('=') {
+                    Some((flag, _)) => (flag, token.text.split_once('=').map(|(_, v)| v)),
+                    None => (word.as_str(), None),
+                };
+                match flag {
+                    "--gpus" if gpus.is_none() => {
+                        let value =
+                            self.option_value(inline, "a GPU list after `--gpus`, like `0,1`")?;
+                        let input = format!("--gpus {value}");
+                        gpus = Some(self.launch_gpus(&value.to_lowercase(), &input)?);
+                    }
+                    "--name" if name.is_none() => {
+                        let value = self.option_value(inline, "a container name after `--name`")?;
+                        if let Some(reason) = container_name_problem(&value) {
+                            return Err(ParseError::BadContainerName {
+                                command: self.command,
+                                input: value,
+                                reason,
+                            });
+                        }
+                        name = Some(value);
+                    }
+                    _ => return Err(self.unexpected(token.raw)),
+                }
+                continue;
+            }
+            if host.is_none() {
+                let (text, selector) = match word.split_once(':') {
+                    Some((text, selector)) => (text, Some(selector)),
+                    None => (word.as_str(), None),
+                };
+                if text.is_empty() {
+                    return Err(self.missing("a host name before the `:`"));
+                }
+                if let Some(selector) = selector {
+                    if gpus.is_some() {
+                        return Err(self.unexpected(token.raw));
+                    }
+                    gpus = Some(self.launch_gpus(selector, token.raw)?);
+                }
+                host = Some(text.to_owned());
+            } else if image.is_none() {
+                if let Some(reason) = reference_problem(token.text) {
+                    return Err(ParseError::BadImage {
+                        command: self.command,
+                        input: token.raw.to_owned(),
+                        reason,
+                    });
+                }
+                image = Some(token.text.to_owned());
+            } else {
+                return Err(ParseError::MissingCommandSeparator {
+                    command: self.command,
+                    word: token.raw.to_owned(),
+                    corrected: format!("launch {read} -- {left}"),
+                });
+            }
+        }
+        let host = host.ok_or_else(|| self.missing("a host and an image"))?;
+        let image = image.ok_or_else(|| {
+            self.missing("an image, like `pytorch` or `registry.lan/team/trainer:1.2`")
+        })?;
+        Ok(Command::Launch(LaunchRequest {
+            host,
+            image,
+            gpus: gpus.flatten(),
+            name,
+            command,
+        }))
+    }
+
+    /// The value of an option: after `=` when given that way, else the next word.
+    fn option_value(
+        &mut self,
+        inline: Option<&str>,
+        what: &'static str,
+    ) -> Result<String, ParseError> {
+        match inline {
+            Some("") => return Err(self.missing(what)),
+            Some(value) => return Ok(value.to_owned()),
+            None => {}
+        }
+        match self.peek()? {
+            Some(token) if token.quoted || !token.text.starts_with("--") => {
+                self.next()?;
+                Ok(token.text.to_owned())
+            }
+            _ => Err(self.missing(what)),
+        }
+    }
+
+    /// `0,1`, `0-3`, `all` (`None`: the whole booking) or `none`, lower case.
+    fn launch_gpus(&self, value: &str, input: &str) -> Result<Option<LaunchGpus>, ParseError> {
+        match value {
+            "all" => Ok(None),
+            "none" => Ok(Some(LaunchGpus::None)),
+            list => match parse_gpu_list(list) {
+                Some(GpuSelection::Indexes(indexes)) => Ok(Some(LaunchGpus::Indexes(indexes))),
+                _ => Err(ParseError::BadGpus {
+                    command: self.command,
+                    input: input.to_owned(),
+                }),
+            },
+        }
     }
 
     fn cancel(mut self) -> Result<Command, ParseError> {

@@ -107,6 +107,124 @@ pub const COMMANDS: &[CommandSpec] = &[
         examples: &["extend 42 1h", "extend #42 1h 30m"],
         admin: false,
     },
+    CommandSpec {
+        name: "launch",
+        aliases: &[],
+        usage: "launch <host> <image> [--gpus <list>|all|none] [--name <name>] [-- <command…>]",
+        summary: "Start a container on GPUs you have booked",
+        details: "The image is a catalogue name (`/maison images` lists them) or a reference like \
+                  `registry.lan/team/trainer:1.2` or `busybox@sha256:…`.\n\
+                  Without `--gpus`, or with `--gpus all`, the container gets every GPU of your \
+                  booking on that host; \
+                  `--gpus 0,1` or `--gpus 0-3` picks some of them by index, as `status` shows \
+                  them, and `--gpus none` starts it without a GPU. `gpu01:0,1` is short for \
+                  `gpu01 --gpus 0,1`.\n\
+                  `--name` names the container: a letter or digit, then letters, digits, `_`, \
+                  `.` or `-`, up to 63 characters.\n\
+                  Everything after `--` is the command to run instead of the image's own; quote \
+                  words that contain spaces, with \"…\" or '…'.\n\
+                  The reply tells you how to enter the container.",
+        examples: &[
+            "launch gpu01 pytorch",
+            "launch gpu01 pytorch --gpus 0,1 --name llama-ft -- python train.py --epochs 3",
+            "launch gpu02 registry.lan/team/trainer:1.2 --gpus none -- bash -c \"make data\"",
+        ],
+        admin: false,
+    },
+    CommandSpec {
+        name: "ps",
+        aliases: &[],
+        usage: "ps [host] [--all]",
+        summary: "List your containers, or everyone's with `--all`",
+        details: "With a host, only the containers on that host. `-a` is short for `--all`.",
+        examples: &["ps", "ps gpu01", "ps --all", "ps gpu01 -a"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "stop",
+        aliases: &[],
+        usage: "stop <container>",
+        summary: "Stop a container; yours, or any for admins",
+        details: "Give the container's name or id as `/maison ps` shows them; the first few \
+                  characters of the id are enough. A stopped container is kept until `rm`.",
+        examples: &["stop llama-ft", "stop 3f2a9c"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "rm",
+        aliases: &[],
+        usage: "rm <container>",
+        summary: "Remove a container; yours, or any for admins",
+        details: "Give the container's name or id as `/maison ps` shows them; the first few \
+                  characters of the id are enough. This cannot be undone.",
+        examples: &["rm llama-ft", "rm 3f2a9c"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "who",
+        aliases: &[],
+        usage: "who <container|image>",
+        summary: "Show who owns a container or image, how it was made and when it was last busy",
+        details: "For a container: its owner, when and how it was created, its booking, its \
+                  image and when its GPUs were last busy. For an image: where it comes from, \
+                  its size and who uses it.",
+        examples: &[
+            "who llama-ft",
+            "who 3f2a9c",
+            "who registry.lan/team/trainer:1.2",
+        ],
+        admin: false,
+    },
+    CommandSpec {
+        name: "claim",
+        aliases: &[],
+        usage: "claim <container|image>",
+        summary: "Take ownership of a container or image that nobody owns",
+        details: "Only things without an owner can be claimed (`/maison who` tells you); \
+                  every claim is recorded.",
+        examples: &["claim 3f2a9c", "claim pytorch:2.3"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "images",
+        aliases: &[],
+        usage: "images [host]",
+        summary: "Show the image catalogue, which host has which image, and custom images in use",
+        details: "",
+        examples: &["images", "images gpu01"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "hosts",
+        aliases: &[],
+        usage: "hosts",
+        summary: "Show every host, whether its agent is reachable, and its state",
+        details: "",
+        examples: &["hosts"],
+        admin: true,
+    },
+    CommandSpec {
+        name: "host",
+        aliases: &[],
+        usage: "host drain|undrain <host>",
+        summary: "Take a host out of service, or put it back",
+        details: "A drained host stays on the board but takes no new bookings or containers; \
+                  `undrain` puts it back in service.",
+        examples: &["host drain gpu03", "host undrain gpu03"],
+        admin: true,
+    },
+    CommandSpec {
+        name: "jobs",
+        aliases: &[],
+        usage: "jobs [list|run <job>]",
+        summary: "List the scheduled jobs, or run one now",
+        details: "`jobs list` shows each job's schedule, when it runs next and how its last run \
+                  went, and the messages waiting to be sent to Slack. \
+                  `jobs run <job>` runs a job now, whatever its schedule; you are told the \
+                  outcome when it has run.",
+        examples: &["jobs", "jobs list", "jobs run daily_report"],
+        admin: true,
+    },
 ];
 
 /// The spec whose name or alias is `word` (any case).

@@ -4,8 +4,8 @@ mod support;
 
 use chrono::Duration;
 use maison_command::{
-    BookRequest, BookingEnd, COMMANDS, Command, GpuSelection, ParseContext, ParseError,
-    ReleaseTarget,
+    BookRequest, BookingEnd, COMMANDS, Command, GpuSelection, JobsCommand, LaunchGpus,
+    LaunchRequest, ParseContext, ParseError, ReleaseTarget,
 };
 use support::{ctx, parse, utc};
 
@@ -306,6 +306,275 @@ fn extend_by_a_duration() {
     );
 }
 
+// ---------------------------------------------------------------- fleet commands
+
+fn launch(text: &str) -> LaunchRequest {
+    match parse(text) {
+        Ok(Command::Launch(request)) => request,
+        other => panic!("{text:?} gave {other:?}"),
+    }
+}
+
+#[test]
+fn launch_defaults_to_the_whole_booking_and_the_images_command() {
+    assert_eq!(
+        launch("launch GPU01 PyTorch"),
+        LaunchRequest {
+            host: "gpu01".into(),
+            image: "PyTorch".into(),
+            gpus: None,
+            name: None,
+            command: vec![],
+        },
+        "the host is lower-cased, the image kept as typed"
+    );
+}
+
+#[test]
+fn launch_with_every_option() {
+    assert_eq!(
+        launch("launch gpu01 pytorch --gpus 1,0 --name Llama-FT -- python train.py --epochs 3"),
+        LaunchRequest {
+            host: "gpu01".into(),
+            image: "pytorch".into(),
+            gpus: Some(LaunchGpus::Indexes(vec![0, 1])),
+            name: Some("Llama-FT".into()),
+            command: vec![
+                "python".into(),
+                "train.py".into(),
+                "--epochs".into(),
+                "3".into()
+            ],
+        }
+    );
+}
+
+#[test]
+fn launch_image_references_are_kept_as_typed() {
+    for image in [
+        "registry.lan/team/Trainer:1.2",
+        "registry.lan:5000/img",
+        "busybox@sha256:0123456789abcdef",
+        "ghcr.io/org/img:v1.0-rc_2",
+    ] {
+        assert_eq!(launch(&format!("launch gpu01 {image}")).image, image);
+    }
+}
+
+#[test]
+fn launch_gpu_forms() {
+    let gpus = |text: &str| launch(text).gpus;
+    let indexes = |list: &[u32]| Some(LaunchGpus::Indexes(list.to_vec()));
+    assert_eq!(gpus("launch gpu01 img --gpus 2"), indexes(&[2]));
+    assert_eq!(gpus("launch gpu01 img --gpus 3,1,1"), indexes(&[1, 3]));
+    assert_eq!(
+        gpus("launch gpu01 img --gpus 5,0-2"),
+        indexes(&[0, 1, 2, 5])
+    );
+    assert_eq!(gpus("launch gpu01 img --gpus=0-1"), indexes(&[0, 1]));
+    assert_eq!(gpus("launch gpu01 img --GPUS NONE"), Some(LaunchGpus::None));
+    assert_eq!(
+        gpus("launch gpu01 img --gpus all"),
+        None,
+        "same as no --gpus"
+    );
+    assert_eq!(gpus("launch gpu01:0,1 img"), indexes(&[0, 1]));
+    assert_eq!(gpus("launch gpu01:ALL img"), None);
+    assert_eq!(gpus("launch gpu01:none img"), Some(LaunchGpus::None));
+    assert_eq!(launch("launch gpu01:0,1 img").host, "gpu01");
+}
+
+#[test]
+fn launch_options_in_any_order_before_the_command() {
+    let expected = launch("launch gpu01 img --gpus 0 --name run1 -- sleep 60");
+    for text in [
+        "launch --name run1 gpu01 --gpus 0 img -- sleep 60",
+        "launch gpu01 img --name=run1 --gpus=0 -- sleep 60",
+        "LAUNCH gpu01 img --NAME run1 --gpus 0 --   sleep   60  ",
+    ] {
+        assert_eq!(launch(text), expected, "{text}");
+    }
+}
+
+#[test]
+fn launch_command_words_respect_quotes() {
+    let command = |text: &str| launch(text).command;
+    assert_eq!(
+        command("launch gpu01 img -- bash -c \"echo 'hi there'; sleep 1\""),
+        ["bash", "-c", "echo 'hi there'; sleep 1"]
+    );
+    assert_eq!(
+        command("launch gpu01 img -- python -c ‘print(“a b”)’"),
+        ["python", "-c", "print(“a b”)"]
+    );
+    assert_eq!(
+        command("launch gpu01 img -- echo “smart quotes” --flag=\"x y\""),
+        ["echo", "smart quotes", "--flag=x y"]
+    );
+    assert_eq!(
+        command("launch gpu01 img -- env -- --gpus 0 --name x"),
+        ["env", "--", "--gpus", "0", "--name", "x"],
+        "everything after the first `--` belongs to the command"
+    );
+    assert_eq!(command("launch gpu01 img --"), Vec::<String>::new());
+    assert_eq!(command("launch gpu01 img -- echo \"\""), ["echo", ""]);
+}
+
+#[test]
+fn ps_for_me_or_everyone_on_a_host_or_all() {
+    let ps = |host: Option<&str>, all| Command::Ps {
+        host: host.map(Into::into),
+        all,
+    };
+    assert_eq!(parse("ps"), Ok(ps(None, false)));
+    assert_eq!(parse("ps GPU01"), Ok(ps(Some("gpu01"), false)));
+    assert_eq!(parse("ps --all"), Ok(ps(None, true)));
+    assert_eq!(parse("ps -a gpu01"), Ok(ps(Some("gpu01"), true)));
+    assert_eq!(parse("PS gpu01 --ALL"), Ok(ps(Some("gpu01"), true)));
+}
+
+#[test]
+fn stop_a_container_by_name_or_id() {
+    assert_eq!(
+        parse("stop Llama-FT"),
+        Ok(Command::Stop {
+            container: "Llama-FT".into()
+        }),
+        "kept as typed"
+    );
+    assert_eq!(
+        parse("STOP 3f2a"),
+        Ok(Command::Stop {
+            container: "3f2a".into()
+        })
+    );
+}
+
+#[test]
+fn rm_a_container_by_name_or_id() {
+    assert_eq!(
+        parse("rm 3f2a9c0b1d2e"),
+        Ok(Command::Rm {
+            container: "3f2a9c0b1d2e".into()
+        })
+    );
+    assert_eq!(
+        parse("rm \"llama-ft\""),
+        Ok(Command::Rm {
+            container: "llama-ft".into()
+        })
+    );
+}
+
+#[test]
+fn who_owns_a_container_or_an_image() {
+    for target in [
+        "llama-ft",
+        "3f2a",
+        "registry.lan/team/trainer:1.2",
+        "img@sha256:ab",
+    ] {
+        assert_eq!(
+            parse(&format!("who {target}")),
+            Ok(Command::Who {
+                target: target.into()
+            })
+        );
+    }
+}
+
+#[test]
+fn claim_a_container_or_an_image() {
+    assert_eq!(
+        parse("claim pytorch:2.3"),
+        Ok(Command::Claim {
+            target: "pytorch:2.3".into()
+        })
+    );
+    assert_eq!(
+        parse("claim 3F2A9C"),
+        Ok(Command::Claim {
+            target: "3F2A9C".into()
+        })
+    );
+}
+
+#[test]
+fn images_everywhere_or_on_a_host() {
+    assert_eq!(parse("images"), Ok(Command::Images { host: None }));
+    assert_eq!(
+        parse("images GPU01"),
+        Ok(Command::Images {
+            host: Some("gpu01".into())
+        })
+    );
+}
+
+#[test]
+fn hosts_is_an_admin_command() {
+    assert_eq!(parse("hosts"), Ok(Command::Hosts));
+    assert_eq!(parse("HOSTS"), Ok(Command::Hosts));
+    assert!(maison_command::lookup("hosts").unwrap().admin);
+}
+
+#[test]
+fn host_drain_and_undrain() {
+    assert_eq!(
+        parse("host drain GPU03"),
+        Ok(Command::HostDrain {
+            host: "gpu03".into()
+        })
+    );
+    assert_eq!(
+        parse("Host UNDRAIN gpu03"),
+        Ok(Command::HostUndrain {
+            host: "gpu03".into()
+        })
+    );
+    assert!(maison_command::lookup("host").unwrap().admin);
+}
+
+#[test]
+fn jobs_list_and_run() {
+    let list = Ok(Command::Jobs(JobsCommand::List));
+    assert_eq!(parse("jobs"), list);
+    assert_eq!(parse("JOBS List"), list);
+    assert_eq!(
+        parse("jobs run Daily_Report"),
+        Ok(Command::Jobs(JobsCommand::Run {
+            job: "daily_report".into()
+        }))
+    );
+    assert!(maison_command::lookup("jobs").unwrap().admin);
+}
+
+#[test]
+fn jobs_errors() {
+    assert_eq!(
+        err("jobs run"),
+        ParseError::MissingArgument {
+            command: "jobs",
+            what: "a job to run, like `daily_report`",
+        }
+    );
+    let unexpected = |arg: &str| ParseError::UnexpectedArgument {
+        command: "jobs",
+        arg: arg.into(),
+    };
+    assert_eq!(err("jobs list all"), unexpected("all"));
+    assert_eq!(err("jobs run a b"), unexpected("b"));
+    assert_eq!(err("jobs run --now"), unexpected("--now"));
+    assert_eq!(
+        err("jobs start daily_report"),
+        ParseError::UnknownSubcommand {
+            command: "jobs",
+            word: "start".into(),
+            expected: "`list` or `run`",
+        }
+    );
+    assert_eq!(err("jobs run").usage(), Some("jobs [list|run <job>]"));
+}
+
 // ---------------------------------------------------------------- the table
 
 #[test]
@@ -355,7 +624,7 @@ fn unknown_command_suggests_the_nearest() {
     assert_eq!(err("boook gpu01 2h"), unknown("boook", Some("book")));
     assert_eq!(err("Stauts"), unknown("Stauts", Some("status")));
     assert_eq!(err("relase 42"), unknown("relase", Some("release")));
-    assert_eq!(err("launch gpu01 img"), unknown("launch", None));
+    assert_eq!(err("deploy gpu01 img"), unknown("deploy", None));
     assert_eq!(err("x"), unknown("x", None));
     assert_eq!(err("help boo"), unknown("boo", Some("book")));
 }
@@ -624,6 +893,236 @@ fn unterminated_quote() {
         err("book gpu01 2h for “training"),
         ParseError::UnterminatedQuote { command: "book" }
     );
+}
+
+#[test]
+fn missing_argument_to_fleet_commands() {
+    let missing = |command, what| ParseError::MissingArgument { command, what };
+    assert_eq!(err("launch"), missing("launch", "a host and an image"));
+    let no_image = missing(
+        "launch",
+        "an image, like `pytorch` or `registry.lan/team/trainer:1.2`",
+    );
+    assert_eq!(err("launch gpu01"), no_image);
+    assert_eq!(err("launch gpu01 --gpus 0"), no_image);
+    assert_eq!(err("launch gpu01 -- python"), no_image);
+    assert_eq!(
+        err("launch :0 img"),
+        missing("launch", "a host name before the `:`")
+    );
+    let no_gpus = missing("launch", "a GPU list after `--gpus`, like `0,1`");
+    assert_eq!(err("launch gpu01 img --gpus"), no_gpus);
+    assert_eq!(err("launch gpu01 img --gpus="), no_gpus);
+    assert_eq!(err("launch gpu01 img --gpus -- sh"), no_gpus);
+    assert_eq!(
+        err("launch gpu01 img --name --gpus 0"),
+        missing("launch", "a container name after `--name`")
+    );
+    assert_eq!(err("stop"), missing("stop", "a container name or id"));
+    assert_eq!(err("rm"), missing("rm", "a container name or id"));
+    assert_eq!(err("who"), missing("who", "a container or an image"));
+    assert_eq!(err("claim"), missing("claim", "a container or an image"));
+    assert_eq!(
+        err("host"),
+        missing("host", "`drain` or `undrain` and a host")
+    );
+    assert_eq!(err("host drain"), missing("host", "a host to drain"));
+    assert_eq!(err("host undrain"), missing("host", "a host to undrain"));
+}
+
+#[test]
+fn unexpected_argument_to_fleet_commands() {
+    let unexpected = |command, arg: &str| ParseError::UnexpectedArgument {
+        command,
+        arg: arg.into(),
+    };
+    assert_eq!(
+        err("launch gpu01 img --data ds"),
+        unexpected("launch", "--data")
+    );
+    assert_eq!(
+        err("launch gpu01 img --gpus 0 --gpus 1"),
+        unexpected("launch", "--gpus")
+    );
+    assert_eq!(
+        err("launch gpu01:0 img --gpus 1"),
+        unexpected("launch", "--gpus")
+    );
+    assert_eq!(
+        err("launch --gpus 1 gpu01:0 img"),
+        unexpected("launch", "gpu01:0")
+    );
+    assert_eq!(
+        err("launch gpu01 img --name a --name b"),
+        unexpected("launch", "--name")
+    );
+    assert_eq!(err("ps gpu01 gpu02"), unexpected("ps", "gpu02"));
+    assert_eq!(err("ps --all --all"), unexpected("ps", "--all"));
+    assert_eq!(err("ps --mine"), unexpected("ps", "--mine"));
+    assert_eq!(err("stop a b"), unexpected("stop", "b"));
+    assert_eq!(err("stop --force a"), unexpected("stop", "--force"));
+    assert_eq!(err("rm a --force"), unexpected("rm", "--force"));
+    assert_eq!(err("who a b"), unexpected("who", "b"));
+    assert_eq!(err("claim a b"), unexpected("claim", "b"));
+    assert_eq!(err("images gpu01 gpu02"), unexpected("images", "gpu02"));
+    assert_eq!(err("hosts gpu01"), unexpected("hosts", "gpu01"));
+    assert_eq!(err("host drain gpu01 gpu02"), unexpected("host", "gpu02"));
+    assert_eq!(err("hosts gpu01").usage(), Some("hosts"));
+}
+
+#[test]
+fn bad_gpus_for_launch() {
+    for (text, input) in [
+        ("launch gpu01 img --gpus x", "--gpus x"),
+        ("launch gpu01 img --gpus=2-1", "--gpus 2-1"),
+        ("launch gpu01 img --gpus 256", "--gpus 256"),
+        ("launch gpu01 img --gpus 0,,1", "--gpus 0,,1"),
+        ("launch gpu01:x img", "gpu01:x"),
+        ("launch gpu01: img", "gpu01:"),
+    ] {
+        assert_eq!(
+            err(text),
+            ParseError::BadGpus {
+                command: "launch",
+                input: input.into()
+            },
+            "{text}"
+        );
+    }
+    assert!(
+        err("launch gpu01 img --gpus x")
+            .to_string()
+            .contains("`--gpus none` for no GPU"),
+        "launch explains its own GPU forms"
+    );
+}
+
+#[test]
+fn bad_container_name() {
+    let long = "x".repeat(64);
+    for (text, input, reason) in [
+        ("launch gpu01 img --name _x", "_x", "starts with `_`"),
+        ("launch gpu01 img --name=-x", "-x", "starts with `-`"),
+        ("launch gpu01 img --name a/b", "a/b", "contains `/`"),
+        ("launch gpu01 img --name \"a b\"", "a b", "contains a space"),
+        ("launch gpu01 img --name \"\"", "", "is empty"),
+        (
+            &format!("launch gpu01 img --name {long}"),
+            &long,
+            "is 64 characters long, over the limit of 63",
+        ),
+    ] {
+        assert_eq!(
+            err(text),
+            ParseError::BadContainerName {
+                command: "launch",
+                input: input.into(),
+                reason: reason.into()
+            },
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_image() {
+    for (text, input, reason) in [
+        ("launch gpu01 img!", "img!", "contains `!`"),
+        ("launch gpu01 pytorch:", "pytorch:", "ends with `:`"),
+        ("launch gpu01 /img", "/img", "starts with `/`"),
+        (
+            "launch gpu01 \"my image\"",
+            "\"my image\"",
+            "contains a space",
+        ),
+        ("launch gpu01 ”” --gpus 0", "””", "is empty"),
+    ] {
+        assert_eq!(
+            err(text),
+            ParseError::BadImage {
+                command: "launch",
+                input: input.into(),
+                reason: reason.into()
+            },
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn bad_target() {
+    for (text, input, reason) in [
+        ("stop llama;ft", "llama;ft", "contains `;`"),
+        ("rm \"\"", "\"\"", "is empty"),
+        ("rm “-x”", "“-x”", "starts with `-`"),
+        ("who img@", "img@", "ends with `@`"),
+        ("claim ./img", "./img", "starts with `.`"),
+        ("claim *", "*", "contains `*`"),
+    ] {
+        let command = text.split(' ').next().unwrap();
+        assert_eq!(
+            err(text),
+            ParseError::BadTarget {
+                command,
+                input: input.into(),
+                reason: reason.into()
+            },
+            "{text}"
+        );
+    }
+    assert!(
+        err("stop a;b")
+            .to_string()
+            .starts_with("`a;b` is not a container:")
+    );
+    assert!(
+        err("who a;b")
+            .to_string()
+            .starts_with("`a;b` is not a container or an image:")
+    );
+}
+
+#[test]
+fn missing_command_separator() {
+    assert_eq!(
+        err("launch gpu01 pytorch --gpus 0 python  train.py \"a b\""),
+        ParseError::MissingCommandSeparator {
+            command: "launch",
+            word: "python".into(),
+            corrected: "launch gpu01 pytorch --gpus 0 -- python  train.py \"a b\"".into(),
+        }
+    );
+}
+
+#[test]
+fn unknown_subcommand() {
+    for (text, word) in [("host dran gpu01", "dran"), ("host gpu01 drain", "gpu01")] {
+        assert_eq!(
+            err(text),
+            ParseError::UnknownSubcommand {
+                command: "host",
+                word: word.into(),
+                expected: "`drain` or `undrain`",
+            }
+        );
+    }
+    assert_eq!(err("host x").usage(), Some("host drain|undrain <host>"));
+}
+
+#[test]
+fn unterminated_quote_in_fleet_commands() {
+    for (text, command) in [
+        ("launch gpu01 img -- bash -c \"echo hi", "launch"),
+        ("launch gpu01 img -- echo ‘hi", "launch"),
+        ("launch gpu01 \"img", "launch"),
+        ("stop \"abc", "stop"),
+    ] {
+        assert_eq!(
+            err(text),
+            ParseError::UnterminatedQuote { command },
+            "{text}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- daylight saving time

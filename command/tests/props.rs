@@ -1,10 +1,12 @@
 //! Properties: formatted durations parse back, no input panics the parser, and generated `book`
-//! lines parse to the fields they were built from.
+//! and `launch` lines parse to the fields they were built from.
 
 mod support;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use maison_command::{BookRequest, BookingEnd, Command, GpuSelection, format_duration};
+use maison_command::{
+    BookRequest, BookingEnd, Command, GpuSelection, LaunchGpus, LaunchRequest, format_duration,
+};
 use proptest::prelude::*;
 use support::{ctx, parse};
 
@@ -78,6 +80,62 @@ fn note() -> impl Strategy<Value = Option<(String, bool)>> {
     prop::option::of(("[a-zA-Z0-9][a-zA-Z0-9 ,.'!?-]{0,30}", any::<bool>()))
 }
 
+#[derive(Debug, Clone)]
+enum LaunchGpusArg {
+    Indexes(Vec<u32>),
+    All,
+    None,
+}
+
+#[derive(Debug, Clone)]
+struct GpusArg {
+    value: LaunchGpusArg,
+    /// `gpu01:0,1` rather than `--gpus 0,1`.
+    on_host: bool,
+    /// `--gpus=0,1` rather than `--gpus 0,1`.
+    with_equals: bool,
+}
+
+fn launch_gpus() -> impl Strategy<Value = Option<GpusArg>> {
+    let value = prop_oneof![
+        prop::collection::vec(0u32..16, 1..5).prop_map(LaunchGpusArg::Indexes),
+        Just(LaunchGpusArg::All),
+        Just(LaunchGpusArg::None),
+    ];
+    prop::option::of((value, any::<bool>(), any::<bool>()).prop_map(
+        |(value, on_host, with_equals)| GpusArg {
+            value,
+            on_host,
+            with_equals,
+        },
+    ))
+}
+
+fn image() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,10}(:[0-9]{1,5})?(/[a-z0-9][a-z0-9_.-]{0,8}){0,2}\
+     (:[A-Za-z0-9_][A-Za-z0-9_.-]{0,8})?(@sha256:[0-9a-f]{8,16})?"
+}
+
+/// A command word and how to quote it: 0 not at all (only possible for a plain non-empty word),
+/// then `"…"`, `'…'`, `“…”`, `‘…’`.
+fn command_word() -> impl Strategy<Value = (String, usize)> {
+    ("[a-zA-Z0-9 _.=/,;:-]{0,12}", 0usize..5).prop_map(|(word, quote)| {
+        let needs_quotes = word.is_empty() || word.contains(' ');
+        let quote = if needs_quotes && quote == 0 { 1 } else { quote };
+        (word, quote)
+    })
+}
+
+fn render_word((word, quote): &(String, usize)) -> String {
+    match quote {
+        0 => word.clone(),
+        1 => format!("\"{word}\""),
+        2 => format!("'{word}'"),
+        3 => format!("“{word}”"),
+        _ => format!("‘{word}’"),
+    }
+}
+
 proptest! {
     #[test]
     fn formatted_durations_parse_back(minutes in 1i64..=365 * 24 * 60) {
@@ -99,6 +157,9 @@ proptest! {
         Just("2:30"), Just("12pm"), Just("\""), Just("“"), Just("”x"), Just("#"), Just("42"),
         Just("extend"), Just("release"), Just("cancel"), Just("help"), Just("status"),
         Just("9999999999999999999999d"), Just("2026-12-01T09:00"), Just("am"),
+        Just("launch"), Just("--"), Just("--name"), Just("--name="), Just("--gpus=none"),
+        Just("gpu01:none"), Just("'"), Just("‘"), Just("’s"), Just("ps"), Just("-a"),
+        Just("stop"), Just("who"), Just("img@"), Just("host"), Just("drain"), Just("hosts"),
     ], 0..8)) {
         let _ = parse(&words.join(" "));
     }
@@ -168,5 +229,71 @@ proptest! {
         };
         prop_assert_eq!(request.start, Some(paris(date, from)), "{}", line);
         prop_assert_eq!(request.end, BookingEnd::At(paris(date, to)), "{}", line);
+    }
+
+    #[test]
+    fn generated_launch_lines_parse_to_their_fields(
+        host in host(),
+        image in image(),
+        gpus in launch_gpus(),
+        name in prop::option::of("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}"),
+        name_first in any::<bool>(),
+        command in prop::option::of(prop::collection::vec(command_word(), 0..5)),
+    ) {
+        let gpu_text = |value: &LaunchGpusArg| match value {
+            LaunchGpusArg::Indexes(list) => {
+                list.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            }
+            LaunchGpusArg::All => "all".to_owned(),
+            LaunchGpusArg::None => "none".to_owned(),
+        };
+        let mut line = format!("launch {host}");
+        if let Some(GpusArg { value, on_host: true, .. }) = &gpus {
+            line.push_str(&format!(":{}", gpu_text(value)));
+        }
+        line.push_str(&format!(" {image}"));
+        let mut options = Vec::new();
+        if let Some(GpusArg { value, on_host: false, with_equals }) = &gpus {
+            let separator = if *with_equals { "=" } else { " " };
+            options.push(format!("--gpus{separator}{}", gpu_text(value)));
+        }
+        if let Some(name) = &name {
+            options.push(format!("--name {name}"));
+        }
+        if name_first {
+            options.reverse();
+        }
+        for option in options {
+            line.push(' ');
+            line.push_str(&option);
+        }
+        if let Some(words) = &command {
+            line.push_str(" --");
+            for word in words {
+                line.push(' ');
+                line.push_str(&render_word(word));
+            }
+        }
+
+        let expected = LaunchRequest {
+            host: host.to_lowercase(),
+            image,
+            gpus: gpus.and_then(|gpus| match gpus.value {
+                LaunchGpusArg::Indexes(mut list) => {
+                    list.sort_unstable();
+                    list.dedup();
+                    Some(LaunchGpus::Indexes(list))
+                }
+                LaunchGpusArg::All => None,
+                LaunchGpusArg::None => Some(LaunchGpus::None),
+            }),
+            name,
+            command: command
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(word, _)| word)
+                .collect(),
+        };
+        prop_assert_eq!(parse(&line), Ok(Command::Launch(expected)), "{}", line);
     }
 }

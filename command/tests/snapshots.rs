@@ -31,7 +31,7 @@ macro_rules! error_snapshots {
 error_snapshots! {
     empty_command: "";
     unknown_command_with_suggestion: "boook gpu01 2h";
-    unknown_command_without_suggestion: "launch gpu01 pytorch";
+    unknown_command_without_suggestion: "deploy gpu01 pytorch";
     unknown_help_topic: "help stauts";
     missing_booking_id: "cancel";
     missing_duration: "book gpu01";
@@ -54,6 +54,22 @@ error_snapshots! {
     bad_booking_id_release: "release #x";
     end_before_start: "book gpu01 18:00-9:00";
     unterminated_quote: "book gpu01 2h for “training";
+    missing_image: "launch gpu01";
+    missing_container: "stop";
+    missing_host_verb: "host";
+    unexpected_argument_launch: "launch gpu01 pytorch --data imagenet";
+    unexpected_argument_ps: "ps gpu01 gpu02";
+    bad_gpus_launch: "launch gpu01 pytorch --gpus 0,x";
+    bad_container_name: "launch gpu01 pytorch --name my_run!";
+    bad_image: "launch gpu01 pytorch:";
+    bad_target_stop: "stop llama;ft";
+    bad_target_who: "who img@";
+    missing_command_separator: "launch gpu01 pytorch --gpus 0 python train.py";
+    unknown_subcommand: "host dran gpu03";
+    unknown_jobs_subcommand: "jobs start daily_report";
+    missing_job: "jobs run";
+    unterminated_quote_launch: "launch gpu01 pytorch -- bash -c \"echo hi";
+    unterminated_quote_elsewhere: "stop \"llama";
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub async fn start_with_clock(
         &config.docker.socket,
         probe.info().gpus.len() as u32,
         config.policy.drop_all_capabilities,
-    );
+    )
+    .with_simulated_gpus(probe.info().simulated);
     let sampler = Arc::new(Sampler::new(
         probe,
         deadline,

@@ -107,9 +107,18 @@ pub struct Policy {
     docker_socket: PathBuf,
     gpu_count: u32,
     drop_all_capabilities: bool,
+    /// The GPUs are the simulated probe's: they are booked and labelled as usual, but no device
+    /// is requested from Docker (there is none to attach, and the engine may lack the runtime).
+    simulated_gpus: bool,
 }
 
 impl Policy {
+    /// Marks the host's GPUs as simulated (see the field).
+    pub fn with_simulated_gpus(mut self, simulated: bool) -> Policy {
+        self.simulated_gpus = simulated;
+        self
+    }
+
     /// Builds the policy, canonicalising the configured roots. A root that does not
     /// exist is skipped with a warning rather than failing the agent: no mount can
     /// be under it anyway.
@@ -142,6 +151,7 @@ impl Policy {
                 .unwrap_or_else(|_| docker_socket.to_path_buf()),
             gpu_count,
             drop_all_capabilities,
+            simulated_gpus: false,
         }
     }
 
@@ -168,6 +178,14 @@ pub fn build_container_config(
         .collect::<Result<Vec<_>, _>>()?;
     let env = check_env(spec)?;
     let user = match (spec.uid, spec.gid) {
+        // A user mapping that says "root" is a configuration mistake at best: a chat message
+        // must never become root on a host, even inside a container with a bind mount.
+        (Some(0), _) | (_, Some(0)) => {
+            return refuse(
+                Rule::InvalidUser,
+                "uid/gid 0 (root) is refused; map the Slack user to their own Unix account",
+            );
+        }
         (Some(u), Some(g)) => Some(format!("{u}:{g}")),
         (Some(u), None) => Some(u.to_string()),
         (None, Some(_)) => {
@@ -198,7 +216,7 @@ pub fn build_container_config(
 
     // Only set when GPUs are asked for: engines without the NVIDIA runtime reject
     // any device request, and CPU-only launches must keep working there.
-    let device_requests = (!gpus.is_empty()).then(|| {
+    let device_requests = (!gpus.is_empty() && !policy.simulated_gpus).then(|| {
         vec![DeviceRequest {
             driver: Some("nvidia".to_string()),
             device_ids: Some(gpus.iter().map(|g| g.to_string()).collect()),
@@ -545,6 +563,30 @@ mod tests {
             target: "/mnt".into(),
             read_only: ro,
         }
+    }
+
+    #[test]
+    fn an_explicit_root_user_is_refused() {
+        let f = fixture();
+        for (uid, gid) in [(Some(0), Some(0)), (Some(0), None), (Some(1000), Some(0))] {
+            let mut s = spec();
+            s.uid = uid;
+            s.gid = gid;
+            let refusal = build_container_config(&s, &f.policy, now()).unwrap_err();
+            assert_eq!(refusal.rule, Rule::InvalidUser, "{uid:?}:{gid:?}");
+            assert!(refusal.message.contains("root"));
+        }
+    }
+
+    #[test]
+    fn simulated_gpus_are_labelled_but_never_requested_from_docker() {
+        let f = fixture();
+        let policy = f.policy.clone().with_simulated_gpus(true);
+        let mut s = spec();
+        s.gpus = vec![1];
+        let body = build_container_config(&s, &policy, now()).unwrap();
+        assert_eq!(body.labels.unwrap()[labels::GPUS], "1");
+        assert_eq!(body.host_config.unwrap().device_requests, None);
     }
 
     #[test]

@@ -10,12 +10,22 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_bookings;
+mod m20261129_000002_fleet;
+mod m20261129_000003_claims;
+mod m20261129_000004_jobs_outbox;
+mod m20261129_000005_reminders;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_bookings::Migration)]
+        vec![
+            Box::new(m20261129_000001_bookings::Migration),
+            Box::new(m20261129_000002_fleet::Migration),
+            Box::new(m20261129_000003_claims::Migration),
+            Box::new(m20261129_000004_jobs_outbox::Migration),
+            Box::new(m20261129_000005_reminders::Migration),
+        ]
     }
 }

@@ -1,10 +1,16 @@
 //! A stateful fake of the Slack Web API: it answers the methods the bot calls the way Slack does,
-//! records every call, and can be told to fail the next calls (429 with `Retry-After`, or 5xx).
-//! `response_url`s point at it too (`/response/<id>`), so replies to clicks are recorded.
+//! records every call, and can be told to fail the next calls (429 with `Retry-After`, or 5xx)
+//! or every call for a while (an outage). `response_url`s point at it too (`/response/<id>`),
+//! so replies to clicks are recorded, and so do the upload URLs of `files.getUploadURLExternal`
+//! (`/upload/<file id>`), which keep the bytes posted to them. With [`FakeSlack::set_clock`],
+//! each call is stamped with the test's clock.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use maison_bot::clock::Clock;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,22 +28,40 @@ pub struct Call {
     pub method: String,
     /// Query parameters merged with the JSON or form body.
     pub args: Value,
+    /// The test clock's time when the call arrived (see [`FakeSlack::set_clock`]).
+    pub at: Option<DateTime<Utc>>,
+    /// How the fake failed this call, if it did.
+    pub failure: Option<Failure>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     ServerError(u16),
+    /// HTTP 200 with `{"ok": false, "error": <code>}`, e.g. `channel_not_found`.
+    Refused(&'static str),
 }
 
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
-    /// Index of the first call not yet read by a test.
-    read: usize,
+    /// Which calls a test has read (same indexes as `calls`).
+    read: Vec<bool>,
     users: HashMap<String, (String, String)>,
     failures: VecDeque<Failure>,
     next_ts: u64,
+    /// What `apps.connections.open` hands out (Socket Mode).
+    socket_url: Option<String>,
+    /// While set, every call fails like this.
+    outage: Option<Failure>,
+    /// Channels whose posts are refused with `channel_not_found`.
+    missing_channels: Vec<String>,
+    clock: Option<Arc<dyn Clock>>,
+    next_file: u64,
+    /// File id → (declared length, bytes posted to its upload URL).
+    uploads: HashMap<String, (usize, Option<Vec<u8>>)>,
 }
 
 /// Cloneable handle; the server runs until the process ends.
@@ -64,6 +88,7 @@ impl FakeSlack {
         let router = Router::new()
             .route("/api/{method}", any(api))
             .route("/response/{id}", post(response_url))
+            .route("/upload/{file_id}", post(upload))
             .with_state(fake.clone());
         tokio::spawn(async move {
             axum::serve(listener, router)
@@ -96,59 +121,83 @@ impl FakeSlack {
             .insert(id.to_owned(), (name.to_owned(), tz.to_owned()));
     }
 
+    /// The websocket URL `apps.connections.open` returns, for Socket Mode tests.
+    pub fn set_socket_url(&self, url: &str) {
+        self.inner.lock().unwrap().socket_url = Some(url.to_owned());
+    }
+
     /// The next calls fail like this, in order.
     pub fn fail_next(&self, failure: Failure) {
         self.inner.lock().unwrap().failures.push_back(failure);
+    }
+
+    /// Every call fails like this until `None` is set (an outage).
+    pub fn set_outage(&self, failure: Option<Failure>) {
+        self.inner.lock().unwrap().outage = failure;
+    }
+
+    /// Posts to `channel` are refused with `channel_not_found` from now on.
+    pub fn remove_channel(&self, channel: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .missing_channels
+            .push(channel.to_owned());
+    }
+
+    /// Stamps each call with this clock's time ([`Call::at`]).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        self.inner.lock().unwrap().clock = Some(clock);
+    }
+
+    /// The bytes posted to the upload URL of `file_id`, if any were.
+    pub fn uploaded(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.inner
+            .lock()
+            .unwrap()
+            .uploads
+            .get(file_id)
+            .and_then(|(_, bytes)| bytes.clone())
     }
 
     pub fn all_calls(&self) -> Vec<Call> {
         self.inner.lock().unwrap().calls.clone()
     }
 
-    /// Calls not yet taken by [`FakeSlack::take_unread`], excluding `users.info` lookups.
+    /// Calls not yet read by a test, excluding look-ups (`users.info`, `apps.connections.open`).
     pub fn unread(&self) -> Vec<Call> {
         let inner = self.inner.lock().unwrap();
-        inner.calls[inner.read..]
+        inner
+            .calls
             .iter()
-            .filter(|c| c.method != "users.info")
-            .cloned()
+            .zip(&inner.read)
+            .filter(|(c, read)| !**read && !is_lookup(c))
+            .map(|(c, _)| c.clone())
             .collect()
     }
 
     /// Marks every call so far as read and returns the ones not read before.
     pub fn take_unread(&self) -> Vec<Call> {
+        let fresh = self.unread();
         let mut inner = self.inner.lock().unwrap();
-        let fresh: Vec<Call> = inner.calls[inner.read..]
-            .iter()
-            .filter(|c| c.method != "users.info")
-            .cloned()
-            .collect();
-        inner.read = inner.calls.len();
+        inner.read.iter_mut().for_each(|r| *r = true);
         fresh
     }
 
-    /// Waits (up to 5 s) for a call of `method`, marks it read and returns it.
+    /// Waits (up to 5 s) for an unread call of `method`, marks it read and returns it. Calls
+    /// made concurrently (a reply and an announcement) may arrive in either order; each must
+    /// still be read by the end of the test.
     pub async fn expect(&self, method: &str) -> Call {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
             let notified = self.changed.notified();
             {
                 let mut inner = self.inner.lock().unwrap();
-                let start = inner.read;
-                if let Some(offset) = inner.calls[start..].iter().position(|c| c.method == method) {
-                    let call = inner.calls[start + offset].clone();
-                    // Everything before it that is not a user lookup must have been expected.
-                    let skipped: Vec<String> = inner.calls[start..start + offset]
-                        .iter()
-                        .filter(|c| c.method != "users.info")
-                        .map(|c| c.method.clone())
-                        .collect();
-                    assert!(
-                        skipped.is_empty(),
-                        "unexpected Slack calls before {method}: {skipped:?}"
-                    );
-                    inner.read = start + offset + 1;
-                    return call;
+                let found = (0..inner.calls.len())
+                    .find(|&i| !inner.read[i] && inner.calls[i].method == method);
+                if let Some(i) = found {
+                    inner.read[i] = true;
+                    return inner.calls[i].clone();
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -162,15 +211,32 @@ impl FakeSlack {
 
     fn record(&self, method: &str, args: Value) -> Option<Failure> {
         let mut inner = self.inner.lock().unwrap();
+        let failure = inner.outage.or_else(|| inner.failures.pop_front());
+        let at = inner.clock.as_ref().map(|clock| clock.now());
         inner.calls.push(Call {
             method: method.to_owned(),
             args,
+            at,
+            failure,
         });
-        let failure = inner.failures.pop_front();
+        inner.read.push(false);
         drop(inner);
         self.changed.notify_waiters();
         failure
     }
+}
+
+/// Calls that only read from Slack or prepare a post; tests need not account for them. (A
+/// DM's `chat.postMessage` and a file's `files.completeUploadExternal` are what people see.)
+fn is_lookup(call: &Call) -> bool {
+    matches!(
+        call.method.as_str(),
+        "users.info"
+            | "apps.connections.open"
+            | "conversations.open"
+            | "files.getUploadURLExternal"
+            | "upload"
+    )
 }
 
 fn merge_args(query: HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Value {
@@ -207,6 +273,7 @@ fn failure_response(failure: Failure) -> Response {
             "upstream trouble",
         )
             .into_response(),
+        Failure::Refused(code) => axum::Json(json!({"ok": false, "error": code})).into_response(),
     }
 }
 
@@ -238,6 +305,13 @@ async fn api(
                 None => json!({"ok": false, "error": "user_not_found"}),
             }
         }
+        "chat.postMessage" | "files.completeUploadExternal"
+            if fake.inner.lock().unwrap().missing_channels.iter().any(|c| {
+                args["channel"].as_str() == Some(c) || args["channel_id"].as_str() == Some(c)
+            }) =>
+        {
+            json!({"ok": false, "error": "channel_not_found"})
+        }
         "chat.postMessage" => {
             let ts = {
                 let mut inner = fake.inner.lock().unwrap();
@@ -251,9 +325,59 @@ async fn api(
                 "message": {"ts": ts, "text": args["text"]},
             })
         }
+        "apps.connections.open" => match fake.inner.lock().unwrap().socket_url.clone() {
+            Some(url) => json!({"ok": true, "url": url}),
+            None => json!({"ok": false, "error": "not_allowed_token_type"}),
+        },
         "conversations.open" => {
-            let user = args["users"].as_str().unwrap_or_default().to_owned();
+            // slack-morphism sends `users` as a JSON array; Slack also takes a comma list.
+            let user = match &args["users"] {
+                Value::Array(users) => users.first().and_then(Value::as_str).unwrap_or_default(),
+                other => other.as_str().unwrap_or_default(),
+            };
             json!({"ok": true, "channel": {"id": format!("D{user}")}})
+        }
+        "files.getUploadURLExternal" => {
+            let length = args["length"]
+                .as_str()
+                .and_then(|l| l.parse().ok())
+                .or_else(|| args["length"].as_u64().map(|l| l as usize));
+            match (args["filename"].as_str(), length) {
+                (Some(_), Some(length)) => {
+                    let file_id = {
+                        let mut inner = fake.inner.lock().unwrap();
+                        inner.next_file += 1;
+                        let id = format!("F{:07}", inner.next_file);
+                        inner.uploads.insert(id.clone(), (length, None));
+                        id
+                    };
+                    json!({
+                        "ok": true,
+                        "upload_url": format!("http://{}/upload/{file_id}", fake.addr),
+                        "file_id": file_id,
+                    })
+                }
+                _ => json!({"ok": false, "error": "invalid_arguments"}),
+            }
+        }
+        "files.completeUploadExternal" => {
+            let files = args["files"].as_array().cloned().unwrap_or_default();
+            let inner = fake.inner.lock().unwrap();
+            // Like Slack: every file must have been uploaded, with the length announced.
+            let complete = !files.is_empty()
+                && files.iter().all(|f| {
+                    f["id"]
+                        .as_str()
+                        .and_then(|id| inner.uploads.get(id))
+                        .is_some_and(|(length, bytes)| {
+                            bytes.as_ref().is_some_and(|b| b.len() == *length)
+                        })
+                });
+            if complete {
+                json!({"ok": true, "files": files})
+            } else {
+                json!({"ok": false, "error": "file_upload_not_complete"})
+            }
         }
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
@@ -272,4 +396,30 @@ async fn response_url(
         return failure_response(failure);
     }
     (StatusCode::OK, "ok").into_response()
+}
+
+/// The upload URL handed out by `files.getUploadURLExternal`: keeps the bytes.
+async fn upload(
+    State(fake): State<FakeSlack>,
+    Path(file_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let args = json!({"file_id": file_id, "length": body.len(), "content_type": content_type});
+    if let Some(failure) = fake.record("upload", args) {
+        return failure_response(failure);
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    match inner.uploads.get_mut(&file_id) {
+        Some((_, bytes)) => {
+            *bytes = Some(body.to_vec());
+            (StatusCode::OK, format!("OK - {}", body.len())).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such upload").into_response(),
+    }
 }

@@ -17,11 +17,15 @@ use maison_bot::app::App;
 use maison_bot::clock::{Clock, ManualClock};
 use maison_bot::config::{Config, Secret};
 use maison_bot::db::Db;
+use maison_bot::fleet::Fleet;
+use maison_bot::fleet::poller::Poller;
+use maison_bot::outbox::Outbox;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::signature;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 pub use fake_slack::FakeSlack;
 
@@ -172,7 +176,22 @@ pub struct BotTester {
     pub clock: Arc<ManualClock>,
     pub addr: SocketAddr,
     http: reqwest::Client,
+    stop_outbox: CancellationToken,
+    outbox_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     _db: TestDb,
+}
+
+/// A manual clock that also moves with real time (see [`BotTester::start_with_fleet`]).
+struct SteppingClock {
+    base: Arc<ManualClock>,
+    started: std::time::Instant,
+}
+
+impl Clock for SteppingClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+        self.base.now() + elapsed
+    }
 }
 
 impl BotTester {
@@ -180,7 +199,12 @@ impl BotTester {
         Self::start_with(backend, test_config()).await
     }
 
-    pub async fn start_with(backend: Backend, mut config: Config) -> Self {
+    pub async fn start_with(backend: Backend, config: Config) -> Self {
+        Self::start_with_fleet(backend, config, Fleet::default()).await
+    }
+
+    /// With host agents: `fleet` maps host names to agents (real clients or fakes).
+    pub async fn start_with_fleet(backend: Backend, mut config: Config, fleet: Fleet) -> Self {
         maison_bot::install_crypto_provider();
         let slack = FakeSlack::start().await;
         for (id, name, tz) in [
@@ -200,30 +224,59 @@ impl BotTester {
             .await
             .expect("hosts");
         let api = SlackWebApi::new(&slack.api_url(), "xoxb-test-token").expect("Slack client");
-        let app = Arc::new(App::new(
-            config,
-            test_db.db.clone(),
-            Arc::new(api),
-            clock.clone(),
-        ));
+        let app = Arc::new(
+            App::new(config, test_db.db.clone(), Arc::new(api), clock.clone()).with_fleet(fleet),
+        );
         let router = HttpFront::new(app.clone(), Secret::new(SIGNING_SECRET)).router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
+        // The outbox sender runs as in production. Its clock is the test's manual clock plus
+        // the real time elapsed, so pacing (1 message/s per channel) still moves forward while
+        // the test stands still.
+        let outbox_clock = Arc::new(SteppingClock {
+            base: clock.clone(),
+            started: std::time::Instant::now(),
+        });
+        let stop_outbox = CancellationToken::new();
+        let outbox_task = Outbox::new(test_db.db.clone(), app.slack.clone(), outbox_clock)
+            .spawn(stop_outbox.clone());
         Self {
             app,
             slack,
             clock,
             addr,
             http: reqwest::Client::new(),
+            stop_outbox,
+            outbox_task: std::sync::Mutex::new(Some(outbox_task)),
             _db: test_db,
         }
     }
 
     pub fn db(&self) -> &Db {
         &self.app.db
+    }
+
+    /// Stops the background outbox sender and waits until it has stopped, for tests that
+    /// inspect the queue itself.
+    pub async fn stop_outbox_sender(&self) {
+        self.stop_outbox.cancel();
+        let task = self.outbox_task.lock().unwrap().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// A poller over the bot's database, fleet and clock; tests call `poll_once` themselves.
+    pub fn poller(&self) -> Poller {
+        Poller::new(
+            self.app.db.clone(),
+            self.app.fleet.clone(),
+            &self.app.config.agents,
+            self.clock.clone(),
+        )
     }
 
     /// The app's current time, Unix seconds.
@@ -330,6 +383,7 @@ impl BotTester {
 
 impl Drop for BotTester {
     fn drop(&mut self) {
+        self.stop_outbox.cancel();
         if std::thread::panicking() {
             return;
         }

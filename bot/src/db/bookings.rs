@@ -356,35 +356,7 @@ impl Db {
         end: i64,
         except: Option<i64>,
     ) -> Result<Vec<Holder>, DbErr> {
-        let slots = overlapping_slots(self.connection(), host, start, end, except).await?;
-        let ids: Vec<i64> = slots.iter().map(|s| s.booking_id).collect();
-        let bookings: HashMap<i64, booking::Model> = booking::Entity::find()
-            .filter(booking::Column::Id.is_in(ids))
-            .all(self.connection())
-            .await?
-            .into_iter()
-            .map(|b| (b.id, b))
-            .collect();
-        let mut holders = Vec::with_capacity(slots.len());
-        for slot in slots {
-            let Some(b) = bookings.get(&slot.booking_id) else {
-                continue;
-            };
-            let user = self.user_by_id(b.user_id).await?;
-            holders.push(Holder {
-                booking_id: b.id,
-                slack_user_id: user
-                    .as_ref()
-                    .map(|u| u.slack_user_id.clone())
-                    .unwrap_or_default(),
-                display_name: user.map(|u| u.display_name).unwrap_or_default(),
-                gpu: slot.gpu as u32,
-                start: slot.start_at,
-                end: slot.end_at,
-            });
-        }
-        holders.sort_by_key(|h| (h.gpu, h.start));
-        Ok(holders)
+        holders_on(self.connection(), host, start, end, except).await
     }
 
     /// Everything booked on a host from `from` on (for next-free-slot search).
@@ -449,7 +421,7 @@ async fn create_in(
             GpuWish::Indexes(list) => list.clone(),
             _ => (0..gpu_count).collect(),
         };
-        let holders = holders_in(txn, &host.name, request.start, request.end)
+        let holders = holders_on(txn, &host.name, request.start, request.end, None)
             .await?
             .into_iter()
             .filter(|h| asked.contains(&h.gpu))
@@ -566,33 +538,46 @@ async fn busy_slots<C: ConnectionTrait>(
         .collect())
 }
 
-async fn holders_in(
-    txn: &DatabaseTransaction,
+/// Who holds GPUs of a host over `[start, end)`, on the pool or inside a transaction.
+async fn holders_on<C: ConnectionTrait>(
+    conn: &C,
     host: &str,
     start: i64,
     end: i64,
+    except: Option<i64>,
 ) -> Result<Vec<Holder>, DbErr> {
-    let mut holders = Vec::new();
-    for slot in overlapping_slots(txn, host, start, end, None).await? {
-        let Some(b) = booking::Entity::find_by_id(slot.booking_id)
-            .one(txn)
-            .await?
-        else {
-            continue;
-        };
-        let user = user::Entity::find_by_id(b.user_id).one(txn).await?;
-        holders.push(Holder {
-            booking_id: b.id,
-            slack_user_id: user
-                .as_ref()
-                .map(|u| u.slack_user_id.clone())
-                .unwrap_or_default(),
-            display_name: user.map(|u| u.display_name).unwrap_or_default(),
-            gpu: slot.gpu as u32,
-            start: slot.start_at,
-            end: slot.end_at,
-        });
-    }
+    let slots = overlapping_slots(conn, host, start, end, except).await?;
+    let ids: Vec<i64> = slots.iter().map(|s| s.booking_id).collect();
+    let bookings: HashMap<i64, booking::Model> = booking::Entity::find()
+        .filter(booking::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    let user_ids: Vec<i64> = bookings.values().map(|b| b.user_id).collect();
+    let users: HashMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut holders: Vec<Holder> = slots
+        .into_iter()
+        .filter_map(|slot| {
+            let b = bookings.get(&slot.booking_id)?;
+            let user = users.get(&b.user_id);
+            Some(Holder {
+                booking_id: b.id,
+                slack_user_id: user.map(|u| u.slack_user_id.clone()).unwrap_or_default(),
+                display_name: user.map(|u| u.display_name.clone()).unwrap_or_default(),
+                gpu: slot.gpu as u32,
+                start: slot.start_at,
+                end: slot.end_at,
+            })
+        })
+        .collect();
     holders.sort_by_key(|h| (h.gpu, h.start));
     Ok(holders)
 }
@@ -629,7 +614,10 @@ async fn views_of<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     rows: Vec<booking::Model>,
 ) -> Result<Vec<BookingView>, DbErr> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
+    // One bind parameter per distinct user: SQLite caps a statement's parameters.
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let users: HashMap<i64, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(ids))
         .all(conn)

@@ -131,3 +131,29 @@ pub mod slack_event {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod claim {
+    use sea_orm::entity::prelude::*;
+
+    /// Ownership of a container or image made outside Maison, taken with `claim`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "claims")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub host: String,
+        /// `container` or `image`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub object_id: String,
+        pub owner: String,
+        pub owner_name: String,
+        pub claimed_at: i64,
+        pub request_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

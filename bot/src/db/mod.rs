@@ -2,6 +2,7 @@
 //! inside a transaction. SQLite (embedded default) and PostgreSQL are both first-class.
 
 pub mod bookings;
+pub mod claims;
 pub mod entities;
 
 use std::ops::Deref;

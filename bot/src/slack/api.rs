@@ -19,12 +19,56 @@ pub struct SlackProfile {
     pub locale: Option<String>,
 }
 
+/// Why a Slack call failed, as far as a caller that retries needs to know.
 #[derive(Debug, thiserror::Error)]
 pub enum SlackApiError {
+    /// HTTP 429: wait at least `Retry-After` before the next call.
     #[error("Slack is rate limiting us (retry after {0:?})")]
     RateLimited(Option<Duration>),
+    /// A 5xx, a transport error, a time-out or one of Slack's own "try again" errors
+    /// (`internal_error`, `service_unavailable`…): worth retrying with backoff.
+    #[error("Slack call failed (Slack unavailable, worth retrying): {0}")]
+    Unavailable(String),
+    /// Slack refused the call (`channel_not_found`, `not_in_channel`, `invalid_blocks`…) or the
+    /// answer made no sense: retrying the same call will not help.
     #[error("Slack call failed: {0}")]
     Failed(String),
+}
+
+impl SlackApiError {
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, SlackApiError::Failed(_))
+    }
+}
+
+/// A message already rendered for both fronts: what the outbox stores and sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedMessage {
+    /// Fallback text for notifications.
+    pub text: String,
+    /// Block Kit blocks (a JSON array).
+    pub blocks: serde_json::Value,
+    /// What the terminal of `maison-bot try` prints.
+    pub terminal: String,
+}
+
+impl RenderedMessage {
+    pub fn from_reply(reply: &Reply) -> Self {
+        Self {
+            text: reply.text.clone(),
+            blocks: reply.to_slack_json()["blocks"].clone(),
+            terminal: reply.to_terminal(),
+        }
+    }
+}
+
+/// A file to share in a channel (Slack's external upload).
+#[derive(Debug, Clone, Copy)]
+pub struct FileUpload<'a> {
+    pub filename: &'a str,
+    pub title: &'a str,
+    pub bytes: &'a [u8],
 }
 
 #[async_trait]
@@ -40,6 +84,17 @@ pub trait SlackApi: Send + Sync {
         reply: &Reply,
         replace_original: bool,
     ) -> Result<(), SlackApiError>;
+    /// `conversations.open` with `users: [user_id]`: the id of the DM channel with that user.
+    async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError>;
+    /// `chat.postMessage` of an already rendered message to a channel id.
+    async fn post_rendered(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError>;
+    /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
+    /// it returns, then `files.completeUploadExternal` with the channel.
+    async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;
 }
 
 /// Slack through slack-morphism's hyper client.
@@ -85,10 +140,46 @@ pub fn message_content(reply: &Reply) -> SlackMessageContent {
         .with_blocks(blocks)
 }
 
+/// Slack's `ok: false` error codes that mean "try again later" rather than "never".
+const TRANSIENT_API_ERRORS: &[&str] = &[
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "ratelimited",
+    "team_added_to_org",
+];
+
 fn map_error(err: SlackClientError) -> SlackApiError {
     match err {
         SlackClientError::RateLimitError(e) => SlackApiError::RateLimited(e.retry_after),
+        SlackClientError::HttpError(e)
+            if e.status_code.is_server_error() || e.status_code.as_u16() == 408 =>
+        {
+            SlackApiError::Unavailable(format!("HTTP {}", e.status_code))
+        }
+        SlackClientError::ApiError(e) if TRANSIENT_API_ERRORS.contains(&e.code.as_str()) => {
+            SlackApiError::Unavailable(e.code)
+        }
+        SlackClientError::ApiError(e) => SlackApiError::Failed(e.code),
+        e @ (SlackClientError::HttpProtocolError(_)
+        | SlackClientError::SystemError(_)
+        | SlackClientError::EndOfStream(_)) => SlackApiError::Unavailable(e.to_string()),
         other => SlackApiError::Failed(other.to_string()),
+    }
+}
+
+/// The content type announced when uploading `filename`.
+fn content_type_of(filename: &str) -> &'static str {
+    let lower = filename.to_ascii_lowercase();
+    match lower.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("csv") => "text/csv",
+        Some("txt") => "text/plain",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
     }
 }
 
@@ -144,5 +235,90 @@ impl SlackApi for SlackWebApi {
             .await
             .map_err(map_error)?;
         Ok(())
+    }
+
+    async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsOpenRequest::new()
+            .with_users(vec![SlackUserId::new(user_id.to_owned())]);
+        let response = session
+            .conversations_open(&request)
+            .await
+            .map_err(map_error)?;
+        Ok(response.channel.id.to_string())
+    }
+
+    async fn post_rendered(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let blocks: Vec<SlackBlock> = serde_json::from_value(message.blocks.clone())
+            .map_err(|e| SlackApiError::Failed(format!("stored blocks do not parse: {e}")))?;
+        let content = SlackMessageContent::new()
+            .with_text(message.text.clone())
+            .with_blocks(blocks);
+        let request =
+            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
+        session
+            .chat_post_message(&request)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let target = session
+            .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
+                file.filename.to_owned(),
+                file.bytes.len(),
+            ))
+            .await
+            .map_err(map_error)?;
+        session
+            .files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
+                target.upload_url,
+                file.bytes.to_vec(),
+                content_type_of(file.filename).to_owned(),
+            ))
+            .await
+            .map_err(map_error)?;
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
+            SlackApiFilesComplete::new(target.file_id).with_title(file.title.to_owned()),
+        ])
+        .with_channel_id(SlackChannelId::new(channel.to_owned()));
+        session
+            .files_complete_upload_external(&complete)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_announce_a_content_type() {
+        assert_eq!(content_type_of("report.PNG"), "image/png");
+        assert_eq!(content_type_of("usage.csv"), "text/csv");
+        assert_eq!(content_type_of("blob"), "application/octet-stream");
+    }
+
+    #[test]
+    fn only_refusals_are_final() {
+        assert!(SlackApiError::RateLimited(None).is_retryable());
+        assert!(SlackApiError::Unavailable("HTTP 503".into()).is_retryable());
+        assert!(!SlackApiError::Failed("channel_not_found".into()).is_retryable());
+        let api = |code: &str| {
+            SlackClientError::ApiError(slack_morphism::errors::SlackClientApiError::new(
+                code.to_owned(),
+            ))
+        };
+        assert!(map_error(api("internal_error")).is_retryable());
+        assert!(!map_error(api("channel_not_found")).is_retryable());
     }
 }

@@ -14,27 +14,39 @@ use crate::slack::api::{message_content, new_client};
 
 type Callbacks = SlackSocketModeListenerCallbacks<SlackClientHyperHttpsConnector>;
 
-/// Connects and serves until the process receives a termination signal.
-pub async fn serve(app: Arc<App>, app_token: &str) -> anyhow::Result<()> {
-    let client = Arc::new(new_client(&app.config.slack.api_url)?);
-    let environment = Arc::new(
-        SlackClientEventsListenerEnvironment::new(client)
-            .with_error_handler(on_error)
-            .with_user_state(app),
-    );
-    let callbacks: Callbacks = SlackSocketModeListenerCallbacks::new()
-        .with_command_events(on_command)
-        .with_interaction_events(on_interaction);
-    let listener = SlackClientSocketModeListener::new(
-        &SlackClientSocketModeConfig::new(),
-        environment,
-        callbacks,
-    );
-    let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.to_owned()));
-    listener.listen_for(&token).await?;
-    info!("connected to Slack over Socket Mode");
-    listener.serve().await;
-    Ok(())
+/// A running Socket Mode connection (slack-morphism reconnects it as needed).
+pub struct SocketMode {
+    listener: SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
+}
+
+impl SocketMode {
+    /// Asks Slack for a socket URL (`apps.connections.open` with the `xapp-` token), connects
+    /// and starts handling envelopes in the background.
+    pub async fn connect(app: Arc<App>, app_token: &str) -> anyhow::Result<Self> {
+        let client = Arc::new(new_client(&app.config.slack.api_url)?);
+        let environment = Arc::new(
+            SlackClientEventsListenerEnvironment::new(client)
+                .with_error_handler(on_error)
+                .with_user_state(app),
+        );
+        let callbacks: Callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let listener = SlackClientSocketModeListener::new(
+            &SlackClientSocketModeConfig::new(),
+            environment,
+            callbacks,
+        );
+        let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.to_owned()));
+        listener.listen_for(&token).await?;
+        listener.start().await;
+        info!("connected to Slack over Socket Mode");
+        Ok(Self { listener })
+    }
+
+    pub async fn shutdown(&self) {
+        self.listener.shutdown().await;
+    }
 }
 
 fn on_error(

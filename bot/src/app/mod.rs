@@ -19,6 +19,8 @@ use crate::config::Config;
 use crate::db::bookings::{Actor, BookingError, Limits, NewBooking};
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
+use crate::fleet::Fleet;
+use crate::outbox::{OutgoingMessage, Recipient};
 use crate::render::Reply;
 use crate::replies;
 use crate::rules::GpuWish;
@@ -49,7 +51,23 @@ pub struct ActionInvocation {
 pub mod actions {
     pub const RELEASE: &str = "booking_release";
     pub const EXTEND_1H: &str = "booking_extend_1h";
+    /// Value: a host name; books one GPU there for two hours, starting now.
+    pub const BOOK_NOW: &str = "book_now";
+    /// Reminder DMs about a booking; value: a booking id. The reply is the outcome alone.
+    pub const REMIND_EXTEND_1H: &str = "remind_extend_1h";
+    pub const REMIND_RELEASE: &str = "remind_release";
+    /// Value: `host/container id`; silences reminders about the container for a while.
+    pub const KEEP_CONTAINER: &str = "container_keep";
+    /// Value: a container id.
+    pub const STOP_CONTAINER: &str = "container_stop";
+    pub const REMOVE_CONTAINER: &str = "container_remove";
+    /// Value: `host/image id`; admins only (orphan images of the daily report).
+    pub const REMOVE_IMAGE: &str = "image_remove";
+    /// Value: `host:gpu`; books that GPU for two hours, starting now.
+    pub const BOOK_GPU_NOW: &str = "book_gpu_now";
 }
+
+pub mod fleet;
 
 /// How long a user lookup may take before we go on with the cached or default time zone:
 /// Slack wants an answer within 3 s.
@@ -60,18 +78,20 @@ pub struct App {
     pub db: Db,
     pub slack: Arc<dyn SlackApi>,
     pub clock: Arc<dyn Clock>,
+    pub fleet: Fleet,
     limits: Limits,
     default_tz: Tz,
 }
 
 /// Everything a handler needs about the request at hand.
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     user: &'a user::Model,
     tz: Tz,
     now: DateTime<Utc>,
     is_admin: bool,
     request_id: &'a str,
-    channel_id: &'a str,
+    /// Where a slow answer (a launch) is delivered; `None` in the terminal, which just waits.
+    response_url: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -97,9 +117,16 @@ impl App {
             db,
             slack,
             clock,
+            fleet: Fleet::default(),
             limits,
             default_tz,
         }
+    }
+
+    /// The agents to drive; without them fleet commands say the host has no agent.
+    pub fn with_fleet(mut self, fleet: Fleet) -> Self {
+        self.fleet = fleet;
+        self
     }
 
     /// Runs one slash command and returns the reply to show the caller.
@@ -162,7 +189,7 @@ impl App {
             now,
             is_admin,
             request_id,
-            channel_id: &invocation.channel_id,
+            response_url: invocation.response_url.as_deref(),
         };
         self.dispatch(&ctx, command).await
     }
@@ -203,6 +230,31 @@ impl App {
             Command::Cancel { id } => self.end_booking(ctx, id).await,
             Command::Release { target } => self.release(ctx, target).await,
             Command::Extend { id, by } => self.extend(ctx, id, by).await,
+            Command::Launch(request) => self.launch(ctx, request).await,
+            Command::Ps { host, all } => self.ps(ctx, host.as_deref(), all).await,
+            Command::Stop { container } => {
+                self.stop_or_remove(ctx, &container, fleet::Removal::Stop)
+                    .await
+            }
+            Command::Rm { container } => {
+                self.stop_or_remove(ctx, &container, fleet::Removal::Remove)
+                    .await
+            }
+            Command::Who { target } => self.who(ctx, &target).await,
+            Command::Claim { target } => self.claim(ctx, &target).await,
+            Command::Images { host } => self.images(ctx, host.as_deref()).await,
+            Command::Hosts => self.hosts(ctx).await,
+            Command::HostDrain { host } => self.set_host_state(ctx, &host, true).await,
+            Command::HostUndrain { host } => self.set_host_state(ctx, &host, false).await,
+            Command::Jobs(command) => {
+                let caller = crate::jobs::Caller {
+                    user: &ctx.user.slack_user_id,
+                    response_url: ctx.response_url,
+                    request_id: ctx.request_id,
+                    now: ctx.now,
+                };
+                crate::jobs::slack_command(self, command, caller).await
+            }
         }
     }
 
@@ -220,10 +272,14 @@ impl App {
             .into_iter()
             .filter(|h| host.is_none_or(|n| n == h.name))
             .collect();
-        Ok(replies::status_board(&shown, &bookings, now, ctx.tz))
+        let live = self.db.host_statuses().await?;
+        let agents: Vec<String> = self.fleet.hosts();
+        Ok(replies::status_board(
+            &shown, &bookings, &live, &agents, now, ctx.tz,
+        ))
     }
 
-    async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
+    pub(super) async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
         let now = ctx.now.timestamp();
         match self
             .db
@@ -231,7 +287,7 @@ impl App {
             .await
         {
             Ok(booking) => {
-                self.announce(&booking, ctx);
+                self.announce(&booking, ctx).await;
                 Ok(replies::booked(&booking, now, ctx.tz))
             }
             Err(err) => self.booking_refusal(ctx, err, Some(request)).await,
@@ -274,7 +330,7 @@ impl App {
                 .await
             {
                 Ok(booking) => {
-                    self.announce(&booking, ctx);
+                    self.announce(&booking, ctx).await;
                     return Ok(replies::booked(&booking, ctx.now.timestamp(), ctx.tz));
                 }
                 // Someone was faster on this host: try the next one.
@@ -302,6 +358,14 @@ impl App {
                 next = Some((at, host.name.clone()));
             }
         }
+        let refusal = crate::reports::Refusal {
+            slack_user: &ctx.user.slack_user_id,
+            host: None,
+            gpus,
+            start,
+            end,
+        };
+        crate::reports::record_refusal(&self.db, refusal, ctx.now.timestamp()).await;
         Ok(replies::nothing_free(
             gpus,
             start,
@@ -408,6 +472,14 @@ impl App {
                     .iter()
                     .find(|h| h.name == request.host)
                     .map_or(0, |h| h.gpu_count as u32);
+                let refusal = crate::reports::Refusal {
+                    slack_user: &ctx.user.slack_user_id,
+                    host: Some(&request.host),
+                    gpus: request.gpus.count(gpu_count),
+                    start: request.start,
+                    end: request.end,
+                };
+                crate::reports::record_refusal(&self.db, refusal, now).await;
                 let busy = self.db.busy_from(&request.host, now).await?;
                 let length = request.end - request.start;
                 let next = crate::rules::next_free_start(
@@ -454,9 +526,48 @@ impl App {
             now,
             is_admin,
             request_id,
-            channel_id: "",
+            response_url: action.response_url.as_deref(),
         };
-        let Ok(id) = action.value.trim_start_matches('#').parse::<i64>() else {
+        let parsed_id = action.value.trim_start_matches('#').parse::<i64>();
+        if action.action_id == actions::BOOK_NOW {
+            return self.book_now(&ctx, &action.value).await;
+        }
+        let clicker = crate::reminders::Clicker {
+            slack_user: &user.slack_user_id,
+            is_admin,
+            now: now.timestamp(),
+            tz,
+            request_id,
+        };
+        match action.action_id.as_str() {
+            actions::KEEP_CONTAINER => {
+                return crate::reminders::keep_container(self, &clicker, &action.value).await;
+            }
+            actions::STOP_CONTAINER => {
+                return self
+                    .stop_or_remove(&ctx, &action.value, fleet::Removal::Stop)
+                    .await;
+            }
+            actions::REMOVE_CONTAINER => {
+                return self
+                    .stop_or_remove(&ctx, &action.value, fleet::Removal::Remove)
+                    .await;
+            }
+            actions::REMOVE_IMAGE => {
+                return crate::reports::remove_image(self, &clicker, &action.value).await;
+            }
+            actions::BOOK_GPU_NOW => {
+                return match crate::reminders::gpu_booking(&action.value, now.timestamp()) {
+                    Some(request) => self.book(&ctx, &request).await,
+                    None => Ok(Reply::ephemeral(format!(
+                        "That button carries no GPU ({:?}).",
+                        action.value
+                    ))),
+                };
+            }
+            _ => {}
+        }
+        let Ok(id) = parsed_id else {
             return Ok(Reply::ephemeral(format!(
                 "That button carries no booking id ({:?}).",
                 action.value
@@ -465,6 +576,8 @@ impl App {
         let outcome = match action.action_id.as_str() {
             actions::RELEASE => self.end_booking(&ctx, id).await?,
             actions::EXTEND_1H => self.extend(&ctx, id, Duration::hours(1)).await?,
+            actions::REMIND_EXTEND_1H => return self.extend(&ctx, id, Duration::hours(1)).await,
+            actions::REMIND_RELEASE => return self.end_booking(&ctx, id).await,
             other => {
                 return Ok(Reply::ephemeral(format!(
                     "Unknown button `{other}`; this message may be outdated."
@@ -538,7 +651,7 @@ impl App {
         Ok(user)
     }
 
-    fn is_admin(&self, slack_user_id: &str) -> bool {
+    pub(super) fn is_admin(&self, slack_user_id: &str) -> bool {
         self.config
             .bookings
             .admins
@@ -547,7 +660,9 @@ impl App {
     }
 
     /// Hosts that are in the config (removed ones keep their rows for history).
-    async fn listed_hosts(&self) -> anyhow::Result<Vec<crate::db::entities::host::Model>> {
+    pub(super) async fn listed_hosts(
+        &self,
+    ) -> anyhow::Result<Vec<crate::db::entities::host::Model>> {
         let configured: Vec<&str> = self.config.hosts.iter().map(|h| h.name.as_str()).collect();
         Ok(self
             .db
@@ -558,19 +673,25 @@ impl App {
             .collect())
     }
 
-    /// Posts a new booking to the announcement channel, if one is configured. Failures are
-    /// logged: the booking itself stands. (The durable outbox arrives with the reports issue.)
-    fn announce(&self, booking: &crate::db::bookings::BookingView, ctx: &Ctx<'_>) {
+    /// Announces a new booking in the configured channel, if any.
+    async fn announce(&self, booking: &crate::db::bookings::BookingView, ctx: &Ctx<'_>) {
         let Some(channel) = self.config.slack.announce_channel.clone() else {
             return;
         };
-        let reply = replies::announcement(booking, ctx.now.timestamp(), self.default_tz);
-        let slack = self.slack.clone();
-        let _ = ctx.channel_id;
-        tokio::spawn(async move {
-            if let Err(err) = slack.post_message(&channel, &reply).await {
-                warn!(%channel, error = %err, "could not announce booking");
-            }
-        });
+        let message = OutgoingMessage {
+            to: Recipient::Channel(channel),
+            reply: replies::announcement(booking, ctx.now.timestamp(), self.default_tz),
+            attachment: None,
+        };
+        // Through the outbox, so a Slack outage delays the announcement instead of losing it.
+        // The booking itself stands whatever happens here.
+        let key = format!("announce:booking:{}", booking.id);
+        if let Err(err) = self
+            .db
+            .enqueue(&message, ctx.now.timestamp(), Some(&key))
+            .await
+        {
+            warn!(booking = booking.id, error = %err, "could not queue the booking announcement");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Every reply the bot gives, built from data by pure functions (snapshot-tested below).
 //! Times are shown in the reader's time zone, relative to today where that reads better.
 
+pub mod fleet;
+
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use maison_command::{ParseError, format_duration};
@@ -8,6 +10,7 @@ use maison_command::{ParseError, format_duration};
 use crate::app::actions;
 use crate::db::bookings::{BookingError, BookingView, Ending, Holder, NewBooking};
 use crate::db::entities::host;
+use crate::fleet::store::HostStatus;
 use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
@@ -383,8 +386,16 @@ pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64,
     Reply::with_blocks(Visibility::Ephemeral, text, blocks)
 }
 
-/// The fleet board: each host, each GPU: who holds it until when, or what comes next.
-pub fn status_board(hosts: &[host::Model], bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
+/// The fleet board: each host, each GPU: who holds it until when (or what is next), and what
+/// the GPU is really doing now when its host's agent reports it.
+pub fn status_board(
+    hosts: &[host::Model],
+    bookings: &[BookingView],
+    live: &[HostStatus],
+    with_agent: &[String],
+    now: i64,
+    tz: Tz,
+) -> Reply {
     let mut blocks = vec![Block::Header("GPU fleet".to_owned())];
     if hosts.is_empty() {
         blocks.push(Block::Section(
@@ -392,8 +403,27 @@ pub fn status_board(hosts: &[host::Model], bookings: &[BookingView], now: i64, t
         ));
     }
     for host in hosts {
+        let status = live.iter().find(|s| s.host == host.name);
+        let seen = |s: &HostStatus| {
+            s.last_seen_at
+                .map_or_else(|| "never".to_owned(), |t| when(t, now, tz))
+        };
+        let agent = match status {
+            _ if !with_agent.contains(&host.name) => String::new(),
+            Some(s) if s.reachable => format!(
+                " · :large_green_circle: agent seen {}{}",
+                seen(s),
+                if s.gpus_simulated {
+                    " · simulated GPUs"
+                } else {
+                    ""
+                }
+            ),
+            Some(s) => format!(" · :red_circle: agent unreachable, last seen {}", seen(s)),
+            None => " · :white_circle: agent not polled yet".to_owned(),
+        };
         let mut lines = vec![format!(
-            "*{}* — {} GPU{}{}",
+            "*{}* — {} GPU{}{}{agent}",
             host.name,
             host.gpu_count,
             if host.gpu_count == 1 { "" } else { "s" },
@@ -413,7 +443,7 @@ pub fn status_board(hosts: &[host::Model], bookings: &[BookingView], now: i64, t
                 .iter()
                 .filter(|b| b.start > now)
                 .min_by_key(|b| b.start);
-            let line = match (current, next) {
+            let mut line = match (current, next) {
                 (Some(b), _) => format!(
                     "`GPU {gpu}` :red_circle: {} until {}",
                     mention(&b.slack_user_id),
@@ -426,12 +456,30 @@ pub fn status_board(hosts: &[host::Model], bookings: &[BookingView], now: i64, t
                 ),
                 (None, None) => format!("`GPU {gpu}` :large_green_circle: free"),
             };
+            let reading = status
+                .filter(|s| s.reachable)
+                .and_then(|s| s.readings.iter().find(|r| r.gpu == gpu));
+            if let Some(r) = reading {
+                if r.stale {
+                    line.push_str(" · readings stale");
+                } else {
+                    let memory = match r.mem_total_bytes {
+                        Some(total) if total > 0 => format!(
+                            "{:.0}/{:.0} GB",
+                            r.mem_used_bytes as f64 / 1e9,
+                            total as f64 / 1e9
+                        ),
+                        _ => format!("{:.1} GB", r.mem_used_bytes as f64 / 1e9),
+                    };
+                    line.push_str(&format!(" · in use now {:.0}%, {memory}", r.util_pct));
+                }
+            }
             lines.push(line);
         }
         blocks.push(Block::Section(lines.join("\n")));
     }
     blocks.push(Block::Context(format!(
-        "As of {} ({}). Live utilisation arrives with the host agents.",
+        "As of {} ({}).",
         when(now, now, tz),
         tz.name()
     )));
@@ -510,7 +558,30 @@ mod tests {
             booking(1, "U0ALICE", "gpu01", &[0], NOW - 3600, NOW + 7200),
             booking(2, "U0BOB", "gpu01", &[1], NOW + 3600, NOW + 5 * 3600),
         ];
-        let reply = status_board(&hosts, &bookings, NOW, TZ);
+        let live = [HostStatus {
+            host: "gpu01".into(),
+            reachable: true,
+            changed_at: NOW - 3600,
+            last_seen_at: Some(NOW - 20),
+            last_polled_at: Some(NOW - 20),
+            failing_since: None,
+            last_error: None,
+            gpus_simulated: false,
+            facts: None,
+            readings: vec![crate::fleet::store::GpuNow {
+                gpu: 0,
+                at: NOW - 20,
+                util_pct: 87.0,
+                mem_used_bytes: 30_000_000_000,
+                mem_total_bytes: Some(80_000_000_000),
+                power_watts: None,
+                temp_celsius: None,
+                stale: false,
+                holders: vec![],
+            }],
+        }];
+        let with_agent = ["gpu01".to_owned(), "gpu02".to_owned()];
+        let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ);
         assert_eq!(reply.text, "2 GPU(s) free now");
         insta::assert_snapshot!(reply.to_terminal());
     }

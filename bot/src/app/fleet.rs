@@ -1,0 +1,752 @@
+//! Fleet commands: launch, ps, stop, rm, who, claim, images, hosts, host drain/undrain.
+//!
+//! They ask the agents live (each call bounded by [`AGENT_CALL_TIMEOUT`]), so what the user sees
+//! is what Docker says now; a host that does not answer is named in the reply, never guessed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use maison_agent_api::{
+    ClientError, ContainerSummary, ImageSource, ImageSummary, LaunchSpec, MountSpec,
+};
+use maison_command::{LaunchGpus, LaunchRequest};
+use tracing::warn;
+
+use super::{App, Ctx};
+use crate::config::BookingRequirement;
+use crate::db::bookings::{BookingView, NewBooking};
+use crate::db::claims::{ClaimKind, NewClaim};
+use crate::db::entities::claim;
+use crate::db::{AuditEntry, Db};
+use crate::fleet::AgentApi;
+use crate::render::Reply;
+use crate::replies;
+use crate::replies::fleet as fleet_replies;
+use crate::rules::GpuWish;
+
+/// A live agent call from a command may take this long before the host is reported as not
+/// answering (launch has its own, longer budget: it waits for the container to start).
+const AGENT_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Stop,
+    Remove,
+}
+
+/// A container somewhere in the fleet, with its owner resolved (label, else claim).
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub host: String,
+    pub container: ContainerSummary,
+    pub owner: Option<Owner>,
+}
+
+/// An image on one host, with its owner resolved and the containers that use it.
+#[derive(Debug, Clone)]
+pub struct LocatedImage {
+    pub host: String,
+    pub image: ImageSummary,
+    pub owner: Option<Owner>,
+    pub users: Vec<Located>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub slack_user: String,
+    pub name: String,
+    /// True when ownership was claimed rather than set at launch.
+    pub claimed: bool,
+}
+
+/// What the live inventory gathered, and which hosts did not answer.
+struct Inventory<T> {
+    items: Vec<T>,
+    unreachable: Vec<(String, String)>,
+}
+
+impl App {
+    pub(super) async fn launch(
+        &self,
+        ctx: &Ctx<'_>,
+        request: LaunchRequest,
+    ) -> anyhow::Result<Reply> {
+        let hosts = self.listed_hosts().await?;
+        let Some(host) = hosts.iter().find(|h| h.name == request.host) else {
+            return Ok(replies::unknown_host(&request.host, &hosts));
+        };
+        if host.state == "drained" {
+            return Ok(fleet_replies::host_drained(&host.name));
+        }
+        let Some(agent) = self.fleet.agent(&host.name) else {
+            return Ok(fleet_replies::no_agent(&host.name));
+        };
+        let now = ctx.now.timestamp();
+        let (image, image_source) =
+            match self.config.images.iter().find(|i| i.name == request.image) {
+                Some(house) => (house.reference.clone(), ImageSource::Catalog),
+                None => (request.image.clone(), ImageSource::Custom),
+            };
+        let running: Vec<BookingView> = self
+            .db
+            .upcoming_bookings_of(ctx.user.id, now)
+            .await?
+            .into_iter()
+            .filter(|b| b.host == host.name && b.start <= now)
+            .collect();
+        let booking = running.iter().max_by_key(|b| b.gpus.len());
+        let mut warning = None;
+        let (gpus, booking_id) = match (booking, &request.gpus) {
+            (_, Some(LaunchGpus::None)) => (Vec::new(), booking.map(|b| b.id)),
+            (Some(b), None) => (b.gpus.clone(), Some(b.id)),
+            (Some(b), Some(LaunchGpus::Indexes(wanted))) => {
+                if let Some(outside) = wanted.iter().find(|g| !b.gpus.contains(g)) {
+                    return Ok(fleet_replies::gpu_not_booked(*outside, b));
+                }
+                (wanted.clone(), Some(b.id))
+            }
+            (None, wanted) => match self.config.launch.require_booking {
+                BookingRequirement::Enforce => {
+                    return Ok(fleet_replies::booking_required(&host.name));
+                }
+                BookingRequirement::Warn => {
+                    warning = Some(fleet_replies::no_booking_warning(&host.name));
+                    (explicit_gpus(wanted), None)
+                }
+                BookingRequirement::Off => (explicit_gpus(wanted), None),
+            },
+        };
+        let mapping = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.slack_user == ctx.user.slack_user_id);
+        let mounts: Vec<MountSpec> = mapping
+            .into_iter()
+            .flat_map(|m| [m.home.clone(), m.work.clone()])
+            .flatten()
+            .map(|path| MountSpec {
+                source: path.clone(),
+                target: path,
+                read_only: None,
+            })
+            .collect();
+        let login = mapping
+            .map(|m| m.unix_user.clone())
+            .unwrap_or_else(|| ctx.user.slack_user_id.to_lowercase());
+        let name = request
+            .name
+            .clone()
+            .unwrap_or_else(|| default_container_name(&login, &request.image, booking_id));
+        let spec = LaunchSpec {
+            image,
+            name: Some(name.clone()),
+            owner: ctx.user.slack_user_id.clone(),
+            owner_name: Some(ctx.user.display_name.clone()),
+            booking: booking_id.map(|id| id.to_string()),
+            image_source,
+            gpus,
+            uid: mapping.map(|m| m.uid),
+            gid: mapping.map(|m| m.gid),
+            mounts,
+            command: request.command.clone(),
+            // The same user launching the same name on the same host is one intent: a
+            // double-submitted command must not start two containers.
+            idempotency_key: format!("{}/{}/{}", ctx.user.slack_user_id, host.name, name),
+            ..LaunchSpec::default()
+        };
+        let job = LaunchJob {
+            db: self.db.clone(),
+            agent,
+            host: host.name.clone(),
+            spec,
+            actor: ctx.user.slack_user_id.clone(),
+            request_id: ctx.request_id.to_owned(),
+            now,
+            warning,
+        };
+        match ctx.response_url {
+            // Slack: answer now, deliver the outcome when the agent has started the container.
+            Some(url) => {
+                let (url, slack) = (url.to_owned(), self.slack.clone());
+                let starting = fleet_replies::launching(&job.spec, &job.host);
+                tokio::spawn(async move {
+                    let reply = job.run().await;
+                    if let Err(err) = slack.respond(&url, &reply, false).await {
+                        warn!(error = %err, "could not deliver the launch result");
+                    }
+                });
+                Ok(starting)
+            }
+            None => Ok(job.run().await),
+        }
+    }
+
+    pub(super) async fn ps(
+        &self,
+        ctx: &Ctx<'_>,
+        host: Option<&str>,
+        all: bool,
+    ) -> anyhow::Result<Reply> {
+        if let Some(reply) = self.check_host_argument(host).await? {
+            return Ok(reply);
+        }
+        let inventory = self.containers_everywhere(host).await?;
+        let me = &ctx.user.slack_user_id;
+        let shown: Vec<&Located> = inventory
+            .items
+            .iter()
+            .filter(|c| all || c.owner.as_ref().is_some_and(|o| &o.slack_user == me))
+            .collect();
+        Ok(fleet_replies::ps(
+            &shown,
+            all,
+            &inventory.unreachable,
+            ctx.now.timestamp(),
+            ctx.tz,
+        ))
+    }
+
+    pub(super) async fn stop_or_remove(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &str,
+        removal: Removal,
+    ) -> anyhow::Result<Reply> {
+        let inventory = self.containers_everywhere(None).await?;
+        let found = match_containers(&inventory.items, target);
+        let found = match found.as_slice() {
+            [] => {
+                return Ok(fleet_replies::no_such_container(
+                    target,
+                    &inventory.items,
+                    &inventory.unreachable,
+                ));
+            }
+            [one] => (*one).clone(),
+            many => return Ok(fleet_replies::ambiguous(target, many)),
+        };
+        let me = &ctx.user.slack_user_id;
+        match &found.owner {
+            Some(owner) if &owner.slack_user == me || ctx.is_admin => {}
+            None if ctx.is_admin => {}
+            Some(owner) => return Ok(fleet_replies::not_your_container(&found, owner)),
+            None => return Ok(fleet_replies::unowned_container(&found)),
+        }
+        let Some(agent) = self.fleet.agent(&found.host) else {
+            return Ok(fleet_replies::no_agent(&found.host));
+        };
+        let id = found.container.id.clone();
+        let result = match removal {
+            Removal::Stop => timed(agent.stop(&id)).await.map(|_| ()),
+            Removal::Remove => timed(agent.remove(&id, false)).await,
+        };
+        let (action, outcome) = match (&removal, &result) {
+            (Removal::Stop, Ok(())) => ("stop", "ok".to_owned()),
+            (Removal::Remove, Ok(())) => ("rm", "ok".to_owned()),
+            (Removal::Stop, Err(e)) => ("stop", format!("failed: {e}")),
+            (Removal::Remove, Err(e)) => ("rm", format!("failed: {e}")),
+        };
+        let entry = AuditEntry {
+            actor: me,
+            action,
+            target: format!(
+                "container {} on {} ({})",
+                found.container.name,
+                found.host,
+                short_id(&id)
+            ),
+            outcome: &outcome,
+            request_id: ctx.request_id,
+            detail: None,
+        };
+        Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
+        Ok(match result {
+            Ok(()) => fleet_replies::removed(&found, removal),
+            Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
+        })
+    }
+
+    pub(super) async fn who(&self, ctx: &Ctx<'_>, target: &str) -> anyhow::Result<Reply> {
+        let containers = self.containers_everywhere(None).await?;
+        let found = match_containers(&containers.items, target);
+        if let [one] = found.as_slice() {
+            let last_gpu = self.last_gpu_activity(&one.host, &one.container.id).await;
+            return Ok(fleet_replies::who_container(
+                one,
+                last_gpu,
+                ctx.now.timestamp(),
+                ctx.tz,
+            ));
+        }
+        if found.len() > 1 {
+            return Ok(fleet_replies::ambiguous(target, &found));
+        }
+        let images = self.images_everywhere(None, &containers.items).await?;
+        let found = match_images(&images.items, target);
+        match found.as_slice() {
+            [] => Ok(fleet_replies::nothing_called(
+                target,
+                &containers.unreachable,
+            )),
+            many => Ok(fleet_replies::who_images(many, ctx.now.timestamp(), ctx.tz)),
+        }
+    }
+
+    pub(super) async fn claim(&self, ctx: &Ctx<'_>, target: &str) -> anyhow::Result<Reply> {
+        let containers = self.containers_everywhere(None).await?;
+        let found = match_containers(&containers.items, target);
+        let (host, kind, object_id, label, owner) = match found.as_slice() {
+            [one] => (
+                one.host.clone(),
+                ClaimKind::Container,
+                one.container.id.clone(),
+                one.container.name.clone(),
+                one.owner.clone(),
+            ),
+            [] => {
+                let images = self.images_everywhere(None, &containers.items).await?;
+                let found = match_images(&images.items, target);
+                match found.as_slice() {
+                    [one] => (
+                        one.host.clone(),
+                        ClaimKind::Image,
+                        one.image.id.clone(),
+                        one.image
+                            .tags
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| short_id(&one.image.id)),
+                        one.owner.clone(),
+                    ),
+                    [] => {
+                        return Ok(fleet_replies::nothing_called(
+                            target,
+                            &containers.unreachable,
+                        ));
+                    }
+                    _ => return Ok(fleet_replies::ambiguous_images(target, &found)),
+                }
+            }
+            many => return Ok(fleet_replies::ambiguous(target, many)),
+        };
+        if let Some(owner) = owner {
+            return Ok(fleet_replies::already_owned(&label, &owner));
+        }
+        let claim = NewClaim {
+            host: &host,
+            kind,
+            object_id: &object_id,
+            label: &label,
+            owner: &ctx.user.slack_user_id,
+            owner_name: &ctx.user.display_name,
+            request_id: ctx.request_id,
+        };
+        Ok(match self.db.claim(&claim, ctx.now.timestamp()).await? {
+            Ok(()) => fleet_replies::claimed(kind, &label, &host),
+            Err(existing) => fleet_replies::already_owned(&label, &owner_of_claim(&existing)),
+        })
+    }
+
+    pub(super) async fn images(&self, _ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
+        if let Some(reply) = self.check_host_argument(host).await? {
+            return Ok(reply);
+        }
+        let containers = self.containers_everywhere(host).await?;
+        let images = self.images_everywhere(host, &containers.items).await?;
+        Ok(fleet_replies::images(
+            &self.config.images,
+            &images.items,
+            &images.unreachable,
+        ))
+    }
+
+    pub(super) async fn hosts(&self, ctx: &Ctx<'_>) -> anyhow::Result<Reply> {
+        let hosts = self.listed_hosts().await?;
+        let probes = hosts.iter().map(|h| {
+            let agent = self.fleet.agent(&h.name);
+            async move {
+                match agent {
+                    Some(agent) => Some(timed(agent.host()).await.map_err(|e| e.to_string())),
+                    None => None,
+                }
+            }
+        });
+        let answers = futures::future::join_all(probes).await;
+        let rows: Vec<_> = hosts.iter().zip(answers).collect();
+        Ok(fleet_replies::hosts(&rows, ctx.now.timestamp(), ctx.tz))
+    }
+
+    pub(super) async fn set_host_state(
+        &self,
+        ctx: &Ctx<'_>,
+        host: &str,
+        drain: bool,
+    ) -> anyhow::Result<Reply> {
+        let hosts = self.listed_hosts().await?;
+        if !hosts.iter().any(|h| h.name == host) {
+            return Ok(replies::unknown_host(host, &hosts));
+        }
+        let state = if drain { "drained" } else { "active" };
+        self.db
+            .set_host_state(
+                host,
+                state,
+                &ctx.user.slack_user_id,
+                ctx.request_id,
+                ctx.now.timestamp(),
+            )
+            .await?;
+        Ok(fleet_replies::host_state_changed(host, drain))
+    }
+
+    /// The "Book now" button of a refused launch: one GPU for two hours, starting now.
+    pub(super) async fn book_now(&self, ctx: &Ctx<'_>, host: &str) -> anyhow::Result<Reply> {
+        let start = ctx.now.timestamp();
+        let request = NewBooking {
+            host: host.to_owned(),
+            gpus: GpuWish::Count(1),
+            start,
+            end: start + 2 * 3600,
+            note: None,
+        };
+        self.book(ctx, &request).await
+    }
+
+    async fn check_host_argument(&self, host: Option<&str>) -> anyhow::Result<Option<Reply>> {
+        let Some(name) = host else { return Ok(None) };
+        let hosts = self.listed_hosts().await?;
+        Ok((!hosts.iter().any(|h| h.name == name)).then(|| replies::unknown_host(name, &hosts)))
+    }
+
+    /// Asks every agent (or one host's) the same question in parallel, each bounded by
+    /// [`AGENT_CALL_TIMEOUT`]; answers come back per host, in host-name order.
+    async fn ask_agents<T, F, Fut>(
+        &self,
+        only: Option<&str>,
+        call: F,
+    ) -> Vec<(String, Result<T, ClientError>)>
+    where
+        F: Fn(Arc<dyn AgentApi>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let hosts: Vec<String> = self
+            .fleet
+            .hosts()
+            .into_iter()
+            .filter(|h| only.is_none_or(|o| o == h))
+            .collect();
+        let answers = futures::future::join_all(hosts.iter().map(|h| {
+            let question = self.fleet.agent(h).map(&call);
+            async move {
+                match question {
+                    Some(question) => timed(question).await,
+                    None => Err(ClientError::Config("no agent configured".to_owned())),
+                }
+            }
+        }))
+        .await;
+        hosts.into_iter().zip(answers).collect()
+    }
+
+    /// Every container of the fleet (or one host), asked of the agents in parallel.
+    async fn containers_everywhere(
+        &self,
+        only: Option<&str>,
+    ) -> anyhow::Result<Inventory<Located>> {
+        let answers = self
+            .ask_agents(only, |agent| async move { agent.containers().await })
+            .await;
+        let claims = claims_by_object(self.db.claims(only).await?, ClaimKind::Container);
+        let mut inventory = Inventory {
+            items: Vec::new(),
+            unreachable: Vec::new(),
+        };
+        for (host, answer) in answers {
+            match answer {
+                Ok(containers) => inventory
+                    .items
+                    .extend(containers.into_iter().map(|container| {
+                        let owner = container_owner(
+                            &container,
+                            claims.get(&(host.clone(), container.id.clone())),
+                        );
+                        Located {
+                            host: host.clone(),
+                            container,
+                            owner,
+                        }
+                    })),
+                Err(err) => inventory.unreachable.push((host, err.to_string())),
+            }
+        }
+        inventory
+            .items
+            .sort_by(|a, b| (&a.host, &a.container.name).cmp(&(&b.host, &b.container.name)));
+        Ok(inventory)
+    }
+
+    async fn images_everywhere(
+        &self,
+        only: Option<&str>,
+        containers: &[Located],
+    ) -> anyhow::Result<Inventory<LocatedImage>> {
+        let answers = self
+            .ask_agents(only, |agent| async move { agent.images().await })
+            .await;
+        let claims = claims_by_object(self.db.claims(only).await?, ClaimKind::Image);
+        let mut inventory = Inventory {
+            items: Vec::new(),
+            unreachable: Vec::new(),
+        };
+        for (host, answer) in answers {
+            match answer {
+                Ok(images) => inventory.items.extend(images.into_iter().map(|image| {
+                    let labels: std::collections::HashMap<String, String> = image
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    let owner = maison_agent_api::MaisonLabels::from_labels(&labels)
+                        .map(|l| Owner {
+                            name: l.owner_name.unwrap_or_else(|| l.owner.clone()),
+                            slack_user: l.owner,
+                            claimed: false,
+                        })
+                        .or_else(|| {
+                            claims
+                                .get(&(host.clone(), image.id.clone()))
+                                .map(owner_of_claim)
+                        });
+                    let users = containers
+                        .iter()
+                        .filter(|c| c.host == host && image.used_by.contains(&c.container.id))
+                        .cloned()
+                        .collect();
+                    LocatedImage {
+                        host: host.clone(),
+                        image,
+                        owner,
+                        users,
+                    }
+                })),
+                Err(err) => inventory.unreachable.push((host, err.to_string())),
+            }
+        }
+        Ok(inventory)
+    }
+
+    /// When the container last used a GPU, from the metrics history (if the poller stored any).
+    async fn last_gpu_activity(&self, host: &str, container_id: &str) -> Option<i64> {
+        match self.db.last_gpu_activity(host, container_id).await {
+            Ok(at) => at,
+            Err(err) => {
+                warn!(error = %err, "could not read GPU activity");
+                None
+            }
+        }
+    }
+}
+
+/// Starts one container and reports how it went; runs inline or behind a `response_url`.
+struct LaunchJob {
+    db: Db,
+    agent: Arc<dyn AgentApi>,
+    host: String,
+    spec: LaunchSpec,
+    actor: String,
+    request_id: String,
+    now: i64,
+    warning: Option<String>,
+}
+
+impl LaunchJob {
+    async fn run(self) -> Reply {
+        let result = self.agent.launch(&self.spec).await;
+        let outcome = match &result {
+            Ok(response) if response.created => "ok".to_owned(),
+            Ok(_) => "ok (already running: same request)".to_owned(),
+            Err(err) => match err.rule() {
+                Some(rule) => format!("refused: {rule}"),
+                None => format!("failed: {err}"),
+            },
+        };
+        let entry = AuditEntry {
+            actor: &self.actor,
+            action: "launch",
+            target: format!(
+                "container {} on {} ({})",
+                self.spec.name.as_deref().unwrap_or_default(),
+                self.host,
+                self.spec.image
+            ),
+            outcome: &outcome,
+            request_id: &self.request_id,
+            detail: self.spec.booking.as_ref().map(|b| format!("booking #{b}")),
+        };
+        if let Err(err) = Db::audit(self.db.connection(), self.now, entry).await {
+            warn!(error = %err, "could not audit a launch");
+        }
+        match result {
+            Ok(response) => fleet_replies::launched(&self.host, &response, self.warning.as_deref()),
+            Err(err) => fleet_replies::agent_refused(
+                &self.host,
+                self.spec.name.as_deref().unwrap_or_default(),
+                &err,
+            ),
+        }
+    }
+}
+
+fn explicit_gpus(wanted: &Option<LaunchGpus>) -> Vec<u32> {
+    match wanted {
+        Some(LaunchGpus::Indexes(list)) => list.clone(),
+        _ => Vec::new(),
+    }
+}
+
+async fn timed<T>(
+    call: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(AGENT_CALL_TIMEOUT, call).await {
+        Ok(result) => result,
+        Err(_) => Err(ClientError::Config(format!(
+            "no answer within {} s",
+            AGENT_CALL_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// `alice-pytorch-b12`: who, what, for which booking; valid as a Docker name.
+pub fn default_container_name(login: &str, image: &str, booking: Option<i64>) -> String {
+    let base = image.rsplit('/').next().unwrap_or(image);
+    let base = base.split(['@', ':']).next().unwrap_or(base);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('-')
+            .to_owned()
+    };
+    let mut name = format!("{}-{}", clean(login), clean(base));
+    if let Some(id) = booking {
+        name.push_str(&format!("-b{id}"));
+    }
+    name.truncate(60);
+    name.trim_matches('-').to_owned()
+}
+
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+fn claims_by_object(
+    claims: Vec<claim::Model>,
+    kind: ClaimKind,
+) -> BTreeMap<(String, String), claim::Model> {
+    claims
+        .into_iter()
+        .filter(|c| c.kind == kind.as_str())
+        .map(|c| ((c.host.clone(), c.object_id.clone()), c))
+        .collect()
+}
+
+fn owner_of_claim(claim: &claim::Model) -> Owner {
+    Owner {
+        slack_user: claim.owner.clone(),
+        name: claim.owner_name.clone(),
+        claimed: true,
+    }
+}
+
+fn container_owner(container: &ContainerSummary, claim: Option<&claim::Model>) -> Option<Owner> {
+    match &container.maison {
+        Some(labels) => Some(Owner {
+            slack_user: labels.owner.clone(),
+            name: labels
+                .owner_name
+                .clone()
+                .unwrap_or_else(|| labels.owner.clone()),
+            claimed: false,
+        }),
+        None => claim.map(owner_of_claim),
+    }
+}
+
+/// By exact name, exact id, or an id prefix of at least 4 characters.
+fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
+    let target = target.trim_start_matches('/');
+    let exact: Vec<&Located> = all
+        .iter()
+        .filter(|c| c.container.name == target || c.container.id == target)
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    if target.len() >= 4 && target.chars().all(|c| c.is_ascii_hexdigit()) {
+        return all
+            .iter()
+            .filter(|c| c.container.id.starts_with(target))
+            .collect();
+    }
+    Vec::new()
+}
+
+/// By tag (with or without `:latest`), id, or an id prefix of at least 4 characters.
+fn match_images<'a>(all: &'a [LocatedImage], target: &str) -> Vec<&'a LocatedImage> {
+    let with_latest = if target.contains(':') && !target.starts_with("sha256:") {
+        target.to_owned()
+    } else {
+        format!("{target}:latest")
+    };
+    let by_tag: Vec<&LocatedImage> = all
+        .iter()
+        .filter(|i| {
+            i.image
+                .tags
+                .iter()
+                .any(|t| t == target || *t == with_latest)
+        })
+        .collect();
+    if !by_tag.is_empty() {
+        return by_tag;
+    }
+    let id = target.trim_start_matches("sha256:");
+    if id.len() >= 4 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return all
+            .iter()
+            .filter(|i| i.image.id.trim_start_matches("sha256:").starts_with(id))
+            .collect();
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_are_valid_docker_names() {
+        assert_eq!(
+            default_container_name("alice", "pytorch", Some(12)),
+            "alice-pytorch-b12"
+        );
+        assert_eq!(
+            default_container_name("U0BOB", "registry.lan:5000/team/Img_X:1.2", None),
+            "u0bob-img-x"
+        );
+        assert_eq!(
+            default_container_name("bob", "busybox@sha256:abcd", Some(3)),
+            "bob-busybox-b3"
+        );
+        let long = default_container_name(&"x".repeat(80), "y", None);
+        assert!(long.len() <= 60);
+    }
+}

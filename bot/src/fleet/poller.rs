@@ -1,0 +1,364 @@
+//! The poller: every `agents.poll_interval` it asks each agent of the [`Fleet`] for its host
+//! facts, the metrics since its cursor, its containers and its images, with at most
+//! `agents.poll_concurrency` agents at a time, and stores each answer in one transaction.
+//!
+//! A host that fails is only marked unreachable once it has not answered for
+//! `agents.unreachable_after`; nothing else is written because of it, so its bookings and its
+//! cached containers and images stay as last seen. When it answers again it is reachable at
+//! once and its caches are reconciled with what it lists.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
+use futures::StreamExt;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::ingest::{self, HostAnswer};
+use super::{AgentApi, Fleet};
+use crate::clock::Clock;
+use crate::config::AgentsConfig;
+use crate::db::Db;
+
+/// How often a running poller checks for hosts gone silent in the middle of a cycle.
+const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// What one polling cycle did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleReport {
+    /// Unix seconds at the start of the cycle.
+    pub started_at: i64,
+    /// Hosts polled.
+    pub hosts: usize,
+    /// Hosts that answered every call and whose answer was stored.
+    pub answered: usize,
+    /// Hosts that did not answer (error, refusal or deadline).
+    pub failed: usize,
+    /// Hosts that answered but whose answer could not be stored (database error).
+    pub store_errors: usize,
+    /// `(host, error)` of the failed hosts, by host.
+    pub failures: Vec<(String, String)>,
+    /// Hosts marked unreachable during this cycle, by host.
+    pub became_unreachable: Vec<String>,
+    /// Hosts that answered again after being unreachable, by host.
+    pub became_reachable: Vec<String>,
+    /// New 1-minute GPU rows stored.
+    pub minute_rows_ingested: usize,
+    /// Wall-clock duration of the cycle.
+    pub elapsed: Duration,
+}
+
+enum Outcome {
+    Answered {
+        host: String,
+        back_online: bool,
+        minute_rows: usize,
+    },
+    Failed {
+        host: String,
+        error: String,
+        went_unreachable: bool,
+    },
+    StoreFailed,
+}
+
+/// Polls the fleet's agents into the database.
+pub struct Poller {
+    db: Db,
+    fleet: Fleet,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    unreachable_after: Duration,
+    concurrency: usize,
+    host_deadline: Duration,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller")
+            .field("fleet", &self.fleet)
+            .field("interval", &self.interval)
+            .field("unreachable_after", &self.unreachable_after)
+            .field("concurrency", &self.concurrency)
+            .field("host_deadline", &self.host_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Poller {
+    /// The per-host deadline defaults to the poll interval: one hung agent can never make a
+    /// cycle last longer than that, whatever the client timeouts (`request_timeout` is long
+    /// because a launch waits for its container).
+    pub fn new(db: Db, fleet: Fleet, config: &AgentsConfig, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            fleet,
+            clock,
+            interval: config.poll_interval,
+            unreachable_after: config.unreachable_after,
+            concurrency: config.poll_concurrency.max(1),
+            host_deadline: config.poll_interval.max(Duration::from_millis(100)),
+        }
+    }
+
+    /// Overrides the overall deadline of one host's calls in a cycle.
+    pub fn with_host_deadline(mut self, deadline: Duration) -> Self {
+        self.host_deadline = deadline;
+        self
+    }
+
+    pub fn host_deadline(&self) -> Duration {
+        self.host_deadline
+    }
+
+    /// Polls every agent once and stores what they said.
+    pub async fn poll_once(&self) -> CycleReport {
+        let hosts = self.fleet.hosts();
+        let span = tracing::info_span!("poll_cycle", hosts = hosts.len());
+        self.cycle(hosts).instrument(span).await
+    }
+
+    async fn cycle(&self, hosts: Vec<String>) -> CycleReport {
+        let started = Instant::now();
+        let started_at = self.clock.now().timestamp();
+        let cursors = ingest::cursors(&self.db).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the metrics cursors; asking for all metrics");
+            Default::default()
+        });
+        if let Err(e) = ingest::mark_polled(&self.db, &hosts, started_at).await {
+            tracing::warn!(error = %e, "cannot record the poll attempt");
+        }
+        // Hosts that failed last time go first: a silent agent holds its slot for a whole
+        // timeout, and started early those timeouts overlap with everyone else's polls instead
+        // of adding to the cycle's end.
+        let failing = ingest::failing_hosts(&self.db).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the failing hosts");
+            Default::default()
+        });
+        let mut jobs: Vec<_> = hosts
+            .iter()
+            .filter_map(|h| self.fleet.agent(h).map(|a| (h.clone(), a)))
+            .collect();
+        jobs.sort_by_key(|(h, _)| !failing.contains(h));
+        // The futures are built up front (they do nothing until polled): a `Stream::map`
+        // closure borrowing `self` would not be provably `Send` for `tokio::spawn`.
+        let polls: Vec<_> = jobs
+            .into_iter()
+            .map(|(host, agent)| {
+                let cursor = cursors.get(&host).copied();
+                let span = tracing::info_span!("poll_host", host = %host);
+                self.poll_host(host, agent, cursor).instrument(span)
+            })
+            .collect();
+        let outcomes: Vec<Outcome> = futures::stream::iter(polls)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+
+        let mut report = CycleReport {
+            started_at,
+            hosts: hosts.len(),
+            ..Default::default()
+        };
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Answered {
+                    host,
+                    back_online,
+                    minute_rows,
+                } => {
+                    report.answered += 1;
+                    report.minute_rows_ingested += minute_rows;
+                    if back_online {
+                        report.became_reachable.push(host);
+                    }
+                }
+                Outcome::Failed {
+                    host,
+                    error,
+                    went_unreachable,
+                } => {
+                    report.failed += 1;
+                    if went_unreachable {
+                        report.became_unreachable.push(host.clone());
+                    }
+                    report.failures.push((host, error));
+                }
+                Outcome::StoreFailed => report.store_errors += 1,
+            }
+        }
+        match self.mark_silent_hosts().await {
+            Ok(silent) => report.became_unreachable.extend(silent),
+            Err(e) => tracing::warn!(error = %e, "cannot check for silent hosts"),
+        }
+        report.failures.sort();
+        report.became_unreachable.sort();
+        report.became_unreachable.dedup();
+        report.became_reachable.sort();
+        report.elapsed = started.elapsed();
+        for host in &report.became_unreachable {
+            tracing::warn!(host = %host, "host unreachable");
+        }
+        for host in &report.became_reachable {
+            tracing::info!(host = %host, "host reachable again");
+        }
+        tracing::debug!(
+            answered = report.answered,
+            failed = report.failed,
+            store_errors = report.store_errors,
+            minute_rows = report.minute_rows_ingested,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "poll cycle done"
+        );
+        report
+    }
+
+    /// Marks unreachable the hosts that have not answered for `unreachable_after` although
+    /// polled since, without waiting for their polls to fail. The poller runs this every second
+    /// while a cycle is in flight and at the end of each cycle. Returns the hosts it marked.
+    pub async fn mark_silent_hosts(&self) -> Result<Vec<String>, sea_orm::DbErr> {
+        let now = self.clock.now().timestamp();
+        ingest::mark_silent(&self.db, now, self.unreachable_after.as_secs() as i64).await
+    }
+
+    async fn poll_host(
+        &self,
+        host: String,
+        agent: Arc<dyn AgentApi>,
+        cursor: Option<i64>,
+    ) -> Outcome {
+        let attempt_at = self.clock.now().timestamp();
+        let since = cursor.and_then(|c| DateTime::from_timestamp(c + 60, 0));
+        let error =
+            match tokio::time::timeout(self.host_deadline, fetch(agent.as_ref(), since)).await {
+                Ok(Ok(answer)) => {
+                    return match ingest::store_answer(&self.db, &host, &answer, attempt_at).await {
+                        Ok(stored) => Outcome::Answered {
+                            host,
+                            back_online: stored.back_online,
+                            minute_rows: stored.minute_rows,
+                        },
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot store the agent's answer");
+                            Outcome::StoreFailed
+                        }
+                    };
+                }
+                Ok(Err(e)) => e,
+                Err(_) => format!("no answer within {} ms", self.host_deadline.as_millis()),
+            };
+        tracing::debug!(%error, "poll failed");
+        let now = self.clock.now().timestamp();
+        let unreachable_after = self.unreachable_after.as_secs() as i64;
+        match ingest::record_failure(&self.db, &host, attempt_at, now, &error, unreachable_after)
+            .await
+        {
+            Ok(failure) => Outcome::Failed {
+                host,
+                error,
+                went_unreachable: failure.went_unreachable,
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record the failed poll");
+                Outcome::Failed {
+                    host,
+                    error,
+                    went_unreachable: false,
+                }
+            }
+        }
+    }
+
+    /// Runs a cycle every `poll_interval` (the first at once) until `shutdown` is cancelled. A
+    /// cycle that overruns delays the next one; cycles never overlap. A second task checks for
+    /// silent hosts every second meanwhile (see [`Poller::mark_silent_hosts`]).
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        let poller = Arc::new(self);
+        let span = tracing::info_span!("poller");
+        tokio::spawn(
+            async move {
+                // Its own task, not a `select!` arm beside the cycle: on SQLite the pool has one
+                // connection, which a suspended cycle could be holding.
+                let watcher = tokio::spawn(
+                    poller
+                        .clone()
+                        .watch_silence(shutdown.clone())
+                        .instrument(tracing::Span::current()),
+                );
+                poller.run_cycles(shutdown).await;
+                let _ = watcher.await;
+            }
+            .instrument(span),
+        )
+    }
+
+    async fn run_cycles(&self, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.poll_once() => {}
+            }
+        }
+    }
+
+    async fn watch_silence(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(SILENCE_CHECK_EVERY);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            match self.mark_silent_hosts().await {
+                Ok(hosts) => {
+                    for host in hosts {
+                        tracing::warn!(host = %host, "host unreachable (no answer)");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot check for silent hosts"),
+            }
+        }
+    }
+}
+
+/// One host's answer: the host facts first (a dead agent fails there, and an HTTP/2 client
+/// then has its connection for the other three), then metrics, containers and images at once.
+async fn fetch(
+    agent: &dyn AgentApi,
+    since: Option<DateTime<chrono::Utc>>,
+) -> Result<HostAnswer, String> {
+    let facts = agent.host().await.map_err(|e| error_chain(&e))?;
+    let (metrics, containers, images) =
+        tokio::try_join!(agent.metrics(since), agent.containers(), agent.images())
+            .map_err(|e| error_chain(&e))?;
+    Ok(HostAnswer {
+        facts,
+        metrics,
+        containers,
+        images,
+    })
+}
+
+/// An error with its causes ("agent unreachable: …: connection refused").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,88 @@
+//! Small helpers for the fleet tables' hand-written SQL, which must run on SQLite and
+//! PostgreSQL alike.
+
+use sea_orm::{DbBackend, Statement, Value};
+
+/// A statement written with `?` placeholders; on PostgreSQL they become `$1`, `$2`, …
+/// (The fleet SQL never contains a literal `?`.)
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => numbered(sql),
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `(?, ?, ?), (?, ?, ?)` for a multi-row `VALUES`.
+pub(crate) fn rows_of(rows: usize, cols: usize) -> String {
+    let one = format!("({})", vec!["?"; cols].join(", "));
+    vec![one; rows].join(", ")
+}
+
+/// `?, ?, ?` for an `IN (…)` list.
+pub(crate) fn list_of(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The two-argument maximum: `MAX(a, b)` on SQLite, `GREATEST(a, b)` on PostgreSQL.
+/// Callers wrap nullable arguments in `COALESCE` (SQLite's `MAX` is NULL if either is).
+pub(crate) fn greatest(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "GREATEST",
+        _ => "MAX",
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Keeps multi-row statements under SQLite's bound-parameter limit and PostgreSQL's 65 535.
+pub(crate) const MAX_PARAMS: usize = 30_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_only() {
+        let s = stmt(
+            DbBackend::Postgres,
+            "a = ? AND b IN (?, ?)",
+            vec![1.into(), 2.into(), 3.into()],
+        );
+        assert_eq!(s.sql, "a = $1 AND b IN ($2, $3)");
+        let s = stmt(DbBackend::Sqlite, "a = ?", vec![1.into()]);
+        assert_eq!(s.sql, "a = ?");
+        assert_eq!(rows_of(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(list_of(3), "?, ?, ?");
+    }
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(like_escape("my_img%\\x"), "my\\_img\\%\\\\x");
+    }
+}

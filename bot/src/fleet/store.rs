@@ -1,0 +1,717 @@
+//! The fleet as last seen by the poller, read back from the database: host reachability and
+//! facts, current GPU readings, the container and image caches, GPU metrics (minute rows and
+//! hourly rollups) and retention. Everything here reads what the poller wrote; nothing calls an
+//! agent. See `docs/fleet.md` for the tables.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use maison_agent_api::{ContainerState, GpuHolder, HostInfo, ImageSource};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, TryGetable, Value};
+
+use super::sql::{like_escape, stmt};
+use crate::db::Db;
+
+/// A minute counts as busy (and a container holding the GPU as active) when the GPU's
+/// average utilisation over the minute is at least this.
+pub const BUSY_UTIL_PCT: u8 = 5;
+
+/// One host as the poller last saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostStatus {
+    pub host: String,
+    /// False once the host has not answered for `agents.unreachable_after`, and for a host that
+    /// has never answered.
+    pub reachable: bool,
+    /// When `reachable` last changed (Unix seconds).
+    pub changed_at: i64,
+    /// Start of the last poll the host answered completely.
+    pub last_seen_at: Option<i64>,
+    /// Start of the last poll attempt.
+    pub last_polled_at: Option<i64>,
+    /// Start of the first failed poll since the last answer; `None` while it answers.
+    pub failing_since: Option<i64>,
+    /// Why the last poll failed; `None` after an answer.
+    pub last_error: Option<String>,
+    pub gpus_simulated: bool,
+    /// The host facts of the last answer.
+    pub facts: Option<HostInfo>,
+    /// Latest reading per GPU, by GPU index; as old as `last_seen_at` when unreachable.
+    pub readings: Vec<GpuNow>,
+}
+
+/// The latest reading of one GPU.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuNow {
+    pub gpu: u32,
+    /// When the agent took the reading.
+    pub at: i64,
+    pub util_pct: f64,
+    pub mem_used_bytes: u64,
+    /// From the host facts; `None` if the agent did not list this GPU.
+    pub mem_total_bytes: Option<u64>,
+    pub power_watts: Option<f64>,
+    pub temp_celsius: Option<u32>,
+    /// The agent's probe has not answered for a while: do not read `util_pct` as "now".
+    pub stale: bool,
+    /// Containers with processes on the GPU now.
+    pub holders: Vec<GpuHolder>,
+}
+
+/// A container from the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredContainer {
+    pub host: String,
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    pub state: ContainerState,
+    /// Docker's human status at the last poll ("Up 3 hours").
+    pub status: String,
+    pub created_at: i64,
+    /// `maison.owner` (Slack user id); `None` for unowned containers.
+    pub owner: Option<String>,
+    pub owner_name: Option<String>,
+    pub booking: Option<String>,
+    pub image_source: Option<ImageSource>,
+    pub gpus: Vec<u32>,
+    /// When the poller first listed it.
+    pub first_seen_at: i64,
+    /// When its host last answered (the cache is true as of then).
+    pub seen_at: i64,
+}
+
+/// An image from the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredImage {
+    pub host: String,
+    /// `sha256:…`
+    pub id: String,
+    pub tags: Vec<String>,
+    pub size_bytes: u64,
+    pub created_at: i64,
+    /// Containers (any state) created from it.
+    pub in_use: u32,
+    pub dangling: bool,
+    /// `maison.owner` label of the image, if any.
+    pub owner: Option<String>,
+    pub first_seen_at: i64,
+    pub seen_at: i64,
+}
+
+/// Who held a GPU during a minute (or an hour's share of minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holder {
+    /// No container had a process on the GPU (idle, or host processes only).
+    NoContainer,
+    /// Only containers without a `maison.owner` label.
+    Unowned,
+    /// A container owned by this Slack user id.
+    Owner(String),
+}
+
+/// One GPU over one minute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinuteRow {
+    pub host: String,
+    /// Start of the minute (Unix seconds).
+    pub minute: i64,
+    pub gpu: u32,
+    /// Whole percent.
+    pub util_avg_pct: u8,
+    pub util_max_pct: u8,
+    /// Rounded up to whole MiB.
+    pub mem_max_bytes: u64,
+    pub power_avg_watts: Option<u32>,
+    pub temp_max_celsius: Option<u32>,
+    pub holder: Holder,
+}
+
+/// One GPU over one hour, for the minutes held by one [`Holder`]. The GPU's whole hour is the
+/// sum over holders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourRow {
+    pub host: String,
+    /// Start of the hour (Unix seconds).
+    pub hour: i64,
+    pub gpu: u32,
+    pub holder: Holder,
+    /// Minutes with a rollup (at most 60).
+    pub minutes: u32,
+    /// Minutes with `util_avg >= BUSY_UTIL_PCT`.
+    pub busy_minutes: u32,
+    /// Mean of the minutes' average utilisation.
+    pub util_avg_pct: f64,
+    pub util_max_pct: u8,
+    pub mem_max_bytes: u64,
+    pub power_avg_watts: Option<f64>,
+    pub temp_max_celsius: Option<u32>,
+}
+
+/// When a container last held a GPU, from the minute rollups' holders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuActivity {
+    /// End of the last minute it had a process on any GPU.
+    pub last_held_at: i64,
+    /// End of the last minute it held a busy GPU (`util_avg >= BUSY_UTIL_PCT`).
+    pub last_active_at: Option<i64>,
+}
+
+/// What [`Db::prune_metrics`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    pub minute_rows: u64,
+    pub activity_rows: u64,
+}
+
+pub(crate) const MIB: u64 = 1 << 20;
+
+const CONTAINER_COLUMNS: &str = "c.host, c.id, c.name, c.image, c.image_id, c.state, c.status, \
+     c.created_at, c.owner, c.owner_name, c.booking, c.image_source, c.gpus, c.first_seen_at, \
+     COALESCE(h.last_seen_at, c.first_seen_at)";
+
+const IMAGE_COLUMNS: &str = "i.host, i.id, i.tags, i.size_bytes, i.created_at, i.in_use, \
+     i.dangling, i.owner, i.first_seen_at, COALESCE(h.last_seen_at, i.first_seen_at)";
+
+impl Db {
+    /// Every host the poller has tried, sorted by name, with its latest GPU readings.
+    pub async fn host_statuses(&self) -> Result<Vec<HostStatus>, DbErr> {
+        self.read_host_statuses(None).await
+    }
+
+    /// One host's status, if the poller has tried it.
+    pub async fn host_status(&self, host: &str) -> Result<Option<HostStatus>, DbErr> {
+        Ok(self
+            .read_host_statuses(Some(host))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn read_host_statuses(&self, host: Option<&str>) -> Result<Vec<HostStatus>, DbErr> {
+        let backend = self.backend();
+        let (filter, values): (&str, Vec<Value>) = match host {
+            Some(h) => (" WHERE host = ?", vec![h.into()]),
+            None => ("", vec![]),
+        };
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                backend,
+                &format!(
+                    "SELECT host, reachable, changed_at, last_seen_at, last_polled_at, \
+                     failing_since, last_error, facts, gpus_simulated FROM host_status{filter} \
+                     ORDER BY host"
+                ),
+                values.clone(),
+            ))
+            .await?;
+        let readings = self
+            .connection()
+            .query_all_raw(stmt(
+                backend,
+                &format!(
+                    "SELECT host, gpu, at, util_pct, mem_used_bytes, mem_total_bytes, \
+                     power_watts, temp_celsius, stale, holders FROM gpu_readings{filter} \
+                     ORDER BY host, gpu"
+                ),
+                values,
+            ))
+            .await?;
+        let mut by_host: HashMap<String, Vec<GpuNow>> = HashMap::new();
+        for r in &readings {
+            let holders: String = get(r, 9)?;
+            by_host.entry(get(r, 0)?).or_default().push(GpuNow {
+                gpu: get::<i32>(r, 1)? as u32,
+                at: get(r, 2)?,
+                util_pct: get(r, 3)?,
+                mem_used_bytes: get::<i64>(r, 4)? as u64,
+                mem_total_bytes: get::<Option<i64>>(r, 5)?.map(|b| b as u64),
+                power_watts: get(r, 6)?,
+                temp_celsius: get::<Option<i32>>(r, 7)?.map(|t| t as u32),
+                stale: get(r, 8)?,
+                holders: serde_json::from_str(&holders).unwrap_or_default(),
+            });
+        }
+        rows.iter()
+            .map(|r| {
+                let host: String = get(r, 0)?;
+                let facts: Option<String> = get(r, 7)?;
+                Ok(HostStatus {
+                    readings: by_host.remove(&host).unwrap_or_default(),
+                    host,
+                    reachable: get(r, 1)?,
+                    changed_at: get(r, 2)?,
+                    last_seen_at: get(r, 3)?,
+                    last_polled_at: get(r, 4)?,
+                    failing_since: get(r, 5)?,
+                    last_error: get(r, 6)?,
+                    facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
+                    gpus_simulated: get(r, 8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The cached containers of one host, or of every host; by host, then name.
+    pub async fn cached_containers(
+        &self,
+        host: Option<&str>,
+    ) -> Result<Vec<StoredContainer>, DbErr> {
+        let (filter, values): (&str, Vec<Value>) = match host {
+            Some(h) => (" WHERE c.host = ?", vec![h.into()]),
+            None => ("", vec![]),
+        };
+        self.query_containers(filter, values).await
+    }
+
+    /// Containers matching `target` across hosts, resolved like Docker does: an exact id,
+    /// else an exact name, else an id prefix of at least 4 hex digits. Several hosts can
+    /// match; the caller asks which one is meant.
+    pub async fn find_container(&self, target: &str) -> Result<Vec<StoredContainer>, DbErr> {
+        let target = target.trim().trim_start_matches('/');
+        if target.is_empty() {
+            return Ok(Vec::new());
+        }
+        let exact = self
+            .query_containers(
+                " WHERE c.id = ? OR c.name = ?",
+                vec![target.into(), target.into()],
+            )
+            .await?;
+        let by_id: Vec<StoredContainer> =
+            exact.iter().filter(|c| c.id == target).cloned().collect();
+        if !by_id.is_empty() {
+            return Ok(by_id);
+        }
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        if !is_id_prefix(target) {
+            return Ok(Vec::new());
+        }
+        self.query_containers(
+            " WHERE c.id LIKE ? ESCAPE '\\'",
+            vec![format!("{}%", like_escape(target)).into()],
+        )
+        .await
+        .map(|all| {
+            all.into_iter()
+                .filter(|c| c.id.starts_with(target))
+                .collect()
+        })
+    }
+
+    async fn query_containers(
+        &self,
+        filter: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<StoredContainer>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                &format!(
+                    "SELECT {CONTAINER_COLUMNS} FROM containers c \
+                     LEFT JOIN host_status h ON h.host = c.host{filter} ORDER BY c.host, c.name"
+                ),
+                values,
+            ))
+            .await?;
+        rows.iter().map(container_from_row).collect()
+    }
+
+    /// The cached images of one host, or of every host; by host, then first tag, then id.
+    pub async fn cached_images(&self, host: Option<&str>) -> Result<Vec<StoredImage>, DbErr> {
+        let (filter, values): (&str, Vec<Value>) = match host {
+            Some(h) => (" WHERE i.host = ?", vec![h.into()]),
+            None => ("", vec![]),
+        };
+        let mut images = self.query_images(filter, values).await?;
+        images.sort_by(|a, b| {
+            (&a.host, a.tags.first(), &a.id).cmp(&(&b.host, b.tags.first(), &b.id))
+        });
+        Ok(images)
+    }
+
+    /// Images matching `target` across hosts: a tag or reference (`ubuntu` means
+    /// `ubuntu:latest`, `docker.io/library/` is optional), else an exact id, else an id prefix
+    /// of at least 4 hex digits; `sha256:` is optional in ids.
+    pub async fn find_image(&self, target: &str) -> Result<Vec<StoredImage>, DbErr> {
+        let target = target.trim();
+        if target.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = normalize_reference(target);
+        let repo = short_repository(target);
+        let by_tag: Vec<StoredImage> = self
+            .query_images(
+                " WHERE i.tags LIKE ? ESCAPE '\\'",
+                vec![format!("%{}%", like_escape(repo)).into()],
+            )
+            .await?
+            .into_iter()
+            .filter(|i| i.tags.iter().any(|t| normalize_reference(t) == wanted))
+            .collect();
+        if !by_tag.is_empty() {
+            return Ok(by_tag);
+        }
+        let hex = target.strip_prefix("sha256:").unwrap_or(target);
+        if !is_id_prefix(hex) {
+            return Ok(Vec::new());
+        }
+        let candidates = self
+            .query_images(
+                " WHERE i.id LIKE ? ESCAPE '\\' OR i.id LIKE ? ESCAPE '\\'",
+                vec![
+                    format!("sha256:{}%", like_escape(hex)).into(),
+                    format!("{}%", like_escape(hex)).into(),
+                ],
+            )
+            .await?;
+        let bare = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).to_owned();
+        let exact: Vec<StoredImage> = candidates
+            .iter()
+            .filter(|i| bare(&i.id) == hex)
+            .cloned()
+            .collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        Ok(candidates
+            .into_iter()
+            .filter(|i| bare(&i.id).starts_with(hex))
+            .collect())
+    }
+
+    async fn query_images(
+        &self,
+        filter: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<StoredImage>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                &format!(
+                    "SELECT {IMAGE_COLUMNS} FROM images i \
+                     LEFT JOIN host_status h ON h.host = i.host{filter} ORDER BY i.host, i.id"
+                ),
+                values,
+            ))
+            .await?;
+        rows.iter().map(image_from_row).collect()
+    }
+
+    /// End of the last minute in which the container held a busy GPU, if ever seen.
+    pub async fn last_gpu_activity(
+        &self,
+        host: &str,
+        container_id: &str,
+    ) -> Result<Option<i64>, DbErr> {
+        Ok(self
+            .gpu_activity(host, container_id)
+            .await?
+            .and_then(|a| a.last_active_at))
+    }
+
+    /// When the container last held a GPU at all, and last held a busy one.
+    pub async fn gpu_activity(
+        &self,
+        host: &str,
+        container_id: &str,
+    ) -> Result<Option<GpuActivity>, DbErr> {
+        let row = self
+            .connection()
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT last_held_at, last_active_at FROM container_gpu_activity \
+                 WHERE host = ? AND container_id = ?",
+                vec![host.into(), container_id.into()],
+            ))
+            .await?;
+        row.map(|r| {
+            Ok(GpuActivity {
+                last_held_at: get(&r, 0)?,
+                last_active_at: get(&r, 1)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// One host's minute rows with `from <= minute < to`, by minute then GPU.
+    pub async fn gpu_minutes(
+        &self,
+        host: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<MinuteRow>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT m.minute, m.gpu, m.util_avg, m.util_max, m.mem_max_mib, m.power_avg, \
+                 m.temp_max, m.owner_id, o.owner FROM gpu_minutes m \
+                 JOIN metric_hosts h ON h.id = m.host_id \
+                 LEFT JOIN metric_owners o ON o.id = m.owner_id \
+                 WHERE h.host = ? AND m.minute >= ? AND m.minute < ? ORDER BY m.minute, m.gpu",
+                vec![host.into(), from.into(), to.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MinuteRow {
+                    host: host.to_owned(),
+                    minute: get(r, 0)?,
+                    gpu: get::<i32>(r, 1)? as u32,
+                    util_avg_pct: get::<i32>(r, 2)? as u8,
+                    util_max_pct: get::<i32>(r, 3)? as u8,
+                    mem_max_bytes: get::<i32>(r, 4)? as u64 * MIB,
+                    power_avg_watts: get::<Option<i32>>(r, 5)?.map(|p| p as u32),
+                    temp_max_celsius: get::<Option<i32>>(r, 6)?.map(|t| t as u32),
+                    holder: holder_of(get(r, 7)?, get(r, 8)?),
+                })
+            })
+            .collect()
+    }
+
+    /// Hourly rollups with `from <= hour < to`, of one host or all; by host, hour, GPU, holder.
+    pub async fn gpu_hours(
+        &self,
+        host: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<HourRow>, DbErr> {
+        let mut values: Vec<Value> = vec![from.into(), to.into()];
+        let filter = match host {
+            Some(h) => {
+                values.push(h.into());
+                " AND mh.host = ?"
+            }
+            None => "",
+        };
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                &format!(
+                    "SELECT mh.host, g.hour, g.gpu, g.holder, o.owner, g.minutes, g.busy_minutes, \
+                     g.util_sum, g.util_max, g.mem_max_mib, g.power_sum, g.power_minutes, g.temp_max \
+                     FROM gpu_hours g JOIN metric_hosts mh ON mh.id = g.host_id \
+                     LEFT JOIN metric_owners o ON o.id = g.holder \
+                     WHERE g.hour >= ? AND g.hour < ?{filter} \
+                     ORDER BY mh.host, g.hour, g.gpu, g.holder"
+                ),
+                values,
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let holder: i32 = get(r, 3)?;
+                let minutes = get::<i32>(r, 5)?.max(0) as u32;
+                let util_sum: i64 = get(r, 7)?;
+                let power_sum: i64 = get(r, 10)?;
+                let power_minutes: i32 = get(r, 11)?;
+                Ok(HourRow {
+                    host: get(r, 0)?,
+                    hour: get(r, 1)?,
+                    gpu: get::<i32>(r, 2)? as u32,
+                    holder: holder_of((holder >= 0).then_some(holder), get(r, 4)?),
+                    minutes,
+                    busy_minutes: get::<i32>(r, 6)? as u32,
+                    util_avg_pct: if minutes == 0 {
+                        0.0
+                    } else {
+                        util_sum as f64 / f64::from(minutes)
+                    },
+                    util_max_pct: get::<i32>(r, 8)? as u8,
+                    mem_max_bytes: get::<i32>(r, 9)? as u64 * MIB,
+                    power_avg_watts: (power_minutes > 0)
+                        .then(|| power_sum as f64 / f64::from(power_minutes)),
+                    temp_max_celsius: get::<Option<i32>>(r, 12)?.map(|t| t as u32),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes minute rows older than `now - minute_keep` (hourly rollups are kept), and GPU
+    /// activity of containers that are gone from the cache and idle that long. Run daily.
+    pub async fn prune_metrics(
+        &self,
+        now: i64,
+        minute_keep: Duration,
+    ) -> Result<PruneReport, DbErr> {
+        let cutoff = now - minute_keep.as_secs() as i64;
+        let backend = self.backend();
+        let conn = self.connection();
+        let host_ids = conn
+            .query_all_raw(stmt(
+                backend,
+                "SELECT id FROM metric_hosts ORDER BY id",
+                vec![],
+            ))
+            .await?;
+        let mut report = PruneReport::default();
+        // Per host, so each delete is a range of the primary key (host_id, minute, gpu) and no
+        // single transaction holds the write lock for long.
+        for r in &host_ids {
+            let id: i32 = get(r, 0)?;
+            report.minute_rows += conn
+                .execute_raw(stmt(
+                    backend,
+                    "DELETE FROM gpu_minutes WHERE host_id = ? AND minute < ?",
+                    vec![id.into(), cutoff.into()],
+                ))
+                .await?
+                .rows_affected();
+        }
+        report.activity_rows = conn
+            .execute_raw(stmt(
+                backend,
+                "DELETE FROM container_gpu_activity WHERE last_held_at < ? AND NOT EXISTS \
+                 (SELECT 1 FROM containers c WHERE c.host = container_gpu_activity.host \
+                 AND c.id = container_gpu_activity.container_id)",
+                vec![cutoff.into()],
+            ))
+            .await?
+            .rows_affected();
+        Ok(report)
+    }
+}
+
+pub(crate) fn get<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
+    row.try_get_by_index(index)
+}
+
+fn holder_of(owner_id: Option<i32>, owner: Option<String>) -> Holder {
+    match (owner_id, owner) {
+        (None, _) => Holder::NoContainer,
+        (Some(_), Some(owner)) => Holder::Owner(owner),
+        (Some(_), None) => Holder::Unowned,
+    }
+}
+
+fn container_from_row(r: &QueryResult) -> Result<StoredContainer, DbErr> {
+    let state: String = get(r, 5)?;
+    let source: Option<String> = get(r, 11)?;
+    let gpus: String = get(r, 12)?;
+    Ok(StoredContainer {
+        host: get(r, 0)?,
+        id: get(r, 1)?,
+        name: get(r, 2)?,
+        image: get(r, 3)?,
+        image_id: get(r, 4)?,
+        state: ContainerState::parse(&state),
+        status: get(r, 6)?,
+        created_at: get(r, 7)?,
+        owner: get(r, 8)?,
+        owner_name: get(r, 9)?,
+        booking: get(r, 10)?,
+        image_source: source.as_deref().and_then(ImageSource::parse),
+        gpus: parse_gpus(&gpus),
+        first_seen_at: get(r, 13)?,
+        seen_at: get(r, 14)?,
+    })
+}
+
+fn image_from_row(r: &QueryResult) -> Result<StoredImage, DbErr> {
+    let tags: String = get(r, 2)?;
+    Ok(StoredImage {
+        host: get(r, 0)?,
+        id: get(r, 1)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        size_bytes: get::<i64>(r, 3)? as u64,
+        created_at: get(r, 4)?,
+        in_use: get::<i32>(r, 5)? as u32,
+        dangling: get(r, 6)?,
+        owner: get(r, 7)?,
+        first_seen_at: get(r, 8)?,
+        seen_at: get(r, 9)?,
+    })
+}
+
+pub(crate) fn format_gpus(gpus: &[u32]) -> String {
+    gpus.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_gpus(text: &str) -> Vec<u32> {
+    text.split(',')
+        .filter_map(|g| g.trim().parse().ok())
+        .collect()
+}
+
+fn is_id_prefix(s: &str) -> bool {
+    s.len() >= 4 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A Docker reference in one spelling: `ubuntu`, `ubuntu:latest`, `library/ubuntu` and
+/// `docker.io/library/ubuntu:latest` are the same image.
+pub fn normalize_reference(reference: &str) -> String {
+    let mut r = reference.trim();
+    for prefix in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
+        if let Some(rest) = r.strip_prefix(prefix) {
+            r = rest;
+            break;
+        }
+    }
+    let r = r.strip_prefix("library/").unwrap_or(r);
+    if r.contains('@') {
+        return r.to_owned();
+    }
+    let last_segment = r.rsplit('/').next().unwrap_or(r);
+    if last_segment.contains(':') {
+        r.to_owned()
+    } else {
+        format!("{r}:latest")
+    }
+}
+
+/// The repository's last path segment without tag or digest, for a coarse SQL filter.
+fn short_repository(reference: &str) -> &str {
+    let r = reference.split('@').next().unwrap_or(reference);
+    let last = r.rsplit('/').next().unwrap_or(r);
+    last.split(':').next().unwrap_or(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_compared_in_docker_spelling() {
+        assert_eq!(normalize_reference("ubuntu"), "ubuntu:latest");
+        assert_eq!(
+            normalize_reference("docker.io/library/ubuntu:22.04"),
+            "ubuntu:22.04"
+        );
+        assert_eq!(normalize_reference("library/ubuntu"), "ubuntu:latest");
+        assert_eq!(
+            normalize_reference("ghcr.io/acme/train"),
+            "ghcr.io/acme/train:latest"
+        );
+        assert_eq!(
+            normalize_reference("localhost:5000/x"),
+            "localhost:5000/x:latest"
+        );
+        assert_eq!(
+            normalize_reference("localhost:5000/x:v1"),
+            "localhost:5000/x:v1"
+        );
+        assert_eq!(short_repository("localhost:5000/acme/x:v1"), "x");
+        assert_eq!(short_repository("x@sha256:abcd"), "x");
+    }
+
+    #[test]
+    fn id_prefixes_need_four_hex_digits() {
+        assert!(is_id_prefix("abcd"));
+        assert!(!is_id_prefix("abc"));
+        assert!(!is_id_prefix("trainer"));
+        assert_eq!(parse_gpus("0,2"), vec![0, 2]);
+        assert_eq!(format_gpus(&[0, 2]), "0,2");
+        assert!(parse_gpus("").is_empty());
+    }
+}

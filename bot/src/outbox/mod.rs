@@ -1,0 +1,279 @@
+//! The durable outbox: every proactive Slack message (reports, reminders, job outcomes) is
+//! written to the `outbox` table first, by [`Db::enqueue`], and a single [`Outbox`] sender
+//! delivers it. A Slack outage, a rate limit or a restart delays messages; it never loses them.
+//!
+//! Guarantees (see `docs/jobs.md`):
+//! * per recipient, messages go out in the order they were queued (id order);
+//! * at most one message per second per channel; a 429's `Retry-After` is honoured;
+//! * 5xx and transport errors are retried with exponential backoff (1 s doubling to 60 s), for
+//!   ever;
+//! * a message Slack refuses for good (`channel_not_found`, `not_in_channel`…) is *parked*: kept
+//!   with its error, logged, counted in `maison-bot jobs list`, and no longer holds up the
+//!   messages queued after it. `maison-bot jobs requeue` puts parked messages back in the queue;
+//! * delivery is at least once: a message is sent again only if Slack took it but its answer
+//!   never came back.
+
+mod sender;
+
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+pub use sender::{DeliveryReport, Outbox};
+
+use crate::db::Db;
+use crate::jobs::sql::stmt;
+use crate::render::Reply;
+use crate::slack::api::RenderedMessage;
+
+/// Who a message is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// A channel id (`C…`).
+    Channel(String),
+    /// A Slack user id: the message goes to the DM with the bot, opened with
+    /// `conversations.open`.
+    User(String),
+}
+
+impl Recipient {
+    fn kind(&self) -> &'static str {
+        match self {
+            Recipient::Channel(_) => "channel",
+            Recipient::User(_) => "user",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Recipient::Channel(id) | Recipient::User(id) => id,
+        }
+    }
+
+    fn from_row(kind: &str, id: String) -> Self {
+        match kind {
+            "user" => Recipient::User(id),
+            _ => Recipient::Channel(id),
+        }
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Channel(id) => write!(f, "channel {id}"),
+            Recipient::User(id) => write!(f, "DM to {id}"),
+        }
+    }
+}
+
+/// A file shared with the message (a report's PNG chart), uploaded before the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub title: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A message to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub to: Recipient,
+    pub reply: Reply,
+    pub attachment: Option<Attachment>,
+}
+
+/// One outbox row, without its attachment bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub to: Recipient,
+    /// The channel it goes to; for a DM, known once `conversations.open` has answered.
+    pub channel_id: Option<String>,
+    /// The fallback text.
+    pub text: String,
+    pub has_attachment: bool,
+    pub attachment_sent_at: Option<i64>,
+    pub dedupe_key: Option<String>,
+    pub created_at: i64,
+    /// Failed attempts so far.
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+    pub parked_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The state of the queue, for `jobs list` and logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Queued, not yet sent.
+    pub pending: u64,
+    /// Refused by Slack for good, kept with their error.
+    pub parked: u64,
+    pub oldest_pending_at: Option<i64>,
+    /// The most recently parked message: `(id, recipient, error)`.
+    pub last_parked: Option<(i64, Recipient, String)>,
+}
+
+const ENTRY_COLUMNS: &str = "id, recipient_kind, recipient_id, channel_id, fallback_text, \
+     CASE WHEN attachment IS NULL THEN 0 ELSE 1 END, attachment_sent_at, dedupe_key, \
+     created_at, attempts, next_attempt_at, sent_at, parked_at, last_error";
+
+fn entry_from_row(r: &sea_orm::QueryResult) -> Result<OutboxEntry, DbErr> {
+    let kind: String = r.try_get_by_index(1)?;
+    Ok(OutboxEntry {
+        id: r.try_get_by_index(0)?,
+        to: Recipient::from_row(&kind, r.try_get_by_index(2)?),
+        channel_id: r.try_get_by_index(3)?,
+        text: r.try_get_by_index(4)?,
+        has_attachment: r.try_get_by_index::<i32>(5)? == 1,
+        attachment_sent_at: r.try_get_by_index(6)?,
+        dedupe_key: r.try_get_by_index(7)?,
+        created_at: r.try_get_by_index(8)?,
+        attempts: r.try_get_by_index(9)?,
+        next_attempt_at: r.try_get_by_index(10)?,
+        sent_at: r.try_get_by_index(11)?,
+        parked_at: r.try_get_by_index(12)?,
+        last_error: r.try_get_by_index(13)?,
+    })
+}
+
+impl Db {
+    /// Durably queues a message; `dedupe_key` (e.g. "remind:booking-ends:42") makes a second
+    /// enqueue a no-op → `Ok(false)`.
+    pub async fn enqueue(
+        &self,
+        message: &OutgoingMessage,
+        now: i64,
+        dedupe_key: Option<&str>,
+    ) -> Result<bool, DbErr> {
+        Self::enqueue_on(self.connection(), message, now, dedupe_key).await
+    }
+
+    /// [`Db::enqueue`] on a connection or inside the caller's transaction, so a message can be
+    /// queued atomically with the change it reports.
+    pub async fn enqueue_on<C: ConnectionTrait>(
+        conn: &C,
+        message: &OutgoingMessage,
+        now: i64,
+        dedupe_key: Option<&str>,
+    ) -> Result<bool, DbErr> {
+        let rendered = RenderedMessage::from_reply(&message.reply);
+        let json = serde_json::json!({"text": rendered.text, "blocks": rendered.blocks});
+        let (bytes, filename, title) = match &message.attachment {
+            Some(a) => (
+                Value::Bytes(Some(a.bytes.clone())),
+                Some(a.filename.clone()),
+                Some(a.title.clone()),
+            ),
+            None => (Value::Bytes(None), None, None),
+        };
+        let backend = conn.get_database_backend();
+        let inserted = conn
+            .execute_raw(stmt(
+                backend,
+                "INSERT INTO outbox (recipient_kind, recipient_id, slack_json, fallback_text, \
+                 terminal_text, attachment, attachment_filename, attachment_title, dedupe_key, \
+                 created_at, attempts, next_attempt_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) \
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+                vec![
+                    message.to.kind().into(),
+                    message.to.id().into(),
+                    json.to_string().into(),
+                    rendered.text.into(),
+                    rendered.terminal.into(),
+                    bytes,
+                    filename.into(),
+                    title.into(),
+                    dedupe_key.map(str::to_owned).into(),
+                    now.into(),
+                    now.into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Every outbox row, oldest first (attachments left out).
+    pub async fn outbox_entries(&self) -> Result<Vec<OutboxEntry>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                &format!("SELECT {ENTRY_COLUMNS} FROM outbox ORDER BY id"),
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    pub async fn outbox_stats(&self) -> Result<OutboxStats, DbErr> {
+        let backend = self.backend();
+        let conn = self.connection();
+        let counts = conn
+            .query_one_raw(stmt(
+                backend,
+                "SELECT \
+                 COALESCE(SUM(CASE WHEN sent_at IS NULL AND parked_at IS NULL THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN parked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+                 MIN(CASE WHEN sent_at IS NULL AND parked_at IS NULL THEN created_at END) \
+                 FROM outbox",
+                vec![],
+            ))
+            .await?;
+        let mut stats = OutboxStats::default();
+        if let Some(r) = counts {
+            stats.pending = r.try_get_by_index::<i64>(0)?.max(0) as u64;
+            stats.parked = r.try_get_by_index::<i64>(1)?.max(0) as u64;
+            stats.oldest_pending_at = r.try_get_by_index(2)?;
+        }
+        if stats.parked > 0 {
+            let last = conn
+                .query_one_raw(stmt(
+                    backend,
+                    "SELECT id, recipient_kind, recipient_id, last_error FROM outbox \
+                     WHERE parked_at IS NOT NULL ORDER BY parked_at DESC, id DESC LIMIT 1",
+                    vec![],
+                ))
+                .await?;
+            if let Some(r) = last {
+                let kind: String = r.try_get_by_index(1)?;
+                stats.last_parked = Some((
+                    r.try_get_by_index(0)?,
+                    Recipient::from_row(&kind, r.try_get_by_index(2)?),
+                    r.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Puts parked messages back in the queue (after fixing what Slack refused, e.g. inviting
+    /// the bot to the channel). Returns how many.
+    pub async fn requeue_parked(&self, now: i64) -> Result<u64, DbErr> {
+        Ok(self
+            .connection()
+            .execute_raw(stmt(
+                self.backend(),
+                "UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = ? \
+                 WHERE parked_at IS NOT NULL",
+                vec![now.into()],
+            ))
+            .await?
+            .rows_affected())
+    }
+
+    /// Deletes messages sent before `sent_before` (Unix seconds); queued and parked ones stay.
+    pub async fn prune_sent_messages(&self, sent_before: i64) -> Result<u64, DbErr> {
+        Ok(self
+            .connection()
+            .execute_raw(stmt(
+                self.backend(),
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?",
+                vec![sent_before.into()],
+            ))
+            .await?
+            .rows_affected())
+    }
+}

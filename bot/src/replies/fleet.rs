@@ -1,0 +1,561 @@
+//! Replies of the fleet commands (launch, ps, stop, rm, who, claim, images, hosts).
+
+use chrono_tz::Tz;
+use maison_agent_api::{
+    ClientError, ContainerState, ErrorCode, HostInfo, LaunchResponse, LaunchSpec,
+};
+
+use super::when;
+use crate::app::actions;
+use crate::app::fleet::{Located, LocatedImage, Owner, Removal, short_id};
+use crate::config::CatalogImage;
+use crate::db::bookings::BookingView;
+use crate::db::claims::ClaimKind;
+use crate::db::entities::host;
+use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+
+/// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
+const MAX_LISTED: usize = 40;
+
+fn owner_text(owner: &Option<Owner>) -> String {
+    match owner {
+        Some(o) if o.claimed => format!("{} (claimed)", mention(&o.slack_user)),
+        Some(o) => mention(&o.slack_user),
+        None => "_unowned_".to_owned(),
+    }
+}
+
+fn gpus_text(gpus: &[u32]) -> String {
+    if gpus.is_empty() {
+        "no GPU".to_owned()
+    } else {
+        format!(
+            "GPU {}",
+            gpus.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    }
+}
+
+fn gib(bytes: u64) -> String {
+    if bytes >= 1_000_000_000 {
+        format!("{:.1} GB", bytes as f64 / 1e9)
+    } else {
+        format!("{:.0} MB", bytes as f64 / 1e6)
+    }
+}
+
+pub fn host_drained(host: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":construction: `{host}` is drained for maintenance: no new launches. Ask an admin, or use another host."
+    ))
+}
+
+pub fn no_agent(host: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":electric_plug: `{host}` has no Maison agent configured (`agent_url` in the bot's config), so containers there cannot be managed from Slack yet."
+    ))
+}
+
+pub fn gpu_not_booked(gpu: u32, booking: &BookingView) -> Reply {
+    Reply::ephemeral(format!(
+        ":no_entry_sign: GPU {gpu} is not in your booking #{} on `{}` ({}). Launch on the GPUs you booked, or `/maison book {}:{gpu} 2h` first.",
+        booking.id,
+        booking.host,
+        gpus_text(&booking.gpus),
+        booking.host
+    ))
+}
+
+pub fn booking_required(host: &str) -> Reply {
+    let text = format!(
+        ":ticket: You have no running booking on `{host}`, and launching needs one so GPUs are never shared by surprise. Book first, then launch again."
+    );
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        text.clone(),
+        vec![
+            Block::Section(text),
+            Block::Actions(vec![
+                Button::new(
+                    format!("Book {host} now (1 GPU, 2h)"),
+                    actions::BOOK_NOW,
+                    host,
+                )
+                .styled(ButtonStyle::Primary),
+            ]),
+        ],
+    )
+}
+
+pub fn no_booking_warning(host: &str) -> String {
+    format!(
+        ":warning: You have no booking on `{host}`: the container runs without GPUs. `/maison book {host} 2h` to get some."
+    )
+}
+
+pub fn launching(spec: &LaunchSpec, host: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":hourglass_flowing_sand: Starting `{}` on `{host}` from `{}` with {}… I'll post here when it is up.",
+        spec.name.as_deref().unwrap_or_default(),
+        spec.image,
+        gpus_text(&spec.gpus)
+    ))
+}
+
+pub fn launched(host: &str, response: &LaunchResponse, warning: Option<&str>) -> Reply {
+    let c = &response.container;
+    let headline = if response.created {
+        format!(
+            ":rocket: `{}` is running on `{host}` ({}, {}).",
+            c.name,
+            c.image,
+            gpus_text(&c.gpus)
+        )
+    } else {
+        format!(
+            ":recycle: `{}` already exists on `{host}` from the same request: nothing new was started.",
+            c.name
+        )
+    };
+    let mut blocks = vec![
+        Block::Section(headline.clone()),
+        Block::Section(format!(
+            "Enter it: `ssh {host}` then `docker exec -it {} bash` (or `sh`).",
+            c.name
+        )),
+    ];
+    if let Some(warning) = warning {
+        blocks.push(Block::Section(warning.to_owned()));
+        blocks.push(Block::Actions(vec![
+            Button::new(
+                format!("Book {host} now (1 GPU, 2h)"),
+                actions::BOOK_NOW,
+                host,
+            )
+            .styled(ButtonStyle::Primary),
+        ]));
+    }
+    blocks.push(Block::Context(format!(
+        "`/maison ps` lists your containers · `/maison stop {}` · `/maison rm {}`",
+        c.name, c.name
+    )));
+    Reply::with_blocks(Visibility::Ephemeral, headline, blocks)
+}
+
+/// What the agent said when it refused or failed, in words a user can act on.
+pub fn agent_refused(host: &str, name: &str, err: &ClientError) -> Reply {
+    let text = match err {
+        ClientError::Api { error, .. } => match (error.code, error.rule.as_deref()) {
+            (ErrorCode::PolicyRefused, Some(rule)) => format!(
+                ":shield: The agent on `{host}` refused `{name}` (rule `{rule}`): {}",
+                error.message
+            ),
+            (ErrorCode::Conflict, Some("container-running")) => format!(
+                ":warning: `{name}` on `{host}` is still running: `/maison stop {name}` first."
+            ),
+            (ErrorCode::NotFound, _) => format!(":grey_question: `{host}` says: {}", error.message),
+            _ => format!(
+                ":warning: The agent on `{host}` could not do it: {}",
+                error.message
+            ),
+        },
+        ClientError::Transport(_) | ClientError::Config(_) | ClientError::Decode { .. } => format!(
+            ":electric_plug: The agent on `{host}` did not answer ({err}). Nothing was changed; try again in a minute."
+        ),
+    };
+    Reply::ephemeral(text)
+}
+
+pub fn ps(
+    containers: &[&Located],
+    all: bool,
+    unreachable: &[(String, String)],
+    now: i64,
+    tz: Tz,
+) -> Reply {
+    let title = if all {
+        "All containers"
+    } else {
+        "Your containers"
+    };
+    let mut blocks = vec![Block::Header(title.to_owned())];
+    if containers.is_empty() {
+        blocks.push(Block::Section(if all {
+            "No containers on the reachable hosts.".to_owned()
+        } else {
+            "You have no containers. `/maison launch <host> <image>` starts one; `/maison ps --all` shows everyone's.".to_owned()
+        }));
+    }
+    let mut lines = Vec::new();
+    for c in containers.iter().take(MAX_LISTED) {
+        let state = match c.container.state {
+            ContainerState::Running => ":large_green_circle:",
+            ContainerState::Exited | ContainerState::Dead => ":black_circle:",
+            _ => ":white_circle:",
+        };
+        let owner = if all {
+            format!(" · {}", owner_text(&c.owner))
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "{state} `{}` on `{}` · {} · {} · {}{owner}",
+            c.container.name,
+            c.host,
+            c.container.image,
+            gpus_text(&c.container.gpus),
+            c.container.status
+        ));
+    }
+    if containers.len() > MAX_LISTED {
+        lines.push(format!("… and {} more", containers.len() - MAX_LISTED));
+    }
+    if !lines.is_empty() {
+        blocks.push(Block::Section(lines.join("\n")));
+    }
+    if !unreachable.is_empty() {
+        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        blocks.push(Block::Context(format!(
+            ":electric_plug: Not answering, so not listed: {}.",
+            names.join(", ")
+        )));
+    }
+    blocks.push(Block::Context(format!("As of {}.", when(now, now, tz))));
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        format!("{} container(s)", containers.len()),
+        blocks,
+    )
+}
+
+pub fn no_such_container(target: &str, all: &[Located], unreachable: &[(String, String)]) -> Reply {
+    let mut nearest: Vec<(usize, &str)> = all
+        .iter()
+        .map(|c| {
+            (
+                strsim::levenshtein(target, &c.container.name),
+                c.container.name.as_str(),
+            )
+        })
+        .collect();
+    nearest.sort();
+    let hint = nearest
+        .first()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, n)| format!(" Did you mean `{n}`?"))
+        .unwrap_or_default();
+    let down = if unreachable.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        format!(" ({} did not answer.)", names.join(", "))
+    };
+    Reply::ephemeral(format!(
+        ":grey_question: No container called `{target}` on any host.{hint} `/maison ps --all` lists them.{down}"
+    ))
+}
+
+pub fn nothing_called(target: &str, unreachable: &[(String, String)]) -> Reply {
+    let down = if unreachable.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        format!(" ({} did not answer.)", names.join(", "))
+    };
+    Reply::ephemeral(format!(
+        ":grey_question: No container or image called `{target}` on any host. Use a container name, an id (at least 4 characters) or an image tag.{down}"
+    ))
+}
+
+pub fn ambiguous(target: &str, found: &[&Located]) -> Reply {
+    let lines: Vec<String> = found
+        .iter()
+        .take(MAX_LISTED)
+        .map(|c| {
+            format!(
+                "• `{}` on `{}` (id `{}`)",
+                c.container.name,
+                c.host,
+                short_id(&c.container.id)
+            )
+        })
+        .collect();
+    Reply::ephemeral(format!(
+        ":grey_question: `{target}` matches several containers; use a longer id:\n{}",
+        lines.join("\n")
+    ))
+}
+
+pub fn ambiguous_images(target: &str, found: &[&LocatedImage]) -> Reply {
+    let lines: Vec<String> = found
+        .iter()
+        .take(MAX_LISTED)
+        .map(|i| format!("• `{}` on `{}`", short_id(&i.image.id), i.host))
+        .collect();
+    Reply::ephemeral(format!(
+        ":grey_question: `{target}` matches images on several hosts; use the id:\n{}",
+        lines.join("\n")
+    ))
+}
+
+pub fn not_your_container(found: &Located, owner: &Owner) -> Reply {
+    Reply::ephemeral(format!(
+        ":lock: `{}` on `{}` belongs to {}. Only its owner or an admin can stop or remove it — ask them in a thread.",
+        found.container.name,
+        found.host,
+        mention(&owner.slack_user)
+    ))
+}
+
+pub fn unowned_container(found: &Located) -> Reply {
+    Reply::ephemeral(format!(
+        ":grey_question: `{}` on `{}` has no owner (made outside Maison). If it is yours, `/maison claim {}` first.",
+        found.container.name, found.host, found.container.name
+    ))
+}
+
+pub fn removed(found: &Located, removal: Removal) -> Reply {
+    Reply::ephemeral(match removal {
+        Removal::Stop => format!(
+            ":stop_sign: Stopped `{}` on `{}`. `/maison rm {}` removes it.",
+            found.container.name, found.host, found.container.name
+        ),
+        Removal::Remove => format!(
+            ":wastebasket: Removed `{}` from `{}`.",
+            found.container.name, found.host
+        ),
+    })
+}
+
+pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz) -> Reply {
+    let labels = c.container.maison.as_ref();
+    let how = match labels {
+        Some(_) => "launched with Maison",
+        None => "made outside Maison",
+    };
+    let created = labels
+        .and_then(|l| l.created_at)
+        .unwrap_or(c.container.created)
+        .timestamp();
+    let source = match labels.and_then(|l| l.image_source) {
+        Some(maison_agent_api::ImageSource::Catalog) => "catalogue image",
+        Some(maison_agent_api::ImageSource::Custom) => "custom image",
+        None => "image",
+    };
+    let booking = labels
+        .and_then(|l| l.booking.clone())
+        .map(|b| format!("booking #{b}"))
+        .unwrap_or_else(|| "no booking".to_owned());
+    let gpu = match last_gpu {
+        Some(at) => format!("last used a GPU {}", when(at, now, tz)),
+        None => "no GPU use recorded".to_owned(),
+    };
+    let text = format!(
+        "*`{}`* on `{}` — {}\n• owner: {}\n• created {} ({how})\n• {source}: `{}`\n• {} · id `{}`\n• {booking} · {gpu}",
+        c.container.name,
+        c.host,
+        c.container.status,
+        owner_text(&c.owner),
+        when(created, now, tz),
+        c.container.image,
+        gpus_text(&c.container.gpus),
+        short_id(&c.container.id),
+    );
+    Reply::ephemeral(text)
+}
+
+pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
+    let mut sections = Vec::new();
+    for i in found.iter().take(10) {
+        let name = i
+            .image
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("<none> {}", short_id(&i.image.id)));
+        let users: Vec<String> = i
+            .users
+            .iter()
+            .map(|c| format!("`{}` ({})", c.container.name, owner_text(&c.owner)))
+            .collect();
+        let used = if users.is_empty() {
+            "unused".to_owned()
+        } else {
+            format!("used by {}", users.join(", "))
+        };
+        sections.push(format!(
+            "*`{name}`* on `{}` — {}{}\n• owner: {}\n• created {} · id `{}`\n• {used}",
+            i.host,
+            gib(i.image.size_bytes),
+            if i.image.dangling { " · dangling" } else { "" },
+            owner_text(&i.owner),
+            when(i.image.created.timestamp(), now, tz),
+            short_id(&i.image.id),
+        ));
+    }
+    Reply::ephemeral(sections.join("\n\n"))
+}
+
+pub fn already_owned(label: &str, owner: &Owner) -> Reply {
+    Reply::ephemeral(format!(
+        ":lock: `{label}` already belongs to {}{}. Only unowned things can be claimed.",
+        mention(&owner.slack_user),
+        if owner.claimed { " (claimed)" } else { "" }
+    ))
+}
+
+pub fn claimed(kind: ClaimKind, label: &str, host: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":raising_hand: You now own the {} `{label}` on `{host}`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.",
+        kind.as_str()
+    ))
+}
+
+pub fn images(
+    catalog: &[CatalogImage],
+    images: &[LocatedImage],
+    unreachable: &[(String, String)],
+) -> Reply {
+    let mut blocks = vec![Block::Header("Images".to_owned())];
+    let mut house = Vec::new();
+    for entry in catalog {
+        let with_latest = if entry.reference.contains(':') {
+            entry.reference.clone()
+        } else {
+            format!("{}:latest", entry.reference)
+        };
+        let mut hosts: Vec<&str> = images
+            .iter()
+            .filter(|i| {
+                i.image
+                    .tags
+                    .iter()
+                    .any(|t| *t == entry.reference || *t == with_latest)
+            })
+            .map(|i| i.host.as_str())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        let present = if hosts.is_empty() {
+            "on no host yet".to_owned()
+        } else {
+            format!("on {}", hosts.join(", "))
+        };
+        let description = if entry.description.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", entry.description)
+        };
+        house.push(format!(
+            "• *{}* `{}`{description} ({present})",
+            entry.name, entry.reference
+        ));
+    }
+    blocks.push(Block::Section(if house.is_empty() {
+        "*House images*: none configured (`[[images]]` in the bot's config).".to_owned()
+    } else {
+        format!(
+            "*House images* — `/maison launch <host> <name>`\n{}",
+            house.join("\n")
+        )
+    }));
+    let catalog_refs: Vec<&str> = catalog.iter().map(|c| c.reference.as_str()).collect();
+    let custom: Vec<String> = images
+        .iter()
+        .filter(|i| !i.users.is_empty())
+        .filter(|i| {
+            !i.image.tags.iter().any(|t| {
+                catalog_refs
+                    .iter()
+                    .any(|r| t == r || t.strip_suffix(":latest") == Some(r))
+            })
+        })
+        .take(MAX_LISTED)
+        .map(|i| {
+            let name = i
+                .image
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| short_id(&i.image.id));
+            let mut owners: Vec<String> = i.users.iter().map(|c| owner_text(&c.owner)).collect();
+            owners.sort();
+            owners.dedup();
+            format!(
+                "• `{name}` on `{}` ({}) — in use by {}",
+                i.host,
+                gib(i.image.size_bytes),
+                owners.join(", ")
+            )
+        })
+        .collect();
+    blocks.push(Block::Section(if custom.is_empty() {
+        "*Custom images in use*: none.".to_owned()
+    } else {
+        format!("*Custom images in use*\n{}", custom.join("\n"))
+    }));
+    if !unreachable.is_empty() {
+        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        blocks.push(Block::Context(format!(
+            ":electric_plug: Not answering: {}.",
+            names.join(", ")
+        )));
+    }
+    Reply::with_blocks(Visibility::Ephemeral, "Images".to_owned(), blocks)
+}
+
+type HostRow<'a> = (&'a host::Model, Option<Result<HostInfo, String>>);
+
+pub fn hosts(rows: &[HostRow<'_>], now: i64, tz: Tz) -> Reply {
+    let mut lines = Vec::new();
+    for (host, probe) in rows {
+        let state = if host.state == "drained" {
+            ":construction: drained"
+        } else {
+            "active"
+        };
+        let agent = match probe {
+            None => "no agent configured".to_owned(),
+            Some(Ok(info)) => format!(
+                ":large_green_circle: agent {} · Docker {} · {} GPU(s){}",
+                info.agent_version,
+                info.docker_version.as_deref().unwrap_or("unreachable"),
+                info.gpus.len(),
+                if info.gpus_simulated {
+                    " (simulated)"
+                } else {
+                    ""
+                }
+            ),
+            Some(Err(err)) => format!(":red_circle: agent not answering ({err})"),
+        };
+        lines.push(format!(
+            "• *{}* — {} GPUs booked by Maison · {state} · {agent}",
+            host.name, host.gpu_count
+        ));
+    }
+    let mut blocks = vec![Block::Header("Hosts".to_owned())];
+    blocks.push(Block::Section(if lines.is_empty() {
+        "No hosts configured.".to_owned()
+    } else {
+        lines.join("\n")
+    }));
+    blocks.push(Block::Context(format!(
+        "As of {}. `/maison host drain <host>` stops new bookings and launches there; `undrain` reopens it.",
+        when(now, now, tz)
+    )));
+    Reply::with_blocks(Visibility::Ephemeral, "Hosts".to_owned(), blocks)
+}
+
+pub fn host_state_changed(host: &str, drained: bool) -> Reply {
+    Reply::ephemeral(if drained {
+        format!(
+            ":construction: `{host}` is drained: no new bookings or launches. Running containers and bookings are untouched."
+        )
+    } else {
+        format!(":white_check_mark: `{host}` is open again for bookings and launches.")
+    })
+}

@@ -1,0 +1,443 @@
+//! Loading what the reports show, in as few queries as possible: the metric tables are large
+//! (a day of minute rows for 20 hosts × 8 GPUs is 230,000 rows; a quarter of hourly rollups for
+//! 500 hosts is millions), so the reports read the hourly rollups, the sums are done by the
+//! database, and only small results travel. Minute rows are read only for booked minutes (the
+//! daily report's booked-but-idle, exact per GPU and minute).
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use futures::{StreamExt, TryStreamExt};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+
+use super::daily::{DailyData, HostDay, UserDay};
+use super::inventory;
+use super::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::bookings::{BookingView, parse_gpu_list};
+use crate::db::entities::host;
+use crate::fleet::store::BUSY_UTIL_PCT;
+
+/// Per-host rollup queries of the capacity report in flight at once.
+const PARALLEL_HOST_QUERIES: usize = 4;
+
+/// A statement written with `?` placeholders, numbered for PostgreSQL.
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+pub(crate) fn get<T: sea_orm::TryGetable>(row: &QueryResult, i: usize) -> Result<T, DbErr> {
+    row.try_get_by_index(i)
+}
+
+/// Hosts that are in the config (removed ones keep their rows for history), by name.
+pub async fn listed_hosts(db: &Db, config: &Config) -> Result<Vec<host::Model>, DbErr> {
+    Ok(db
+        .hosts()
+        .await?
+        .into_iter()
+        .filter(|h| config.hosts.iter().any(|c| c.name == h.name))
+        .collect())
+}
+
+/// `metric_hosts` ids by host name (hosts the poller has stored metrics for).
+async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {
+    let rows = db
+        .connection()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT id, host FROM metric_hosts",
+            vec![],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((get::<String>(r, 1)?, get::<i32>(r, 0)?)))
+        .collect()
+}
+
+async fn metric_owner_names(db: &Db) -> Result<HashMap<i32, String>, DbErr> {
+    let rows = db
+        .connection()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT id, owner FROM metric_owners",
+            vec![],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((get::<i32>(r, 0)?, get::<String>(r, 1)?)))
+        .collect()
+}
+
+/// Seconds of `[start, end)` inside `[from, to)`.
+fn overlap(start: i64, end: i64, from: i64, to: i64) -> i64 {
+    (end.min(to) - start.max(from)).max(0)
+}
+
+/// Loads the day `[from, to)` for the daily report. Hours, utilisation and holders come from
+/// the hourly rollups; booked-but-idle is counted per GPU and minute, over the booked minutes
+/// only.
+pub async fn load_daily(
+    db: &Db,
+    config: &Config,
+    from: i64,
+    to: i64,
+    tz: Tz,
+    now: i64,
+) -> anyhow::Result<DailyData> {
+    let hosts = listed_hosts(db, config).await?;
+    let bookings = db.bookings_overlapping(None, from, to).await?;
+    let host_ids = metric_host_ids(db).await?;
+    let owners = metric_owner_names(db).await?;
+    let columns = ((to - from).max(3600) / 3600) as usize;
+
+    let mut users: HashMap<String, UserDay> = HashMap::new();
+    for b in &bookings {
+        let minutes = overlap(b.start, b.end, from, to) as u64 / 60 * b.gpus.len() as u64;
+        let user = users.entry(b.slack_user_id.clone()).or_default();
+        user.booked += minutes;
+    }
+
+    let mut days = Vec::with_capacity(hosts.len());
+    for h in &hosts {
+        let mine: Vec<&BookingView> = bookings.iter().filter(|b| b.host == h.name).collect();
+        let mut day = HostDay {
+            host: h.name.clone(),
+            gpus: h.gpu_count.max(0) as u32,
+            booked: mine
+                .iter()
+                .map(|b| overlap(b.start, b.end, from, to) as u64 / 60 * b.gpus.len() as u64)
+                .sum(),
+            hourly_util: vec![None; columns],
+            ..HostDay::default()
+        };
+        if let Some(id) = host_ids.get(&h.name) {
+            let mut util_sum = vec![0i64; columns];
+            let mut util_n = vec![0i64; columns];
+            for row in host_hours_by_holder(db, *id, from, to).await? {
+                day.observed += row.minutes as u64;
+                day.busy += row.busy as u64;
+                if let Some(c) = usize::try_from(row.hour).ok().filter(|c| *c < columns) {
+                    util_sum[c] += row.util_sum;
+                    util_n[c] += row.minutes;
+                }
+                if let Some(owner) = owners.get(&row.holder) {
+                    let user = users.entry(owner.clone()).or_default();
+                    user.held += row.minutes as u64;
+                    user.busy += row.busy as u64;
+                }
+            }
+            for c in 0..columns {
+                if util_n[c] > 0 {
+                    day.hourly_util[c] = Some(util_sum[c] as f64 / util_n[c] as f64);
+                }
+            }
+            day.booked_idle = booked_idle_minutes(db, *id, &mine, from, to).await?;
+        }
+        days.push(day);
+    }
+
+    let mut users: Vec<UserDay> = users
+        .into_iter()
+        .map(|(slack_user, mut u)| {
+            u.slack_user = slack_user;
+            u
+        })
+        .collect();
+    users.sort_by(|a, b| a.slack_user.cmp(&b.slack_user));
+
+    let images = db.cached_images(None).await?;
+    let containers = db.cached_containers(None).await?;
+    let claims = db.claims(None).await?;
+    let keeps = crate::reminders::container_keeps(db, now).await?;
+    let listed = |host: &str| hosts.iter().any(|h| h.name == host);
+    let images: Vec<_> = images.into_iter().filter(|i| listed(&i.host)).collect();
+    let containers: Vec<_> = containers.into_iter().filter(|c| listed(&c.host)).collect();
+    let orphans = inventory::orphan_images(
+        &images,
+        &claims,
+        &config.images,
+        now,
+        config.reports.orphan_image_days,
+    );
+    let stale = inventory::stale_containers(
+        &containers,
+        &claims,
+        &keeps,
+        now,
+        config.reports.stale_container_days,
+    );
+
+    Ok(DailyData {
+        from,
+        to,
+        tz,
+        now,
+        busy_util_pct: BUSY_UTIL_PCT,
+        stale_container_days: config.reports.stale_container_days,
+        hosts: days,
+        users,
+        orphans,
+        stale,
+    })
+}
+
+/// One host's hourly rollups summed over GPUs, per hour of the window and holder.
+struct HourSums {
+    hour: i64,
+    /// `metric_owners` id; -1 (no container) and 0 (unowned) match no owner.
+    holder: i32,
+    minutes: i64,
+    util_sum: i64,
+    busy: i64,
+}
+
+async fn host_hours_by_holder(
+    db: &Db,
+    host_id: i32,
+    from: i64,
+    to: i64,
+) -> Result<Vec<HourSums>, DbErr> {
+    let rows = db
+        .connection()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT (g.hour - ?) / 3600, g.holder, CAST(SUM(g.minutes) AS BIGINT),              CAST(SUM(g.util_sum) AS BIGINT), CAST(SUM(g.busy_minutes) AS BIGINT)              FROM gpu_hours g WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ?              GROUP BY 1, 2",
+            vec![from.into(), host_id.into(), from.into(), to.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HourSums {
+                hour: get(r, 0)?,
+                holder: get(r, 1)?,
+                minutes: get(r, 2)?,
+                util_sum: get(r, 3)?,
+                busy: get(r, 4)?,
+            })
+        })
+        .collect()
+}
+
+/// Minutes below the busy threshold on a booked GPU inside its booking, from the minute rows
+/// of the booked span only.
+async fn booked_idle_minutes(
+    db: &Db,
+    host_id: i32,
+    bookings: &[&BookingView],
+    from: i64,
+    to: i64,
+) -> Result<u64, DbErr> {
+    let mut terms = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for b in bookings {
+        let (start, end) = (b.start.max(from), b.end.min(to));
+        if end <= start {
+            continue;
+        }
+        first = first.min(start);
+        last = last.max(end);
+        for gpu in &b.gpus {
+            terms.push("(m.gpu = ? AND m.minute >= ? AND m.minute < ?)");
+            values.extend([(*gpu as i32).into(), start.into(), end.into()]);
+        }
+    }
+    if terms.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "SELECT COUNT(*) FROM gpu_minutes m WHERE m.host_id = ? AND m.minute >= ?          AND m.minute < ? AND m.util_avg < ? AND ({})",
+        terms.join(" OR ")
+    );
+    let mut all: Vec<Value> = vec![
+        host_id.into(),
+        first.into(),
+        last.into(),
+        i32::from(BUSY_UTIL_PCT).into(),
+    ];
+    all.extend(values);
+    let row = db
+        .connection()
+        .query_one_raw(stmt(db.backend(), &sql, all))
+        .await?;
+    Ok(match row {
+        Some(r) => get::<i64>(&r, 0)?.max(0) as u64,
+        None => 0,
+    })
+}
+
+/// Loads `[from, to)` for the capacity report.
+pub async fn load_capacity(
+    db: &Db,
+    config: &Config,
+    from: i64,
+    to: i64,
+    tz: Tz,
+) -> anyhow::Result<CapacityInput> {
+    let hosts: Vec<(String, u32)> = listed_hosts(db, config)
+        .await?
+        .into_iter()
+        .filter(|h| h.state != "drained")
+        .map(|h| (h.name, h.gpu_count.max(0) as u32))
+        .collect();
+    let index: HashMap<&str, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.0.as_str(), i))
+        .collect();
+    let bookings = booked_spans(db, &index, from, to).await?;
+    let n_hours = ((to - from).max(0) / 3600) as usize;
+    let host_ids = metric_host_ids(db).await?;
+    // Hosts are summed in parallel: each is one range of the rollups' primary key, and SQLite
+    // (WAL) and PostgreSQL both serve concurrent readers.
+    let ids: Vec<Option<i32>> = hosts
+        .iter()
+        .map(|(name, _)| host_ids.get(name).copied())
+        .collect();
+    let usage: Vec<HostHours> = futures::stream::iter(ids.into_iter().map(|id| async move {
+        match id {
+            Some(id) => host_hours(db, id, from, to, n_hours).await,
+            None => Ok(HostHours::default()),
+        }
+    }))
+    .buffered(PARALLEL_HOST_QUERIES)
+    .try_collect()
+    .await?;
+    let refusals = refusals_between(db, from, to).await?;
+    Ok(CapacityInput {
+        from,
+        to,
+        tz,
+        hosts,
+        bookings,
+        usage,
+        refusals,
+    })
+}
+
+/// One host's hourly rollups summed over GPUs and holders, per hour. The hours come back
+/// packed in one text value (`hour:busy:minutes,…`): a quarter is 2,160 hours per host, and
+/// one row per host is far cheaper to move than one per hour.
+async fn host_hours(
+    db: &Db,
+    host_id: i32,
+    from: i64,
+    to: i64,
+    n_hours: usize,
+) -> Result<HostHours, DbErr> {
+    let aggregate = match db.backend() {
+        DbBackend::Postgres => "string_agg",
+        _ => "group_concat",
+    };
+    let sql = format!(
+        "SELECT {aggregate}(CAST(t.h AS TEXT) || ':' || CAST(t.b AS TEXT) || ':' || \
+         CAST(t.m AS TEXT), ',') FROM (SELECT (g.hour - ?) / 3600 AS h, \
+         SUM(g.busy_minutes) AS b, SUM(g.minutes) AS m FROM gpu_hours g \
+         WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ? GROUP BY g.hour) t"
+    );
+    let row = db
+        .connection()
+        .query_one_raw(stmt(
+            db.backend(),
+            &sql,
+            vec![from.into(), host_id.into(), from.into(), to.into()],
+        ))
+        .await?;
+    let packed: Option<String> = match row {
+        Some(r) => get(&r, 0)?,
+        None => None,
+    };
+    let mut hours = HostHours {
+        busy: vec![0; n_hours],
+        observed: vec![0; n_hours],
+    };
+    for entry in packed.as_deref().unwrap_or_default().split(',') {
+        let mut parts = entry.split(':').map(|p| p.parse::<i64>().ok());
+        if let (Some(Some(h)), Some(Some(b)), Some(Some(m))) =
+            (parts.next(), parts.next(), parts.next())
+            && let Some(h) = usize::try_from(h).ok().filter(|h| *h < n_hours)
+        {
+            hours.busy[h] = b.clamp(0, i64::from(u32::MAX)) as u32;
+            hours.observed[h] = m.clamp(0, i64::from(u32::MAX)) as u32;
+        }
+    }
+    Ok(hours)
+}
+
+/// Bookings overlapping the window as spans of hosts' GPUs. Read straight from `bookings`:
+/// a quarter of a large fleet is tens of thousands of bookings, and the report needs neither
+/// their owners nor their notes.
+async fn booked_spans(
+    db: &Db,
+    index: &HashMap<&str, usize>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<BookedSpan>, DbErr> {
+    let rows = db
+        .connection()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT host, gpus, start_at, end_at FROM bookings \
+             WHERE cancelled_at IS NULL AND start_at < ? AND end_at > ?",
+            vec![to.into(), from.into()],
+        ))
+        .await?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let host: String = get(r, 0)?;
+        let Some(host) = index.get(host.as_str()) else {
+            continue;
+        };
+        let gpus: String = get(r, 1)?;
+        spans.push(BookedSpan {
+            host: *host,
+            gpus: parse_gpu_list(&gpus).len() as u32,
+            start: get(r, 2)?,
+            end: get(r, 3)?,
+        });
+    }
+    Ok(spans)
+}
+
+async fn refusals_between(db: &Db, from: i64, to: i64) -> Result<Vec<RefusalRow>, DbErr> {
+    let rows = db
+        .connection()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT at, slack_user_id, host, gpus, start_at, end_at FROM booking_refusals \
+             WHERE at >= ? AND at < ? ORDER BY at, id",
+            vec![from.into(), to.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RefusalRow {
+                at: get(r, 0)?,
+                slack_user: get(r, 1)?,
+                host: get(r, 2)?,
+                gpus: get::<i32>(r, 3)?.max(0) as u32,
+                start: get(r, 4)?,
+                end: get(r, 5)?,
+            })
+        })
+        .collect()
+}

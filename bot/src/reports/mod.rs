@@ -1,0 +1,329 @@
+//! Scheduled reports to the fleet channel: the daily report (with its heat-map chart) and the
+//! weekly capacity report. Each is loaded by one function ([`load_daily`], [`load_capacity`]),
+//! built by pure functions ([`daily::build`], [`weekly::summarize`] + [`weekly::build`],
+//! [`chart::render`]) and queued in the durable outbox by its job.
+//!
+//! Also here: the record of refused bookings (the capacity report's refused demand) and the
+//! admins' "Remove" button for orphan images.
+
+pub mod chart;
+pub mod daily;
+mod data;
+pub mod inventory;
+pub mod weekly;
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use futures::future::BoxFuture;
+use sea_orm::ConnectionTrait;
+use tracing::warn;
+
+pub(crate) use data::stmt as data_stmt;
+pub use data::{listed_hosts, load_capacity, load_daily};
+
+use crate::app::App;
+use crate::db::{AuditEntry, Db};
+use crate::jobs::{JobContext, JobOutcome};
+use crate::outbox::{Attachment, OutgoingMessage, Recipient};
+use crate::reminders::Clicker;
+use crate::render::Reply;
+
+/// How long the agent may take to remove an image before the click is answered as failed.
+const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+/// The weekly report covers this many days before the slot's day.
+pub const CAPACITY_DAYS: u32 = 7;
+
+/// A booking request turned down for lack of GPUs, for the capacity report.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    pub slack_user: &'a str,
+    /// `None` for `book any` (no host had room).
+    pub host: Option<&'a str>,
+    pub gpus: u32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// Records a refusal. Never fails the caller: the reply to the user matters more than the
+/// statistic, so an error is logged.
+pub async fn record_refusal(db: &Db, refusal: Refusal<'_>, now: i64) {
+    let result = db
+        .connection()
+        .execute_raw(data::stmt(
+            db.backend(),
+            "INSERT INTO booking_refusals (at, slack_user_id, host, gpus, start_at, end_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                now.into(),
+                refusal.slack_user.into(),
+                refusal.host.map(str::to_owned).into(),
+                (refusal.gpus.min(i32::MAX as u32) as i32).into(),
+                refusal.start.into(),
+                refusal.end.into(),
+            ],
+        ))
+        .await;
+    if let Err(err) = result {
+        warn!(error = %err, "could not record a refused booking");
+    }
+}
+
+/// UTC instant of local midnight starting `date` (the first instant of the day when midnight
+/// falls in a DST gap).
+pub fn local_midnight(date: NaiveDate, tz: Tz) -> i64 {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) => t.timestamp(),
+        chrono::LocalResult::Ambiguous(early, _) => early.timestamp(),
+        chrono::LocalResult::None => {
+            let one_am = date.and_hms_opt(1, 0, 0).unwrap_or_default();
+            tz.from_local_datetime(&one_am)
+                .earliest()
+                .map_or_else(|| midnight.and_utc().timestamp(), |t| t.timestamp())
+        }
+    }
+}
+
+/// The local day before `slot`'s day: `[yesterday 00:00, today 00:00)`.
+pub fn previous_day(slot: DateTime<Tz>) -> (i64, i64) {
+    let today = slot.date_naive();
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let tz = slot.timezone();
+    (local_midnight(yesterday, tz), local_midnight(today, tz))
+}
+
+/// The `days` local days before `slot`'s day.
+pub fn previous_days(slot: DateTime<Tz>, days: u32) -> (i64, i64) {
+    let today = slot.date_naive();
+    let first = today - chrono::Duration::days(i64::from(days));
+    let tz = slot.timezone();
+    (local_midnight(first, tz), local_midnight(today, tz))
+}
+
+/// Builds the daily report for the day before `slot` and queues it (with its chart) for the
+/// reports channel. Returns a one-line summary for the job log.
+pub async fn post_daily(
+    app: &App,
+    now: DateTime<Utc>,
+    slot: DateTime<Tz>,
+) -> anyhow::Result<String> {
+    let Some(channel) = app.config.reports.channel.clone() else {
+        return Ok("reports.channel is not set: no report posted".to_owned());
+    };
+    let (from, to) = previous_day(slot);
+    let data = load_daily(
+        &app.db,
+        &app.config,
+        from,
+        to,
+        slot.timezone(),
+        now.timestamp(),
+    )
+    .await?;
+    let reply = daily::build(&data);
+    let png = chart::render(&daily::heat_map(&data))?;
+    let day = slot.date_naive().pred_opt().unwrap_or(slot.date_naive());
+    let message = OutgoingMessage {
+        to: Recipient::Channel(channel.clone()),
+        reply,
+        attachment: Some(Attachment {
+            filename: format!("maison-utilisation-{day}.png"),
+            title: format!("GPU utilisation {day}, hosts × hours"),
+            bytes: png,
+        }),
+    };
+    let key = format!("report:daily:{day}:{channel}");
+    let queued = app
+        .db
+        .enqueue(&message, now.timestamp(), Some(&key))
+        .await?;
+    Ok(if queued {
+        format!(
+            "daily report for {day} queued for {channel} ({} hosts, {} orphan images, {} stale containers)",
+            data.hosts.len(),
+            data.orphans.len(),
+            data.stale.len()
+        )
+    } else {
+        format!("daily report for {day} was already queued")
+    })
+}
+
+/// Builds the capacity report for the [`CAPACITY_DAYS`] days before `slot` and queues it.
+pub async fn post_capacity(
+    app: &App,
+    now: DateTime<Utc>,
+    slot: DateTime<Tz>,
+) -> anyhow::Result<String> {
+    let Some(channel) = app.config.reports.channel.clone() else {
+        return Ok("reports.channel is not set: no report posted".to_owned());
+    };
+    let (from, to) = previous_days(slot, CAPACITY_DAYS);
+    let input = load_capacity(&app.db, &app.config, from, to, slot.timezone()).await?;
+    let summary = weekly::summarize(&input);
+    let reply = weekly::build(&summary);
+    let verdict = weekly::verdict(&summary);
+    let message = OutgoingMessage {
+        to: Recipient::Channel(channel.clone()),
+        reply,
+        attachment: None,
+    };
+    let key = format!("report:capacity:{}:{channel}", slot.date_naive());
+    let queued = app
+        .db
+        .enqueue(&message, now.timestamp(), Some(&key))
+        .await?;
+    Ok(if queued {
+        format!("capacity report queued for {channel}: {verdict}")
+    } else {
+        "capacity report for this week was already queued".to_owned()
+    })
+}
+
+/// The `daily_report` job.
+pub fn daily_report_job(ctx: JobContext) -> BoxFuture<'static, anyhow::Result<JobOutcome>> {
+    Box::pin(async move {
+        let summary = post_daily(&ctx.app, ctx.now, ctx.slot).await?;
+        Ok(JobOutcome { summary })
+    })
+}
+
+/// The `weekly_capacity` job.
+pub fn weekly_capacity_job(ctx: JobContext) -> BoxFuture<'static, anyhow::Result<JobOutcome>> {
+    Box::pin(async move {
+        let summary = post_capacity(&ctx.app, ctx.now, ctx.slot).await?;
+        Ok(JobOutcome { summary })
+    })
+}
+
+/// The `reminders` job.
+pub fn reminders_job(ctx: JobContext) -> BoxFuture<'static, anyhow::Result<JobOutcome>> {
+    Box::pin(async move {
+        let summary = crate::reminders::run(&ctx.app, ctx.now).await?;
+        Ok(JobOutcome { summary })
+    })
+}
+
+/// The "Remove" button of an orphan image (admins only). The value is `host/image id`; the
+/// agent refuses if a container has started using the image since the report. Audited.
+pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::Result<Reply> {
+    if !who.is_admin {
+        return Ok(crate::replies::admins_only());
+    }
+    let Some((host, id)) = value.split_once('/') else {
+        return Ok(Reply::ephemeral(format!(
+            "That button carries no image ({value:?}); this message may be outdated."
+        )));
+    };
+    let Some(agent) = app.fleet.agent(host) else {
+        return Ok(crate::replies::fleet::no_agent(host));
+    };
+    let name = app
+        .db
+        .cached_images(Some(host))
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .and_then(|i| i.tags.first().cloned())
+        .unwrap_or_else(|| inventory::short_id(id));
+    let result = match tokio::time::timeout(REMOVE_IMAGE_TIMEOUT, agent.remove_image(id)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            REMOVE_IMAGE_TIMEOUT.as_secs()
+        )),
+    };
+    let outcome = match &result {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("failed: {e}"),
+    };
+    Db::audit(
+        app.db.connection(),
+        who.now,
+        AuditEntry {
+            actor: who.slack_user,
+            action: "image rm",
+            target: format!("image {name} on {host} ({})", inventory::short_id(id)),
+            outcome: &outcome,
+            request_id: who.request_id,
+            detail: Some("orphan image report".to_owned()),
+        },
+    )
+    .await?;
+    Ok(match result {
+        Ok(()) => Reply::ephemeral(format!(
+            ":wastebasket: Removed image `{name}` from `{host}`."
+        )),
+        Err(err) => Reply::ephemeral(format!(
+            ":no_entry: `{host}` did not remove `{name}`: {err}"
+        )),
+    })
+}
+
+/// `12.5` GPU-hours from GPU-minutes.
+pub(crate) fn hours(minutes: u64) -> String {
+    hours_f(minutes as f64 / 60.0)
+}
+
+pub(crate) fn hours_f(hours: f64) -> String {
+    if hours >= 100.0 {
+        format!("{hours:.0}")
+    } else {
+        format!("{hours:.1}")
+    }
+}
+
+/// `42%`, or `—` when there is nothing to divide by.
+pub(crate) fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".to_owned()
+    } else {
+        format!("{:.0}%", part as f64 / whole as f64 * 100.0)
+    }
+}
+
+/// `3.2 GB` (decimal, as Docker shows sizes).
+pub(crate) fn gib(bytes: u64) -> String {
+    let gb = bytes as f64 / 1e9;
+    if gb >= 10.0 {
+        format!("{gb:.0} GB")
+    } else {
+        format!("{gb:.1} GB")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_local_midnight_to_midnight() {
+        let paris = chrono_tz::Europe::Paris;
+        // Monday 30 Nov 2026, 09:00 in Paris.
+        let slot = paris.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        let (from, to) = previous_day(slot);
+        assert_eq!(to - from, 24 * 3600);
+        assert_eq!(
+            paris.timestamp_opt(from, 0).unwrap().to_rfc3339(),
+            "2026-11-29T00:00:00+01:00"
+        );
+        // The day DST ends in Europe has 25 hours.
+        let slot = paris.with_ymd_and_hms(2026, 10, 26, 9, 0, 0).unwrap();
+        let (from, to) = previous_day(slot);
+        assert_eq!(to - from, 25 * 3600);
+        let (from, to) = previous_days(paris.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(), 7);
+        assert_eq!(to - from, 7 * 24 * 3600);
+    }
+
+    #[test]
+    fn amounts_read_naturally() {
+        assert_eq!(hours(90), "1.5");
+        assert_eq!(hours(60 * 250), "250");
+        assert_eq!(pct(1, 3), "33%");
+        assert_eq!(pct(1, 0), "—");
+        assert_eq!(gib(3_200_000_000), "3.2 GB");
+        assert_eq!(gib(45_000_000_000), "45 GB");
+    }
+}

@@ -1,0 +1,375 @@
+//! The capacity report ("when do we buy more?"): over a window of days, from bookings, hourly
+//! GPU rollups and refused booking requests: peak concurrent demand, the share of hours when
+//! every GPU was booked, refusals, how much booked time was idle, and a one-line verdict.
+//!
+//! [`summarize`] does the arithmetic on loaded data, [`build`] writes the message; both pure.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::hours_f;
+use crate::render::{Block, Reply, Visibility};
+use crate::replies::when;
+
+/// A booking's share of the fleet: `gpus` GPUs of host `host` (index into the hosts) over
+/// `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookedSpan {
+    pub host: usize,
+    pub gpus: u32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// One host's hourly rollups over the window, indexed by hour from `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostHours {
+    /// GPU-minutes at or above the busy threshold.
+    pub busy: Vec<u32>,
+    /// GPU-minutes with a reading.
+    pub observed: Vec<u32>,
+}
+
+/// A request refused because the GPUs were taken (or, for `book any`, nothing was free).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRow {
+    pub at: i64,
+    pub slack_user: String,
+    /// `None` for `book any`.
+    pub host: Option<String>,
+    pub gpus: u32,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// What [`summarize`] needs, as loaded by [`super::load_capacity`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityInput {
+    pub from: i64,
+    pub to: i64,
+    pub tz: Tz,
+    /// Bookable hosts (drained ones excluded) and their GPUs.
+    pub hosts: Vec<(String, u32)>,
+    pub bookings: Vec<BookedSpan>,
+    /// By host index; hosts without rollups have empty vectors.
+    pub usage: Vec<HostHours>,
+    pub refusals: Vec<RefusalRow>,
+}
+
+/// One local day of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaySummary {
+    pub start: i64,
+    /// Hours in which every GPU was booked.
+    pub full_hours: u32,
+    pub refusals: u32,
+    /// Most GPUs booked at once during the day.
+    pub peak_booked: u32,
+}
+
+impl DaySummary {
+    /// Demand exceeded capacity: someone was turned away, or nothing was left to book.
+    pub fn over_capacity(&self) -> bool {
+        self.refusals > 0 || self.full_hours > 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySummary {
+    pub from: i64,
+    pub to: i64,
+    pub tz: Tz,
+    pub hosts: usize,
+    pub gpus: u32,
+    pub hours: u32,
+    /// Most GPUs booked at the same moment, and the first moment it happened.
+    pub peak_booked: (u32, Option<i64>),
+    /// Most GPUs busy in one hour (hourly average), and that hour.
+    pub peak_busy: (f64, Option<i64>),
+    pub full_hours: u32,
+    pub booked_gpu_hours: f64,
+    pub busy_gpu_hours: f64,
+    /// Booked GPU-hours whose host measured no matching use, per host and hour.
+    pub booked_idle_gpu_hours: f64,
+    /// Booked GPU-hours for which readings exist (the base of the idle share).
+    pub booked_observed_gpu_hours: f64,
+    pub refusals: u32,
+    pub refused_gpu_hours: f64,
+    pub refused_users: u32,
+    pub days: Vec<DaySummary>,
+}
+
+/// Works the numbers out. Booked-but-idle is counted per host and hour:
+/// `max(0, min(booked, measured) − busy)` GPU-minutes, so a booked idle GPU next to an unbooked
+/// busy one on the same host in the same hour is not counted (the daily report counts per GPU
+/// and minute).
+pub fn summarize(input: &CapacityInput) -> CapacitySummary {
+    let n_hours = ((input.to - input.from).max(0) / 3600) as usize;
+    let gpus: u32 = input.hosts.iter().map(|h| h.1).sum();
+
+    // Booked GPU-seconds per hour, fleet-wide and per host.
+    let mut booked_fleet = vec![0u64; n_hours];
+    let mut booked_host: Vec<Vec<u32>> = vec![Vec::new(); input.hosts.len()];
+    let mut events: Vec<(i64, i64)> = Vec::with_capacity(input.bookings.len() * 2);
+    for b in &input.bookings {
+        let start = b.start.max(input.from);
+        let end = b.end.min(input.to);
+        if end <= start || b.host >= input.hosts.len() {
+            continue;
+        }
+        events.push((start, i64::from(b.gpus)));
+        events.push((end, -i64::from(b.gpus)));
+        let per_host = &mut booked_host[b.host];
+        if per_host.is_empty() {
+            per_host.resize(n_hours, 0);
+        }
+        let first = ((start - input.from) / 3600) as usize;
+        let last = ((end - 1 - input.from) / 3600) as usize;
+        for h in first..=last.min(n_hours.saturating_sub(1)) {
+            let h_start = input.from + h as i64 * 3600;
+            let overlap = (end.min(h_start + 3600) - start.max(h_start)).max(0) as u64;
+            let seconds = overlap * u64::from(b.gpus);
+            booked_fleet[h] += seconds;
+            per_host[h] += seconds as u32;
+        }
+    }
+
+    // Peak concurrency: ends before starts at the same instant ([start, end) intervals).
+    events.sort_unstable();
+    let mut level = 0i64;
+    let mut peak = (0u32, None);
+    let mut day_peaks: Vec<(i64, u32)> = Vec::new();
+    for (at, delta) in &events {
+        level += delta;
+        let now = level.max(0) as u32;
+        if now > peak.0 {
+            peak = (now, Some(*at));
+        }
+        day_peaks.push((*at, now));
+    }
+
+    let full = |h: usize| gpus > 0 && booked_fleet[h] >= u64::from(gpus) * 3600;
+    let full_hours = (0..n_hours).filter(|h| full(*h)).count() as u32;
+
+    let mut busy_fleet = vec![0u64; n_hours];
+    let mut booked_idle_minutes = 0f64;
+    let mut booked_observed_minutes = 0f64;
+    for (host, usage) in input.usage.iter().enumerate() {
+        for (total, busy) in busy_fleet.iter_mut().zip(&usage.busy) {
+            *total += u64::from(*busy);
+        }
+        let Some(booked) = booked_host.get(host).filter(|b| !b.is_empty()) else {
+            continue;
+        };
+        for (h, seconds) in booked.iter().enumerate() {
+            if *seconds == 0 {
+                continue;
+            }
+            let booked_minutes = f64::from(*seconds) / 60.0;
+            let observed = f64::from(usage.observed.get(h).copied().unwrap_or(0));
+            let busy = f64::from(usage.busy.get(h).copied().unwrap_or(0));
+            let measured = booked_minutes.min(observed);
+            booked_observed_minutes += measured;
+            booked_idle_minutes += (measured - busy).max(0.0);
+        }
+    }
+    let peak_busy = busy_fleet
+        .iter()
+        .enumerate()
+        .map(|(h, m)| (*m as f64 / 60.0, h))
+        .fold((0.0, None), |best: (f64, Option<i64>), (gpus, h)| {
+            if gpus > best.0 {
+                (gpus, Some(input.from + h as i64 * 3600))
+            } else {
+                best
+            }
+        });
+
+    let mut users: Vec<&str> = input
+        .refusals
+        .iter()
+        .map(|r| r.slack_user.as_str())
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+
+    let days = day_starts(input.from, input.to, input.tz)
+        .into_iter()
+        .map(|(start, end)| {
+            let hour_range = ((start - input.from) / 3600).max(0) as usize
+                ..((end - input.from) / 3600).clamp(0, n_hours as i64) as usize;
+            let mut peak_booked = day_peaks
+                .iter()
+                .filter(|(at, _)| *at >= start && *at < end)
+                .map(|(_, level)| *level)
+                .max()
+                .unwrap_or(0);
+            // A booking that began before the day and still runs holds its level all day.
+            if let Some((_, carried)) = day_peaks.iter().rev().find(|(at, _)| *at < start) {
+                peak_booked = peak_booked.max(*carried);
+            }
+            DaySummary {
+                start,
+                full_hours: hour_range.filter(|h| full(*h)).count() as u32,
+                refusals: input
+                    .refusals
+                    .iter()
+                    .filter(|r| r.at >= start && r.at < end)
+                    .count() as u32,
+                peak_booked,
+            }
+        })
+        .collect();
+
+    CapacitySummary {
+        from: input.from,
+        to: input.to,
+        tz: input.tz,
+        hosts: input.hosts.len(),
+        gpus,
+        hours: n_hours as u32,
+        peak_booked: peak,
+        peak_busy,
+        full_hours,
+        booked_gpu_hours: booked_fleet.iter().sum::<u64>() as f64 / 3600.0,
+        busy_gpu_hours: busy_fleet.iter().sum::<u64>() as f64 / 60.0,
+        booked_idle_gpu_hours: booked_idle_minutes / 60.0,
+        booked_observed_gpu_hours: booked_observed_minutes / 60.0,
+        refusals: input.refusals.len() as u32,
+        refused_gpu_hours: input
+            .refusals
+            .iter()
+            .map(|r| f64::from(r.gpus) * (r.end - r.start).max(0) as f64 / 3600.0)
+            .sum(),
+        refused_users: users.len() as u32,
+        days,
+    }
+}
+
+/// The plain answer: on how many days demand exceeded capacity.
+pub fn verdict(s: &CapacitySummary) -> String {
+    let over = s.days.iter().filter(|d| d.over_capacity()).count();
+    let days = s.days.len();
+    if s.gpus == 0 {
+        return "No bookable GPUs: nothing to judge.".to_owned();
+    }
+    if over == 0 {
+        return format!(
+            "Capacity was enough: no booking was refused and some GPU was always free on all {days} days."
+        );
+    }
+    let idle_share = share(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours);
+    let hint = if idle_share >= 0.3 {
+        format!(
+            ", yet {:.0}% of booked time was idle: reclaim idle bookings before buying",
+            idle_share * 100.0
+        )
+    } else {
+        String::new()
+    };
+    format!("Demand exceeded capacity on {over} of {days} days{hint}.")
+}
+
+pub fn build(s: &CapacitySummary) -> Reply {
+    let from_label = day(s.from, s.tz);
+    let to_label = day(s.to - 1, s.tz);
+    let verdict = verdict(s);
+    let mut blocks = vec![
+        Block::Header(format!("GPU capacity — {from_label} to {to_label}")),
+        Block::Section(format!("*{verdict}*")),
+    ];
+    let peak_at = |at: Option<i64>| {
+        at.map(|t| format!(" ({})", when(t, s.to, s.tz)))
+            .unwrap_or_default()
+    };
+    blocks.push(Block::Section(format!(
+        "• Fleet: {} hosts, {} GPUs, {} hours\n\
+         • Peak concurrent demand: *{} of {}* GPUs booked at once{}\n\
+         • Peak use: {:.1} GPUs busy on average in one hour{}\n\
+         • Every GPU booked: *{}* of {} hours ({})\n\
+         • Refused for lack of GPUs: *{}* request(s) from {} person(s), {} GPU-h asked\n\
+         • Booked {} GPU-h, busy {} GPU-h; booked but idle *{}* GPU-h ({} of measured booked time)",
+        s.hosts,
+        s.gpus,
+        s.hours,
+        s.peak_booked.0,
+        s.gpus,
+        peak_at(s.peak_booked.1),
+        s.peak_busy.0,
+        peak_at(s.peak_busy.1),
+        s.full_hours,
+        s.hours,
+        pct_f(f64::from(s.full_hours), f64::from(s.hours)),
+        s.refusals,
+        s.refused_users,
+        hours_f(s.refused_gpu_hours),
+        hours_f(s.booked_gpu_hours),
+        hours_f(s.busy_gpu_hours),
+        hours_f(s.booked_idle_gpu_hours),
+        pct_f(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours),
+    )));
+    // One line per day while that fits; a long window (a quarter) is summarised above only.
+    if s.days.len() <= 14 {
+        let mut lines = vec![format!(
+            "{:<10} {:>7} {:>10} {:>8}",
+            "day", "refused", "full hours", "peak"
+        )];
+        for d in &s.days {
+            lines.push(format!(
+                "{:<10} {:>7} {:>10} {:>8}{}",
+                day(d.start, s.tz),
+                d.refusals,
+                d.full_hours,
+                format!("{}/{}", d.peak_booked, s.gpus),
+                if d.over_capacity() { "  ←" } else { "" }
+            ));
+        }
+        blocks.push(Block::Section(format!("```\n{}\n```", lines.join("\n"))));
+    }
+    blocks.push(Block::Context(format!(
+        "Demand exceeds capacity on a day with a refused booking or an hour with every GPU booked. Busy from hourly rollups; booked-but-idle counted per host and hour. Days in {}.",
+        s.tz.name()
+    )));
+    let text = format!("GPU capacity {from_label} to {to_label}: {verdict}");
+    Reply::with_blocks(Visibility::InChannel, text, blocks)
+}
+
+/// `[start, end)` of each local day overlapping the window.
+pub fn day_starts(from: i64, to: i64, tz: Tz) -> Vec<(i64, i64)> {
+    let mut days = Vec::new();
+    let mut date = tz.from_utc_datetime(&utc(from).naive_utc()).date_naive();
+    loop {
+        let start = super::local_midnight(date, tz).max(from);
+        let Some(next) = date.succ_opt() else { break };
+        let end = super::local_midnight(next, tz).min(to);
+        if start >= to {
+            break;
+        }
+        if end > start {
+            days.push((start, end));
+        }
+        date = next;
+    }
+    days
+}
+
+fn day(ts: i64, tz: Tz) -> String {
+    tz.from_utc_datetime(&utc(ts).naive_utc())
+        .format("%a %-d %b")
+        .to_string()
+}
+
+fn share(part: f64, whole: f64) -> f64 {
+    if whole <= 0.0 { 0.0 } else { part / whole }
+}
+
+fn pct_f(part: f64, whole: f64) -> String {
+    if whole <= 0.0 {
+        return "—".to_owned();
+    }
+    format!("{:.0}%", part / whole * 100.0)
+}
+
+fn utc(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}

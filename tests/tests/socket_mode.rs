@@ -1,0 +1,119 @@
+//! Socket Mode, offline: the fake Slack hands out the `ws://` URL of a local websocket server
+//! that plays Slack's side — `hello`, then envelopes — and checks that each is acknowledged with
+//! its `envelope_id` and, for slash commands, the reply as payload.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use maison_bot::app::actions;
+use maison_bot::slack::socket::SocketMode;
+use maison_tests::{Backend, BotTester, TEAM, reply_text};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Slack's side of the socket: sends what it is given, forwards every acknowledgement.
+async fn slack_socket() -> (
+    String,
+    mpsc::UnboundedSender<Value>,
+    mpsc::UnboundedReceiver<Value>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/link", listener.local_addr().unwrap());
+    let (to_bot, mut outgoing) = mpsc::unbounded_channel::<Value>();
+    let (acks, from_bot) = mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let hello = json!({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0MAISON"}});
+        ws.send(Message::text(hello.to_string())).await.unwrap();
+        loop {
+            tokio::select! {
+                Some(envelope) = outgoing.recv() => {
+                    ws.send(Message::text(envelope.to_string())).await.unwrap();
+                }
+                frame = ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        let _ = acks.send(serde_json::from_str(&text).unwrap());
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                },
+            }
+        }
+    });
+    (url, to_bot, from_bot)
+}
+
+async fn next_ack(acks: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), acks.recv())
+        .await
+        .expect("the bot acknowledged within 10 s")
+        .expect("socket open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_and_clicks_arrive_over_socket_mode() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    let (url, to_bot, mut acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+
+    let command = json!({
+        "envelope_id": "env-command-1",
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "payload": {
+            "team_id": TEAM, "team_domain": "maison", "channel_id": "C0GENERAL",
+            "channel_name": "general", "user_id": "U0ALICE", "user_name": "alice",
+            "command": "/maison", "text": "book gpu01 1h for \"a &lt;b&gt; test\"",
+            "response_url": bot.slack.response_url(), "trigger_id": "1.2.3",
+        },
+    });
+    to_bot.send(command).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-command-1");
+    assert_eq!(ack["payload"]["response_type"], "ephemeral");
+    let text = reply_text(&ack["payload"]);
+    assert!(
+        text.contains("Booked `gpu01` GPU 0 for today 09:00–10:00 (booking *#1*)"),
+        "{text}"
+    );
+    let announced = bot.slack.expect("chat.postMessage").await;
+    // Slack's HTML escaping was undone before parsing: the note is what Alice typed.
+    assert!(
+        announced.args["text"]
+            .as_str()
+            .unwrap()
+            .contains("“a <b> test”"),
+        "{announced:?}"
+    );
+
+    bot.clock.advance(chrono::Duration::minutes(5));
+    let click = json!({
+        "envelope_id": "env-click-1",
+        "type": "interactive",
+        "accepts_response_payload": false,
+        "payload": {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "maison"},
+            "user": {"id": "U0ALICE", "team_id": TEAM},
+            "api_app_id": "A0MAISON",
+            "container": {"type": "message", "message_ts": "1700000000.000001"},
+            "trigger_id": "1.2.4",
+            "response_url": bot.slack.response_url(),
+            "actions": [{"type": "button", "action_id": actions::RELEASE, "block_id": "b", "value": "1", "action_ts": "1"}],
+        },
+    });
+    to_bot.send(click).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-click-1");
+    let replaced = bot.slack.expect("response_url").await;
+    assert_eq!(replaced.args["replace_original"], true);
+    assert!(reply_text(&replaced.args).contains("Released booking #1"));
+    assert!(bot.db().booking(1).await.unwrap().unwrap().released);
+    socket.shutdown().await;
+}

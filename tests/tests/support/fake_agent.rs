@@ -1,0 +1,296 @@
+//! A scriptable in-process agent for the report and reminder scenarios: the poller reads its
+//! inventory and metrics, and the buttons' stop / rm / image rm calls are recorded.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use maison_agent_api::{
+    ApiError, ClientError, ContainerState, ContainerSummary, ErrorCode, GpuHolder, GpuInfo,
+    GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec, MaisonLabels,
+    MetricsResponse,
+};
+use maison_bot::fleet::AgentApi;
+
+pub const GIB: u64 = 1 << 30;
+
+#[derive(Default)]
+pub struct State {
+    pub containers: Vec<ContainerSummary>,
+    pub images: Vec<ImageSummary>,
+    pub rollups: Vec<GpuMinute>,
+    pub current: Vec<GpuReading>,
+    /// Calls the buttons made: `stop <id>`, `rm <id>`, `rmi <id>`.
+    pub calls: Vec<String>,
+}
+
+pub struct FakeAgent {
+    host: String,
+    gpus: u32,
+    pub state: Mutex<State>,
+}
+
+impl FakeAgent {
+    pub fn new(host: &str, gpus: u32) -> Self {
+        Self {
+            host: host.to_owned(),
+            gpus,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn edit(&self, f: impl FnOnce(&mut State)) {
+        f(&mut self.state.lock().unwrap());
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().calls.clone()
+    }
+}
+
+fn refused(status: u16, code: ErrorCode, message: &str) -> ClientError {
+    ClientError::Api {
+        status,
+        error: ApiError {
+            code,
+            message: message.to_owned(),
+            rule: None,
+        },
+    }
+}
+
+#[async_trait]
+impl AgentApi for FakeAgent {
+    async fn host(&self) -> Result<HostInfo, ClientError> {
+        Ok(HostInfo {
+            hostname: self.host.clone(),
+            cpus: 32,
+            memory_total_bytes: 256 * GIB,
+            docker_root_dir: None,
+            docker_root_free_bytes: None,
+            docker_root_total_bytes: None,
+            docker_version: None,
+            docker_api_version: None,
+            nvidia: None,
+            gpus: (0..self.gpus)
+                .map(|i| GpuInfo {
+                    index: i,
+                    uuid: format!("GPU-{}-{i}", self.host),
+                    name: "Simulated".into(),
+                    memory_total_bytes: 80 * GIB,
+                })
+                .collect(),
+            gpus_simulated: true,
+            agent_version: "test".into(),
+        })
+    }
+    async fn metrics(&self, since: Option<DateTime<Utc>>) -> Result<MetricsResponse, ClientError> {
+        let s = self.state.lock().unwrap();
+        Ok(MetricsResponse {
+            simulated: true,
+            rollups: s
+                .rollups
+                .iter()
+                .filter(|m| since.is_none_or(|t| m.minute >= t))
+                .cloned()
+                .collect(),
+            current: s.current.clone(),
+        })
+    }
+    async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError> {
+        Ok(self.state.lock().unwrap().containers.clone())
+    }
+    async fn launch(&self, _spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
+        Err(refused(400, ErrorCode::BadRequest, "no launches here"))
+    }
+    async fn stop(&self, id: &str) -> Result<ContainerSummary, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("stop {id}"));
+        let Some(c) = s.containers.iter_mut().find(|c| c.id == id) else {
+            return Err(refused(404, ErrorCode::NotFound, "no such container"));
+        };
+        c.state = ContainerState::Exited;
+        c.status = "Exited (0) Less than a second ago".into();
+        Ok(c.clone())
+    }
+    async fn remove(&self, id: &str, _force: bool) -> Result<(), ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("rm {id}"));
+        let before = s.containers.len();
+        s.containers.retain(|c| c.id != id);
+        if s.containers.len() == before {
+            return Err(refused(404, ErrorCode::NotFound, "no such container"));
+        }
+        Ok(())
+    }
+    async fn images(&self) -> Result<Vec<ImageSummary>, ClientError> {
+        Ok(self.state.lock().unwrap().images.clone())
+    }
+    async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("rmi {id}"));
+        let Some(at) = s.images.iter().position(|i| i.id == id) else {
+            return Err(refused(404, ErrorCode::NotFound, "no such image"));
+        };
+        if !s.images[at].used_by.is_empty() {
+            return Err(refused(
+                409,
+                ErrorCode::Conflict,
+                "image is in use by a container",
+            ));
+        }
+        s.images.remove(at);
+        Ok(())
+    }
+}
+
+pub fn hex_id(seed: &str) -> String {
+    let mut id = String::new();
+    for b in seed.bytes().cycle().take(32) {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+pub fn container(
+    name: &str,
+    owner: Option<&str>,
+    state: ContainerState,
+    status: &str,
+    created: DateTime<Utc>,
+    gpus: &[u32],
+) -> ContainerSummary {
+    ContainerSummary {
+        id: hex_id(name),
+        name: name.to_owned(),
+        image: "pytorch:2.4".into(),
+        image_id: format!("sha256:{}", hex_id("pytorch")),
+        state,
+        status: status.to_owned(),
+        created,
+        gpus: gpus.to_vec(),
+        owned: owner.is_some(),
+        maison: owner.map(|o| MaisonLabels {
+            owner: o.to_owned(),
+            owner_name: None,
+            booking: None,
+            image_source: None,
+            created_at: None,
+            idempotency_key: None,
+        }),
+    }
+}
+
+pub fn image(
+    seed: &str,
+    tags: &[&str],
+    size_gb: u64,
+    owner: Option<&str>,
+    created: DateTime<Utc>,
+    used_by: &[String],
+) -> ImageSummary {
+    let mut labels = BTreeMap::new();
+    if let Some(o) = owner {
+        labels.insert("maison.owner".to_owned(), o.to_owned());
+    }
+    ImageSummary {
+        id: format!("sha256:{}", hex_id(seed)),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        size_bytes: size_gb * 1_000_000_000,
+        created,
+        labels,
+        used_by: used_by.to_vec(),
+        dangling: tags.is_empty(),
+    }
+}
+
+/// One GPU-minute; `holder` is `(container name, owner)`.
+pub fn minute(
+    at: DateTime<Utc>,
+    gpu: u32,
+    util: f32,
+    holder: Option<(&str, Option<&str>)>,
+) -> GpuMinute {
+    GpuMinute {
+        minute: at,
+        gpu,
+        samples: 60,
+        util_avg_pct: util,
+        util_max_pct: util,
+        mem_used_max_bytes: GIB,
+        power_avg_watts: None,
+        temp_max_celsius: None,
+        holders: holder
+            .map(|(name, owner)| GpuHolder {
+                container_id: hex_id(name),
+                container_name: Some(name.to_owned()),
+                owner: owner.map(str::to_owned),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+pub fn reading(
+    at: DateTime<Utc>,
+    gpu: u32,
+    util: f32,
+    holder: Option<(&str, Option<&str>)>,
+) -> GpuReading {
+    GpuReading {
+        gpu,
+        at,
+        util_pct: util,
+        mem_used_bytes: GIB,
+        power_watts: None,
+        temp_celsius: None,
+        stale: false,
+        holders: holder
+            .map(|(name, owner)| GpuHolder {
+                container_id: hex_id(name),
+                container_name: Some(name.to_owned()),
+                owner: owner.map(str::to_owned),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Waits (bounded) until the outbox sender running in the [`maison_tests::BotTester`] has sent
+/// every queued message, then returns (and marks read) what the fake Slack received meanwhile.
+/// A message Slack refused for good fails the test.
+pub async fn settle(bot: &maison_tests::BotTester) -> Vec<maison_tests::fake_slack::Call> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let entries = bot.db().outbox_entries().await.unwrap();
+        if let Some(parked) = entries.iter().find(|e| e.parked_at.is_some()) {
+            panic!("the outbox parked a message: {parked:?}");
+        }
+        if entries.iter().all(|e| e.sent_at.is_some()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outbox did not deliver in time: {entries:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    bot.slack.take_unread()
+}
+
+/// The `chat.postMessage` calls among `calls`, as (channel, text).
+pub fn posted(calls: &[maison_tests::fake_slack::Call]) -> Vec<(String, String)> {
+    calls
+        .iter()
+        .filter(|c| c.method == "chat.postMessage")
+        .map(|c| {
+            (
+                c.args["channel"].as_str().unwrap_or_default().to_owned(),
+                c.args["text"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
