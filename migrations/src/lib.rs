@@ -14,6 +14,7 @@ mod m20261129_000002_fleet;
 mod m20261129_000003_claims;
 mod m20261129_000004_jobs_outbox;
 mod m20261129_000005_reminders;
+mod m20261129_000006_host_hours;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_claims::Migration),
             Box::new(m20261129_000004_jobs_outbox::Migration),
             Box::new(m20261129_000005_reminders::Migration),
+            Box::new(m20261129_000006_host_hours::Migration),
         ]
     }
 }

@@ -864,6 +864,37 @@ async fn upsert_hours(
         ))
         .await?;
     }
+    // The same increments summed per hour over GPUs and holders, for capacity reports.
+    let mut per_hour: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for ((hour, _, _), a) in &hours {
+        let totals = per_hour.entry(*hour).or_default();
+        totals.0 += i64::from(a.minutes);
+        totals.1 += i64::from(a.busy_minutes);
+    }
+    let per_hour: Vec<_> = per_hour.into_iter().collect();
+    for chunk in per_hour.chunks(MAX_PARAMS / 4) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (hour, (minutes, busy)) in chunk {
+            values.extend([
+                host_id.into(),
+                (*hour).into(),
+                (*minutes).into(),
+                (*busy).into(),
+            ]);
+        }
+        txn.execute_raw(stmt(
+            backend,
+            &format!(
+                "INSERT INTO host_hours (host_id, hour, minutes, busy_minutes) VALUES {rows} \
+                 ON CONFLICT (host_id, hour) DO UPDATE SET \
+                 minutes = host_hours.minutes + excluded.minutes, \
+                 busy_minutes = host_hours.busy_minutes + excluded.busy_minutes",
+                rows = rows_of(chunk.len(), 4)
+            ),
+            values,
+        ))
+        .await?;
+    }
     Ok(())
 }
 

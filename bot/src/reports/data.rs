@@ -334,7 +334,7 @@ pub async fn load_capacity(
     })
 }
 
-/// One host's hourly rollups summed over GPUs and holders, per hour. The hours come back
+/// One host's hourly totals over GPUs and holders (`host_hours`, kept at ingest), per hour. The hours come back
 /// packed in one text value (`hour:busy:minutes,…`): a quarter is 2,160 hours per host, and
 /// one row per host is far cheaper to move than one per hour.
 async fn host_hours(
@@ -351,8 +351,8 @@ async fn host_hours(
     let sql = format!(
         "SELECT {aggregate}(CAST(t.h AS TEXT) || ':' || CAST(t.b AS TEXT) || ':' || \
          CAST(t.m AS TEXT), ',') FROM (SELECT (g.hour - ?) / 3600 AS h, \
-         SUM(g.busy_minutes) AS b, SUM(g.minutes) AS m FROM gpu_hours g \
-         WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ? GROUP BY g.hour) t"
+         g.busy_minutes AS b, g.minutes AS m FROM host_hours g \
+         WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ?) t"
     );
     let row = db
         .connection()

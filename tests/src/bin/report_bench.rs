@@ -183,6 +183,17 @@ async fn bookings(
     .await;
 }
 
+/// What ingest keeps beside `gpu_hours`: the per-host hourly totals capacity reports read.
+async fn fill_host_hours(db: &Db) {
+    db.connection()
+        .execute_unprepared(
+            "DELETE FROM host_hours; INSERT INTO host_hours (host_id, hour, minutes, busy_minutes) \
+             SELECT host_id, hour, SUM(minutes), SUM(busy_minutes) FROM gpu_hours GROUP BY host_id, hour",
+        )
+        .await
+        .expect("host_hours");
+}
+
 async fn metric_hosts(db: &Db, hosts: u32, owners: usize) {
     let rows: Vec<String> = (0..hosts)
         .map(|h| format!("({}, 'gpu{h:03}', NULL)", h + 1))
@@ -476,6 +487,7 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
         .execute_unprepared("ANALYZE")
         .await
         .expect("ANALYZE");
+    fill_host_hours(&db).await;
     println!("  data written in {:.1} s", started.elapsed().as_secs_f64());
 
     let tz = chrono_tz::UTC;

@@ -122,7 +122,9 @@ async fn main() -> anyhow::Result<()> {
         let text = if i % 3 == 2 {
             "status".to_owned()
         } else {
-            // Spread over hosts, GPUs and the next days; some land on taken slots.
+            // Spread over hosts, GPUs and the next days; every fifth request asks again for
+            // the slot booked three requests earlier, so "taken" replies are part of the mix.
+            let i = if i % 5 == 0 && i >= 3 { i - 3 } else { i };
             let host = (i / 3) % args.hosts as u64;
             let gpu = (i / 7) % 8;
             let day = (today + chrono::Days::new(1 + (i / 40) % 25)).format("%Y-%m-%d");
