@@ -33,7 +33,8 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Rm { .. }
         | Command::Who { .. }
         | Command::Claim { .. }
-        | Command::Images { .. } => Role::Member,
+        | Command::Images { .. }
+        | Command::Report { .. } => Role::Member,
         Command::Hosts
         | Command::HostDrain { .. }
         | Command::HostUndrain { .. }
@@ -66,6 +67,8 @@ mod tests {
             "release 3",
             "release gpu01",
             "extend 1 1h",
+            "report",
+            "report week",
         ];
         for line in lines {
             let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));

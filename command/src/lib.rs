@@ -100,6 +100,20 @@ pub enum Command {
     },
     /// `jobs [list]` / `jobs run <job>` (admin): the scheduled jobs.
     Jobs(JobsCommand),
+    /// `report [day|week]`: yesterday's utilisation report, or the last week's capacity report,
+    /// for the caller alone.
+    Report {
+        period: ReportPeriod,
+    },
+}
+
+/// Which report `report` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportPeriod {
+    /// Yesterday, in the company time zone (the default).
+    Day,
+    /// The last seven days.
+    Week,
 }
 
 /// `jobs …` (admin).

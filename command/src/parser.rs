@@ -9,7 +9,7 @@ use crate::spec::{lookup, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
     BookRequest, BookingEnd, Command, GpuSelection, JobsCommand, LaunchGpus, LaunchRequest,
-    ParseContext, ParseError, ReleaseTarget,
+    ParseContext, ParseError, ReleaseTarget, ReportPeriod,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
@@ -61,6 +61,7 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "hosts" => parser.finish().map(|()| Command::Hosts),
         "host" => parser.host(),
         "jobs" => parser.jobs(),
+        "report" => parser.report(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
             word: word.to_owned(),
@@ -251,6 +252,27 @@ impl<'a> Parser<'a> {
                 expected: "`list` or `run`",
             }),
         }
+    }
+
+    fn report(mut self) -> Result<Command, ParseError> {
+        let Some(period) = self.next()? else {
+            return Ok(Command::Report {
+                period: ReportPeriod::Day,
+            });
+        };
+        let period = match period.text.to_lowercase().as_str() {
+            "day" | "daily" => ReportPeriod::Day,
+            "week" | "weekly" => ReportPeriod::Week,
+            _ => {
+                return Err(ParseError::UnknownSubcommand {
+                    command: self.command,
+                    word: period.raw.to_owned(),
+                    expected: "`day` or `week`",
+                });
+            }
+        };
+        self.finish()?;
+        Ok(Command::Report { period })
     }
 
     fn launch(mut self) -> Result<Command, ParseError> {

@@ -225,6 +225,19 @@ pub const COMMANDS: &[CommandSpec] = &[
         examples: &["jobs", "jobs list", "jobs run daily_report"],
         admin: true,
     },
+    CommandSpec {
+        name: "report",
+        aliases: &[],
+        usage: "report [day|week]",
+        summary: "Show the utilisation report now, just to you",
+        details: "`report` (or `report day`) is yesterday's report: GPU-hours booked, busy and \
+                  idle per host, top users, orphan images and stale containers. `report week` \
+                  is the capacity report of the last seven days: peak demand, hours fully \
+                  booked, refused bookings and a verdict. The heat-map chart comes with the \
+                  report posted to the team's channel.",
+        examples: &["report", "report week"],
+        admin: false,
+    },
 ];
 
 /// The spec whose name or alias is `word` (any case).

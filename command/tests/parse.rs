@@ -5,7 +5,7 @@ mod support;
 use chrono::Duration;
 use maison_command::{
     BookRequest, BookingEnd, COMMANDS, Command, GpuSelection, JobsCommand, LaunchGpus,
-    LaunchRequest, ParseContext, ParseError, ReleaseTarget,
+    LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod,
 };
 use support::{ctx, parse, utc};
 
@@ -1181,5 +1181,37 @@ fn autumn_fold_takes_the_earlier_instant() {
         request.end,
         BookingEnd::At(utc("2026-10-25 03:00")),
         "04:00 CET: four real hours"
+    );
+}
+
+#[test]
+fn report_day_and_week() {
+    let day = Ok(Command::Report {
+        period: ReportPeriod::Day,
+    });
+    assert_eq!(parse("report"), day);
+    assert_eq!(parse("Report DAY"), day);
+    assert_eq!(parse("report daily"), day);
+    assert_eq!(
+        parse("report week"),
+        Ok(Command::Report {
+            period: ReportPeriod::Week
+        })
+    );
+    assert!(!maison_command::lookup("report").unwrap().admin);
+    assert_eq!(
+        err("report month"),
+        ParseError::UnknownSubcommand {
+            command: "report",
+            word: "month".into(),
+            expected: "`day` or `week`",
+        }
+    );
+    assert_eq!(
+        err("report week now"),
+        ParseError::UnexpectedArgument {
+            command: "report",
+            arg: "now".into()
+        }
     );
 }

@@ -68,6 +68,7 @@ error_snapshots! {
     unknown_subcommand: "host dran gpu03";
     unknown_jobs_subcommand: "jobs start daily_report";
     missing_job: "jobs run";
+    unknown_report_period: "report month";
     unterminated_quote_launch: "launch gpu01 pytorch -- bash -c \"echo hi";
     unterminated_quote_elsewhere: "stop \"llama";
 }

@@ -488,6 +488,23 @@ async fn outbox_attachment(bot: &BotTester, id: i64) -> Vec<u8> {
 }
 
 on_both_databases! {
+    async fn reports_on_demand_are_shown_to_the_caller_alone(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.command("U0CAROL", "book gpu01 1h").await;
+        bot.slack.expect("chat.postMessage").await;
+        bot.clock.advance(Duration::days(1));
+        let day = bot.command("U0CAROL", "report").await;
+        assert_eq!(day["response_type"], "ephemeral");
+        let text = reply_text(&day);
+        assert!(text.contains("GPU fleet report —"), "{text}");
+        assert!(text.contains("gpu01"), "{text}");
+        let week = bot.command_text("U0CAROL", "report week").await;
+        assert!(week.contains("GPU capacity —"), "{week}");
+        let wrong = bot.command_text("U0CAROL", "report month").await;
+        assert!(wrong.contains("takes `day` or `week`"), "{wrong}");
+        assert!(bot.slack.unread().is_empty(), "nothing was posted to a channel");
+    }
+
     async fn daily_report_from_the_fleet(backend: Backend) {
         let (bot, _agent) = fleet_bot(backend).await;
         // Carol booked GPU 0 of gpu01 for Sunday 10:00–14:00.

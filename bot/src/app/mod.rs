@@ -255,6 +255,7 @@ impl App {
                 };
                 crate::jobs::slack_command(self, command, caller).await
             }
+            Command::Report { period } => crate::reports::on_demand(self, ctx.now, period).await,
         }
     }
 

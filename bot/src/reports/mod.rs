@@ -28,7 +28,8 @@ use crate::db::{AuditEntry, Db};
 use crate::jobs::{JobContext, JobOutcome};
 use crate::outbox::{Attachment, OutgoingMessage, Recipient};
 use crate::reminders::Clicker;
-use crate::render::Reply;
+use crate::render::{Reply, Visibility};
+use maison_command::ReportPeriod;
 
 /// How long the agent may take to remove an image before the click is answered as failed.
 const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
@@ -180,6 +181,31 @@ pub async fn post_capacity(
     } else {
         "capacity report for this week was already queued".to_owned()
     })
+}
+
+/// `/maison report [day|week]`: the same report as the scheduled one, built now and shown to
+/// the caller alone (the chart goes only with the channel's report).
+pub async fn on_demand(
+    app: &App,
+    now: DateTime<Utc>,
+    period: ReportPeriod,
+) -> anyhow::Result<Reply> {
+    let tz = crate::jobs::company_tz(&app.config);
+    let slot = now.with_timezone(&tz);
+    let mut reply = match period {
+        ReportPeriod::Day => {
+            let (from, to) = previous_day(slot);
+            let data = load_daily(&app.db, &app.config, from, to, tz, now.timestamp()).await?;
+            daily::build(&data)
+        }
+        ReportPeriod::Week => {
+            let (from, to) = previous_days(slot, CAPACITY_DAYS);
+            let input = load_capacity(&app.db, &app.config, from, to, tz).await?;
+            weekly::build(&weekly::summarize(&input))
+        }
+    };
+    reply.visibility = Visibility::Ephemeral;
+    Ok(reply)
 }
 
 /// The `daily_report` job.
