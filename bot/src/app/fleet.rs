@@ -643,6 +643,7 @@ pub fn default_container_name(login: &str, image: &str, booking: Option<i64>) ->
     name.trim_matches('-').to_owned()
 }
 
+/// The first 12 hex digits of a Docker id, as `docker ps` shows it.
 pub fn short_id(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }

@@ -203,9 +203,8 @@ pub fn docker_ago(status: &str) -> Option<i64> {
     Some(n * unit_secs)
 }
 
-pub fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
-}
+/// Docker's short form of an id, as `docker ps` shows it.
+pub use crate::app::fleet::short_id;
 
 #[cfg(test)]
 mod tests {
