@@ -7,6 +7,21 @@ use maison_bot::app::actions;
 use maison_tests::{Backend, BotTester, buttons, on_both_databases, reply_text};
 
 on_both_databases! {
+    async fn the_announcement_is_queued_with_the_booking(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        // With no sender running, what a crash would leave behind is the queue itself.
+        bot.stop_outbox_sender().await;
+        bot.command("U0ALICE", "book gpu02 1h").await;
+        let queued = bot.db().outbox_entries().await.unwrap();
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        assert_eq!(queued[0].dedupe_key.as_deref(), Some("announce:booking:1"));
+        assert!(queued[0].text.contains("booked `gpu02`"), "{}", queued[0].text);
+        assert!(queued[0].sent_at.is_none());
+        // A refused booking queues nothing.
+        bot.command("U0BOB", "book gpu02:0 1h").await;
+        assert_eq!(bot.db().outbox_entries().await.unwrap().len(), 1);
+    }
+
     async fn book_then_status_then_mine(backend: Backend) {
         let bot = BotTester::start(backend).await;
         let reply = bot.command("U0ALICE", "book gpu01 2h for \"bert finetune\"").await;

@@ -16,7 +16,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::auth::{self, Role};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::bookings::{Actor, BookingError, Limits, NewBooking};
+use crate::db::bookings::{Actor, BookingError, BookingView, Limits, NewBooking};
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
@@ -282,15 +282,13 @@ impl App {
 
     pub(super) async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
         let now = ctx.now.timestamp();
+        let announce = |booking: &BookingView| self.announcement(booking, now);
         match self
             .db
-            .create_booking(ctx.actor(), request, &self.limits, now)
+            .create_booking_announced(ctx.actor(), request, &self.limits, now, &announce)
             .await
         {
-            Ok(booking) => {
-                self.announce(&booking, ctx).await;
-                Ok(replies::booked(&booking, now, ctx.tz))
-            }
+            Ok(booking) => Ok(replies::booked(&booking, now, ctx.tz)),
             Err(err) => self.booking_refusal(ctx, err, Some(request)).await,
         }
     }
@@ -325,13 +323,14 @@ impl App {
                 end,
                 note: None,
             };
+            let now = ctx.now.timestamp();
+            let announce = |booking: &BookingView| self.announcement(booking, now);
             match self
                 .db
-                .create_booking(ctx.actor(), &request, &self.limits, ctx.now.timestamp())
+                .create_booking_announced(ctx.actor(), &request, &self.limits, now, &announce)
                 .await
             {
                 Ok(booking) => {
-                    self.announce(&booking, ctx).await;
                     return Ok(replies::booked(&booking, ctx.now.timestamp(), ctx.tz));
                 }
                 // Someone was faster on this host: try the next one.
@@ -674,25 +673,15 @@ impl App {
             .collect())
     }
 
-    /// Announces a new booking in the configured channel, if any.
-    async fn announce(&self, booking: &crate::db::bookings::BookingView, ctx: &Ctx<'_>) {
-        let Some(channel) = self.config.slack.announce_channel.clone() else {
-            return;
-        };
-        let message = OutgoingMessage {
+    /// The announcement of a new booking in the configured channel, if there is one. It is
+    /// queued in the booking's own transaction, and sent through the outbox, so neither a
+    /// crash nor a Slack outage loses it.
+    fn announcement(&self, booking: &BookingView, now: i64) -> Option<OutgoingMessage> {
+        let channel = self.config.slack.announce_channel.clone()?;
+        Some(OutgoingMessage {
             to: Recipient::Channel(channel),
-            reply: replies::announcement(booking, ctx.now.timestamp(), self.default_tz),
+            reply: replies::announcement(booking, now, self.default_tz),
             attachment: None,
-        };
-        // Through the outbox, so a Slack outage delays the announcement instead of losing it.
-        // The booking itself stands whatever happens here.
-        let key = format!("announce:booking:{}", booking.id);
-        if let Err(err) = self
-            .db
-            .enqueue(&message, ctx.now.timestamp(), Some(&key))
-            .await
-        {
-            warn!(booking = booking.id, error = %err, "could not queue the booking announcement");
-        }
+        })
     }
 }

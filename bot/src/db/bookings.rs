@@ -16,6 +16,7 @@ use sea_orm::{
 
 use super::entities::{booking, booking_slot, host, user};
 use super::{AuditEntry, Db, sqlstate};
+use crate::outbox::OutgoingMessage;
 use crate::rules::{self, Busy, GpuWish};
 
 /// The limits a booking must respect unless made by an admin (all in seconds).
@@ -117,6 +118,9 @@ pub enum BookingError {
     Db(#[from] DbErr),
 }
 
+/// Makes the announcement of a new booking, or `None` when there is nothing to announce.
+pub type Announcer<'a> = dyn Fn(&BookingView) -> Option<OutgoingMessage> + Sync + 'a;
+
 /// Grace for "now": a booking for "now" parsed a moment ago must not count as in the past.
 const PAST_GRACE_SECS: i64 = 60;
 /// How many times a `Count` booking retries after losing a PostgreSQL race to other GPUs.
@@ -130,6 +134,20 @@ impl Db {
         request: &NewBooking,
         limits: &Limits,
         now: i64,
+    ) -> Result<BookingView, BookingError> {
+        self.create_booking_announced(actor, request, limits, now, &|_| None)
+            .await
+    }
+
+    /// Books GPUs and, in the same transaction, queues the message `announce` makes of the
+    /// booking (if any): a crash can lose neither one without the other.
+    pub async fn create_booking_announced(
+        &self,
+        actor: Actor<'_>,
+        request: &NewBooking,
+        limits: &Limits,
+        now: i64,
+        announce: &Announcer<'_>,
     ) -> Result<BookingView, BookingError> {
         if request.start < now - PAST_GRACE_SECS || request.end <= now {
             return Err(BookingError::InPast);
@@ -152,6 +170,10 @@ impl Db {
             let txn = self.begin_write().await?;
             match create_in(&txn, actor, request, limits, now).await {
                 Ok(view) => {
+                    if let Some(message) = announce(&view) {
+                        let key = format!("announce:booking:{}", view.id);
+                        Db::enqueue_on(&txn, &message, now, Some(&key)).await?;
+                    }
                     txn.commit().await.map_err(|e| self.race_or_error(e))?;
                     return Ok(view);
                 }
