@@ -184,11 +184,12 @@ impl FakeSlack {
         fresh
     }
 
-    /// Waits (up to 5 s) for an unread call of `method`, marks it read and returns it. Calls
-    /// made concurrently (a reply and an announcement) may arrive in either order; each must
-    /// still be read by the end of the test.
+    /// Waits for an unread call of `method`, marks it read and returns it. Calls made
+    /// concurrently (a reply and an announcement) may arrive in either order; each must still be
+    /// read by the end of the test. The wait is generous (15 s): the outbox paces one message
+    /// per second per channel, and CI machines are busy.
     pub async fn expect(&self, method: &str) -> Call {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let notified = self.changed.notified();
             {
@@ -202,7 +203,7 @@ impl FakeSlack {
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 panic!(
-                    "no {method} call reached the fake Slack within 5 s; calls: {:?}",
+                    "no {method} call reached the fake Slack within 15 s; calls: {:?}",
                     self.all_calls()
                 );
             }

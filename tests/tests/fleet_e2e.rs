@@ -100,7 +100,7 @@ async fn wait_until_up(url: &str, tls: &ClientTls) {
         },
     )
     .unwrap();
-    for _ in 0..100 {
+    for _ in 0..300 {
         if client.healthz().await.is_ok() {
             return;
         }
@@ -258,7 +258,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         String::from_utf8_lossy(&run.stderr)
     );
     let mut seen = false;
-    for _ in 0..50 {
+    for _ in 0..150 {
         if bot.command_text("U0BOB", "ps --all").await.contains(&plain) {
             seen = true;
             break;
