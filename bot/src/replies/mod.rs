@@ -82,7 +82,22 @@ pub fn help(topic: Option<&str>) -> Reply {
     }
 }
 
+/// Commands of the design that are not built yet: saying so beats "unknown command".
+const NOT_YET_AVAILABLE: &[(&str, &str)] = &[(
+    "data",
+    "The dataset registry (`data ls`, `data where`, `data fetch`)",
+)];
+
 pub fn parse_error(err: &ParseError) -> Reply {
+    if let ParseError::UnknownCommand { word, .. } = err
+        && let Some((_, what)) = NOT_YET_AVAILABLE
+            .iter()
+            .find(|(w, _)| word.eq_ignore_ascii_case(w))
+    {
+        return Reply::ephemeral(format!(
+            ":construction: {what} is not yet available. `/maison help` lists what works today."
+        ));
+    }
     let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
     if let Some(usage) = err.usage() {
         blocks.push(Block::Context(format!("Usage: `/maison {usage}`")));
@@ -636,6 +651,28 @@ mod tests {
             ]
         );
         insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn planned_commands_say_they_are_not_yet_available() {
+        let err = maison_command::parse(
+            "data ls",
+            &maison_command::ParseContext {
+                now: utc(NOW),
+                tz: TZ,
+            },
+        )
+        .unwrap_err();
+        assert!(parse_error(&err).text.contains("is not yet available"));
+        let err = maison_command::parse(
+            "dat ls",
+            &maison_command::ParseContext {
+                now: utc(NOW),
+                tz: TZ,
+            },
+        )
+        .unwrap_err();
+        assert!(!parse_error(&err).text.contains("not yet available"));
     }
 
     #[test]
