@@ -29,6 +29,7 @@
 //!  [--cycles 5] [--concurrency 64] [--timeout-ms 1500] [--backlog-minutes 60]
 //!  [--minutes-per-cycle 1] [--b-hosts 20] [--b-days 1] [--only a|b]`
 
+use clap::Parser;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -54,78 +55,55 @@ use tokio::net::TcpListener;
 
 const GIB: u64 = 1 << 30;
 
+/// (a) one polling cycle over many agents, (b) bytes per stored minute row.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-bench")]
 struct Args {
+    /// Simulated agents polled in (a).
+    #[arg(long, default_value_t = 500, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     agents: usize,
+    /// Share of agents that accept TCP and never answer.
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100))]
     silent_pct: usize,
+    /// Polling cycles timed.
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     cycles: usize,
+    /// Agents polled at the same time.
+    #[arg(long, default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     concurrency: usize,
+    /// Per-call timeout of the agent client.
+    #[arg(long, default_value_t = 1500, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
     timeout_ms: u64,
+    /// GPUs per agent.
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=64))]
     gpus: u32,
+    /// Containers per agent.
+    #[arg(long, default_value_t = 5)]
     containers: usize,
+    /// Images per agent.
+    #[arg(long, default_value_t = 3)]
     images: usize,
+    /// Minutes of metrics each agent holds before the first cycle.
+    #[arg(long, default_value_t = 60)]
     backlog_minutes: i64,
+    /// New minutes each agent reports per cycle.
+    #[arg(long, default_value_t = 1)]
     minutes_per_cycle: i64,
+    /// Hosts written in (b).
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
     b_hosts: u32,
+    /// Days of minute rows written in (b).
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<i64>::new().range(1..))]
     b_days: i64,
+    /// Run only one part.
+    #[arg(long, value_parser = ["a", "b"])]
     only: Option<String>,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        agents: 500,
-        silent_pct: 10,
-        cycles: 5,
-        concurrency: 64,
-        timeout_ms: 1500,
-        gpus: 8,
-        containers: 5,
-        images: 3,
-        backlog_minutes: 60,
-        minutes_per_cycle: 1,
-        b_hosts: 20,
-        b_days: 1,
-        only: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&flag));
-        if flag == "--only" {
-            args.only = Some(value);
-            continue;
-        }
-        let n: u64 = value.parse().unwrap_or_else(|_| usage(&flag));
-        match flag.as_str() {
-            "--agents" => args.agents = n.max(1) as usize,
-            "--silent-pct" => args.silent_pct = n.min(100) as usize,
-            "--cycles" => args.cycles = n.max(1) as usize,
-            "--concurrency" => args.concurrency = n.max(1) as usize,
-            "--timeout-ms" => args.timeout_ms = n.max(1),
-            "--gpus" => args.gpus = n.clamp(1, 64) as u32,
-            "--containers" => args.containers = n as usize,
-            "--images" => args.images = n as usize,
-            "--backlog-minutes" => args.backlog_minutes = n as i64,
-            "--minutes-per-cycle" => args.minutes_per_cycle = n as i64,
-            "--b-hosts" => args.b_hosts = n.max(1) as u32,
-            "--b-days" => args.b_days = n.max(1) as i64,
-            _ => usage(&flag),
-        }
-    }
-    args
-}
-
-fn usage(flag: &str) -> ! {
-    eprintln!(
-        "unexpected or incomplete argument {flag}\nusage: fleet-bench [--agents N] [--silent-pct P] \
-         [--cycles N] [--concurrency N] [--timeout-ms MS] [--gpus N] [--containers N] [--images N] \
-         [--backlog-minutes N] [--minutes-per-cycle N] [--b-hosts N] [--b-days N] [--only a|b]"
-    );
-    std::process::exit(2)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     maison_bot::install_crypto_provider();
-    let args = parse_args();
+    let args = Args::parse();
     raise_open_files_limit();
     let dir = std::env::temp_dir().join(format!("maison-fleet-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

@@ -16,6 +16,7 @@
 //! `cargo run --release -p maison-tests --bin report-bench -- [--hosts 20] [--gpus 8]
 //!  [--c-hosts 500] [--c-gpus 8] [--c-days 90] [--runs 5] [--only a|b]`
 
+use clap::Parser;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -24,53 +25,31 @@ use maison_bot::db::{Db, UserProfileRow};
 use maison_bot::reports::{self, chart, daily, weekly};
 use sea_orm::ConnectionTrait;
 
+/// (a) the daily report, (b) the 90-day capacity report, both on SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "report-bench")]
 struct Args {
+    /// Hosts in (a).
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
     hosts: u32,
+    /// GPUs per host in (a).
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=64))]
     gpus: u32,
+    /// Hosts in (b).
+    #[arg(long, default_value_t = 500, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
     c_hosts: u32,
+    /// GPUs per host in (b).
+    #[arg(long, default_value_t = 8, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=64))]
     c_gpus: u32,
+    /// Days of hourly rollups in (b).
+    #[arg(long, default_value_t = 90, value_parser = clap::builder::RangedU64ValueParser::<i64>::new().range(1..))]
     c_days: i64,
+    /// Timed runs of each report.
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     runs: usize,
+    /// Run only one part.
+    #[arg(long, value_parser = ["a", "b"])]
     only: Option<String>,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        hosts: 20,
-        gpus: 8,
-        c_hosts: 500,
-        c_gpus: 8,
-        c_days: 90,
-        runs: 5,
-        only: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage(&flag));
-        if flag == "--only" {
-            args.only = Some(value);
-            continue;
-        }
-        let n: u64 = value.parse().unwrap_or_else(|_| usage(&flag));
-        match flag.as_str() {
-            "--hosts" => args.hosts = n.max(1) as u32,
-            "--gpus" => args.gpus = n.clamp(1, 64) as u32,
-            "--c-hosts" => args.c_hosts = n.max(1) as u32,
-            "--c-gpus" => args.c_gpus = n.clamp(1, 64) as u32,
-            "--c-days" => args.c_days = n.max(1) as i64,
-            "--runs" => args.runs = n.max(1) as usize,
-            _ => usage(&flag),
-        }
-    }
-    args
-}
-
-fn usage(flag: &str) -> ! {
-    eprintln!(
-        "unexpected or incomplete argument {flag}\nusage: report-bench [--hosts N] [--gpus N] \
-         [--c-hosts N] [--c-gpus N] [--c-days N] [--runs N] [--only a|b]"
-    );
-    std::process::exit(2)
 }
 
 /// A small deterministic generator, so every run measures the same data.
@@ -520,7 +499,7 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
 
 #[tokio::main]
 async fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("maison-report-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     if args.only.as_deref() != Some("b") {

@@ -8,6 +8,7 @@
 //!
 //! `cargo run --release -p maison-tests --bin slack-bench -- --rate 200 --seconds 20`
 
+use clap::Parser;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,45 +21,25 @@ use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::signature;
 use maison_tests::FakeSlack;
 
+/// Slash-command acknowledgement latency at a fixed request rate.
+#[derive(Debug, Parser)]
+#[command(name = "slack-bench")]
 struct Args {
+    /// Requests per second.
+    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
     rate: u64,
+    /// How long to send for.
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
     seconds: u64,
+    /// Hosts in the fleet (8 GPUs each).
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     hosts: usize,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        rate: 200,
-        seconds: 20,
-        hosts: 20,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value: u64 = it
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| usage(&flag));
-        match flag.as_str() {
-            "--rate" => args.rate = value.max(1),
-            "--seconds" => args.seconds = value.max(1),
-            "--hosts" => args.hosts = value.max(1) as usize,
-            _ => usage(&flag),
-        }
-    }
-    args
-}
-
-fn usage(flag: &str) -> ! {
-    eprintln!(
-        "unexpected argument {flag}\nusage: slack-bench [--rate REQ_PER_S] [--seconds N] [--hosts N]"
-    );
-    std::process::exit(2)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     maison_bot::install_crypto_provider();
-    let args = parse_args();
+    let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("maison-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
