@@ -22,6 +22,10 @@ pub enum ParseError {
         suggestion: Option<String>,
     },
 
+    /// A command of the design that is not built yet (see [`spec::PLANNED`]).
+    #[error("{what} is not yet available. `/maison help` lists what works today.")]
+    NotYetAvailable { word: String, what: &'static str },
+
     #[error("`{command}` needs {what}.\n{}", right_form(.command))]
     MissingArgument {
         command: &'static str,
@@ -140,7 +144,9 @@ impl ParseError {
     /// The canonical name of the command concerned, when the command word was recognised.
     pub fn command(&self) -> Option<&'static str> {
         match self {
-            ParseError::EmptyCommand | ParseError::UnknownCommand { .. } => None,
+            ParseError::EmptyCommand
+            | ParseError::UnknownCommand { .. }
+            | ParseError::NotYetAvailable { .. } => None,
             ParseError::MissingArgument { command, .. }
             | ParseError::UnexpectedArgument { command, .. }
             | ParseError::BadDuration { command, .. }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use crate::duration::{DurationProblem, is_duration_part, parse_duration};
 use crate::lexer::{Lexer, Token, command_words};
 use crate::names::{container_name_problem, reference_problem};
-use crate::spec::{lookup, suggest};
+use crate::spec::{PLANNED, lookup, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
     BookRequest, BookingEnd, Command, GpuSelection, JobsCommand, LaunchGpus, LaunchRequest,
@@ -25,6 +25,12 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
     }
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let Some(spec) = lookup(word) else {
+        if let Some((_, what)) = PLANNED.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)) {
+            return Err(ParseError::NotYetAvailable {
+                word: word.to_lowercase(),
+                what,
+            });
+        }
         return Err(ParseError::UnknownCommand {
             word: word.to_owned(),
             suggestion: suggest(word),

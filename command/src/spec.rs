@@ -240,6 +240,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
 ];
 
+/// Command words of the design that are not built yet, and what they will do: typing one gets
+/// "not yet available" rather than "unknown command".
+pub const PLANNED: &[(&str, &str)] = &[(
+    "data",
+    "The dataset registry (`data ls`, `data where`, `data fetch`)",
+)];
+
 /// The spec whose name or alias is `word` (any case).
 pub fn lookup(word: &str) -> Option<&'static CommandSpec> {
     let word = word.to_lowercase();

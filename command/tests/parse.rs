@@ -1215,3 +1215,14 @@ fn report_day_and_week() {
         }
     );
 }
+
+#[test]
+fn planned_commands_are_not_yet_available() {
+    let e = err("Data ls");
+    assert!(
+        matches!(&e, ParseError::NotYetAvailable { word, .. } if word == "data"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("is not yet available"));
+    assert_eq!(e.usage(), None);
+}

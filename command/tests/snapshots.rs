@@ -69,6 +69,7 @@ error_snapshots! {
     unknown_jobs_subcommand: "jobs start daily_report";
     missing_job: "jobs run";
     unknown_report_period: "report month";
+    not_yet_available: "data ls";
     unterminated_quote_launch: "launch gpu01 pytorch -- bash -c \"echo hi";
     unterminated_quote_elsewhere: "stop \"llama";
 }

@@ -82,22 +82,7 @@ pub fn help(topic: Option<&str>) -> Reply {
     }
 }
 
-/// Commands of the design that are not built yet: saying so beats "unknown command".
-const NOT_YET_AVAILABLE: &[(&str, &str)] = &[(
-    "data",
-    "The dataset registry (`data ls`, `data where`, `data fetch`)",
-)];
-
 pub fn parse_error(err: &ParseError) -> Reply {
-    if let ParseError::UnknownCommand { word, .. } = err
-        && let Some((_, what)) = NOT_YET_AVAILABLE
-            .iter()
-            .find(|(w, _)| word.eq_ignore_ascii_case(w))
-    {
-        return Reply::ephemeral(format!(
-            ":construction: {what} is not yet available. `/maison help` lists what works today."
-        ));
-    }
     let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
     if let Some(usage) = err.usage() {
         blocks.push(Block::Context(format!("Usage: `/maison {usage}`")));
