@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use maison_agent_api::{
     ContainerState, ContainerSummary, GpuMinute, HostInfo, ImageSummary, MetricsResponse,
 };
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Value};
 
 use super::sql::{MAX_PARAMS, greatest, list_of, rows_of, stmt};
 use super::store::{BUSY_UTIL_PCT, MIB, format_gpus, get};
@@ -358,85 +358,102 @@ fn container_cols(c: &ContainerSummary) -> ContainerCols {
     )
 }
 
-/// Writes only what changed: new and changed containers are upserted, vanished ones deleted.
-async fn reconcile_containers(
+/// A per-host copy of one inventory table (`containers`, `images`): its name, the columns
+/// after `(host, id)` that the agent reports (`first_seen_at` is written once, on insert), how
+/// to read a cached row as `(id, columns)` and how to bind columns in that order.
+struct Mirror<T> {
+    table: &'static str,
+    columns: &'static [&'static str],
+    decode: fn(&QueryResult) -> Result<(String, T), DbErr>,
+    encode: fn(&T) -> Vec<Value>,
+}
+
+const CONTAINERS: Mirror<ContainerCols> = Mirror {
+    table: "containers",
+    columns: &[
+        "name",
+        "image",
+        "image_id",
+        "state",
+        "status",
+        "created_at",
+        "owner",
+        "owner_name",
+        "booking",
+        "image_source",
+        "gpus",
+    ],
+    decode: decode_container,
+    encode: encode_container,
+};
+
+const IMAGES: Mirror<ImageCols> = Mirror {
+    table: "images",
+    columns: &[
+        "tags",
+        "size_bytes",
+        "created_at",
+        "in_use",
+        "dangling",
+        "owner",
+    ],
+    decode: decode_image,
+    encode: encode_image,
+};
+
+/// Writes only what changed: new and changed rows are upserted, vanished ones deleted.
+async fn reconcile<T: PartialEq>(
     txn: &DatabaseTransaction,
     backend: DbBackend,
     host: &str,
-    listed: &[ContainerSummary],
+    mirror: &Mirror<T>,
+    listed: Vec<(&str, T)>,
     now: i64,
 ) -> Result<(), DbErr> {
+    let Mirror {
+        table,
+        columns,
+        decode,
+        encode,
+    } = mirror;
     let rows = txn
         .query_all_raw(stmt(
             backend,
-            "SELECT id, name, image, image_id, state, status, created_at, owner, owner_name, \
-             booking, image_source, gpus FROM containers WHERE host = ?",
+            &format!(
+                "SELECT id, {} FROM {table} WHERE host = ?",
+                columns.join(", ")
+            ),
             vec![host.into()],
         ))
         .await?;
-    let mut cached: HashMap<String, ContainerCols> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        cached.insert(
-            get(r, 0)?,
-            (
-                get(r, 1)?,
-                get(r, 2)?,
-                get(r, 3)?,
-                get(r, 4)?,
-                get(r, 5)?,
-                get(r, 6)?,
-                get(r, 7)?,
-                get(r, 8)?,
-                get(r, 9)?,
-                get(r, 10)?,
-                get(r, 11)?,
-            ),
-        );
-    }
-    let mut changed: Vec<(&str, ContainerCols)> = Vec::new();
+    let cached: HashMap<String, T> = rows.iter().map(decode).collect::<Result<_, _>>()?;
+    let mut changed: Vec<(&str, T)> = Vec::new();
     let mut listed_ids: BTreeSet<&str> = BTreeSet::new();
-    for c in listed {
-        if !listed_ids.insert(c.id.as_str()) {
-            continue;
-        }
-        let cols = container_cols(c);
-        if cached.get(&c.id) != Some(&cols) {
-            changed.push((c.id.as_str(), cols));
+    for (id, cols) in listed {
+        if listed_ids.insert(id) && cached.get(id).is_none_or(|old| *old != cols) {
+            changed.push((id, cols));
         }
     }
-    const COLS: usize = 14;
-    for chunk in changed.chunks(MAX_PARAMS / COLS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
-        for (id, c) in chunk {
-            values.extend([
-                host.into(),
-                (*id).into(),
-                c.0.clone().into(),
-                c.1.clone().into(),
-                c.2.clone().into(),
-                c.3.clone().into(),
-                c.4.clone().into(),
-                c.5.into(),
-                c.6.clone().into(),
-                c.7.clone().into(),
-                c.8.clone().into(),
-                c.9.clone().into(),
-                c.10.clone().into(),
-                now.into(),
-            ]);
+    let width = columns.len() + 3;
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    for chunk in changed.chunks(MAX_PARAMS / width) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * width);
+        for (id, cols) in chunk {
+            values.extend([host.into(), (*id).into()]);
+            values.extend(encode(cols));
+            values.push(now.into());
         }
         txn.execute_raw(stmt(
             backend,
             &format!(
-                "INSERT INTO containers (host, id, name, image, image_id, state, status, \
-                 created_at, owner, owner_name, booking, image_source, gpus, first_seen_at) \
-                 VALUES {} ON CONFLICT (host, id) DO UPDATE SET name = excluded.name, \
-                 image = excluded.image, image_id = excluded.image_id, state = excluded.state, \
-                 status = excluded.status, created_at = excluded.created_at, \
-                 owner = excluded.owner, owner_name = excluded.owner_name, \
-                 booking = excluded.booking, image_source = excluded.image_source, \
-                 gpus = excluded.gpus",
-                rows_of(chunk.len(), COLS)
+                "INSERT INTO {table} (host, id, {}, first_seen_at) VALUES {} \
+                 ON CONFLICT (host, id) DO UPDATE SET {}",
+                columns.join(", "),
+                rows_of(chunk.len(), width),
+                updates.join(", ")
             ),
             values,
         ))
@@ -446,7 +463,21 @@ async fn reconcile_containers(
         .keys()
         .filter(|id| !listed_ids.contains(id.as_str()))
         .collect();
-    delete_ids(txn, backend, "containers", host, &gone).await
+    delete_ids(txn, backend, table, host, &gone).await
+}
+
+async fn reconcile_containers(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    host: &str,
+    listed: &[ContainerSummary],
+    now: i64,
+) -> Result<(), DbErr> {
+    let listed = listed
+        .iter()
+        .map(|c| (c.id.as_str(), container_cols(c)))
+        .collect();
+    reconcile(txn, backend, host, &CONTAINERS, listed, now).await
 }
 
 type ImageCols = (String, i64, i64, i32, bool, Option<String>);
@@ -472,73 +503,71 @@ async fn reconcile_images(
     listed: &[ImageSummary],
     now: i64,
 ) -> Result<(), DbErr> {
-    let rows = txn
-        .query_all_raw(stmt(
-            backend,
-            "SELECT id, tags, size_bytes, created_at, in_use, dangling, owner FROM images WHERE host = ?",
-            vec![host.into()],
-        ))
-        .await?;
-    let mut cached: HashMap<String, ImageCols> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        cached.insert(
-            get(r, 0)?,
-            (
-                get(r, 1)?,
-                get(r, 2)?,
-                get(r, 3)?,
-                get(r, 4)?,
-                get(r, 5)?,
-                get(r, 6)?,
-            ),
-        );
-    }
-    let mut changed: Vec<(&str, ImageCols)> = Vec::new();
-    let mut listed_ids: BTreeSet<&str> = BTreeSet::new();
-    for i in listed {
-        if !listed_ids.insert(i.id.as_str()) {
-            continue;
-        }
-        let cols = image_cols(i);
-        if cached.get(&i.id) != Some(&cols) {
-            changed.push((i.id.as_str(), cols));
-        }
-    }
-    const COLS: usize = 9;
-    for chunk in changed.chunks(MAX_PARAMS / COLS) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * COLS);
-        for (id, c) in chunk {
-            values.extend([
-                host.into(),
-                (*id).into(),
-                c.0.clone().into(),
-                c.1.into(),
-                c.2.into(),
-                c.3.into(),
-                c.4.into(),
-                c.5.clone().into(),
-                now.into(),
-            ]);
-        }
-        txn.execute_raw(stmt(
-            backend,
-            &format!(
-                "INSERT INTO images (host, id, tags, size_bytes, created_at, in_use, dangling, \
-                 owner, first_seen_at) VALUES {} ON CONFLICT (host, id) DO UPDATE SET \
-                 tags = excluded.tags, size_bytes = excluded.size_bytes, \
-                 created_at = excluded.created_at, in_use = excluded.in_use, \
-                 dangling = excluded.dangling, owner = excluded.owner",
-                rows_of(chunk.len(), COLS)
-            ),
-            values,
-        ))
-        .await?;
-    }
-    let gone: Vec<&String> = cached
-        .keys()
-        .filter(|id| !listed_ids.contains(id.as_str()))
+    let listed = listed
+        .iter()
+        .map(|i| (i.id.as_str(), image_cols(i)))
         .collect();
-    delete_ids(txn, backend, "images", host, &gone).await
+    reconcile(txn, backend, host, &IMAGES, listed, now).await
+}
+
+fn decode_container(r: &QueryResult) -> Result<(String, ContainerCols), DbErr> {
+    Ok((
+        get(r, 0)?,
+        (
+            get(r, 1)?,
+            get(r, 2)?,
+            get(r, 3)?,
+            get(r, 4)?,
+            get(r, 5)?,
+            get(r, 6)?,
+            get(r, 7)?,
+            get(r, 8)?,
+            get(r, 9)?,
+            get(r, 10)?,
+            get(r, 11)?,
+        ),
+    ))
+}
+
+fn encode_container(c: &ContainerCols) -> Vec<Value> {
+    vec![
+        c.0.clone().into(),
+        c.1.clone().into(),
+        c.2.clone().into(),
+        c.3.clone().into(),
+        c.4.clone().into(),
+        c.5.into(),
+        c.6.clone().into(),
+        c.7.clone().into(),
+        c.8.clone().into(),
+        c.9.clone().into(),
+        c.10.clone().into(),
+    ]
+}
+
+fn decode_image(r: &QueryResult) -> Result<(String, ImageCols), DbErr> {
+    Ok((
+        get(r, 0)?,
+        (
+            get(r, 1)?,
+            get(r, 2)?,
+            get(r, 3)?,
+            get(r, 4)?,
+            get(r, 5)?,
+            get(r, 6)?,
+        ),
+    ))
+}
+
+fn encode_image(c: &ImageCols) -> Vec<Value> {
+    vec![
+        c.0.clone().into(),
+        c.1.into(),
+        c.2.into(),
+        c.3.into(),
+        c.4.into(),
+        c.5.clone().into(),
+    ]
 }
 
 async fn delete_ids(
