@@ -311,6 +311,25 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
             .await
             .contains("agent seen")
     );
+    // Admins see the fleet as the poller saw it, and can drain a host.
+    let denied = bot.command_text("U0CAROL", "hosts").await;
+    assert!(denied.contains("Only Maison admins"), "{denied}");
+    let hosts = bot.command_text("U0ADMIN", "hosts").await;
+    assert!(
+        hosts.contains("*gpu01*") && hosts.contains("2 GPU(s) (simulated)"),
+        "{hosts}"
+    );
+    assert!(hosts.contains(":large_green_circle: agent"), "{hosts}");
+    let drained = bot.command_text("U0ADMIN", "host drain gpu01").await;
+    assert!(drained.contains("`gpu01` is drained"), "{drained}");
+    let refused = bot
+        .command_text("U0BOB", &format!("launch gpu01 {IMAGE}"))
+        .await;
+    assert!(refused.contains("drained for maintenance"), "{refused}");
+    let refused = bot.command_text("U0BOB", "book gpu01:1 1h").await;
+    assert!(refused.contains("drained for maintenance"), "{refused}");
+    let reopened = bot.command_text("U0ADMIN", "host undrain gpu01").await;
+    assert!(reopened.contains("open again"), "{reopened}");
     agent.kill();
     poller.poll_once().await;
     bot.clock.advance(chrono::Duration::seconds(31));

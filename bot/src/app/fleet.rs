@@ -362,19 +362,25 @@ impl App {
         ))
     }
 
+    /// The fleet as the poller last saw it: no agent is asked again here.
     pub(super) async fn hosts(&self, ctx: &Ctx<'_>) -> anyhow::Result<Reply> {
         let hosts = self.listed_hosts().await?;
-        let probes = hosts.iter().map(|h| {
-            let agent = self.fleet.agent(&h.name);
-            async move {
-                match agent {
-                    Some(agent) => Some(timed(agent.host()).await.map_err(|e| e.to_string())),
-                    None => None,
-                }
-            }
-        });
-        let answers = futures::future::join_all(probes).await;
-        let rows: Vec<_> = hosts.iter().zip(answers).collect();
+        let statuses = self.db.host_statuses().await?;
+        let rows: Vec<_> = hosts
+            .iter()
+            .map(|h| {
+                let state = self.fleet.agent(&h.name).map(|_| {
+                    match statuses.iter().find(|s| s.host == h.name) {
+                        Some(s) if s.reachable => {
+                            s.facts.clone().ok_or_else(|| "no facts yet".to_owned())
+                        }
+                        Some(s) => Err(s.last_error.clone().unwrap_or_else(|| "silent".to_owned())),
+                        None => Err("not polled yet".to_owned()),
+                    }
+                });
+                (h, state)
+            })
+            .collect();
         Ok(fleet_replies::hosts(&rows, ctx.now.timestamp(), ctx.tz))
     }
 
