@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use maison_pki::Ca;
+use maison_pki::PkiCommand;
 
 use crate::config::AgentsConfig;
 
@@ -33,51 +33,51 @@ pub struct LocalPki {
     pub agent_key: PathBuf,
 }
 
+/// Runs the same `pki init`, `pki issue-bot` and `pki issue-agent localhost --san 127.0.0.1`
+/// an admin would, unless `dir` already holds their files from an earlier run.
 pub fn local_pki(dir: &Path) -> anyhow::Result<LocalPki> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    const AGENT_HOST: &str = "localhost";
+    let (agent_cert, agent_key) = maison_pki::agent_files(dir, AGENT_HOST)?;
     let paths = LocalPki {
         ca: dir.join("ca.pem"),
         bot_cert: dir.join("bot.pem"),
         bot_key: dir.join("bot-key.pem"),
-        agent_cert: dir.join("agent-local.pem"),
-        agent_key: dir.join("agent-local-key.pem"),
+        agent_cert,
+        agent_key,
     };
-    if [
+    let all = [
         &paths.ca,
         &paths.bot_cert,
         &paths.bot_key,
         &paths.agent_cert,
         &paths.agent_key,
-    ]
-    .iter()
-    .all(|p| p.exists())
-    {
+    ];
+    if all.iter().all(|p| p.exists()) {
         return Ok(paths);
     }
-    let ca = Ca::generate("Maison local try-out CA")?;
-    let bot = ca.issue_bot("maison-bot (try)")?;
-    let agent = ca.issue_agent("localhost", &["127.0.0.1".to_owned()])?;
-    write_private(&dir.join("ca-key.pem"), ca.key_pem())?;
-    std::fs::write(&paths.ca, ca.cert_pem())?;
-    std::fs::write(&paths.bot_cert, &bot.cert_pem)?;
-    write_private(&paths.bot_key, &bot.key_pem)?;
-    std::fs::write(&paths.agent_cert, &agent.cert_pem)?;
-    write_private(&paths.agent_key, &agent.key_pem)?;
+    let dir = dir.to_path_buf();
+    // What the commands print is for an admin at a shell; `try` says what it needs itself.
+    let mut quiet = std::io::sink();
+    for command in [
+        PkiCommand::Init {
+            dir: dir.clone(),
+            force: true,
+        },
+        PkiCommand::IssueBot {
+            dir: dir.clone(),
+            name: "maison-bot (try)".to_owned(),
+            force: true,
+        },
+        PkiCommand::IssueAgent {
+            dir: dir.clone(),
+            host: AGENT_HOST.to_owned(),
+            san: vec!["127.0.0.1".to_owned()],
+            force: true,
+        },
+    ] {
+        maison_pki::run_to(command, &mut quiet)?;
+    }
     Ok(paths)
-}
-
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// True when an NVIDIA kernel driver is loaded, so NVML is worth trying.

@@ -16,7 +16,7 @@
 
 mod cli;
 
-pub use cli::{PkiCommand, run};
+pub use cli::{PkiCommand, agent_files, run, run_to};
 
 use std::time::{Duration, SystemTime};
 
