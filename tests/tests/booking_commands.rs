@@ -205,6 +205,12 @@ on_both_databases! {
         bot.slack.expect("chat.postMessage").await;
         let stored = bot.db().find_user(maison_tests::TEAM, "U0ALICE").await.unwrap().unwrap();
         assert_eq!(stored.tz, "UTC");
+        // Slack is back: the next command looks her up again and shows her own time zone
+        // (12:00 UTC is 13:00 in Paris).
+        let text = bot.command_text("U0ALICE", "mine").await;
+        assert!(text.contains("today 13:00–14:00"), "{text}");
+        let stored = bot.db().find_user(maison_tests::TEAM, "U0ALICE").await.unwrap().unwrap();
+        assert_eq!(stored.tz, "Europe/Paris");
     }
 
     async fn sixty_four_concurrent_bookings_one_winner(backend: Backend) {

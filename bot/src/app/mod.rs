@@ -24,7 +24,7 @@ use crate::outbox::{OutgoingMessage, Recipient};
 use crate::render::Reply;
 use crate::replies;
 use crate::rules::GpuWish;
-use crate::slack::api::SlackApi;
+use crate::slack::api::{SlackApi, SlackApiError};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
 #[derive(Debug, Clone, Default)]
@@ -603,28 +603,22 @@ impl App {
             PROFILE_LOOKUP_TIMEOUT,
             self.slack.user_profile(slack_user_id),
         )
-        .await;
+        .await
+        .unwrap_or_else(|_| {
+            Err(SlackApiError::Unavailable(
+                "users.info timed out".to_owned(),
+            ))
+        });
+        let fetched_ok = fetched.is_ok();
         let profile = match fetched {
-            Ok(Ok(profile)) => profile,
-            Ok(Err(err)) => {
-                warn!(user = slack_user_id, error = %err, "users.info failed; using cached profile");
+            Ok(profile) => profile,
+            Err(err) => {
+                warn!(user = slack_user_id, error = %err, "users.info failed; using the cached profile");
                 if let Some(user) = cached {
                     return Ok(user);
                 }
-                crate::slack::api::SlackProfile {
-                    display_name: slack_user_id.to_owned(),
-                    tz: None,
-                    locale: None,
-                }
-            }
-            Err(_) => {
-                warn!(
-                    user = slack_user_id,
-                    "users.info timed out; using cached profile"
-                );
-                if let Some(user) = cached {
-                    return Ok(user);
-                }
+                // A first-time user while Slack is down: served in the default time zone, and
+                // looked up again next time (the stored profile is marked as never fetched).
                 crate::slack::api::SlackProfile {
                     display_name: slack_user_id.to_owned(),
                     tz: None,
@@ -645,7 +639,7 @@ impl App {
                 display_name: &profile.display_name,
                 tz: &tz,
                 locale: profile.locale.as_deref(),
-                fetched_at: now,
+                fetched_at: if fetched_ok { now } else { 0 },
             })
             .await?;
         Ok(user)
