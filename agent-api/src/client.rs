@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    ApiError, ContainerSummary, ErrorCode, Health, HostInfo, ImageSummary, LaunchResponse,
-    LaunchSpec, MetricsResponse,
+    ApiError, ContainerProcesses, ContainerSummary, ErrorCode, Health, HostInfo, ImageSummary,
+    LaunchResponse, LaunchSpec, MetricsResponse,
 };
 
 /// PEM material of the client identity (a bot certificate) and the CA that signs agents.
@@ -156,6 +156,17 @@ impl AgentClient {
             Method::POST,
             &["v1", "containers", id, "stop"],
             &query,
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// The host uids the container's processes run as (evidence for `claim`).
+    pub async fn container_processes(&self, id: &str) -> Result<ContainerProcesses, ClientError> {
+        self.call(
+            Method::GET,
+            &["v1", "containers", id, "processes"],
+            &[],
             None::<&()>,
         )
         .await

@@ -31,6 +31,11 @@ pub mod labels {
     pub const IDEMPOTENCY_KEY: &str = "maison.idempotency_key";
     /// GPU indexes given to the container, comma separated.
     pub const GPUS: &str = "maison.gpus";
+    /// Resource limits the agent set at launch (see [`crate::ResourceLimits::to_label`]).
+    pub const LIMITS: &str = "maison.limits";
+    /// Name of the agent's root-owned staging directory that holds this container's bind
+    /// mounts; the agent removes it when the container is gone.
+    pub const MOUNT_STAGE: &str = "maison.mount_stage";
     /// Prefix shared by every Maison label; clients may not set these themselves.
     pub const PREFIX: &str = "maison.";
 }
@@ -283,6 +288,58 @@ pub struct ContainerSummary {
     pub owned: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maison: Option<MaisonLabels>,
+    /// The limits the agent set when it launched the container; `None` for containers made
+    /// outside Maison (Docker's defaults apply to them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceLimits>,
+}
+
+/// Resource limits of a launched container: agent defaults scaled by the booked GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimits {
+    /// Most processes and threads the container may hold (a fork bomb stops here).
+    pub pids: i64,
+    /// Memory limit (RAM; swap is not added on top).
+    pub memory_bytes: u64,
+    /// CPU quota in thousandths of a CPU (2500 = 2.5 CPUs).
+    pub cpu_millis: u64,
+    /// Size of `/dev/shm` (PyTorch data loaders share tensors through it).
+    pub shm_bytes: u64,
+}
+
+impl ResourceLimits {
+    /// The compact form stored in the `maison.limits` label.
+    pub fn to_label(&self) -> String {
+        format!(
+            "pids={},memory={},cpu_millis={},shm={}",
+            self.pids, self.memory_bytes, self.cpu_millis, self.shm_bytes
+        )
+    }
+
+    /// Parses [`Self::to_label`]; `None` if any part is missing or malformed.
+    pub fn from_label(s: &str) -> Option<Self> {
+        let mut fields = BTreeMap::new();
+        for part in s.split(',') {
+            let (k, v) = part.split_once('=')?;
+            fields.insert(k.trim(), v.trim());
+        }
+        Some(ResourceLimits {
+            pids: fields.get("pids")?.parse().ok()?,
+            memory_bytes: fields.get("memory")?.parse().ok()?,
+            cpu_millis: fields.get("cpu_millis")?.parse().ok()?,
+            shm_bytes: fields.get("shm")?.parse().ok()?,
+        })
+    }
+}
+
+/// `GET /v1/containers/{id}/processes`: who the container's processes run as, seen from the
+/// host. Evidence for `claim`: a container whose processes all run as your Unix uid is yours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerProcesses {
+    pub container_id: String,
+    pub running: bool,
+    /// Distinct host uids of the container's processes, ascending; empty when it is not running.
+    pub uids: Vec<u32>,
 }
 
 /// A bind mount requested by a launch.
@@ -447,6 +504,19 @@ mod tests {
         assert!(spec.privileged);
         let bad = r#"{"image":"x","owner":"U1","idempotency_key":"k","Binds":["/:/host"]}"#;
         assert!(serde_json::from_str::<LaunchSpec>(bad).is_err());
+    }
+
+    #[test]
+    fn limits_label_round_trips_and_rejects_garbage() {
+        let l = ResourceLimits {
+            pids: 4096,
+            memory_bytes: 64 << 30,
+            cpu_millis: 8000,
+            shm_bytes: 16 << 30,
+        };
+        assert_eq!(ResourceLimits::from_label(&l.to_label()), Some(l));
+        assert_eq!(ResourceLimits::from_label("pids=1,memory=x"), None);
+        assert_eq!(ResourceLimits::from_label(""), None);
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub struct AgentConfig {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub policy: PolicyConfig,
+    #[serde(default)]
+    pub resources: ResourceConfig,
+    #[serde(default)]
+    pub enter: EnterConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -140,13 +144,103 @@ fn default_proc() -> PathBuf {
     PathBuf::from("/proc")
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Drop every Linux capability in launched containers (stricter than Docker's
-    /// default set; breaks `apt-get` as root inside the container).
+    /// Supplementary groups every container's user gets (e.g. `video` on hosts whose device
+    /// nodes need it). Nothing else: groups from the image's `/etc/group` never apply, because
+    /// containers always run as an explicit `uid:gid`.
     #[serde(default)]
-    pub drop_all_capabilities: bool,
+    pub supplementary_groups: Vec<u32>,
+    /// Root-owned directory where bind-mount sources are pinned for Docker: each launch gets a
+    /// sub-directory holding bind mounts of the directories that were checked, so renaming
+    /// things in a home directory afterwards cannot change what the container sees.
+    #[serde(default = "default_staging_dir")]
+    pub staging_dir: PathBuf,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            supplementary_groups: Vec::new(),
+            staging_dir: default_staging_dir(),
+        }
+    }
+}
+
+fn default_staging_dir() -> PathBuf {
+    PathBuf::from("/run/maison/mounts")
+}
+
+/// Limits every launched container gets. Memory and CPU scale with the booked GPUs: a
+/// container holding 2 of 8 GPUs gets a quarter of the host's memory and CPUs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// Most processes and threads per container: a fork bomb stops here, not at the host's limit.
+    #[serde(default = "default_pids_limit")]
+    pub pids_limit: i64,
+    /// Memory per booked GPU; default: 90 % of the host's memory divided by its GPUs.
+    #[serde(default)]
+    pub memory_per_gpu_mib: Option<u64>,
+    /// CPUs per booked GPU; default: the host's CPUs divided by its GPUs.
+    #[serde(default)]
+    pub cpus_per_gpu: Option<f64>,
+    /// A container without GPUs is sized like one holding this many.
+    #[serde(default = "default_cpu_only_share")]
+    pub cpu_only_share_gpus: u32,
+    /// `/dev/shm` as a percentage of the memory limit (Docker's 64 MB breaks PyTorch loaders).
+    #[serde(default = "default_shm_percent")]
+    pub shm_percent: u32,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        ResourceConfig {
+            pids_limit: default_pids_limit(),
+            memory_per_gpu_mib: None,
+            cpus_per_gpu: None,
+            cpu_only_share_gpus: default_cpu_only_share(),
+            shm_percent: default_shm_percent(),
+        }
+    }
+}
+
+fn default_pids_limit() -> i64 {
+    4096
+}
+
+fn default_cpu_only_share() -> u32 {
+    1
+}
+
+fn default_shm_percent() -> u32 {
+    50
+}
+
+/// `maison enter`: interactive shells in one's own containers over a local Unix socket.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnterConfig {
+    /// The socket `maison enter` connects to; any local user may connect, the kernel tells the
+    /// agent who they are. Remove the key's value (`socket = ""`) to disable.
+    #[serde(default = "default_enter_socket")]
+    pub socket: PathBuf,
+}
+
+impl Default for EnterConfig {
+    fn default() -> Self {
+        EnterConfig {
+            socket: default_enter_socket(),
+        }
+    }
+}
+
+/// Where `maison enter` looks for the agent unless told otherwise.
+pub const DEFAULT_ENTER_SOCKET: &str = "/run/maison/enter.sock";
+
+fn default_enter_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_ENTER_SOCKET)
 }
 
 impl AgentConfig {
@@ -160,6 +254,9 @@ impl AgentConfig {
             .with_context(|| format!("reading agent config {}", path.display()))?;
         let mut config = AgentConfig::from_toml(&text)
             .with_context(|| format!("parsing agent config {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("checking agent config {}", path.display()))?;
         // Relative paths are relative to the config file, not to the working directory
         // of whoever started the agent.
         if let Some(base) = path.parent() {
@@ -177,6 +274,33 @@ impl AgentConfig {
         fix(&mut self.tls.cert);
         fix(&mut self.tls.key);
         fix(&mut self.tls.client_ca);
+    }
+
+    /// Checks what serde cannot: values that parse but make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let r = &self.resources;
+        anyhow::ensure!(
+            r.pids_limit >= 16,
+            "resources.pids_limit = {} is too small for any shell (at least 16)",
+            r.pids_limit
+        );
+        anyhow::ensure!(
+            (1..=100).contains(&r.shm_percent),
+            "resources.shm_percent must be 1-100, not {}",
+            r.shm_percent
+        );
+        if let Some(c) = r.cpus_per_gpu {
+            anyhow::ensure!(c > 0.0, "resources.cpus_per_gpu must be positive");
+        }
+        anyhow::ensure!(
+            !self.policy.supplementary_groups.contains(&0),
+            "policy.supplementary_groups may not contain 0 (root)"
+        );
+        anyhow::ensure!(
+            self.policy.staging_dir.is_absolute(),
+            "policy.staging_dir must be an absolute path"
+        );
+        Ok(())
     }
 }
 

@@ -16,14 +16,18 @@ use bollard::models::{ContainerCreateBody, EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, InspectContainerOptions,
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, StopContainerOptionsBuilder, TopOptionsBuilder,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use maison_agent_api::{ContainerState, ContainerSummary, MaisonLabels, labels};
+use maison_agent_api::{
+    ContainerProcesses, ContainerState, ContainerSummary, MaisonLabels, labels,
+};
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::inventory::{ImageRecord, Inventory};
+use crate::mounts::{StageError, Stager};
+use crate::policy::{LaunchPlan, neutralise_image_labels};
 
 /// Errors the API maps to distinct answers.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,9 @@ pub enum EngineError {
     Docker(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A launch the policy accepted but the host cannot carry out safely.
+    #[error("{message}")]
+    Refused { message: String, rule: &'static str },
 }
 
 impl From<BollardError> for EngineError {
@@ -82,6 +89,7 @@ pub struct Engine {
     /// One lock per idempotency key in flight, so two identical concurrent
     /// launches create one container.
     in_flight: std::sync::Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+    stager: Arc<Stager>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -99,6 +107,7 @@ impl Engine {
         timeout_secs: u64,
         inventory: Arc<Inventory>,
         gpus: &[maison_agent_api::GpuInfo],
+        stager: Arc<Stager>,
     ) -> Engine {
         Engine {
             socket: socket.to_path_buf(),
@@ -109,7 +118,16 @@ impl Engine {
             gpu_uuids: gpus.iter().map(|g| (g.uuid.clone(), g.index)).collect(),
             gpu_count: gpus.len() as u32,
             in_flight: std::sync::Mutex::new(HashMap::new()),
+            stager,
         }
+    }
+
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    pub fn stager(&self) -> &Stager {
+        &self.stager
     }
 
     /// Connects if not connected yet, negotiating the API version down to what
@@ -253,6 +271,12 @@ impl Engine {
             .client()?
             .list_containers(Some(ListContainersOptionsBuilder::new().all(true).build()))
             .await?;
+        let stages: std::collections::HashSet<String> = list
+            .iter()
+            .filter_map(|c| c.labels.as_ref()?.get(labels::MOUNT_STAGE).cloned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        self.stager.sweep(&stages);
         let mut out = Vec::with_capacity(list.len());
         for c in list {
             if let Some(s) = self.summarise(c).await {
@@ -327,6 +351,16 @@ impl Engine {
                 }
                 if action == "destroy" {
                     self.inventory.remove_container(id);
+                    // Docker copies the container's labels into the event.
+                    if let Some(stage) = event
+                        .actor
+                        .as_ref()
+                        .and_then(|a| a.attributes.as_ref())
+                        .and_then(|a| a.get(labels::MOUNT_STAGE))
+                        .filter(|s| !s.is_empty())
+                    {
+                        self.stager.release(stage);
+                    }
                 } else {
                     self.refresh_container(id).await?;
                 }
@@ -403,6 +437,12 @@ impl Engine {
                 .unwrap_or_default(),
             gpus,
             owned: maison.is_some(),
+            // Only trusted on containers the agent made: it sets the label on every launch,
+            // overriding anything an image carries.
+            limits: maison
+                .as_ref()
+                .and(label_map.get(labels::LIMITS))
+                .and_then(|l| maison_agent_api::ResourceLimits::from_label(l)),
             maison,
             id,
         })
@@ -434,7 +474,7 @@ impl Engine {
         &self,
         name: Option<&str>,
         idempotency_key: &str,
-        body: ContainerCreateBody,
+        plan: LaunchPlan,
     ) -> Result<(bool, ContainerSummary), EngineError> {
         let lock = {
             let mut map = self.in_flight.lock().unwrap();
@@ -444,7 +484,7 @@ impl Engine {
         };
         let result = {
             let _guard = lock.lock().await;
-            self.launch_locked(name, idempotency_key, body).await
+            self.launch_locked(name, idempotency_key, plan).await
         };
         {
             let mut map = self.in_flight.lock().unwrap();
@@ -460,7 +500,7 @@ impl Engine {
         &self,
         name: Option<&str>,
         key: &str,
-        body: ContainerCreateBody,
+        plan: LaunchPlan,
     ) -> Result<(bool, ContainerSummary), EngineError> {
         if let Some(existing) = self.inventory.find_by_idempotency_key(key) {
             return Ok((false, existing));
@@ -485,6 +525,56 @@ impl Engine {
             return Ok((false, s));
         }
 
+        let mut body = plan.body;
+        let image = body.image.clone().unwrap_or_default();
+        let image_labels = self
+            .client()?
+            .inspect_image(&image)
+            .await
+            .map_err(|e| match EngineError::from(e) {
+                EngineError::NotFound(message) => EngineError::NotFound(format!(
+                    "image not present on this host (the agent never pulls): {message}"
+                )),
+                other => other,
+            })?
+            .config
+            .and_then(|c| c.labels)
+            .unwrap_or_default();
+        if let Some(container_labels) = body.labels.as_mut() {
+            neutralise_image_labels(container_labels, &image_labels);
+        }
+        let stage = self.stager.stage(&plan.mounts).map_err(|e| match e {
+            StageError::Unavailable(_) => EngineError::Refused {
+                message: e.to_string(),
+                rule: "mounts-unavailable",
+            },
+            StageError::Mount { .. } => EngineError::Docker(e.to_string()),
+        })?;
+        // The open directories are pinned now; the descriptors are no longer needed.
+        drop(plan.mounts);
+        if let Some(stage) = &stage {
+            if let Some(l) = body.labels.as_mut() {
+                l.insert(labels::MOUNT_STAGE.to_string(), stage.id.clone());
+            }
+            if let Some(hc) = body.host_config.as_mut() {
+                hc.mounts = Some(stage.mounts.clone());
+            }
+        }
+        let result = self.create_and_start(name, body).await;
+        if let Some(stage) = &stage {
+            match &result {
+                Ok(_) => self.stager.settle(&stage.id),
+                Err(_) => self.stager.release(&stage.id),
+            }
+        }
+        result
+    }
+
+    async fn create_and_start(
+        &self,
+        name: Option<&str>,
+        body: ContainerCreateBody,
+    ) -> Result<(bool, ContainerSummary), EngineError> {
         let mut options = CreateContainerOptionsBuilder::new();
         if let Some(n) = name {
             options = options.name(n);
@@ -552,6 +642,50 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("container {key}")))
     }
 
+    /// The host uids of a container's processes, as Docker's `top` reports them.
+    pub async fn processes(&self, key: &str) -> Result<ContainerProcesses, EngineError> {
+        let id = self.resolve_container(key);
+        let top = self
+            .client()?
+            .top_processes(
+                &id,
+                Some(TopOptionsBuilder::new().ps_args("-o pid,uid").build()),
+            )
+            .await;
+        let top = match top {
+            Ok(t) => t,
+            // 409: the container exists but is not running; nothing runs as anyone.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                return Ok(ContainerProcesses {
+                    container_id: id,
+                    running: false,
+                    uids: Vec::new(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let column = top
+            .titles
+            .as_ref()
+            .and_then(|t| t.iter().position(|c| c == "UID"))
+            .ok_or_else(|| EngineError::Docker("docker top did not report a UID column".into()))?;
+        let mut uids: Vec<u32> = top
+            .processes
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|row| row.get(column)?.trim().parse().ok())
+            .collect();
+        uids.sort_unstable();
+        uids.dedup();
+        Ok(ContainerProcesses {
+            container_id: id,
+            running: true,
+            uids,
+        })
+    }
+
     pub async fn remove(&self, key: &str, force: bool) -> Result<(), EngineError> {
         let id = self.resolve_container(key);
         self.client()?
@@ -573,7 +707,7 @@ impl Engine {
         Ok(())
     }
 
-    fn resolve_container(&self, key: &str) -> String {
+    pub fn resolve_container(&self, key: &str) -> String {
         self.inventory
             .find_container(key)
             .map(|c| c.id)

@@ -217,6 +217,7 @@ mod tests {
             created: DateTime::from_timestamp(secs, 0).unwrap(),
             gpus: vec![],
             owned: false,
+            limits: None,
             maison: None,
         }
     }

@@ -4,14 +4,17 @@
 //!
 //! Layout: [`config`] (TOML), [`tls`] (mutual TLS, role check), [`server`] (API),
 //! [`docker`] + [`inventory`] (engine and its in-memory mirror), [`policy`]
-//! (launch spec → container config), [`gpu`] + [`sampler`] + [`rollup`]
+//! (launch spec → container config) + [`mounts`] (pinned bind-mount sources),
+//! [`enter`] (`maison enter` over a local socket), [`gpu`] + [`sampler`] + [`rollup`]
 //! (GPU probe, 1 Hz sampling, rollups), [`cgroup`] (PID → container).
 
 pub mod cgroup;
 pub mod config;
 pub mod docker;
+pub mod enter;
 pub mod gpu;
 pub mod inventory;
+pub mod mounts;
 pub mod policy;
 pub mod rollup;
 pub mod sampler;
@@ -30,7 +33,8 @@ use crate::config::AgentConfig;
 use crate::docker::Engine;
 use crate::gpu::SimControl;
 use crate::inventory::Inventory;
-use crate::policy::Policy;
+use crate::mounts::Stager;
+use crate::policy::{HostSize, Policy};
 use crate::rollup::{Clock, SystemClock};
 use crate::sampler::Sampler;
 use crate::server::AppState;
@@ -83,15 +87,18 @@ pub async fn start_with_clock(
     config: AgentConfig,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningAgent> {
+    config.validate()?;
     // TLS first: a broken certificate should fail before anything else starts.
     let tls = Arc::new(tls::server_config(&config.tls)?);
     let (probe, sim, deadline) = gpu::probe_from_config(&config.gpu).await?;
     let inventory = Arc::new(Inventory::new());
+    let stager = Arc::new(Stager::new(&config.policy.staging_dir));
     let engine = Arc::new(Engine::new(
         &config.docker.socket,
         config.docker.timeout_secs,
         inventory.clone(),
         &probe.info().gpus,
+        stager,
     ));
     // Docker being down is not fatal: GPU data is still served, and the
     // inventory loop keeps trying to connect.
@@ -101,8 +108,13 @@ pub async fn start_with_clock(
     let policy = Policy::new(
         &config.mounts,
         &config.docker.socket,
-        probe.info().gpus.len() as u32,
-        config.policy.drop_all_capabilities,
+        probe.info().gpus.iter().map(|g| g.uuid.clone()).collect(),
+        &config.policy,
+        &config.resources,
+        HostSize {
+            memory_bytes: server::memory_total_bytes().unwrap_or(8 << 30),
+            cpus: server::host_cpus(),
+        },
     )
     .with_simulated_gpus(probe.info().simulated);
     let sampler = Arc::new(Sampler::new(
@@ -133,6 +145,18 @@ pub async fn start_with_clock(
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    if config.enter.socket.as_os_str().is_empty() {
+        tracing::info!("maison enter is disabled (enter.socket is empty)");
+    } else {
+        match enter::bind(&config.enter.socket) {
+            Ok(listener) => {
+                tracing::info!(socket = %config.enter.socket.display(), "maison enter listening");
+                tasks.spawn(enter::serve(listener, engine.clone(), rx.clone()));
+            }
+            // Not fatal: launches and the API work without it.
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "maison enter is unavailable"),
+        }
+    }
     tasks.spawn(engine.run_inventory(rx.clone()));
     tasks.spawn(sampler.run(rx.clone()));
     tasks.spawn(server::serve_tls(

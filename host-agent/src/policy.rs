@@ -2,16 +2,25 @@
 //! container configuration. Everything not expressible in [`LaunchSpec`] is never
 //! set, and every refusal names the rule it enforces.
 //!
-//! The function is pure apart from resolving bind-mount sources on the
-//! filesystem: symlinks must be followed before deciding whether a path lies
-//! under a mount root, or `~/link -> /` would escape.
+//! Bind-mount sources are not judged by name: each is *opened* beneath its mount root without
+//! following any symbolic link, and the open directory is what the container gets (see
+//! [`crate::mounts`]). A path checked by name and resolved again later by Docker could be
+//! swapped for a link to `/` in between; an open directory cannot.
+//!
+//! Refusals quote paths as the user wrote them, never as they resolve on the host.
 
 use std::collections::{BTreeSet, HashMap};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig, Mount, MountType};
+use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig};
 use chrono::{DateTime, Utc};
-use maison_agent_api::{LaunchSpec, MaisonLabels, labels};
+use maison_agent_api::{LaunchSpec, MaisonLabels, ResourceLimits, labels};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
+use crate::config::{MountRoots, PolicyConfig, ResourceConfig};
 
 /// A rule of the policy. Its name is part of the API: the bot shows it to users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,19 +35,25 @@ pub enum Rule {
     NoSecurityOpt,
     GpuUnknown,
     GpuDuplicate,
+    GpuEnv,
     MountNotAbsolute,
     MountParentDir,
     MountHostRoot,
     MountDockerSocket,
     MountOutsideRoots,
     MountSourceMissing,
+    MountSymlink,
+    MountNotOwner,
+    MountContainsDatasets,
     MountTarget,
+    MountsUnavailable,
     DatasetReadOnly,
     InvalidImage,
     InvalidName,
     InvalidOwner,
     InvalidEnv,
     InvalidUser,
+    MissingUser,
     InvalidIdempotencyKey,
 }
 
@@ -55,19 +70,25 @@ impl Rule {
             Rule::NoSecurityOpt => "no-security-opt",
             Rule::GpuUnknown => "gpu-unknown",
             Rule::GpuDuplicate => "gpu-duplicate",
+            Rule::GpuEnv => "gpu-env",
             Rule::MountNotAbsolute => "mount-not-absolute",
             Rule::MountParentDir => "mount-parent-dir",
             Rule::MountHostRoot => "mount-host-root",
             Rule::MountDockerSocket => "mount-docker-socket",
             Rule::MountOutsideRoots => "mount-outside-roots",
             Rule::MountSourceMissing => "mount-source-missing",
+            Rule::MountSymlink => "mount-symlink",
+            Rule::MountNotOwner => "mount-not-owner",
+            Rule::MountContainsDatasets => "mount-contains-datasets",
             Rule::MountTarget => "mount-target",
+            Rule::MountsUnavailable => "mounts-unavailable",
             Rule::DatasetReadOnly => "dataset-read-only",
             Rule::InvalidImage => "invalid-image",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
             Rule::InvalidEnv => "invalid-env",
             Rule::InvalidUser => "invalid-user",
+            Rule::MissingUser => "missing-user",
             Rule::InvalidIdempotencyKey => "invalid-idempotency-key",
         }
     }
@@ -100,33 +121,59 @@ pub enum RootKind {
     Datasets,
 }
 
-/// What the policy needs to know about this host. Roots are canonical paths.
+impl RootKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RootKind::Home => "home",
+            RootKind::Work => "work",
+            RootKind::Datasets => "datasets",
+        }
+    }
+}
+
+/// A configured mount root, by the name the admin wrote and by its real path.
+#[derive(Debug, Clone)]
+struct MountRoot {
+    kind: RootKind,
+    configured: PathBuf,
+    canonical: PathBuf,
+}
+
+/// The size of the host, for limits that scale with the booked GPUs.
+#[derive(Debug, Clone, Copy)]
+pub struct HostSize {
+    pub memory_bytes: u64,
+    pub cpus: u32,
+}
+
+/// What the policy needs to know about this host.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    roots: Vec<(RootKind, PathBuf)>,
+    roots: Vec<MountRoot>,
+    /// The socket's real path, and the name it was configured by.
     docker_socket: PathBuf,
-    gpu_count: u32,
-    drop_all_capabilities: bool,
+    docker_socket_configured: PathBuf,
+    /// UUID of each GPU, by index.
+    gpu_uuids: Vec<String>,
     /// The GPUs are the simulated probe's: they are booked and labelled as usual, but no device
     /// is requested from Docker (there is none to attach, and the engine may lack the runtime).
     simulated_gpus: bool,
+    supplementary_groups: Vec<u32>,
+    resources: ResourceConfig,
+    host: HostSize,
 }
 
 impl Policy {
-    /// Marks the host's GPUs as simulated (see the field).
-    pub fn with_simulated_gpus(mut self, simulated: bool) -> Policy {
-        self.simulated_gpus = simulated;
-        self
-    }
-
     /// Builds the policy, canonicalising the configured roots. A root that does not
     /// exist is skipped with a warning rather than failing the agent: no mount can
     /// be under it anyway.
     pub fn new(
-        roots: &crate::config::MountRoots,
+        roots: &MountRoots,
         docker_socket: &Path,
-        gpu_count: u32,
-        drop_all_capabilities: bool,
+        gpu_uuids: Vec<String>,
+        policy: &PolicyConfig,
+        resources: &ResourceConfig,
+        host: HostSize,
     ) -> Policy {
         let mut out = Vec::new();
         for (kind, root) in [
@@ -139,7 +186,11 @@ impl Policy {
                 Ok(c) if c == Path::new("/") => {
                     tracing::error!(root = %root.display(), "a mount root may not be / itself; ignoring it");
                 }
-                Ok(c) => out.push((kind, c)),
+                Ok(canonical) => out.push(MountRoot {
+                    kind,
+                    configured: root.clone(),
+                    canonical,
+                }),
                 Err(e) => {
                     tracing::warn!(root = %root.display(), error = %e, "mount root not usable; mounts under it will be refused");
                 }
@@ -149,15 +200,86 @@ impl Policy {
             roots: out,
             docker_socket: std::fs::canonicalize(docker_socket)
                 .unwrap_or_else(|_| docker_socket.to_path_buf()),
-            gpu_count,
-            drop_all_capabilities,
+            docker_socket_configured: docker_socket.to_path_buf(),
+            gpu_uuids,
             simulated_gpus: false,
+            supplementary_groups: policy.supplementary_groups.clone(),
+            resources: resources.clone(),
+            host,
         }
     }
 
-    pub fn gpu_count(&self) -> u32 {
-        self.gpu_count
+    /// Marks the host's GPUs as simulated (see the field).
+    pub fn with_simulated_gpus(mut self, simulated: bool) -> Policy {
+        self.simulated_gpus = simulated;
+        self
     }
+
+    pub fn gpu_count(&self) -> u32 {
+        self.gpu_uuids.len() as u32
+    }
+
+    /// The limits of a container holding `gpus` of this host's GPUs.
+    pub fn limits_for(&self, gpus: usize) -> ResourceLimits {
+        let r = &self.resources;
+        let share = if gpus == 0 {
+            u64::from(r.cpu_only_share_gpus.max(1))
+        } else {
+            gpus as u64
+        };
+        let host_gpus = u64::from(self.gpu_count().max(1));
+        let memory_per_gpu = r
+            .memory_per_gpu_mib
+            .map(|mib| mib << 20)
+            .unwrap_or(self.host.memory_bytes / 10 * 9 / host_gpus);
+        let host_cpu_millis = u64::from(self.host.cpus.max(1)) * 1000;
+        let cpu_per_gpu = r
+            .cpus_per_gpu
+            .map(|c| (c * 1000.0) as u64)
+            .unwrap_or(host_cpu_millis / host_gpus);
+        // Never more than the host has, never so little that a shell cannot start.
+        let memory_bytes = (memory_per_gpu * share)
+            .min(self.host.memory_bytes.max(256 << 20))
+            .max(256 << 20);
+        let cpu_millis = (cpu_per_gpu * share).clamp(100, host_cpu_millis);
+        ResourceLimits {
+            pids: r.pids_limit,
+            memory_bytes,
+            cpu_millis,
+            shm_bytes: memory_bytes / 100 * u64::from(r.shm_percent),
+        }
+    }
+
+    /// The root a path lies under (the most specific one when roots nest) and the rest of it.
+    fn root_for<'a>(&self, path: &'a Path) -> Option<(&MountRoot, &'a Path)> {
+        self.roots
+            .iter()
+            .flat_map(|root| {
+                [&root.configured, &root.canonical]
+                    .into_iter()
+                    .filter_map(move |form| path.strip_prefix(form).ok().map(|rest| (root, rest)))
+            })
+            .min_by_key(|(_, rest)| rest.components().count())
+    }
+}
+
+/// A bind mount whose source directory is open: the container gets exactly this directory.
+#[derive(Debug)]
+pub struct CheckedMount {
+    pub dir: OwnedFd,
+    pub target: String,
+    pub read_only: bool,
+    /// The source as the user wrote it, for messages.
+    pub as_written: String,
+}
+
+/// A launch the policy accepted: the container body (without mounts, which are staged by
+/// [`crate::mounts::Stager`] and added then), the open mount sources, and the limits set.
+#[derive(Debug)]
+pub struct LaunchPlan {
+    pub body: ContainerCreateBody,
+    pub mounts: Vec<CheckedMount>,
+    pub limits: ResourceLimits,
 }
 
 /// Turns a launch request into the Docker container configuration, or refuses it.
@@ -167,45 +289,35 @@ pub fn build_container_config(
     spec: &LaunchSpec,
     policy: &Policy,
     now: DateTime<Utc>,
-) -> Result<ContainerCreateBody, PolicyRefusal> {
+) -> Result<LaunchPlan, PolicyRefusal> {
     check_host_access(spec)?;
     check_identity(spec)?;
-    let gpus = check_gpus(&spec.gpus, policy.gpu_count)?;
+    let (uid, gid) = check_user(spec)?;
+    let gpus = check_gpus(&spec.gpus, policy.gpu_count())?;
+    let mut env = check_env(spec)?;
     let mounts = spec
         .mounts
         .iter()
-        .map(|m| resolve_mount(m, policy))
+        .map(|m| open_mount(m, uid, policy))
         .collect::<Result<Vec<_>, _>>()?;
-    let env = check_env(spec)?;
-    let user = match (spec.uid, spec.gid) {
-        // A user mapping that says "root" is a configuration mistake at best: a chat message
-        // must never become root on a host, even inside a container with a bind mount.
-        (Some(0), _) | (_, Some(0)) => {
-            return refuse(
-                Rule::InvalidUser,
-                "uid/gid 0 (root) is refused; map the Slack user to their own Unix account",
-            );
-        }
-        (Some(u), Some(g)) => Some(format!("{u}:{g}")),
-        (Some(u), None) => Some(u.to_string()),
-        (None, Some(_)) => {
-            return refuse(
-                Rule::InvalidUser,
-                "a gid was given without a uid; send both, or neither to use the image's user",
-            );
-        }
-        (None, None) => None,
-    };
+    let limits = policy.limits_for(gpus.len());
 
-    let mut label_map: HashMap<String, String> = MaisonLabels {
-        owner: spec.owner.clone(),
-        owner_name: spec.owner_name.clone(),
-        booking: spec.booking.clone(),
-        image_source: Some(spec.image_source),
-        created_at: Some(now),
-        idempotency_key: Some(spec.idempotency_key.clone()),
-    }
-    .to_labels();
+    let booked_uuids: Vec<String> = gpus
+        .iter()
+        .map(|&g| policy.gpu_uuids[g as usize].clone())
+        .collect();
+    // Always set by Maison: CUDA images set it to `all` themselves, and with the NVIDIA runtime
+    // as Docker's default that would hand the container every GPU of the host.
+    env.push(format!(
+        "NVIDIA_VISIBLE_DEVICES={}",
+        if booked_uuids.is_empty() {
+            "void".to_string()
+        } else {
+            booked_uuids.join(",")
+        }
+    ));
+
+    let mut label_map = agent_labels(spec, now);
     label_map.insert(
         labels::GPUS.to_string(),
         gpus.iter()
@@ -213,44 +325,105 @@ pub fn build_container_config(
             .collect::<Vec<_>>()
             .join(","),
     );
+    label_map.insert(labels::LIMITS.to_string(), limits.to_label());
 
     // Only set when GPUs are asked for: engines without the NVIDIA runtime reject
     // any device request, and CPU-only launches must keep working there.
     let device_requests = (!gpus.is_empty() && !policy.simulated_gpus).then(|| {
         vec![DeviceRequest {
             driver: Some("nvidia".to_string()),
-            device_ids: Some(gpus.iter().map(|g| g.to_string()).collect()),
+            device_ids: Some(booked_uuids.clone()),
             capabilities: Some(vec![vec!["gpu".to_string()]]),
             ..Default::default()
         }]
     });
 
+    let memory = i64::try_from(limits.memory_bytes).unwrap_or(i64::MAX);
     let host_config = HostConfig {
-        mounts: (!mounts.is_empty()).then_some(mounts),
         privileged: Some(false),
         security_opt: Some(vec!["no-new-privileges:true".to_string()]),
-        cap_drop: policy
-            .drop_all_capabilities
-            .then(|| vec!["ALL".to_string()]),
+        cap_drop: Some(vec!["ALL".to_string()]),
+        group_add: (!policy.supplementary_groups.is_empty()).then(|| {
+            policy
+                .supplementary_groups
+                .iter()
+                .map(|g| g.to_string())
+                .collect()
+        }),
         device_requests,
+        pids_limit: Some(limits.pids),
+        memory: Some(memory),
+        // Equal to the memory limit: no swap on top of it.
+        memory_swap: Some(memory),
+        nano_cpus: Some(i64::try_from(limits.cpu_millis).unwrap_or(i64::MAX) * 1_000_000),
+        shm_size: Some(i64::try_from(limits.shm_bytes).unwrap_or(i64::MAX)),
         // A tiny init reaps zombies of long interactive sessions.
         init: Some(true),
         ..Default::default()
     };
 
-    Ok(ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
-        env: (!env.is_empty()).then_some(env),
-        user,
-        labels: Some(label_map),
-        // Like `docker run -dit`: images whose default command is a shell stay up
-        // so that users can `docker exec` into them.
-        tty: Some(true),
-        open_stdin: Some(true),
-        host_config: Some(host_config),
-        ..Default::default()
+    Ok(LaunchPlan {
+        body: ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
+            env: Some(env),
+            user: Some(format!("{uid}:{gid}")),
+            labels: Some(label_map),
+            // Like `docker run -dit`: images whose default command is a shell stay up
+            // so that `maison enter` has something to enter.
+            tty: Some(true),
+            open_stdin: Some(true),
+            host_config: Some(host_config),
+            ..Default::default()
+        },
+        mounts,
+        limits,
     })
+}
+
+/// Every `maison.*` label the agent knows, set by the agent. Absent values are written empty, so
+/// an image's own `LABEL maison.booking=…` (which Docker would otherwise copy onto the
+/// container) cannot fill them in.
+fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String> {
+    let mut map: HashMap<String, String> = [
+        labels::OWNER,
+        labels::OWNER_NAME,
+        labels::BOOKING,
+        labels::IMAGE_SOURCE,
+        labels::CREATED_AT,
+        labels::IDEMPOTENCY_KEY,
+        labels::GPUS,
+        labels::LIMITS,
+        labels::MOUNT_STAGE,
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), String::new()))
+    .collect();
+    map.extend(
+        MaisonLabels {
+            owner: spec.owner.clone(),
+            owner_name: spec.owner_name.clone(),
+            booking: spec.booking.clone(),
+            image_source: Some(spec.image_source),
+            created_at: Some(now),
+            idempotency_key: Some(spec.idempotency_key.clone()),
+        }
+        .to_labels(),
+    );
+    map
+}
+
+/// Blanks every `maison.*` label of the image that the agent did not set itself: Docker merges
+/// image labels into the container's, so an image could otherwise forge ownership.
+pub fn neutralise_image_labels(
+    container_labels: &mut HashMap<String, String>,
+    image_labels: &HashMap<String, String>,
+) {
+    for key in image_labels.keys() {
+        if key.starts_with(labels::PREFIX) {
+            container_labels.entry(key.clone()).or_default();
+        }
+    }
 }
 
 fn check_host_access(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
@@ -359,6 +532,29 @@ fn check_identity(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
     Ok(())
 }
 
+/// Every container runs as its owner's own uid **and** gid. Without a gid Docker would pick the
+/// image's group for that uid (often 0) and the groups the image's `/etc/group` lists for it;
+/// without a uid, the image's user (often root).
+fn check_user(spec: &LaunchSpec) -> Result<(u32, u32), PolicyRefusal> {
+    match (spec.uid, spec.gid) {
+        // A user mapping that says "root" is a configuration mistake at best: a chat message
+        // must never become root on a host, even inside a container with a bind mount.
+        (Some(0), _) | (_, Some(0)) => refuse(
+            Rule::InvalidUser,
+            "uid/gid 0 (root) is refused; map the Slack user to their own Unix account",
+        ),
+        (Some(uid), Some(gid)) => Ok((uid, gid)),
+        (Some(_), None) | (None, Some(_)) => refuse(
+            Rule::MissingUser,
+            "containers run as their owner's uid and gid: send both (an admin maps Slack users to Unix accounts in [[users]])",
+        ),
+        (None, None) => refuse(
+            Rule::MissingUser,
+            "containers never run as the image's user: the launch needs the owner's uid and gid (an admin maps Slack users to Unix accounts in [[users]])",
+        ),
+    }
+}
+
 fn check_gpus(gpus: &[u32], count: u32) -> Result<Vec<u32>, PolicyRefusal> {
     let mut seen = BTreeSet::new();
     for &g in gpus {
@@ -379,6 +575,12 @@ fn check_gpus(gpus: &[u32], count: u32) -> Result<Vec<u32>, PolicyRefusal> {
     Ok(gpus.to_vec())
 }
 
+/// Variables that choose GPUs: only the agent sets them, from the booking.
+fn selects_gpus(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    upper.starts_with("NVIDIA_") || upper == "CUDA_VISIBLE_DEVICES"
+}
+
 fn check_env(spec: &LaunchSpec) -> Result<Vec<String>, PolicyRefusal> {
     spec.env
         .iter()
@@ -391,6 +593,14 @@ fn check_env(spec: &LaunchSpec) -> Result<Vec<String>, PolicyRefusal> {
                 return refuse(
                     Rule::InvalidEnv,
                     format!("environment variable {k:?} is not valid (letters, digits, '_')"),
+                );
+            }
+            if selects_gpus(k) {
+                return refuse(
+                    Rule::GpuEnv,
+                    format!(
+                        "{k} is set by Maison from your booking; ask for GPUs with `--gpus` instead"
+                    ),
                 );
             }
             Ok(format!("{k}={v}"))
@@ -412,11 +622,55 @@ fn lexical_check(path: &str, what: &str, parent_rule: Rule) -> Result<PathBuf, P
             format!("mount {what} {path:?} may not contain '..'"),
         );
     }
-    Ok(p.to_path_buf())
+    Ok(p.components().collect())
 }
 
-fn resolve_mount(m: &maison_agent_api::MountSpec, policy: &Policy) -> Result<Mount, PolicyRefusal> {
-    let source = lexical_check(&m.source, "source", Rule::MountParentDir)?;
+/// How every step below a root is opened: a directory, by no symbolic or magic link, never
+/// leaving the directory it starts from. (No `O_NOFOLLOW`: with `O_PATH` it would open a final
+/// symlink itself instead of failing with `ELOOP`.)
+fn beneath() -> OpenHow {
+    OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        )
+}
+
+fn open_failed(errno: Errno, written: &str) -> PolicyRefusal {
+    match errno {
+        Errno::ELOOP | Errno::EXDEV => PolicyRefusal {
+            rule: Rule::MountSymlink,
+            message: format!(
+                "mount source {written:?} goes through a symbolic link; give the real directory"
+            ),
+        },
+        Errno::ENOENT => PolicyRefusal {
+            rule: Rule::MountSourceMissing,
+            message: format!("mount source {written:?} does not exist"),
+        },
+        Errno::ENOTDIR => PolicyRefusal {
+            rule: Rule::MountSourceMissing,
+            message: format!("mount source {written:?} is not a directory"),
+        },
+        other => PolicyRefusal {
+            rule: Rule::MountSourceMissing,
+            message: format!(
+                "mount source {written:?} cannot be opened ({})",
+                other.desc()
+            ),
+        },
+    }
+}
+
+fn open_mount(
+    m: &maison_agent_api::MountSpec,
+    uid: u32,
+    policy: &Policy,
+) -> Result<CheckedMount, PolicyRefusal> {
+    let written = m.source.as_str();
+    let source = lexical_check(written, "source", Rule::MountParentDir)?;
     let target = lexical_check(&m.target, "target", Rule::MountTarget)?;
     if target == Path::new("/") {
         return refuse(
@@ -430,84 +684,135 @@ fn resolve_mount(m: &maison_agent_api::MountSpec, policy: &Policy) -> Result<Mou
             "the host's root directory cannot be mounted",
         );
     }
-    let canonical = std::fs::canonicalize(&source).map_err(|e| PolicyRefusal {
-        rule: Rule::MountSourceMissing,
-        message: format!("mount source {:?} cannot be used: {e}", m.source),
-    })?;
-    if canonical == Path::new("/") {
-        return refuse(
-            Rule::MountHostRoot,
-            format!(
-                "mount source {:?} resolves to the host's root directory",
-                m.source
-            ),
-        );
-    }
-    // Mounting the socket, or any directory above it, hands out root on the host.
-    if policy.docker_socket.starts_with(&canonical) {
+    // Named before anything else: mounting the socket, or a directory above it, is root on the
+    // host, and the refusal should say so rather than "outside the roots".
+    if policy.docker_socket.starts_with(&source)
+        || policy.docker_socket_configured.starts_with(&source)
+    {
         return refuse(
             Rule::MountDockerSocket,
-            format!(
-                "mount source {:?} would expose the Docker socket {}",
-                m.source,
-                policy.docker_socket.display()
-            ),
+            format!("mount source {written:?} would expose the Docker socket"),
         );
     }
-    let Some((kind, _)) = policy
-        .roots
-        .iter()
-        .find(|(_, root)| canonical.starts_with(root))
-    else {
+    let Some((root, rest)) = policy.root_for(&source) else {
         let allowed: Vec<String> = policy
             .roots
             .iter()
-            .map(|(_, r)| r.display().to_string())
+            .map(|r| r.configured.display().to_string())
             .collect();
         return refuse(
             Rule::MountOutsideRoots,
             if allowed.is_empty() {
-                format!(
-                    "mount source {:?} refused: this agent allows no mounts",
-                    m.source
-                )
+                format!("mount source {written:?} refused: this agent allows no mounts")
             } else {
                 format!(
-                    "mount source {:?} (resolved to {}) is outside the allowed roots: {}",
-                    m.source,
-                    canonical.display(),
+                    "mount source {written:?} is outside the allowed roots: {}",
                     allowed.join(", ")
                 )
             },
         );
     };
-    let read_only = match (kind, m.read_only) {
+    let real = root.canonical.join(rest);
+    // The same below a root whose configured name differs from its real path.
+    if policy.docker_socket.starts_with(&real) {
+        return refuse(
+            Rule::MountDockerSocket,
+            format!("mount source {written:?} would expose the Docker socket"),
+        );
+    }
+    // Whatever the nesting of roots, a dataset is only ever seen read-only.
+    if root.kind != RootKind::Datasets
+        && policy
+            .roots
+            .iter()
+            .any(|r| r.kind == RootKind::Datasets && r.canonical.starts_with(&real))
+    {
+        return refuse(
+            Rule::MountContainsDatasets,
+            format!(
+                "mount source {written:?} contains the datasets directory, which is mounted read-only on its own (launch --data)"
+            ),
+        );
+    }
+    let read_only = match (root.kind, m.read_only) {
         (RootKind::Datasets, Some(false)) => {
             return refuse(
                 Rule::DatasetReadOnly,
-                format!(
-                    "datasets are mounted read-only; {:?} was asked read-write",
-                    m.source
-                ),
+                format!("datasets are mounted read-only; {written:?} was asked read-write"),
             );
         }
         (RootKind::Datasets, _) => true,
         (_, ro) => ro.unwrap_or(false),
     };
-    Ok(Mount {
-        target: Some(m.target.clone()),
-        source: Some(canonical.display().to_string()),
-        typ: Some(MountType::BIND),
-        read_only: Some(read_only),
-        ..Default::default()
+
+    let root_dir = nix::fcntl::open(
+        &root.canonical,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(|e| PolicyRefusal {
+        rule: Rule::MountSourceMissing,
+        message: format!(
+            "the {} root for {written:?} cannot be opened on this host ({})",
+            root.kind.as_str(),
+            e.desc()
+        ),
+    })?;
+    let mut parts = rest.components();
+    let dir = match root.kind {
+        RootKind::Datasets if rest.as_os_str().is_empty() => root_dir,
+        RootKind::Datasets => nix::fcntl::openat2(root_dir.as_fd(), rest, beneath())
+            .map_err(|e| open_failed(e, written))?,
+        RootKind::Home | RootKind::Work => {
+            // Only the owner's own directory: the first level below the root must belong to
+            // the uid the container runs as. Checked on the open directory, not on its name.
+            let Some(first) = parts.next() else {
+                return refuse(
+                    Rule::MountNotOwner,
+                    format!(
+                        "mount source {written:?} is the whole {} directory; mount your own directory in it",
+                        root.kind.as_str()
+                    ),
+                );
+            };
+            let own = nix::fcntl::openat2(root_dir.as_fd(), first.as_os_str(), beneath())
+                .map_err(|e| open_failed(e, written))?;
+            let owner = nix::sys::stat::fstat(own.as_fd())
+                .map_err(|e| open_failed(e, written))?
+                .st_uid;
+            if owner != uid {
+                return refuse(
+                    Rule::MountNotOwner,
+                    format!(
+                        "mount source {written:?} is not yours: only your own {} directory can be mounted",
+                        root.kind.as_str()
+                    ),
+                );
+            }
+            let below: PathBuf = parts.collect();
+            if below.as_os_str().is_empty() {
+                own
+            } else {
+                nix::fcntl::openat2(own.as_fd(), &below, beneath())
+                    .map_err(|e| open_failed(e, written))?
+            }
+        }
+    };
+    Ok(CheckedMount {
+        dir,
+        target: target.display().to_string(),
+        read_only,
+        as_written: written.to_string(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MountRoots;
     use maison_agent_api::MountSpec;
+
+    const ADA: u32 = 1000;
+    const BOB: u32 = 1001;
 
     struct Fixture {
         _tmp: tempfile::TempDir,
@@ -515,28 +820,58 @@ mod tests {
         policy: Policy,
     }
 
+    fn uuids(n: u32) -> Vec<String> {
+        (0..n).map(|i| format!("GPU-test-{i}")).collect()
+    }
+
+    fn host() -> HostSize {
+        HostSize {
+            memory_bytes: 100 << 30,
+            cpus: 16,
+        }
+    }
+
+    fn policy_with(roots: &MountRoots, socket: &Path, gpus: u32) -> Policy {
+        Policy::new(
+            roots,
+            socket,
+            uuids(gpus),
+            &PolicyConfig::default(),
+            &ResourceConfig::default(),
+            host(),
+        )
+    }
+
     fn fixture() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(tmp.path()).unwrap();
         for d in [
-            "home/ada",
-            "work/p1",
+            "home/ada/project",
+            "home/bob",
+            "work/ada",
             "datasets/imagenet",
             "elsewhere",
             "run",
         ] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
+        for (dir, uid) in [
+            ("home/ada", ADA),
+            ("home/ada/project", ADA),
+            ("home/bob", BOB),
+            ("work/ada", ADA),
+        ] {
+            std::os::unix::fs::chown(root.join(dir), Some(uid), Some(uid)).unwrap();
+        }
         std::fs::write(root.join("run/docker.sock"), "").unwrap();
         std::os::unix::fs::symlink("/", root.join("home/ada/escape")).unwrap();
-        std::os::unix::fs::symlink(root.join("datasets/imagenet"), root.join("home/ada/data"))
-            .unwrap();
+        std::os::unix::fs::symlink(root.join("home/bob"), root.join("home/ada/bobs")).unwrap();
         let roots = MountRoots {
             home: Some(root.join("home")),
             work: Some(root.join("work")),
             datasets: Some(root.join("datasets")),
         };
-        let policy = Policy::new(&roots, &root.join("run/docker.sock"), 2, false);
+        let policy = policy_with(&roots, &root.join("run/docker.sock"), 2);
         Fixture {
             _tmp: tmp,
             root,
@@ -549,6 +884,8 @@ mod tests {
             image: "maison-test/busybox:latest".into(),
             owner: "U1".into(),
             idempotency_key: "k1".into(),
+            uid: Some(ADA),
+            gid: Some(ADA),
             ..Default::default()
         }
     }
@@ -565,17 +902,106 @@ mod tests {
         }
     }
 
+    fn env_of(plan: &LaunchPlan) -> Vec<String> {
+        plan.body.env.clone().unwrap_or_default()
+    }
+
     #[test]
-    fn an_explicit_root_user_is_refused() {
+    fn root_missing_or_half_identities_are_refused() {
         let f = fixture();
-        for (uid, gid) in [(Some(0), Some(0)), (Some(0), None), (Some(1000), Some(0))] {
+        for (uid, gid, rule) in [
+            (Some(0), Some(0), Rule::InvalidUser),
+            (Some(0), None, Rule::InvalidUser),
+            (Some(1000), Some(0), Rule::InvalidUser),
+            (None, None, Rule::MissingUser),
+            (Some(1000), None, Rule::MissingUser),
+            (None, Some(1000), Rule::MissingUser),
+        ] {
             let mut s = spec();
             s.uid = uid;
             s.gid = gid;
             let refusal = build_container_config(&s, &f.policy, now()).unwrap_err();
-            assert_eq!(refusal.rule, Rule::InvalidUser, "{uid:?}:{gid:?}");
-            assert!(refusal.message.contains("root"));
+            assert_eq!(refusal.rule, rule, "{uid:?}:{gid:?}");
         }
+    }
+
+    #[test]
+    fn every_container_is_hardened_and_runs_as_its_owner() {
+        let f = fixture();
+        let plan = build_container_config(&spec(), &f.policy, now()).unwrap();
+        assert_eq!(plan.body.user.as_deref(), Some("1000:1000"));
+        let hc = plan.body.host_config.clone().unwrap();
+        assert_eq!(hc.device_requests, None);
+        assert_eq!(hc.privileged, Some(false));
+        assert_eq!(
+            hc.security_opt,
+            Some(vec!["no-new-privileges:true".to_string()])
+        );
+        assert_eq!(hc.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(hc.group_add, None);
+        assert_eq!(hc.network_mode, None);
+        assert_eq!(hc.cap_add, None);
+        assert_eq!(hc.devices, None);
+        assert_eq!(hc.pids_limit, Some(4096));
+        assert!(env_of(&plan).contains(&"NVIDIA_VISIBLE_DEVICES=void".to_string()));
+        let labels = plan.body.labels.unwrap();
+        assert_eq!(labels[labels::OWNER], "U1");
+        assert_eq!(labels[labels::CREATED_AT], "2025-01-02T03:04:05Z");
+        assert_eq!(labels[labels::IMAGE_SOURCE], "custom");
+        assert_eq!(labels[labels::IDEMPOTENCY_KEY], "k1");
+        // Absent values are written empty so that an image cannot supply them.
+        assert_eq!(labels[labels::BOOKING], "");
+        assert_eq!(labels[labels::OWNER_NAME], "");
+        assert_eq!(
+            ResourceLimits::from_label(&labels[labels::LIMITS]),
+            Some(plan.limits)
+        );
+    }
+
+    #[test]
+    fn configured_supplementary_groups_are_the_only_ones() {
+        let f = fixture();
+        let mut config = PolicyConfig::default();
+        config.supplementary_groups = vec![44];
+        let policy = Policy::new(
+            &MountRoots::default(),
+            &f.root.join("run/docker.sock"),
+            uuids(1),
+            &config,
+            &ResourceConfig::default(),
+            host(),
+        );
+        let plan = build_container_config(&spec(), &policy, now()).unwrap();
+        assert_eq!(
+            plan.body.host_config.unwrap().group_add,
+            Some(vec!["44".to_string()])
+        );
+    }
+
+    #[test]
+    fn limits_scale_with_the_booked_gpus() {
+        let f = fixture();
+        // 2 GPUs on a 100 GiB, 16-CPU host: one GPU is 45 GiB and 8 CPUs.
+        let one = f.policy.limits_for(1);
+        assert_eq!(one.memory_bytes, (100u64 << 30) / 10 * 9 / 2);
+        assert_eq!(one.cpu_millis, 8000);
+        assert_eq!(one.shm_bytes, one.memory_bytes / 100 * 50);
+        let two = f.policy.limits_for(2);
+        assert_eq!(two.cpu_millis, 16000);
+        assert_eq!(two.memory_bytes, one.memory_bytes * 2);
+        // CPU-only containers are sized like one GPU by default.
+        assert_eq!(f.policy.limits_for(0), one);
+        let mut s = spec();
+        s.gpus = vec![0, 1];
+        let hc = build_container_config(&s, &f.policy, now())
+            .unwrap()
+            .body
+            .host_config
+            .unwrap();
+        assert_eq!(hc.nano_cpus, Some(16_000_000_000));
+        assert_eq!(hc.memory, hc.memory_swap);
+        assert_eq!(hc.memory, Some(two.memory_bytes as i64));
+        assert_eq!(hc.shm_size, Some(two.shm_bytes as i64));
     }
 
     #[test]
@@ -584,78 +1010,149 @@ mod tests {
         let policy = f.policy.clone().with_simulated_gpus(true);
         let mut s = spec();
         s.gpus = vec![1];
-        let body = build_container_config(&s, &policy, now()).unwrap();
-        assert_eq!(body.labels.unwrap()[labels::GPUS], "1");
-        assert_eq!(body.host_config.unwrap().device_requests, None);
+        let plan = build_container_config(&s, &policy, now()).unwrap();
+        assert!(env_of(&plan).contains(&"NVIDIA_VISIBLE_DEVICES=GPU-test-1".to_string()));
+        assert_eq!(plan.body.labels.unwrap()[labels::GPUS], "1");
+        assert_eq!(plan.body.host_config.unwrap().device_requests, None);
     }
 
     #[test]
-    fn gpu_less_launch_has_no_device_requests_and_is_hardened() {
-        let f = fixture();
-        let body = build_container_config(&spec(), &f.policy, now()).unwrap();
-        let hc = body.host_config.unwrap();
-        assert_eq!(hc.device_requests, None);
-        assert_eq!(hc.privileged, Some(false));
-        assert_eq!(
-            hc.security_opt,
-            Some(vec!["no-new-privileges:true".to_string()])
-        );
-        assert_eq!(hc.network_mode, None);
-        assert_eq!(hc.cap_add, None);
-        assert_eq!(hc.devices, None);
-        let labels = body.labels.unwrap();
-        assert_eq!(labels[labels::OWNER], "U1");
-        assert_eq!(labels[labels::CREATED_AT], "2025-01-02T03:04:05Z");
-        assert_eq!(labels[labels::IMAGE_SOURCE], "custom");
-        assert_eq!(labels[labels::IDEMPOTENCY_KEY], "k1");
-    }
-
-    #[test]
-    fn gpus_become_one_nvidia_device_request() {
+    fn gpus_become_one_nvidia_device_request_and_the_same_visible_devices() {
         let f = fixture();
         let mut s = spec();
         s.gpus = vec![1, 0];
-        s.uid = Some(1000);
-        s.gid = Some(100);
-        let body = build_container_config(&s, &f.policy, now()).unwrap();
-        assert_eq!(body.user.as_deref(), Some("1000:100"));
-        let dr = body.host_config.unwrap().device_requests.unwrap();
+        let plan = build_container_config(&s, &f.policy, now()).unwrap();
+        assert!(
+            env_of(&plan).contains(&"NVIDIA_VISIBLE_DEVICES=GPU-test-1,GPU-test-0".to_string())
+        );
+        let dr = plan.body.host_config.unwrap().device_requests.unwrap();
         assert_eq!(dr.len(), 1);
         assert_eq!(dr[0].driver.as_deref(), Some("nvidia"));
-        assert_eq!(dr[0].device_ids, Some(vec!["1".into(), "0".into()]));
+        assert_eq!(
+            dr[0].device_ids,
+            Some(vec!["GPU-test-1".into(), "GPU-test-0".into()])
+        );
         assert_eq!(dr[0].capabilities, Some(vec![vec!["gpu".to_string()]]));
-        assert_eq!(body.labels.unwrap()[labels::GPUS], "1,0");
+        assert_eq!(plan.body.labels.unwrap()[labels::GPUS], "1,0");
     }
 
     #[test]
-    fn dataset_mounts_are_forced_read_only_and_home_is_writable() {
+    fn gpu_selecting_variables_are_refused() {
+        let f = fixture();
+        for key in [
+            "NVIDIA_VISIBLE_DEVICES",
+            "nvidia_visible_devices",
+            "NVIDIA_DRIVER_CAPABILITIES",
+            "CUDA_VISIBLE_DEVICES",
+        ] {
+            let mut s = spec();
+            s.env.insert(key.into(), "all".into());
+            let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+            assert_eq!(err.rule, Rule::GpuEnv, "{key}");
+        }
+    }
+
+    #[test]
+    fn image_labels_cannot_forge_ownership() {
+        let f = fixture();
+        let mut labels_set = build_container_config(&spec(), &f.policy, now())
+            .unwrap()
+            .body
+            .labels
+            .unwrap();
+        let image: HashMap<String, String> = [
+            ("maison.booking", "999"),
+            ("maison.owner_name", "Mallory"),
+            ("maison.future_key", "x"),
+            ("org.opencontainers.image.title", "t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        neutralise_image_labels(&mut labels_set, &image);
+        assert_eq!(labels_set[labels::BOOKING], "");
+        assert_eq!(labels_set[labels::OWNER_NAME], "");
+        assert_eq!(labels_set["maison.future_key"], "");
+        assert_eq!(labels_set[labels::OWNER], "U1");
+        assert!(!labels_set.contains_key("org.opencontainers.image.title"));
+    }
+
+    #[test]
+    fn own_home_and_work_mount_read_write_and_datasets_read_only() {
         let f = fixture();
         let mut s = spec();
         s.mounts = vec![
             mount(&f.root.join("datasets/imagenet"), None),
-            MountSpec {
-                target: "/home/ada".into(),
-                ..mount(&f.root.join("home/ada"), None)
-            },
+            mount(&f.root.join("home/ada"), None),
+            mount(&f.root.join("home/ada/project"), Some(true)),
+            mount(&f.root.join("work/ada"), None),
         ];
-        let body = build_container_config(&s, &f.policy, now()).unwrap();
-        let mounts = body.host_config.unwrap().mounts.unwrap();
-        assert_eq!(mounts[0].read_only, Some(true));
-        assert_eq!(mounts[1].read_only, Some(false));
-        assert_eq!(mounts[0].typ, Some(MountType::BIND));
+        let plan = build_container_config(&s, &f.policy, now()).unwrap();
+        let ro: Vec<bool> = plan.mounts.iter().map(|m| m.read_only).collect();
+        assert_eq!(ro, vec![true, false, true, false]);
+        // The open directory is the one named.
+        let ino = |p: &Path| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        let opened = nix::sys::stat::fstat(plan.mounts[1].dir.as_fd())
+            .unwrap()
+            .st_ino;
+        assert_eq!(opened, ino(&f.root.join("home/ada")).unwrap());
     }
 
     #[test]
-    fn symlinks_are_followed_before_judging() {
+    fn symlinks_are_refused_not_followed() {
         let f = fixture();
+        for link in ["home/ada/escape", "home/ada/bobs"] {
+            let mut s = spec();
+            s.mounts = vec![mount(&f.root.join(link), None)];
+            let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+            assert_eq!(err.rule, Rule::MountSymlink, "{link}");
+            // The path as written, never what it resolves to.
+            assert!(err.message.contains(link), "{}", err.message);
+            assert!(!err.message.contains("home/bob\""), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn foreign_homes_and_whole_roots_are_refused() {
+        let f = fixture();
+        for (path, rule) in [
+            ("home/bob", Rule::MountNotOwner),
+            ("home", Rule::MountNotOwner),
+            ("work", Rule::MountNotOwner),
+        ] {
+            let mut s = spec();
+            s.mounts = vec![mount(&f.root.join(path), None)];
+            let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+            assert_eq!(err.rule, rule, "{path}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn datasets_stay_read_only_whatever_the_nesting_of_roots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(root.join("srv/ada/datasets/imagenet")).unwrap();
+        std::fs::create_dir_all(root.join("srv/ada/code")).unwrap();
+        std::os::unix::fs::chown(root.join("srv/ada"), Some(ADA), Some(ADA)).unwrap();
+        // The datasets root sits inside a work directory.
+        let roots = MountRoots {
+            home: None,
+            work: Some(root.join("srv")),
+            datasets: Some(root.join("srv/ada/datasets")),
+        };
+        let policy = policy_with(&roots, Path::new("/var/run/docker.sock"), 0);
         let mut s = spec();
-        s.mounts = vec![mount(&f.root.join("home/ada/escape"), None)];
-        let err = build_container_config(&s, &f.policy, now()).unwrap_err();
-        assert_eq!(err.rule, Rule::MountHostRoot);
-        // A link from home into datasets is still a dataset: read-only.
-        s.mounts = vec![mount(&f.root.join("home/ada/data"), Some(false))];
-        let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+        s.mounts = vec![mount(&root.join("srv/ada/datasets/imagenet"), None)];
+        let plan = build_container_config(&s, &policy, now()).unwrap();
+        assert!(plan.mounts[0].read_only, "the most specific root decides");
+        s.mounts = vec![mount(&root.join("srv/ada/datasets/imagenet"), Some(false))];
+        let err = build_container_config(&s, &policy, now()).unwrap_err();
         assert_eq!(err.rule, Rule::DatasetReadOnly);
+        s.mounts = vec![mount(&root.join("srv/ada"), None)];
+        let err = build_container_config(&s, &policy, now()).unwrap_err();
+        assert_eq!(err.rule, Rule::MountContainsDatasets);
+        s.mounts = vec![mount(&root.join("srv/ada/code"), None)];
+        assert!(build_container_config(&s, &policy, now()).is_ok());
     }
 
     #[test]
@@ -746,7 +1243,7 @@ mod tests {
             ),
             (
                 "missing",
-                Box::new(|s, r| s.mounts = vec![mount(&r.join("home/nobody"), None)]),
+                Box::new(|s, r| s.mounts = vec![mount(&r.join("home/ada/nothing"), None)]),
                 Rule::MountSourceMissing,
             ),
             (
@@ -787,11 +1284,6 @@ mod tests {
                 Rule::InvalidEnv,
             ),
             (
-                "gid only",
-                Box::new(|s, _| s.gid = Some(5)),
-                Rule::InvalidUser,
-            ),
-            (
                 "key",
                 Box::new(|s, _| s.idempotency_key = String::new()),
                 Rule::InvalidIdempotencyKey,
@@ -807,23 +1299,31 @@ mod tests {
     }
 
     #[test]
+    fn a_root_holding_the_docker_socket_cannot_be_mounted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(root.join("data/run")).unwrap();
+        std::fs::write(root.join("data/run/docker.sock"), "").unwrap();
+        let roots = MountRoots {
+            datasets: Some(root.join("data")),
+            ..MountRoots::default()
+        };
+        let policy = policy_with(&roots, &root.join("data/run/docker.sock"), 0);
+        let mut s = spec();
+        s.mounts = vec![mount(&root.join("data/run"), None)];
+        let err = build_container_config(&s, &policy, now()).unwrap_err();
+        assert_eq!(err.rule, Rule::MountDockerSocket);
+        assert!(!err.message.contains("docker.sock"), "{}", err.message);
+    }
+
+    #[test]
     fn no_roots_means_no_mounts() {
         let f = fixture();
-        let policy = Policy::new(
-            &MountRoots::default(),
-            Path::new("/var/run/docker.sock"),
-            0,
-            true,
-        );
+        let policy = policy_with(&MountRoots::default(), Path::new("/var/run/docker.sock"), 0);
         let mut s = spec();
         s.mounts = vec![mount(&f.root.join("home/ada"), None)];
         let err = build_container_config(&s, &policy, now()).unwrap_err();
         assert_eq!(err.rule, Rule::MountOutsideRoots);
         assert!(err.message.contains("no mounts"), "{}", err.message);
-        let body = build_container_config(&spec(), &policy, now()).unwrap();
-        assert_eq!(
-            body.host_config.unwrap().cap_drop,
-            Some(vec!["ALL".to_string()])
-        );
     }
 }

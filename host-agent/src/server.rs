@@ -29,11 +29,20 @@ use crate::inventory::Inventory;
 use crate::policy::{Policy, build_container_config};
 use crate::rollup::Clock;
 use crate::sampler::Sampler;
+use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// Launch specs are small; anything bigger is not a launch spec.
 const BODY_LIMIT: usize = 64 * 1024;
+/// Connections whose client proved a bot certificate.
 const MAX_CONNECTIONS: usize = 256;
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections still in their TLS handshake, from anyone; they hold no authenticated slot.
+const MAX_HANDSHAKES: usize = 512;
+/// Handshakes in progress from one address: a neighbour opening idle sockets only ever
+/// competes with itself.
+const MAX_HANDSHAKES_PER_ADDRESS: usize = 16;
+/// A client that has not finished the handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -101,6 +110,14 @@ impl From<EngineError> for AppError {
             EngineError::Unavailable(m) => {
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::DockerError, m)
             }
+            EngineError::Refused { message, rule } => AppError(
+                StatusCode::FORBIDDEN,
+                ApiError {
+                    code: ErrorCode::PolicyRefused,
+                    message,
+                    rule: Some(rule.to_string()),
+                },
+            ),
         }
     }
 }
@@ -115,6 +132,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/metrics", get(metrics))
         .route("/v1/containers", get(list_containers).post(launch))
         .route("/v1/containers/{id}/stop", post(stop_container))
+        .route("/v1/containers/{id}/processes", get(container_processes))
         .route("/v1/containers/{id}", delete(remove_container))
         .route("/v1/images", get(list_images))
         .route("/v1/images/{id}", delete(remove_image))
@@ -202,7 +220,7 @@ fn disk_space(path: &str) -> (Option<u64>, Option<u64>) {
 }
 
 /// CPUs of the host, not of the agent's own cgroup or affinity mask.
-fn host_cpus() -> u32 {
+pub(crate) fn host_cpus() -> u32 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN)
         .ok()
         .flatten()
@@ -210,7 +228,7 @@ fn host_cpus() -> u32 {
         .unwrap_or(1)
 }
 
-fn memory_total_bytes() -> Option<u64> {
+pub(crate) fn memory_total_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -249,7 +267,7 @@ async fn list_containers(
 async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
     let spec: LaunchSpec = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("invalid launch spec: {e}")))?;
-    let config = build_container_config(&spec, &s.policy, s.clock.now()).map_err(|r| {
+    let plan = build_container_config(&spec, &s.policy, s.clock.now()).map_err(|r| {
         tracing::warn!(owner = %spec.owner, rule = %r.rule, reason = %r.message, "launch refused");
         AppError(
             StatusCode::FORBIDDEN,
@@ -262,8 +280,13 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
     })?;
     let (created, container) = s
         .engine
-        .launch(spec.name.as_deref(), &spec.idempotency_key, config)
-        .await?;
+        .launch(spec.name.as_deref(), &spec.idempotency_key, plan)
+        .await
+        .inspect_err(|e| {
+            if let EngineError::Refused { rule, message } = e {
+                tracing::warn!(owner = %spec.owner, %rule, reason = %message, "launch refused");
+            }
+        })?;
     if created {
         tracing::info!(owner = %spec.owner, id = %container.id, name = %container.name, gpus = ?spec.gpus, "container launched");
     }
@@ -291,6 +314,13 @@ async fn stop_container(
         query.map_err(|e| AppError::bad_request(format!("{e}; use ?timeout=<seconds>")))?;
     let timeout = q.timeout.map(|t| t.min(3600) as i32);
     Ok(Json(s.engine.stop(&id, timeout).await?))
+}
+
+async fn container_processes(
+    State(s): Shared,
+    Path(id): Path<String>,
+) -> Result<Json<maison_agent_api::ContainerProcesses>, AppError> {
+    Ok(Json(s.engine.processes(&id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -466,8 +496,51 @@ fn render_prometheus(s: &AppState) -> String {
     out
 }
 
+/// Handshakes in progress, per client address; an entry lives while a guard does.
+#[derive(Debug, Default)]
+struct Handshakes {
+    by_address: std::sync::Mutex<HashMap<IpAddr, usize>>,
+}
+
+struct HandshakeSlot {
+    table: Arc<Handshakes>,
+    address: IpAddr,
+}
+
+impl Handshakes {
+    fn try_enter(self: &Arc<Self>, address: IpAddr) -> Option<HandshakeSlot> {
+        let mut map = self.by_address.lock().unwrap();
+        let n = map.entry(address).or_default();
+        if *n >= MAX_HANDSHAKES_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(HandshakeSlot {
+            table: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        let mut map = self.table.by_address.lock().unwrap();
+        if let Some(n) = map.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// Accepts TLS connections until `shutdown` fires. Each connection is served by
 /// hyper (HTTP/1.1 or HTTP/2, chosen by ALPN).
+///
+/// Before authentication a connection is cheap to refuse and may not last: handshakes are
+/// capped per address and in all, and time out after [`HANDSHAKE_TIMEOUT`]. Only a connection
+/// that completed mutual TLS takes one of the [`MAX_CONNECTIONS`] slots, so idle sockets from
+/// the network cannot lock the bot out.
 pub async fn serve_tls(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
@@ -476,6 +549,8 @@ pub async fn serve_tls(
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let per_address = Arc::new(Handshakes::default());
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -489,14 +564,18 @@ pub async fn serve_tls(
                         continue;
                     }
                 };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, "too many connections; dropping one");
+                let Some(address_slot) = per_address.try_enter(peer.ip()) else {
+                    tracing::debug!(%peer, "too many handshakes from this address; dropping one");
+                    continue;
+                };
+                let Ok(handshake_slot) = handshakes.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "too many handshakes in progress; dropping one");
                     continue;
                 };
                 let acceptor = acceptor.clone();
                 let app = app.clone();
+                let slots = slots.clone();
                 conns.spawn(async move {
-                    let _permit = permit;
                     let _ = tcp.set_nodelay(true);
                     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(s)) => s,
@@ -508,6 +587,11 @@ pub async fn serve_tls(
                             tracing::debug!(%peer, "TLS handshake timed out");
                             return;
                         }
+                    };
+                    drop((address_slot, handshake_slot));
+                    let Ok(_permit) = slots.try_acquire_owned() else {
+                        tracing::warn!(%peer, "too many authenticated connections; closing one");
+                        return;
                     };
                     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     builder

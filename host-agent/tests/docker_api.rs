@@ -31,6 +31,8 @@ async fn launch_with_labels_and_bind_mount_then_list_stop_remove() {
     let home = t.home.join("ada");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(home.join("hello.txt"), "hello from the host\n").unwrap();
+    // The container runs as its owner, who owns this home directory.
+    std::os::unix::fs::chown(&home, Some(common::TEST_UID), Some(common::TEST_UID)).unwrap();
     let mut s = spec(&prefix, "a");
     s.image_source = ImageSource::Catalog;
     s.mounts = vec![MountSpec {
@@ -372,6 +374,13 @@ async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
     let prefix = common::unique_prefix("hostile");
     let _cleanup = Cleanup::new(&prefix);
     std::fs::create_dir_all(t.home.join("eve")).unwrap();
+    std::os::unix::fs::chown(
+        t.home.join("eve"),
+        Some(common::TEST_UID),
+        Some(common::TEST_UID),
+    )
+    .unwrap();
+    std::fs::create_dir_all(t.home.join("mallory")).unwrap();
     std::fs::create_dir_all(t.datasets.join("imagenet")).unwrap();
     let outside = t.dir.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
@@ -441,7 +450,53 @@ async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
                     s.mounts = vec![mount(home.join("eve/etc-link").display().to_string(), None)]
                 })
             },
-            "mount-outside-roots",
+            "mount-symlink",
+        ),
+        (
+            "someone else's home",
+            {
+                let home = home.clone();
+                Box::new(move |s| {
+                    s.mounts = vec![mount(home.join("mallory").display().to_string(), None)]
+                })
+            },
+            "mount-not-owner",
+        ),
+        (
+            "every home at once",
+            {
+                let home = home.clone();
+                Box::new(move |s| s.mounts = vec![mount(home.display().to_string(), None)])
+            },
+            "mount-not-owner",
+        ),
+        (
+            "no uid: the image's user",
+            Box::new(|s| {
+                s.uid = None;
+                s.gid = None;
+            }),
+            "missing-user",
+        ),
+        (
+            "uid without gid",
+            Box::new(|s| s.gid = None),
+            "missing-user",
+        ),
+        ("root uid", Box::new(|s| s.uid = Some(0)), "invalid-user"),
+        (
+            "all GPUs through the environment",
+            Box::new(|s| {
+                s.env.insert("NVIDIA_VISIBLE_DEVICES".into(), "all".into());
+            }),
+            "gpu-env",
+        ),
+        (
+            "CUDA devices through the environment",
+            Box::new(|s| {
+                s.env.insert("CUDA_VISIBLE_DEVICES".into(), "0,1".into());
+            }),
+            "gpu-env",
         ),
         (
             "dot-dot escape",

@@ -46,6 +46,7 @@ async fn one_minute_at_1_hz_becomes_one_rollup_per_gpu_with_holders() {
         created: t("2025-05-01T09:00:00Z"),
         gpus: vec![1],
         owned: true,
+        limits: None,
         maison: Some(MaisonLabels {
             owner: "U42".into(),
             owner_name: None,

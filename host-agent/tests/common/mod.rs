@@ -11,12 +11,16 @@ use std::time::Duration;
 use bollard::Docker;
 use maison_agent::RunningAgent;
 use maison_agent::config::{
-    AgentConfig, DockerConfig, GpuConfig, MetricsConfig, MountRoots, PolicyConfig, TlsConfig,
+    AgentConfig, DockerConfig, EnterConfig, GpuConfig, MetricsConfig, MountRoots, PolicyConfig,
+    ResourceConfig, TlsConfig,
 };
 use maison_agent_api::{AgentClient, ClientTls, LaunchSpec, Timeouts};
 use maison_pki::{Ca, IssuedCert};
 
 pub const TEST_IMAGE: &str = "maison-test/busybox:latest";
+
+/// The unprivileged user test containers run as (no such account needs to exist).
+pub const TEST_UID: u32 = 4242;
 
 pub fn init() {
     maison_agent::install_crypto_provider();
@@ -178,7 +182,16 @@ impl TestAgent {
                 name: "Test GPU".into(),
             },
             metrics: MetricsConfig::default(),
-            policy: PolicyConfig::default(),
+            // Each agent its own staging directory and socket: agents sweep stages they do not
+            // know, and tests run side by side.
+            policy: PolicyConfig {
+                staging_dir: root.join("stage"),
+                ..PolicyConfig::default()
+            },
+            resources: ResourceConfig::default(),
+            enter: EnterConfig {
+                socket: root.join("enter.sock"),
+            },
         };
         let mut config = config;
         adjust(&mut config);
@@ -242,6 +255,8 @@ pub fn spec(prefix: &str, suffix: &str) -> LaunchSpec {
         owner_name: Some("test user".into()),
         booking: Some("booking-1".into()),
         command: vec!["sleep".into(), "300".into()],
+        uid: Some(TEST_UID),
+        gid: Some(TEST_UID),
         idempotency_key: format!("{prefix}-{suffix}-key"),
         ..Default::default()
     }

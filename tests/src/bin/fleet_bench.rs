@@ -41,7 +41,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
 use maison_agent_api::{
-    AgentClient, ClientError, ClientTls, ContainerState, ContainerSummary, GpuHolder, GpuInfo,
+    AgentClient, ClientError, ClientTls, ContainerProcesses, ContainerState, ContainerSummary, GpuHolder, GpuInfo,
     GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec, MaisonLabels,
     MetricsResponse, Timeouts,
 };
@@ -165,6 +165,7 @@ impl SimAgent {
                 created: Utc.timestamp_opt(start - 7200, 0).unwrap(),
                 gpus: vec![i as u32 % args.gpus],
                 owned: true,
+                limits: None,
                 maison: Some(MaisonLabels {
                     owner: owners[i].clone(),
                     owner_name: Some(format!("user {i}")),
@@ -457,6 +458,9 @@ impl AgentApi for DayAgent {
     async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError> {
         Ok(Vec::new())
     }
+    async fn container_processes(&self, _: &str) -> Result<ContainerProcesses, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
     async fn launch(&self, _: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
         Err(ClientError::Config("not in the benchmark".into()))
     }
@@ -503,6 +507,7 @@ async fn bytes_per_row(args: &Args, dir: &std::path::Path) -> anyhow::Result<()>
                 created: Utc.timestamp_opt(start, 0).unwrap(),
                 gpus: vec![],
                 owned: true,
+                limits: None,
                 maison: None,
             })
             .collect();
