@@ -343,6 +343,18 @@ async fn session(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result
         }
         Err(e) => return refuse(&mut stream, format!("Docker: {e}")).await,
     };
+    // Docker applies the create-time console size on some API versions only; say it again.
+    if request.tty && request.rows > 0 && request.cols > 0 {
+        let _ = docker
+            .resize_exec(
+                &exec_id,
+                ResizeExecOptionsBuilder::new()
+                    .w(i32::from(request.cols))
+                    .h(i32::from(request.rows))
+                    .build(),
+            )
+            .await;
+    }
     tracing::info!(caller, container = %found.name, %user, tty = request.tty, "enter session started");
     reply(
         &mut stream,
