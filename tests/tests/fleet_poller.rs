@@ -10,9 +10,9 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use maison_agent_api::{
-    ApiError, ClientError, ContainerState, ContainerSummary, ErrorCode, GpuHolder, GpuInfo,
-    GpuMinute, GpuReading, HostInfo, ImageSource, ImageSummary, LaunchResponse, LaunchSpec,
-    MaisonLabels, MetricsResponse,
+    ApiError, ClientError, ContainerProcesses, ContainerState, ContainerSummary, ErrorCode,
+    GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSource, ImageSummary, LaunchResponse,
+    LaunchSpec, MaisonLabels, MetricsResponse,
 };
 use maison_bot::clock::ManualClock;
 use maison_bot::config::AgentsConfig;
@@ -147,6 +147,9 @@ impl AgentApi for FakeAgent {
         self.gate().await?;
         Ok(self.state.lock().unwrap().containers.clone())
     }
+    async fn container_processes(&self, _id: &str) -> Result<ContainerProcesses, ClientError> {
+        unimplemented!("the poller never asks who runs a container")
+    }
     async fn launch(&self, _spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
         unimplemented!("the poller never launches")
     }
@@ -208,6 +211,7 @@ fn container(seed: &str, name: &str, owner: Option<&str>, gpus: &[u32]) -> Conta
         created: test_start() - Duration::hours(3),
         gpus: gpus.to_vec(),
         owned: owner.is_some(),
+        limits: None,
         maison: owner.map(|o| MaisonLabels {
             owner: o.to_owned(),
             owner_name: Some(format!("{o}-name")),

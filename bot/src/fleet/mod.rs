@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
-    ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec, MetricsResponse,
+    ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
+    MetricsResponse,
 };
 
 use crate::config::{AgentsConfig, HostConfig};
@@ -30,6 +31,8 @@ pub trait AgentApi: Send + Sync {
     /// 1-minute rollups whose minute starts at or after `since`.
     async fn metrics(&self, since: Option<DateTime<Utc>>) -> Result<MetricsResponse, ClientError>;
     async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError>;
+    /// Who a container's processes run as, seen from the host: the evidence `claim` weighs.
+    async fn container_processes(&self, id: &str) -> Result<ContainerProcesses, ClientError>;
     async fn launch(&self, spec: &LaunchSpec) -> Result<LaunchResponse, ClientError>;
     async fn stop(&self, id: &str) -> Result<ContainerSummary, ClientError>;
     async fn remove(&self, id: &str, force: bool) -> Result<(), ClientError>;
@@ -47,6 +50,9 @@ impl AgentApi for AgentClient {
     }
     async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError> {
         AgentClient::containers(self).await
+    }
+    async fn container_processes(&self, id: &str) -> Result<ContainerProcesses, ClientError> {
+        AgentClient::container_processes(self, id).await
     }
     async fn launch(&self, spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
         AgentClient::launch(self, spec).await

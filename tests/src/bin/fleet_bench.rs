@@ -41,9 +41,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
 use maison_agent_api::{
-    AgentClient, ClientError, ClientTls, ContainerProcesses, ContainerState, ContainerSummary, GpuHolder, GpuInfo,
-    GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec, MaisonLabels,
-    MetricsResponse, Timeouts,
+    AgentClient, ClientError, ClientTls, ContainerProcesses, ContainerState, ContainerSummary,
+    GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
+    MaisonLabels, MetricsResponse, Timeouts,
 };
 use maison_bot::clock::{Clock, ManualClock, SystemClock};
 use maison_bot::config::AgentsConfig;

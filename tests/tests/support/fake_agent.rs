@@ -1,5 +1,6 @@
-//! A scriptable in-process agent for the report and reminder scenarios: the poller reads its
-//! inventory and metrics, and the buttons' stop / rm / image rm calls are recorded.
+//! A scriptable in-process agent for the report, reminder and fleet-command scenarios: the
+//! poller reads its inventory and metrics; stop, rm, image rm and the process look-ups of
+//! `claim` are recorded.
 
 #![allow(dead_code)]
 
@@ -9,9 +10,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::{
-    ApiError, ClientError, ContainerState, ContainerSummary, ErrorCode, GpuHolder, GpuInfo,
-    GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec, MaisonLabels,
-    MetricsResponse,
+    ApiError, ClientError, ContainerProcesses, ContainerState, ContainerSummary, ErrorCode,
+    GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
+    MaisonLabels, MetricsResponse,
 };
 use maison_bot::fleet::AgentApi;
 
@@ -23,7 +24,9 @@ pub struct State {
     pub images: Vec<ImageSummary>,
     pub rollups: Vec<GpuMinute>,
     pub current: Vec<GpuReading>,
-    /// Calls the buttons made: `stop <id>`, `rm <id>`, `rmi <id>`.
+    /// Host uids of each container's processes, by container id (none: no processes).
+    pub process_uids: BTreeMap<String, Vec<u32>>,
+    /// Calls made: `processes <id>`, `stop <id>`, `rm <id>`, `rmi <id>`.
     pub calls: Vec<String>,
 }
 
@@ -103,6 +106,24 @@ impl AgentApi for FakeAgent {
     async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError> {
         Ok(self.state.lock().unwrap().containers.clone())
     }
+    async fn container_processes(&self, id: &str) -> Result<ContainerProcesses, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("processes {id}"));
+        let Some(c) = s.containers.iter().find(|c| c.id == id) else {
+            return Err(refused(404, ErrorCode::NotFound, "no such container"));
+        };
+        let running = c.state == ContainerState::Running;
+        let uids = if running {
+            s.process_uids.get(id).cloned().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok(ContainerProcesses {
+            container_id: id.to_owned(),
+            running,
+            uids,
+        })
+    }
     async fn launch(&self, _spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
         Err(refused(400, ErrorCode::BadRequest, "no launches here"))
     }
@@ -173,6 +194,7 @@ pub fn container(
         created,
         gpus: gpus.to_vec(),
         owned: owner.is_some(),
+        limits: None,
         maison: owner.map(|o| MaisonLabels {
             owner: o.to_owned(),
             owner_name: None,
