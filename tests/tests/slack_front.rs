@@ -65,6 +65,30 @@ on_both_databases! {
         assert!(text.contains("replay"), "{text}");
     }
 
+    async fn a_replay_with_the_signature_re_cased_is_refused(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        let body = bot.command_form("U0ALICE", "book gpu01 1h");
+        let now = bot.now_ts();
+        let lower = signature::sign(SIGNING_SECRET, now, body.as_bytes());
+        let upper = format!("v0={}", lower["v0=".len()..].to_uppercase());
+        assert_ne!(lower, upper);
+        for (sig, expected) in [(&lower, 200), (&upper, 401)] {
+            let hdrs = headers(now, sig.clone());
+            let mut all: Vec<(&str, &str)> = hdrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            all.push(("content-type", FORM));
+            let (status, text) = bot.post_raw("/slack/commands", &all, body.clone().into()).await;
+            assert_eq!(status, expected, "{sig}: {text}");
+            if expected == 401 {
+                assert!(text.contains("replay"), "{text}");
+            }
+        }
+        bot.slack.expect("chat.postMessage").await;
+        assert!(bot.db().booking(1).await.unwrap().is_some());
+        assert!(bot.db().booking(2).await.unwrap().is_none(), "the replay booked nothing");
+        let audit: Vec<String> = bot.db().audit_log().await.unwrap().into_iter().map(|a| a.action).collect();
+        assert_eq!(audit, ["book"]);
+    }
+
     async fn oversized_and_malformed_bodies_are_refused(backend: Backend) {
         let bot = BotTester::start(backend).await;
         let huge = format!("team_id=T&user_id=U0ALICE&text={}", "x".repeat(70 * 1024));

@@ -57,16 +57,14 @@ impl HttpFront {
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let now = self.app.clock.now().timestamp();
-        let signature_value = header(signature::SIGNATURE_HEADER);
-        let timestamp = signature::verify(
+        let verified = signature::verify(
             self.signing_secret.expose(),
             header(signature::TIMESTAMP_HEADER),
-            signature_value,
+            header(signature::SIGNATURE_HEADER),
             body,
             now,
         )?;
-        self.replays
-            .check_and_record(signature_value.unwrap_or_default(), timestamp, now)?;
+        self.replays.check_and_record(&verified, now)?;
         Ok(())
     }
 }

@@ -4,9 +4,11 @@
 //! sends `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=<hex>`. We accept a timestamp
 //! within ±5 minutes of our clock, compare in constant time (`Mac::verify_slice`), and remember
 //! recently accepted signatures so a captured request cannot be replayed inside that window.
+//! The replay cache keys on the decoded digest, not the header text: hex is case-insensitive,
+//! so `v0=AB…` and `v0=ab…` are the same signature and must count as the same request.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -47,6 +49,16 @@ fn new_mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// The HMAC-SHA256 digest a request was signed with, decoded from its header.
+pub type Digest = [u8; 32];
+
+/// A request whose signature checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub timestamp: i64,
+    pub digest: Digest,
+}
+
 /// Checks one request. `now` is Unix seconds.
 pub fn verify(
     secret: &str,
@@ -54,7 +66,7 @@ pub fn verify(
     signature_header: Option<&str>,
     body: &[u8],
     now: i64,
-) -> Result<i64, SignatureError> {
+) -> Result<Verified, SignatureError> {
     let timestamp_text = timestamp_header.ok_or(SignatureError::MissingHeader(TIMESTAMP_HEADER))?;
     let signature = signature_header.ok_or(SignatureError::MissingHeader(SIGNATURE_HEADER))?;
     let timestamp: i64 = timestamp_text
@@ -68,12 +80,13 @@ pub fn verify(
     let hex_digest = signature
         .strip_prefix("v0=")
         .ok_or(SignatureError::MalformedHeader(SIGNATURE_HEADER))?;
-    let expected_bytes =
-        hex::decode(hex_digest).map_err(|_| SignatureError::MalformedHeader(SIGNATURE_HEADER))?;
+    let mut digest: Digest = [0; 32];
+    hex::decode_to_slice(hex_digest, &mut digest)
+        .map_err(|_| SignatureError::MalformedHeader(SIGNATURE_HEADER))?;
     new_mac(secret, timestamp, body)
-        .verify_slice(&expected_bytes)
+        .verify_slice(&digest)
         .map_err(|_| SignatureError::Mismatch)?;
-    Ok(timestamp)
+    Ok(Verified { timestamp, digest })
 }
 
 /// Signatures accepted in the last [`MAX_SKEW_SECS`]: anything older is refused as stale anyway,
@@ -85,31 +98,29 @@ pub struct ReplayGuard {
 
 #[derive(Debug, Default)]
 struct ReplayWindow {
-    seen: HashMap<String, i64>,
-    order: VecDeque<(i64, String)>,
+    seen: HashMap<Digest, i64>,
+    order: VecDeque<(i64, Digest)>,
 }
 
 impl ReplayGuard {
-    /// Records the signature; `Err(Replayed)` if it was already seen within the window.
-    pub fn check_and_record(
-        &self,
-        signature: &str,
-        timestamp: i64,
-        now: i64,
-    ) -> Result<(), SignatureError> {
-        let mut window = self.inner.lock().unwrap();
-        while let Some((at, _)) = window.order.front() {
-            if now - *at <= 2 * MAX_SKEW_SECS {
+    /// Records a verified request; `Err(Replayed)` if its digest was already seen within the
+    /// window.
+    pub fn check_and_record(&self, request: &Verified, now: i64) -> Result<(), SignatureError> {
+        // The window is consistent after every statement, so a panic elsewhere cannot leave it
+        // half-updated: keep using it rather than refusing every request from then on.
+        let mut window = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(&(at, old)) = window.order.front() {
+            if now - at <= 2 * MAX_SKEW_SECS {
                 break;
             }
-            let (_, old) = window.order.pop_front().unwrap();
+            window.order.pop_front();
             window.seen.remove(&old);
         }
-        if window.seen.contains_key(signature) {
+        if window.seen.contains_key(&request.digest) {
             return Err(SignatureError::Replayed);
         }
-        window.seen.insert(signature.to_owned(), timestamp);
-        window.order.push_back((now, signature.to_owned()));
+        window.seen.insert(request.digest, request.timestamp);
+        window.order.push_back((now, request.digest));
         Ok(())
     }
 }
@@ -135,7 +146,10 @@ mod tests {
                 BODY.as_bytes(),
                 TIMESTAMP + 10
             ),
-            Ok(TIMESTAMP)
+            Ok(Verified {
+                timestamp: TIMESTAMP,
+                digest: hex::decode(&EXPECTED[3..]).unwrap().try_into().unwrap(),
+            })
         );
     }
 
@@ -185,19 +199,54 @@ mod tests {
         );
     }
 
+    fn verified(timestamp: i64, byte: u8) -> Verified {
+        Verified {
+            timestamp,
+            digest: [byte; 32],
+        }
+    }
+
     #[test]
     fn a_replayed_signature_is_refused_once_seen() {
         let guard = ReplayGuard::default();
-        assert_eq!(guard.check_and_record("v0=aa", 100, 100), Ok(()));
+        assert_eq!(guard.check_and_record(&verified(100, 0xaa), 100), Ok(()));
         assert_eq!(
-            guard.check_and_record("v0=aa", 100, 150),
+            guard.check_and_record(&verified(100, 0xaa), 150),
             Err(SignatureError::Replayed)
         );
-        assert_eq!(guard.check_and_record("v0=bb", 150, 150), Ok(()));
+        assert_eq!(guard.check_and_record(&verified(150, 0xbb), 150), Ok(()));
         // Past the window the entry is forgotten (the timestamp check refuses it by then).
         assert_eq!(
-            guard.check_and_record("v0=aa", 100, 100 + 2 * MAX_SKEW_SECS + 1),
+            guard.check_and_record(&verified(100, 0xaa), 100 + 2 * MAX_SKEW_SECS + 1),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_re_cased_signature_is_the_same_request() {
+        let body = BODY.as_bytes();
+        let upper = format!("v0={}", EXPECTED["v0=".len()..].to_uppercase());
+        let lower = verify(SECRET, Some("1531420618"), Some(EXPECTED), body, TIMESTAMP).unwrap();
+        let re_cased = verify(SECRET, Some("1531420618"), Some(&upper), body, TIMESTAMP).unwrap();
+        assert_eq!(lower, re_cased);
+        let guard = ReplayGuard::default();
+        assert_eq!(guard.check_and_record(&lower, TIMESTAMP), Ok(()));
+        assert_eq!(
+            guard.check_and_record(&re_cased, TIMESTAMP + 1),
+            Err(SignatureError::Replayed)
+        );
+    }
+
+    #[test]
+    fn a_digest_of_the_wrong_length_is_malformed() {
+        let body = BODY.as_bytes();
+        let short = &EXPECTED[..EXPECTED.len() - 2];
+        let long = format!("{EXPECTED}00");
+        for sig in [short, long.as_str()] {
+            assert_eq!(
+                verify(SECRET, Some("1531420618"), Some(sig), body, TIMESTAMP),
+                Err(SignatureError::MalformedHeader(SIGNATURE_HEADER))
+            );
+        }
     }
 }
