@@ -9,6 +9,36 @@ use maison_pki::PkiCommand;
 
 use crate::config::AgentsConfig;
 
+/// The Slack user id `try` acts as unless told otherwise. The example config and
+/// [`DEMO_CONFIG`] map it to a non-root Unix account, without mounts, so that its launches work.
+pub const TRY_USER: &str = "U0LOCAL";
+
+/// Used by `try` when no config file is found: a small fleet to play with.
+pub const DEMO_CONFIG: &str = r##"
+[slack]
+default_tz = "UTC"
+announce_channel = "#gpu-bookings"
+
+[[hosts]]
+name = "gpu01"
+gpus = 2
+
+[[hosts]]
+name = "gpu02"
+gpus = 2
+
+[[hosts]]
+name = "gpu03"
+gpus = 8
+
+# Containers run as a mapped Unix account, never as root: this is the `try` user's.
+[[users]]
+slack_user = "U0LOCAL"
+unix_user = "local"
+uid = 1000
+gid = 1000
+"##;
+
 /// GPUs the local agent simulates when the machine has no NVIDIA driver.
 pub const SIMULATED_GPUS: u32 = 2;
 

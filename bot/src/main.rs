@@ -64,7 +64,7 @@ enum Cmd {
         #[arg(long, default_value = ".maison-try")]
         dir: PathBuf,
         /// The Slack user id you act as (an admin in the example config is U0ADMIN01).
-        #[arg(long, default_value = "U0LOCAL")]
+        #[arg(long, default_value = maison_bot::local::TRY_USER)]
         user: String,
     },
     /// Scheduled jobs: list them with their next and last runs, or run one now.
@@ -108,25 +108,6 @@ impl JobsCli {
         }
     }
 }
-
-/// Used by `try` when no config file is found: a small fleet to play with.
-const DEMO_CONFIG: &str = r##"
-[slack]
-default_tz = "UTC"
-announce_channel = "#gpu-bookings"
-
-[[hosts]]
-name = "gpu01"
-gpus = 2
-
-[[hosts]]
-name = "gpu02"
-gpus = 2
-
-[[hosts]]
-name = "gpu03"
-gpus = 8
-"##;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -296,7 +277,7 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     let mut config = match config_path {
         Some(path) => Config::load(path)?,
         None if example.exists() => Config::load(example)?,
-        None => Config::from_toml(DEMO_CONFIG)?,
+        None => Config::from_toml(maison_bot::local::DEMO_CONFIG)?,
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db_path = dir.join("maison.db");

@@ -227,6 +227,7 @@ const TERMINAL_EMOJI: &[(&str, &str)] = &[
     (":ticket:", "🎫"),
     (":stop_sign:", "🛑"),
     (":raising_hand:", "🙋"),
+    (":bust_in_silhouette:", "👤"),
 ];
 
 /// Turns Slack mrkdwn into terminal text: no `*bold*` or backticks, mentions as `@U123`,

@@ -66,6 +66,30 @@ fn example_config_parses_with_every_section() {
     assert!(config.agents.ca.is_some());
 }
 
+/// `try` launches as its default user: the agent refuses uid/gid 0 and a missing mapping, and
+/// mounts only directories the uid owns, so that user needs a non-root mapping without mounts
+/// in both configs `try` may read.
+#[test]
+fn the_try_user_launches_as_a_non_root_account_without_mounts() {
+    use maison_bot::local::{DEMO_CONFIG, TRY_USER};
+    let example = maison_bot::config::Config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/maison.example.toml"
+    )))
+    .expect("config/maison.example.toml parses");
+    let demo = maison_bot::config::Config::from_toml(DEMO_CONFIG).expect("the demo config parses");
+    for (name, config) in [("example", example), ("demo", demo)] {
+        let mapping = config
+            .users
+            .iter()
+            .find(|u| u.slack_user == TRY_USER)
+            .unwrap_or_else(|| panic!("the {name} config maps no Unix account for {TRY_USER}"));
+        assert_ne!(mapping.uid, 0, "{name}");
+        assert_ne!(mapping.gid, 0, "{name}");
+        assert_eq!((&mapping.home, &mapping.work), (&None, &None), "{name}");
+    }
+}
+
 #[test]
 fn systemd_units_start_the_shipped_binaries() {
     let bot = include_str!("../../config/maison-bot.service");

@@ -123,7 +123,9 @@ pub const COMMANDS: &[CommandSpec] = &[
                   `.` or `-`, up to 63 characters.\n\
                   Everything after `--` is the command to run instead of the image's own; quote \
                   words that contain spaces, with \"…\" or '…'.\n\
-                  The reply tells you how to enter the container.",
+                  The container runs as your Unix account (an admin maps it in the bot's \
+                  config), never as root. The reply tells you how to enter it: `maison enter \
+                  <name>` on the host.",
         examples: &[
             "launch gpu01 pytorch",
             "launch gpu01 pytorch --gpus 0,1 --name llama-ft -- python train.py --epochs 3",
@@ -166,8 +168,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage: "who <container|image>",
         summary: "Show who owns a container or image, how it was made and when it was last busy",
         details: "For a container: its owner, when and how it was created, its booking, its \
-                  image and when its GPUs were last busy. For an image: where it comes from, \
-                  its size and who uses it.",
+                  image, when its GPUs were last busy and its resource limits. For an image: \
+                  where it comes from, its size and who uses it.",
         examples: &[
             "who llama-ft",
             "who 3f2a9c",

@@ -124,6 +124,10 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     let pki = maison_bot::local::local_pki(&dir.path().join("pki")).unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir_all(work.join("alice")).unwrap();
+    // As on a real host, Alice's work directory is hers: the agent mounts only directories the
+    // mapped uid owns. (The test runs as root, like the agent.)
+    std::os::unix::fs::chown(work.join("alice"), Some(1000), Some(1000))
+        .expect("chown the work directory (the test runs as root)");
     let port = free_port();
     let agent_config = dir.path().join("agent.toml");
     std::fs::write(
@@ -208,7 +212,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("`ssh gpu01` then `docker exec -it {name} bash`")),
+        text.contains(&format!("`ssh gpu01` then `maison enter {name}`")),
         "{text}"
     );
 

@@ -82,6 +82,9 @@ impl App {
         let Some(agent) = self.fleet.agent(&host.name) else {
             return Ok(fleet_replies::no_agent(&host.name));
         };
+        let Some(mapping) = self.unix_mapping(&ctx.user.slack_user_id) else {
+            return Ok(fleet_replies::no_unix_mapping(&ctx.user.slack_user_id));
+        };
         let now = ctx.now.timestamp();
         let (image, image_source) =
             match self.config.images.iter().find(|i| i.name == request.image) {
@@ -117,14 +120,8 @@ impl App {
                 BookingRequirement::Off => (explicit_gpus(wanted), None),
             },
         };
-        let mapping = self
-            .config
-            .users
-            .iter()
-            .find(|u| u.slack_user == ctx.user.slack_user_id);
-        let mounts: Vec<MountSpec> = mapping
+        let mounts: Vec<MountSpec> = [mapping.home.clone(), mapping.work.clone()]
             .into_iter()
-            .flat_map(|m| [m.home.clone(), m.work.clone()])
             .flatten()
             .map(|path| MountSpec {
                 source: path.clone(),
@@ -132,9 +129,7 @@ impl App {
                 read_only: None,
             })
             .collect();
-        let login = mapping
-            .map(|m| m.unix_user.clone())
-            .unwrap_or_else(|| ctx.user.slack_user_id.to_lowercase());
+        let login = mapping.unix_user.clone();
         let name = request
             .name
             .clone()
@@ -147,8 +142,8 @@ impl App {
             booking: booking_id.map(|id| id.to_string()),
             image_source,
             gpus,
-            uid: mapping.map(|m| m.uid),
-            gid: mapping.map(|m| m.gid),
+            uid: Some(mapping.uid),
+            gid: Some(mapping.gid),
             mounts,
             command: request.command.clone(),
             // The same user launching the same name on the same host is one intent: a

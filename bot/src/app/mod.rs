@@ -15,7 +15,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::auth::{self, Role};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, UnixUserMapping};
 use crate::db::bookings::{Actor, BookingError, BookingView, Limits, NewBooking};
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
@@ -643,6 +643,14 @@ impl App {
             })
             .await?;
         Ok(user)
+    }
+
+    /// The Unix account a Slack user's containers run as, if an admin mapped one.
+    pub(super) fn unix_mapping(&self, slack_user_id: &str) -> Option<&UnixUserMapping> {
+        self.config
+            .users
+            .iter()
+            .find(|u| u.slack_user == slack_user_id)
     }
 
     pub(super) fn is_admin(&self, slack_user_id: &str) -> bool {

@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 use maison_agent_api::{
-    ClientError, ContainerState, ErrorCode, HostInfo, LaunchResponse, LaunchSpec,
+    ClientError, ContainerState, ErrorCode, HostInfo, LaunchResponse, LaunchSpec, ResourceLimits,
 };
 
 use super::when;
@@ -90,6 +90,14 @@ pub fn booking_required(host: &str) -> Reply {
     )
 }
 
+/// Containers run as the caller's mapped Unix account, never as root or the image's user, so
+/// without a mapping there is nothing to launch as: say exactly what an admin must add.
+pub fn no_unix_mapping(slack_user: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":bust_in_silhouette: You have no Unix account mapping, so Maison cannot launch containers for you (they never run as root or as the image's user). Ask an admin to add to `maison.toml`:\n```[[users]]\nslack_user = \"{slack_user}\"\nunix_user = \"…\"\nuid = …\ngid = …```"
+    ))
+}
+
 pub fn no_booking_warning(host: &str) -> String {
     format!(
         ":warning: You have no booking on `{host}`: the container runs without GPUs. `/maison book {host} 2h` to get some."
@@ -123,7 +131,7 @@ pub fn launched(host: &str, response: &LaunchResponse, warning: Option<&str>) ->
     let mut blocks = vec![
         Block::Section(headline.clone()),
         Block::Section(format!(
-            "Enter it: `ssh {host}` then `docker exec -it {} bash` (or `sh`).",
+            "Enter it: `ssh {host}` then `maison enter {}` (no Docker group needed).",
             c.name
         )),
     ];
@@ -354,7 +362,7 @@ pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz) -> Re
         None => "no GPU use recorded".to_owned(),
     };
     let text = format!(
-        "*`{}`* on `{}` — {}\n• owner: {}\n• created {} ({how})\n• {source}: `{}`\n• {} · id `{}`\n• {booking} · {gpu}",
+        "*`{}`* on `{}` — {}\n• owner: {}\n• created {} ({how})\n• {source}: `{}`\n• {} · id `{}`\n• {booking} · {gpu}\n• {}",
         c.container.name,
         c.host,
         c.container.status,
@@ -363,8 +371,74 @@ pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz) -> Re
         c.container.image,
         gpus_text(&c.container.gpus),
         short_id(&c.container.id),
+        limits_text(c.container.limits.as_ref()),
     );
     Reply::ephemeral(text)
+}
+
+/// `Limits: 4,096 processes · 64 GiB memory · 8 CPUs · /dev/shm 16 GiB`.
+pub fn limits_text(limits: Option<&ResourceLimits>) -> String {
+    match limits {
+        Some(l) => format!(
+            "Limits: {} · {} memory · {} · /dev/shm {}",
+            processes_text(l.pids),
+            binary_size(l.memory_bytes),
+            cpus_text(l.cpu_millis),
+            binary_size(l.shm_bytes)
+        ),
+        None => "Limits: Docker defaults (made outside Maison)".to_owned(),
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Docker reads a pids limit of 0 or -1 as none.
+fn processes_text(pids: i64) -> String {
+    match u64::try_from(pids) {
+        Ok(n) if n > 0 => format!("{} processes", thousands(n)),
+        _ => "no process limit".to_owned(),
+    }
+}
+
+/// Limits are set in binary units, so they are shown in them: 64 GiB, not 68.7 GB.
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB")];
+    for (size, unit) in UNITS {
+        if bytes >= size {
+            let value = bytes as f64 / size as f64;
+            return if bytes.is_multiple_of(size) {
+                format!("{value:.0} {unit}")
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+fn cpus_text(millis: u64) -> String {
+    let cpus = if millis.is_multiple_of(1000) {
+        (millis / 1000).to_string()
+    } else {
+        format!("{:.2}", millis as f64 / 1000.0)
+            .trim_end_matches('0')
+            .to_owned()
+    };
+    if millis == 1000 {
+        "1 CPU".to_owned()
+    } else {
+        format!("{cpus} CPUs")
+    }
 }
 
 pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
@@ -558,4 +632,41 @@ pub fn host_state_changed(host: &str, drained: bool) -> Reply {
     } else {
         format!(":white_check_mark: `{host}` is open again for bookings and launches.")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_in_the_units_they_were_set_in() {
+        let limits = ResourceLimits {
+            pids: 4096,
+            memory_bytes: 64 << 30,
+            cpu_millis: 8000,
+            shm_bytes: 16 << 30,
+        };
+        assert_eq!(
+            limits_text(Some(&limits)),
+            "Limits: 4,096 processes · 64 GiB memory · 8 CPUs · /dev/shm 16 GiB"
+        );
+        let odd = ResourceLimits {
+            pids: 512,
+            memory_bytes: 1536 << 20,
+            cpu_millis: 2500,
+            shm_bytes: 64 << 20,
+        };
+        assert_eq!(
+            limits_text(Some(&odd)),
+            "Limits: 512 processes · 1.5 GiB memory · 2.5 CPUs · /dev/shm 64 MiB"
+        );
+        assert_eq!(cpus_text(1000), "1 CPU");
+        assert_eq!(cpus_text(250), "0.25 CPUs");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(processes_text(-1), "no process limit");
+        assert_eq!(
+            limits_text(None),
+            "Limits: Docker defaults (made outside Maison)"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! A scriptable in-process agent for the report, reminder and fleet-command scenarios: the
-//! poller reads its inventory and metrics; stop, rm, image rm and the process look-ups of
-//! `claim` are recorded.
+//! poller reads its inventory and metrics; launch, stop, rm, image rm and the process look-ups
+//! of `claim` are recorded.
 
 #![allow(dead_code)]
 
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use maison_agent_api::{
     ApiError, ClientError, ContainerProcesses, ContainerState, ContainerSummary, ErrorCode,
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
-    MaisonLabels, MetricsResponse,
+    MaisonLabels, MetricsResponse, ResourceLimits,
 };
 use maison_bot::fleet::AgentApi;
 
@@ -26,8 +26,13 @@ pub struct State {
     pub current: Vec<GpuReading>,
     /// Host uids of each container's processes, by container id (none: no processes).
     pub process_uids: BTreeMap<String, Vec<u32>>,
-    /// Calls made: `processes <id>`, `stop <id>`, `rm <id>`, `rmi <id>`.
+    /// Calls made: `launch <name>`, `processes <id>`, `stop <id>`, `rm <id>`, `rmi <id>`.
     pub calls: Vec<String>,
+    /// Every launch asked for, as sent.
+    pub launches: Vec<LaunchSpec>,
+    /// With them, a launch starts a running container carrying these limits; without them it
+    /// is refused.
+    pub launch_limits: Option<ResourceLimits>,
 }
 
 pub struct FakeAgent {
@@ -124,8 +129,29 @@ impl AgentApi for FakeAgent {
             uids,
         })
     }
-    async fn launch(&self, _spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
-        Err(refused(400, ErrorCode::BadRequest, "no launches here"))
+    async fn launch(&self, spec: &LaunchSpec) -> Result<LaunchResponse, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        let name = spec.name.clone().unwrap_or_default();
+        s.calls.push(format!("launch {name}"));
+        s.launches.push(spec.clone());
+        let Some(limits) = s.launch_limits else {
+            return Err(refused(400, ErrorCode::BadRequest, "no launches here"));
+        };
+        let mut launched = container(
+            &name,
+            Some(&spec.owner),
+            ContainerState::Running,
+            "Up Less than a second",
+            Utc::now(),
+            &spec.gpus,
+        );
+        launched.image = spec.image.clone();
+        launched.limits = Some(limits);
+        s.containers.push(launched.clone());
+        Ok(LaunchResponse {
+            created: true,
+            container: launched,
+        })
     }
     async fn stop(&self, id: &str) -> Result<ContainerSummary, ClientError> {
         let mut s = self.state.lock().unwrap();
