@@ -228,6 +228,7 @@ const TERMINAL_EMOJI: &[(&str, &str)] = &[
     (":stop_sign:", "🛑"),
     (":raising_hand:", "🙋"),
     (":bust_in_silhouette:", "👤"),
+    (":information_source:", "ℹ️ "),
 ];
 
 /// Turns Slack mrkdwn into terminal text: no `*bold*` or backticks, mentions as `@U123`,

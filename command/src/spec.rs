@@ -182,8 +182,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         usage: "claim <container|image>",
         summary: "Take ownership of a container or image that nobody owns",
-        details: "Only things without an owner can be claimed (`/maison who` tells you); \
-                  every claim is recorded.",
+        details: "Only things without an owner can be claimed (`/maison who` tells you). A \
+                  running container whose processes all run as your Unix uid is yours at once; \
+                  anything else (a stopped container, someone else's uid, an image) goes to the \
+                  admins, who approve or deny it. Every claim is recorded.",
         examples: &["claim 3f2a9c", "claim pytorch:2.3"],
         admin: false,
     },

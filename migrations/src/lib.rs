@@ -15,6 +15,7 @@ mod m20261129_000003_claims;
 mod m20261129_000004_jobs_outbox;
 mod m20261129_000005_reminders;
 mod m20261129_000006_host_hours;
+mod m20261129_000007_claim_requests;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_jobs_outbox::Migration),
             Box::new(m20261129_000005_reminders::Migration),
             Box::new(m20261129_000006_host_hours::Migration),
+            Box::new(m20261129_000007_claim_requests::Migration),
         ]
     }
 }

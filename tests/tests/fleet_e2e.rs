@@ -277,11 +277,30 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     );
     let refused = bot.command_text("U0BOB", &format!("stop {plain}")).await;
     assert!(refused.contains("has no owner"), "{refused}");
-    let claimed = bot.command_text("U0BOB", &format!("claim {plain}")).await;
+    // Bob has no Unix account mapping, so the admin decides; the DM carries the buttons.
+    let asked = bot.command_text("U0BOB", &format!("claim {plain}")).await;
     assert!(
-        claimed.contains(&format!("You now own the container `{plain}`")),
-        "{claimed}"
+        asked.contains(&format!(
+            "Asked the admins to approve your claim on the container `{plain}`"
+        )),
+        "{asked}"
     );
+    let dm = bot.slack.expect("chat.postMessage").await;
+    assert_eq!(dm.args["channel"], "DU0ADMIN");
+    assert_eq!(
+        buttons(&dm.args),
+        [
+            (actions::CLAIM_APPROVE.to_owned(), "1".to_owned()),
+            (actions::CLAIM_DENY.to_owned(), "1".to_owned())
+        ]
+    );
+    let approved = bot.click("U0ADMIN", actions::CLAIM_APPROVE, "1").await;
+    assert!(
+        reply_text(&approved).contains(&format!("<@U0BOB> now owns the container `{plain}`")),
+        "{approved}"
+    );
+    let told = bot.slack.expect("chat.postMessage").await;
+    assert_eq!(told.args["channel"], "DU0BOB");
     let again = bot.command_text("U0CAROL", &format!("claim {plain}")).await;
     assert!(again.contains("already belongs to <@U0BOB>"), "{again}");
     assert!(bot.command_text("U0BOB", "ps").await.contains(&plain));
@@ -299,7 +318,8 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         ("U0ALICE", "launch"),
         ("U0ALICE", "stop"),
         ("U0ALICE", "rm"),
-        ("U0BOB", "claim"),
+        ("U0BOB", "claim request"),
+        ("U0ADMIN", "claim"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -1,6 +1,8 @@
-//! The bot's side of launch safety, through the signed HTTP front with a fake agent, on SQLite
-//! and PostgreSQL: no launch without a Unix account mapping, the launch reply says how to enter
-//! without the Docker group, and `who` shows resource limits.
+//! The bot's side of launch safety (docs/security.md, "Bot-side rules"), through the signed
+//! HTTP front with a fake agent, on SQLite and PostgreSQL: no launch without a Unix account
+//! mapping, the launch reply says how to enter without the Docker group, `who` shows resource
+//! limits, and `claim` needs evidence (the container's processes run as the caller's uid) or an
+//! admin's approval from a DM with Approve / Deny buttons.
 
 #[path = "support/fake_agent.rs"]
 mod fake_agent;
@@ -8,11 +10,15 @@ mod fake_agent;
 use std::sync::Arc;
 
 use chrono::Duration;
-use fake_agent::{FakeAgent, GIB, container};
+use fake_agent::{FakeAgent, GIB, container, hex_id, image, settle};
 use maison_agent_api::{ContainerState, ResourceLimits};
+use maison_bot::app::actions;
 use maison_bot::config::{Config, UnixUserMapping};
 use maison_bot::fleet::Fleet;
-use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config, test_start};
+use maison_tests::fake_slack::Call;
+use maison_tests::{
+    Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,
+};
 
 const LIMITS: ResourceLimits = ResourceLimits {
     pids: 4096,
@@ -66,6 +72,26 @@ fn outside(name: &str, state: ContainerState) -> maison_agent_api::ContainerSumm
     )
 }
 
+/// A DM as posted: channel, text, and its buttons as `(action_id, value)`.
+type Dm = (String, String, Vec<(String, String)>);
+
+/// The DMs among `calls`, sorted by channel.
+fn dms(calls: &[Call]) -> Vec<Dm> {
+    let mut dms: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method == "chat.postMessage")
+        .map(|c| {
+            (
+                c.args["channel"].as_str().unwrap_or_default().to_owned(),
+                c.args["text"].as_str().unwrap_or_default().to_owned(),
+                buttons(&c.args),
+            )
+        })
+        .collect();
+    dms.sort();
+    dms
+}
+
 fn audit_trail(audit: Vec<maison_bot::db::entities::audit::Model>) -> Vec<(String, String)> {
     audit.into_iter().map(|a| (a.actor, a.action)).collect()
 }
@@ -116,5 +142,164 @@ on_both_databases! {
         assert!(who.contains("Limits: 4,096 processes · 64 GiB memory · 8 CPUs · /dev/shm 16 GiB"), "{who}");
         let who = bot.command_text("U0CAROL", "who infra-db").await;
         assert!(who.contains("Limits: Docker defaults (made outside Maison)"), "{who}");
+    }
+
+    async fn a_claim_with_evidence_or_by_an_admin_is_direct(backend: Backend) {
+        let (bot, agent) = bot_with_agent(backend, config(&["U0ADMIN"])).await;
+        let notebook = hex_id("alice-notebook");
+        agent.edit(|s| {
+            s.containers = vec![
+                outside("alice-notebook", ContainerState::Running),
+                outside("legacy-web", ContainerState::Exited),
+            ];
+            s.process_uids.insert(notebook.clone(), vec![1000]);
+        });
+        let text = bot.command_text("U0ALICE", "claim alice-notebook").await;
+        assert!(
+            text.contains("You now own the container `alice-notebook` on `gpu01`: it was claimed because its processes run as your uid 1000"),
+            "{text}"
+        );
+        assert_eq!(agent.calls(), [format!("processes {notebook}")]);
+        // An admin needs no evidence: the agent is not asked.
+        let text = bot.command_text("U0ADMIN", "claim legacy-web").await;
+        assert!(text.contains("You now own the container `legacy-web` on `gpu01`"), "{text}");
+        assert_eq!(agent.calls().len(), 1);
+        let mut owners: Vec<(String, String)> =
+            bot.db().claims(None).await.unwrap().into_iter().map(|c| (c.object_id, c.owner)).collect();
+        owners.sort();
+        let mut expected = vec![(notebook.clone(), "U0ALICE".to_owned()), (hex_id("legacy-web"), "U0ADMIN".to_owned())];
+        expected.sort();
+        assert_eq!(owners, expected);
+        let audit = bot.db().audit_log().await.unwrap();
+        assert_eq!(audit_trail(audit.clone()), pairs(&[("U0ALICE", "claim"), ("U0ADMIN", "claim")]));
+        assert!(audit[0].detail.as_deref().unwrap_or_default().contains("uid 1000"), "{audit:?}");
+        // Nobody was asked to approve anything.
+        assert!(bot.db().outbox_entries().await.unwrap().is_empty());
+        let stopped = bot.command_text("U0ALICE", "stop alice-notebook").await;
+        assert!(stopped.contains("Stopped `alice-notebook`"), "{stopped}");
+    }
+
+    async fn a_claim_on_foreign_processes_waits_for_an_admin(backend: Backend) {
+        let (bot, agent) = bot_with_agent(backend, config(&["U0ADMIN", "U0CAROL"])).await;
+        let infra = hex_id("infra-db");
+        agent.edit(|s| {
+            s.containers = vec![outside("infra-db", ContainerState::Running)];
+            // One of its processes is Alice's, the others root's: not evidence.
+            s.process_uids.insert(infra.clone(), vec![0, 1000]);
+        });
+        let text = bot.command_text("U0ALICE", "claim infra-db").await;
+        assert!(text.contains("Asked the admins to approve your claim on the container `infra-db` on `gpu01` (request #1)"), "{text}");
+        assert!(text.contains("its processes run as uid 0, 1000, not as <@U0ALICE>'s uid 1000"), "{text}");
+        assert!(bot.db().claims(None).await.unwrap().is_empty());
+        let asked = dms(&settle(&bot).await);
+        let both = pairs(&[(actions::CLAIM_APPROVE, "1"), (actions::CLAIM_DENY, "1")]);
+        assert_eq!(asked.len(), 2, "{asked:?}");
+        assert_eq!((asked[0].0.as_str(), &asked[0].2), ("DU0ADMIN", &both));
+        assert_eq!((asked[1].0.as_str(), &asked[1].2), ("DU0CAROL", &both));
+        assert!(asked[0].1.contains("<@U0ALICE> asks to own the container `infra-db` on `gpu01`"), "{asked:?}");
+
+        // Asking again adds nothing.
+        let text = bot.command_text("U0ALICE", "claim infra-db").await;
+        assert!(text.contains("You already asked for the container `infra-db` on `gpu01` (request #1)"), "{text}");
+        let queued = bot.db().outbox_entries().await.unwrap().len();
+        assert_eq!(queued, 2);
+
+        // Neither a bystander nor the requester can approve it.
+        for member in ["U0BOB", "U0ALICE"] {
+            let reply = bot.click(member, actions::CLAIM_APPROVE, "1").await;
+            assert!(reply_text(&reply).contains("Only Maison admins"), "{reply}");
+        }
+        assert_eq!(bot.db().claim_request(1).await.unwrap().unwrap().status, "pending");
+        assert!(bot.db().claims(None).await.unwrap().is_empty());
+        assert_eq!(bot.db().outbox_entries().await.unwrap().len(), queued);
+
+        let reply = reply_text(&bot.click("U0ADMIN", actions::CLAIM_APPROVE, "1").await);
+        assert!(reply.contains("Approved request #1: <@U0ALICE> now owns the container `infra-db` on `gpu01`"), "{reply}");
+        let claims = bot.db().claims(None).await.unwrap();
+        assert_eq!(claims.len(), 1);
+        assert_eq!((claims[0].object_id.as_str(), claims[0].owner.as_str()), (infra.as_str(), "U0ALICE"));
+        let request = bot.db().claim_request(1).await.unwrap().unwrap();
+        assert_eq!((request.status.as_str(), request.decided_by.as_deref()), ("approved", Some("U0ADMIN")));
+        let told = dms(&settle(&bot).await);
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "DU0ALICE");
+        assert!(told[0].1.contains("<@U0ADMIN> approved your claim: you now own the container `infra-db` on `gpu01`"), "{told:?}");
+
+        // The other admin's copy of the DM is now stale: pressing it changes nothing.
+        let reply = reply_text(&bot.click("U0CAROL", actions::CLAIM_DENY, "1").await);
+        assert!(reply.contains("Request #1 (the container `infra-db` on `gpu01` for <@U0ALICE>) was already approved by <@U0ADMIN>"), "{reply}");
+        assert_eq!(bot.db().claim_request(1).await.unwrap().unwrap().status, "approved");
+        assert_eq!(bot.db().outbox_entries().await.unwrap().len(), queued + 1);
+
+        let who = bot.command_text("U0BOB", "who infra-db").await;
+        assert!(who.contains("owner: <@U0ALICE> (claimed)"), "{who}");
+        assert_eq!(
+            audit_trail(bot.db().audit_log().await.unwrap()),
+            pairs(&[("U0ALICE", "claim request"), ("U0ADMIN", "claim")])
+        );
+    }
+
+    async fn a_denied_claim_leaves_it_unowned(backend: Backend) {
+        let (bot, agent) = bot_with_agent(backend, config(&["U0ADMIN"])).await;
+        agent.edit(|s| {
+            s.containers = vec![
+                outside("infra-db", ContainerState::Running),
+                outside("old-job", ContainerState::Exited),
+            ];
+            s.process_uids.insert(hex_id("infra-db"), vec![1000]);
+            s.images = vec![image("base", &["team/base:1"], 2, None, test_start(), &[])];
+        });
+        // Bob has no Unix account, so even a container running as someone's uid is no evidence.
+        let text = bot.command_text("U0BOB", "claim infra-db").await;
+        assert!(text.contains("(request #1)"), "{text}");
+        assert!(text.contains("<@U0BOB> has no Unix account mapping"), "{text}");
+        // A stopped container and an image have no processes to show whose they are.
+        let text = bot.command_text("U0ALICE", "claim old-job").await;
+        assert!(text.contains("(request #2)") && text.contains("it is not running"), "{text}");
+        let text = bot.command_text("U0ALICE", "claim team/base:1").await;
+        assert!(text.contains("(request #3)") && text.contains("images have no processes"), "{text}");
+        assert_eq!(agent.calls(), [format!("processes {}", hex_id("old-job"))]);
+        let asked = dms(&settle(&bot).await);
+        assert_eq!(asked.len(), 3, "{asked:?}");
+        assert!(asked.iter().all(|d| d.0 == "DU0ADMIN"), "{asked:?}");
+
+        let reply = reply_text(&bot.click("U0ADMIN", actions::CLAIM_DENY, "1").await);
+        assert!(reply.contains("Denied request #1: <@U0BOB> does not get the container `infra-db` on `gpu01`"), "{reply}");
+        let told = dms(&settle(&bot).await);
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "DU0BOB");
+        assert!(told[0].1.contains("<@U0ADMIN> denied your claim on the container `infra-db` on `gpu01` (request #1)"), "{told:?}");
+        let request = bot.db().claim_request(1).await.unwrap().unwrap();
+        assert_eq!((request.status.as_str(), request.decided_by.as_deref()), ("denied", Some("U0ADMIN")));
+        assert!(bot.db().claims(None).await.unwrap().is_empty());
+        let refused = bot.command_text("U0BOB", "stop infra-db").await;
+        assert!(refused.contains("has no owner"), "{refused}");
+        let reply = reply_text(&bot.click("U0ADMIN", actions::CLAIM_APPROVE, "1").await);
+        assert!(reply.contains("was already denied by <@U0ADMIN>"), "{reply}");
+        assert!(bot.db().claims(None).await.unwrap().is_empty());
+
+        // Approving what someone has claimed meanwhile closes the request without effect.
+        let text = bot.command_text("U0ADMIN", "claim team/base:1").await;
+        assert!(text.contains("You now own the image `team/base:1`"), "{text}");
+        let reply = reply_text(&bot.click("U0ADMIN", actions::CLAIM_APPROVE, "3").await);
+        assert!(reply.contains("already belongs to <@U0ADMIN>, so request #3 is closed without effect"), "{reply}");
+        let told = dms(&settle(&bot).await);
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "DU0ALICE");
+        assert!(told[0].1.contains("cannot take effect: it already belongs to <@U0ADMIN>"), "{told:?}");
+        assert_eq!(bot.db().claim_request(3).await.unwrap().unwrap().status, "denied");
+        let owners: Vec<String> = bot.db().claims(None).await.unwrap().into_iter().map(|c| c.owner).collect();
+        assert_eq!(owners, ["U0ADMIN"]);
+        assert_eq!(
+            audit_trail(bot.db().audit_log().await.unwrap()),
+            pairs(&[
+                ("U0BOB", "claim request"),
+                ("U0ALICE", "claim request"),
+                ("U0ALICE", "claim request"),
+                ("U0ADMIN", "claim deny"),
+                ("U0ADMIN", "claim"),
+                ("U0ADMIN", "claim deny"),
+            ])
+        );
     }
 }

@@ -2,12 +2,19 @@
 //! that plays Slack's side — `hello`, then envelopes — and checks that each is acknowledged with
 //! its `envelope_id` and, for slash commands, the reply as payload.
 
+#[path = "support/fake_agent.rs"]
+mod fake_agent;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use fake_agent::{FakeAgent, container, hex_id, settle};
 use futures::{SinkExt, StreamExt};
+use maison_agent_api::ContainerState;
 use maison_bot::app::actions;
+use maison_bot::fleet::Fleet;
 use maison_bot::slack::socket::SocketMode;
-use maison_tests::{Backend, BotTester, TEAM, reply_text};
+use maison_tests::{Backend, BotTester, TEAM, buttons, reply_text, test_config, test_start};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -115,5 +122,118 @@ async fn commands_and_clicks_arrive_over_socket_mode() {
     assert_eq!(replaced.args["replace_original"], true);
     assert!(reply_text(&replaced.args).contains("Released booking #1"));
     assert!(bot.db().booking(1).await.unwrap().unwrap().released);
+    socket.shutdown().await;
+}
+
+/// A button click as Slack sends it over the socket.
+fn click_envelope(
+    envelope_id: &str,
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "type": "interactive",
+        "accepts_response_payload": false,
+        "payload": {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "maison"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0MAISON",
+            "container": {"type": "message", "message_ts": "1700000000.000002"},
+            "trigger_id": "1.2.5",
+            "response_url": response_url,
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
+        },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_approval_buttons_work_over_socket_mode() {
+    let agent = Arc::new(FakeAgent::new("gpu01", 2));
+    agent.edit(|s| {
+        s.containers = vec![container(
+            "infra-db",
+            None,
+            ContainerState::Running,
+            "Up 2 days",
+            test_start(),
+            &[],
+        )];
+    });
+    let mut fleet = Fleet::default();
+    fleet.insert("gpu01", agent.clone());
+    let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
+    let (url, to_bot, mut acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+
+    // Bob has no Unix account mapping: his claim becomes a request to the admin.
+    let text = bot.command_text("U0BOB", "claim infra-db").await;
+    assert!(text.contains("Asked the admins"), "{text}");
+    let asked = settle(&bot).await;
+    let dm = asked
+        .iter()
+        .find(|c| c.method == "chat.postMessage")
+        .expect("the admin's DM");
+    assert_eq!(dm.args["channel"], "DU0ADMIN");
+    assert_eq!(
+        buttons(&dm.args),
+        [
+            (actions::CLAIM_APPROVE.to_owned(), "1".to_owned()),
+            (actions::CLAIM_DENY.to_owned(), "1".to_owned())
+        ]
+    );
+
+    to_bot
+        .send(click_envelope(
+            "env-claim-1",
+            "U0BOB",
+            actions::CLAIM_APPROVE,
+            "1",
+            &bot.slack.response_url(),
+        ))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-claim-1");
+    let refused = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&refused.args).contains("Only Maison admins"),
+        "{refused:?}"
+    );
+    assert!(bot.db().claims(None).await.unwrap().is_empty());
+
+    to_bot
+        .send(click_envelope(
+            "env-claim-2",
+            "U0ADMIN",
+            actions::CLAIM_APPROVE,
+            "1",
+            &bot.slack.response_url(),
+        ))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-claim-2");
+    let approved = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&approved.args)
+            .contains("Approved request #1: <@U0BOB> now owns the container `infra-db`"),
+        "{approved:?}"
+    );
+    let claims = bot.db().claims(None).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(
+        (claims[0].object_id.clone(), claims[0].owner.as_str()),
+        (hex_id("infra-db"), "U0BOB")
+    );
+    let told = settle(&bot).await;
+    let dm = told
+        .iter()
+        .find(|c| c.method == "chat.postMessage")
+        .expect("the requester's DM");
+    assert_eq!(dm.args["channel"], "DU0BOB");
+    assert!(agent.calls().is_empty(), "{:?}", agent.calls());
     socket.shutdown().await;
 }

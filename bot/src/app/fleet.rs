@@ -1,4 +1,5 @@
-//! Fleet commands: launch, ps, stop, rm, who, claim, images, hosts, host drain/undrain.
+//! Fleet commands: launch, ps, stop, rm, who, images, hosts, host drain/undrain (`claim` is in
+//! `claims.rs`).
 //!
 //! They ask the agents live (each call bounded by [`AGENT_CALL_TIMEOUT`]), so what the user sees
 //! is what Docker says now; a host that does not answer is named in the reply, never guessed.
@@ -16,7 +17,7 @@ use tracing::warn;
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
 use crate::db::bookings::{BookingView, NewBooking};
-use crate::db::claims::{ClaimKind, NewClaim};
+use crate::db::claims::ClaimKind;
 use crate::db::entities::claim;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::AgentApi;
@@ -61,9 +62,9 @@ pub struct Owner {
 }
 
 /// What the live inventory gathered, and which hosts did not answer.
-struct Inventory<T> {
-    items: Vec<T>,
-    unreachable: Vec<(String, String)>,
+pub(super) struct Inventory<T> {
+    pub(super) items: Vec<T>,
+    pub(super) unreachable: Vec<(String, String)>,
 }
 
 impl App {
@@ -289,61 +290,6 @@ impl App {
         }
     }
 
-    pub(super) async fn claim(&self, ctx: &Ctx<'_>, target: &str) -> anyhow::Result<Reply> {
-        let containers = self.containers_everywhere(None).await?;
-        let found = match_containers(&containers.items, target);
-        let (host, kind, object_id, label, owner) = match found.as_slice() {
-            [one] => (
-                one.host.clone(),
-                ClaimKind::Container,
-                one.container.id.clone(),
-                one.container.name.clone(),
-                one.owner.clone(),
-            ),
-            [] => {
-                let images = self.images_everywhere(None, &containers.items).await?;
-                let found = match_images(&images.items, target);
-                match found.as_slice() {
-                    [one] => (
-                        one.host.clone(),
-                        ClaimKind::Image,
-                        one.image.id.clone(),
-                        one.image
-                            .tags
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| short_id(&one.image.id)),
-                        one.owner.clone(),
-                    ),
-                    [] => {
-                        return Ok(fleet_replies::nothing_called(
-                            target,
-                            &containers.unreachable,
-                        ));
-                    }
-                    _ => return Ok(fleet_replies::ambiguous_images(target, &found)),
-                }
-            }
-            many => return Ok(fleet_replies::ambiguous(target, many)),
-        };
-        if let Some(owner) = owner {
-            return Ok(fleet_replies::already_owned(&label, &owner));
-        }
-        let claim = NewClaim {
-            host: &host,
-            kind,
-            object_id: &object_id,
-            label: &label,
-            owner: &ctx.user.slack_user_id,
-            owner_name: &ctx.user.display_name,
-            request_id: ctx.request_id,
-        };
-        Ok(match self.db.claim(&claim, ctx.now.timestamp()).await? {
-            Ok(()) => fleet_replies::claimed(kind, &label, &host),
-            Err(existing) => fleet_replies::already_owned(&label, &owner_of_claim(&existing)),
-        })
-    }
-
     pub(super) async fn images(&self, _ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
         if let Some(reply) = self.check_host_argument(host).await? {
             return Ok(reply);
@@ -452,7 +398,7 @@ impl App {
     }
 
     /// Every container of the fleet (or one host), asked of the agents in parallel.
-    async fn containers_everywhere(
+    pub(super) async fn containers_everywhere(
         &self,
         only: Option<&str>,
     ) -> anyhow::Result<Inventory<Located>> {
@@ -488,7 +434,7 @@ impl App {
         Ok(inventory)
     }
 
-    async fn images_everywhere(
+    pub(super) async fn images_everywhere(
         &self,
         only: Option<&str>,
         containers: &[Located],
@@ -607,7 +553,7 @@ fn explicit_gpus(wanted: &Option<LaunchGpus>) -> Vec<u32> {
     }
 }
 
-async fn timed<T>(
+pub(super) async fn timed<T>(
     call: impl std::future::Future<Output = Result<T, ClientError>>,
 ) -> Result<T, ClientError> {
     match tokio::time::timeout(AGENT_CALL_TIMEOUT, call).await {
@@ -660,7 +606,7 @@ fn claims_by_object(
         .collect()
 }
 
-fn owner_of_claim(claim: &claim::Model) -> Owner {
+pub(super) fn owner_of_claim(claim: &claim::Model) -> Owner {
     Owner {
         slack_user: claim.owner.clone(),
         name: claim.owner_name.clone(),
@@ -683,7 +629,7 @@ fn container_owner(container: &ContainerSummary, claim: Option<&claim::Model>) -
 }
 
 /// By exact name, exact id, or an id prefix of at least 4 characters.
-fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
+pub(super) fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
     let target = target.trim_start_matches('/');
     let exact: Vec<&Located> = all
         .iter()
@@ -702,7 +648,7 @@ fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
 }
 
 /// By tag (with or without `:latest`), id, or an id prefix of at least 4 characters.
-fn match_images<'a>(all: &'a [LocatedImage], target: &str) -> Vec<&'a LocatedImage> {
+pub(super) fn match_images<'a>(all: &'a [LocatedImage], target: &str) -> Vec<&'a LocatedImage> {
     let with_latest = if target.contains(':') && !target.starts_with("sha256:") {
         target.to_owned()
     } else {

@@ -17,6 +17,7 @@ use crate::auth::{self, Role};
 use crate::clock::Clock;
 use crate::config::{Config, UnixUserMapping};
 use crate::db::bookings::{Actor, BookingError, BookingView, Limits, NewBooking};
+use crate::db::claims::Decision;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
@@ -65,8 +66,12 @@ pub mod actions {
     pub const REMOVE_IMAGE: &str = "image_remove";
     /// Value: `host:gpu`; books that GPU for two hours, starting now.
     pub const BOOK_GPU_NOW: &str = "book_gpu_now";
+    /// The admins' DM about a claim request; value: the request id. Admins only.
+    pub const CLAIM_APPROVE: &str = "claim_approve";
+    pub const CLAIM_DENY: &str = "claim_deny";
 }
 
+mod claims;
 pub mod fleet;
 
 /// How long a user lookup may take before we go on with the cached or default time zone:
@@ -555,6 +560,14 @@ impl App {
             }
             actions::REMOVE_IMAGE => {
                 return crate::reports::remove_image(self, &clicker, &action.value).await;
+            }
+            actions::CLAIM_APPROVE => {
+                return self
+                    .decide_claim(&ctx, &action.value, Decision::Approve)
+                    .await;
+            }
+            actions::CLAIM_DENY => {
+                return self.decide_claim(&ctx, &action.value, Decision::Deny).await;
             }
             actions::BOOK_GPU_NOW => {
                 return match crate::reminders::gpu_booking(&action.value, now.timestamp()) {

@@ -157,3 +157,37 @@ pub mod claim {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod claim_request {
+    use sea_orm::entity::prelude::*;
+
+    /// A member's request to own something they could not prove is theirs, for an admin to
+    /// approve or deny.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "claim_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `container` or `image`.
+        pub kind: String,
+        pub host: String,
+        pub object_id: String,
+        /// A readable name of the thing (container name or image tag).
+        pub label: String,
+        pub requester: String,
+        pub requester_name: String,
+        /// Why it could not be claimed directly, for the admins.
+        pub reason: String,
+        /// `pending`, `approved` or `denied`.
+        pub status: String,
+        pub decided_by: Option<String>,
+        pub created_at: i64,
+        pub decided_at: Option<i64>,
+        pub request_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

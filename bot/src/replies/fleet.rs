@@ -10,8 +10,8 @@ use crate::app::actions;
 use crate::app::fleet::{Located, LocatedImage, Owner, Removal, short_id};
 use crate::config::CatalogImage;
 use crate::db::bookings::BookingView;
-use crate::db::claims::ClaimKind;
-use crate::db::entities::host;
+use crate::db::claims::{ClaimKind, DecisionOutcome};
+use crate::db::entities::{claim_request, host};
 use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 
 /// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
@@ -486,6 +486,146 @@ pub fn claimed(kind: ClaimKind, label: &str, host: &str) -> Reply {
         ":raising_hand: You now own the {} `{label}` on `{host}`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.",
         kind.as_str()
     ))
+}
+
+pub fn claimed_by_uid(label: &str, host: &str, uid: u32) -> Reply {
+    Reply::ephemeral(format!(
+        ":raising_hand: You now own the container `{label}` on `{host}`: it was claimed because its processes run as your uid {uid}. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log."
+    ))
+}
+
+pub fn claim_needs_admins(label: &str, reason: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":lock: `{label}` cannot be claimed directly: {reason}. An admin would have to approve it, but none is configured (`bookings.admins`)."
+    ))
+}
+
+fn request_subject(r: &claim_request::Model) -> String {
+    format!("the {} `{}` on `{}`", r.kind, r.label, r.host)
+}
+
+pub fn claim_requested(r: &claim_request::Model) -> Reply {
+    Reply::ephemeral(format!(
+        ":hourglass_flowing_sand: Asked the admins to approve your claim on {} (request #{}): it could not be claimed directly because {}. You will get a DM when one of them decides.",
+        request_subject(r),
+        r.id,
+        r.reason
+    ))
+}
+
+pub fn claim_already_requested(r: &claim_request::Model) -> Reply {
+    Reply::ephemeral(format!(
+        ":hourglass_flowing_sand: You already asked for {} (request #{}); it is waiting for an admin. You will get a DM when one of them decides.",
+        request_subject(r),
+        r.id
+    ))
+}
+
+/// The DM every admin gets about a pending claim request, with its two buttons.
+pub fn claim_request_for_admins(r: &claim_request::Model) -> Reply {
+    let text = format!(
+        ":raising_hand: {} asks to own {} (made outside Maison, id `{}`). It could not be claimed directly because {}.",
+        mention(&r.requester),
+        request_subject(r),
+        short_id(&r.object_id),
+        r.reason
+    );
+    let id = r.id.to_string();
+    Reply::with_blocks(
+        Visibility::InChannel,
+        text.clone(),
+        vec![
+            Block::Section(text),
+            Block::Actions(vec![
+                Button::new("Approve", actions::CLAIM_APPROVE, id.clone())
+                    .styled(ButtonStyle::Primary),
+                Button::new("Deny", actions::CLAIM_DENY, id).styled(ButtonStyle::Danger),
+            ]),
+            Block::Context(format!(
+                "Approving makes {} its owner: they can then stop and remove it. Claim request #{}; every decision is audited.",
+                mention(&r.requester),
+                r.id
+            )),
+        ],
+    )
+}
+
+/// The requester's DM about an admin's decision: `(requester, message)`, or nothing when the
+/// click changed nothing.
+pub fn claim_decision_for_requester(outcome: &DecisionOutcome) -> Option<(String, Reply)> {
+    let (r, text) = match outcome {
+        DecisionOutcome::Approved(r) => (
+            r,
+            format!(
+                ":white_check_mark: {} approved your claim: you now own {}. It shows as yours in `ps`, `who` and the reports.",
+                mention(r.decided_by.as_deref().unwrap_or_default()),
+                request_subject(r)
+            ),
+        ),
+        DecisionOutcome::Denied(r) => (
+            r,
+            format!(
+                ":no_entry: {} denied your claim on {} (request #{}). Ask them if you think it is yours.",
+                mention(r.decided_by.as_deref().unwrap_or_default()),
+                request_subject(r),
+                r.id
+            ),
+        ),
+        DecisionOutcome::Superseded(r, holder) => (
+            r,
+            format!(
+                ":lock: Your claim on {} (request #{}) cannot take effect: it already belongs to {}.",
+                request_subject(r),
+                r.id,
+                mention(&holder.owner)
+            ),
+        ),
+        DecisionOutcome::AlreadyDecided(_) | DecisionOutcome::NoSuchRequest => return None,
+    };
+    let dm = Reply::with_blocks(
+        Visibility::InChannel,
+        text.clone(),
+        vec![Block::Section(text)],
+    );
+    Some((r.requester.clone(), dm))
+}
+
+/// What the admin who pressed Approve or Deny sees in place of the request.
+pub fn claim_decided(id: i64, outcome: &DecisionOutcome, now: i64, tz: Tz) -> Reply {
+    Reply::ephemeral(match outcome {
+        DecisionOutcome::Approved(r) => format!(
+            ":white_check_mark: Approved request #{id}: {} now owns {}. They have been told.",
+            mention(&r.requester),
+            request_subject(r)
+        ),
+        DecisionOutcome::Denied(r) => format!(
+            ":no_entry: Denied request #{id}: {} does not get {}. They have been told.",
+            mention(&r.requester),
+            request_subject(r)
+        ),
+        DecisionOutcome::Superseded(r, holder) => format!(
+            ":lock: {} already belongs to {}, so request #{id} is closed without effect. {} has been told.",
+            request_subject(r),
+            mention(&holder.owner),
+            mention(&r.requester)
+        ),
+        DecisionOutcome::AlreadyDecided(r) => format!(
+            ":information_source: Request #{id} ({} for {}) was already {} by {}{}. Nothing changed.",
+            request_subject(r),
+            mention(&r.requester),
+            r.status,
+            r.decided_by
+                .as_deref()
+                .map(mention)
+                .unwrap_or_else(|| "an admin".to_owned()),
+            r.decided_at
+                .map(|at| format!(" {}", when(at, now, tz)))
+                .unwrap_or_default()
+        ),
+        DecisionOutcome::NoSuchRequest => format!(
+            ":grey_question: There is no claim request #{id}; this message may be outdated."
+        ),
+    })
 }
 
 pub fn images(

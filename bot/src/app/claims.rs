@@ -1,0 +1,268 @@
+//! `claim`: taking ownership of a container or image made outside Maison.
+//!
+//! Ownership decides who may stop and remove a thing, infrastructure included, so it is not
+//! handed to whoever asks first. An admin claims directly. A member claims directly only with
+//! evidence: the container is running and every one of its processes runs as the member's mapped
+//! Unix uid. Anything else (no mapping, a stopped container, someone else's uid, an image, an
+//! agent that cannot tell) becomes a durable request that the admins approve or deny from a DM.
+
+use super::fleet::{
+    Located, LocatedImage, Owner, match_containers, match_images, owner_of_claim, short_id, timed,
+};
+use super::{App, Ctx};
+use crate::db::claims::{
+    ClaimKind, Decision, DecisionOutcome, NewClaim, NewClaimRequest, RequestOutcome,
+};
+use crate::outbox::{OutgoingMessage, Recipient};
+use crate::render::Reply;
+use crate::replies;
+use crate::replies::fleet as fleet_replies;
+
+/// The one thing a `claim` names.
+struct Target {
+    host: String,
+    kind: ClaimKind,
+    object_id: String,
+    label: String,
+    owner: Option<Owner>,
+}
+
+impl Target {
+    fn container(c: &Located) -> Self {
+        Self {
+            host: c.host.clone(),
+            kind: ClaimKind::Container,
+            object_id: c.container.id.clone(),
+            label: c.container.name.clone(),
+            owner: c.owner.clone(),
+        }
+    }
+
+    fn image(i: &LocatedImage) -> Self {
+        Self {
+            host: i.host.clone(),
+            kind: ClaimKind::Image,
+            object_id: i.image.id.clone(),
+            label: i
+                .image
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| short_id(&i.image.id)),
+            owner: i.owner.clone(),
+        }
+    }
+}
+
+/// Why a claim may be recorded without asking anyone.
+enum Grounds {
+    Admin,
+    /// Every process of the running container runs as the caller's mapped uid.
+    OwnUid(u32),
+}
+
+impl App {
+    pub(super) async fn claim(&self, ctx: &Ctx<'_>, target: &str) -> anyhow::Result<Reply> {
+        let containers = self.containers_everywhere(None).await?;
+        let found = match_containers(&containers.items, target);
+        let target = match found.as_slice() {
+            [one] => Target::container(one),
+            [] => {
+                let images = self.images_everywhere(None, &containers.items).await?;
+                let found = match_images(&images.items, target);
+                match found.as_slice() {
+                    [one] => Target::image(one),
+                    [] => {
+                        return Ok(fleet_replies::nothing_called(
+                            target,
+                            &containers.unreachable,
+                        ));
+                    }
+                    _ => return Ok(fleet_replies::ambiguous_images(target, &found)),
+                }
+            }
+            many => return Ok(fleet_replies::ambiguous(target, many)),
+        };
+        if let Some(owner) = &target.owner {
+            return Ok(fleet_replies::already_owned(&target.label, owner));
+        }
+        let grounds = if ctx.is_admin {
+            Ok(Grounds::Admin)
+        } else {
+            self.evidence(ctx, &target).await
+        };
+        match grounds {
+            Ok(grounds) => self.claim_directly(ctx, &target, grounds).await,
+            Err(reason) => self.ask_admins(ctx, &target, &reason).await,
+        }
+    }
+
+    /// The caller's proof that the container is theirs, or why there is none (in words for the
+    /// requester and the admins).
+    async fn evidence(&self, ctx: &Ctx<'_>, target: &Target) -> Result<Grounds, String> {
+        let me = &ctx.user.slack_user_id;
+        if target.kind == ClaimKind::Image {
+            return Err("images have no processes that could show whose they are".to_owned());
+        }
+        let Some(mapping) = self.unix_mapping(me) else {
+            return Err(format!(
+                "{} has no Unix account mapping (`[[users]]`), so there is no uid to compare its processes with",
+                crate::render::mention(me)
+            ));
+        };
+        let Some(agent) = self.fleet.agent(&target.host) else {
+            return Err(format!("`{}` has no agent to ask", target.host));
+        };
+        let processes = timed(agent.container_processes(&target.object_id))
+            .await
+            .map_err(|err| {
+                format!(
+                    "the agent on `{}` could not say who its processes run as ({err})",
+                    target.host
+                )
+            })?;
+        if !processes.running {
+            return Err("it is not running, so no process shows whose it is".to_owned());
+        }
+        if processes.uids.is_empty() {
+            return Err("no processes were found in it".to_owned());
+        }
+        if processes.uids.iter().all(|uid| *uid == mapping.uid) {
+            return Ok(Grounds::OwnUid(mapping.uid));
+        }
+        let uids: Vec<String> = processes.uids.iter().map(u32::to_string).collect();
+        Err(format!(
+            "its processes run as uid {}, not as {}'s uid {}",
+            uids.join(", "),
+            crate::render::mention(me),
+            mapping.uid
+        ))
+    }
+
+    async fn claim_directly(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &Target,
+        grounds: Grounds,
+    ) -> anyhow::Result<Reply> {
+        let audited = match grounds {
+            Grounds::Admin => "claimed by an admin".to_owned(),
+            Grounds::OwnUid(uid) => format!("its processes run as the owner's uid {uid}"),
+        };
+        let claim = NewClaim {
+            host: &target.host,
+            kind: target.kind,
+            object_id: &target.object_id,
+            label: &target.label,
+            owner: &ctx.user.slack_user_id,
+            owner_name: &ctx.user.display_name,
+            actor: &ctx.user.slack_user_id,
+            grounds: audited,
+            request_id: ctx.request_id,
+        };
+        Ok(match self.db.claim(&claim, ctx.now.timestamp()).await? {
+            Ok(()) => match grounds {
+                Grounds::Admin => fleet_replies::claimed(target.kind, &target.label, &target.host),
+                Grounds::OwnUid(uid) => {
+                    fleet_replies::claimed_by_uid(&target.label, &target.host, uid)
+                }
+            },
+            Err(existing) => {
+                fleet_replies::already_owned(&target.label, &owner_of_claim(&existing))
+            }
+        })
+    }
+
+    /// Records a pending request and DMs every admin, in one transaction.
+    async fn ask_admins(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &Target,
+        reason: &str,
+    ) -> anyhow::Result<Reply> {
+        let admins = &self.config.bookings.admins;
+        if admins.is_empty() {
+            return Ok(fleet_replies::claim_needs_admins(&target.label, reason));
+        }
+        let request = NewClaimRequest {
+            host: &target.host,
+            kind: target.kind,
+            object_id: &target.object_id,
+            label: &target.label,
+            requester: &ctx.user.slack_user_id,
+            requester_name: &ctx.user.display_name,
+            reason,
+            request_id: ctx.request_id,
+        };
+        let notify = |pending: &crate::db::entities::claim_request::Model| {
+            admins
+                .iter()
+                .map(|admin| OutgoingMessage {
+                    to: Recipient::User(admin.clone()),
+                    reply: fleet_replies::claim_request_for_admins(pending),
+                    attachment: None,
+                })
+                .collect()
+        };
+        Ok(
+            match self
+                .db
+                .request_claim(&request, ctx.now.timestamp(), &notify)
+                .await?
+            {
+                RequestOutcome::Asked(pending) => fleet_replies::claim_requested(&pending),
+                RequestOutcome::AlreadyAsked(pending) => {
+                    fleet_replies::claim_already_requested(&pending)
+                }
+                RequestOutcome::Owned(existing) => {
+                    fleet_replies::already_owned(&target.label, &owner_of_claim(&existing))
+                }
+            },
+        )
+    }
+
+    /// The Approve / Deny buttons of the admins' DM; the value is the request id.
+    pub(super) async fn decide_claim(
+        &self,
+        ctx: &Ctx<'_>,
+        value: &str,
+        decision: Decision,
+    ) -> anyhow::Result<Reply> {
+        if !ctx.is_admin {
+            return Ok(replies::admins_only());
+        }
+        let Ok(id) = value.trim_start_matches('#').parse::<i64>() else {
+            return Ok(Reply::ephemeral(format!(
+                "That button carries no claim request ({value:?}); this message may be outdated."
+            )));
+        };
+        let admin = &ctx.user.slack_user_id;
+        let notify = |outcome: &DecisionOutcome| {
+            fleet_replies::claim_decision_for_requester(outcome)
+                .map(|(requester, reply)| OutgoingMessage {
+                    to: Recipient::User(requester),
+                    reply,
+                    attachment: None,
+                })
+                .into_iter()
+                .collect()
+        };
+        let outcome = self
+            .db
+            .decide_claim_request(
+                id,
+                decision,
+                admin,
+                ctx.request_id,
+                ctx.now.timestamp(),
+                &notify,
+            )
+            .await?;
+        Ok(fleet_replies::claim_decided(
+            id,
+            &outcome,
+            ctx.now.timestamp(),
+            ctx.tz,
+        ))
+    }
+}
