@@ -117,6 +117,8 @@ pub fn nvidia_driver_present() -> bool {
 
 /// Starts an agent on a free loopback port. `work` becomes its read-write mount root.
 pub async fn start_local_agent(dir: &Path) -> anyhow::Result<LocalAgent> {
+    // The agent wants absolute paths for its stage and socket.
+    let dir = &std::path::absolute(dir).context("resolving the try directory")?;
     let pki = local_pki(&dir.join("pki"))?;
     let work = dir.join("work");
     std::fs::create_dir_all(&work)?;
@@ -126,9 +128,15 @@ pub async fn start_local_agent(dir: &Path) -> anyhow::Result<LocalAgent> {
     } else {
         "probe = \"nvml\"\n".to_owned()
     };
+    // Stage and socket under the try directory: a real agent on this machine keeps its own.
     let text = format!(
-        "listen = \"127.0.0.1:0\"\n[tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n[mounts]\nwork = {:?}\n[gpu]\n{gpu}",
-        pki.agent_cert, pki.agent_key, pki.ca, work
+        "listen = \"127.0.0.1:0\"\n[tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n[mounts]\nwork = {:?}\n[policy]\nstaging_dir = {:?}\n[enter]\nsocket = {:?}\n[gpu]\n{gpu}",
+        pki.agent_cert,
+        pki.agent_key,
+        pki.ca,
+        work,
+        dir.join("stage"),
+        dir.join("enter.sock")
     );
     let config =
         maison_agent::config::AgentConfig::from_toml(&text).context("local agent config")?;
