@@ -961,8 +961,10 @@ mod tests {
     #[test]
     fn configured_supplementary_groups_are_the_only_ones() {
         let f = fixture();
-        let mut config = PolicyConfig::default();
-        config.supplementary_groups = vec![44];
+        let config = PolicyConfig {
+            supplementary_groups: vec![44],
+            ..PolicyConfig::default()
+        };
         let policy = Policy::new(
             &MountRoots::default(),
             &f.root.join("run/docker.sock"),
