@@ -390,6 +390,16 @@ impl Config {
         Ok(config)
     }
 
+    /// The time zone job schedules are read in: `jobs.timezone`, else `slack.default_tz`.
+    pub fn company_tz(&self) -> chrono_tz::Tz {
+        self.jobs
+            .timezone
+            .as_deref()
+            .unwrap_or(&self.slack.default_tz)
+            .parse()
+            .unwrap_or(chrono_tz::Tz::UTC)
+    }
+
     /// Environment overrides, read once at start-up (never inside handlers).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
         if let Some(url) = var("DATABASE_URL") {
@@ -465,7 +475,7 @@ impl Config {
                 "jobs.timezone: unknown time zone {tz:?} (use an IANA name such as Europe/Paris)"
             );
         }
-        crate::jobs::check_schedules(&self.jobs.schedules)?;
+        crate::schedule::check_schedules(&self.jobs.schedules)?;
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ pub mod render;
 pub mod replies;
 pub mod reports;
 pub mod rules;
+pub mod schedule;
 pub mod slack;
 pub mod terminal;
 

@@ -162,7 +162,7 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     match command {
         JobsCli::List { .. } => {
-            let tz = jobs::company_tz(&config);
+            let tz = config.company_tz();
             let slack = Arc::new(TerminalSlack::new(&config.slack.default_tz));
             let app = App::new(config, db, slack, Arc::new(SystemClock));
             let statuses = jobs::job_statuses(&app, now).await?;

@@ -14,9 +14,10 @@ use futures::future::BoxFuture;
 use maison_bot::app::App;
 use maison_bot::clock::Clock;
 use maison_bot::config::Config;
-use maison_bot::jobs::{JOBS, JobContext, JobOutcome, JobSpec, Scheduler, TickReport, slot_key};
+use maison_bot::jobs::{JobContext, JobOutcome, JobSpec, Scheduler, TickReport};
 use maison_bot::outbox::{OutgoingMessage, Recipient};
 use maison_bot::render::Reply;
+use maison_bot::schedule::{JOBS, slot_key};
 use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
 
 /// Queues a message naming the slot: one message per run.

@@ -4,12 +4,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use maison_command::JobsCommand;
 
-use super::scheduler::{FinishedRun, manual_slot_key};
-use super::{JOBS, JobRun, company_tz, lookup, parse_schedule};
+use super::JobRun;
+use super::scheduler::FinishedRun;
 use crate::app::App;
 use crate::db::{AuditEntry, Db};
 use crate::outbox::{OutboxStats, Recipient};
 use crate::render::{Block, Reply, Visibility};
+use crate::schedule::{JOBS, lookup, manual_slot_key, parse_schedule};
 
 /// One job as `jobs list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,7 @@ pub struct Caller<'a> {
 
 /// Every registered job with its schedule, next run and last run.
 pub async fn job_statuses(app: &App, now: DateTime<Utc>) -> anyhow::Result<Vec<JobStatus>> {
-    let tz = company_tz(&app.config);
+    let tz = app.config.company_tz();
     let latest = app.db.latest_job_runs().await?;
     Ok(JOBS
         .iter()
@@ -184,7 +185,7 @@ pub async fn slack_command(
             Ok(render_overview(
                 &statuses,
                 &outbox,
-                company_tz(&app.config),
+                app.config.company_tz(),
                 caller.now,
             ))
         }
@@ -192,7 +193,7 @@ pub async fn slack_command(
             if lookup(&job).is_none() {
                 return Ok(unknown_job(&job));
             }
-            let slot = caller.now.with_timezone(&company_tz(&app.config));
+            let slot = caller.now.with_timezone(&app.config.company_tz());
             let key = manual_slot_key(&slot);
             let now = caller.now.timestamp();
             let queued = app

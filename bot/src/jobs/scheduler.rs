@@ -24,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::store::SlotClaim;
-use super::{JOBS, JobContext, JobOutcome, JobSpec, company_tz, parse_schedule, slot_key};
+use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
 use crate::outbox::{OutgoingMessage, Recipient};
 use crate::render::Reply;
+use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
 
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from
 /// Slack starts.
@@ -90,9 +91,9 @@ pub struct TickReport {
 }
 
 impl Scheduler {
-    /// The scheduler of the registry [`JOBS`], with the schedules of `app.config.jobs`.
+    /// The scheduler of the [`REGISTRY`], with the schedules of `app.config.jobs`.
     pub fn new(app: Arc<App>) -> anyhow::Result<Self> {
-        Self::with_jobs(app, JOBS)
+        Self::with_jobs(app, REGISTRY)
     }
 
     /// A scheduler of other jobs (tests, tools). `[jobs.schedules]` entries for these jobs
@@ -102,10 +103,11 @@ impl Scheduler {
         let ours: std::collections::BTreeMap<String, String> = config
             .schedules
             .iter()
-            .filter(|(name, _)| JOBS.iter().all(|spec| spec.name != name.as_str()))
+            .filter(|(name, _)| schedule::lookup(name).is_none())
             .map(|(name, expression)| (name.clone(), expression.clone()))
             .collect();
-        super::check_schedules_against(&ours, jobs)?;
+        let names: Vec<&str> = jobs.iter().map(|spec| spec.name).collect();
+        schedule::check_schedules_against(&ours, &names)?;
         let mut entries: Vec<Entry> = Vec::with_capacity(jobs.len());
         for spec in jobs {
             if entries.iter().any(|e| e.spec.name == spec.name) {
@@ -123,7 +125,7 @@ impl Scheduler {
                 schedule,
             });
         }
-        let tz = company_tz(&app.config);
+        let tz = app.config.company_tz();
         let lateness = Duration::from_std(config.lateness).context("jobs.lateness is too long")?;
         Ok(Self {
             app,
@@ -475,11 +477,6 @@ impl Scheduler {
             info!("scheduler stopped");
         })
     }
-}
-
-/// The slot key of a manual run started at `at`.
-pub(crate) fn manual_slot_key(at: &DateTime<Tz>) -> String {
-    format!("manual:{}", slot_key(at))
 }
 
 enum Pending {

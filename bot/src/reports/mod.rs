@@ -190,7 +190,7 @@ pub async fn on_demand(
     now: DateTime<Utc>,
     period: ReportPeriod,
 ) -> anyhow::Result<Reply> {
-    let tz = crate::jobs::company_tz(&app.config);
+    let tz = app.config.company_tz();
     let slot = now.with_timezone(&tz);
     let mut reply = match period {
         ReportPeriod::Day => {
