@@ -4,19 +4,16 @@
 //! benchmark drive exactly the code that runs in production.
 
 pub mod app;
-pub mod auth;
-pub mod clock;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod fleet;
 pub mod jobs;
 pub mod local;
 pub mod outbox;
 pub mod reminders;
-pub mod render;
 pub mod replies;
 pub mod reports;
-pub mod rules;
 pub mod schedule;
 pub mod slack;
 pub mod terminal;

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use crate::app::{ActionInvocation, App, Invocation};
-use crate::render::{Button, Reply};
-use crate::slack::api::{FileUpload, RenderedMessage, SlackApi, SlackApiError, SlackProfile};
+use crate::core::render::RenderedMessage;
+use crate::core::render::{Button, Reply};
+use crate::slack::api::{FileUpload, SlackApi, SlackApiError, SlackProfile};
 
 pub const LOCAL_TEAM: &str = "T0LOCAL";
 

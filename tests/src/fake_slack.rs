@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use maison_bot::clock::Clock;
+use maison_bot::core::clock::Clock;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use maison_bot::app::App;
-use maison_bot::clock::{Clock, ManualClock};
 use maison_bot::config::{Config, Secret};
+use maison_bot::core::clock::{Clock, ManualClock};
 use maison_bot::db::Db;
 use maison_bot::fleet::Fleet;
 use maison_bot::fleet::poller::Poller;

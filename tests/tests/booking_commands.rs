@@ -3,7 +3,7 @@
 //! and on PostgreSQL.
 
 use chrono::Duration;
-use maison_bot::app::actions;
+use maison_bot::core::actions;
 use maison_tests::{Backend, BotTester, buttons, on_both_databases, reply_text};
 
 on_both_databases! {

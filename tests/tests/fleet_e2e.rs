@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use maison_agent_api::{AgentClient, ClientTls, Timeouts};
-use maison_bot::app::actions;
 use maison_bot::config::HostConfig;
+use maison_bot::core::actions;
 use maison_bot::fleet::Fleet;
 use maison_tests::{Backend, BotTester, buttons, reply_text, test_config};
 

@@ -14,13 +14,13 @@ use maison_agent_api::{
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSource, ImageSummary, LaunchResponse,
     LaunchSpec, MaisonLabels, MetricsResponse,
 };
-use maison_bot::clock::ManualClock;
 use maison_bot::config::AgentsConfig;
+use maison_bot::core::clock::ManualClock;
+use maison_bot::core::rules::GpuWish;
 use maison_bot::db::bookings::{Actor, Limits, NewBooking};
 use maison_bot::db::{Db, UserProfileRow};
 use maison_bot::fleet::store::{BUSY_UTIL_PCT, Holder};
 use maison_bot::fleet::{AgentApi, Fleet, Poller};
-use maison_bot::rules::GpuWish;
 use maison_tests::{Backend, TEAM, TestDb, on_both_databases, test_config, test_start};
 use sea_orm::{ConnectionTrait, Statement};
 use tokio_util::sync::CancellationToken;

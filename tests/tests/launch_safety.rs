@@ -12,8 +12,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use fake_agent::{FakeAgent, GIB, container, hex_id, image, settle};
 use maison_agent_api::{ContainerState, ResourceLimits};
-use maison_bot::app::actions;
 use maison_bot::config::{Config, UnixUserMapping};
+use maison_bot::core::actions;
 use maison_bot::fleet::Fleet;
 use maison_tests::fake_slack::Call;
 use maison_tests::{

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use fake_agent::{FakeAgent, container, hex_id, image, minute, posted, settle};
 use maison_agent_api::ContainerState;
-use maison_bot::app::actions;
+use maison_bot::core::actions;
 use maison_bot::fleet::Fleet;
 use maison_bot::outbox::Recipient;
 use maison_bot::reports::chart::{self, HeatMap, HeatRow};

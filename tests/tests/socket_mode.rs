@@ -11,7 +11,7 @@ use std::time::Duration;
 use fake_agent::{FakeAgent, container, hex_id, settle};
 use futures::{SinkExt, StreamExt};
 use maison_agent_api::ContainerState;
-use maison_bot::app::actions;
+use maison_bot::core::actions;
 use maison_bot::fleet::Fleet;
 use maison_bot::slack::socket::SocketMode;
 use maison_tests::{Backend, BotTester, TEAM, buttons, reply_text, test_config, test_start};

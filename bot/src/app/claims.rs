@@ -10,11 +10,11 @@ use super::fleet::{
     Located, LocatedImage, Owner, match_containers, match_images, owner_of_claim, short_id, timed,
 };
 use super::{App, Ctx};
+use crate::core::render::Reply;
 use crate::db::claims::{
     ClaimKind, Decision, DecisionOutcome, NewClaim, NewClaimRequest, RequestOutcome,
 };
 use crate::outbox::{OutgoingMessage, Recipient};
-use crate::render::Reply;
 use crate::replies;
 use crate::replies::fleet as fleet_replies;
 
@@ -107,7 +107,7 @@ impl App {
         let Some(mapping) = self.unix_mapping(me) else {
             return Err(format!(
                 "{} has no Unix account mapping (`[[users]]`), so there is no uid to compare its processes with",
-                crate::render::mention(me)
+                crate::core::render::mention(me)
             ));
         };
         let Some(agent) = self.fleet.agent(&target.host) else {
@@ -134,7 +134,7 @@ impl App {
         Err(format!(
             "its processes run as uid {}, not as {}'s uid {}",
             uids.join(", "),
-            crate::render::mention(me),
+            crate::core::render::mention(me),
             mapping.uid
         ))
     }

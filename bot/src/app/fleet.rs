@@ -16,15 +16,15 @@ use tracing::warn;
 
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
+use crate::core::render::Reply;
+use crate::core::rules::GpuWish;
 use crate::db::bookings::{BookingView, NewBooking};
 use crate::db::claims::ClaimKind;
 use crate::db::entities::claim;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::AgentApi;
-use crate::render::Reply;
 use crate::replies;
 use crate::replies::fleet as fleet_replies;
-use crate::rules::GpuWish;
 
 /// A live agent call from a command may take this long before the host is reported as not
 /// answering (launch has its own, longer budget: it waits for the container to start).

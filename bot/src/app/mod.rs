@@ -3,7 +3,7 @@
 //! the same two methods, so they behave identically.
 //!
 //! Flow of a command: identify the caller (cached Slack profile, for the time zone) → parse
-//! (pure) → check the role (one place, [`crate::auth`]) → one handler per verb → render.
+//! (pure) → check the role (one place, [`crate::core::auth`]) → one handler per verb → render.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -13,18 +13,19 @@ use chrono_tz::Tz;
 use maison_command::{BookingEnd, Command, GpuSelection, ParseContext, ReleaseTarget};
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::auth::{self, Role};
-use crate::clock::Clock;
 use crate::config::{Config, UnixUserMapping};
+use crate::core::actions;
+use crate::core::auth::{self, Role};
+use crate::core::clock::Clock;
+use crate::core::render::Reply;
+use crate::core::rules::GpuWish;
 use crate::db::bookings::{Actor, BookingError, BookingView, Limits, NewBooking};
 use crate::db::claims::Decision;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
 use crate::outbox::{OutgoingMessage, Recipient};
-use crate::render::Reply;
 use crate::replies;
-use crate::rules::GpuWish;
 use crate::slack::api::{SlackApi, SlackApiError};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
@@ -46,29 +47,6 @@ pub struct ActionInvocation {
     pub action_id: String,
     pub value: String,
     pub response_url: Option<String>,
-}
-
-/// Button action ids; the value is always a booking id.
-pub mod actions {
-    pub const RELEASE: &str = "booking_release";
-    pub const EXTEND_1H: &str = "booking_extend_1h";
-    /// Value: a host name; books one GPU there for two hours, starting now.
-    pub const BOOK_NOW: &str = "book_now";
-    /// Reminder DMs about a booking; value: a booking id. The reply is the outcome alone.
-    pub const REMIND_EXTEND_1H: &str = "remind_extend_1h";
-    pub const REMIND_RELEASE: &str = "remind_release";
-    /// Value: `host/container id`; silences reminders about the container for a while.
-    pub const KEEP_CONTAINER: &str = "container_keep";
-    /// Value: a container id.
-    pub const STOP_CONTAINER: &str = "container_stop";
-    pub const REMOVE_CONTAINER: &str = "container_remove";
-    /// Value: `host/image id`; admins only (orphan images of the daily report).
-    pub const REMOVE_IMAGE: &str = "image_remove";
-    /// Value: `host:gpu`; books that GPU for two hours, starting now.
-    pub const BOOK_GPU_NOW: &str = "book_gpu_now";
-    /// The admins' DM about a claim request; value: the request id. Admins only.
-    pub const CLAIM_APPROVE: &str = "claim_approve";
-    pub const CLAIM_DENY: &str = "claim_deny";
 }
 
 mod claims;
@@ -314,7 +292,8 @@ impl App {
                 continue;
             }
             let busy = self.db.busy_from(&host.name, start).await?;
-            let free = crate::rules::free_gpus(host.gpu_count as u32, &busy, start, end).len();
+            let free =
+                crate::core::rules::free_gpus(host.gpu_count as u32, &busy, start, end).len();
             if free >= gpus as usize {
                 candidates.push((free, host.name));
             }
@@ -351,7 +330,7 @@ impl App {
         {
             let busy = self.db.busy_from(&host.name, start).await?;
             let horizon = start + self.limits.max_ahead;
-            if let Some(at) = crate::rules::next_free_start(
+            if let Some(at) = crate::core::rules::next_free_start(
                 &GpuWish::Count(gpus),
                 host.gpu_count as u32,
                 &busy,
@@ -487,7 +466,7 @@ impl App {
                 crate::reports::record_refusal(&self.db, refusal, now).await;
                 let busy = self.db.busy_from(&request.host, now).await?;
                 let length = request.end - request.start;
-                let next = crate::rules::next_free_start(
+                let next = crate::core::rules::next_free_start(
                     &request.gpus,
                     gpu_count,
                     &busy,
@@ -503,7 +482,8 @@ impl App {
                 {
                     let busy = self.db.busy_from(&host.name, now).await?;
                     let free =
-                        crate::rules::free_gpus(host.gpu_count as u32, &busy, now, now + 60).len();
+                        crate::core::rules::free_gpus(host.gpu_count as u32, &busy, now, now + 60)
+                            .len();
                     if free > 0 {
                         free_now.push((host.name.clone(), free));
                     }

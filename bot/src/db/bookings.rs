@@ -16,8 +16,8 @@ use sea_orm::{
 
 use super::entities::{booking, booking_slot, host, user};
 use super::{AuditEntry, Db, sqlstate};
+use crate::core::rules::{self, Busy, GpuWish};
 use crate::outbox::OutgoingMessage;
-use crate::rules::{self, Busy, GpuWish};
 
 /// The limits a booking must respect unless made by an admin (all in seconds).
 #[derive(Debug, Clone, Copy)]

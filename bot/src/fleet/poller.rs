@@ -19,8 +19,8 @@ use tracing::Instrument;
 
 use super::ingest::{self, HostAnswer};
 use super::{AgentApi, Fleet};
-use crate::clock::Clock;
 use crate::config::AgentsConfig;
+use crate::core::clock::Clock;
 use crate::db::Db;
 
 /// How often a running poller checks for hosts gone silent in the middle of a cycle.

@@ -26,8 +26,8 @@ use tracing::{Instrument, info, info_span, warn};
 use super::store::SlotClaim;
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
+use crate::core::render::Reply;
 use crate::outbox::{OutgoingMessage, Recipient};
-use crate::render::Reply;
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
 
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from
@@ -392,7 +392,7 @@ impl Scheduler {
         let message = OutgoingMessage {
             to: Recipient::User(user.clone()),
             reply: Reply {
-                visibility: crate::render::Visibility::InChannel,
+                visibility: crate::core::render::Visibility::InChannel,
                 ..reply
             },
             attachment: None,

@@ -19,10 +19,10 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 
 pub use sender::{DeliveryReport, Outbox};
 
+use crate::core::render::RenderedMessage;
+use crate::core::render::Reply;
 use crate::db::Db;
 use crate::jobs::sql::stmt;
-use crate::render::Reply;
-use crate::slack::api::RenderedMessage;
 
 /// Who a message is for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -16,10 +16,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::Recipient;
-use crate::clock::Clock;
+use crate::core::clock::Clock;
+use crate::core::render::RenderedMessage;
 use crate::db::Db;
 use crate::jobs::sql::stmt;
-use crate::slack::api::{FileUpload, RenderedMessage, SlackApi, SlackApiError};
+use crate::slack::api::{FileUpload, SlackApi, SlackApiError};
 
 /// At most one message per channel per this interval (Slack's own limit for posting).
 pub const PER_CHANNEL_INTERVAL: StdDuration = StdDuration::from_secs(1);

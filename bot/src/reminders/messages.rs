@@ -3,10 +3,10 @@
 
 use chrono_tz::Tz;
 
-use crate::app::actions;
+use crate::core::actions;
+use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::db::bookings::BookingView;
 use crate::fleet::store::StoredContainer;
-use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::replies::when;
 
 /// A GPU holder as the reminders see it: a container on a host, maybe owned.

@@ -18,12 +18,12 @@ use maison_agent_api::ContainerState;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::app::App;
+use crate::core::render::Reply;
 use crate::db::bookings::{BookingView, NewBooking};
 use crate::db::entities::user;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::store::{GpuActivity, HostStatus, StoredContainer};
 use crate::outbox::{OutgoingMessage, Recipient};
-use crate::render::Reply;
 use crate::replies::when;
 use crate::reports::inventory;
 use messages::HeldBy;
@@ -450,7 +450,7 @@ pub async fn keep_container(app: &App, who: &Clicker<'_>, value: &str) -> anyhow
             return Ok(Reply::ephemeral(format!(
                 ":lock: `{}` belongs to {}; only they or an admin can keep it.",
                 container.name,
-                crate::render::mention(o)
+                crate::core::render::mention(o)
             )));
         }
         None => {
@@ -511,7 +511,7 @@ pub fn gpu_booking(value: &str, now: i64) -> Option<NewBooking> {
     let gpu: u32 = gpu.parse().ok()?;
     Some(NewBooking {
         host: host.to_owned(),
-        gpus: crate::rules::GpuWish::Indexes(vec![gpu]),
+        gpus: crate::core::rules::GpuWish::Indexes(vec![gpu]),
         start: now,
         end: now + BOOK_NOW_SECS,
         note: Some("booked from a reminder".to_owned()),
@@ -549,7 +549,7 @@ mod tests {
     fn book_now_values_name_host_and_gpu() {
         let b = gpu_booking("gpu01:3", 1000).unwrap();
         assert_eq!(b.host, "gpu01");
-        assert_eq!(b.gpus, crate::rules::GpuWish::Indexes(vec![3]));
+        assert_eq!(b.gpus, crate::core::rules::GpuWish::Indexes(vec![3]));
         assert_eq!(b.end - b.start, BOOK_NOW_SECS);
         assert!(gpu_booking("gpu01", 1000).is_none());
         assert!(gpu_booking("gpu01:x", 1000).is_none());

@@ -6,13 +6,13 @@ use maison_agent_api::{
 };
 
 use super::when;
-use crate::app::actions;
 use crate::app::fleet::{Located, LocatedImage, Owner, Removal, short_id};
 use crate::config::CatalogImage;
+use crate::core::actions;
+use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::db::bookings::BookingView;
 use crate::db::claims::{ClaimKind, DecisionOutcome};
 use crate::db::entities::{claim_request, host};
-use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 
 /// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
 const MAX_LISTED: usize = 40;

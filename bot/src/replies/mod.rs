@@ -7,11 +7,11 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use maison_command::{ParseError, format_duration};
 
-use crate::app::actions;
+use crate::core::actions;
+use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::db::bookings::{BookingError, BookingView, Ending, Holder, NewBooking};
 use crate::db::entities::host;
 use crate::fleet::store::HostStatus;
-use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
 pub fn when(ts: i64, now: i64, tz: Tz) -> String {
@@ -505,7 +505,7 @@ pub fn status_board(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::GpuWish;
+    use crate::core::rules::GpuWish;
 
     const TZ: Tz = chrono_tz::Europe::Paris;
     // Monday 30 Nov 2026, 10:00 UTC = 11:00 in Paris.

@@ -8,8 +8,8 @@ use chrono_tz::Tz;
 use super::chart::{HeatMap, HeatRow};
 use super::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use super::{gib, hours, pct};
-use crate::app::actions;
-use crate::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+use crate::core::actions;
+use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::replies::when;
 
 /// Lines of the per-host table (one section); more hosts are counted, not listed.

@@ -24,11 +24,11 @@ pub(crate) use data::stmt as data_stmt;
 pub use data::{listed_hosts, load_capacity, load_daily};
 
 use crate::app::App;
+use crate::core::render::{Reply, Visibility};
 use crate::db::{AuditEntry, Db};
 use crate::jobs::{JobContext, JobOutcome};
 use crate::outbox::{Attachment, OutgoingMessage, Recipient};
 use crate::reminders::Clicker;
-use crate::render::{Reply, Visibility};
 use maison_command::ReportPeriod;
 
 /// How long the agent may take to remove an image before the click is answered as failed.

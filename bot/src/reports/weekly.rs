@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::hours_f;
-use crate::render::{Block, Reply, Visibility};
+use crate::core::render::{Block, Reply, Visibility};
 use crate::replies::when;
 
 /// A booking's share of the fleet: `gpus` GPUs of host `host` (index into the hosts) over

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
-use crate::render::Reply;
+use crate::core::render::{RenderedMessage, Reply};
 
 /// What the bot needs to know about a Slack user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,27 +39,6 @@ impl SlackApiError {
     /// Whether the same call may succeed later.
     pub fn is_retryable(&self) -> bool {
         !matches!(self, SlackApiError::Failed(_))
-    }
-}
-
-/// A message already rendered for both fronts: what the outbox stores and sends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RenderedMessage {
-    /// Fallback text for notifications.
-    pub text: String,
-    /// Block Kit blocks (a JSON array).
-    pub blocks: serde_json::Value,
-    /// What the terminal of `maison-bot try` prints.
-    pub terminal: String,
-}
-
-impl RenderedMessage {
-    pub fn from_reply(reply: &Reply) -> Self {
-        Self {
-            text: reply.text.clone(),
-            blocks: reply.to_slack_json()["blocks"].clone(),
-            terminal: reply.to_terminal(),
-        }
     }
 }
 

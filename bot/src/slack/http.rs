@@ -21,7 +21,7 @@ use tracing::{debug, warn};
 
 use crate::app::{ActionInvocation, App, Invocation};
 use crate::config::Secret;
-use crate::render::Reply;
+use crate::core::render::Reply;
 use crate::slack::signature::{self, ReplayGuard, SignatureError};
 
 /// Answer inline if the command is done by then; Slack gives up at 3 s.

@@ -9,7 +9,7 @@ use slack_morphism::prelude::*;
 use tracing::{info, warn};
 
 use crate::app::{ActionInvocation, App, Invocation};
-use crate::render::Visibility;
+use crate::core::render::Visibility;
 use crate::slack::api::{message_content, new_client};
 
 type Callbacks = SlackSocketModeListenerCallbacks<SlackClientHyperHttpsConnector>;

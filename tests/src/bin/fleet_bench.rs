@@ -45,8 +45,8 @@ use maison_agent_api::{
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
     MaisonLabels, MetricsResponse, Timeouts,
 };
-use maison_bot::clock::{Clock, ManualClock, SystemClock};
 use maison_bot::config::AgentsConfig;
+use maison_bot::core::clock::{Clock, ManualClock, SystemClock};
 use maison_bot::db::Db;
 use maison_bot::fleet::{AgentApi, Fleet, Poller};
 use maison_pki::Ca;

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use maison_bot::app::App;
-use maison_bot::clock::SystemClock;
 use maison_bot::config::{Config, Secret};
+use maison_bot::core::clock::SystemClock;
 use maison_bot::db::Db;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;

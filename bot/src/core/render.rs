@@ -131,6 +131,27 @@ impl Reply {
     }
 }
 
+/// A message already rendered for both fronts: what the outbox stores and sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedMessage {
+    /// Fallback text for notifications.
+    pub text: String,
+    /// Block Kit blocks (a JSON array).
+    pub blocks: serde_json::Value,
+    /// What the terminal of `maison-bot try` prints.
+    pub terminal: String,
+}
+
+impl RenderedMessage {
+    pub fn from_reply(reply: &Reply) -> Self {
+        Self {
+            text: reply.text.clone(),
+            blocks: reply.to_slack_json()["blocks"].clone(),
+            terminal: reply.to_terminal(),
+        }
+    }
+}
+
 impl Block {
     fn to_slack_json(&self) -> Value {
         match self {

@@ -1,0 +1,23 @@
+//! Button action ids: which handler a click goes to. Every button the bot shows is made with
+//! one of these, and `app` dispatches on them; the value a button carries is said beside each.
+
+/// Value: a booking id.
+pub const RELEASE: &str = "booking_release";
+pub const EXTEND_1H: &str = "booking_extend_1h";
+/// Value: a host name; books one GPU there for two hours, starting now.
+pub const BOOK_NOW: &str = "book_now";
+/// Reminder DMs about a booking; value: a booking id. The reply is the outcome alone.
+pub const REMIND_EXTEND_1H: &str = "remind_extend_1h";
+pub const REMIND_RELEASE: &str = "remind_release";
+/// Value: `host/container id`; silences reminders about the container for a while.
+pub const KEEP_CONTAINER: &str = "container_keep";
+/// Value: a container id.
+pub const STOP_CONTAINER: &str = "container_stop";
+pub const REMOVE_CONTAINER: &str = "container_remove";
+/// Value: `host/image id`; admins only (orphan images of the daily report).
+pub const REMOVE_IMAGE: &str = "image_remove";
+/// Value: `host:gpu`; books that GPU for two hours, starting now.
+pub const BOOK_GPU_NOW: &str = "book_gpu_now";
+/// The admins' DM about a claim request; value: the request id. Admins only.
+pub const CLAIM_APPROVE: &str = "claim_approve";
+pub const CLAIM_DENY: &str = "claim_deny";

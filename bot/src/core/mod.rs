@@ -1,0 +1,13 @@
+//! The pure core: what Maison decides and says, as functions of data. Booking rules and types,
+//! fleet types and owner resolution, replies, report building, reminder planning, the chart,
+//! rendering to Block Kit, button action ids, roles and the clock trait.
+//!
+//! Layer: above `config` and `schedule`, below everything else. Code here may import `config`,
+//! `schedule` and its own siblings, never `store`, `ports`, `app` or a front; it opens no
+//! connection and awaits nothing, so every function can be tested with plain values.
+
+pub mod actions;
+pub mod auth;
+pub mod clock;
+pub mod render;
+pub mod rules;
