@@ -2,8 +2,9 @@
 //! after every step, no two active bookings overlap on any (host, GPU), and every booking the
 //! database reported as made is really there. Runs on SQLite and on PostgreSQL.
 
+use maison_bot::core::booking::{BookingError, Limits, NewBooking};
 use maison_bot::core::rules::{GpuWish, overlaps};
-use maison_bot::db::bookings::{Actor, BookingError, Limits, NewBooking};
+use maison_bot::db::bookings::Actor;
 use maison_bot::db::entities::user;
 use maison_bot::db::{Db, UserProfileRow};
 use maison_tests::{Backend, TestDb, test_config, test_start};

@@ -15,9 +15,10 @@ use maison_agent_api::{
     LaunchSpec, MaisonLabels, MetricsResponse,
 };
 use maison_bot::config::AgentsConfig;
+use maison_bot::core::booking::{Limits, NewBooking};
 use maison_bot::core::clock::ManualClock;
 use maison_bot::core::rules::GpuWish;
-use maison_bot::db::bookings::{Actor, Limits, NewBooking};
+use maison_bot::db::bookings::Actor;
 use maison_bot::db::{Db, UserProfileRow};
 use maison_bot::fleet::store::{BUSY_UTIL_PCT, Holder};
 use maison_bot::fleet::{AgentApi, Fleet, Poller};

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use maison_bot::core::clock::{Clock, ManualClock};
+use maison_bot::core::message::{Attachment, OutgoingMessage, Recipient};
 use maison_bot::core::render::Reply;
-use maison_bot::outbox::{Attachment, DeliveryReport, Outbox, OutgoingMessage, Recipient};
+use maison_bot::outbox::{DeliveryReport, Outbox};
 use maison_bot::slack::api::SlackWebApi;
 use maison_tests::fake_slack::{Call, Failure};
 use maison_tests::{Backend, FakeSlack, TestDb, on_both_databases, test_start};

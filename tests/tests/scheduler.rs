@@ -14,9 +14,9 @@ use futures::future::BoxFuture;
 use maison_bot::app::App;
 use maison_bot::config::Config;
 use maison_bot::core::clock::Clock;
+use maison_bot::core::message::{OutgoingMessage, Recipient};
 use maison_bot::core::render::Reply;
 use maison_bot::jobs::{JobContext, JobOutcome, JobSpec, Scheduler, TickReport};
-use maison_bot::outbox::{OutgoingMessage, Recipient};
 use maison_bot::schedule::{JOBS, slot_key};
 use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
 

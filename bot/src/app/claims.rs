@@ -10,11 +10,11 @@ use super::fleet::{
     Located, LocatedImage, Owner, match_containers, match_images, owner_of_claim, short_id, timed,
 };
 use super::{App, Ctx};
+use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::db::claims::{
     ClaimKind, Decision, DecisionOutcome, NewClaim, NewClaimRequest, RequestOutcome,
 };
-use crate::outbox::{OutgoingMessage, Recipient};
 use crate::replies;
 use crate::replies::fleet as fleet_replies;
 

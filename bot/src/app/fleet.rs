@@ -16,9 +16,9 @@ use tracing::warn;
 
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
+use crate::core::booking::{BookingView, NewBooking};
 use crate::core::render::Reply;
 use crate::core::rules::GpuWish;
-use crate::db::bookings::{BookingView, NewBooking};
 use crate::db::claims::ClaimKind;
 use crate::db::entities::claim;
 use crate::db::{AuditEntry, Db};

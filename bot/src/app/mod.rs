@@ -16,15 +16,16 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::config::{Config, UnixUserMapping};
 use crate::core::actions;
 use crate::core::auth::{self, Role};
+use crate::core::booking::{BookingError, BookingView, Limits, NewBooking};
 use crate::core::clock::Clock;
+use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::rules::GpuWish;
-use crate::db::bookings::{Actor, BookingError, BookingView, Limits, NewBooking};
+use crate::db::bookings::Actor;
 use crate::db::claims::Decision;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
-use crate::outbox::{OutgoingMessage, Recipient};
 use crate::replies;
 use crate::slack::api::{SlackApi, SlackApiError};
 

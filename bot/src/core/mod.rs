@@ -8,6 +8,9 @@
 
 pub mod actions;
 pub mod auth;
+pub mod booking;
 pub mod clock;
+pub mod gpus;
+pub mod message;
 pub mod render;
 pub mod rules;

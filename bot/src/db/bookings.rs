@@ -16,16 +16,10 @@ use sea_orm::{
 
 use super::entities::{booking, booking_slot, host, user};
 use super::{AuditEntry, Db, sqlstate};
+use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, Limits, NewBooking};
+use crate::core::gpus::{format_gpu_list, parse_gpu_list};
+use crate::core::message::OutgoingMessage;
 use crate::core::rules::{self, Busy, GpuWish};
-use crate::outbox::OutgoingMessage;
-
-/// The limits a booking must respect unless made by an admin (all in seconds).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_length: i64,
-    pub max_ahead: i64,
-    pub max_gpus_per_user: u32,
-}
 
 /// Who asks, for authorisation and the audit log.
 #[derive(Debug, Clone, Copy)]
@@ -33,89 +27,6 @@ pub struct Actor<'a> {
     pub user: &'a user::Model,
     pub is_admin: bool,
     pub request_id: &'a str,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewBooking {
-    pub host: String,
-    pub gpus: GpuWish,
-    pub start: i64,
-    pub end: i64,
-    pub note: Option<String>,
-}
-
-/// A booking as replies show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BookingView {
-    pub id: i64,
-    pub user_id: i64,
-    pub slack_user_id: String,
-    pub display_name: String,
-    pub host: String,
-    pub gpus: Vec<u32>,
-    pub start: i64,
-    pub end: i64,
-    pub note: Option<String>,
-    pub cancelled: bool,
-    pub released: bool,
-}
-
-/// Someone else's booking in the way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub booking_id: i64,
-    pub slack_user_id: String,
-    pub display_name: String,
-    pub gpu: u32,
-    pub start: i64,
-    pub end: i64,
-}
-
-/// How a cancel or release ended the booking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    /// It had not started: it is gone.
-    Cancelled,
-    /// It was running: it ends now.
-    Released,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BookingError {
-    #[error("unknown host {0}")]
-    UnknownHost(String),
-    #[error("host {0} is drained")]
-    HostDrained(String),
-    #[error("host {host} has no GPU {gpu}")]
-    NoSuchGpu {
-        host: String,
-        gpu: u32,
-        gpu_count: u32,
-    },
-    #[error("host {host} has {gpu_count} GPUs, {wanted} asked")]
-    NotEnoughGpus {
-        host: String,
-        gpu_count: u32,
-        wanted: u32,
-    },
-    #[error("slot taken")]
-    Taken { holders: Vec<Holder> },
-    #[error("starts in the past")]
-    InPast,
-    #[error("longer than allowed")]
-    TooLong { max: i64 },
-    #[error("starts too far ahead")]
-    TooFarAhead { max: i64 },
-    #[error("per-user GPU limit")]
-    UserLimit { would_hold: u32, max: u32 },
-    #[error("no booking #{0}")]
-    NotFound(i64),
-    #[error("booking #{id} belongs to someone else")]
-    NotOwner { id: i64, owner: String },
-    #[error("booking #{0} has already ended")]
-    AlreadyEnded(i64),
-    #[error(transparent)]
-    Db(#[from] DbErr),
 }
 
 /// Makes the announcement of a new booking, or `None` when there is nothing to announce.
@@ -377,7 +288,7 @@ impl Db {
         start: i64,
         end: i64,
         except: Option<i64>,
-    ) -> Result<Vec<Holder>, DbErr> {
+    ) -> Result<Vec<BookingHolder>, DbErr> {
         holders_on(self.connection(), host, start, end, except).await
     }
 
@@ -567,7 +478,7 @@ async fn holders_on<C: ConnectionTrait>(
     start: i64,
     end: i64,
     except: Option<i64>,
-) -> Result<Vec<Holder>, DbErr> {
+) -> Result<Vec<BookingHolder>, DbErr> {
     let slots = overlapping_slots(conn, host, start, end, except).await?;
     let ids: Vec<i64> = slots.iter().map(|s| s.booking_id).collect();
     let bookings: HashMap<i64, booking::Model> = booking::Entity::find()
@@ -585,12 +496,12 @@ async fn holders_on<C: ConnectionTrait>(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let mut holders: Vec<Holder> = slots
+    let mut holders: Vec<BookingHolder> = slots
         .into_iter()
         .filter_map(|slot| {
             let b = bookings.get(&slot.booking_id)?;
             let user = users.get(&b.user_id);
-            Some(Holder {
+            Some(BookingHolder {
                 booking_id: b.id,
                 slack_user_id: user.map(|u| u.slack_user_id.clone()).unwrap_or_default(),
                 display_name: user.map(|u| u.display_name.clone()).unwrap_or_default(),
@@ -670,17 +581,4 @@ fn make_view(row: booking::Model, user: Option<&user::Model>) -> BookingView {
         cancelled: row.cancelled_at.is_some(),
         released: row.released_at.is_some(),
     }
-}
-
-pub fn format_gpu_list(gpus: &[u32]) -> String {
-    gpus.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub fn parse_gpu_list(text: &str) -> Vec<u32> {
-    text.split(',')
-        .filter_map(|g| g.trim().parse().ok())
-        .collect()
 }

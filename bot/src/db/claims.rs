@@ -7,8 +7,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Tra
 
 use super::entities::{claim, claim_request, host};
 use super::{AuditEntry, Db};
+use crate::core::message::OutgoingMessage;
 use crate::jobs::sql::stmt;
-use crate::outbox::OutgoingMessage;
 
 /// What can be claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

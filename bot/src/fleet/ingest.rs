@@ -10,7 +10,8 @@ use maison_agent_api::{
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Value};
 
 use super::sql::{MAX_PARAMS, greatest, list_of, rows_of, stmt};
-use super::store::{BUSY_UTIL_PCT, MIB, format_gpus, get};
+use super::store::{BUSY_UTIL_PCT, MIB, get};
+use crate::core::gpus::format_gpu_list;
 use crate::db::Db;
 
 /// Everything one host said in one poll.
@@ -354,7 +355,7 @@ fn container_cols(c: &ContainerSummary) -> ContainerCols {
         labels
             .and_then(|l| l.image_source)
             .map(|s| s.as_str().to_owned()),
-        format_gpus(&c.gpus),
+        format_gpu_list(&c.gpus),
     )
 }
 

@@ -10,6 +10,7 @@ use maison_agent_api::{ContainerState, GpuHolder, HostInfo, ImageSource};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TryGetable, Value};
 
 use super::sql::{like_escape, stmt};
+use crate::core::gpus::parse_gpu_list;
 use crate::db::Db;
 
 /// A minute counts as busy (and a container holding the GPU as active) when the GPU's
@@ -609,7 +610,7 @@ fn container_from_row(r: &QueryResult) -> Result<StoredContainer, DbErr> {
         owner_name: get(r, 9)?,
         booking: get(r, 10)?,
         image_source: source.as_deref().and_then(ImageSource::parse),
-        gpus: parse_gpus(&gpus),
+        gpus: parse_gpu_list(&gpus),
         first_seen_at: get(r, 13)?,
         seen_at: get(r, 14)?,
     })
@@ -629,19 +630,6 @@ fn image_from_row(r: &QueryResult) -> Result<StoredImage, DbErr> {
         first_seen_at: get(r, 8)?,
         seen_at: get(r, 9)?,
     })
-}
-
-pub(crate) fn format_gpus(gpus: &[u32]) -> String {
-    gpus.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn parse_gpus(text: &str) -> Vec<u32> {
-    text.split(',')
-        .filter_map(|g| g.trim().parse().ok())
-        .collect()
 }
 
 fn is_id_prefix(s: &str) -> bool {
@@ -710,8 +698,5 @@ mod tests {
         assert!(is_id_prefix("abcd"));
         assert!(!is_id_prefix("abc"));
         assert!(!is_id_prefix("trainer"));
-        assert_eq!(parse_gpus("0,2"), vec![0, 2]);
-        assert_eq!(format_gpus(&[0, 2]), "0,2");
-        assert!(parse_gpus("").is_empty());
     }
 }

@@ -7,9 +7,9 @@ use maison_command::JobsCommand;
 use super::JobRun;
 use super::scheduler::FinishedRun;
 use crate::app::App;
+use crate::core::message::{OutboxStats, Recipient};
 use crate::core::render::{Block, Reply, Visibility};
 use crate::db::{AuditEntry, Db};
-use crate::outbox::{OutboxStats, Recipient};
 use crate::schedule::{JOBS, lookup, manual_slot_key, parse_schedule};
 
 /// One job as `jobs list` shows it.

@@ -26,8 +26,8 @@ use tracing::{Instrument, info, info_span, warn};
 use super::store::SlotClaim;
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
+use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
-use crate::outbox::{OutgoingMessage, Recipient};
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
 
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from

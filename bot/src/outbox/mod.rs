@@ -19,67 +19,10 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 
 pub use sender::{DeliveryReport, Outbox};
 
+use crate::core::message::{OutboxStats, OutgoingMessage, Recipient};
 use crate::core::render::RenderedMessage;
-use crate::core::render::Reply;
 use crate::db::Db;
 use crate::jobs::sql::stmt;
-
-/// Who a message is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Recipient {
-    /// A channel id (`C…`).
-    Channel(String),
-    /// A Slack user id: the message goes to the DM with the bot, opened with
-    /// `conversations.open`.
-    User(String),
-}
-
-impl Recipient {
-    fn kind(&self) -> &'static str {
-        match self {
-            Recipient::Channel(_) => "channel",
-            Recipient::User(_) => "user",
-        }
-    }
-
-    fn id(&self) -> &str {
-        match self {
-            Recipient::Channel(id) | Recipient::User(id) => id,
-        }
-    }
-
-    fn from_row(kind: &str, id: String) -> Self {
-        match kind {
-            "user" => Recipient::User(id),
-            _ => Recipient::Channel(id),
-        }
-    }
-}
-
-impl std::fmt::Display for Recipient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Recipient::Channel(id) => write!(f, "channel {id}"),
-            Recipient::User(id) => write!(f, "DM to {id}"),
-        }
-    }
-}
-
-/// A file shared with the message (a report's PNG chart), uploaded before the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    pub filename: String,
-    pub title: String,
-    pub bytes: Vec<u8>,
-}
-
-/// A message to queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingMessage {
-    pub to: Recipient,
-    pub reply: Reply,
-    pub attachment: Option<Attachment>,
-}
 
 /// One outbox row, without its attachment bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,18 +45,6 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
-/// The state of the queue, for `jobs list` and logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutboxStats {
-    /// Queued, not yet sent.
-    pub pending: u64,
-    /// Refused by Slack for good, kept with their error.
-    pub parked: u64,
-    pub oldest_pending_at: Option<i64>,
-    /// The most recently parked message: `(id, recipient, error)`.
-    pub last_parked: Option<(i64, Recipient, String)>,
-}
-
 const ENTRY_COLUMNS: &str = "id, recipient_kind, recipient_id, channel_id, fallback_text, \
      CASE WHEN attachment IS NULL THEN 0 ELSE 1 END, attachment_sent_at, dedupe_key, \
      created_at, attempts, next_attempt_at, sent_at, parked_at, last_error";
@@ -122,7 +53,7 @@ fn entry_from_row(r: &sea_orm::QueryResult) -> Result<OutboxEntry, DbErr> {
     let kind: String = r.try_get_by_index(1)?;
     Ok(OutboxEntry {
         id: r.try_get_by_index(0)?,
-        to: Recipient::from_row(&kind, r.try_get_by_index(2)?),
+        to: Recipient::from_parts(&kind, r.try_get_by_index(2)?),
         channel_id: r.try_get_by_index(3)?,
         text: r.try_get_by_index(4)?,
         has_attachment: r.try_get_by_index::<i32>(5)? == 1,
@@ -241,7 +172,7 @@ impl Db {
                 let kind: String = r.try_get_by_index(1)?;
                 stats.last_parked = Some((
                     r.try_get_by_index(0)?,
-                    Recipient::from_row(&kind, r.try_get_by_index(2)?),
+                    Recipient::from_parts(&kind, r.try_get_by_index(2)?),
                     r.try_get_by_index::<Option<String>>(3)?.unwrap_or_default(),
                 ));
             }

@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::Recipient;
 use crate::core::clock::Clock;
+use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
 use crate::db::Db;
 use crate::jobs::sql::stmt;
@@ -402,7 +402,7 @@ impl Outbox {
                 let kind: String = r.try_get_by_index(1)?;
                 Ok(Head {
                     id: r.try_get_by_index(0)?,
-                    to: Recipient::from_row(&kind, r.try_get_by_index(2)?),
+                    to: Recipient::from_parts(&kind, r.try_get_by_index(2)?),
                     channel_id: r.try_get_by_index(3)?,
                     slack_json: r.try_get_by_index(4)?,
                     text: r.try_get_by_index(5)?,

@@ -4,8 +4,9 @@
 use chrono_tz::Tz;
 
 use crate::core::actions;
+use crate::core::booking::BookingView;
+use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::db::bookings::BookingView;
 use crate::fleet::store::StoredContainer;
 use crate::replies::when;
 
@@ -17,19 +18,6 @@ pub struct HeldBy {
     pub container_id: String,
     pub container_name: String,
     pub owner: Option<String>,
-}
-
-fn gpus_label(gpus: &[u32]) -> String {
-    match gpus {
-        [one] => format!("GPU {one}"),
-        many => format!(
-            "GPUs {}",
-            many.iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-    }
 }
 
 fn minutes_until(ts: i64, now: i64) -> String {

@@ -18,12 +18,12 @@ use maison_agent_api::ContainerState;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::app::App;
+use crate::core::booking::{BookingView, NewBooking};
+use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
-use crate::db::bookings::{BookingView, NewBooking};
 use crate::db::entities::user;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::store::{GpuActivity, HostStatus, StoredContainer};
-use crate::outbox::{OutgoingMessage, Recipient};
 use crate::replies::when;
 use crate::reports::inventory;
 use messages::HeldBy;

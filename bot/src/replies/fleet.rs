@@ -9,8 +9,9 @@ use super::when;
 use crate::app::fleet::{Located, LocatedImage, Owner, Removal, short_id};
 use crate::config::CatalogImage;
 use crate::core::actions;
+use crate::core::booking::BookingView;
+use crate::core::gpus::gpus_text;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::db::bookings::BookingView;
 use crate::db::claims::{ClaimKind, DecisionOutcome};
 use crate::db::entities::{claim_request, host};
 
@@ -22,20 +23,6 @@ fn owner_text(owner: &Option<Owner>) -> String {
         Some(o) if o.claimed => format!("{} (claimed)", mention(&o.slack_user)),
         Some(o) => mention(&o.slack_user),
         None => "_unowned_".to_owned(),
-    }
-}
-
-fn gpus_text(gpus: &[u32]) -> String {
-    if gpus.is_empty() {
-        "no GPU".to_owned()
-    } else {
-        format!(
-            "GPU {}",
-            gpus.iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        )
     }
 }
 

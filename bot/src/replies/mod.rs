@@ -8,8 +8,9 @@ use chrono_tz::Tz;
 use maison_command::{ParseError, format_duration};
 
 use crate::core::actions;
+use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
+use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::db::bookings::{BookingError, BookingView, Ending, Holder, NewBooking};
 use crate::db::entities::host;
 use crate::fleet::store::HostStatus;
 
@@ -42,19 +43,6 @@ pub fn span(start: i64, end: i64, now: i64, tz: Tz) -> String {
 
 fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
-}
-
-fn gpus_label(gpus: &[u32]) -> String {
-    match gpus {
-        [one] => format!("GPU {one}"),
-        many => format!(
-            "GPUs {}",
-            many.iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-    }
 }
 
 fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
@@ -168,7 +156,7 @@ pub fn announcement(b: &BookingView, now: i64, tz: Tz) -> Reply {
 
 pub fn taken(
     request: &NewBooking,
-    holders: &[Holder],
+    holders: &[BookingHolder],
     next: Option<(i64, i64)>,
     free_now: &[(String, usize)],
     now: i64,
@@ -216,7 +204,7 @@ pub fn taken(
     Reply::with_blocks(Visibility::Ephemeral, lines[0].clone(), blocks)
 }
 
-pub fn extension_taken(holders: &[Holder], now: i64, tz: Tz) -> Reply {
+pub fn extension_taken(holders: &[BookingHolder], now: i64, tz: Tz) -> Reply {
     let mut lines =
         vec![":no_entry_sign: Can't extend: the GPUs are booked right after you.".to_owned()];
     for h in holders {
@@ -595,7 +583,7 @@ mod tests {
             end: NOW + 7200,
             note: None,
         };
-        let holders = [Holder {
+        let holders = [BookingHolder {
             booking_id: 7,
             slack_user_id: "U0ALICE".into(),
             display_name: "alice".into(),

@@ -14,8 +14,9 @@ use super::daily::{DailyData, HostDay, UserDay};
 use super::inventory;
 use super::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
 use crate::config::Config;
+use crate::core::booking::BookingView;
+use crate::core::gpus::parse_gpu_list;
 use crate::db::Db;
-use crate::db::bookings::{BookingView, parse_gpu_list};
 use crate::db::entities::host;
 use crate::fleet::store::BUSY_UTIL_PCT;
 

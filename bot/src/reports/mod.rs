@@ -24,10 +24,10 @@ pub(crate) use data::stmt as data_stmt;
 pub use data::{listed_hosts, load_capacity, load_daily};
 
 use crate::app::App;
+use crate::core::message::{Attachment, OutgoingMessage, Recipient};
 use crate::core::render::{Reply, Visibility};
 use crate::db::{AuditEntry, Db};
 use crate::jobs::{JobContext, JobOutcome};
-use crate::outbox::{Attachment, OutgoingMessage, Recipient};
 use crate::reminders::Clicker;
 use maison_command::ReportPeriod;
 
