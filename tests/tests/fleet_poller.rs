@@ -17,10 +17,10 @@ use maison_agent_api::{
 use maison_bot::config::AgentsConfig;
 use maison_bot::core::booking::{Limits, NewBooking};
 use maison_bot::core::clock::ManualClock;
+use maison_bot::core::fleet::{BUSY_UTIL_PCT, Occupant};
 use maison_bot::core::rules::GpuWish;
 use maison_bot::db::bookings::Actor;
 use maison_bot::db::{Db, UserProfileRow};
-use maison_bot::fleet::store::{BUSY_UTIL_PCT, Holder};
 use maison_bot::fleet::{AgentApi, Fleet, Poller};
 use maison_tests::{Backend, TEAM, TestDb, on_both_databases, test_config, test_start};
 use sea_orm::{ConnectionTrait, Statement};
@@ -539,20 +539,20 @@ on_both_databases! {
         assert_eq!((busy.minute, busy.gpu, busy.util_avg_pct, busy.util_max_pct), (from, 0, 80, 90));
         assert_eq!(busy.mem_max_bytes, 20 * GIB + (1 << 20), "rounded up to whole MiB");
         assert_eq!((busy.power_avg_watts, busy.temp_max_celsius), (Some(340), Some(60)));
-        assert_eq!(busy.holder, Holder::Owner("U0ALICE".into()));
-        assert_eq!((idle.gpu, idle.util_avg_pct, idle.mem_max_bytes, &idle.holder), (1, 0, 0, &Holder::NoContainer));
+        assert_eq!(busy.holder, Occupant::Owner("U0ALICE".into()));
+        assert_eq!((idle.gpu, idle.util_avg_pct, idle.mem_max_bytes, &idle.holder), (1, 0, 0, &Occupant::NoContainer));
 
         // Hourly rollups: 06:30–08:00 is 30 minutes of the 06:00 hour and 60 of the 07:00 hour.
         let hours = rig.db.gpu_hours(Some("gpu01"), 0, i64::MAX).await.unwrap();
-        let summary: Vec<(i64, u32, Holder, u32, u32)> =
+        let summary: Vec<(i64, u32, Occupant, u32, u32)> =
             hours.iter().map(|h| (h.hour, h.gpu, h.holder.clone(), h.minutes, h.busy_minutes)).collect();
         let six = (test_start() - Duration::hours(2)).timestamp();
-        let alice = Holder::Owner("U0ALICE".into());
+        let alice = Occupant::Owner("U0ALICE".into());
         assert_eq!(summary, [
             (six, 0, alice.clone(), 30, 30),
-            (six, 1, Holder::NoContainer, 30, 0),
+            (six, 1, Occupant::NoContainer, 30, 0),
             (six + 3600, 0, alice, 60, 60),
-            (six + 3600, 1, Holder::NoContainer, 60, 0),
+            (six + 3600, 1, Occupant::NoContainer, 60, 0),
         ]);
         assert_eq!((hours[0].util_avg_pct, hours[0].util_max_pct, hours[0].power_avg_watts), (80.0, 90, Some(340.0)));
         assert!(rig.db.gpu_hours(None, 0, i64::MAX).await.unwrap().len() == 4);
@@ -584,10 +584,10 @@ on_both_databases! {
         assert_eq!(rig.count("SELECT COUNT(*) FROM gpu_minutes").await, 29);
         let hours = rig.db.gpu_hours(Some("gpu01"), 0, i64::MAX).await.unwrap();
         assert_eq!(hours.iter().map(|h| i64::from(h.minutes)).sum::<i64>(), 29);
-        let stray = hours.iter().find(|h| h.holder == Holder::Unowned).unwrap();
+        let stray = hours.iter().find(|h| h.holder == Occupant::Unowned).unwrap();
         assert_eq!((stray.minutes, stray.busy_minutes), (1, 0), "1 % is below the busy threshold of {BUSY_UTIL_PCT} %");
         let minutes = rig.db.gpu_minutes("gpu01", test_start().timestamp(), i64::MAX).await.unwrap();
-        assert_eq!(minutes.last().unwrap().holder, Holder::Unowned);
+        assert_eq!(minutes.last().unwrap().holder, Occupant::Unowned);
         // Holding an idle GPU is not activity.
         let stray = rig.db.gpu_activity("gpu01", &hex_id("stray")).await.unwrap().unwrap();
         assert_eq!((stray.last_held_at, stray.last_active_at), ((test_start() + Duration::minutes(5)).timestamp(), None));

@@ -15,9 +15,9 @@ use maison_agent_api::ContainerState;
 use maison_bot::core::actions;
 use maison_bot::core::booking::BookingView;
 use maison_bot::core::clock::Clock;
+use maison_bot::core::fleet::StoredContainer;
 use maison_bot::core::message::Recipient;
 use maison_bot::fleet::Fleet;
-use maison_bot::fleet::store::StoredContainer;
 use maison_bot::reminders;
 use maison_bot::reminders::messages::{self, HeldBy};
 use maison_tests::{

@@ -6,15 +6,15 @@
 //! Unix uid. Anything else (no mapping, a stopped container, someone else's uid, an image, an
 //! agent that cannot tell) becomes a durable request that the admins approve or deny from a DM.
 
-use super::fleet::{
-    Located, LocatedImage, Owner, match_containers, match_images, owner_of_claim, short_id, timed,
-};
+use super::fleet::timed;
 use super::{App, Ctx};
+use crate::core::fleet::{
+    ClaimKind, ClaimRequest, Decision, DecisionOutcome, Located, LocatedImage, Owner,
+    RequestOutcome, match_containers, match_images, short_id,
+};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
-use crate::db::claims::{
-    ClaimKind, Decision, DecisionOutcome, NewClaim, NewClaimRequest, RequestOutcome,
-};
+use crate::db::claims::{NewClaim, NewClaimRequest};
 use crate::replies;
 use crate::replies::fleet as fleet_replies;
 
@@ -168,7 +168,7 @@ impl App {
                 }
             },
             Err(existing) => {
-                fleet_replies::already_owned(&target.label, &owner_of_claim(&existing))
+                fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
             }
         })
     }
@@ -194,7 +194,7 @@ impl App {
             reason,
             request_id: ctx.request_id,
         };
-        let notify = |pending: &crate::db::entities::claim_request::Model| {
+        let notify = |pending: &ClaimRequest| {
             admins
                 .iter()
                 .map(|admin| OutgoingMessage {
@@ -215,7 +215,7 @@ impl App {
                     fleet_replies::claim_already_requested(&pending)
                 }
                 RequestOutcome::Owned(existing) => {
-                    fleet_replies::already_owned(&target.label, &owner_of_claim(&existing))
+                    fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
                 }
             },
         )

@@ -4,23 +4,22 @@
 //! They ask the agents live (each call bounded by [`AGENT_CALL_TIMEOUT`]), so what the user sees
 //! is what Docker says now; a host that does not answer is named in the reply, never guessed.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use maison_agent_api::{
-    ClientError, ContainerSummary, ImageSource, ImageSummary, LaunchSpec, MountSpec,
-};
+use maison_agent_api::{ClientError, ImageSource, LaunchSpec, MountSpec};
 use maison_command::{LaunchGpus, LaunchRequest};
 use tracing::warn;
 
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
 use crate::core::booking::{BookingView, NewBooking};
+use crate::core::fleet::{
+    ClaimIndex, ClaimKind, HostState, Located, LocatedImage, Owner, Removal,
+    default_container_name, match_containers, match_images, short_id,
+};
 use crate::core::render::Reply;
 use crate::core::rules::GpuWish;
-use crate::db::claims::ClaimKind;
-use crate::db::entities::claim;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::AgentApi;
 use crate::replies;
@@ -29,37 +28,6 @@ use crate::replies::fleet as fleet_replies;
 /// A live agent call from a command may take this long before the host is reported as not
 /// answering (launch has its own, longer budget: it waits for the container to start).
 const AGENT_CALL_TIMEOUT: Duration = Duration::from_secs(3);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    Stop,
-    Remove,
-}
-
-/// A container somewhere in the fleet, with its owner resolved (label, else claim).
-#[derive(Debug, Clone)]
-pub struct Located {
-    pub host: String,
-    pub container: ContainerSummary,
-    pub owner: Option<Owner>,
-}
-
-/// An image on one host, with its owner resolved and the containers that use it.
-#[derive(Debug, Clone)]
-pub struct LocatedImage {
-    pub host: String,
-    pub image: ImageSummary,
-    pub owner: Option<Owner>,
-    pub users: Vec<Located>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub slack_user: String,
-    pub name: String,
-    /// True when ownership was claimed rather than set at launch.
-    pub claimed: bool,
-}
 
 /// What the live inventory gathered, and which hosts did not answer.
 pub(super) struct Inventory<T> {
@@ -77,7 +45,7 @@ impl App {
         let Some(host) = hosts.iter().find(|h| h.name == request.host) else {
             return Ok(replies::unknown_host(&request.host, &hosts));
         };
-        if host.state == "drained" {
+        if host.is_drained() {
             return Ok(fleet_replies::host_drained(&host.name));
         }
         let Some(agent) = self.fleet.agent(&host.name) else {
@@ -335,7 +303,11 @@ impl App {
         if !hosts.iter().any(|h| h.name == host) {
             return Ok(replies::unknown_host(host, &hosts));
         }
-        let state = if drain { "drained" } else { "active" };
+        let state = if drain {
+            HostState::Drained
+        } else {
+            HostState::Active
+        };
         self.db
             .set_host_state(
                 host,
@@ -405,7 +377,7 @@ impl App {
         let answers = self
             .ask_agents(only, |agent| async move { agent.containers().await })
             .await;
-        let claims = claims_by_object(self.db.claims(only).await?, ClaimKind::Container);
+        let claims = ClaimIndex::of_kind(&self.db.claims(only).await?, ClaimKind::Container);
         let mut inventory = Inventory {
             items: Vec::new(),
             unreachable: Vec::new(),
@@ -415,10 +387,8 @@ impl App {
                 Ok(containers) => inventory
                     .items
                     .extend(containers.into_iter().map(|container| {
-                        let owner = container_owner(
-                            &container,
-                            claims.get(&(host.clone(), container.id.clone())),
-                        );
+                        let labelled = container.maison.as_ref().map(Owner::of_labels);
+                        let owner = claims.owner(&host, &container.id, labelled);
                         Located {
                             host: host.clone(),
                             container,
@@ -442,7 +412,7 @@ impl App {
         let answers = self
             .ask_agents(only, |agent| async move { agent.images().await })
             .await;
-        let claims = claims_by_object(self.db.claims(only).await?, ClaimKind::Image);
+        let claims = ClaimIndex::of_kind(&self.db.claims(only).await?, ClaimKind::Image);
         let mut inventory = Inventory {
             items: Vec::new(),
             unreachable: Vec::new(),
@@ -455,17 +425,9 @@ impl App {
                         .iter()
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
-                    let owner = maison_agent_api::MaisonLabels::from_labels(&labels)
-                        .map(|l| Owner {
-                            name: l.owner_name.unwrap_or_else(|| l.owner.clone()),
-                            slack_user: l.owner,
-                            claimed: false,
-                        })
-                        .or_else(|| {
-                            claims
-                                .get(&(host.clone(), image.id.clone()))
-                                .map(owner_of_claim)
-                        });
+                    let labelled = maison_agent_api::MaisonLabels::from_labels(&labels)
+                        .map(|l| Owner::of_labels(&l));
+                    let owner = claims.owner(&host, &image.id, labelled);
                     let users = containers
                         .iter()
                         .filter(|c| c.host == host && image.used_by.contains(&c.container.id))
@@ -562,139 +524,5 @@ pub(super) async fn timed<T>(
             "no answer within {} s",
             AGENT_CALL_TIMEOUT.as_secs()
         ))),
-    }
-}
-
-/// `alice-pytorch-b12`: who, what, for which booking; valid as a Docker name.
-pub fn default_container_name(login: &str, image: &str, booking: Option<i64>) -> String {
-    let base = image.rsplit('/').next().unwrap_or(image);
-    let base = base.split(['@', ':']).next().unwrap_or(base);
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect::<String>()
-            .trim_matches('-')
-            .to_owned()
-    };
-    let mut name = format!("{}-{}", clean(login), clean(base));
-    if let Some(id) = booking {
-        name.push_str(&format!("-b{id}"));
-    }
-    name.truncate(60);
-    name.trim_matches('-').to_owned()
-}
-
-/// The first 12 hex digits of a Docker id, as `docker ps` shows it.
-pub fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
-}
-
-fn claims_by_object(
-    claims: Vec<claim::Model>,
-    kind: ClaimKind,
-) -> BTreeMap<(String, String), claim::Model> {
-    claims
-        .into_iter()
-        .filter(|c| c.kind == kind.as_str())
-        .map(|c| ((c.host.clone(), c.object_id.clone()), c))
-        .collect()
-}
-
-pub(super) fn owner_of_claim(claim: &claim::Model) -> Owner {
-    Owner {
-        slack_user: claim.owner.clone(),
-        name: claim.owner_name.clone(),
-        claimed: true,
-    }
-}
-
-fn container_owner(container: &ContainerSummary, claim: Option<&claim::Model>) -> Option<Owner> {
-    match &container.maison {
-        Some(labels) => Some(Owner {
-            slack_user: labels.owner.clone(),
-            name: labels
-                .owner_name
-                .clone()
-                .unwrap_or_else(|| labels.owner.clone()),
-            claimed: false,
-        }),
-        None => claim.map(owner_of_claim),
-    }
-}
-
-/// By exact name, exact id, or an id prefix of at least 4 characters.
-pub(super) fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
-    let target = target.trim_start_matches('/');
-    let exact: Vec<&Located> = all
-        .iter()
-        .filter(|c| c.container.name == target || c.container.id == target)
-        .collect();
-    if !exact.is_empty() {
-        return exact;
-    }
-    if target.len() >= 4 && target.chars().all(|c| c.is_ascii_hexdigit()) {
-        return all
-            .iter()
-            .filter(|c| c.container.id.starts_with(target))
-            .collect();
-    }
-    Vec::new()
-}
-
-/// By tag (with or without `:latest`), id, or an id prefix of at least 4 characters.
-pub(super) fn match_images<'a>(all: &'a [LocatedImage], target: &str) -> Vec<&'a LocatedImage> {
-    let with_latest = if target.contains(':') && !target.starts_with("sha256:") {
-        target.to_owned()
-    } else {
-        format!("{target}:latest")
-    };
-    let by_tag: Vec<&LocatedImage> = all
-        .iter()
-        .filter(|i| {
-            i.image
-                .tags
-                .iter()
-                .any(|t| t == target || *t == with_latest)
-        })
-        .collect();
-    if !by_tag.is_empty() {
-        return by_tag;
-    }
-    let id = target.trim_start_matches("sha256:");
-    if id.len() >= 4 && id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return all
-            .iter()
-            .filter(|i| i.image.id.trim_start_matches("sha256:").starts_with(id))
-            .collect();
-    }
-    Vec::new()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_names_are_valid_docker_names() {
-        assert_eq!(
-            default_container_name("alice", "pytorch", Some(12)),
-            "alice-pytorch-b12"
-        );
-        assert_eq!(
-            default_container_name("U0BOB", "registry.lan:5000/team/Img_X:1.2", None),
-            "u0bob-img-x"
-        );
-        assert_eq!(
-            default_container_name("bob", "busybox@sha256:abcd", Some(3)),
-            "bob-busybox-b3"
-        );
-        let long = default_container_name(&"x".repeat(80), "y", None);
-        assert!(long.len() <= 60);
     }
 }

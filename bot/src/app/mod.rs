@@ -18,11 +18,11 @@ use crate::core::actions;
 use crate::core::auth::{self, Role};
 use crate::core::booking::{BookingError, BookingView, Limits, NewBooking};
 use crate::core::clock::Clock;
+use crate::core::fleet::{Decision, Host, HostState, Removal};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::rules::GpuWish;
 use crate::db::bookings::Actor;
-use crate::db::claims::Decision;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
@@ -217,12 +217,10 @@ impl App {
             Command::Launch(request) => self.launch(ctx, request).await,
             Command::Ps { host, all } => self.ps(ctx, host.as_deref(), all).await,
             Command::Stop { container } => {
-                self.stop_or_remove(ctx, &container, fleet::Removal::Stop)
-                    .await
+                self.stop_or_remove(ctx, &container, Removal::Stop).await
             }
             Command::Rm { container } => {
-                self.stop_or_remove(ctx, &container, fleet::Removal::Remove)
-                    .await
+                self.stop_or_remove(ctx, &container, Removal::Remove).await
             }
             Command::Who { target } => self.who(ctx, &target).await,
             Command::Claim { target } => self.claim(ctx, &target).await,
@@ -289,12 +287,11 @@ impl App {
         let end = start + length.num_seconds();
         let mut candidates = Vec::new();
         for host in self.listed_hosts().await? {
-            if host.state != "active" || (host.gpu_count as u32) < gpus {
+            if host.state != HostState::Active || host.gpu_count < gpus {
                 continue;
             }
             let busy = self.db.busy_from(&host.name, start).await?;
-            let free =
-                crate::core::rules::free_gpus(host.gpu_count as u32, &busy, start, end).len();
+            let free = crate::core::rules::free_gpus(host.gpu_count, &busy, start, end).len();
             if free >= gpus as usize {
                 candidates.push((free, host.name));
             }
@@ -327,13 +324,13 @@ impl App {
         let mut next = None;
         for host in hosts
             .iter()
-            .filter(|h| h.state == "active" && h.gpu_count as u32 >= gpus)
+            .filter(|h| h.state == HostState::Active && h.gpu_count >= gpus)
         {
             let busy = self.db.busy_from(&host.name, start).await?;
             let horizon = start + self.limits.max_ahead;
             if let Some(at) = crate::core::rules::next_free_start(
                 &GpuWish::Count(gpus),
-                host.gpu_count as u32,
+                host.gpu_count,
                 &busy,
                 start,
                 end - start,
@@ -456,7 +453,7 @@ impl App {
                 let gpu_count = hosts
                     .iter()
                     .find(|h| h.name == request.host)
-                    .map_or(0, |h| h.gpu_count as u32);
+                    .map_or(0, |h| h.gpu_count);
                 let refusal = crate::reports::Refusal {
                     slack_user: &ctx.user.slack_user_id,
                     host: Some(&request.host),
@@ -479,12 +476,11 @@ impl App {
                 let mut free_now = Vec::new();
                 for host in hosts
                     .iter()
-                    .filter(|h| h.state == "active" && h.name != request.host)
+                    .filter(|h| h.state == HostState::Active && h.name != request.host)
                 {
                     let busy = self.db.busy_from(&host.name, now).await?;
                     let free =
-                        crate::core::rules::free_gpus(host.gpu_count as u32, &busy, now, now + 60)
-                            .len();
+                        crate::core::rules::free_gpus(host.gpu_count, &busy, now, now + 60).len();
                     if free > 0 {
                         free_now.push((host.name.clone(), free));
                     }
@@ -531,12 +527,12 @@ impl App {
             }
             actions::STOP_CONTAINER => {
                 return self
-                    .stop_or_remove(&ctx, &action.value, fleet::Removal::Stop)
+                    .stop_or_remove(&ctx, &action.value, Removal::Stop)
                     .await;
             }
             actions::REMOVE_CONTAINER => {
                 return self
-                    .stop_or_remove(&ctx, &action.value, fleet::Removal::Remove)
+                    .stop_or_remove(&ctx, &action.value, Removal::Remove)
                     .await;
             }
             actions::REMOVE_IMAGE => {
@@ -656,17 +652,8 @@ impl App {
     }
 
     /// Hosts that are in the config (removed ones keep their rows for history).
-    pub(super) async fn listed_hosts(
-        &self,
-    ) -> anyhow::Result<Vec<crate::db::entities::host::Model>> {
-        let configured: Vec<&str> = self.config.hosts.iter().map(|h| h.name.as_str()).collect();
-        Ok(self
-            .db
-            .hosts()
-            .await?
-            .into_iter()
-            .filter(|h| configured.contains(&h.name.as_str()))
-            .collect())
+    pub(super) async fn listed_hosts(&self) -> anyhow::Result<Vec<Host>> {
+        Ok(self.db.listed_hosts(&self.config.hosts).await?)
     }
 
     /// The announcement of a new booking in the configured channel, if there is one. It is

@@ -7,24 +7,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Tra
 
 use super::entities::{claim, claim_request, host};
 use super::{AuditEntry, Db};
+use crate::core::fleet::{
+    Claim, ClaimKind, ClaimRequest, Decision, DecisionOutcome, HostState, RequestOutcome,
+};
 use crate::core::message::OutgoingMessage;
 use crate::jobs::sql::stmt;
-
-/// What can be claimed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimKind {
-    Container,
-    Image,
-}
-
-impl ClaimKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimKind::Container => "container",
-            ClaimKind::Image => "image",
-        }
-    }
-}
 
 /// A claim to record.
 #[derive(Debug, Clone)]
@@ -57,50 +44,15 @@ pub struct NewClaimRequest<'a> {
     pub request_id: &'a str,
 }
 
-/// What became of a claim request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestOutcome {
-    /// Recorded; the admins' messages are queued.
-    Asked(claim_request::Model),
-    /// The requester already has a pending request for it; nothing new was queued.
-    AlreadyAsked(claim_request::Model),
-    /// Someone owns it meanwhile.
-    Owned(claim::Model),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Deny,
-}
-
-/// What an admin's decision did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecisionOutcome {
-    /// The claim is recorded for the requester.
-    Approved(claim_request::Model),
-    Denied(claim_request::Model),
-    /// Approved, but someone had claimed it in between: the request is closed as denied so it
-    /// does not wait for ever, and both sides are told who owns it.
-    Superseded(claim_request::Model, claim::Model),
-    /// Decided before (the model says by whom); nothing changed.
-    AlreadyDecided(claim_request::Model),
-    NoSuchRequest,
-}
-
 impl Db {
     /// Records a claim unless someone already holds one; returns the holder's claim otherwise.
-    pub async fn claim(
-        &self,
-        new: &NewClaim<'_>,
-        now: i64,
-    ) -> Result<Result<(), claim::Model>, DbErr> {
+    pub async fn claim(&self, new: &NewClaim<'_>, now: i64) -> Result<Result<(), Claim>, DbErr> {
         let txn = self.begin_write().await?;
         let outcome = insert_claim(&txn, new, now).await?;
         if outcome.is_ok() {
             txn.commit().await?;
         }
-        Ok(outcome)
+        Ok(outcome.map_err(Claim::from))
     }
 
     /// Records a claim request and, in the same transaction, queues the messages `notify`
@@ -109,11 +61,11 @@ impl Db {
         &self,
         new: &NewClaimRequest<'_>,
         now: i64,
-        notify: &(dyn Fn(&claim_request::Model) -> Vec<OutgoingMessage> + Sync),
+        notify: &(dyn Fn(&ClaimRequest) -> Vec<OutgoingMessage> + Sync),
     ) -> Result<RequestOutcome, DbErr> {
         let txn = self.begin_write().await?;
         if let Some(existing) = find_claim(&txn, new.host, new.kind, new.object_id).await? {
-            return Ok(RequestOutcome::Owned(existing));
+            return Ok(RequestOutcome::Owned(existing.into()));
         }
         let inserted = txn
             .execute_raw(stmt(
@@ -146,6 +98,7 @@ impl Db {
             .one(&txn)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("claim request just written".to_owned()))?;
+        let pending = ClaimRequest::from(pending);
         if inserted == 0 {
             return Ok(RequestOutcome::AlreadyAsked(pending));
         }
@@ -187,7 +140,7 @@ impl Db {
             return Ok(DecisionOutcome::NoSuchRequest);
         };
         if request.status != "pending" {
-            return Ok(DecisionOutcome::AlreadyDecided(request));
+            return Ok(DecisionOutcome::AlreadyDecided(request.into()));
         }
         let status = match decision {
             Decision::Approve => "approved",
@@ -199,16 +152,12 @@ impl Db {
                 .one(self.connection())
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(format!("claim request #{id}")))?;
-            return Ok(DecisionOutcome::AlreadyDecided(decided));
+            return Ok(DecisionOutcome::AlreadyDecided(decided.into()));
         }
         request.status = status.to_owned();
         request.decided_by = Some(admin.to_owned());
         request.decided_at = Some(now);
-        let kind = if request.kind == ClaimKind::Image.as_str() {
-            ClaimKind::Image
-        } else {
-            ClaimKind::Container
-        };
+        let kind = ClaimKind::parse(&request.kind);
         let target = claim_target(
             &request.kind,
             &request.label,
@@ -232,7 +181,7 @@ impl Db {
                     request_id,
                 };
                 match insert_claim(&txn, &claim, now).await? {
-                    Ok(()) => DecisionOutcome::Approved(request),
+                    Ok(()) => DecisionOutcome::Approved(request.into()),
                     Err(holder) => {
                         txn.execute_raw(stmt(
                             txn.get_database_backend(),
@@ -257,7 +206,7 @@ impl Db {
                             },
                         )
                         .await?;
-                        DecisionOutcome::Superseded(request, holder)
+                        DecisionOutcome::Superseded(request.into(), holder.into())
                     }
                 }
             }
@@ -275,7 +224,7 @@ impl Db {
                     },
                 )
                 .await?;
-                DecisionOutcome::Denied(request)
+                DecisionOutcome::Denied(request.into())
             }
         };
         for message in notify(&outcome) {
@@ -285,26 +234,32 @@ impl Db {
         Ok(outcome)
     }
 
-    pub async fn claim_request(&self, id: i64) -> Result<Option<claim_request::Model>, DbErr> {
-        claim_request::Entity::find_by_id(id)
+    pub async fn claim_request(&self, id: i64) -> Result<Option<ClaimRequest>, DbErr> {
+        Ok(claim_request::Entity::find_by_id(id)
             .one(self.connection())
-            .await
+            .await?
+            .map(ClaimRequest::from))
     }
 
     /// Claims on one host (or all hosts), for resolving owners of listed things.
-    pub async fn claims(&self, host: Option<&str>) -> Result<Vec<claim::Model>, DbErr> {
+    pub async fn claims(&self, host: Option<&str>) -> Result<Vec<Claim>, DbErr> {
         let mut query = claim::Entity::find();
         if let Some(host) = host {
             query = query.filter(claim::Column::Host.eq(host));
         }
-        query.all(self.connection()).await
+        Ok(query
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(Claim::from)
+            .collect())
     }
 
-    /// Sets a host `active` or `drained`; returns false if the host does not exist.
+    /// Sets a host active or drained; returns false if the host does not exist.
     pub async fn set_host_state(
         &self,
         name: &str,
-        state: &str,
+        state: HostState,
         actor: &str,
         request_id: &str,
         now: i64,
@@ -312,17 +267,16 @@ impl Db {
         let txn = self.connection().begin().await?;
         let updated = host::Entity::update_many()
             .filter(host::Column::Name.eq(name))
-            .col_expr(host::Column::State, state.into())
+            .col_expr(host::Column::State, state.as_str().into())
             .col_expr(host::Column::UpdatedAt, now.into())
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
             return Ok(false);
         }
-        let action = if state == "drained" {
-            "host_drain"
-        } else {
-            "host_undrain"
+        let action = match state {
+            HostState::Drained => "host_drain",
+            HostState::Active => "host_undrain",
         };
         Db::audit(
             &txn,

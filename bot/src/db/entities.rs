@@ -3,6 +3,8 @@
 pub mod host {
     use sea_orm::entity::prelude::*;
 
+    use crate::core::fleet::{Host, HostState};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "hosts")]
     pub struct Model {
@@ -19,6 +21,16 @@ pub mod host {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl From<Model> for Host {
+        fn from(row: Model) -> Self {
+            Host {
+                gpu_count: row.gpu_count.max(0) as u32,
+                state: HostState::parse(&row.state),
+                name: row.name,
+            }
+        }
+    }
 }
 
 pub mod user {
@@ -135,6 +147,8 @@ pub mod slack_event {
 pub mod claim {
     use sea_orm::entity::prelude::*;
 
+    use crate::core::fleet::{Claim, ClaimKind};
+
     /// Ownership of a container or image made outside Maison, taken with `claim`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "claims")]
@@ -156,10 +170,26 @@ pub mod claim {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl From<Model> for Claim {
+        fn from(row: Model) -> Self {
+            Claim {
+                kind: ClaimKind::parse(&row.kind),
+                host: row.host,
+                object_id: row.object_id,
+                owner: row.owner,
+                owner_name: row.owner_name,
+                claimed_at: row.claimed_at,
+                request_id: row.request_id,
+            }
+        }
+    }
 }
 
 pub mod claim_request {
     use sea_orm::entity::prelude::*;
+
+    use crate::core::fleet::{ClaimKind, ClaimRequest};
 
     /// A member's request to own something they could not prove is theirs, for an admin to
     /// approve or deny.
@@ -190,4 +220,24 @@ pub mod claim_request {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl From<Model> for ClaimRequest {
+        fn from(row: Model) -> Self {
+            ClaimRequest {
+                id: row.id,
+                kind: ClaimKind::parse(&row.kind),
+                host: row.host,
+                object_id: row.object_id,
+                label: row.label,
+                requester: row.requester,
+                requester_name: row.requester_name,
+                reason: row.reason,
+                status: row.status,
+                decided_by: row.decided_by,
+                created_at: row.created_at,
+                decided_at: row.decided_at,
+                request_id: row.request_id,
+            }
+        }
+    }
 }

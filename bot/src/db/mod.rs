@@ -18,6 +18,7 @@ use sea_orm::{
 };
 
 use crate::config::HostConfig;
+use crate::core::fleet::{Host, HostState};
 use entities::{audit, host, slack_event, user};
 
 #[derive(Clone, Debug)]
@@ -99,7 +100,7 @@ impl Db {
                 name: Set(h.name.clone()),
                 gpu_count: Set(h.gpus as i32),
                 agent_url: Set(h.agent_url.clone()),
-                state: Set("active".to_owned()),
+                state: Set(HostState::Active.as_str().to_owned()),
                 updated_at: Set(now),
             };
             host::Entity::insert(row)
@@ -118,11 +119,25 @@ impl Db {
         Ok(())
     }
 
-    pub async fn hosts(&self) -> Result<Vec<host::Model>, DbErr> {
-        host::Entity::find()
+    /// Every host ever configured, by name.
+    pub async fn hosts(&self) -> Result<Vec<Host>, DbErr> {
+        Ok(host::Entity::find()
             .order_by_asc(host::Column::Name)
             .all(&self.conn)
-            .await
+            .await?
+            .into_iter()
+            .map(Host::from)
+            .collect())
+    }
+
+    /// The hosts that are in the config, by name (removed ones keep their rows for history).
+    pub async fn listed_hosts(&self, configured: &[HostConfig]) -> Result<Vec<Host>, DbErr> {
+        Ok(self
+            .hosts()
+            .await?
+            .into_iter()
+            .filter(|h| configured.iter().any(|c| c.name == h.name))
+            .collect())
     }
 
     pub async fn find_user(

@@ -10,7 +10,8 @@ use maison_agent_api::{
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Value};
 
 use super::sql::{MAX_PARAMS, greatest, list_of, rows_of, stmt};
-use super::store::{BUSY_UTIL_PCT, MIB, get};
+use super::store::{MIB, get};
+use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::format_gpu_list;
 use crate::db::Db;
 

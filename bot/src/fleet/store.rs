@@ -6,165 +6,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use maison_agent_api::{ContainerState, GpuHolder, HostInfo, ImageSource};
+use maison_agent_api::{ContainerState, ImageSource};
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, TryGetable, Value};
 
 use super::sql::{like_escape, stmt};
+use crate::core::fleet::{
+    GpuActivity, GpuNow, HostStatus, HourRow, MinuteRow, Occupant, PruneReport, StoredContainer,
+    StoredImage, is_id_prefix, normalize_reference,
+};
 use crate::core::gpus::parse_gpu_list;
 use crate::db::Db;
-
-/// A minute counts as busy (and a container holding the GPU as active) when the GPU's
-/// average utilisation over the minute is at least this.
-pub const BUSY_UTIL_PCT: u8 = 5;
-
-/// One host as the poller last saw it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostStatus {
-    pub host: String,
-    /// False once the host has not answered for `agents.unreachable_after`, and for a host that
-    /// has never answered.
-    pub reachable: bool,
-    /// When `reachable` last changed (Unix seconds).
-    pub changed_at: i64,
-    /// Start of the last poll the host answered completely.
-    pub last_seen_at: Option<i64>,
-    /// Start of the last poll attempt.
-    pub last_polled_at: Option<i64>,
-    /// Start of the first failed poll since the last answer; `None` while it answers.
-    pub failing_since: Option<i64>,
-    /// Why the last poll failed; `None` after an answer.
-    pub last_error: Option<String>,
-    pub gpus_simulated: bool,
-    /// The host facts of the last answer.
-    pub facts: Option<HostInfo>,
-    /// Latest reading per GPU, by GPU index; as old as `last_seen_at` when unreachable.
-    pub readings: Vec<GpuNow>,
-}
-
-/// The latest reading of one GPU.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GpuNow {
-    pub gpu: u32,
-    /// When the agent took the reading.
-    pub at: i64,
-    pub util_pct: f64,
-    pub mem_used_bytes: u64,
-    /// From the host facts; `None` if the agent did not list this GPU.
-    pub mem_total_bytes: Option<u64>,
-    pub power_watts: Option<f64>,
-    pub temp_celsius: Option<u32>,
-    /// The agent's probe has not answered for a while: do not read `util_pct` as "now".
-    pub stale: bool,
-    /// Containers with processes on the GPU now.
-    pub holders: Vec<GpuHolder>,
-}
-
-/// A container from the cache.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredContainer {
-    pub host: String,
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub image_id: String,
-    pub state: ContainerState,
-    /// Docker's human status at the last poll ("Up 3 hours").
-    pub status: String,
-    pub created_at: i64,
-    /// `maison.owner` (Slack user id); `None` for unowned containers.
-    pub owner: Option<String>,
-    pub owner_name: Option<String>,
-    pub booking: Option<String>,
-    pub image_source: Option<ImageSource>,
-    pub gpus: Vec<u32>,
-    /// When the poller first listed it.
-    pub first_seen_at: i64,
-    /// When its host last answered (the cache is true as of then).
-    pub seen_at: i64,
-}
-
-/// An image from the cache.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredImage {
-    pub host: String,
-    /// `sha256:…`
-    pub id: String,
-    pub tags: Vec<String>,
-    pub size_bytes: u64,
-    pub created_at: i64,
-    /// Containers (any state) created from it.
-    pub in_use: u32,
-    pub dangling: bool,
-    /// `maison.owner` label of the image, if any.
-    pub owner: Option<String>,
-    pub first_seen_at: i64,
-    pub seen_at: i64,
-}
-
-/// Who held a GPU during a minute (or an hour's share of minutes).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Holder {
-    /// No container had a process on the GPU (idle, or host processes only).
-    NoContainer,
-    /// Only containers without a `maison.owner` label.
-    Unowned,
-    /// A container owned by this Slack user id.
-    Owner(String),
-}
-
-/// One GPU over one minute.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MinuteRow {
-    pub host: String,
-    /// Start of the minute (Unix seconds).
-    pub minute: i64,
-    pub gpu: u32,
-    /// Whole percent.
-    pub util_avg_pct: u8,
-    pub util_max_pct: u8,
-    /// Rounded up to whole MiB.
-    pub mem_max_bytes: u64,
-    pub power_avg_watts: Option<u32>,
-    pub temp_max_celsius: Option<u32>,
-    pub holder: Holder,
-}
-
-/// One GPU over one hour, for the minutes held by one [`Holder`]. The GPU's whole hour is the
-/// sum over holders.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HourRow {
-    pub host: String,
-    /// Start of the hour (Unix seconds).
-    pub hour: i64,
-    pub gpu: u32,
-    pub holder: Holder,
-    /// Minutes with a rollup (at most 60).
-    pub minutes: u32,
-    /// Minutes with `util_avg >= BUSY_UTIL_PCT`.
-    pub busy_minutes: u32,
-    /// Mean of the minutes' average utilisation.
-    pub util_avg_pct: f64,
-    pub util_max_pct: u8,
-    pub mem_max_bytes: u64,
-    pub power_avg_watts: Option<f64>,
-    pub temp_max_celsius: Option<u32>,
-}
-
-/// When a container last held a GPU, from the minute rollups' holders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GpuActivity {
-    /// End of the last minute it had a process on any GPU.
-    pub last_held_at: i64,
-    /// End of the last minute it held a busy GPU (`util_avg >= BUSY_UTIL_PCT`).
-    pub last_active_at: Option<i64>,
-}
-
-/// What [`Db::prune_metrics`] deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PruneReport {
-    pub minute_rows: u64,
-    pub activity_rows: u64,
-}
 
 pub(crate) const MIB: u64 = 1 << 20;
 
@@ -585,11 +436,11 @@ pub(crate) fn get<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, D
     row.try_get_by_index(index)
 }
 
-fn holder_of(owner_id: Option<i32>, owner: Option<String>) -> Holder {
+fn holder_of(owner_id: Option<i32>, owner: Option<String>) -> Occupant {
     match (owner_id, owner) {
-        (None, _) => Holder::NoContainer,
-        (Some(_), Some(owner)) => Holder::Owner(owner),
-        (Some(_), None) => Holder::Unowned,
+        (None, _) => Occupant::NoContainer,
+        (Some(_), Some(owner)) => Occupant::Owner(owner),
+        (Some(_), None) => Occupant::Unowned,
     }
 }
 
@@ -632,32 +483,6 @@ fn image_from_row(r: &QueryResult) -> Result<StoredImage, DbErr> {
     })
 }
 
-fn is_id_prefix(s: &str) -> bool {
-    s.len() >= 4 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// A Docker reference in one spelling: `ubuntu`, `ubuntu:latest`, `library/ubuntu` and
-/// `docker.io/library/ubuntu:latest` are the same image.
-pub fn normalize_reference(reference: &str) -> String {
-    let mut r = reference.trim();
-    for prefix in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
-        if let Some(rest) = r.strip_prefix(prefix) {
-            r = rest;
-            break;
-        }
-    }
-    let r = r.strip_prefix("library/").unwrap_or(r);
-    if r.contains('@') {
-        return r.to_owned();
-    }
-    let last_segment = r.rsplit('/').next().unwrap_or(r);
-    if last_segment.contains(':') {
-        r.to_owned()
-    } else {
-        format!("{r}:latest")
-    }
-}
-
 /// The repository's last path segment without tag or digest, for a coarse SQL filter.
 fn short_repository(reference: &str) -> &str {
     let r = reference.split('@').next().unwrap_or(reference);
@@ -670,33 +495,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn references_are_compared_in_docker_spelling() {
-        assert_eq!(normalize_reference("ubuntu"), "ubuntu:latest");
-        assert_eq!(
-            normalize_reference("docker.io/library/ubuntu:22.04"),
-            "ubuntu:22.04"
-        );
-        assert_eq!(normalize_reference("library/ubuntu"), "ubuntu:latest");
-        assert_eq!(
-            normalize_reference("ghcr.io/acme/train"),
-            "ghcr.io/acme/train:latest"
-        );
-        assert_eq!(
-            normalize_reference("localhost:5000/x"),
-            "localhost:5000/x:latest"
-        );
-        assert_eq!(
-            normalize_reference("localhost:5000/x:v1"),
-            "localhost:5000/x:v1"
-        );
+    fn the_sql_filter_uses_the_last_path_segment() {
         assert_eq!(short_repository("localhost:5000/acme/x:v1"), "x");
         assert_eq!(short_repository("x@sha256:abcd"), "x");
-    }
-
-    #[test]
-    fn id_prefixes_need_four_hex_digits() {
-        assert!(is_id_prefix("abcd"));
-        assert!(!is_id_prefix("abc"));
-        assert!(!is_id_prefix("trainer"));
     }
 }

@@ -5,9 +5,9 @@ use chrono_tz::Tz;
 
 use crate::core::actions;
 use crate::core::booking::BookingView;
+use crate::core::fleet::StoredContainer;
 use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::fleet::store::StoredContainer;
 use crate::replies::when;
 
 /// A GPU holder as the reminders see it: a container on a host, maybe owned.

@@ -19,13 +19,14 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::app::App;
 use crate::core::booking::{BookingView, NewBooking};
+use crate::core::fleet::{ClaimIndex, ClaimKind, short_id};
+use crate::core::fleet::{GpuActivity, HostStatus, StoredContainer};
+use crate::core::inventory;
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::db::entities::user;
 use crate::db::{AuditEntry, Db};
-use crate::fleet::store::{GpuActivity, HostStatus, StoredContainer};
 use crate::replies::when;
-use crate::reports::inventory;
 use messages::HeldBy;
 
 /// Readings older than this are not trusted as "in use now".
@@ -203,7 +204,7 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                                 .get(&(status.host.as_str(), holder.container_id.as_str()))
                                 .map(|n| (*n).to_owned())
                         })
-                        .unwrap_or_else(|| inventory::short_id(&holder.container_id)),
+                        .unwrap_or_else(|| short_id(&holder.container_id)),
                     owner: holder.owner.clone(),
                 };
                 match (booking, &held.owner) {
@@ -293,7 +294,7 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
         .collect();
     let reachable: Vec<&str> = statuses.iter().map(|s| s.host.as_str()).collect();
     let claims = app.db.claims(None).await?;
-    let claimed = inventory::claims_of_kind(&claims, "container");
+    let claimed = ClaimIndex::of_kind(&claims, ClaimKind::Container);
     let mut containers = Vec::new();
     for c in app.db.cached_containers(None).await? {
         if !reachable.contains(&c.host.as_str()) {
@@ -441,8 +442,10 @@ pub async fn keep_container(app: &App, who: &Clicker<'_>, value: &str) -> anyhow
         )));
     };
     let claims = app.db.claims(Some(host)).await?;
-    let owner =
-        inventory::container_owner(&container, &inventory::claims_of_kind(&claims, "container"));
+    let owner = inventory::container_owner(
+        &container,
+        &ClaimIndex::of_kind(&claims, ClaimKind::Container),
+    );
     match &owner {
         Some(o) if o == who.slack_user || who.is_admin => {}
         None if who.is_admin => {}
@@ -485,11 +488,7 @@ pub async fn keep_container(app: &App, who: &Clicker<'_>, value: &str) -> anyhow
         AuditEntry {
             actor: who.slack_user,
             action: "keep",
-            target: format!(
-                "container {} on {host} ({})",
-                container.name,
-                inventory::short_id(id)
-            ),
+            target: format!("container {} on {host} ({})", container.name, short_id(id)),
             outcome: "ok",
             request_id: who.request_id,
             detail: Some(format!("no reminders until {until}")),

@@ -6,14 +6,14 @@ use maison_agent_api::{
 };
 
 use super::when;
-use crate::app::fleet::{Located, LocatedImage, Owner, Removal, short_id};
 use crate::config::CatalogImage;
 use crate::core::actions;
 use crate::core::booking::BookingView;
+use crate::core::fleet::{
+    ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, Owner, Removal, short_id,
+};
 use crate::core::gpus::gpus_text;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::db::claims::{ClaimKind, DecisionOutcome};
-use crate::db::entities::{claim_request, host};
 
 /// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
 const MAX_LISTED: usize = 40;
@@ -487,11 +487,11 @@ pub fn claim_needs_admins(label: &str, reason: &str) -> Reply {
     ))
 }
 
-fn request_subject(r: &claim_request::Model) -> String {
+fn request_subject(r: &ClaimRequest) -> String {
     format!("the {} `{}` on `{}`", r.kind, r.label, r.host)
 }
 
-pub fn claim_requested(r: &claim_request::Model) -> Reply {
+pub fn claim_requested(r: &ClaimRequest) -> Reply {
     Reply::ephemeral(format!(
         ":hourglass_flowing_sand: Asked the admins to approve your claim on {} (request #{}): it could not be claimed directly because {}. You will get a DM when one of them decides.",
         request_subject(r),
@@ -500,7 +500,7 @@ pub fn claim_requested(r: &claim_request::Model) -> Reply {
     ))
 }
 
-pub fn claim_already_requested(r: &claim_request::Model) -> Reply {
+pub fn claim_already_requested(r: &ClaimRequest) -> Reply {
     Reply::ephemeral(format!(
         ":hourglass_flowing_sand: You already asked for {} (request #{}); it is waiting for an admin. You will get a DM when one of them decides.",
         request_subject(r),
@@ -509,7 +509,7 @@ pub fn claim_already_requested(r: &claim_request::Model) -> Reply {
 }
 
 /// The DM every admin gets about a pending claim request, with its two buttons.
-pub fn claim_request_for_admins(r: &claim_request::Model) -> Reply {
+pub fn claim_request_for_admins(r: &ClaimRequest) -> Reply {
     let text = format!(
         ":raising_hand: {} asks to own {} (made outside Maison, id `{}`). It could not be claimed directly because {}.",
         mention(&r.requester),
@@ -708,12 +708,12 @@ pub fn images(
     Reply::with_blocks(Visibility::Ephemeral, "Images".to_owned(), blocks)
 }
 
-type HostRow<'a> = (&'a host::Model, Option<Result<HostInfo, String>>);
+type HostRow<'a> = (&'a Host, Option<Result<HostInfo, String>>);
 
 pub fn hosts(rows: &[HostRow<'_>], now: i64, tz: Tz) -> Reply {
     let mut lines = Vec::new();
     for (host, probe) in rows {
-        let state = if host.state == "drained" {
+        let state = if host.is_drained() {
             ":construction: drained"
         } else {
             "active"

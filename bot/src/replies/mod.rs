@@ -9,10 +9,9 @@ use maison_command::{ParseError, format_duration};
 
 use crate::core::actions;
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
+use crate::core::fleet::{Host, HostStatus};
 use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::db::entities::host;
-use crate::fleet::store::HostStatus;
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
 pub fn when(ts: i64, now: i64, tz: Tz) -> String {
@@ -90,7 +89,7 @@ pub fn internal_error(request_id: &str) -> Reply {
     ))
 }
 
-pub fn unknown_host(name: &str, hosts: &[host::Model]) -> Reply {
+pub fn unknown_host(name: &str, hosts: &[Host]) -> Reply {
     let mut by_distance: Vec<(usize, &str)> = hosts
         .iter()
         .map(|h| (strsim::levenshtein(name, &h.name), h.name.as_str()))
@@ -377,7 +376,7 @@ pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64,
 /// The fleet board: each host, each GPU: who holds it until when (or what is next), and what
 /// the GPU is really doing now when its host's agent reports it.
 pub fn status_board(
-    hosts: &[host::Model],
+    hosts: &[Host],
     bookings: &[BookingView],
     live: &[HostStatus],
     with_agent: &[String],
@@ -415,13 +414,13 @@ pub fn status_board(
             host.name,
             host.gpu_count,
             if host.gpu_count == 1 { "" } else { "s" },
-            if host.state == "drained" {
+            if host.is_drained() {
                 " · :construction: drained"
             } else {
                 ""
             }
         )];
-        for gpu in 0..host.gpu_count as u32 {
+        for gpu in 0..host.gpu_count {
             let on_gpu: Vec<&BookingView> = bookings
                 .iter()
                 .filter(|b| b.host == host.name && b.gpus.contains(&gpu) && b.end > now)
@@ -474,7 +473,7 @@ pub fn status_board(
     let free: usize = hosts
         .iter()
         .map(|h| {
-            (0..h.gpu_count as u32)
+            (0..h.gpu_count)
                 .filter(|g| {
                     !bookings.iter().any(|b| {
                         b.host == h.name && b.gpus.contains(g) && b.start <= now && b.end > now
@@ -499,13 +498,11 @@ mod tests {
     // Monday 30 Nov 2026, 10:00 UTC = 11:00 in Paris.
     const NOW: i64 = 1_796_032_800;
 
-    fn host(name: &str, gpus: i32) -> host::Model {
-        host::Model {
+    fn host(name: &str, gpus: u32) -> Host {
+        Host {
             name: name.into(),
             gpu_count: gpus,
-            agent_url: None,
-            state: "active".into(),
-            updated_at: 0,
+            state: crate::core::fleet::HostState::Active,
         }
     }
 
@@ -556,7 +553,7 @@ mod tests {
             last_error: None,
             gpus_simulated: false,
             facts: None,
-            readings: vec![crate::fleet::store::GpuNow {
+            readings: vec![crate::core::fleet::GpuNow {
                 gpu: 0,
                 at: NOW - 20,
                 util_pct: 87.0,

@@ -6,9 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::chart::{HeatMap, HeatRow};
-use super::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use super::{gib, hours, pct};
 use crate::core::actions;
+use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::replies::when;
 

@@ -11,14 +11,13 @@ use futures::{StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 use super::daily::{DailyData, HostDay, UserDay};
-use super::inventory;
 use super::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
 use crate::config::Config;
 use crate::core::booking::BookingView;
+use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::parse_gpu_list;
+use crate::core::inventory;
 use crate::db::Db;
-use crate::db::entities::host;
-use crate::fleet::store::BUSY_UTIL_PCT;
 
 /// Per-host rollup queries of the capacity report in flight at once.
 const PARALLEL_HOST_QUERIES: usize = 4;
@@ -47,16 +46,6 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
 
 pub(crate) fn get<T: sea_orm::TryGetable>(row: &QueryResult, i: usize) -> Result<T, DbErr> {
     row.try_get_by_index(i)
-}
-
-/// Hosts that are in the config (removed ones keep their rows for history), by name.
-pub async fn listed_hosts(db: &Db, config: &Config) -> Result<Vec<host::Model>, DbErr> {
-    Ok(db
-        .hosts()
-        .await?
-        .into_iter()
-        .filter(|h| config.hosts.iter().any(|c| c.name == h.name))
-        .collect())
 }
 
 /// `metric_hosts` ids by host name (hosts the poller has stored metrics for).
@@ -104,7 +93,7 @@ pub async fn load_daily(
     tz: Tz,
     now: i64,
 ) -> anyhow::Result<DailyData> {
-    let hosts = listed_hosts(db, config).await?;
+    let hosts = db.listed_hosts(&config.hosts).await?;
     let bookings = db.bookings_overlapping(None, from, to).await?;
     let host_ids = metric_host_ids(db).await?;
     let owners = metric_owner_names(db).await?;
@@ -122,7 +111,7 @@ pub async fn load_daily(
         let mine: Vec<&BookingView> = bookings.iter().filter(|b| b.host == h.name).collect();
         let mut day = HostDay {
             host: h.name.clone(),
-            gpus: h.gpu_count.max(0) as u32,
+            gpus: h.gpu_count,
             booked: mine
                 .iter()
                 .map(|b| overlap(b.start, b.end, from, to) as u64 / 60 * b.gpus.len() as u64)
@@ -294,11 +283,12 @@ pub async fn load_capacity(
     to: i64,
     tz: Tz,
 ) -> anyhow::Result<CapacityInput> {
-    let hosts: Vec<(String, u32)> = listed_hosts(db, config)
+    let hosts: Vec<(String, u32)> = db
+        .listed_hosts(&config.hosts)
         .await?
         .into_iter()
-        .filter(|h| h.state != "drained")
-        .map(|h| (h.name, h.gpu_count.max(0) as u32))
+        .filter(|h| !h.is_drained())
+        .map(|h| (h.name, h.gpu_count))
         .collect();
     let index: HashMap<&str, usize> = hosts
         .iter()

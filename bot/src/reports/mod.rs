@@ -9,7 +9,6 @@
 pub mod chart;
 pub mod daily;
 mod data;
-pub mod inventory;
 pub mod weekly;
 
 use std::time::Duration as StdDuration;
@@ -21,9 +20,10 @@ use sea_orm::ConnectionTrait;
 use tracing::warn;
 
 pub(crate) use data::stmt as data_stmt;
-pub use data::{listed_hosts, load_capacity, load_daily};
+pub use data::{load_capacity, load_daily};
 
 use crate::app::App;
+use crate::core::fleet::short_id;
 use crate::core::message::{Attachment, OutgoingMessage, Recipient};
 use crate::core::render::{Reply, Visibility};
 use crate::db::{AuditEntry, Db};
@@ -253,7 +253,7 @@ pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::
         .into_iter()
         .find(|i| i.id == id)
         .and_then(|i| i.tags.first().cloned())
-        .unwrap_or_else(|| inventory::short_id(id));
+        .unwrap_or_else(|| short_id(id));
     let result = match tokio::time::timeout(REMOVE_IMAGE_TIMEOUT, agent.remove_image(id)).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
@@ -271,7 +271,7 @@ pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::
         AuditEntry {
             actor: who.slack_user,
             action: "image rm",
-            target: format!("image {name} on {host} ({})", inventory::short_id(id)),
+            target: format!("image {name} on {host} ({})", short_id(id)),
             outcome: &outcome,
             request_id: who.request_id,
             detail: Some("orphan image report".to_owned()),

@@ -1,14 +1,15 @@
 //! Decisions about the cached inventory, shared by the daily report and the reminders: which
-//! images are orphans, which containers are stale, who owns what, and since when a container
-//! has been stopped. Pure functions over what the poller stored.
+//! images are orphans, which containers are stale, who owns a cached container, and since when
+//! a container has been stopped. Pure functions over what the poller stored.
 
 use std::collections::HashMap;
 
 use maison_agent_api::ContainerState;
 
+use super::fleet::{
+    Claim, ClaimIndex, ClaimKind, StoredContainer, StoredImage, normalize_reference, short_id,
+};
 use crate::config::CatalogImage;
-use crate::db::entities::claim;
-use crate::fleet::store::{StoredContainer, StoredImage, normalize_reference};
 
 const DAY: i64 = 24 * 3600;
 
@@ -48,35 +49,23 @@ pub struct StaleContainer {
     pub kept_until: Option<i64>,
 }
 
-/// Claims by `(host, object id)`, of one kind.
-pub fn claims_of_kind(claims: &[claim::Model], kind: &str) -> HashMap<(String, String), String> {
+/// A container's owner (Slack user id): its `maison.owner` label, else whoever claimed it.
+pub fn container_owner(c: &StoredContainer, claims: &ClaimIndex) -> Option<String> {
     claims
-        .iter()
-        .filter(|c| c.kind == kind)
-        .map(|c| ((c.host.clone(), c.object_id.clone()), c.owner.clone()))
-        .collect()
-}
-
-/// A container's owner: its `maison.owner` label, else whoever claimed it.
-pub fn container_owner(
-    c: &StoredContainer,
-    claims: &HashMap<(String, String), String>,
-) -> Option<String> {
-    c.owner
-        .clone()
-        .or_else(|| claims.get(&(c.host.clone(), c.id.clone())).cloned())
+        .owner(&c.host, &c.id, c.labelled_owner())
+        .map(|o| o.slack_user)
 }
 
 /// Unused images that are dangling, unowned, or older than `unused_days`; the house images of
 /// the catalogue are never orphans. Largest first.
 pub fn orphan_images(
     images: &[StoredImage],
-    claims: &[claim::Model],
+    claims: &[Claim],
     catalog: &[CatalogImage],
     now: i64,
     unused_days: u32,
 ) -> Vec<OrphanImage> {
-    let claimed = claims_of_kind(claims, "image");
+    let claimed = ClaimIndex::of_kind(claims, ClaimKind::Image);
     let house: Vec<String> = catalog
         .iter()
         .map(|c| normalize_reference(&c.reference))
@@ -90,10 +79,9 @@ pub fn orphan_images(
                 .any(|t| house.contains(&normalize_reference(t)))
         })
         .filter_map(|i| {
-            let owner = i
-                .owner
-                .clone()
-                .or_else(|| claimed.get(&(i.host.clone(), i.id.clone())).cloned());
+            let owner = claimed
+                .owner(&i.host, &i.id, i.labelled_owner())
+                .map(|o| o.slack_user);
             let reason = if i.dangling || i.tags.is_empty() {
                 OrphanReason::Dangling
             } else if owner.is_none() {
@@ -125,12 +113,12 @@ pub fn orphan_images(
 /// Containers stopped for at least `days`, longest stopped first.
 pub fn stale_containers(
     containers: &[StoredContainer],
-    claims: &[claim::Model],
+    claims: &[Claim],
     keeps: &HashMap<(String, String), i64>,
     now: i64,
     days: u32,
 ) -> Vec<StaleContainer> {
-    let claimed = claims_of_kind(claims, "container");
+    let claimed = ClaimIndex::of_kind(claims, ClaimKind::Container);
     let mut stale: Vec<StaleContainer> = containers
         .iter()
         .filter_map(|c| {
@@ -202,9 +190,6 @@ pub fn docker_ago(status: &str) -> Option<i64> {
     };
     Some(n * unit_secs)
 }
-
-/// Docker's short form of an id, as `docker ps` shows it.
-pub use crate::app::fleet::short_id;
 
 #[cfg(test)]
 mod tests {
