@@ -12,7 +12,6 @@ pub mod jobs;
 pub mod local;
 pub mod outbox;
 pub mod reminders;
-pub mod replies;
 pub mod reports;
 pub mod schedule;
 pub mod slack;

@@ -167,7 +167,10 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
             let app = App::new(config, db, slack, Arc::new(SystemClock));
             let statuses = jobs::job_statuses(&app, now).await?;
             let outbox = app.db.outbox_stats().await?;
-            print!("{}", jobs::overview_text(&statuses, &outbox, tz, now));
+            print!(
+                "{}",
+                maison_bot::core::jobs::overview_text(&statuses, &outbox, tz, now)
+            );
         }
         JobsCli::Run { job, .. } => {
             let fleet = Fleet::from_config(&config.agents, &config.hosts)?;

@@ -14,9 +14,9 @@ use crate::core::fleet::{
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
+use crate::core::replies;
+use crate::core::replies::fleet as fleet_replies;
 use crate::db::claims::{NewClaim, NewClaimRequest};
-use crate::replies;
-use crate::replies::fleet as fleet_replies;
 
 /// The one thing a `claim` names.
 struct Target {

@@ -19,11 +19,11 @@ use crate::core::fleet::{
     default_container_name, match_containers, match_images, short_id,
 };
 use crate::core::render::Reply;
+use crate::core::replies;
+use crate::core::replies::fleet as fleet_replies;
 use crate::core::rules::GpuWish;
 use crate::db::{AuditEntry, Db};
 use crate::fleet::AgentApi;
-use crate::replies;
-use crate::replies::fleet as fleet_replies;
 
 /// A live agent call from a command may take this long before the host is reported as not
 /// answering (launch has its own, longer budget: it waits for the container to start).

@@ -21,12 +21,12 @@ use crate::core::clock::Clock;
 use crate::core::fleet::{Decision, Host, HostState, Removal};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
+use crate::core::replies;
 use crate::core::rules::GpuWish;
 use crate::db::bookings::Actor;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
 use crate::fleet::Fleet;
-use crate::replies;
 use crate::slack::api::{SlackApi, SlackApiError};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
@@ -547,7 +547,7 @@ impl App {
                 return self.decide_claim(&ctx, &action.value, Decision::Deny).await;
             }
             actions::BOOK_GPU_NOW => {
-                return match crate::reminders::gpu_booking(&action.value, now.timestamp()) {
+                return match crate::core::reminders::gpu_booking(&action.value, now.timestamp()) {
                     Some(request) => self.book(&ctx, &request).await,
                     None => Ok(Reply::ephemeral(format!(
                         "That button carries no GPU ({:?}).",

@@ -18,11 +18,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use overview::{
-    Caller, JobStatus, job_statuses, outcome_reply, overview_text, render_overview, slack_command,
-};
-pub use scheduler::{FinishedRun, Scheduler, SkippedSlots, TickReport};
-pub use store::{JobRun, WaitingRun};
+pub use overview::{Caller, job_statuses, slack_command};
+pub use scheduler::{Scheduler, SkippedSlots, TickReport};
+pub use store::WaitingRun;
 
 use crate::app::App;
 use crate::schedule::{self, JobInfo};

@@ -26,6 +26,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::store::SlotClaim;
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
+use crate::core::jobs::{FinishedRun, outcome_reply};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
@@ -58,16 +59,6 @@ pub struct Scheduler {
     holder: String,
     /// Per job: every slot up to this instant has been dealt with.
     cursors: Mutex<HashMap<&'static str, DateTime<Utc>>>,
-}
-
-/// A run that finished (or failed) during a tick or a manual run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FinishedRun {
-    pub job: String,
-    pub slot_key: String,
-    pub ok: bool,
-    /// The job's summary, or its error.
-    pub detail: String,
 }
 
 /// Slots of one job that were due but not run because they were too late or superseded by a
@@ -377,7 +368,7 @@ impl Scheduler {
     /// Shows the outcome of a run asked for from Slack to whoever asked: on the command's
     /// `response_url` (ephemeral), else (the terminal) as a DM through the outbox.
     async fn tell_requester(&self, request: &super::WaitingRun, finished: &FinishedRun) {
-        let reply = super::overview::outcome_reply(finished);
+        let reply = outcome_reply(finished);
         if let Some(url) = &request.response_url {
             match self.app.slack.respond(url, &reply, false).await {
                 Ok(()) => return,

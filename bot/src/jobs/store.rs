@@ -3,29 +3,8 @@
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::sql::stmt;
+use crate::core::jobs::JobRun;
 use crate::db::Db;
-
-/// One row of `job_runs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRun {
-    pub id: i64,
-    pub job: String,
-    /// Local wall-clock time of the slot (`2026-11-30T09:00:00`), or `manual:…`.
-    pub slot_key: String,
-    /// The slot (Unix seconds); for a manual run, when it was asked for.
-    pub slot_at: i64,
-    pub manual: bool,
-    /// Who asked for a manual run (a Slack user id, or `cli`).
-    pub requested_by: Option<String>,
-    /// Which scheduler instance ran it.
-    pub holder: Option<String>,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    /// `ok` or `error`; `None` while running (or if the process died during the run).
-    pub outcome: Option<String>,
-    /// The job's summary, or the error.
-    pub detail: Option<String>,
-}
 
 /// A run asked for from Slack that no scheduler has started yet.
 #[derive(Debug, Clone, PartialEq, Eq)]

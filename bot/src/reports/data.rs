@@ -10,13 +10,13 @@ use chrono_tz::Tz;
 use futures::{StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
-use super::daily::{DailyData, HostDay, UserDay};
-use super::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
 use crate::config::Config;
 use crate::core::booking::BookingView;
 use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::parse_gpu_list;
 use crate::core::inventory;
+use crate::core::reports::daily::{DailyData, HostDay, UserDay};
+use crate::core::reports::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
 use crate::db::Db;
 
 /// Per-host rollup queries of the capacity report in flight at once.

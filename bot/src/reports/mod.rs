@@ -1,19 +1,16 @@
 //! Scheduled reports to the fleet channel: the daily report (with its heat-map chart) and the
 //! weekly capacity report. Each is loaded by one function ([`load_daily`], [`load_capacity`]),
-//! built by pure functions ([`daily::build`], [`weekly::summarize`] + [`weekly::build`],
-//! [`chart::render`]) and queued in the durable outbox by its job.
+//! built by the pure functions of [`crate::core::reports`] and queued in the durable outbox by
+//! its job.
 //!
 //! Also here: the record of refused bookings (the capacity report's refused demand) and the
 //! admins' "Remove" button for orphan images.
 
-pub mod chart;
-pub mod daily;
 mod data;
-pub mod weekly;
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 use sea_orm::ConnectionTrait;
@@ -26,6 +23,7 @@ use crate::app::App;
 use crate::core::fleet::short_id;
 use crate::core::message::{Attachment, OutgoingMessage, Recipient};
 use crate::core::render::{Reply, Visibility};
+use crate::core::reports::{CAPACITY_DAYS, chart, daily, previous_day, previous_days, weekly};
 use crate::db::{AuditEntry, Db};
 use crate::jobs::{JobContext, JobOutcome};
 use crate::reminders::Clicker;
@@ -33,8 +31,6 @@ use maison_command::ReportPeriod;
 
 /// How long the agent may take to remove an image before the click is answered as failed.
 const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
-/// The weekly report covers this many days before the slot's day.
-pub const CAPACITY_DAYS: u32 = 7;
 
 /// A booking request turned down for lack of GPUs, for the capacity report.
 #[derive(Debug, Clone, Copy)]
@@ -69,38 +65,6 @@ pub async fn record_refusal(db: &Db, refusal: Refusal<'_>, now: i64) {
     if let Err(err) = result {
         warn!(error = %err, "could not record a refused booking");
     }
-}
-
-/// UTC instant of local midnight starting `date` (the first instant of the day when midnight
-/// falls in a DST gap).
-pub fn local_midnight(date: NaiveDate, tz: Tz) -> i64 {
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    match tz.from_local_datetime(&midnight) {
-        chrono::LocalResult::Single(t) => t.timestamp(),
-        chrono::LocalResult::Ambiguous(early, _) => early.timestamp(),
-        chrono::LocalResult::None => {
-            let one_am = date.and_hms_opt(1, 0, 0).unwrap_or_default();
-            tz.from_local_datetime(&one_am)
-                .earliest()
-                .map_or_else(|| midnight.and_utc().timestamp(), |t| t.timestamp())
-        }
-    }
-}
-
-/// The local day before `slot`'s day: `[yesterday 00:00, today 00:00)`.
-pub fn previous_day(slot: DateTime<Tz>) -> (i64, i64) {
-    let today = slot.date_naive();
-    let yesterday = today.pred_opt().unwrap_or(today);
-    let tz = slot.timezone();
-    (local_midnight(yesterday, tz), local_midnight(today, tz))
-}
-
-/// The `days` local days before `slot`'s day.
-pub fn previous_days(slot: DateTime<Tz>, days: u32) -> (i64, i64) {
-    let today = slot.date_naive();
-    let first = today - chrono::Duration::days(i64::from(days));
-    let tz = slot.timezone();
-    (local_midnight(first, tz), local_midnight(today, tz))
 }
 
 /// Builds the daily report for the day before `slot` and queues it (with its chart) for the
@@ -236,7 +200,7 @@ pub fn reminders_job(ctx: JobContext) -> BoxFuture<'static, anyhow::Result<JobOu
 /// agent refuses if a container has started using the image since the report. Audited.
 pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::Result<Reply> {
     if !who.is_admin {
-        return Ok(crate::replies::admins_only());
+        return Ok(crate::core::replies::admins_only());
     }
     let Some((host, id)) = value.split_once('/') else {
         return Ok(Reply::ephemeral(format!(
@@ -244,7 +208,7 @@ pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::
         )));
     };
     let Some(agent) = app.fleet.agent(host) else {
-        return Ok(crate::replies::fleet::no_agent(host));
+        return Ok(crate::core::replies::fleet::no_agent(host));
     };
     let name = app
         .db
@@ -286,70 +250,4 @@ pub async fn remove_image(app: &App, who: &Clicker<'_>, value: &str) -> anyhow::
             ":no_entry: `{host}` did not remove `{name}`: {err}"
         )),
     })
-}
-
-/// `12.5` GPU-hours from GPU-minutes.
-pub(crate) fn hours(minutes: u64) -> String {
-    hours_f(minutes as f64 / 60.0)
-}
-
-pub(crate) fn hours_f(hours: f64) -> String {
-    if hours >= 100.0 {
-        format!("{hours:.0}")
-    } else {
-        format!("{hours:.1}")
-    }
-}
-
-/// `42%`, or `—` when there is nothing to divide by.
-pub(crate) fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "—".to_owned()
-    } else {
-        format!("{:.0}%", part as f64 / whole as f64 * 100.0)
-    }
-}
-
-/// `3.2 GB` (decimal, as Docker shows sizes).
-pub(crate) fn gib(bytes: u64) -> String {
-    let gb = bytes as f64 / 1e9;
-    if gb >= 10.0 {
-        format!("{gb:.0} GB")
-    } else {
-        format!("{gb:.1} GB")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_local_midnight_to_midnight() {
-        let paris = chrono_tz::Europe::Paris;
-        // Monday 30 Nov 2026, 09:00 in Paris.
-        let slot = paris.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
-        let (from, to) = previous_day(slot);
-        assert_eq!(to - from, 24 * 3600);
-        assert_eq!(
-            paris.timestamp_opt(from, 0).unwrap().to_rfc3339(),
-            "2026-11-29T00:00:00+01:00"
-        );
-        // The day DST ends in Europe has 25 hours.
-        let slot = paris.with_ymd_and_hms(2026, 10, 26, 9, 0, 0).unwrap();
-        let (from, to) = previous_day(slot);
-        assert_eq!(to - from, 25 * 3600);
-        let (from, to) = previous_days(paris.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(), 7);
-        assert_eq!(to - from, 7 * 24 * 3600);
-    }
-
-    #[test]
-    fn amounts_read_naturally() {
-        assert_eq!(hours(90), "1.5");
-        assert_eq!(hours(60 * 250), "250");
-        assert_eq!(pct(1, 3), "33%");
-        assert_eq!(pct(1, 0), "—");
-        assert_eq!(gib(3_200_000_000), "3.2 GB");
-        assert_eq!(gib(45_000_000_000), "45 GB");
-    }
 }

@@ -153,7 +153,7 @@ async fn answer_within_budget(
         Ok(Ok(reply)) => axum::Json(reply.to_slack_json()).into_response(),
         Ok(Err(join_error)) => {
             warn!(error = %join_error, "command task failed");
-            axum::Json(crate::replies::internal_error("-").to_slack_json()).into_response()
+            axum::Json(crate::core::replies::internal_error("-").to_slack_json()).into_response()
         }
         Err(_) => {
             tokio::spawn(async move {

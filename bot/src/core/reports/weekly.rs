@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use super::hours_f;
 use crate::core::render::{Block, Reply, Visibility};
-use crate::replies::when;
+use crate::core::replies::when;
 
 /// A booking's share of the fleet: `gpus` GPUs of host `host` (index into the hosts) over
 /// `[start, end)`.
@@ -42,7 +42,7 @@ pub struct RefusalRow {
     pub end: i64,
 }
 
-/// What [`summarize`] needs, as loaded by [`super::load_capacity`].
+/// What [`summarize`] needs, as the store loads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapacityInput {
     pub from: i64,

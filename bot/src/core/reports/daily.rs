@@ -10,7 +10,7 @@ use super::{gib, hours, pct};
 use crate::core::actions;
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::replies::when;
+use crate::core::replies::when;
 
 /// Lines of the per-host table (one section); more hosts are counted, not listed.
 const MAX_HOST_LINES: usize = 40;
@@ -20,7 +20,7 @@ const MAX_ORPHAN_LINES: usize = 15;
 const MAX_REMOVE_BUTTONS: usize = 10;
 const MAX_STALE_LINES: usize = 15;
 
-/// Everything the daily report shows, as loaded by [`super::load_daily`].
+/// Everything the daily report shows, as the store loads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyData {
     /// The day reported on: `[from, to)`, local midnight to midnight.

@@ -8,7 +8,7 @@ use crate::core::booking::BookingView;
 use crate::core::fleet::StoredContainer;
 use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::replies::when;
+use crate::core::replies::when;
 
 /// A GPU holder as the reminders see it: a container on a host, maybe owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
