@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod jobs;
 pub mod local;
 pub mod outbox;
+pub mod ports;
 pub mod reminders;
 pub mod reports;
 pub mod schedule;

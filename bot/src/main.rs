@@ -13,11 +13,11 @@ use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
 use maison_bot::db::Db;
-use maison_bot::fleet::Fleet;
-use maison_bot::fleet::poller::Poller;
+use maison_bot::fleet::{self, Poller};
 use maison_bot::jobs::{self, Scheduler};
 use maison_bot::outbox::Outbox;
-use maison_bot::slack::api::{SlackApi, SlackWebApi};
+use maison_bot::ports::{Fleet, SlackApi};
+use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::socket::SocketMode;
 use maison_bot::terminal::{self, TerminalSlack};
@@ -173,7 +173,7 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
             );
         }
         JobsCli::Run { job, .. } => {
-            let fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+            let fleet = fleet::from_config(&config.agents, &config.hosts)?;
             // Jobs queue their messages; Slack is only needed for look-ups, if at all.
             let slack: Arc<dyn SlackApi> = match &config.slack.bot_token {
                 Some(token) => Arc::new(SlackWebApi::new(&config.slack.api_url, token.expose())?),
@@ -210,7 +210,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app_token = config.slack.app_token.clone();
     let signing_secret = config.slack.signing_secret.clone();
     let listen = config.server.listen;
-    let fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+    let fleet = fleet::from_config(&config.agents, &config.hosts)?;
     let poller = Poller::new(
         db.clone(),
         fleet.clone(),
@@ -310,7 +310,7 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
             }
             let name = first.name.clone();
             config.agents = local.agents.clone();
-            fleet = Fleet::from_config(&config.agents, &config.hosts)?;
+            fleet = fleet::from_config(&config.agents, &config.hosts)?;
             describe_local_agent(&name, local, &fleet).await;
         }
     }

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use crate::app::{ActionInvocation, App, Invocation};
 use crate::core::render::RenderedMessage;
 use crate::core::render::{Button, Reply};
-use crate::slack::api::{FileUpload, SlackApi, SlackApiError, SlackProfile};
+use crate::ports::{FileUpload, SlackApi, SlackApiError, SlackProfile};
 
 pub const LOCAL_TEAM: &str = "T0LOCAL";
 

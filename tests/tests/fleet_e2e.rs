@@ -12,7 +12,7 @@ use std::time::Duration;
 use maison_agent_api::{AgentClient, ClientTls, Timeouts};
 use maison_bot::config::HostConfig;
 use maison_bot::core::actions;
-use maison_bot::fleet::Fleet;
+use maison_bot::fleet;
 use maison_tests::{Backend, BotTester, buttons, reply_text, test_config};
 
 const IMAGE: &str = "maison-test/busybox:latest";
@@ -164,7 +164,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         home: None,
         work: Some(work.join("alice").display().to_string()),
     }];
-    let fleet = Fleet::from_config(&config.agents, &config.hosts).unwrap();
+    let fleet = fleet::from_config(&config.agents, &config.hosts).unwrap();
     let bot = BotTester::start_with_fleet(Backend::Sqlite, config, fleet).await;
     let suffix = std::process::id();
     let name = format!("e2e-alice-{suffix}");

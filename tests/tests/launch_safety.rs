@@ -14,7 +14,7 @@ use fake_agent::{FakeAgent, GIB, container, hex_id, image, settle};
 use maison_agent_api::{ContainerState, ResourceLimits};
 use maison_bot::config::{Config, UnixUserMapping};
 use maison_bot::core::actions;
-use maison_bot::fleet::Fleet;
+use maison_bot::ports::Fleet;
 use maison_tests::fake_slack::Call;
 use maison_tests::{
     Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,

@@ -18,7 +18,7 @@ use maison_bot::core::clock::Clock;
 use maison_bot::core::fleet::StoredContainer;
 use maison_bot::core::message::Recipient;
 use maison_bot::core::reminders::messages::{self, HeldBy};
-use maison_bot::fleet::Fleet;
+use maison_bot::ports::Fleet;
 use maison_bot::reminders;
 use maison_tests::{
     Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,

@@ -147,7 +147,7 @@ async fn slack_client_builds_with_one_crypto_provider() {
     maison_bot::install_crypto_provider();
     let api =
         maison_bot::slack::api::SlackWebApi::new("https://127.0.0.1:9/api", "xoxb-x").unwrap();
-    use maison_bot::slack::api::SlackApi;
+    use maison_bot::ports::SlackApi;
     // Nothing listens on port 9: the call fails, but as a connection error, not a panic.
     let err = api.user_profile("U0ALICE").await.unwrap_err();
     assert!(err.to_string().contains("Slack call failed"), "{err}");

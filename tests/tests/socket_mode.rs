@@ -12,7 +12,7 @@ use fake_agent::{FakeAgent, container, hex_id, settle};
 use futures::{SinkExt, StreamExt};
 use maison_agent_api::ContainerState;
 use maison_bot::core::actions;
-use maison_bot::fleet::Fleet;
+use maison_bot::ports::Fleet;
 use maison_bot::slack::socket::SocketMode;
 use maison_tests::{Backend, BotTester, TEAM, buttons, reply_text, test_config, test_start};
 use serde_json::{Value, json};

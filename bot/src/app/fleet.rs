@@ -23,7 +23,7 @@ use crate::core::replies;
 use crate::core::replies::fleet as fleet_replies;
 use crate::core::rules::GpuWish;
 use crate::db::{AuditEntry, Db};
-use crate::fleet::AgentApi;
+use crate::ports::AgentApi;
 
 /// A live agent call from a command may take this long before the host is reported as not
 /// answering (launch has its own, longer budget: it waits for the container to start).

@@ -26,8 +26,7 @@ use crate::core::rules::GpuWish;
 use crate::db::bookings::Actor;
 use crate::db::entities::user;
 use crate::db::{Db, UserProfileRow};
-use crate::fleet::Fleet;
-use crate::slack::api::{SlackApi, SlackApiError};
+use crate::ports::{Fleet, SlackApi, SlackApiError, SlackProfile};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
 #[derive(Debug, Clone, Default)]
@@ -609,7 +608,7 @@ impl App {
                 }
                 // A first-time user while Slack is down: served in the default time zone, and
                 // looked up again next time (the stored profile is marked as never fetched).
-                crate::slack::api::SlackProfile {
+                SlackProfile {
                     display_name: slack_user_id.to_owned(),
                     tz: None,
                     locale: None,

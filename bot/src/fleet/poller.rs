@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::ingest::{self, HostAnswer};
-use super::{AgentApi, Fleet};
 use crate::config::AgentsConfig;
 use crate::core::clock::Clock;
 use crate::db::Db;
+use crate::ports::{AgentApi, Fleet};
 
 /// How often a running poller checks for hosts gone silent in the middle of a cycle.
 const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);

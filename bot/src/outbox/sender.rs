@@ -20,7 +20,7 @@ use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
 use crate::db::Db;
 use crate::jobs::sql::stmt;
-use crate::slack::api::{FileUpload, SlackApi, SlackApiError};
+use crate::ports::{FileUpload, SlackApi, SlackApiError};
 
 /// At most one message per channel per this interval (Slack's own limit for posting).
 pub const PER_CHANNEL_INTERVAL: StdDuration = StdDuration::from_secs(1);

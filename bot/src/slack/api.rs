@@ -1,80 +1,14 @@
-//! The Slack Web API as the bot needs it, behind a small trait so that `maison-bot try` and the
-//! tests can stand in for Slack. The real implementation uses slack-morphism.
+//! The Slack Web API through slack-morphism: the real [`SlackApi`] (the trait is in
+//! [`crate::ports`], so `maison-bot try` and the tests can stand in for Slack).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::core::render::{RenderedMessage, Reply};
-
-/// What the bot needs to know about a Slack user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlackProfile {
-    pub display_name: String,
-    /// IANA time zone, e.g. `Europe/Paris`.
-    pub tz: Option<String>,
-    pub locale: Option<String>,
-}
-
-/// Why a Slack call failed, as far as a caller that retries needs to know.
-#[derive(Debug, thiserror::Error)]
-pub enum SlackApiError {
-    /// HTTP 429: wait at least `Retry-After` before the next call.
-    #[error("Slack is rate limiting us (retry after {0:?})")]
-    RateLimited(Option<Duration>),
-    /// A 5xx, a transport error, a time-out or one of Slack's own "try again" errors
-    /// (`internal_error`, `service_unavailable`…): worth retrying with backoff.
-    #[error("Slack call failed (Slack unavailable, worth retrying): {0}")]
-    Unavailable(String),
-    /// Slack refused the call (`channel_not_found`, `not_in_channel`, `invalid_blocks`…) or the
-    /// answer made no sense: retrying the same call will not help.
-    #[error("Slack call failed: {0}")]
-    Failed(String),
-}
-
-impl SlackApiError {
-    /// Whether the same call may succeed later.
-    pub fn is_retryable(&self) -> bool {
-        !matches!(self, SlackApiError::Failed(_))
-    }
-}
-
-/// A file to share in a channel (Slack's external upload).
-#[derive(Debug, Clone, Copy)]
-pub struct FileUpload<'a> {
-    pub filename: &'a str,
-    pub title: &'a str,
-    pub bytes: &'a [u8],
-}
-
-#[async_trait]
-pub trait SlackApi: Send + Sync {
-    /// `users.info` (with locale).
-    async fn user_profile(&self, user_id: &str) -> Result<SlackProfile, SlackApiError>;
-    /// `chat.postMessage` to a channel id (or a user id, which Slack treats as a DM).
-    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError>;
-    /// Posts to an interaction's or command's `response_url`.
-    async fn respond(
-        &self,
-        response_url: &str,
-        reply: &Reply,
-        replace_original: bool,
-    ) -> Result<(), SlackApiError>;
-    /// `conversations.open` with `users: [user_id]`: the id of the DM channel with that user.
-    async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError>;
-    /// `chat.postMessage` of an already rendered message to a channel id.
-    async fn post_rendered(
-        &self,
-        channel: &str,
-        message: &RenderedMessage,
-    ) -> Result<(), SlackApiError>;
-    /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
-    /// it returns, then `files.completeUploadExternal` with the channel.
-    async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;
-}
+use crate::ports::{FileUpload, SlackApi, SlackApiError, SlackProfile};
 
 /// Slack through slack-morphism's hyper client.
 pub struct SlackWebApi {

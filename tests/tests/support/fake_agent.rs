@@ -14,7 +14,7 @@ use maison_agent_api::{
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
     MaisonLabels, MetricsResponse, ResourceLimits,
 };
-use maison_bot::fleet::AgentApi;
+use maison_bot::ports::AgentApi;
 
 pub const GIB: u64 = 1 << 30;
 

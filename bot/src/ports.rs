@@ -1,0 +1,134 @@
+//! The traits the app needs from the outside world, and their error types: [`SlackApi`] (the
+//! Slack Web API) and [`AgentApi`] (one host agent), with [`Fleet`] mapping host names to
+//! agents. The real implementations are fronts (`slack::api::SlackWebApi`, the agent client in
+//! `fleet/`); `maison-bot try` and the tests stand in with their own.
+//!
+//! Layer: above `core` and `store`, below `app`. It may import `core` (what a message says),
+//! never `app` or a front.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use maison_agent_api::{
+    ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
+    LaunchSpec, MetricsResponse,
+};
+
+use crate::core::render::{RenderedMessage, Reply};
+
+/// What the bot needs to know about a Slack user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackProfile {
+    pub display_name: String,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    pub tz: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// Why a Slack call failed, as far as a caller that retries needs to know.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackApiError {
+    /// HTTP 429: wait at least `Retry-After` before the next call.
+    #[error("Slack is rate limiting us (retry after {0:?})")]
+    RateLimited(Option<Duration>),
+    /// A 5xx, a transport error, a time-out or one of Slack's own "try again" errors
+    /// (`internal_error`, `service_unavailable`…): worth retrying with backoff.
+    #[error("Slack call failed (Slack unavailable, worth retrying): {0}")]
+    Unavailable(String),
+    /// Slack refused the call (`channel_not_found`, `not_in_channel`, `invalid_blocks`…) or the
+    /// answer made no sense: retrying the same call will not help.
+    #[error("Slack call failed: {0}")]
+    Failed(String),
+}
+
+impl SlackApiError {
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, SlackApiError::Failed(_))
+    }
+}
+
+/// A file to share in a channel (Slack's external upload).
+#[derive(Debug, Clone, Copy)]
+pub struct FileUpload<'a> {
+    pub filename: &'a str,
+    pub title: &'a str,
+    pub bytes: &'a [u8],
+}
+
+#[async_trait]
+pub trait SlackApi: Send + Sync {
+    /// `users.info` (with locale).
+    async fn user_profile(&self, user_id: &str) -> Result<SlackProfile, SlackApiError>;
+    /// `chat.postMessage` to a channel id (or a user id, which Slack treats as a DM).
+    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError>;
+    /// Posts to an interaction's or command's `response_url`.
+    async fn respond(
+        &self,
+        response_url: &str,
+        reply: &Reply,
+        replace_original: bool,
+    ) -> Result<(), SlackApiError>;
+    /// `conversations.open` with `users: [user_id]`: the id of the DM channel with that user.
+    async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError>;
+    /// `chat.postMessage` of an already rendered message to a channel id.
+    async fn post_rendered(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError>;
+    /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
+    /// it returns, then `files.completeUploadExternal` with the channel.
+    async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;
+}
+
+/// What the bot asks of a host agent.
+#[async_trait]
+pub trait AgentApi: Send + Sync {
+    async fn host(&self) -> Result<HostInfo, ClientError>;
+    /// 1-minute rollups whose minute starts at or after `since`.
+    async fn metrics(&self, since: Option<DateTime<Utc>>) -> Result<MetricsResponse, ClientError>;
+    async fn containers(&self) -> Result<Vec<ContainerSummary>, ClientError>;
+    /// Who a container's processes run as, seen from the host: the evidence `claim` weighs.
+    async fn container_processes(&self, id: &str) -> Result<ContainerProcesses, ClientError>;
+    async fn launch(&self, spec: &LaunchSpec) -> Result<LaunchResponse, ClientError>;
+    async fn stop(&self, id: &str) -> Result<ContainerSummary, ClientError>;
+    async fn remove(&self, id: &str, force: bool) -> Result<(), ClientError>;
+    async fn images(&self) -> Result<Vec<ImageSummary>, ClientError>;
+    async fn remove_image(&self, id: &str) -> Result<(), ClientError>;
+}
+
+/// Host name → its agent. Hosts without an `agent_url` have no agent (bookable, not launchable).
+#[derive(Default, Clone)]
+pub struct Fleet {
+    agents: HashMap<String, Arc<dyn AgentApi>>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut hosts: Vec<&String> = self.agents.keys().collect();
+        hosts.sort();
+        f.debug_struct("Fleet").field("hosts", &hosts).finish()
+    }
+}
+
+impl Fleet {
+    /// Adds or replaces one host's agent (tests, benchmarks, `try`).
+    pub fn insert(&mut self, host: impl Into<String>, agent: Arc<dyn AgentApi>) {
+        self.agents.insert(host.into(), agent);
+    }
+
+    pub fn agent(&self, host: &str) -> Option<Arc<dyn AgentApi>> {
+        self.agents.get(host).cloned()
+    }
+
+    /// Every host with an agent, sorted by name.
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.agents.keys().cloned().collect();
+        hosts.sort();
+        hosts
+    }
+}
