@@ -6,12 +6,12 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::entities::{claim, claim_request, host};
+use super::sql::stmt;
 use super::{AuditEntry, Db};
 use crate::core::fleet::{
     Claim, ClaimKind, ClaimRequest, Decision, DecisionOutcome, HostState, RequestOutcome,
 };
 use crate::core::message::OutgoingMessage;
-use crate::jobs::sql::stmt;
 
 /// A claim to record.
 #[derive(Debug, Clone)]

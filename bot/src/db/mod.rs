@@ -4,6 +4,8 @@
 pub mod bookings;
 pub mod claims;
 pub mod entities;
+pub mod jobs;
+pub(crate) mod sql;
 
 use std::ops::Deref;
 use std::time::Duration;

@@ -9,11 +9,11 @@ use maison_agent_api::{
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Value};
 
-use super::sql::{MAX_PARAMS, greatest, list_of, rows_of, stmt};
-use super::store::{MIB, get};
+use super::store::MIB;
 use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::format_gpu_list;
 use crate::db::Db;
+use crate::db::sql::{MAX_PARAMS, get, greatest, list_of, rows_of, stmt};
 
 /// Everything one host said in one poll.
 #[derive(Debug, Clone)]

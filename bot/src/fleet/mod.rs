@@ -20,7 +20,6 @@ use crate::ports::{AgentApi, Fleet};
 
 mod ingest;
 pub mod poller;
-mod sql;
 pub mod store;
 
 pub use poller::{CycleReport, Poller};

@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use maison_agent_api::{ContainerState, ImageSource};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, TryGetable, Value};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
-use super::sql::{like_escape, stmt};
 use crate::core::fleet::{
     GpuActivity, GpuNow, HostStatus, HourRow, MinuteRow, Occupant, PruneReport, StoredContainer,
     StoredImage, is_id_prefix, normalize_reference,
 };
 use crate::core::gpus::parse_gpu_list;
 use crate::db::Db;
+use crate::db::sql::{get, like_escape, stmt};
 
 pub(crate) const MIB: u64 = 1 << 20;
 
@@ -430,10 +430,6 @@ impl Db {
             .rows_affected();
         Ok(report)
     }
-}
-
-pub(crate) fn get<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
-    row.try_get_by_index(index)
 }
 
 fn holder_of(owner_id: Option<i32>, owner: Option<String>) -> Occupant {

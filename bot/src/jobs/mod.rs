@@ -10,8 +10,6 @@
 mod overview;
 mod retention;
 pub mod scheduler;
-pub(crate) mod sql;
-mod store;
 
 use std::sync::Arc;
 
@@ -20,7 +18,6 @@ use chrono_tz::Tz;
 
 pub use overview::{Caller, job_statuses, slack_command};
 pub use scheduler::{Scheduler, SkippedSlots, TickReport};
-pub use store::WaitingRun;
 
 use crate::app::App;
 use crate::schedule::{self, JobInfo};

@@ -23,12 +23,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::store::SlotClaim;
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
 use crate::core::jobs::{FinishedRun, outcome_reply};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
+use crate::db::jobs::{SlotClaim, WaitingRun};
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
 
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from
@@ -367,7 +367,7 @@ impl Scheduler {
 
     /// Shows the outcome of a run asked for from Slack to whoever asked: on the command's
     /// `response_url` (ephemeral), else (the terminal) as a DM through the outbox.
-    async fn tell_requester(&self, request: &super::WaitingRun, finished: &FinishedRun) {
+    async fn tell_requester(&self, request: &WaitingRun, finished: &FinishedRun) {
         let reply = outcome_reply(finished);
         if let Some(url) = &request.response_url {
             match self.app.slack.respond(url, &reply, false).await {
@@ -477,5 +477,5 @@ enum Pending {
         slot: DateTime<Tz>,
         key: String,
     },
-    Requested(super::WaitingRun),
+    Requested(WaitingRun),
 }

@@ -22,7 +22,7 @@ pub use sender::{DeliveryReport, Outbox};
 use crate::core::message::{OutboxStats, OutgoingMessage, Recipient};
 use crate::core::render::RenderedMessage;
 use crate::db::Db;
-use crate::jobs::sql::stmt;
+use crate::db::sql::stmt;
 
 /// One outbox row, without its attachment bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

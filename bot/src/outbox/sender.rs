@@ -19,7 +19,7 @@ use crate::core::clock::Clock;
 use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
 use crate::db::Db;
-use crate::jobs::sql::stmt;
+use crate::db::sql::stmt;
 use crate::ports::{FileUpload, SlackApi, SlackApiError};
 
 /// At most one message per channel per this interval (Slack's own limit for posting).

@@ -119,7 +119,7 @@ fn keep_days(app: &App) -> u32 {
 pub async fn told(db: &Db) -> Result<HashMap<String, ReminderRow>, DbErr> {
     let rows = db
         .connection()
-        .query_all_raw(crate::reports::data_stmt(
+        .query_all_raw(crate::db::sql::stmt(
             db.backend(),
             "SELECT subject, recipient, episode, told_at, keep_until FROM reminders",
             vec![],
@@ -140,7 +140,7 @@ pub async fn told(db: &Db) -> Result<HashMap<String, ReminderRow>, DbErr> {
 }
 
 async fn record_told<C: ConnectionTrait>(conn: &C, notice: &Notice, now: i64) -> Result<(), DbErr> {
-    conn.execute_raw(crate::reports::data_stmt(
+    conn.execute_raw(crate::db::sql::stmt(
         conn.get_database_backend(),
         "INSERT INTO reminders (subject, recipient, episode, told_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (subject) DO UPDATE SET recipient = excluded.recipient, \
@@ -159,7 +159,7 @@ async fn record_told<C: ConnectionTrait>(conn: &C, notice: &Notice, now: i64) ->
 async fn forget_old(db: &Db, now: i64) -> Result<(), DbErr> {
     let cutoff = now - FORGET_AFTER_SECS;
     db.connection()
-        .execute_raw(crate::reports::data_stmt(
+        .execute_raw(crate::db::sql::stmt(
             db.backend(),
             "DELETE FROM reminders WHERE told_at < ? AND (keep_until IS NULL OR keep_until < ?)",
             vec![cutoff.into(), now.into()],
@@ -172,7 +172,7 @@ async fn forget_old(db: &Db, now: i64) -> Result<(), DbErr> {
 pub async fn container_keeps(db: &Db, now: i64) -> Result<HashMap<(String, String), i64>, DbErr> {
     let rows = db
         .connection()
-        .query_all_raw(crate::reports::data_stmt(
+        .query_all_raw(crate::db::sql::stmt(
             db.backend(),
             "SELECT subject, keep_until FROM reminders WHERE keep_until > ?",
             vec![now.into()],
@@ -245,7 +245,7 @@ pub async fn keep_container(app: &App, who: &Clicker<'_>, value: &str) -> anyhow
     let until = who.now + app.config.reports.keep_for.as_secs() as i64;
     let subject = format!("container:{host}:{id}");
     let txn = app.db.begin_write().await?;
-    txn.execute_raw(crate::reports::data_stmt(
+    txn.execute_raw(crate::db::sql::stmt(
         txn.get_database_backend(),
         "INSERT INTO reminders (subject, recipient, episode, told_at, keep_until, kept_by) \
          VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT (subject) DO UPDATE SET \

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use futures::{StreamExt, TryStreamExt};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
 use crate::config::Config;
 use crate::core::booking::BookingView;
@@ -18,35 +18,10 @@ use crate::core::inventory;
 use crate::core::reports::daily::{DailyData, HostDay, UserDay};
 use crate::core::reports::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
 use crate::db::Db;
+use crate::db::sql::{get, stmt};
 
 /// Per-host rollup queries of the capacity report in flight at once.
 const PARALLEL_HOST_QUERIES: usize = 4;
-
-/// A statement written with `?` placeholders, numbered for PostgreSQL.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-        _ => sql.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-pub(crate) fn get<T: sea_orm::TryGetable>(row: &QueryResult, i: usize) -> Result<T, DbErr> {
-    row.try_get_by_index(i)
-}
 
 /// `metric_hosts` ids by host name (hosts the poller has stored metrics for).
 async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {

@@ -16,7 +16,6 @@ use futures::future::BoxFuture;
 use sea_orm::ConnectionTrait;
 use tracing::warn;
 
-pub(crate) use data::stmt as data_stmt;
 pub use data::{load_capacity, load_daily};
 
 use crate::app::App;
@@ -48,7 +47,7 @@ pub struct Refusal<'a> {
 pub async fn record_refusal(db: &Db, refusal: Refusal<'_>, now: i64) {
     let result = db
         .connection()
-        .execute_raw(data::stmt(
+        .execute_raw(crate::db::sql::stmt(
             db.backend(),
             "INSERT INTO booking_refusals (at, slack_user_id, host, gpus, start_at, end_at) \
              VALUES (?, ?, ?, ?, ?, ?)",

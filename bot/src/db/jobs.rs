@@ -2,9 +2,9 @@
 
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
+use super::Db;
 use super::sql::stmt;
 use crate::core::jobs::JobRun;
-use crate::db::Db;
 
 /// A run asked for from Slack that no scheduler has started yet.
 #[derive(Debug, Clone, PartialEq, Eq)]

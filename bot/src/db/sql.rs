@@ -1,10 +1,10 @@
-//! Small helpers for the fleet tables' hand-written SQL, which must run on SQLite and
-//! PostgreSQL alike.
+//! The one statement helper for the hand-written SQL, which must run on SQLite and PostgreSQL
+//! alike, with the small pieces of SQL text the statements share.
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{DbBackend, DbErr, QueryResult, Statement, TryGetable, Value};
 
 /// A statement written with `?` placeholders; on PostgreSQL they become `$1`, `$2`, …
-/// (The fleet SQL never contains a literal `?`.)
+/// (The statements here never contain a literal `?`.)
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => numbered(sql),
@@ -62,6 +62,11 @@ pub(crate) fn like_escape(s: &str) -> String {
 
 /// Keeps multi-row statements under SQLite's bound-parameter limit and PostgreSQL's 65 535.
 pub(crate) const MAX_PARAMS: usize = 30_000;
+
+/// Column `index` of a result row.
+pub(crate) fn get<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
+    row.try_get_by_index(index)
+}
 
 #[cfg(test)]
 mod tests {
