@@ -3,13 +3,13 @@
 
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-use super::entities::{claim, claim_request, host};
+use super::entities::{claim, claim_request};
 use super::sql::stmt;
 use super::{AuditEntry, Db};
 use crate::core::fleet::{
-    Claim, ClaimKind, ClaimRequest, Decision, DecisionOutcome, HostState, RequestOutcome,
+    Claim, ClaimKind, ClaimRequest, Decision, DecisionOutcome, RequestOutcome,
 };
 use crate::core::message::OutgoingMessage;
 
@@ -253,46 +253,6 @@ impl Db {
             .into_iter()
             .map(Claim::from)
             .collect())
-    }
-
-    /// Sets a host active or drained; returns false if the host does not exist.
-    pub async fn set_host_state(
-        &self,
-        name: &str,
-        state: HostState,
-        actor: &str,
-        request_id: &str,
-        now: i64,
-    ) -> Result<bool, DbErr> {
-        let txn = self.connection().begin().await?;
-        let updated = host::Entity::update_many()
-            .filter(host::Column::Name.eq(name))
-            .col_expr(host::Column::State, state.as_str().into())
-            .col_expr(host::Column::UpdatedAt, now.into())
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            return Ok(false);
-        }
-        let action = match state {
-            HostState::Drained => "host_drain",
-            HostState::Active => "host_undrain",
-        };
-        Db::audit(
-            &txn,
-            now,
-            AuditEntry {
-                actor,
-                action,
-                target: format!("host {name}"),
-                outcome: "ok",
-                request_id,
-                detail: None,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(true)
     }
 }
 

@@ -4,7 +4,10 @@
 pub mod bookings;
 pub mod claims;
 pub mod entities;
+pub mod fleet;
+pub mod ingest;
 pub mod jobs;
+pub mod outbox;
 pub(crate) mod sql;
 
 use std::ops::Deref;
@@ -19,9 +22,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use crate::config::HostConfig;
-use crate::core::fleet::{Host, HostState};
-use entities::{audit, host, slack_event, user};
+use entities::{audit, slack_event, user};
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -92,54 +93,6 @@ impl Db {
                 ..Default::default()
             })
             .await
-    }
-
-    /// Makes the hosts table match the config: new hosts added, GPU counts and URLs updated.
-    /// Hosts removed from the config are kept (bookings refer to them) but stop being listed.
-    pub async fn sync_hosts(&self, hosts: &[HostConfig], now: i64) -> Result<(), DbErr> {
-        for h in hosts {
-            let row = host::ActiveModel {
-                name: Set(h.name.clone()),
-                gpu_count: Set(h.gpus as i32),
-                agent_url: Set(h.agent_url.clone()),
-                state: Set(HostState::Active.as_str().to_owned()),
-                updated_at: Set(now),
-            };
-            host::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::column(host::Column::Name)
-                        .update_columns([
-                            host::Column::GpuCount,
-                            host::Column::AgentUrl,
-                            host::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(&self.conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Every host ever configured, by name.
-    pub async fn hosts(&self) -> Result<Vec<Host>, DbErr> {
-        Ok(host::Entity::find()
-            .order_by_asc(host::Column::Name)
-            .all(&self.conn)
-            .await?
-            .into_iter()
-            .map(Host::from)
-            .collect())
-    }
-
-    /// The hosts that are in the config, by name (removed ones keep their rows for history).
-    pub async fn listed_hosts(&self, configured: &[HostConfig]) -> Result<Vec<Host>, DbErr> {
-        Ok(self
-            .hosts()
-            .await?
-            .into_iter()
-            .filter(|h| configured.iter().any(|c| c.name == h.name))
-            .collect())
     }
 
     pub async fn find_user(

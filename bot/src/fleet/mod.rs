@@ -18,9 +18,7 @@ use maison_agent_api::{
 use crate::config::{AgentsConfig, HostConfig};
 use crate::ports::{AgentApi, Fleet};
 
-mod ingest;
 pub mod poller;
-pub mod store;
 
 pub use poller::{CycleReport, Poller};
 

@@ -17,10 +17,10 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::ingest::{self, HostAnswer};
 use crate::config::AgentsConfig;
 use crate::core::clock::Clock;
 use crate::db::Db;
+use crate::db::ingest::HostAnswer;
 use crate::ports::{AgentApi, Fleet};
 
 /// How often a running poller checks for hosts gone silent in the middle of a cycle.
@@ -124,17 +124,17 @@ impl Poller {
     async fn cycle(&self, hosts: Vec<String>) -> CycleReport {
         let started = Instant::now();
         let started_at = self.clock.now().timestamp();
-        let cursors = ingest::cursors(&self.db).await.unwrap_or_else(|e| {
+        let cursors = self.db.metric_cursors().await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the metrics cursors; asking for all metrics");
             Default::default()
         });
-        if let Err(e) = ingest::mark_polled(&self.db, &hosts, started_at).await {
+        if let Err(e) = self.db.mark_polled(&hosts, started_at).await {
             tracing::warn!(error = %e, "cannot record the poll attempt");
         }
         // Hosts that failed last time go first: a silent agent holds its slot for a whole
         // timeout, and started early those timeouts overlap with everyone else's polls instead
         // of adding to the cycle's end.
-        let failing = ingest::failing_hosts(&self.db).await.unwrap_or_else(|e| {
+        let failing = self.db.failing_hosts().await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the failing hosts");
             Default::default()
         });
@@ -221,7 +221,9 @@ impl Poller {
     /// while a cycle is in flight and at the end of each cycle. Returns the hosts it marked.
     pub async fn mark_silent_hosts(&self) -> Result<Vec<String>, sea_orm::DbErr> {
         let now = self.clock.now().timestamp();
-        ingest::mark_silent(&self.db, now, self.unreachable_after.as_secs() as i64).await
+        self.db
+            .mark_silent_hosts(now, self.unreachable_after.as_secs() as i64)
+            .await
     }
 
     async fn poll_host(
@@ -235,7 +237,7 @@ impl Poller {
         let error =
             match tokio::time::timeout(self.host_deadline, fetch(agent.as_ref(), since)).await {
                 Ok(Ok(answer)) => {
-                    return match ingest::store_answer(&self.db, &host, &answer, attempt_at).await {
+                    return match self.db.store_answer(&host, &answer, attempt_at).await {
                         Ok(stored) => Outcome::Answered {
                             host,
                             back_online: stored.back_online,
@@ -253,7 +255,9 @@ impl Poller {
         tracing::debug!(%error, "poll failed");
         let now = self.clock.now().timestamp();
         let unreachable_after = self.unreachable_after.as_secs() as i64;
-        match ingest::record_failure(&self.db, &host, attempt_at, now, &error, unreachable_after)
+        match self
+            .db
+            .record_poll_failure(&host, attempt_at, now, &error, unreachable_after)
             .await
         {
             Ok(failure) => Outcome::Failed {

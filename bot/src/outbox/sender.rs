@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -19,7 +19,7 @@ use crate::core::clock::Clock;
 use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
 use crate::db::Db;
-use crate::db::sql::stmt;
+use crate::db::outbox::OutboxHead;
 use crate::ports::{FileUpload, SlackApi, SlackApiError};
 
 /// At most one message per channel per this interval (Slack's own limit for posting).
@@ -81,20 +81,6 @@ pub struct DeliveryReport {
     pub next_due: Option<DateTime<Utc>>,
 }
 
-/// The next message of one recipient.
-struct Head {
-    id: i64,
-    to: Recipient,
-    channel_id: Option<String>,
-    slack_json: String,
-    text: String,
-    terminal: String,
-    has_attachment: bool,
-    attachment_sent_at: Option<i64>,
-    attempts: i32,
-    next_attempt_at: i64,
-}
-
 enum Step {
     Sent(i64),
     FileShared(DateTime<Utc>),
@@ -129,7 +115,7 @@ impl Outbox {
                 return report;
             }
         }
-        let heads = match self.heads().await {
+        let heads = match self.db.outbox_heads().await {
             Ok(heads) => heads,
             Err(err) => {
                 warn!(error = %err, "outbox: cannot read the queue");
@@ -200,7 +186,7 @@ impl Outbox {
         })
     }
 
-    async fn step(&self, head: Head, now: DateTime<Utc>) -> Step {
+    async fn step(&self, head: OutboxHead, now: DateTime<Utc>) -> Step {
         if head.next_attempt_at > now.timestamp() {
             return Step::Waiting(instant(head.next_attempt_at));
         }
@@ -220,7 +206,7 @@ impl Outbox {
                                 .unwrap()
                                 .dm_channels
                                 .insert(user.clone(), channel.clone());
-                            if let Err(err) = self.set_channel(head.id, &channel).await {
+                            if let Err(err) = self.db.set_outbox_channel(head.id, &channel).await {
                                 warn!(id = head.id, error = %err, "outbox: cannot store DM channel");
                             }
                             channel
@@ -242,7 +228,7 @@ impl Outbox {
                 .insert(channel.clone(), now + PER_CHANNEL_INTERVAL);
         }
         if head.has_attachment && head.attachment_sent_at.is_none() {
-            let (filename, title, bytes) = match self.attachment(head.id).await {
+            let (filename, title, bytes) = match self.db.outbox_attachment(head.id).await {
                 Ok(file) => file,
                 Err(err) => {
                     warn!(id = head.id, error = %err, "outbox: cannot read attachment");
@@ -257,7 +243,7 @@ impl Outbox {
             return match within_timeout(self.slack.upload_file(&channel, &file)).await {
                 Ok(()) => {
                     debug!(id = head.id, %channel, bytes = bytes.len(), "outbox: file shared");
-                    if let Err(err) = self.mark_attachment_sent(head.id, now).await {
+                    if let Err(err) = self.db.mark_attachment_sent(head.id, now.timestamp()).await {
                         warn!(id = head.id, error = %err, "outbox: cannot record shared file");
                     }
                     Step::FileShared(now + PER_CHANNEL_INTERVAL)
@@ -274,7 +260,11 @@ impl Outbox {
         match within_timeout(self.slack.post_rendered(&channel, &message)).await {
             Ok(()) => {
                 debug!(id = head.id, %channel, "outbox: sent");
-                if let Err(err) = self.mark_sent(head.id, &channel, now).await {
+                if let Err(err) = self
+                    .db
+                    .mark_outbox_sent(head.id, &channel, now.timestamp())
+                    .await
+                {
                     // Slack has it; if this is not recorded it will be sent again.
                     warn!(id = head.id, error = %err, "outbox: cannot record a sent message");
                 }
@@ -287,7 +277,7 @@ impl Outbox {
     /// Records a failed call: retry later (429, 5xx, transport) or park (a refusal).
     async fn failed(
         &self,
-        head: &Head,
+        head: &OutboxHead,
         channel: Option<&str>,
         err: SlackApiError,
         now: DateTime<Utc>,
@@ -314,7 +304,8 @@ impl Outbox {
             Some(until) => {
                 warn!(id = head.id, to = %head.to, attempts, retry_at = %until, error = %error, "outbox: delivery failed; will retry");
                 if let Err(db) = self
-                    .retry_later(head.id, attempts, ceil_secs(until), &error)
+                    .db
+                    .retry_outbox_later(head.id, attempts, ceil_secs(until), &error)
                     .await
                 {
                     warn!(id = head.id, error = %db, "outbox: cannot record the failure");
@@ -323,7 +314,11 @@ impl Outbox {
             }
             None => {
                 warn!(id = head.id, to = %head.to, error = %error, "outbox: Slack refused the message; parked (see `maison-bot jobs list`)");
-                if let Err(db) = self.park(head.id, attempts, now.timestamp(), &error).await {
+                if let Err(db) = self
+                    .db
+                    .park_outbox_message(head.id, attempts, now.timestamp(), &error)
+                    .await
+                {
                     warn!(id = head.id, error = %db, "outbox: cannot park the message");
                 }
                 Step::Parked(head.id)
@@ -331,7 +326,7 @@ impl Outbox {
         }
     }
 
-    // ------------------------------------------------------------------ database
+    // ------------------------------------------------------------------ the lease
 
     async fn hold_lease(&self, now: DateTime<Utc>) -> Result<bool, DbErr> {
         let now = now.timestamp();
@@ -340,23 +335,8 @@ impl Outbox {
         }
         let won = self
             .db
-            .connection()
-            .execute_raw(stmt(
-                self.db.backend(),
-                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-                 expires_at = excluded.expires_at \
-                 WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-                vec![
-                    LEASE_NAME.into(),
-                    self.holder.clone().into(),
-                    (now + LEASE_SECS).into(),
-                    now.into(),
-                ],
-            ))
-            .await?
-            .rows_affected()
-            == 1;
+            .take_lease(LEASE_NAME, &self.holder, now + LEASE_SECS, now)
+            .await?;
         let mut state = self.state.lock().unwrap();
         if won {
             if state.lease_until == 0 {
@@ -370,130 +350,9 @@ impl Outbox {
     }
 
     async fn release_lease(&self) -> Result<(), DbErr> {
-        self.db
-            .connection()
-            .execute_raw(stmt(
-                self.db.backend(),
-                "DELETE FROM leases WHERE name = ? AND holder = ?",
-                vec![LEASE_NAME.into(), self.holder.clone().into()],
-            ))
-            .await?;
+        self.db.release_lease(LEASE_NAME, &self.holder).await?;
         self.state.lock().unwrap().lease_until = 0;
         Ok(())
-    }
-
-    /// The oldest unsent, unparked message of each recipient, in id order.
-    async fn heads(&self) -> Result<Vec<Head>, DbErr> {
-        let rows = self
-            .db
-            .connection()
-            .query_all_raw(stmt(
-                self.db.backend(),
-                "SELECT id, recipient_kind, recipient_id, channel_id, slack_json, fallback_text, \
-                 terminal_text, CASE WHEN attachment IS NULL THEN 0 ELSE 1 END, \
-                 attachment_sent_at, attempts, next_attempt_at FROM outbox WHERE id IN \
-                 (SELECT MIN(id) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL \
-                 GROUP BY recipient_kind, recipient_id) ORDER BY id",
-                vec![],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get_by_index(1)?;
-                Ok(Head {
-                    id: r.try_get_by_index(0)?,
-                    to: Recipient::from_parts(&kind, r.try_get_by_index(2)?),
-                    channel_id: r.try_get_by_index(3)?,
-                    slack_json: r.try_get_by_index(4)?,
-                    text: r.try_get_by_index(5)?,
-                    terminal: r.try_get_by_index(6)?,
-                    has_attachment: r.try_get_by_index::<i32>(7)? == 1,
-                    attachment_sent_at: r.try_get_by_index(8)?,
-                    attempts: r.try_get_by_index(9)?,
-                    next_attempt_at: r.try_get_by_index(10)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn attachment(&self, id: i64) -> Result<(String, String, Vec<u8>), DbErr> {
-        let row = self
-            .db
-            .connection()
-            .query_one_raw(stmt(
-                self.db.backend(),
-                "SELECT attachment_filename, attachment_title, attachment FROM outbox WHERE id = ?",
-                vec![id.into()],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(format!("outbox message {id}")))?;
-        Ok((
-            row.try_get_by_index::<Option<String>>(0)?
-                .unwrap_or_else(|| "attachment".to_owned()),
-            row.try_get_by_index::<Option<String>>(1)?
-                .unwrap_or_default(),
-            row.try_get_by_index::<Option<Vec<u8>>>(2)?
-                .unwrap_or_default(),
-        ))
-    }
-
-    async fn update(&self, sql: &str, values: Vec<sea_orm::Value>) -> Result<(), DbErr> {
-        self.db
-            .connection()
-            .execute_raw(stmt(self.db.backend(), sql, values))
-            .await?;
-        Ok(())
-    }
-
-    async fn set_channel(&self, id: i64, channel: &str) -> Result<(), DbErr> {
-        self.update(
-            "UPDATE outbox SET channel_id = ? WHERE id = ?",
-            vec![channel.into(), id.into()],
-        )
-        .await
-    }
-
-    async fn mark_attachment_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
-        self.update(
-            "UPDATE outbox SET attachment_sent_at = ? WHERE id = ?",
-            vec![now.timestamp().into(), id.into()],
-        )
-        .await
-    }
-
-    async fn mark_sent(&self, id: i64, channel: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
-        self.update(
-            "UPDATE outbox SET sent_at = ?, channel_id = ? WHERE id = ?",
-            vec![now.timestamp().into(), channel.into(), id.into()],
-        )
-        .await
-    }
-
-    async fn retry_later(
-        &self,
-        id: i64,
-        attempts: i32,
-        next_attempt_at: i64,
-        error: &str,
-    ) -> Result<(), DbErr> {
-        self.update(
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            vec![
-                attempts.into(),
-                next_attempt_at.into(),
-                error.into(),
-                id.into(),
-            ],
-        )
-        .await
-    }
-
-    async fn park(&self, id: i64, attempts: i32, now: i64, error: &str) -> Result<(), DbErr> {
-        self.update(
-            "UPDATE outbox SET attempts = ?, parked_at = ?, last_error = ? WHERE id = ?",
-            vec![attempts.into(), now.into(), error.into(), id.into()],
-        )
-        .await
     }
 }
 

@@ -9,15 +9,15 @@ use maison_agent_api::{
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Value};
 
-use super::store::MIB;
+use super::Db;
+use super::fleet::MIB;
+use super::sql::{MAX_PARAMS, get, greatest, list_of, rows_of, stmt};
 use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::format_gpu_list;
-use crate::db::Db;
-use crate::db::sql::{MAX_PARAMS, get, greatest, list_of, rows_of, stmt};
 
 /// Everything one host said in one poll.
 #[derive(Debug, Clone)]
-pub(crate) struct HostAnswer {
+pub struct HostAnswer {
     pub facts: HostInfo,
     pub metrics: MetricsResponse,
     pub containers: Vec<ContainerSummary>,
@@ -26,196 +26,199 @@ pub(crate) struct HostAnswer {
 
 /// What storing an answer changed.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Stored {
+pub struct Stored {
     pub back_online: bool,
     pub minute_rows: usize,
 }
 
 /// The reachability a host has after a failed poll.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Failure {
+pub struct Failure {
     pub went_unreachable: bool,
 }
 
-/// Stores a complete answer, polled at `attempt_at` (Unix seconds).
-pub(crate) async fn store_answer(
-    db: &Db,
-    host: &str,
-    answer: &HostAnswer,
-    attempt_at: i64,
-) -> Result<Stored, DbErr> {
-    let txn = db.begin_write().await?;
-    let backend = db.backend();
-    let back_online = write_status_answered(&txn, backend, host, &answer.facts, attempt_at).await?;
-    write_readings(&txn, backend, host, answer).await?;
-    reconcile_containers(&txn, backend, host, &answer.containers, attempt_at).await?;
-    reconcile_images(&txn, backend, host, &answer.images, attempt_at).await?;
-    let minute_rows = ingest_minutes(&txn, backend, host, &answer.metrics.rollups).await?;
-    txn.commit().await?;
-    Ok(Stored {
-        back_online,
-        minute_rows,
-    })
-}
+impl Db {
+    /// Stores a complete answer, polled at `attempt_at` (Unix seconds).
+    pub async fn store_answer(
+        &self,
+        host: &str,
+        answer: &HostAnswer,
+        attempt_at: i64,
+    ) -> Result<Stored, DbErr> {
+        let txn = self.begin_write().await?;
+        let backend = self.backend();
+        let back_online =
+            write_status_answered(&txn, backend, host, &answer.facts, attempt_at).await?;
+        write_readings(&txn, backend, host, answer).await?;
+        reconcile_containers(&txn, backend, host, &answer.containers, attempt_at).await?;
+        reconcile_images(&txn, backend, host, &answer.images, attempt_at).await?;
+        let minute_rows = ingest_minutes(&txn, backend, host, &answer.metrics.rollups).await?;
+        txn.commit().await?;
+        Ok(Stored {
+            back_online,
+            minute_rows,
+        })
+    }
 
-/// Records a failed poll. The host becomes unreachable once it has not answered for
-/// `unreachable_after` seconds (a host that never answered is unreachable from its first
-/// failure). Nothing but its status row is written.
-pub(crate) async fn record_failure(
-    db: &Db,
-    host: &str,
-    attempt_at: i64,
-    now: i64,
-    error: &str,
-    unreachable_after: i64,
-) -> Result<Failure, DbErr> {
-    let backend = db.backend();
-    let txn = db.begin_write().await?;
-    let row = txn
-        .query_one_raw(stmt(
-            backend,
-            "SELECT reachable, changed_at, last_seen_at, failing_since FROM host_status WHERE host = ?",
-            vec![host.into()],
-        ))
-        .await?;
-    let failure = match row {
-        None => {
-            txn.execute_raw(stmt(
+    /// Records a failed poll. The host becomes unreachable once it has not answered for
+    /// `unreachable_after` seconds (a host that never answered is unreachable from its first
+    /// failure). Nothing but its status row is written.
+    pub async fn record_poll_failure(
+        &self,
+        host: &str,
+        attempt_at: i64,
+        now: i64,
+        error: &str,
+        unreachable_after: i64,
+    ) -> Result<Failure, DbErr> {
+        let backend = self.backend();
+        let txn = self.begin_write().await?;
+        let row = txn
+            .query_one_raw(stmt(
                 backend,
-                "INSERT INTO host_status (host, reachable, changed_at, last_polled_at, \
-                 failing_since, last_error, gpus_simulated) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    host.into(),
-                    false.into(),
-                    now.into(),
-                    attempt_at.into(),
-                    attempt_at.into(),
-                    error.into(),
-                    false.into(),
-                ],
+                "SELECT reachable, changed_at, last_seen_at, failing_since FROM host_status WHERE host = ?",
+                vec![host.into()],
             ))
             .await?;
-            Failure {
-                went_unreachable: false,
+        let failure = match row {
+            None => {
+                txn.execute_raw(stmt(
+                    backend,
+                    "INSERT INTO host_status (host, reachable, changed_at, last_polled_at, \
+                     failing_since, last_error, gpus_simulated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        host.into(),
+                        false.into(),
+                        now.into(),
+                        attempt_at.into(),
+                        attempt_at.into(),
+                        error.into(),
+                        false.into(),
+                    ],
+                ))
+                .await?;
+                Failure {
+                    went_unreachable: false,
+                }
             }
-        }
-        Some(r) => {
-            let reachable: bool = get(&r, 0)?;
-            let changed_at: i64 = get(&r, 1)?;
-            let last_seen_at: Option<i64> = get(&r, 2)?;
-            let failing_since = get::<Option<i64>>(&r, 3)?.unwrap_or(attempt_at);
-            let silent_since = last_seen_at.unwrap_or(failing_since);
-            let still_reachable = reachable && now - silent_since < unreachable_after;
-            let went_unreachable = reachable && !still_reachable;
-            txn.execute_raw(stmt(
+            Some(r) => {
+                let reachable: bool = get(&r, 0)?;
+                let changed_at: i64 = get(&r, 1)?;
+                let last_seen_at: Option<i64> = get(&r, 2)?;
+                let failing_since = get::<Option<i64>>(&r, 3)?.unwrap_or(attempt_at);
+                let silent_since = last_seen_at.unwrap_or(failing_since);
+                let still_reachable = reachable && now - silent_since < unreachable_after;
+                let went_unreachable = reachable && !still_reachable;
+                txn.execute_raw(stmt(
+                    backend,
+                    "UPDATE host_status SET reachable = ?, changed_at = ?, last_polled_at = ?, \
+                     failing_since = ?, last_error = ? WHERE host = ?",
+                    vec![
+                        still_reachable.into(),
+                        if went_unreachable { now } else { changed_at }.into(),
+                        attempt_at.into(),
+                        failing_since.into(),
+                        error.into(),
+                        host.into(),
+                    ],
+                ))
+                .await?;
+                Failure { went_unreachable }
+            }
+        };
+        txn.commit().await?;
+        Ok(failure)
+    }
+
+    /// Marks unreachable every host that was polled since it last answered and has not answered
+    /// for `unreachable_after` seconds, even if its poll has not failed yet (a hung agent).
+    /// Returns those hosts.
+    pub async fn mark_silent_hosts(
+        &self,
+        now: i64,
+        unreachable_after: i64,
+    ) -> Result<Vec<String>, DbErr> {
+        const SILENT: &str = "reachable AND last_seen_at <= ? AND last_polled_at > last_seen_at";
+        let backend = self.backend();
+        let cutoff = now - unreachable_after;
+        // Read first: this runs every second and usually finds nobody, so it takes no write lock.
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
                 backend,
-                "UPDATE host_status SET reachable = ?, changed_at = ?, last_polled_at = ?, \
-                 failing_since = ?, last_error = ? WHERE host = ?",
-                vec![
-                    still_reachable.into(),
-                    if went_unreachable { now } else { changed_at }.into(),
-                    attempt_at.into(),
-                    failing_since.into(),
-                    error.into(),
-                    host.into(),
-                ],
+                &format!("SELECT host FROM host_status WHERE {SILENT} ORDER BY host"),
+                vec![cutoff.into()],
             ))
             .await?;
-            Failure { went_unreachable }
+        let hosts: Vec<String> = rows.iter().map(|r| get(r, 0)).collect::<Result<_, _>>()?;
+        if hosts.is_empty() {
+            return Ok(hosts);
         }
-    };
-    txn.commit().await?;
-    Ok(failure)
-}
-
-/// Marks unreachable every host that was polled since it last answered and has not answered
-/// for `unreachable_after` seconds, even if its poll has not failed yet (a hung agent).
-/// Returns those hosts.
-pub(crate) async fn mark_silent(
-    db: &Db,
-    now: i64,
-    unreachable_after: i64,
-) -> Result<Vec<String>, DbErr> {
-    const SILENT: &str = "reachable AND last_seen_at <= ? AND last_polled_at > last_seen_at";
-    let backend = db.backend();
-    let cutoff = now - unreachable_after;
-    // Read first: this runs every second and usually finds nobody, so it takes no write lock.
-    let rows = db
-        .connection()
-        .query_all_raw(stmt(
-            backend,
-            &format!("SELECT host FROM host_status WHERE {SILENT} ORDER BY host"),
-            vec![cutoff.into()],
-        ))
-        .await?;
-    let hosts: Vec<String> = rows.iter().map(|r| get(r, 0)).collect::<Result<_, _>>()?;
-    if hosts.is_empty() {
-        return Ok(hosts);
+        let txn = self.begin_write().await?;
+        for chunk in hosts.chunks(MAX_PARAMS / 2) {
+            let mut values: Vec<Value> = vec![false.into(), now.into()];
+            values.extend(chunk.iter().map(|h| Value::from(h.as_str())));
+            values.push(cutoff.into());
+            txn.execute_raw(stmt(
+                backend,
+                &format!(
+                    "UPDATE host_status SET reachable = ?, changed_at = ?, \
+                     last_error = COALESCE(last_error, 'no answer') WHERE host IN ({}) AND {SILENT}",
+                    list_of(chunk.len())
+                ),
+                values,
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(hosts)
     }
-    let txn = db.begin_write().await?;
-    for chunk in hosts.chunks(MAX_PARAMS / 2) {
-        let mut values: Vec<Value> = vec![false.into(), now.into()];
-        values.extend(chunk.iter().map(|h| Value::from(h.as_str())));
-        values.push(cutoff.into());
-        txn.execute_raw(stmt(
-            backend,
-            &format!(
-                "UPDATE host_status SET reachable = ?, changed_at = ?, \
-                 last_error = COALESCE(last_error, 'no answer') WHERE host IN ({}) AND {SILENT}",
-                list_of(chunk.len())
-            ),
-            values,
-        ))
-        .await?;
+
+    /// Notes that a cycle is polling these hosts now (see [`Db::mark_silent_hosts`]).
+    pub async fn mark_polled(&self, hosts: &[String], now: i64) -> Result<(), DbErr> {
+        let backend = self.backend();
+        let txn = self.begin_write().await?;
+        for chunk in hosts.chunks(MAX_PARAMS / 2) {
+            let mut values: Vec<Value> = vec![now.into()];
+            values.extend(chunk.iter().map(|h| Value::from(h.as_str())));
+            txn.execute_raw(stmt(
+                backend,
+                &format!(
+                    "UPDATE host_status SET last_polled_at = ? WHERE host IN ({})",
+                    list_of(chunk.len())
+                ),
+                values,
+            ))
+            .await?;
+        }
+        txn.commit().await
     }
-    txn.commit().await?;
-    Ok(hosts)
-}
 
-/// Notes that a cycle is polling these hosts now (see [`mark_silent`]).
-pub(crate) async fn mark_polled(db: &Db, hosts: &[String], now: i64) -> Result<(), DbErr> {
-    let backend = db.backend();
-    let txn = db.begin_write().await?;
-    for chunk in hosts.chunks(MAX_PARAMS / 2) {
-        let mut values: Vec<Value> = vec![now.into()];
-        values.extend(chunk.iter().map(|h| Value::from(h.as_str())));
-        txn.execute_raw(stmt(
-            backend,
-            &format!(
-                "UPDATE host_status SET last_polled_at = ? WHERE host IN ({})",
-                list_of(chunk.len())
-            ),
-            values,
-        ))
-        .await?;
+    /// The metrics cursor of every host: the start of the last minute ingested.
+    pub async fn metric_cursors(&self) -> Result<HashMap<String, i64>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT host, cursor_minute FROM metric_hosts WHERE cursor_minute IS NOT NULL",
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
     }
-    txn.commit().await
-}
 
-/// The metrics cursor of every host: the start of the last minute ingested.
-pub(crate) async fn cursors(db: &Db) -> Result<HashMap<String, i64>, DbErr> {
-    let rows = db
-        .connection()
-        .query_all_raw(stmt(
-            db.backend(),
-            "SELECT host, cursor_minute FROM metric_hosts WHERE cursor_minute IS NOT NULL",
-            vec![],
-        ))
-        .await?;
-    rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
-}
-
-/// Hosts whose last poll failed.
-pub(crate) async fn failing_hosts(db: &Db) -> Result<HashSet<String>, DbErr> {
-    let rows = db
-        .connection()
-        .query_all_raw(stmt(
-            db.backend(),
-            "SELECT host FROM host_status WHERE failing_since IS NOT NULL",
-            vec![],
-        ))
-        .await?;
-    rows.iter().map(|r| get(r, 0)).collect()
+    /// Hosts whose last poll failed.
+    pub async fn failing_hosts(&self) -> Result<HashSet<String>, DbErr> {
+        let rows = self
+            .connection()
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT host FROM host_status WHERE failing_since IS NOT NULL",
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
 }
 
 async fn write_status_answered(
@@ -327,37 +330,38 @@ fn state_str(state: ContainerState) -> &'static str {
 }
 
 /// The cached columns of a container, in table order after `(host, id)`.
-type ContainerCols = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContainerCols {
+    name: String,
+    image: String,
+    image_id: String,
+    state: String,
+    status: String,
+    created_at: i64,
+    owner: Option<String>,
+    owner_name: Option<String>,
+    booking: Option<String>,
+    image_source: Option<String>,
+    gpus: String,
+}
 
 fn container_cols(c: &ContainerSummary) -> ContainerCols {
     let labels = c.maison.as_ref();
-    (
-        c.name.trim_start_matches('/').to_owned(),
-        c.image.clone(),
-        c.image_id.clone(),
-        state_str(c.state).to_owned(),
-        c.status.clone(),
-        c.created.timestamp(),
-        labels.map(|l| l.owner.clone()),
-        labels.and_then(|l| l.owner_name.clone()),
-        labels.and_then(|l| l.booking.clone()),
-        labels
+    ContainerCols {
+        name: c.name.trim_start_matches('/').to_owned(),
+        image: c.image.clone(),
+        image_id: c.image_id.clone(),
+        state: state_str(c.state).to_owned(),
+        status: c.status.clone(),
+        created_at: c.created.timestamp(),
+        owner: labels.map(|l| l.owner.clone()),
+        owner_name: labels.and_then(|l| l.owner_name.clone()),
+        booking: labels.and_then(|l| l.booking.clone()),
+        image_source: labels
             .and_then(|l| l.image_source)
             .map(|s| s.as_str().to_owned()),
-        format_gpu_list(&c.gpus),
-    )
+        gpus: format_gpu_list(&c.gpus),
+    }
 }
 
 /// A per-host copy of one inventory table (`containers`, `images`): its name, the columns
@@ -482,20 +486,31 @@ async fn reconcile_containers(
     reconcile(txn, backend, host, &CONTAINERS, listed, now).await
 }
 
-type ImageCols = (String, i64, i64, i32, bool, Option<String>);
+/// The cached columns of an image, in table order after `(host, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ImageCols {
+    /// JSON array.
+    tags: String,
+    size_bytes: i64,
+    created_at: i64,
+    in_use: i32,
+    dangling: bool,
+    owner: Option<String>,
+}
 
 fn image_cols(i: &ImageSummary) -> ImageCols {
-    (
-        serde_json::to_string(&i.tags).unwrap_or_else(|_| "[]".to_owned()),
-        i.size_bytes as i64,
-        i.created.timestamp(),
-        i.used_by.len() as i32,
-        i.dangling,
-        i.labels
+    ImageCols {
+        tags: serde_json::to_string(&i.tags).unwrap_or_else(|_| "[]".to_owned()),
+        size_bytes: i.size_bytes as i64,
+        created_at: i.created.timestamp(),
+        in_use: i.used_by.len() as i32,
+        dangling: i.dangling,
+        owner: i
+            .labels
             .get(maison_agent_api::labels::OWNER)
             .filter(|o| !o.trim().is_empty())
             .cloned(),
-    )
+    }
 }
 
 async fn reconcile_images(
@@ -515,60 +530,60 @@ async fn reconcile_images(
 fn decode_container(r: &QueryResult) -> Result<(String, ContainerCols), DbErr> {
     Ok((
         get(r, 0)?,
-        (
-            get(r, 1)?,
-            get(r, 2)?,
-            get(r, 3)?,
-            get(r, 4)?,
-            get(r, 5)?,
-            get(r, 6)?,
-            get(r, 7)?,
-            get(r, 8)?,
-            get(r, 9)?,
-            get(r, 10)?,
-            get(r, 11)?,
-        ),
+        ContainerCols {
+            name: get(r, 1)?,
+            image: get(r, 2)?,
+            image_id: get(r, 3)?,
+            state: get(r, 4)?,
+            status: get(r, 5)?,
+            created_at: get(r, 6)?,
+            owner: get(r, 7)?,
+            owner_name: get(r, 8)?,
+            booking: get(r, 9)?,
+            image_source: get(r, 10)?,
+            gpus: get(r, 11)?,
+        },
     ))
 }
 
 fn encode_container(c: &ContainerCols) -> Vec<Value> {
     vec![
-        c.0.clone().into(),
-        c.1.clone().into(),
-        c.2.clone().into(),
-        c.3.clone().into(),
-        c.4.clone().into(),
-        c.5.into(),
-        c.6.clone().into(),
-        c.7.clone().into(),
-        c.8.clone().into(),
-        c.9.clone().into(),
-        c.10.clone().into(),
+        c.name.clone().into(),
+        c.image.clone().into(),
+        c.image_id.clone().into(),
+        c.state.clone().into(),
+        c.status.clone().into(),
+        c.created_at.into(),
+        c.owner.clone().into(),
+        c.owner_name.clone().into(),
+        c.booking.clone().into(),
+        c.image_source.clone().into(),
+        c.gpus.clone().into(),
     ]
 }
 
 fn decode_image(r: &QueryResult) -> Result<(String, ImageCols), DbErr> {
     Ok((
         get(r, 0)?,
-        (
-            get(r, 1)?,
-            get(r, 2)?,
-            get(r, 3)?,
-            get(r, 4)?,
-            get(r, 5)?,
-            get(r, 6)?,
-        ),
+        ImageCols {
+            tags: get(r, 1)?,
+            size_bytes: get(r, 2)?,
+            created_at: get(r, 3)?,
+            in_use: get(r, 4)?,
+            dangling: get(r, 5)?,
+            owner: get(r, 6)?,
+        },
     ))
 }
 
 fn encode_image(c: &ImageCols) -> Vec<Value> {
     vec![
-        c.0.clone().into(),
-        c.1.into(),
-        c.2.into(),
-        c.3.into(),
-        c.4.into(),
-        c.5.clone().into(),
+        c.tags.clone().into(),
+        c.size_bytes.into(),
+        c.created_at.into(),
+        c.in_use.into(),
+        c.dangling.into(),
+        c.owner.clone().into(),
     ]
 }
 

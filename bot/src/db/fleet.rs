@@ -1,21 +1,28 @@
-//! The fleet as last seen by the poller, read back from the database: host reachability and
-//! facts, current GPU readings, the container and image caches, GPU metrics (minute rows and
-//! hourly rollups) and retention. Everything here reads what the poller wrote; nothing calls an
-//! agent. See `docs/fleet.md` for the tables.
+//! The hosts table (synced from the config, drained or not) and the fleet as last seen by the
+//! poller, read back: host reachability and facts, current GPU readings, the container and
+//! image caches, GPU metrics (minute rows and hourly rollups) and retention. The poller's
+//! writes are in `ingest.rs`; nothing here calls an agent. See `docs/fleet.md` for the tables.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use maison_agent_api::{ContainerState, ImageSource};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryResult,
+    TransactionTrait, Value,
+};
 
+use super::entities::host;
+use super::sql::{get, like_escape, stmt};
+use super::{AuditEntry, Db};
+use crate::config::HostConfig;
 use crate::core::fleet::{
-    GpuActivity, GpuNow, HostStatus, HourRow, MinuteRow, Occupant, PruneReport, StoredContainer,
-    StoredImage, is_id_prefix, normalize_reference,
+    GpuActivity, GpuNow, Host, HostState, HostStatus, HourRow, MinuteRow, Occupant, PruneReport,
+    StoredContainer, StoredImage, is_id_prefix, normalize_reference,
 };
 use crate::core::gpus::parse_gpu_list;
-use crate::db::Db;
-use crate::db::sql::{get, like_escape, stmt};
 
 pub(crate) const MIB: u64 = 1 << 20;
 
@@ -27,6 +34,94 @@ const IMAGE_COLUMNS: &str = "i.host, i.id, i.tags, i.size_bytes, i.created_at, i
      i.dangling, i.owner, i.first_seen_at, COALESCE(h.last_seen_at, i.first_seen_at)";
 
 impl Db {
+    /// Makes the hosts table match the config: new hosts added, GPU counts and URLs updated.
+    /// Hosts removed from the config are kept (bookings refer to them) but stop being listed.
+    pub async fn sync_hosts(&self, hosts: &[HostConfig], now: i64) -> Result<(), DbErr> {
+        for h in hosts {
+            let row = host::ActiveModel {
+                name: Set(h.name.clone()),
+                gpu_count: Set(h.gpus as i32),
+                agent_url: Set(h.agent_url.clone()),
+                state: Set(HostState::Active.as_str().to_owned()),
+                updated_at: Set(now),
+            };
+            host::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(host::Column::Name)
+                        .update_columns([
+                            host::Column::GpuCount,
+                            host::Column::AgentUrl,
+                            host::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every host ever configured, by name.
+    pub async fn hosts(&self) -> Result<Vec<Host>, DbErr> {
+        Ok(host::Entity::find()
+            .order_by_asc(host::Column::Name)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(Host::from)
+            .collect())
+    }
+
+    /// The hosts that are in the config, by name (removed ones keep their rows for history).
+    pub async fn listed_hosts(&self, configured: &[HostConfig]) -> Result<Vec<Host>, DbErr> {
+        Ok(self
+            .hosts()
+            .await?
+            .into_iter()
+            .filter(|h| configured.iter().any(|c| c.name == h.name))
+            .collect())
+    }
+
+    /// Sets a host active or drained; returns false if the host does not exist.
+    pub async fn set_host_state(
+        &self,
+        name: &str,
+        state: HostState,
+        actor: &str,
+        request_id: &str,
+        now: i64,
+    ) -> Result<bool, DbErr> {
+        let txn = self.connection().begin().await?;
+        let updated = host::Entity::update_many()
+            .filter(host::Column::Name.eq(name))
+            .col_expr(host::Column::State, state.as_str().into())
+            .col_expr(host::Column::UpdatedAt, now.into())
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Ok(false);
+        }
+        let action = match state {
+            HostState::Drained => "host_drain",
+            HostState::Active => "host_undrain",
+        };
+        Db::audit(
+            &txn,
+            now,
+            AuditEntry {
+                actor,
+                action,
+                target: format!("host {name}"),
+                outcome: "ok",
+                request_id,
+                detail: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// Every host the poller has tried, sorted by name, with its latest GPU readings.
     pub async fn host_statuses(&self) -> Result<Vec<HostStatus>, DbErr> {
         self.read_host_statuses(None).await
