@@ -67,6 +67,13 @@ pub struct ReportsConfig {
     pub keep_for: Duration,
 }
 
+impl ReportsConfig {
+    /// `keep_for` in whole days, at least one: what the "Keep" button says.
+    pub fn keep_days(&self) -> u32 {
+        (self.keep_for.as_secs() / 86_400).max(1) as u32
+    }
+}
+
 fn default_orphan_image_days() -> u32 {
     30
 }

@@ -12,8 +12,6 @@ pub mod jobs;
 pub mod local;
 pub mod outbox;
 pub mod ports;
-pub mod reminders;
-pub mod reports;
 pub mod schedule;
 pub mod slack;
 pub mod terminal;

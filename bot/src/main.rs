@@ -12,9 +12,10 @@ use clap::{Parser, Subcommand};
 use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
+use maison_bot::core::jobs;
 use maison_bot::db::Db;
 use maison_bot::fleet::{self, Poller};
-use maison_bot::jobs::{self, Scheduler};
+use maison_bot::jobs::Scheduler;
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::{Fleet, SlackApi};
 use maison_bot::slack::api::SlackWebApi;
@@ -162,15 +163,10 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     match command {
         JobsCli::List { .. } => {
+            let statuses = jobs::statuses(&config, &db.latest_job_runs().await?, now);
+            let outbox = db.outbox_stats().await?;
             let tz = config.company_tz();
-            let slack = Arc::new(TerminalSlack::new(&config.slack.default_tz));
-            let app = App::new(config, db, slack, Arc::new(SystemClock));
-            let statuses = jobs::job_statuses(&app, now).await?;
-            let outbox = app.db.outbox_stats().await?;
-            print!(
-                "{}",
-                maison_bot::core::jobs::overview_text(&statuses, &outbox, tz, now)
-            );
+            print!("{}", jobs::overview_text(&statuses, &outbox, tz, now));
         }
         JobsCli::Run { job, .. } => {
             let fleet = fleet::from_config(&config.agents, &config.hosts)?;

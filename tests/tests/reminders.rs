@@ -18,8 +18,8 @@ use maison_bot::core::clock::Clock;
 use maison_bot::core::fleet::StoredContainer;
 use maison_bot::core::message::Recipient;
 use maison_bot::core::reminders::messages::{self, HeldBy};
+use maison_bot::jobs::reminders;
 use maison_bot::ports::Fleet;
-use maison_bot::reminders;
 use maison_tests::{
     Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,
 };
@@ -333,7 +333,7 @@ on_both_databases! {
         bot.poller().poll_once().await;
         // An unowned container in Carol's booking: only Carol can be told.
         reminders::run(&bot.app, bot.clock.now()).await.unwrap();
-        let rows = reminders::told(bot.db()).await.unwrap();
+        let rows = bot.db().told_reminders().await.unwrap();
         let mut subjects: Vec<(String, String)> =
             rows.values().map(|r| (r.subject.clone(), r.recipient.clone())).collect();
         subjects.sort();

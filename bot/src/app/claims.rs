@@ -14,8 +14,8 @@ use crate::core::fleet::{
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
-use crate::core::replies;
 use crate::core::replies::fleet as fleet_replies;
+use crate::core::replies::{self, buttons};
 use crate::db::claims::{NewClaim, NewClaimRequest};
 
 /// The one thing a `claim` names.
@@ -232,9 +232,7 @@ impl App {
             return Ok(replies::admins_only());
         }
         let Ok(id) = value.trim_start_matches('#').parse::<i64>() else {
-            return Ok(Reply::ephemeral(format!(
-                "That button carries no claim request ({value:?}); this message may be outdated."
-            )));
+            return Ok(buttons::no_claim_request(value));
         };
         let admin = &ctx.user.slack_user_id;
         let notify = |outcome: &DecisionOutcome| {

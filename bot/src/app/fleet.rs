@@ -13,7 +13,7 @@ use tracing::warn;
 
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
-use crate::core::booking::{BookingView, NewBooking};
+use crate::core::booking::BookingView;
 use crate::core::fleet::{
     ClaimIndex, ClaimKind, HostState, Located, LocatedImage, Owner, Removal,
     default_container_name, match_containers, match_images, short_id,
@@ -21,7 +21,6 @@ use crate::core::fleet::{
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::replies::fleet as fleet_replies;
-use crate::core::rules::GpuWish;
 use crate::db::{AuditEntry, Db};
 use crate::ports::AgentApi;
 
@@ -318,19 +317,6 @@ impl App {
             )
             .await?;
         Ok(fleet_replies::host_state_changed(host, drain))
-    }
-
-    /// The "Book now" button of a refused launch: one GPU for two hours, starting now.
-    pub(super) async fn book_now(&self, ctx: &Ctx<'_>, host: &str) -> anyhow::Result<Reply> {
-        let start = ctx.now.timestamp();
-        let request = NewBooking {
-            host: host.to_owned(),
-            gpus: GpuWish::Count(1),
-            start,
-            end: start + 2 * 3600,
-            note: None,
-        };
-        self.book(ctx, &request).await
     }
 
     async fn check_host_argument(&self, host: Option<&str>) -> anyhow::Result<Option<Reply>> {

@@ -9,6 +9,21 @@ use sea_orm::DbErr;
 
 use super::rules::GpuWish;
 
+/// Length of the booking a "Book … now" button makes.
+pub const BOOK_NOW_SECS: i64 = 2 * 3600;
+
+/// What the "Book <host> now" button of a refused launch books: one GPU for
+/// [`BOOK_NOW_SECS`], from now.
+pub fn book_now(host: &str, now: i64) -> NewBooking {
+    NewBooking {
+        host: host.to_owned(),
+        gpus: GpuWish::Count(1),
+        start: now,
+        end: now + BOOK_NOW_SECS,
+        note: None,
+    }
+}
+
 /// The limits a booking must respect unless made by an admin (all in seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

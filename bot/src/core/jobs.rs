@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::fleet::PruneReport;
 use super::message::{OutboxStats, Recipient};
 use super::render::{Block, Reply, Visibility};
 use crate::config::Config;
@@ -178,6 +179,32 @@ fn queue_state(outbox: &OutboxStats, now: DateTime<Utc>) -> String {
         text.push_str(&format!(" The oldest has waited {minutes} min."));
     }
     text
+}
+
+/// The `metrics_retention` job's summary.
+pub fn metrics_pruned(pruned: &PruneReport) -> String {
+    format!(
+        "deleted {} GPU minute rows and {} container activity rows older than 30 days",
+        pruned.minute_rows, pruned.activity_rows
+    )
+}
+
+/// The `outbox_retention` job's summary.
+pub fn messages_pruned(deleted: u64) -> String {
+    format!("deleted {deleted} messages sent more than 30 days ago")
+}
+
+/// The answer to `jobs run <job>`: queued for the scheduler, or already asked for this second.
+pub fn run_requested(job: &str, queued: bool) -> Reply {
+    if queued {
+        Reply::ephemeral(format!(
+            "Running `{job}` now; you will see how it went when it is done."
+        ))
+    } else {
+        Reply::ephemeral(format!(
+            "`{job}` was already started this second; you will see how it went."
+        ))
+    }
 }
 
 /// What a finished run says to whoever asked for it.

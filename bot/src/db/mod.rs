@@ -8,6 +8,8 @@ pub mod fleet;
 pub mod ingest;
 pub mod jobs;
 pub mod outbox;
+pub mod reminders;
+pub mod reports;
 pub(crate) mod sql;
 
 use std::ops::Deref;

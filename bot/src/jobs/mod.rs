@@ -7,7 +7,8 @@
 //! to people queue their messages in the [`outbox`](crate::outbox) instead of posting.
 //! See `docs/jobs.md`.
 
-mod overview;
+pub mod reminders;
+pub mod reports;
 mod retention;
 pub mod scheduler;
 
@@ -16,7 +17,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use overview::{Caller, job_statuses, slack_command};
 pub use scheduler::{Scheduler, SkippedSlots, TickReport};
 
 use crate::app::App;
@@ -69,12 +69,9 @@ impl JobSpec {
 pub const REGISTRY: &[JobSpec] = &[
     JobSpec::of(schedule::METRICS_RETENTION, retention::metrics),
     JobSpec::of(schedule::OUTBOX_RETENTION, retention::outbox),
-    JobSpec::of(schedule::DAILY_REPORT, crate::reports::daily_report_job),
-    JobSpec::of(
-        schedule::WEEKLY_CAPACITY,
-        crate::reports::weekly_capacity_job,
-    ),
-    JobSpec::of(schedule::REMINDERS, crate::reports::reminders_job),
+    JobSpec::of(schedule::DAILY_REPORT, reports::daily_report_job),
+    JobSpec::of(schedule::WEEKLY_CAPACITY, reports::weekly_capacity_job),
+    JobSpec::of(schedule::REMINDERS, reminders::reminders_job),
 ];
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::{JobContext, JobOutcome};
+use crate::core::jobs;
 
 /// How long GPU minute rows and sent outbox messages are kept.
 const KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -21,10 +22,7 @@ pub(super) fn metrics(context: JobContext) -> BoxFuture<'static, anyhow::Result<
             .await
             .context("cannot prune GPU metrics")?;
         Ok(JobOutcome {
-            summary: format!(
-                "deleted {} GPU minute rows and {} container activity rows older than 30 days",
-                pruned.minute_rows, pruned.activity_rows
-            ),
+            summary: jobs::metrics_pruned(&pruned),
         })
     }
     .boxed()
@@ -41,7 +39,7 @@ pub(super) fn outbox(context: JobContext) -> BoxFuture<'static, anyhow::Result<J
             .await
             .context("cannot prune the outbox")?;
         Ok(JobOutcome {
-            summary: format!("deleted {deleted} messages sent more than 30 days ago"),
+            summary: jobs::messages_pruned(deleted),
         })
     }
     .boxed()

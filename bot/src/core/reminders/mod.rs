@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 use maison_agent_api::ContainerState;
 
-use super::booking::{BookingView, NewBooking};
+use super::booking::{BOOK_NOW_SECS, BookingView, NewBooking};
 use super::fleet::{GpuActivity, HostStatus, StoredContainer, short_id};
 use super::inventory;
 use super::render::Reply;
@@ -23,8 +23,6 @@ use messages::HeldBy;
 
 /// Readings older than this are not trusted as "in use now".
 const FRESH_READING_SECS: i64 = 10 * 60;
-/// Length of the booking the "Book it now" button makes.
-pub const BOOK_NOW_SECS: i64 = 2 * 3600;
 /// Episode of a stopped container: one reminder per stop, however long it lasts.
 const EPISODE_STOPPED: i64 = 1;
 
@@ -73,6 +71,21 @@ pub struct Notice {
     pub recipient: String,
     pub episode: i64,
     pub reply: Reply,
+}
+
+/// The `reminders` job's summary for its log.
+pub fn run_summary(queued: usize, noticed: usize) -> String {
+    format!("{queued} reminder(s) queued ({noticed} situation(s) noticed)")
+}
+
+/// The subject of reminders about a container.
+pub fn container_subject(host: &str, id: &str) -> String {
+    format!("container:{host}:{id}")
+}
+
+/// The `(host, id)` a container's subject names; `None` for other subjects.
+pub fn parse_container_subject(subject: &str) -> Option<(&str, &str)> {
+    subject.strip_prefix("container:")?.split_once(':')
 }
 
 /// Whether a notice about `episode` of a subject is due, given what was told before.
@@ -130,7 +143,7 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
     for facts in &input.containers {
         let c = &facts.container;
         let Some(owner) = &facts.owner else { continue };
-        let subject = format!("container:{}:{}", c.host, c.id);
+        let subject = container_subject(&c.host, &c.id);
         if let Some(since) = inventory::stopped_since(c) {
             if now - since >= input.stale_after {
                 notices.push(Notice {
@@ -274,6 +287,14 @@ mod tests {
         // The keep ran out: told again, once.
         assert!(should_tell(Some(&row(5, 90, Some(200))), 5, 201));
         assert!(!should_tell(Some(&row(5, 201, Some(200))), 5, 260));
+    }
+
+    #[test]
+    fn container_subjects_round_trip() {
+        let subject = container_subject("gpu01", "abc123");
+        assert_eq!(subject, "container:gpu01:abc123");
+        assert_eq!(parse_container_subject(&subject), Some(("gpu01", "abc123")));
+        assert_eq!(parse_container_subject("booking-end:4"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Every reply the bot gives, built from data by pure functions (snapshot-tested below).
 //! Times are shown in the reader's time zone, relative to today where that reads better.
 
+pub mod buttons;
 pub mod fleet;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};

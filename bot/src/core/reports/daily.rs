@@ -2,13 +2,14 @@
 //! booked but idle), the top users, orphan images with Remove buttons for admins, and stale
 //! containers. [`build`] turns loaded data into the message; [`heat_map`] into the chart.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::chart::{HeatMap, HeatRow};
 use super::{gib, hours, pct};
 use crate::core::actions;
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
+use crate::core::message::Attachment;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::replies::when;
 
@@ -130,6 +131,29 @@ pub fn build(data: &DailyData) -> Reply {
         hours(booked_idle)
     );
     Reply::with_blocks(Visibility::InChannel, text, blocks)
+}
+
+/// The chart's PNG as shared with the channel's report of `day`.
+pub fn chart_attachment(day: NaiveDate, png: Vec<u8>) -> Attachment {
+    Attachment {
+        filename: format!("maison-utilisation-{day}.png"),
+        title: format!("GPU utilisation {day}, hosts × hours"),
+        bytes: png,
+    }
+}
+
+/// The job's summary of the report of `day` for `channel`: `queued`, or already queued before.
+pub fn queued_summary(day: NaiveDate, channel: &str, data: &DailyData, queued: bool) -> String {
+    if queued {
+        format!(
+            "daily report for {day} queued for {channel} ({} hosts, {} orphan images, {} stale containers)",
+            data.hosts.len(),
+            data.orphans.len(),
+            data.stale.len()
+        )
+    } else {
+        format!("daily report for {day} was already queued")
+    }
 }
 
 /// The chart's data: one row per host, one column per hour of the day.

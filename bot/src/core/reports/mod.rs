@@ -12,6 +12,9 @@ use chrono_tz::Tz;
 /// The weekly report covers this many days before the slot's day.
 pub const CAPACITY_DAYS: u32 = 7;
 
+/// What a report job says when there is nowhere to post.
+pub const NO_CHANNEL: &str = "reports.channel is not set: no report posted";
+
 /// UTC instant of local midnight starting `date` (the first instant of the day when midnight
 /// falls in a DST gap).
 pub fn local_midnight(date: NaiveDate, tz: Tz) -> i64 {

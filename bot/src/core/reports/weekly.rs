@@ -246,6 +246,15 @@ pub fn summarize(input: &CapacityInput) -> CapacitySummary {
     }
 }
 
+/// The job's summary of the week's report for `channel`: `queued`, or already queued before.
+pub fn queued_summary(channel: &str, summary: &CapacitySummary, queued: bool) -> String {
+    if queued {
+        format!("capacity report queued for {channel}: {}", verdict(summary))
+    } else {
+        "capacity report for this week was already queued".to_owned()
+    }
+}
+
 /// The plain answer: on how many days demand exceeded capacity.
 pub fn verdict(s: &CapacitySummary) -> String {
     let over = s.days.iter().filter(|d| d.over_capacity()).count();

@@ -1,4 +1,5 @@
-//! Loading what the reports show, in as few queries as possible: the metric tables are large
+//! Loading what the reports show ([`load_daily`], [`load_capacity`]), and the record of
+//! refused bookings they count. Loads take as few queries as possible: the metric tables are large
 //! (a day of minute rows for 20 hosts × 8 GPUs is 230,000 rows; a quarter of hourly rollups for
 //! 500 hosts is millions), so the reports read the hourly rollups, the sums are done by the
 //! database, and only small results travel. Minute rows are read only for booked minutes (the
@@ -9,7 +10,10 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 use futures::{StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
+use tracing::warn;
 
+use super::Db;
+use super::sql::{get, stmt};
 use crate::config::Config;
 use crate::core::booking::BookingView;
 use crate::core::fleet::BUSY_UTIL_PCT;
@@ -17,11 +21,46 @@ use crate::core::gpus::parse_gpu_list;
 use crate::core::inventory;
 use crate::core::reports::daily::{DailyData, HostDay, UserDay};
 use crate::core::reports::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
-use crate::db::Db;
-use crate::db::sql::{get, stmt};
 
 /// Per-host rollup queries of the capacity report in flight at once.
 const PARALLEL_HOST_QUERIES: usize = 4;
+
+/// A booking request turned down for lack of GPUs, for the capacity report.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal<'a> {
+    pub slack_user: &'a str,
+    /// `None` for `book any` (no host had room).
+    pub host: Option<&'a str>,
+    pub gpus: u32,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Db {
+    /// Records a booking refused for lack of GPUs. Never fails the caller: the reply to the
+    /// user matters more than the statistic, so an error is logged.
+    pub async fn record_refusal(&self, refusal: Refusal<'_>, now: i64) {
+        let result = self
+            .connection()
+            .execute_raw(stmt(
+                self.backend(),
+                "INSERT INTO booking_refusals (at, slack_user_id, host, gpus, start_at, end_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    now.into(),
+                    refusal.slack_user.into(),
+                    refusal.host.map(str::to_owned).into(),
+                    (refusal.gpus.min(i32::MAX as u32) as i32).into(),
+                    refusal.start.into(),
+                    refusal.end.into(),
+                ],
+            ))
+            .await;
+        if let Err(err) = result {
+            warn!(error = %err, "could not record a refused booking");
+        }
+    }
+}
 
 /// `metric_hosts` ids by host name (hosts the poller has stored metrics for).
 async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {
@@ -132,7 +171,7 @@ pub async fn load_daily(
     let images = db.cached_images(None).await?;
     let containers = db.cached_containers(None).await?;
     let claims = db.claims(None).await?;
-    let keeps = crate::reminders::container_keeps(db, now).await?;
+    let keeps = db.container_keeps(now).await?;
     let listed = |host: &str| hosts.iter().any(|h| h.name == host);
     let images: Vec<_> = images.into_iter().filter(|i| listed(&i.host)).collect();
     let containers: Vec<_> = containers.into_iter().filter(|c| listed(&c.host)).collect();

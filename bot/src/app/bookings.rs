@@ -1,0 +1,292 @@
+//! Booking commands: `status`, `book`, `book any`, `mine`, `cancel`, `release`, `extend`, and
+//! the replies to a refused booking (who holds it, the next free slot, the hosts free now).
+
+use chrono::{DateTime, Duration, Utc};
+use maison_command::ReleaseTarget;
+
+use super::{App, Ctx};
+use crate::core::booking::{BookingError, BookingView, NewBooking};
+use crate::core::fleet::HostState;
+use crate::core::message::{OutgoingMessage, Recipient};
+use crate::core::render::Reply;
+use crate::core::replies;
+use crate::core::rules::{self, GpuWish};
+use crate::db::reports::Refusal;
+
+impl App {
+    pub(super) async fn status(&self, ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
+        let hosts = self.listed_hosts().await?;
+        if let Some(name) = host
+            && !hosts.iter().any(|h| h.name == name)
+        {
+            return Ok(replies::unknown_host(name, &hosts));
+        }
+        let now = ctx.now.timestamp();
+        let horizon = now + 24 * 3600;
+        let bookings = self.db.bookings_overlapping(host, now, horizon).await?;
+        let shown: Vec<_> = hosts
+            .into_iter()
+            .filter(|h| host.is_none_or(|n| n == h.name))
+            .collect();
+        let live = self.db.host_statuses().await?;
+        let agents: Vec<String> = self.fleet.hosts();
+        Ok(replies::status_board(
+            &shown, &bookings, &live, &agents, now, ctx.tz,
+        ))
+    }
+
+    pub(super) async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
+        let now = ctx.now.timestamp();
+        let announce = |booking: &BookingView| self.announcement(booking, now);
+        match self
+            .db
+            .create_booking_announced(ctx.actor(), request, &self.limits, now, &announce)
+            .await
+        {
+            Ok(booking) => Ok(replies::booked(&booking, now, ctx.tz)),
+            Err(err) => self.booking_refusal(ctx, err, Some(request)).await,
+        }
+    }
+
+    /// Tries the hosts with the most free GPUs first; the first that fits wins.
+    pub(super) async fn book_any(
+        &self,
+        ctx: &Ctx<'_>,
+        length: Duration,
+        gpus: u32,
+        start: DateTime<Utc>,
+    ) -> anyhow::Result<Reply> {
+        let start = start.timestamp();
+        let end = start + length.num_seconds();
+        let mut candidates = Vec::new();
+        for host in self.listed_hosts().await? {
+            if host.state != HostState::Active || host.gpu_count < gpus {
+                continue;
+            }
+            let busy = self.db.busy_from(&host.name, start).await?;
+            let free = rules::free_gpus(host.gpu_count, &busy, start, end).len();
+            if free >= gpus as usize {
+                candidates.push((free, host.name));
+            }
+        }
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, host) in candidates {
+            let request = NewBooking {
+                host,
+                gpus: GpuWish::Count(gpus),
+                start,
+                end,
+                note: None,
+            };
+            let now = ctx.now.timestamp();
+            let announce = |booking: &BookingView| self.announcement(booking, now);
+            match self
+                .db
+                .create_booking_announced(ctx.actor(), &request, &self.limits, now, &announce)
+                .await
+            {
+                Ok(booking) => {
+                    return Ok(replies::booked(&booking, ctx.now.timestamp(), ctx.tz));
+                }
+                // Someone was faster on this host: try the next one.
+                Err(BookingError::Taken { .. }) => continue,
+                Err(other) => return self.booking_refusal(ctx, other, None).await,
+            }
+        }
+        let hosts = self.listed_hosts().await?;
+        let mut next = None;
+        for host in hosts
+            .iter()
+            .filter(|h| h.state == HostState::Active && h.gpu_count >= gpus)
+        {
+            let busy = self.db.busy_from(&host.name, start).await?;
+            let horizon = start + self.limits.max_ahead;
+            if let Some(at) = rules::next_free_start(
+                &GpuWish::Count(gpus),
+                host.gpu_count,
+                &busy,
+                start,
+                end - start,
+                horizon,
+            ) && next.as_ref().is_none_or(|(t, _)| at < *t)
+            {
+                next = Some((at, host.name.clone()));
+            }
+        }
+        let refusal = Refusal {
+            slack_user: &ctx.user.slack_user_id,
+            host: None,
+            gpus,
+            start,
+            end,
+        };
+        self.db.record_refusal(refusal, ctx.now.timestamp()).await;
+        Ok(replies::nothing_free(
+            gpus,
+            start,
+            end,
+            next,
+            ctx.now.timestamp(),
+            ctx.tz,
+        ))
+    }
+
+    pub(super) async fn mine(
+        &self,
+        ctx: &Ctx<'_>,
+        headline: Option<String>,
+    ) -> anyhow::Result<Reply> {
+        let bookings = self
+            .db
+            .upcoming_bookings_of(ctx.user.id, ctx.now.timestamp())
+            .await?;
+        Ok(replies::my_bookings(
+            headline,
+            &bookings,
+            ctx.now.timestamp(),
+            ctx.tz,
+        ))
+    }
+
+    pub(super) async fn end_booking(&self, ctx: &Ctx<'_>, id: i64) -> anyhow::Result<Reply> {
+        match self
+            .db
+            .end_booking(ctx.actor(), id, ctx.now.timestamp())
+            .await
+        {
+            Ok((booking, ending)) => Ok(replies::ended(
+                &booking,
+                ending,
+                ctx.now.timestamp(),
+                ctx.tz,
+            )),
+            Err(err) => self.booking_refusal(ctx, err, None).await,
+        }
+    }
+
+    pub(super) async fn release(
+        &self,
+        ctx: &Ctx<'_>,
+        target: Option<ReleaseTarget>,
+    ) -> anyhow::Result<Reply> {
+        let now = ctx.now.timestamp();
+        let id = match target {
+            Some(ReleaseTarget::Booking(id)) => id,
+            target => {
+                let host = match target {
+                    Some(ReleaseTarget::Host(host)) => Some(host),
+                    _ => None,
+                };
+                if let Some(name) = &host {
+                    let hosts = self.listed_hosts().await?;
+                    if !hosts.iter().any(|h| &h.name == name) {
+                        return Ok(replies::unknown_host(name, &hosts));
+                    }
+                }
+                let running: Vec<_> = self
+                    .db
+                    .upcoming_bookings_of(ctx.user.id, now)
+                    .await?
+                    .into_iter()
+                    .filter(|b| b.start <= now && host.as_ref().is_none_or(|h| &b.host == h))
+                    .collect();
+                match running.as_slice() {
+                    [one] => one.id,
+                    [] => return Ok(replies::nothing_to_release(host.as_deref())),
+                    several => return Ok(replies::which_to_release(several, now, ctx.tz)),
+                }
+            }
+        };
+        self.end_booking(ctx, id).await
+    }
+
+    pub(super) async fn extend(
+        &self,
+        ctx: &Ctx<'_>,
+        id: i64,
+        by: Duration,
+    ) -> anyhow::Result<Reply> {
+        let now = ctx.now.timestamp();
+        match self
+            .db
+            .extend_booking(ctx.actor(), id, by.num_seconds(), &self.limits, now)
+            .await
+        {
+            Ok(booking) => Ok(replies::extended(&booking, by, now, ctx.tz)),
+            Err(err) => self.booking_refusal(ctx, err, None).await,
+        }
+    }
+
+    /// Turns a refused booking operation into a helpful reply; database failures stay errors.
+    async fn booking_refusal(
+        &self,
+        ctx: &Ctx<'_>,
+        err: BookingError,
+        request: Option<&NewBooking>,
+    ) -> anyhow::Result<Reply> {
+        let now = ctx.now.timestamp();
+        match err {
+            BookingError::Db(db) => Err(db.into()),
+            BookingError::UnknownHost(name) => {
+                let hosts = self.listed_hosts().await?;
+                Ok(replies::unknown_host(&name, &hosts))
+            }
+            BookingError::Taken { holders } => {
+                let Some(request) = request else {
+                    return Ok(replies::extension_taken(&holders, now, ctx.tz));
+                };
+                let hosts = self.listed_hosts().await?;
+                let gpu_count = hosts
+                    .iter()
+                    .find(|h| h.name == request.host)
+                    .map_or(0, |h| h.gpu_count);
+                let refusal = Refusal {
+                    slack_user: &ctx.user.slack_user_id,
+                    host: Some(&request.host),
+                    gpus: request.gpus.count(gpu_count),
+                    start: request.start,
+                    end: request.end,
+                };
+                self.db.record_refusal(refusal, now).await;
+                let busy = self.db.busy_from(&request.host, now).await?;
+                let length = request.end - request.start;
+                let next = rules::next_free_start(
+                    &request.gpus,
+                    gpu_count,
+                    &busy,
+                    request.start,
+                    length,
+                    request.start + self.limits.max_ahead,
+                )
+                .map(|at| (at, at + length));
+                let mut free_now = Vec::new();
+                for host in hosts
+                    .iter()
+                    .filter(|h| h.state == HostState::Active && h.name != request.host)
+                {
+                    let busy = self.db.busy_from(&host.name, now).await?;
+                    let free = rules::free_gpus(host.gpu_count, &busy, now, now + 60).len();
+                    if free > 0 {
+                        free_now.push((host.name.clone(), free));
+                    }
+                }
+                Ok(replies::taken(
+                    request, &holders, next, &free_now, now, ctx.tz,
+                ))
+            }
+            other => Ok(replies::booking_refused(&other, now, ctx.tz)),
+        }
+    }
+
+    /// The announcement of a new booking in the configured channel, if there is one. It is
+    /// queued in the booking's own transaction, and sent through the outbox, so neither a
+    /// crash nor a Slack outage loses it.
+    fn announcement(&self, booking: &BookingView, now: i64) -> Option<OutgoingMessage> {
+        let channel = self.config.slack.announce_channel.clone()?;
+        Some(OutgoingMessage {
+            to: Recipient::Channel(channel),
+            reply: replies::announcement(booking, now, self.default_tz),
+            attachment: None,
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Button clicks: each action id (see [`crate::core::actions`]) goes to its handler, with the
+//! value the button carries. Booking buttons answer with the refreshed bookings list.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+
+use super::{ActionInvocation, App, Ctx};
+use crate::core::actions;
+use crate::core::booking::book_now;
+use crate::core::fleet::{ClaimIndex, ClaimKind, Decision, Removal, short_id};
+use crate::core::inventory;
+use crate::core::reminders::gpu_booking;
+use crate::core::render::Reply;
+use crate::core::replies::{self, buttons};
+use crate::db::reminders::Keep;
+use crate::db::{AuditEntry, Db};
+
+/// How long the agent may take to remove an image before the click is answered as failed.
+const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+
+impl App {
+    pub(super) async fn run_action(
+        &self,
+        action: &ActionInvocation,
+        request_id: &str,
+    ) -> anyhow::Result<Reply> {
+        let user = self.identify(&action.team_id, &action.user_id).await?;
+        let tz = user.tz.parse().unwrap_or(self.default_tz);
+        let now = self.clock.now();
+        let is_admin = self.is_admin(&user.slack_user_id);
+        let ctx = Ctx {
+            user: &user,
+            tz,
+            now,
+            is_admin,
+            request_id,
+            response_url: action.response_url.as_deref(),
+        };
+        let parsed_id = action.value.trim_start_matches('#').parse::<i64>();
+        match action.action_id.as_str() {
+            actions::BOOK_NOW => {
+                let request = book_now(&action.value, now.timestamp());
+                return self.book(&ctx, &request).await;
+            }
+            actions::KEEP_CONTAINER => {
+                return self.keep_container(&ctx, &action.value).await;
+            }
+            actions::STOP_CONTAINER => {
+                return self
+                    .stop_or_remove(&ctx, &action.value, Removal::Stop)
+                    .await;
+            }
+            actions::REMOVE_CONTAINER => {
+                return self
+                    .stop_or_remove(&ctx, &action.value, Removal::Remove)
+                    .await;
+            }
+            actions::REMOVE_IMAGE => {
+                return self.remove_image(&ctx, &action.value).await;
+            }
+            actions::CLAIM_APPROVE => {
+                return self
+                    .decide_claim(&ctx, &action.value, Decision::Approve)
+                    .await;
+            }
+            actions::CLAIM_DENY => {
+                return self.decide_claim(&ctx, &action.value, Decision::Deny).await;
+            }
+            actions::BOOK_GPU_NOW => {
+                return match gpu_booking(&action.value, now.timestamp()) {
+                    Some(request) => self.book(&ctx, &request).await,
+                    None => Ok(buttons::no_gpu(&action.value)),
+                };
+            }
+            _ => {}
+        }
+        let Ok(id) = parsed_id else {
+            return Ok(buttons::no_booking_id(&action.value));
+        };
+        let outcome = match action.action_id.as_str() {
+            actions::RELEASE => self.end_booking(&ctx, id).await?,
+            actions::EXTEND_1H => self.extend(&ctx, id, Duration::hours(1)).await?,
+            actions::REMIND_EXTEND_1H => return self.extend(&ctx, id, Duration::hours(1)).await,
+            actions::REMIND_RELEASE => return self.end_booking(&ctx, id).await,
+            other => return Ok(buttons::unknown(other)),
+        };
+        // The click's message was a bookings list: show the outcome above the refreshed list.
+        self.mine(&ctx, Some(outcome.text)).await
+    }
+
+    /// The "Keep N days" button: value `host/container id`. Owners and admins only; audited.
+    async fn keep_container(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<Reply> {
+        let Some((host, id)) = value.split_once('/') else {
+            return Ok(buttons::no_container(value));
+        };
+        let Some(container) = self
+            .db
+            .cached_containers(Some(host))
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+        else {
+            return Ok(buttons::container_gone(host));
+        };
+        let claims = self.db.claims(Some(host)).await?;
+        let owner = inventory::container_owner(
+            &container,
+            &ClaimIndex::of_kind(&claims, ClaimKind::Container),
+        );
+        let me = ctx.user.slack_user_id.as_str();
+        match &owner {
+            Some(o) if o == me || ctx.is_admin => {}
+            None if ctx.is_admin => {}
+            Some(o) => return Ok(buttons::keep_not_yours(&container.name, o)),
+            None => return Ok(buttons::keep_unowned(&container.name)),
+        }
+        let now = ctx.now.timestamp();
+        let until = now + self.config.reports.keep_for.as_secs() as i64;
+        let keep = Keep {
+            host,
+            id,
+            recipient: owner.as_deref().unwrap_or(me),
+            until,
+            actor: me,
+            name: &container.name,
+            request_id: ctx.request_id,
+        };
+        self.db.keep_container(&keep, now).await?;
+        Ok(buttons::kept(&container.name, host, until, now, ctx.tz))
+    }
+
+    /// The "Remove" button of an orphan image (admins only). The value is `host/image id`; the
+    /// agent refuses if a container has started using the image since the report. Audited.
+    async fn remove_image(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<Reply> {
+        if !ctx.is_admin {
+            return Ok(replies::admins_only());
+        }
+        let Some((host, id)) = value.split_once('/') else {
+            return Ok(buttons::no_image(value));
+        };
+        let Some(agent) = self.fleet.agent(host) else {
+            return Ok(replies::fleet::no_agent(host));
+        };
+        let name = self
+            .db
+            .cached_images(Some(host))
+            .await?
+            .into_iter()
+            .find(|i| i.id == id)
+            .and_then(|i| i.tags.first().cloned())
+            .unwrap_or_else(|| short_id(id));
+        let result = match tokio::time::timeout(REMOVE_IMAGE_TIMEOUT, agent.remove_image(id)).await
+        {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {} s",
+                REMOVE_IMAGE_TIMEOUT.as_secs()
+            )),
+        };
+        let outcome = match &result {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("failed: {e}"),
+        };
+        Db::audit(
+            self.db.connection(),
+            ctx.now.timestamp(),
+            AuditEntry {
+                actor: &ctx.user.slack_user_id,
+                action: "image rm",
+                target: format!("image {name} on {host} ({})", short_id(id)),
+                outcome: &outcome,
+                request_id: ctx.request_id,
+                detail: Some("orphan image report".to_owned()),
+            },
+        )
+        .await?;
+        Ok(match result {
+            Ok(()) => buttons::image_removed(&name, host),
+            Err(err) => buttons::image_not_removed(&name, host, &err),
+        })
+    }
+}
