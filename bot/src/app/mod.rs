@@ -66,6 +66,9 @@ pub struct App {
     pub fleet: Fleet,
     limits: Limits,
     default_tz: Tz,
+    /// Profiles read or refreshed within their TTL, by (team, Slack user): most commands then
+    /// need no statement to know who is asking. Only `identify` writes profiles.
+    profiles: std::sync::Mutex<std::collections::HashMap<(String, String), user::Model>>,
 }
 
 /// Everything a handler needs about the request at hand.
@@ -105,6 +108,7 @@ impl App {
             fleet: Fleet::default(),
             limits,
             default_tz,
+            profiles: Default::default(),
         }
     }
 
@@ -238,11 +242,18 @@ impl App {
     /// If Slack is slow or down we go on with what we have (or the default time zone).
     async fn identify(&self, team_id: &str, slack_user_id: &str) -> anyhow::Result<user::Model> {
         let now = self.clock.now().timestamp();
-        let cached = self.db.find_user(team_id, slack_user_id).await?;
         let ttl = self.config.slack.profile_ttl.as_secs() as i64;
+        let key = (team_id.to_owned(), slack_user_id.to_owned());
+        if let Some(user) = self.profiles.lock().unwrap().get(&key)
+            && now - user.profile_fetched_at < ttl
+        {
+            return Ok(user.clone());
+        }
+        let cached = self.db.find_user(team_id, slack_user_id).await?;
         if let Some(user) = &cached
             && now - user.profile_fetched_at < ttl
         {
+            self.profiles.lock().unwrap().insert(key, user.clone());
             return Ok(user.clone());
         }
         let fetched = tokio::time::timeout(
@@ -288,6 +299,7 @@ impl App {
                 fetched_at: if fetched_ok { now } else { 0 },
             })
             .await?;
+        self.profiles.lock().unwrap().insert(key, user.clone());
         Ok(user)
     }
 

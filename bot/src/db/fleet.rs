@@ -65,7 +65,7 @@ impl Db {
     pub async fn hosts(&self) -> Result<Vec<Host>, DbErr> {
         Ok(host::Entity::find()
             .order_by_asc(host::Column::Name)
-            .all(&self.conn)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(Host::from)
@@ -143,7 +143,7 @@ impl Db {
             None => ("", vec![]),
         };
         let rows = self
-            .connection()
+            .reader()
             .query_all_raw(stmt(
                 backend,
                 &format!(

@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use maison_migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, RuntimeErr, SqliteTransactionMode,
@@ -28,8 +29,16 @@ use entities::{audit, slack_event, user};
 
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Every write, and reads inside write transactions. On SQLite a single connection, so
+    /// writers queue in-process instead of sleeping in SQLite's busy handler.
     conn: DatabaseConnection,
+    /// Reads outside transactions. On a SQLite file a pool of its own (WAL lets readers run
+    /// beside the writer); elsewhere the same pool as `conn`.
+    read: DatabaseConnection,
 }
+
+/// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
+const SQLITE_READERS: u32 = 4;
 
 /// One audit record: who did what to what, and how it ended.
 #[derive(Debug, Clone)]
@@ -51,24 +60,49 @@ impl Db {
     }
 
     pub async fn connect_without_migrating(url: &str) -> anyhow::Result<Self> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        let conn = Database::connect(options)
-            .await
-            .with_context(|| format!("cannot open the database at {}", redact_url(url)))?;
-        if conn.get_database_backend() == DbBackend::Sqlite {
-            // WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
-            // busy_timeout makes a second process wait for the lock instead of failing at once.
-            conn.execute_unprepared(
-                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-            )
-            .await
-            .context("cannot configure SQLite")?;
-        }
-        Ok(Self { conn })
+        let sqlite = url.starts_with("sqlite:");
+        let in_memory = sqlite && url.contains(":memory:");
+        let options = |max: Option<u32>| {
+            let mut options = ConnectOptions::new(url.to_owned());
+            options
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            if let Some(max) = max {
+                options.max_connections(max);
+            }
+            if sqlite {
+                // Set on every connection the pool opens, not once on whichever ran a PRAGMA:
+                // WAL lets readers proceed during a write; foreign keys are off by default in
+                // SQLite; busy_timeout makes another process wait for the lock instead of
+                // failing; FULL makes every commit durable (fsync of the WAL).
+                options.map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5))
+                        .synchronous(SqliteSynchronous::Full)
+                });
+            }
+            options
+        };
+        let open = |options: ConnectOptions| async move {
+            Database::connect(options)
+                .await
+                .with_context(|| format!("cannot open the database at {}", redact_url(url)))
+        };
+        let conn = open(options(sqlite.then_some(1))).await?;
+        // Each connection to `:memory:` is a database of its own: readers must share the writer's.
+        let read = if sqlite && !in_memory {
+            open(options(Some(SQLITE_READERS))).await?
+        } else {
+            conn.clone()
+        };
+        Ok(Self { conn, read })
+    }
+
+    /// The pool for reads outside a transaction (see the field).
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.read
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -105,7 +139,7 @@ impl Db {
         user::Entity::find()
             .filter(user::Column::TeamId.eq(team_id))
             .filter(user::Column::SlackUserId.eq(slack_user_id))
-            .one(&self.conn)
+            .one(&self.read)
             .await
     }
 
@@ -148,6 +182,14 @@ impl Db {
         at: i64,
         entry: AuditEntry<'_>,
     ) -> Result<(), DbErr> {
+        Self::audit_insert(at, entry)
+            .exec_without_returning(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The statement that appends one audit record.
+    pub fn audit_insert(at: i64, entry: AuditEntry<'_>) -> sea_orm::Insert<audit::ActiveModel> {
         let row = audit::ActiveModel {
             at: Set(at),
             actor: Set(entry.actor.to_owned()),
@@ -159,9 +201,6 @@ impl Db {
             ..Default::default()
         };
         audit::Entity::insert(row)
-            .exec_without_returning(conn)
-            .await?;
-        Ok(())
     }
 
     pub async fn audit_log(&self) -> Result<Vec<audit::Model>, DbErr> {
@@ -226,6 +265,39 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pooled connection gets the settings, not only the one that happened to run a
+    /// PRAGMA: two connections are held at once, so the second is a different one.
+    #[tokio::test]
+    async fn sqlite_settings_hold_on_every_pooled_connection() {
+        use sea_orm::sqlx::{self, Row};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let pool = db.reader().get_sqlite_connection_pool();
+        let mut first = pool.acquire().await.unwrap();
+        let mut second = pool.acquire().await.unwrap();
+        for conn in [&mut first, &mut second] {
+            let mut setting = async |pragma: &'static str| -> String {
+                let row = sqlx::query(pragma).fetch_one(&mut **conn).await.unwrap();
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+                    .unwrap()
+            };
+            assert_eq!(setting("PRAGMA journal_mode").await, "wal");
+            assert_eq!(setting("PRAGMA foreign_keys").await, "1");
+            assert_eq!(setting("PRAGMA busy_timeout").await, "5000");
+            // 2 = FULL: every commit is on disk.
+            assert_eq!(setting("PRAGMA synchronous").await, "2");
+        }
+        let writer = db.connection().get_sqlite_connection_pool();
+        let mut conn = writer.acquire().await.unwrap();
+        let row = sqlx::query("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1);
+    }
 
     #[test]
     fn passwords_are_hidden_in_messages() {

@@ -88,6 +88,21 @@ impl Db {
         now: i64,
         dedupe_key: Option<&str>,
     ) -> Result<bool, DbErr> {
+        let backend = conn.get_database_backend();
+        let inserted = conn
+            .execute_raw(backend.build(&Self::enqueue_statement(message, now, dedupe_key)))
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// The statement [`Db::enqueue_on`] runs; also written inline into the booking batch.
+    pub fn enqueue_statement(
+        message: &OutgoingMessage,
+        now: i64,
+        dedupe_key: Option<&str>,
+    ) -> sea_orm::sea_query::InsertStatement {
+        use sea_orm::sea_query::{Alias, OnConflict, Query};
         let rendered = RenderedMessage::from_reply(&message.reply);
         let json = serde_json::json!({"text": rendered.text, "blocks": rendered.blocks});
         let (bytes, filename, title) = match &message.attachment {
@@ -98,32 +113,45 @@ impl Db {
             ),
             None => (Value::Bytes(None), None, None),
         };
-        let backend = conn.get_database_backend();
-        let inserted = conn
-            .execute_raw(stmt(
-                backend,
-                "INSERT INTO outbox (recipient_kind, recipient_id, slack_json, fallback_text, \
-                 terminal_text, attachment, attachment_filename, attachment_title, dedupe_key, \
-                 created_at, attempts, next_attempt_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) \
-                 ON CONFLICT (dedupe_key) DO NOTHING",
-                vec![
-                    message.to.kind().into(),
-                    message.to.id().into(),
-                    json.to_string().into(),
-                    rendered.text.into(),
-                    rendered.terminal.into(),
-                    bytes,
-                    filename.into(),
-                    title.into(),
-                    dedupe_key.map(str::to_owned).into(),
-                    now.into(),
-                    now.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        Ok(inserted == 1)
+        Query::insert()
+            .into_table(Alias::new("outbox"))
+            .columns(
+                [
+                    "recipient_kind",
+                    "recipient_id",
+                    "slack_json",
+                    "fallback_text",
+                    "terminal_text",
+                    "attachment",
+                    "attachment_filename",
+                    "attachment_title",
+                    "dedupe_key",
+                    "created_at",
+                    "attempts",
+                    "next_attempt_at",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                message.to.kind().into(),
+                message.to.id().into(),
+                json.to_string().into(),
+                rendered.text.into(),
+                rendered.terminal.into(),
+                bytes.into(),
+                filename.into(),
+                title.into(),
+                dedupe_key.map(str::to_owned).into(),
+                now.into(),
+                0i32.into(),
+                now.into(),
+            ])
+            .on_conflict(
+                OnConflict::column(Alias::new("dedupe_key"))
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned()
     }
 
     /// Every outbox row, oldest first (attachments left out).
