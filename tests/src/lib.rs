@@ -4,19 +4,23 @@
 //!   (`MAISON_TEST_POSTGRES_URL`; missing PostgreSQL fails the test, it never skips);
 //! * [`fake_slack::FakeSlack`]: a stateful fake of the Slack Web API;
 //! * [`BotTester`]: the real bot router on a loopback port, driven with correctly signed
-//!   requests, reading what the bot sent to the fake Slack. A test that leaves messages unread
-//!   fails, so no reply goes unchecked.
+//!   requests, reading what the bot sent to the fake Slack. Every scenario ends with
+//!   [`BotTester::finish`], which fails on messages nobody read: sent to Slack, or still
+//!   waiting in the outbox. So no reply goes unchecked.
 
 pub mod fake_slack;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::{Clock, ManualClock};
 use maison_bot::db::Db;
+use maison_bot::db::outbox::OutboxEntry;
 use maison_bot::fleet::poller::Poller;
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::Fleet;
@@ -178,8 +182,15 @@ pub struct BotTester {
     http: reqwest::Client,
     stop_outbox: CancellationToken,
     outbox_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Outbox messages the test has read while they waited (see [`BotTester::queued`]).
+    read_queued: std::sync::Mutex<HashSet<i64>>,
+    finished: bool,
     _db: TestDb,
 }
+
+/// How long [`BotTester::finish`] lets the outbox sender deliver what is queued: it paces one
+/// message per second per channel, and CI machines are busy.
+const DRAIN_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
 /// A manual clock that also moves with real time (see [`BotTester::start_with_fleet`]).
 struct SteppingClock {
@@ -251,6 +262,8 @@ impl BotTester {
             http: reqwest::Client::new(),
             stop_outbox,
             outbox_task: std::sync::Mutex::new(Some(outbox_task)),
+            read_queued: std::sync::Mutex::new(HashSet::new()),
+            finished: false,
             _db: test_db,
         }
     }
@@ -267,6 +280,66 @@ impl BotTester {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+
+    /// The messages waiting in the outbox (queued, not yet sent or parked), oldest first. The
+    /// test has read them: [`BotTester::finish`] does not count them as unread.
+    pub async fn queued(&self) -> Vec<OutboxEntry> {
+        let waiting: Vec<OutboxEntry> = self
+            .db()
+            .outbox_entries()
+            .await
+            .expect("outbox entries")
+            .into_iter()
+            .filter(|e| e.sent_at.is_none() && e.parked_at.is_none())
+            .collect();
+        self.read_queued
+            .lock()
+            .unwrap()
+            .extend(waiting.iter().map(|e| e.id));
+        waiting
+    }
+
+    /// Ends the scenario. If the outbox sender still runs, it first gets the time to deliver
+    /// what is queued; then the test fails on any message nobody read: one the bot sent to
+    /// Slack, or one still waiting in the outbox (unless the test read it with
+    /// [`BotTester::queued`]). A check in `Drop` could not wait for the outbox, so every
+    /// scenario calls this last; dropping a `BotTester` without it fails the test.
+    pub async fn finish(mut self) {
+        self.finished = true;
+        let sending = self.outbox_task.lock().unwrap().is_some();
+        if sending {
+            let drained = async {
+                while !self.unread_queue().await.is_empty() {
+                    tokio::time::sleep(StdDuration::from_millis(50)).await;
+                }
+            };
+            // What is still queued after the wait is reported below.
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
+            self.stop_outbox_sender().await;
+        }
+        let waiting = self.unread_queue().await;
+        assert!(
+            waiting.is_empty(),
+            "messages still queued in the outbox that no test read: {waiting:#?}"
+        );
+        let unread = self.slack.unread();
+        assert!(
+            unread.is_empty(),
+            "the bot sent Slack messages that no test read: {unread:#?}"
+        );
+    }
+
+    /// Queued messages the test has not read.
+    async fn unread_queue(&self) -> Vec<OutboxEntry> {
+        let read = self.read_queued.lock().unwrap().clone();
+        self.db()
+            .outbox_entries()
+            .await
+            .expect("outbox entries")
+            .into_iter()
+            .filter(|e| e.sent_at.is_none() && e.parked_at.is_none() && !read.contains(&e.id))
+            .collect()
     }
 
     /// A poller over the bot's database, fleet and clock; tests call `poll_once` themselves.
@@ -387,10 +460,9 @@ impl Drop for BotTester {
         if std::thread::panicking() {
             return;
         }
-        let unread = self.slack.unread();
         assert!(
-            unread.is_empty(),
-            "the bot sent Slack messages that no test read: {unread:#?}"
+            self.finished,
+            "a BotTester was dropped without `finish().await`: unread messages went unchecked"
         );
     }
 }

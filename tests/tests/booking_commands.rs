@@ -6,13 +6,41 @@ use chrono::Duration;
 use maison_bot::core::actions;
 use maison_tests::{Backend, BotTester, buttons, on_both_databases, reply_text};
 
+/// The harness itself: a message nobody read fails the scenario when it reached Slack…
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "the bot sent Slack messages that no test read")]
+async fn finish_fails_on_an_unread_slack_message() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    // The announcement goes out through the outbox; nobody reads it.
+    bot.command("U0ALICE", "book gpu02 1h").await;
+    bot.finish().await;
+}
+
+/// A scenario that forgets `finish` fails too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "dropped without `finish().await`")]
+async fn a_scenario_without_finish_fails() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    bot.command("U0ALICE", "mine").await;
+}
+
+/// …and when it still waits in the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "messages still queued in the outbox that no test read")]
+async fn finish_fails_on_a_message_left_in_the_outbox() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    bot.stop_outbox_sender().await;
+    bot.command("U0ALICE", "book gpu02 1h").await;
+    bot.finish().await;
+}
+
 on_both_databases! {
     async fn the_announcement_is_queued_with_the_booking(backend: Backend) {
         let bot = BotTester::start(backend).await;
         // With no sender running, what a crash would leave behind is the queue itself.
         bot.stop_outbox_sender().await;
         bot.command("U0ALICE", "book gpu02 1h").await;
-        let queued = bot.db().outbox_entries().await.unwrap();
+        let queued = bot.queued().await;
         assert_eq!(queued.len(), 1, "{queued:?}");
         assert_eq!(queued[0].dedupe_key.as_deref(), Some("announce:booking:1"));
         assert!(queued[0].text.contains("booked `gpu02`"), "{}", queued[0].text);
@@ -20,6 +48,7 @@ on_both_databases! {
         // A refused booking queues nothing.
         bot.command("U0BOB", "book gpu02:0 1h").await;
         assert_eq!(bot.db().outbox_entries().await.unwrap().len(), 1);
+        bot.finish().await;
     }
 
     async fn book_then_status_then_mine(backend: Backend) {
@@ -51,6 +80,7 @@ on_both_databases! {
         let audit = bot.db().audit_log().await.unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!((audit[0].actor.as_str(), audit[0].action.as_str(), audit[0].outcome.as_str()), ("U0ALICE", "book", "ok"));
+        bot.finish().await;
     }
 
     async fn conflict_reply_names_holder_next_slot_and_free_hosts(backend: Backend) {
@@ -64,6 +94,7 @@ on_both_databases! {
         assert!(text.contains("Next free slot on `gpu01`: today 05:00–06:00"), "{text}");
         assert!(text.contains("Free now: `gpu02` (2 free), `gpu03` (8 free)"), "{text}");
         assert_eq!(bot.db().audit_log().await.unwrap().len(), 1, "a refused booking changes nothing");
+        bot.finish().await;
     }
 
     async fn explicit_times_ranges_and_book_any(backend: Backend) {
@@ -83,6 +114,7 @@ on_both_databases! {
         bot.slack.expect("chat.postMessage").await;
         let text = bot.command_text("U0ADMIN", "book any 1h --gpus 9").await;
         assert!(text.contains("No host has 9 free GPUs"), "{text}");
+        bot.finish().await;
     }
 
     async fn release_cancel_and_extend(backend: Backend) {
@@ -124,6 +156,7 @@ on_both_databases! {
         bot.slack.expect("chat.postMessage").await;
         let actions: Vec<String> = bot.db().audit_log().await.unwrap().into_iter().map(|a| a.action).collect();
         assert_eq!(actions, ["book", "book", "extend", "cancel", "release", "book"]);
+        bot.finish().await;
     }
 
     async fn admins_may_act_on_any_booking_and_skip_limits(backend: Backend) {
@@ -138,6 +171,7 @@ on_both_databases! {
         bot.clock.advance(Duration::minutes(10));
         let text = bot.command_text("U0ADMIN", "release 1").await;
         assert!(text.contains("Released booking #1"), "{text}");
+        bot.finish().await;
     }
 
     async fn limits_and_past_times_are_explained(backend: Backend) {
@@ -161,6 +195,7 @@ on_both_databases! {
         let text = bot.command_text("U0CAROL", "bok gpu01 2h").await;
         assert!(text.contains("I don't know the command `bok`"), "{text}");
         assert!(bot.db().audit_log().await.unwrap().is_empty(), "refusals change nothing");
+        bot.finish().await;
     }
 
     async fn buttons_release_and_extend_through_the_interaction_endpoint(backend: Backend) {
@@ -181,6 +216,7 @@ on_both_databases! {
         assert!(text.contains("Released booking #1"), "{text}");
         assert!(text.contains("You have no current or upcoming bookings"), "{text}");
         assert!(buttons(&released).is_empty());
+        bot.finish().await;
     }
 
     async fn help_is_generated_from_the_grammar(backend: Backend) {
@@ -193,6 +229,7 @@ on_both_databases! {
         assert!(text.contains("book gpu01 2h"), "{text}");
         let text = bot.command_text("U0CAROL", "").await;
         assert!(text.contains("Type a command after `/maison`"), "{text}");
+        bot.finish().await;
     }
 
     async fn slack_outage_does_not_block_commands(backend: Backend) {
@@ -211,6 +248,7 @@ on_both_databases! {
         assert!(text.contains("today 13:00–14:00"), "{text}");
         let stored = bot.db().find_user(maison_tests::TEAM, "U0ALICE").await.unwrap().unwrap();
         assert_eq!(stored.tz, "Europe/Paris");
+        bot.finish().await;
     }
 
     async fn sixty_four_concurrent_bookings_one_winner(backend: Backend) {
@@ -229,9 +267,10 @@ on_both_databases! {
         let won = replies.iter().filter(|r| r.contains("Booked `gpu01` GPU 1")).count();
         let taken = replies.iter().filter(|r| r.contains("is taken")).count();
         assert_eq!((won, taken), (1, 63), "{replies:#?}");
-        assert!(replies.iter().all(|r| !r.contains("went wrong")));
+        assert_eq!(replies.iter().filter(|r| !r.contains("went wrong")).count(), 64);
         let active = bot.db().bookings_overlapping(Some("gpu01"), 0, i64::MAX).await.unwrap();
         assert_eq!(active.len(), 1);
         bot.slack.expect("chat.postMessage").await;
+        bot.finish().await;
     }
 }

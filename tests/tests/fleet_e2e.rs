@@ -386,4 +386,5 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         !cached.iter().any(|c| c.name == name),
         "and no longer the removed one"
     );
+    bot.finish().await;
 }

@@ -504,6 +504,7 @@ on_both_databases! {
         let wrong = bot.command_text("U0CAROL", "report month").await;
         assert!(wrong.contains("takes `day` or `week`"), "{wrong}");
         assert!(bot.slack.unread().is_empty(), "nothing was posted to a channel");
+        bot.finish().await;
     }
 
     async fn daily_report_from_the_fleet(backend: Backend) {
@@ -564,6 +565,7 @@ on_both_databases! {
         let posts = posted(&calls);
         assert_eq!(posts.len(), 1, "{posts:?}");
         assert_eq!(posts[0].0, "C0FLEET");
+        bot.finish().await;
     }
 
     async fn capacity_report_counts_refusals_and_full_hours(backend: Backend) {
@@ -610,6 +612,7 @@ on_both_databases! {
         let posts = posted(&settle(&bot).await);
         assert_eq!(posts.len(), 1, "{posts:?}");
         assert_eq!(posts[0].0, "C0FLEET");
+        bot.finish().await;
     }
 
     async fn no_channel_no_report(backend: Backend) {
@@ -619,6 +622,7 @@ on_both_databases! {
         let summary = reports::post_capacity(&bot.app, test_start(), slot(30, 9)).await.unwrap();
         assert!(summary.contains("reports.channel is not set"), "{summary}");
         assert!(bot.db().outbox_entries().await.unwrap().is_empty());
+        bot.finish().await;
     }
 
     async fn admins_remove_orphan_images_through_the_agent(backend: Backend) {
@@ -655,5 +659,6 @@ on_both_databases! {
         assert_eq!(audit.len(), 2);
         assert_eq!(audit[0], ("U0ADMIN".to_owned(), "ok".to_owned()));
         assert!(audit[1].1.starts_with("failed: "), "{:?}", audit[1]);
+        bot.finish().await;
     }
 }

@@ -49,6 +49,7 @@ on_both_databases! {
             }
         }
         assert_nothing_happened(&bot).await;
+        bot.finish().await;
     }
 
     async fn a_replayed_request_is_refused(backend: Backend) {
@@ -63,6 +64,7 @@ on_both_databases! {
         assert_eq!(first, 200);
         assert_eq!(second, 401);
         assert!(text.contains("replay"), "{text}");
+        bot.finish().await;
     }
 
     async fn a_replay_with_the_signature_re_cased_is_refused(backend: Backend) {
@@ -87,6 +89,7 @@ on_both_databases! {
         assert!(bot.db().booking(2).await.unwrap().is_none(), "the replay booked nothing");
         let audit: Vec<String> = bot.db().audit_log().await.unwrap().into_iter().map(|a| a.action).collect();
         assert_eq!(audit, ["book"]);
+        bot.finish().await;
     }
 
     async fn oversized_and_malformed_bodies_are_refused(backend: Backend) {
@@ -103,6 +106,7 @@ on_both_databases! {
         let (status, _) = bot.post_signed("/slack/events", "application/json", "{\"type\":\"event_callback\"}").await;
         assert_eq!(status, 400);
         assert_nothing_happened(&bot).await;
+        bot.finish().await;
     }
 
     async fn url_verification_and_event_retries(backend: Backend) {
@@ -120,6 +124,7 @@ on_both_databases! {
         let now = bot.now_ts();
         assert!(!bot.db().first_sighting_of_event("Ev0001", now).await.unwrap());
         assert!(bot.db().first_sighting_of_event("Ev0002", now).await.unwrap());
+        bot.finish().await;
     }
 
     async fn healthz_reports_the_database(backend: Backend) {
@@ -127,6 +132,7 @@ on_both_databases! {
         let body = reqwest::get(format!("http://{}/healthz", bot.addr)).await.unwrap();
         assert_eq!(body.status().as_u16(), 200);
         assert_eq!(body.text().await.unwrap(), "ok\n");
+        bot.finish().await;
     }
 }
 

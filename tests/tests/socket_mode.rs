@@ -123,6 +123,7 @@ async fn commands_and_clicks_arrive_over_socket_mode() {
     assert!(reply_text(&replaced.args).contains("Released booking #1"));
     assert!(bot.db().booking(1).await.unwrap().unwrap().released);
     socket.shutdown().await;
+    bot.finish().await;
 }
 
 /// A button click as Slack sends it over the socket.
@@ -236,4 +237,5 @@ async fn claim_approval_buttons_work_over_socket_mode() {
     assert_eq!(dm.args["channel"], "DU0BOB");
     assert!(agent.calls().is_empty(), "{:?}", agent.calls());
     socket.shutdown().await;
+    bot.finish().await;
 }

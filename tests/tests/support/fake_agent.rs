@@ -311,20 +311,24 @@ pub fn reading(
 /// every queued message, then returns (and marks read) what the fake Slack received meanwhile.
 /// A message Slack refused for good fails the test.
 pub async fn settle(bot: &maison_tests::BotTester) -> Vec<maison_tests::fake_slack::Call> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    let delivered = async {
+        loop {
+            let entries = bot.db().outbox_entries().await.unwrap();
+            if let Some(parked) = entries.iter().find(|e| e.parked_at.is_some()) {
+                panic!("the outbox parked a message: {parked:?}");
+            }
+            if entries.iter().all(|e| e.sent_at.is_some()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(20), delivered)
+        .await
+        .is_err()
+    {
         let entries = bot.db().outbox_entries().await.unwrap();
-        if let Some(parked) = entries.iter().find(|e| e.parked_at.is_some()) {
-            panic!("the outbox parked a message: {parked:?}");
-        }
-        if entries.iter().all(|e| e.sent_at.is_some()) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the outbox did not deliver in time: {entries:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        panic!("the outbox did not deliver in time: {entries:#?}");
     }
     bot.slack.take_unread()
 }
