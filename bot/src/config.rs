@@ -1,4 +1,6 @@
 //! The bot's configuration: built-in defaults, then a strict TOML file, then the environment.
+//! Layer: the bottom, beside `schedule` (which it uses to check `[jobs.schedules]`); it imports
+//! nothing else of the crate.
 //!
 //! Unknown keys are errors (a typo must not silently fall back to a default), secrets are held in
 //! [`Secret`] so they never reach a log line, and the shipped example files are parsed by tests.

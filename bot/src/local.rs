@@ -1,6 +1,8 @@
 //! A host agent on this machine, for `maison-bot try`: freshly generated certificates, the real
 //! Docker engine if there is one, NVML if there is an NVIDIA driver, otherwise simulated GPUs
 //! (reported as simulated everywhere). It runs in-process, so `try` is one command.
+//!
+//! Layer: a front, used by `main.rs` only; it may import `config`.
 
 use std::path::{Path, PathBuf};
 

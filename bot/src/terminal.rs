@@ -1,3 +1,5 @@
+//! Layer: a front (it may import `app`, `ports` and `core`).
+//!
 //! `maison-bot try`: Maison without a Slack workspace. A terminal front-end takes `/maison …`
 //! lines as Slack would send them (for a chosen user id), runs them through the same [`App`] as
 //! the Slack fronts and prints the replies readably. Buttons show as `[Label]`; typing a label

@@ -4,9 +4,9 @@
 
 use maison_bot::core::booking::{BookingError, Limits, NewBooking};
 use maison_bot::core::rules::{GpuWish, overlaps};
-use maison_bot::db::bookings::Actor;
-use maison_bot::db::entities::user;
-use maison_bot::db::{Db, UserProfileRow};
+use maison_bot::store::bookings::Actor;
+use maison_bot::store::entities::user;
+use maison_bot::store::{Db, UserProfileRow};
 use maison_tests::{Backend, TestDb, test_config, test_start};
 use proptest::prelude::*;
 

@@ -92,7 +92,7 @@ fn dms(calls: &[Call]) -> Vec<Dm> {
     dms
 }
 
-fn audit_trail(audit: Vec<maison_bot::db::entities::audit::Model>) -> Vec<(String, String)> {
+fn audit_trail(audit: Vec<maison_bot::store::entities::audit::Model>) -> Vec<(String, String)> {
     audit.into_iter().map(|a| (a.actor, a.action)).collect()
 }
 

@@ -18,9 +18,9 @@ use maison_bot::core::message::Recipient;
 use maison_bot::core::reports::chart::{self, HeatMap, HeatRow};
 use maison_bot::core::reports::daily::{self, DailyData, HostDay, UserDay};
 use maison_bot::core::reports::weekly::{self, BookedSpan, CapacityInput, HostHours, RefusalRow};
-use maison_bot::db::reports::{load_capacity, load_daily};
 use maison_bot::jobs::reports;
 use maison_bot::ports::Fleet;
+use maison_bot::store::reports::{load_capacity, load_daily};
 use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config, test_start};
 use sea_orm::{ConnectionTrait, Statement};
 

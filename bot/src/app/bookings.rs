@@ -11,7 +11,7 @@ use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::rules::{self, GpuWish};
-use crate::db::reports::Refusal;
+use crate::store::reports::Refusal;
 
 impl App {
     pub(super) async fn status(&self, ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {

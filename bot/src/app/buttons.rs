@@ -13,8 +13,8 @@ use crate::core::inventory;
 use crate::core::reminders::gpu_booking;
 use crate::core::render::Reply;
 use crate::core::replies::{self, buttons};
-use crate::db::reminders::Keep;
-use crate::db::{AuditEntry, Db};
+use crate::store::reminders::Keep;
+use crate::store::{AuditEntry, Db};
 
 /// How long the agent may take to remove an image before the click is answered as failed.
 const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);

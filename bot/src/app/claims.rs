@@ -16,7 +16,7 @@ use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::replies::fleet as fleet_replies;
 use crate::core::replies::{self, buttons};
-use crate::db::claims::{NewClaim, NewClaimRequest};
+use crate::store::claims::{NewClaim, NewClaimRequest};
 
 /// The one thing a `claim` names.
 struct Target {

@@ -21,8 +21,8 @@ use crate::core::fleet::{
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::replies::fleet as fleet_replies;
-use crate::db::{AuditEntry, Db};
 use crate::ports::AgentApi;
+use crate::store::{AuditEntry, Db};
 
 /// A live agent call from a command may take this long before the host is reported as not
 /// answering (launch has its own, longer budget: it waits for the container to start).

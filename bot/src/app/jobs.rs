@@ -7,8 +7,8 @@ use maison_command::JobsCommand;
 use super::{App, Ctx};
 use crate::core::jobs::{self, render_overview, statuses, unknown_job};
 use crate::core::render::Reply;
-use crate::db::{AuditEntry, Db};
 use crate::schedule::{lookup, manual_slot_key};
+use crate::store::{AuditEntry, Db};
 
 impl App {
     pub(super) async fn jobs(&self, ctx: &Ctx<'_>, command: JobsCommand) -> anyhow::Result<Reply> {

@@ -1,9 +1,14 @@
-//! The bot's core: one [`App`] that turns a Slack invocation (a slash command or a button click)
-//! into a [`Reply`]. Every front — HTTP, Socket Mode, the terminal of `maison-bot try` — calls
-//! the same two methods, so they behave identically.
+//! The app: one [`App`] that turns a Slack invocation (a slash command or a button click) into
+//! a [`Reply`]. Every front — HTTP, Socket Mode, the terminal of `maison-bot try` — calls the
+//! same two methods, so they behave identically.
 //!
 //! Flow of a command: identify the caller (cached Slack profile, for the time zone) → parse
-//! (pure) → check the role (one place, [`crate::core::auth`]) → one handler per verb → render.
+//! (`maison-command`, pure) → check the role (one place, [`crate::core::auth`]) → dispatch →
+//! one handler per verb (`bookings`, `fleet`, `claims`, `reports`, `jobs`; clicks in
+//! `buttons`) → a [`Reply`] that `core` words.
+//!
+//! Layer: above `ports`, `store` and `core`; it may import those and `config`/`schedule`,
+//! never a front (`slack`, `terminal`, `local`, `jobs`, `outbox`, `fleet`).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -21,10 +26,10 @@ use crate::core::fleet::{Host, Removal};
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::rules::GpuWish;
-use crate::db::bookings::Actor;
-use crate::db::entities::user;
-use crate::db::{Db, UserProfileRow};
 use crate::ports::{Fleet, SlackApi, SlackApiError, SlackProfile};
+use crate::store::bookings::Actor;
+use crate::store::entities::user;
+use crate::store::{Db, UserProfileRow};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
 #[derive(Debug, Clone, Default)]

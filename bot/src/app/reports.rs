@@ -6,7 +6,7 @@ use maison_command::ReportPeriod;
 use super::{App, Ctx};
 use crate::core::render::{Reply, Visibility};
 use crate::core::reports::{CAPACITY_DAYS, daily, previous_day, previous_days, weekly};
-use crate::db::reports::{load_capacity, load_daily};
+use crate::store::reports::{load_capacity, load_daily};
 
 impl App {
     pub(super) async fn report(

@@ -19,9 +19,9 @@ use tracing::Instrument;
 
 use crate::config::AgentsConfig;
 use crate::core::clock::Clock;
-use crate::db::Db;
-use crate::db::ingest::HostAnswer;
 use crate::ports::{AgentApi, Fleet};
+use crate::store::Db;
+use crate::store::ingest::HostAnswer;
 
 /// How often a running poller checks for hosts gone silent in the middle of a cycle.
 const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);

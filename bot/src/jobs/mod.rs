@@ -4,8 +4,12 @@
 //! Before a job runs, its slot is claimed in the database (`job_runs`, unique on job + slot
 //! key), so a restart or a second replica never runs a slot twice. The slot key is the slot's
 //! local wall-clock time, so the repeated hour of a DST fall-back is one slot. Jobs that talk
-//! to people queue their messages in the [`outbox`](crate::outbox) instead of posting.
+//! to people queue their messages in the outbox (through the store) instead of posting.
+//! `/maison jobs run` only writes a request row (see `app`); [`Scheduler::tick`] runs it.
 //! See `docs/jobs.md`.
+//!
+//! Layer: a front. The job bodies ([`reports`], [`reminders`], retention) call `app`, `core`
+//! and `store`; nothing below imports this module.
 
 pub mod reminders;
 pub mod reports;

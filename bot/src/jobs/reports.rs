@@ -12,7 +12,7 @@ use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::reports::{
     self, CAPACITY_DAYS, chart, daily, previous_day, previous_days, weekly,
 };
-use crate::db::reports::{load_capacity, load_daily};
+use crate::store::reports::{load_capacity, load_daily};
 
 /// Builds the daily report for the day before `slot` and queues it (with its chart) for the
 /// reports channel. Returns a one-line summary for the job log.

@@ -28,8 +28,8 @@ use crate::app::App;
 use crate::core::jobs::{FinishedRun, outcome_reply};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
-use crate::db::jobs::{SlotClaim, WaitingRun};
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
+use crate::store::jobs::{SlotClaim, WaitingRun};
 
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from
 /// Slack starts.

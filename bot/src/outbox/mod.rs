@@ -1,5 +1,5 @@
 //! The durable outbox: every proactive Slack message (reports, reminders, job outcomes) is
-//! written to the `outbox` table first, by [`crate::db::Db::enqueue`], and a single [`Outbox`]
+//! written to the `outbox` table first, by [`crate::store::Db::enqueue`], and a single [`Outbox`]
 //! sender delivers it. A Slack outage, a rate limit or a restart delays messages; it never
 //! loses them.
 //!
@@ -13,6 +13,8 @@
 //!   messages queued after it. `maison-bot jobs requeue` puts parked messages back in the queue;
 //! * delivery is at least once: a message is sent again only if Slack took it but its answer
 //!   never came back.
+//!
+//! Layer: a front. It may import `ports` (the Slack client), `store` (the queue) and `core`.
 
 mod sender;
 

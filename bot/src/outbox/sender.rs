@@ -18,9 +18,9 @@ use tracing::{debug, info, warn};
 use crate::core::clock::Clock;
 use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
-use crate::db::Db;
-use crate::db::outbox::OutboxHead;
 use crate::ports::{FileUpload, SlackApi, SlackApiError};
+use crate::store::Db;
+use crate::store::outbox::OutboxHead;
 
 /// At most one message per channel per this interval (Slack's own limit for posting).
 pub const PER_CHANNEL_INTERVAL: StdDuration = StdDuration::from_secs(1);

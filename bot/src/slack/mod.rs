@@ -1,4 +1,8 @@
-//! Everything that speaks Slack: request signatures, the HTTP routes, Socket Mode and the Web API.
+//! Everything that speaks Slack: request signatures, the HTTP routes, Socket Mode and the Web API
+//! client (the real [`crate::ports::SlackApi`]).
+//!
+//! Layer: a front. It may import `app`, `ports`, `store`, `core` and `config`; it only
+//! transports what `app` and `core` decide.
 
 pub mod api;
 pub mod http;

@@ -47,9 +47,9 @@ use maison_agent_api::{
 };
 use maison_bot::config::AgentsConfig;
 use maison_bot::core::clock::{Clock, ManualClock, SystemClock};
-use maison_bot::db::Db;
 use maison_bot::fleet::Poller;
 use maison_bot::ports::{AgentApi, Fleet};
+use maison_bot::store::Db;
 use maison_pki::Ca;
 use sea_orm::{ConnectionTrait, Statement};
 use tokio::net::TcpListener;

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use maison_bot::config::{Config, HostConfig};
 use maison_bot::core::reports::{chart, daily, weekly};
-use maison_bot::db::reports;
-use maison_bot::db::{Db, UserProfileRow};
+use maison_bot::store::reports;
+use maison_bot::store::{Db, UserProfileRow};
 use sea_orm::ConnectionTrait;
 
 /// (a) the daily report, (b) the 90-day capacity report, both on SQLite.

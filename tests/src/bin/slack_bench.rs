@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
-use maison_bot::db::Db;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::signature;
+use maison_bot::store::Db;
 use maison_tests::{Backend, FakeSlack, TestDb};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

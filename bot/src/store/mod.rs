@@ -1,5 +1,10 @@
-//! The database facade: one [`Db`] owning the connection, with methods that work on the pool or
-//! inside a transaction. SQLite (embedded default) and PostgreSQL are both first-class.
+//! The store: the one database façade, [`Db`], owning the connection, with methods that work
+//! on the pool or inside a transaction. SQLite (embedded default) and PostgreSQL are both
+//! first-class. Every SQL statement of the bot lives here, one file per table family, written
+//! with the one statement helper (`sql.rs`); the rows come back as `core` types.
+//!
+//! Layer: above `core`, below `ports` and `app`. It may import `core` and `config`, never
+//! `ports`, `app` or a front.
 
 pub mod bookings;
 pub mod claims;
