@@ -22,6 +22,7 @@ use sea_orm::{
 use super::entities::{booking, booking_slot, user};
 use super::{AuditEntry, Db, sqlstate};
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, Limits, NewBooking};
+use crate::core::fleet::HostState;
 use crate::core::gpus::{format_gpu_list, parse_gpu_list};
 use crate::core::message::OutgoingMessage;
 use crate::core::rules::{self, Busy, GpuWish};
@@ -235,15 +236,7 @@ impl Db {
         id: i64,
         now: i64,
     ) -> Result<(BookingView, Ending), BookingError> {
-        let txn = self.begin_write().await?;
-        let found = booking::Entity::find_by_id(id).one(&txn).await?;
-        let Some(row) = found else {
-            return Err(BookingError::NotFound(id));
-        };
-        authorise_owner(&txn, actor, &row).await?;
-        if row.cancelled_at.is_some() || row.released_at.is_some() || row.end_at <= now {
-            return Err(BookingError::AlreadyEnded(id));
-        }
+        let (txn, row) = self.open_running_booking(actor, id, now).await?;
         // A booking that starts this very second has not run: cancelling it leaves no empty interval.
         let ending = if row.start_at >= now {
             Ending::Cancelled
@@ -290,15 +283,7 @@ impl Db {
         limits: &Limits,
         now: i64,
     ) -> Result<BookingView, BookingError> {
-        let txn = self.begin_write().await?;
-        let found = booking::Entity::find_by_id(id).one(&txn).await?;
-        let Some(row) = found else {
-            return Err(BookingError::NotFound(id));
-        };
-        authorise_owner(&txn, actor, &row).await?;
-        if row.cancelled_at.is_some() || row.released_at.is_some() || row.end_at <= now {
-            return Err(BookingError::AlreadyEnded(id));
-        }
+        let (txn, row) = self.open_running_booking(actor, id, now).await?;
         let new_end = row.end_at + by;
         if !actor.is_admin && new_end - row.start_at > limits.max_length {
             return Err(BookingError::TooLong {
@@ -489,7 +474,7 @@ fn decide(
         .host
         .ok_or_else(|| BookingError::UnknownHost(request.host.clone()))?;
     let host = request.host.clone();
-    if state == "drained" {
+    if HostState::parse(&state) == HostState::Drained {
         return Err(BookingError::HostDrained(host));
     }
     if let GpuWish::Indexes(list) = &request.gpus
@@ -629,6 +614,28 @@ impl Drop for RawTransaction {
 
 fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))
+}
+
+impl Db {
+    /// The preamble of cancel, release and extend: a write transaction holding the booking,
+    /// which must exist, be the actor's (or the actor an admin) and not have ended.
+    async fn open_running_booking(
+        &self,
+        actor: Actor<'_>,
+        id: i64,
+        now: i64,
+    ) -> Result<(DatabaseTransaction, booking::Model), BookingError> {
+        let txn = self.begin_write().await?;
+        let row = booking::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(BookingError::NotFound(id))?;
+        authorise_owner(&txn, actor, &row).await?;
+        if row.cancelled_at.is_some() || row.released_at.is_some() || row.end_at <= now {
+            return Err(BookingError::AlreadyEnded(id));
+        }
+        Ok((txn, row))
+    }
 }
 
 async fn authorise_owner(
