@@ -254,9 +254,6 @@ impl AgentConfig {
             .with_context(|| format!("reading agent config {}", path.display()))?;
         let mut config = AgentConfig::from_toml(&text)
             .with_context(|| format!("parsing agent config {}", path.display()))?;
-        config
-            .validate()
-            .with_context(|| format!("checking agent config {}", path.display()))?;
         // Relative paths are relative to the config file, not to the working directory
         // of whoever started the agent.
         if let Some(base) = path.parent() {

@@ -345,15 +345,7 @@ async fn session(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result
     };
     // Docker applies the create-time console size on some API versions only; say it again.
     if request.tty && request.rows > 0 && request.cols > 0 {
-        let _ = docker
-            .resize_exec(
-                &exec_id,
-                ResizeExecOptionsBuilder::new()
-                    .w(i32::from(request.cols))
-                    .h(i32::from(request.rows))
-                    .build(),
-            )
-            .await;
+        resize(&docker, &exec_id, request.cols, request.rows).await;
     }
     tracing::info!(caller, container = %found.name, %user, tty = request.tty, "enter session started");
     reply(
@@ -378,12 +370,7 @@ async fn session(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result
                     let _ = input.flush().await;
                 }
                 Ok(Some(Frame::Resize { cols, rows })) if request.tty => {
-                    let _ = docker
-                        .resize_exec(
-                            &exec_id,
-                            ResizeExecOptionsBuilder::new().w(i32::from(cols)).h(i32::from(rows)).build(),
-                        )
-                        .await;
+                    resize(&docker, &exec_id, cols, rows).await;
                 }
                 Ok(Some(Frame::StdinEof)) => {
                     let _ = input.shutdown().await;
@@ -420,6 +407,17 @@ async fn session(mut stream: UnixStream, engine: Arc<Engine>) -> std::io::Result
     let code = exit_code(&docker, &exec_id).await;
     tracing::info!(caller, container = %found.name, code, "enter session ended");
     Frame::Exit(code).write_to(&mut to_client).await
+}
+
+/// Passes a terminal size on; a failure only leaves the old size, so it is not an error.
+async fn resize(docker: &bollard::Docker, exec_id: &str, cols: u16, rows: u16) {
+    let size = ResizeExecOptionsBuilder::new()
+        .w(i32::from(cols))
+        .h(i32::from(rows))
+        .build();
+    if let Err(e) = docker.resize_exec(exec_id, size).await {
+        tracing::debug!(error = %e, "enter: resize failed");
+    }
 }
 
 /// The exec's exit code; Docker may need a moment to record it after the output ends.

@@ -89,6 +89,8 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig { config } => {
             let cfg = AgentConfig::load(&config)?;
+            cfg.validate()
+                .with_context(|| format!("checking {}", config.display()))?;
             maison_agent::tls::server_config(&cfg.tls)?;
             println!("{}: ok", config.display());
             Ok(())

@@ -1,5 +1,7 @@
 //! The HTTPS API: routes, handlers, and the TLS accept loop.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,8 +31,6 @@ use crate::inventory::Inventory;
 use crate::policy::{Policy, build_container_config};
 use crate::rollup::Clock;
 use crate::sampler::Sampler;
-use std::collections::HashMap;
-use std::net::IpAddr;
 
 /// Launch specs are small; anything bigger is not a launch spec.
 const BODY_LIMIT: usize = 64 * 1024;

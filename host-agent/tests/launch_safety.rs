@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -528,7 +527,6 @@ async fn maison_enter_passes_the_terminal_size_and_its_changes() {
         .unwrap();
     let code = read_until(&mut reader, "\u{0}never", &mut output).await;
     assert_eq!(code, Some(3), "{output:?}");
-    let _ = std::io::stderr().flush();
     assert!(docker_names(&prefix).len() == 1);
     t.agent.shutdown().await;
 }
