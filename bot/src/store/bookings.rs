@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryTrait, Statement, TransactionTrait,
@@ -435,10 +435,15 @@ impl BookingFacts {
     }
 }
 
-/// The facts query, with its values written in (a host name is quoted; the rest are integers):
+/// The facts query, with its values written in (the host name quoted by sea-query, like the
+/// write batch; the rest are integers):
 /// on SQLite it travels in one batch with `BEGIN IMMEDIATE`, which takes no parameters.
 fn facts_query(backend: DbBackend, user_id: i64, request: &NewBooking) -> String {
-    let host = sql_text(&request.host);
+    let host = sea_orm::sea_query::Value::from(request.host.as_str());
+    let host = match backend {
+        DbBackend::Postgres => PostgresQueryBuilder.value_to_string(&host),
+        _ => SqliteQueryBuilder.value_to_string(&host),
+    };
     let (start, end) = (request.start, request.end);
     // The new booking's id, so that its slots and audit record go in the same batch: on SQLite
     // the write lock is held, so MAX(id) + 1 is ours alone; PostgreSQL hands out the next value
@@ -455,11 +460,6 @@ fn facts_query(backend: DbBackend, user_id: i64, request: &NewBooking) -> String
          WHERE host = {host} AND active AND start_at < {end} AND end_at > {start} \
          UNION ALL SELECT 'n', {next_id}, 0, 0, ''"
     )
-}
-
-/// A string literal for SQL: quotes doubled, NUL (which no host name holds) dropped.
-fn sql_text(s: &str) -> String {
-    format!("'{}'", s.replace('\0', "").replace('\'', "''"))
 }
 
 /// The booking rules on the facts: the row to write and the GPUs it takes, or why not. Pure.
@@ -730,14 +730,7 @@ async fn holders_on<C: ConnectionTrait>(
         .into_iter()
         .map(|b| (b.id, b))
         .collect();
-    let user_ids: Vec<i64> = bookings.values().map(|b| b.user_id).collect();
-    let users: HashMap<i64, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let users = users_by_id(conn, bookings.values().map(|b| b.user_id)).await?;
     let mut holders: Vec<BookingHolder> = slots
         .into_iter()
         .filter_map(|slot| {
@@ -766,23 +759,31 @@ async fn views_of<C: ConnectionTrait + TransactionTrait>(
     conn: &C,
     rows: Vec<booking::Model>,
 ) -> Result<Vec<BookingView>, DbErr> {
-    // One bind parameter per distinct user: SQLite caps a statement's parameters.
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let users: HashMap<i64, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let users = users_by_id(conn, rows.iter().map(|r| r.user_id)).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let user = users.get(&row.user_id);
             make_view(row, user)
         })
+        .collect())
+}
+
+/// The users with these ids, by id.
+async fn users_by_id<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, user::Model>, DbErr> {
+    // One bind parameter per distinct user: SQLite caps a statement's parameters.
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
         .collect())
 }
 
