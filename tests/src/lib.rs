@@ -36,7 +36,10 @@ pub use fake_slack::FakeSlack;
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// In memory: fast, and what most tests use.
     Sqlite,
+    /// A SQLite file, as a real install has: bookings go through the group-commit thread.
+    SqliteFile,
     Postgres,
 }
 
@@ -45,6 +48,8 @@ pub struct TestDb {
     pub db: Db,
     pub url: String,
     drop_on_exit: Option<(String, String)>,
+    /// Holds a SQLite file's directory until the test ends.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestDb {
@@ -57,6 +62,21 @@ impl TestDb {
                     db,
                     url,
                     drop_on_exit: None,
+                    _dir: None,
+                }
+            }
+            Backend::SqliteFile => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("maison.db").display()
+                );
+                let db = Db::connect(&url).await.expect("SQLite file");
+                Self {
+                    db,
+                    url,
+                    drop_on_exit: None,
+                    _dir: Some(dir),
                 }
             }
             Backend::Postgres => Self::postgres().await,
@@ -88,6 +108,7 @@ impl TestDb {
             db,
             url,
             drop_on_exit: Some((admin_url, name)),
+            _dir: None,
         }
     }
 }
@@ -512,7 +533,7 @@ macro_rules! on_both_databases {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn scenario($backend: $backend_type) $body
+                pub(super) async fn scenario($backend: $backend_type) $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {

@@ -274,3 +274,10 @@ on_both_databases! {
         bot.finish().await;
     }
 }
+
+/// The same race on a SQLite file, where bookings are decided and committed in groups by the
+/// writer thread: still exactly one winner, and every loser hears who holds the GPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_bookings_one_winner_on_a_sqlite_file() {
+    sixty_four_concurrent_bookings_one_winner::scenario(Backend::SqliteFile).await
+}

@@ -203,3 +203,13 @@ proptest! {
         run_blocking(Backend::Postgres, ops).map_err(TestCaseError::fail)?;
     }
 }
+
+proptest! {
+    // A SQLite file: bookings go through the group-commit thread, the other writes do not.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_overlap_on_a_sqlite_file(ops in proptest::collection::vec(op(), 1..40)) {
+        run_blocking(Backend::SqliteFile, ops).map_err(TestCaseError::fail)?;
+    }
+}

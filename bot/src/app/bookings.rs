@@ -1,6 +1,8 @@
 //! Booking commands: `status`, `book`, `book any`, `mine`, `cancel`, `release`, `extend`, and
 //! the replies to a refused booking (who holds it, the next free slot, the hosts free now).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use maison_command::ReleaseTarget;
 
@@ -11,6 +13,7 @@ use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::rules::{self, GpuWish};
+use crate::store::bookings::Announcer;
 use crate::store::reports::Refusal;
 
 impl App {
@@ -37,10 +40,9 @@ impl App {
 
     pub(super) async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
         let now = ctx.now.timestamp();
-        let announce = |booking: &BookingView| self.announcement(booking, now);
         match self
             .db
-            .create_booking_announced(ctx.actor(), request, &self.limits, now, &announce)
+            .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
             .await
         {
             Ok(booking) => Ok(replies::booked(&booking, now, ctx.tz)),
@@ -79,10 +81,15 @@ impl App {
                 note: None,
             };
             let now = ctx.now.timestamp();
-            let announce = |booking: &BookingView| self.announcement(booking, now);
             match self
                 .db
-                .create_booking_announced(ctx.actor(), &request, &self.limits, now, &announce)
+                .create_booking_announced(
+                    ctx.actor(),
+                    &request,
+                    &self.limits,
+                    now,
+                    self.announcer(now),
+                )
                 .await
             {
                 Ok(booking) => {
@@ -281,12 +288,15 @@ impl App {
     /// The announcement of a new booking in the configured channel, if there is one. It is
     /// queued in the booking's own transaction, and sent through the outbox, so neither a
     /// crash nor a Slack outage loses it.
-    fn announcement(&self, booking: &BookingView, now: i64) -> Option<OutgoingMessage> {
-        let channel = self.config.slack.announce_channel.clone()?;
-        Some(OutgoingMessage {
-            to: Recipient::Channel(channel),
-            reply: replies::announcement(booking, now, self.default_tz),
-            attachment: None,
+    fn announcer(&self, now: i64) -> Arc<Announcer> {
+        let channel = self.config.slack.announce_channel.clone();
+        let tz = self.default_tz;
+        Arc::new(move |booking: &BookingView| {
+            Some(OutgoingMessage {
+                to: Recipient::Channel(channel.clone()?),
+                reply: replies::announcement(booking, now, tz),
+                attachment: None,
+            })
         })
     }
 }

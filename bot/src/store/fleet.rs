@@ -155,7 +155,7 @@ impl Db {
             ))
             .await?;
         let readings = self
-            .connection()
+            .reader()
             .query_all_raw(stmt(
                 backend,
                 &format!(

@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod claims;
 pub mod entities;
 pub mod fleet;
+mod group_commit;
 pub mod ingest;
 pub mod jobs;
 pub mod outbox;
@@ -18,12 +19,14 @@ pub mod reports;
 pub(crate) mod sql;
 
 use std::ops::Deref;
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use maison_migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, RuntimeErr, SqliteTransactionMode,
@@ -31,6 +34,7 @@ use sea_orm::{
 };
 
 use entities::{audit, slack_event, user};
+use group_commit::GroupCommit;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -40,6 +44,9 @@ pub struct Db {
     /// Reads outside transactions. On a SQLite file a pool of its own (WAL lets readers run
     /// beside the writer); elsewhere the same pool as `conn`.
     read: DatabaseConnection,
+    /// On a SQLite file, the thread that creates bookings in grouped transactions (see
+    /// `group_commit`); `None` elsewhere, where bookings use `conn`.
+    group_commit: Option<Arc<GroupCommit>>,
 }
 
 /// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
@@ -102,7 +109,22 @@ impl Db {
         } else {
             conn.clone()
         };
-        Ok(Self { conn, read })
+        let group_commit = if sqlite && !in_memory {
+            let path = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("reading the SQLite URL {}", redact_url(url)))?
+                .get_filename()
+                .to_owned();
+            let writer = GroupCommit::start(&path)
+                .with_context(|| format!("opening the booking writer on {}", path.display()))?;
+            Some(Arc::new(writer))
+        } else {
+            None
+        };
+        Ok(Self {
+            conn,
+            read,
+            group_commit,
+        })
     }
 
     /// The pool for reads outside a transaction (see the field).
