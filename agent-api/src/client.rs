@@ -14,6 +14,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::datasets::{
+    BlobBatch, DatasetInventory, FetchRequest, Manifest, RegisterRequest, ReplicaInfo,
+};
 use crate::{
     ApiError, ContainerProcesses, ContainerSummary, ErrorCode, Health, HostInfo, ImageSummary,
     LaunchResponse, LaunchSpec, MetricsResponse,
@@ -81,9 +84,53 @@ pub struct AgentClient {
     http: reqwest::Client,
 }
 
+/// A blob body arriving from a peer, read piece by piece as it comes off the wire (never
+/// buffered whole: a blob can be gigabytes).
+#[derive(Debug)]
+pub struct BlobStream {
+    resp: reqwest::Response,
+}
+
+impl BlobStream {
+    /// Bytes the peer announced (`Content-Length`), when it did.
+    pub fn len(&self) -> Option<u64> {
+        self.resp.content_length()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// The next piece of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
+        self.resp.chunk().await.map_err(ClientError::Transport)
+    }
+}
+
 impl AgentClient {
     /// `base_url` is the agent's root, e.g. `https://gpu01.lan:8443`.
     pub fn new(base_url: &str, tls: &ClientTls, timeouts: Timeouts) -> Result<Self, ClientError> {
+        Self::build(base_url, tls, timeouts, false)
+    }
+
+    /// A client for bulk transfers between agents (dataset blobs): HTTP/1.1 only, so that
+    /// parallel requests travel on parallel TLS connections (decrypted on as many cores)
+    /// instead of being multiplexed over one; `timeouts.request` bounds each whole request
+    /// and a stalled body fails after `timeouts.connect` × 10 without a byte.
+    pub fn for_transfers(
+        base_url: &str,
+        tls: &ClientTls,
+        timeouts: Timeouts,
+    ) -> Result<Self, ClientError> {
+        Self::build(base_url, tls, timeouts, true)
+    }
+
+    fn build(
+        base_url: &str,
+        tls: &ClientTls,
+        timeouts: Timeouts,
+        bulk: bool,
+    ) -> Result<Self, ClientError> {
         let base = Url::parse(base_url)
             .map_err(|e| ClientError::Config(format!("bad agent URL {base_url:?}: {e}")))?;
         if base.scheme() != "https" {
@@ -91,8 +138,16 @@ impl AgentClient {
                 "agent URL {base_url:?} must use https: agents have no plaintext listener"
             )));
         }
-        let config = client_tls_config(tls)?;
-        let http = reqwest::Client::builder()
+        let mut config = client_tls_config(tls)?;
+        let mut builder = reqwest::Client::builder();
+        if bulk {
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            builder = builder
+                .http1_only()
+                .read_timeout(timeouts.connect * 10)
+                .pool_max_idle_per_host(64);
+        }
+        let http = builder
             .tls_backend_preconfigured(config)
             .https_only(true)
             .connect_timeout(timeouts.connect)
@@ -188,6 +243,110 @@ impl AgentClient {
     pub async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         self.call_empty(Method::DELETE, &["v1", "images", id], &[])
             .await
+    }
+
+    /// The dataset replicas on this host and the room left.
+    pub async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
+        self.call(Method::GET, &["v1", "datasets"], &[], None::<&()>)
+            .await
+    }
+
+    /// Starts scanning a directory already on the host; the replica appears as `scanning`.
+    pub async fn register_dataset(
+        &self,
+        req: &RegisterRequest,
+    ) -> Result<ReplicaInfo, ClientError> {
+        self.call(
+            Method::POST,
+            &["v1", "datasets", "register"],
+            &[],
+            Some(req),
+        )
+        .await
+    }
+
+    /// Starts (or resumes, or reports) a copy pulled from peers.
+    pub async fn fetch_dataset(&self, req: &FetchRequest) -> Result<ReplicaInfo, ClientError> {
+        self.call(Method::POST, &["v1", "datasets", "fetch"], &[], Some(req))
+            .await
+    }
+
+    /// The manifest of a version this host holds (complete, or being fetched).
+    pub async fn manifest(&self, id: &str) -> Result<Manifest, ClientError> {
+        self.call(
+            Method::GET,
+            &["v1", "datasets", id, "manifest"],
+            &[],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Starts re-hashing a replica; the outcome lands in its `last_verify`.
+    pub async fn verify_dataset(&self, id: &str) -> Result<ReplicaInfo, ClientError> {
+        self.call(
+            Method::POST,
+            &["v1", "datasets", id, "verify"],
+            &[],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Removes a copied replica (or forgets a registered one); refused while mounted.
+    pub async fn remove_dataset(&self, id: &str) -> Result<(), ClientError> {
+        self.call_empty(Method::DELETE, &["v1", "datasets", id], &[])
+            .await
+    }
+
+    /// A blob (a dataset file, by its BLAKE3 hash) or a byte range of it, streamed. A peer
+    /// certificate may call this. With a range the agent answers 206 with exactly that range.
+    pub async fn blob(
+        &self,
+        hash: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<BlobStream, ClientError> {
+        let mut req = self.request(Method::GET, &["v1", "blobs", hash], &[], None::<&()>)?;
+        if let Some(r) = &range {
+            if r.start >= r.end {
+                return Err(ClientError::Config(format!(
+                    "empty byte range {}..{}",
+                    r.start, r.end
+                )));
+            }
+            req = req.header(
+                reqwest::header::RANGE,
+                format!("bytes={}-{}", r.start, r.end - 1),
+            );
+        }
+        let resp = req.send().await.map_err(ClientError::Transport)?;
+        let status = resp.status();
+        let expected = if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        };
+        if status != expected {
+            let body = resp.text().await.map_err(ClientError::Transport)?;
+            return Err(api_error(status, &body));
+        }
+        Ok(BlobStream { resp })
+    }
+
+    /// Many small blobs in one answer: their bytes concatenated in the order asked; the
+    /// caller splits them by the sizes its manifest gives. A peer certificate may call this.
+    pub async fn blobs(&self, batch: &BlobBatch) -> Result<BlobStream, ClientError> {
+        let resp = self
+            .request(Method::POST, &["v1", "blobs"], &[], Some(batch))?
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.map_err(ClientError::Transport)?;
+            return Err(api_error(status, &body));
+        }
+        Ok(BlobStream { resp })
     }
 
     /// The Prometheus text exposition.

@@ -4,8 +4,9 @@
 //! This crate deliberately has no Docker or NVML dependency: the bot links it too.
 
 mod client;
+pub mod datasets;
 
-pub use client::{AgentClient, ClientError, ClientTls, Timeouts, client_tls_config};
+pub use client::{AgentClient, BlobStream, ClientError, ClientTls, Timeouts, client_tls_config};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,6 +37,9 @@ pub mod labels {
     /// Name of the agent's root-owned staging directory that holds this container's bind
     /// mounts; the agent removes it when the container is gone.
     pub const MOUNT_STAGE: &str = "maison.mount_stage";
+    /// Manifest ids of the datasets mounted in the container, comma separated; a replica
+    /// in use is never removed.
+    pub const DATASETS: &str = "maison.datasets";
     /// Prefix shared by every Maison label; clients may not set these themselves.
     pub const PREFIX: &str = "maison.";
 }
@@ -392,6 +396,10 @@ pub struct LaunchSpec {
     pub env: BTreeMap<String, String>,
     /// The same key always yields the same container; the first request's spec wins.
     pub idempotency_key: String,
+    /// Datasets to mount read-only at `/data/<name>`; refused unless this host holds a
+    /// complete copy of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<datasets::DatasetMount>,
 
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,

@@ -55,6 +55,10 @@ pub struct ReportsConfig {
     /// An unused image this old is an orphan even when someone owns it.
     #[serde(default = "default_orphan_image_days")]
     pub orphan_image_days: u32,
+    /// A dataset copy unused (not mounted) this long is listed in the daily report, with a
+    /// Remove button, when other copies of it remain.
+    #[serde(default = "default_unused_dataset_days")]
+    pub unused_dataset_days: u32,
     /// A container stopped this long is stale (report) and its owner is reminded.
     #[serde(default = "default_stale_container_days")]
     pub stale_container_days: u32,
@@ -79,6 +83,9 @@ impl ReportsConfig {
 fn default_orphan_image_days() -> u32 {
     30
 }
+fn default_unused_dataset_days() -> u32 {
+    30
+}
 fn default_stale_container_days() -> u32 {
     7
 }
@@ -97,6 +104,7 @@ impl Default for ReportsConfig {
         Self {
             channel: None,
             orphan_image_days: default_orphan_image_days(),
+            unused_dataset_days: default_unused_dataset_days(),
             stale_container_days: default_stale_container_days(),
             idle_gpu_hours: default_idle_gpu_hours(),
             reminder_lead: default_reminder_lead(),

@@ -63,6 +63,9 @@ pub struct LocalPki {
     pub bot_key: PathBuf,
     pub agent_cert: PathBuf,
     pub agent_key: PathBuf,
+    /// The agent's identity towards other agents (dataset copies).
+    pub peer_cert: PathBuf,
+    pub peer_key: PathBuf,
 }
 
 /// Runs the same `pki init`, `pki issue-bot` and `pki issue-agent localhost --san 127.0.0.1`
@@ -70,12 +73,15 @@ pub struct LocalPki {
 pub fn local_pki(dir: &Path) -> anyhow::Result<LocalPki> {
     const AGENT_HOST: &str = "localhost";
     let (agent_cert, agent_key) = maison_pki::agent_files(dir, AGENT_HOST)?;
+    let (peer_cert, peer_key) = maison_pki::peer_files(dir, AGENT_HOST)?;
     let paths = LocalPki {
         ca: dir.join("ca.pem"),
         bot_cert: dir.join("bot.pem"),
         bot_key: dir.join("bot-key.pem"),
         agent_cert,
         agent_key,
+        peer_cert,
+        peer_key,
     };
     let all = [
         &paths.ca,
@@ -83,6 +89,8 @@ pub fn local_pki(dir: &Path) -> anyhow::Result<LocalPki> {
         &paths.bot_key,
         &paths.agent_cert,
         &paths.agent_key,
+        &paths.peer_cert,
+        &paths.peer_key,
     ];
     if all.iter().all(|p| p.exists()) {
         return Ok(paths);
@@ -124,6 +132,9 @@ pub async fn start_local_agent(dir: &Path) -> anyhow::Result<LocalAgent> {
     let pki = local_pki(&dir.join("pki"))?;
     let work = dir.join("work");
     std::fs::create_dir_all(&work)?;
+    // `data add try@v1 local:<dir>/datasets/<name>` registers a directory put there.
+    let datasets = dir.join("datasets");
+    std::fs::create_dir_all(&datasets)?;
     let simulated = !nvidia_driver_present();
     let gpu = if simulated {
         format!("probe = \"simulated\"\ncount = {SIMULATED_GPUS}\n")
@@ -132,13 +143,16 @@ pub async fn start_local_agent(dir: &Path) -> anyhow::Result<LocalAgent> {
     };
     // Stage and socket under the try directory: a real agent on this machine keeps its own.
     let text = format!(
-        "listen = \"127.0.0.1:0\"\n[tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n[mounts]\nwork = {:?}\n[policy]\nstaging_dir = {:?}\n[enter]\nsocket = {:?}\n[gpu]\n{gpu}",
+        "listen = \"127.0.0.1:0\"\n[tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n[mounts]\nwork = {:?}\ndatasets = {:?}\n[policy]\nstaging_dir = {:?}\n[enter]\nsocket = {:?}\n[datasets]\npeer_cert = {:?}\npeer_key = {:?}\n[gpu]\n{gpu}",
         pki.agent_cert,
         pki.agent_key,
         pki.ca,
         work,
+        datasets,
         dir.join("stage"),
-        dir.join("enter.sock")
+        dir.join("enter.sock"),
+        pki.peer_cert,
+        pki.peer_key,
     );
     let config =
         maison_agent::config::AgentConfig::from_toml(&text).context("local agent config")?;

@@ -212,7 +212,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         fleet.clone(),
         &config.agents,
         Arc::new(SystemClock),
-    );
+    )
+    .with_slack(slack.clone());
     let stop_polling = CancellationToken::new();
     let polling = poller.spawn(stop_polling.clone());
     info!(agents = fleet.hosts().len(), "polling the host agents");
@@ -318,7 +319,8 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
         fleet.clone(),
         &config.agents,
         Arc::new(SystemClock),
-    );
+    )
+    .with_slack(slack.clone());
     let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock));
     let app =
         Arc::new(App::new(config, db, slack.clone(), Arc::new(SystemClock)).with_fleet(fleet));

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::{
     ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
     LaunchSpec, MetricsResponse,
@@ -63,8 +64,16 @@ pub struct FileUpload<'a> {
 pub trait SlackApi: Send + Sync {
     /// `users.info` (with locale).
     async fn user_profile(&self, user_id: &str) -> Result<SlackProfile, SlackApiError>;
-    /// `chat.postMessage` to a channel id (or a user id, which Slack treats as a DM).
-    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError>;
+    /// `chat.postMessage` to a channel id (or a user id, which Slack treats as a DM); returns
+    /// the message's `ts`, which identifies it for [`SlackApi::update_message`].
+    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<String, SlackApiError>;
+    /// `chat.update`: replaces the message `ts` in `channel` (a channel id, not a user id).
+    async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError>;
     /// Posts to an interaction's or command's `response_url`.
     async fn respond(
         &self,
@@ -74,12 +83,12 @@ pub trait SlackApi: Send + Sync {
     ) -> Result<(), SlackApiError>;
     /// `conversations.open` with `users: [user_id]`: the id of the DM channel with that user.
     async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError>;
-    /// `chat.postMessage` of an already rendered message to a channel id.
+    /// `chat.postMessage` of an already rendered message to a channel id; returns its `ts`.
     async fn post_rendered(
         &self,
         channel: &str,
         message: &RenderedMessage,
-    ) -> Result<(), SlackApiError>;
+    ) -> Result<String, SlackApiError>;
     /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
     /// it returns, then `files.completeUploadExternal` with the channel.
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;
@@ -99,6 +108,18 @@ pub trait AgentApi: Send + Sync {
     async fn remove(&self, id: &str, force: bool) -> Result<(), ClientError>;
     async fn images(&self) -> Result<Vec<ImageSummary>, ClientError>;
     async fn remove_image(&self, id: &str) -> Result<(), ClientError>;
+    /// The dataset copies on the host and the room left for more.
+    async fn datasets(&self) -> Result<DatasetInventory, ClientError>;
+    /// Starts scanning a directory already on the host (`data add`).
+    async fn register_dataset(&self, request: &RegisterRequest)
+    -> Result<ReplicaInfo, ClientError>;
+    /// Starts, resumes or reports a copy pulled from peers (`data get`).
+    async fn fetch_dataset(&self, request: &FetchRequest) -> Result<ReplicaInfo, ClientError>;
+    /// Starts re-hashing the copy of manifest `id`; the outcome lands in its `last_verify`.
+    async fn verify_dataset(&self, id: &str) -> Result<ReplicaInfo, ClientError>;
+    /// Removes the copy of manifest `id` (a registered directory is only forgotten); refused
+    /// while mounted.
+    async fn remove_dataset(&self, id: &str) -> Result<(), ClientError>;
 }
 
 /// Host name → its agent. Hosts without an `agent_url` have no agent (bookable, not launchable).

@@ -25,6 +25,8 @@ pub struct TerminalSlack {
     /// Woken when something is posted, so the terminal prints messages the outbox sends while
     /// it waits for input.
     posted: tokio::sync::Notify,
+    /// Messages posted so far, for their `ts`.
+    posts: std::sync::atomic::AtomicU64,
 }
 
 impl TerminalSlack {
@@ -33,6 +35,7 @@ impl TerminalSlack {
             tz: tz.to_owned(),
             printed: Mutex::new(Vec::new()),
             posted: tokio::sync::Notify::new(),
+            posts: Default::default(),
         }
     }
 
@@ -44,6 +47,15 @@ impl TerminalSlack {
     /// Resolves once something has been posted (since the last wait).
     pub async fn wait_posted(&self) {
         self.posted.notified().await
+    }
+
+    /// A message id in Slack's `seconds.sequence` shape, unique in this process.
+    fn next_ts(&self) -> String {
+        let n = self
+            .posts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        format!("1700000000.{n:06}")
     }
 
     fn print(&self, text: String) {
@@ -62,8 +74,21 @@ impl SlackApi for TerminalSlack {
         })
     }
 
-    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError> {
+    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<String, SlackApiError> {
         self.print(format!("[posted to {channel}]\n{}", reply.to_terminal()));
+        Ok(self.next_ts())
+    }
+
+    async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError> {
+        self.print(format!(
+            "[updated message {ts} in {channel}]\n{}",
+            reply.to_terminal()
+        ));
         Ok(())
     }
 
@@ -86,9 +111,9 @@ impl SlackApi for TerminalSlack {
         &self,
         channel: &str,
         message: &RenderedMessage,
-    ) -> Result<(), SlackApiError> {
+    ) -> Result<String, SlackApiError> {
         self.print(format!("[posted to {channel}]\n{}", message.terminal));
-        Ok(())
+        Ok(self.next_ts())
     }
 
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {

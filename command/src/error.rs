@@ -126,13 +126,55 @@ pub enum ParseError {
         corrected: String,
     },
 
-    #[error("`/maison {command}` takes {expected}, not `{word}`.\n{}", right_form(.command))]
+    #[error(
+        "`/maison {command}` takes {expected}, not `{word}`.{}\n{}",
+        did_you_mean_word(.suggestion),
+        right_form(.command)
+    )]
     UnknownSubcommand {
         command: &'static str,
         word: String,
         /// The sub-commands accepted, as a phrase: "`drain` or `undrain`".
         expected: &'static str,
+        /// The accepted sub-command nearest to `word`, when it looks like a typo of one.
+        suggestion: Option<&'static str>,
     },
+
+    #[error(
+        "`{input}` has no version. Register each version under its own label, like \
+         `/maison data add {input}@v1 gpu03:/srv/datasets/{input}`: a version never changes \
+         once registered."
+    )]
+    MissingVersion {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error(
+        "`{input}` is not a dataset I can use: it {reason}. A dataset is a name, or a name and \
+         a version, made of letters, digits, `_`, `.` and `-`, like `imagenet` or `imagenet@v2`."
+    )]
+    BadDataset {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error(
+        "`{input}` is not a directory I can register: {reason}. Give the host and the \
+         absolute path, like `gpu03:/srv/datasets/imagenet`."
+    )]
+    BadDatasetPath {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    #[error(
+        "`{name}` is given twice after `--data`. Give each dataset once, like \
+         `--data imagenet,coco@2017`."
+    )]
+    DuplicateDataset { command: &'static str, name: String },
 }
 
 impl ParseError {
@@ -161,12 +203,23 @@ impl ParseError {
             | ParseError::BadImage { command, .. }
             | ParseError::BadTarget { command, .. }
             | ParseError::MissingCommandSeparator { command, .. }
-            | ParseError::UnknownSubcommand { command, .. } => Some(command),
+            | ParseError::UnknownSubcommand { command, .. }
+            | ParseError::MissingVersion { command, .. }
+            | ParseError::BadDataset { command, .. }
+            | ParseError::BadDatasetPath { command, .. }
+            | ParseError::DuplicateDataset { command, .. } => Some(command),
         }
     }
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(word) => format!(" Did you mean `{word}`?"),
+        None => String::new(),
+    }
+}
+
+fn did_you_mean_word(suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(word) => format!(" Did you mean `{word}`?"),
         None => String::new(),
@@ -188,7 +241,7 @@ fn gpu_forms(command: &str) -> &'static str {
 
 fn quote_hint(command: &str) -> &'static str {
     match command {
-        "book" => "Write the note like `for \"training run\"`.",
+        "book" | "data" => "Write the note like `for \"training run\"`.",
         "launch" => "Close it, like `-- python -c \"print(42)\"`.",
         _ => "Close it, or leave the quotes out.",
     }

@@ -41,11 +41,14 @@ pub enum Command {
     },
     /// `book <host>...`
     Book(BookRequest),
-    /// `book any <duration> [--gpus N] [at <time>]`; also `book any [<day>] <start>-<end>`.
+    /// `book any <duration> [--gpus N] [at <time>] [--data <dataset>]`; also
+    /// `book any [<day>] <start>-<end>`.
     BookAny {
         length: Duration,
         gpus: u32,
         start: Option<DateTime<Utc>>,
+        /// Prefer hosts that hold it, and copy it to the chosen host.
+        data: Option<DatasetRef>,
     },
     /// `mine` or `bookings`.
     Mine,
@@ -105,6 +108,56 @@ pub enum Command {
     Report {
         period: ReportPeriod,
     },
+    /// `data …`: the dataset registry.
+    Data(DataCommand),
+}
+
+/// A dataset as typed: `imagenet` (the latest version) or `imagenet@v2`. Both parts are
+/// lower-cased and checked to be plain file names (`/data/<name>` in a container).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DatasetRef {
+    pub name: String,
+    /// `None`: the latest registered version.
+    pub version: Option<String>,
+}
+
+impl std::fmt::Display for DatasetRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.version {
+            Some(version) => write!(f, "{}@{version}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// `data …`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataCommand {
+    /// `data add <name>@<version> <host>:<absolute path> [for "<note>"]`: register a
+    /// directory already on a host.
+    Add {
+        name: String,
+        version: String,
+        /// Lower-cased; not checked against the fleet.
+        host: String,
+        /// Absolute, without `.` or `..` components; kept as typed otherwise.
+        path: String,
+        note: Option<String>,
+    },
+    /// `data ls`: every dataset, its versions, sizes and copies.
+    Ls,
+    /// `data where <dataset>`: the hosts holding it, complete or partial.
+    Where { dataset: DatasetRef },
+    /// `data get <dataset> <host>`: copy it there.
+    Get { dataset: DatasetRef, host: String },
+    /// `data rm <dataset> <host>`: remove that host's copy.
+    Rm { dataset: DatasetRef, host: String },
+    /// `data pin <dataset> <host>`: never evict that copy.
+    Pin { dataset: DatasetRef, host: String },
+    /// `data unpin <dataset> <host>`.
+    Unpin { dataset: DatasetRef, host: String },
+    /// `data verify <dataset> <host>`: re-hash that copy.
+    Verify { dataset: DatasetRef, host: String },
 }
 
 /// Which report `report` shows.
@@ -144,6 +197,8 @@ pub struct BookRequest {
     pub start: Option<DateTime<Utc>>,
     pub end: BookingEnd,
     pub note: Option<String>,
+    /// `--data <dataset>`: copy it to the host as soon as the booking is made.
+    pub data: Option<DatasetRef>,
 }
 
 /// `launch <host> <image> ...`: a container to start on GPUs the caller has booked.
@@ -163,6 +218,9 @@ pub struct LaunchRequest {
     pub name: Option<String>,
     /// The words after `--`, quotes removed; empty when the image's own command should run.
     pub command: Vec<String>,
+    /// `--data a,b@v1`: datasets to mount read-only at `/data/<name>`, in the order given,
+    /// each name once.
+    pub datasets: Vec<DatasetRef>,
 }
 
 /// Which GPUs a launched container gets, when not all of the booking's.

@@ -10,10 +10,20 @@ pub(crate) const MAX_REFERENCE_LEN: usize = 400;
 /// Docker's longest container name.
 const MAX_CONTAINER_NAME_LEN: usize = 63;
 
+/// Longest dataset name or version label (the agent's limit: a name is a directory name).
+const MAX_DATASET_PART_LEN: usize = 64;
+
 /// Why `name` is not a Docker container name (`[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}`).
 pub(crate) fn container_name_problem(name: &str) -> Option<String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     common_problem(name, allowed, MAX_CONTAINER_NAME_LEN)
+}
+
+/// Why `part` cannot be a dataset name or a version label: both become directory names on
+/// the hosts (`/data/<name>` in a container), so they are plain file names.
+pub(crate) fn dataset_part_problem(part: &str) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    common_problem(part, allowed, MAX_DATASET_PART_LEN)
 }
 
 /// Why `reference` cannot be a container name, a container id (prefix) or an image reference.
@@ -76,6 +86,27 @@ mod tests {
             container_name_problem(&"x".repeat(64)).as_deref(),
             Some("is 64 characters long, over the limit of 63")
         );
+    }
+
+    #[test]
+    fn dataset_parts_are_plain_file_names() {
+        for part in ["imagenet", "coco-2017_v1.1", "v2", &"x".repeat(64)] {
+            assert_eq!(dataset_part_problem(part), None, "{part}");
+        }
+        for (part, problem) in [
+            ("", "is empty"),
+            (".hidden", "starts with `.`"),
+            ("a/b", "contains `/`"),
+            ("a b", "contains a space"),
+            ("a,b", "contains `,`"),
+        ] {
+            assert_eq!(
+                dataset_part_problem(part).as_deref(),
+                Some(problem),
+                "{part}"
+            );
+        }
+        assert!(dataset_part_problem(&"x".repeat(65)).is_some());
     }
 
     #[test]

@@ -4,16 +4,21 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use crate::duration::{DurationProblem, is_duration_part, parse_duration};
 use crate::lexer::{Lexer, Token, command_words};
-use crate::names::{container_name_problem, reference_problem};
-use crate::spec::{PLANNED, lookup, suggest};
+use crate::names::{container_name_problem, dataset_part_problem, reference_problem};
+use crate::spec::{PLANNED, lookup, nearest, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
-    BookRequest, BookingEnd, Command, GpuSelection, JobsCommand, LaunchGpus, LaunchRequest,
-    ParseContext, ParseError, ReleaseTarget, ReportPeriod,
+    BookRequest, BookingEnd, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
+    LaunchGpus, LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
 const MAX_GPU_INDEX: u32 = 255;
+
+/// The sub-commands of `data`, as help and "did you mean" know them.
+const DATA_VERBS: [&str; 9] = [
+    "add", "ls", "list", "where", "get", "rm", "pin", "unpin", "verify",
+];
 
 const START_ALONE: &str = "an end time or a duration: a range like `9:00-18:00`, \
                            or a duration and a start like `2h at 9:00`";
@@ -68,6 +73,7 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "host" => parser.host(),
         "jobs" => parser.jobs(),
         "report" => parser.report(),
+        "data" => parser.data(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
             word: word.to_owned(),
@@ -131,6 +137,20 @@ impl<'a> Parser<'a> {
             command: self.command,
             input: input.to_owned(),
             reason: reason.into(),
+        }
+    }
+
+    fn unknown_subcommand(
+        &self,
+        word: &str,
+        expected: &'static str,
+        accepted: impl IntoIterator<Item = &'static str>,
+    ) -> ParseError {
+        ParseError::UnknownSubcommand {
+            command: self.command,
+            word: word.to_owned(),
+            expected,
+            suggestion: nearest(word, accepted),
         }
     }
 
@@ -211,11 +231,11 @@ impl<'a> Parser<'a> {
             "drain" => true,
             "undrain" => false,
             _ => {
-                return Err(ParseError::UnknownSubcommand {
-                    command: self.command,
-                    word: verb.raw.to_owned(),
-                    expected: "`drain` or `undrain`",
-                });
+                return Err(self.unknown_subcommand(
+                    verb.raw,
+                    "`drain` or `undrain`",
+                    ["drain", "undrain"],
+                ));
             }
         };
         let host = self
@@ -252,11 +272,7 @@ impl<'a> Parser<'a> {
                 self.finish()?;
                 Ok(Command::Jobs(JobsCommand::Run { job }))
             }
-            _ => Err(ParseError::UnknownSubcommand {
-                command: self.command,
-                word: verb.raw.to_owned(),
-                expected: "`list` or `run`",
-            }),
+            _ => Err(self.unknown_subcommand(verb.raw, "`list` or `run`", ["list", "run"])),
         }
     }
 
@@ -270,15 +286,185 @@ impl<'a> Parser<'a> {
             "day" | "daily" => ReportPeriod::Day,
             "week" | "weekly" => ReportPeriod::Week,
             _ => {
-                return Err(ParseError::UnknownSubcommand {
-                    command: self.command,
-                    word: period.raw.to_owned(),
-                    expected: "`day` or `week`",
-                });
+                return Err(self.unknown_subcommand(
+                    period.raw,
+                    "`day` or `week`",
+                    ["day", "week"],
+                ));
             }
         };
         self.finish()?;
         Ok(Command::Report { period })
+    }
+
+    /// `data [ls]`, `data add …`, `data where <dataset>`, `data <verb> <dataset> <host>`.
+    fn data(mut self) -> Result<Command, ParseError> {
+        let Some(verb) = self.next()? else {
+            return Ok(Command::Data(DataCommand::Ls));
+        };
+        let word = verb.text.to_lowercase();
+        let command = match word.as_str() {
+            "add" => return self.data_add(),
+            "ls" | "list" => DataCommand::Ls,
+            "where" => DataCommand::Where {
+                dataset: self.dataset("a dataset, like `imagenet` or `imagenet@v2`")?,
+            },
+            "get" | "rm" | "pin" | "unpin" | "verify" => {
+                let dataset = self.dataset("a dataset and a host, like `imagenet gpu05`")?;
+                let host = self.data_host(match word.as_str() {
+                    "get" => "a host to copy the dataset to, like `gpu05`",
+                    _ => "the host whose copy you mean, like `gpu05`",
+                })?;
+                match word.as_str() {
+                    "get" => DataCommand::Get { dataset, host },
+                    "rm" => DataCommand::Rm { dataset, host },
+                    "pin" => DataCommand::Pin { dataset, host },
+                    "unpin" => DataCommand::Unpin { dataset, host },
+                    _ => DataCommand::Verify { dataset, host },
+                }
+            }
+            _ => {
+                return Err(self.unknown_subcommand(
+                    verb.raw,
+                    "`add`, `ls`, `where`, `get`, `rm`, `pin`, `unpin` or `verify`",
+                    DATA_VERBS,
+                ));
+            }
+        };
+        self.finish()?;
+        Ok(Command::Data(command))
+    }
+
+    /// `data add <name>@<version> <host>:<absolute path> [for "<note>"]`
+    fn data_add(mut self) -> Result<Command, ParseError> {
+        let what = "a dataset and where it is, like `imagenet@v2 gpu03:/srv/datasets/imagenet`";
+        let token = self.required(what)?;
+        let dataset = self.dataset_token(token)?;
+        let version = dataset.version.ok_or_else(|| ParseError::MissingVersion {
+            command: self.command,
+            input: dataset.name.clone(),
+        })?;
+        let location =
+            self.required("the host and the path, like `gpu03:/srv/datasets/imagenet`")?;
+        let (host, path) = self.dataset_location(location.text)?;
+        let note = match self.next()? {
+            None => None,
+            Some(token) if !token.quoted && token.text.eq_ignore_ascii_case("for") => {
+                Some(self.note()?)
+            }
+            Some(token) => return Err(self.unexpected(token.raw)),
+        };
+        Ok(Command::Data(DataCommand::Add {
+            name: dataset.name,
+            version,
+            host,
+            path,
+            note,
+        }))
+    }
+
+    /// The next word as a dataset reference.
+    fn dataset(&mut self, what: &'static str) -> Result<DatasetRef, ParseError> {
+        let token = self.required(what)?;
+        self.dataset_token(token)
+    }
+
+    fn dataset_token(&self, token: Token<'_>) -> Result<DatasetRef, ParseError> {
+        if !token.quoted && token.text.starts_with('-') {
+            return Err(self.unexpected(token.raw));
+        }
+        self.dataset_ref(token.text)
+    }
+
+    /// `name` or `name@version`, lower-cased.
+    fn dataset_ref(&self, text: &str) -> Result<DatasetRef, ParseError> {
+        let lower = text.to_lowercase();
+        let (name, version) = match lower.split_once('@') {
+            Some((name, version)) => (name, Some(version)),
+            None => (lower.as_str(), None),
+        };
+        let bad = |reason: String| ParseError::BadDataset {
+            command: self.command,
+            input: text.to_owned(),
+            reason,
+        };
+        if let Some(reason) = dataset_part_problem(name) {
+            return Err(bad(if name.is_empty() && version.is_some() {
+                "has no name before the `@`".to_owned()
+            } else {
+                reason
+            }));
+        }
+        if let Some(version) = version
+            && let Some(reason) = dataset_part_problem(version)
+        {
+            return Err(bad(if version.is_empty() {
+                "ends with `@`".to_owned()
+            } else {
+                format!("has a version that {reason}")
+            }));
+        }
+        Ok(DatasetRef {
+            name: name.to_owned(),
+            version: version.map(str::to_owned),
+        })
+    }
+
+    /// `--data a,b@v1`: each name once.
+    fn dataset_list(&self, value: &str) -> Result<Vec<DatasetRef>, ParseError> {
+        let mut datasets: Vec<DatasetRef> = Vec::new();
+        for item in value.split(',') {
+            let dataset = self.dataset_ref(item)?;
+            if datasets.iter().any(|d| d.name == dataset.name) {
+                return Err(ParseError::DuplicateDataset {
+                    command: self.command,
+                    name: dataset.name,
+                });
+            }
+            datasets.push(dataset);
+        }
+        Ok(datasets)
+    }
+
+    /// The host a `data` verb applies to, lower-cased.
+    fn data_host(&mut self, what: &'static str) -> Result<String, ParseError> {
+        let token = self.required(what)?;
+        if !token.quoted && token.text.starts_with('-') {
+            return Err(self.unexpected(token.raw));
+        }
+        Ok(token.text.to_lowercase())
+    }
+
+    /// `gpu03:/srv/datasets/imagenet`: the host lower-cased, the path absolute and without
+    /// `.` or `..` (the agent resolves it again; this catches typing mistakes early).
+    fn dataset_location(&self, input: &str) -> Result<(String, String), ParseError> {
+        let bad = |reason: &str| ParseError::BadDatasetPath {
+            command: self.command,
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let Some((host, path)) = input.split_once(':') else {
+            return Err(bad(if input.starts_with('/') {
+                "the host is missing"
+            } else {
+                "it is not `<host>:<path>`"
+            }));
+        };
+        if host.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        if !path.starts_with('/') {
+            return Err(bad("the path is not absolute (it must start with `/`)"));
+        }
+        if path.split('/').any(|part| part == "." || part == "..") {
+            return Err(bad("the path contains `.` or `..`"));
+        }
+        if path.contains('\0') {
+            return Err(bad("the path contains a NUL character"));
+        }
+        let trimmed = path.trim_end_matches('/');
+        let path = if trimmed.is_empty() { "/" } else { trimmed };
+        Ok((host.to_lowercase(), path.to_owned()))
     }
 
     fn launch(mut self) -> Result<Command, ParseError> {
@@ -287,6 +473,7 @@ impl<'a> Parser<'a> {
         // `Some(None)` once `--gpus all` (or `host:all`) has been given.
         let mut gpus: Option<Option<LaunchGpus>> = None;
         let mut name = None;
+        let mut datasets = Vec::new();
         let mut command = Vec::new();
         loop {
             let (read, left) = self.lexer.split_here();
@@ -322,6 +509,13 @@ impl<'a> Parser<'a> {
                             });
                         }
                         name = Some(value);
+                    }
+                    "--data" if datasets.is_empty() => {
+                        let value = self.option_value(
+                            inline,
+                            "a dataset after `--data`, like `imagenet` or `imagenet,coco@2017`",
+                        )?;
+                        datasets = self.dataset_list(&value)?;
                     }
                     _ => return Err(self.unexpected(token.raw)),
                 }
@@ -369,6 +563,7 @@ impl<'a> Parser<'a> {
             gpus: gpus.flatten(),
             name,
             command,
+            datasets,
         }))
     }
 
@@ -503,6 +698,7 @@ impl<'a> Parser<'a> {
         let mut start = None;
         let mut count = None;
         let mut note = None;
+        let mut data = None;
         while let Some(token) = self.next()? {
             let word = token.text.to_lowercase();
             if token.quoted {
@@ -531,6 +727,15 @@ impl<'a> Parser<'a> {
                         .map(GpuSelection::Count)
                         .ok_or_else(|| bad_gpus(&input))?,
                 });
+            } else if (word == "--data" || word.starts_with("--data=")) && data.is_none() {
+                let value = match token.text.split_once('=') {
+                    Some((_, value)) => value.to_owned(),
+                    None => self
+                        .required("a dataset after `--data`, like `imagenet`")?
+                        .text
+                        .to_owned(),
+                };
+                data = Some(self.dataset_ref(&value)?);
             } else if word == "for" && note.is_none() && !any {
                 note = Some(self.note()?);
             } else {
@@ -551,6 +756,7 @@ impl<'a> Parser<'a> {
                 length,
                 gpus,
                 start,
+                data,
             });
         }
         let (start, end) = match span {
@@ -563,6 +769,7 @@ impl<'a> Parser<'a> {
             start,
             end,
             note,
+            data,
         }))
     }
 

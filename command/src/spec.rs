@@ -49,9 +49,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "book",
         aliases: &[],
-        usage: "book <host>[:<gpus>|:all] <duration> [at <time>] [--gpus N] [for \"<note>\"]\n\
-                book <host>[:<gpus>] [<day>] <start>-<end> [for \"<note>\"]\n\
-                book any <duration> [--gpus N] [at <time>]",
+        usage: "book <host>[:<gpus>|:all] <duration> [at <time>] [--gpus N] [--data <dataset>] [for \"<note>\"]\n\
+                book <host>[:<gpus>] [<day>] <start>-<end> [--data <dataset>] [for \"<note>\"]\n\
+                book any <duration> [--gpus N] [at <time>] [--data <dataset>]",
         summary: "Book GPUs on a host, for a duration or a time range",
         details: "Without GPUs you get one free GPU; `gpu01:0,1` books GPUs 0 and 1, `gpu01:0-3` \
                   GPUs 0 to 3, `gpu01:all` the whole host, `--gpus 2` any two free GPUs. \
@@ -60,7 +60,10 @@ pub const COMMANDS: &[CommandSpec] = &[
                   Times are in your Slack time zone: 14:00, 9am, 2:30pm, today 14:00, \
                   tomorrow 9:00, fri 14:00 (the next Friday), 2026-12-01 09:00. \
                   A day before a range applies to both ends: `tomorrow 9:00-18:00`.\n\
-                  A note after `for` is shown to others; quote it, or let it run to the end of the line.",
+                  A note after `for` is shown to others; quote it, or let it run to the end of the line.\n\
+                  `--data imagenet` starts copying the dataset to the host as soon as the booking \
+                  is made, and tells you when the booking starts whether it is there; with \
+                  `book any`, hosts that already hold it come first.",
         examples: &[
             "book gpu01 2h",
             "book gpu01:1 3h at 14:00",
@@ -68,6 +71,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "book gpu01:all 1d for \"ablation sweep\"",
             "book gpu01 1h30m --gpus 2",
             "book any 2h --gpus 2 at tomorrow 9:00",
+            "book gpu02 1d --data imagenet@v2",
         ],
         admin: false,
     },
@@ -110,7 +114,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "launch",
         aliases: &[],
-        usage: "launch <host> <image> [--gpus <list>|all|none] [--name <name>] [-- <command…>]",
+        usage: "launch <host> <image> [--gpus <list>|all|none] [--name <name>] [--data <dataset>[,<dataset>…]] [-- <command…>]",
         summary: "Start a container on GPUs you have booked",
         details: "The image is a catalogue name (`/maison images` lists them) or a reference like \
                   `registry.lan/team/trainer:1.2` or `busybox@sha256:…`.\n\
@@ -123,6 +127,8 @@ pub const COMMANDS: &[CommandSpec] = &[
                   `.` or `-`, up to 63 characters.\n\
                   Everything after `--` is the command to run instead of the image's own; quote \
                   words that contain spaces, with \"…\" or '…'.\n\
+                  `--data imagenet,coco@v1` mounts datasets read-only at `/data/<name>`; the \
+                  host must hold a complete copy (`/maison data get` makes one).\n\
                   The container runs as your Unix account (an admin maps it in the bot's \
                   config), never as root. The reply tells you how to enter it: `maison enter \
                   <name>` on the host.",
@@ -130,6 +136,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "launch gpu01 pytorch",
             "launch gpu01 pytorch --gpus 0,1 --name llama-ft -- python train.py --epochs 3",
             "launch gpu02 registry.lan/team/trainer:1.2 --gpus none -- bash -c \"make data\"",
+            "launch gpu01 pytorch --data imagenet,coco@2017 -- python train.py",
         ],
         admin: false,
     },
@@ -199,6 +206,44 @@ pub const COMMANDS: &[CommandSpec] = &[
         admin: false,
     },
     CommandSpec {
+        name: "data",
+        aliases: &[],
+        usage: "data add <name>@<version> <host>:<path> [for \"<note>\"]\n\
+                data ls\n\
+                data where <dataset>\n\
+                data get <dataset> <host>\n\
+                data rm <dataset> <host>\n\
+                data pin|unpin <dataset> <host>\n\
+                data verify <dataset> <host>",
+        summary: "Find, copy and manage datasets: which host has which, copy them, mount them \
+                  read-only",
+        details: "`data add` registers a directory already on a host as `<name>@<version>`; \
+                  the host's agent scans it (every file hashed) and you get a DM when it is \
+                  ready. Versions never change. Admins may register anything under the \
+                  datasets root; anyone may register a directory they own under their own \
+                  work root.\n\
+                  A `<dataset>` is a name, meaning its latest version, or `<name>@<version>`.\n\
+                  `data where` lists the hosts with a complete copy and copies in progress. \
+                  `data get` copies it to a host from the best hosts that hold it (agent to \
+                  agent, every chunk checked), with a progress message in your DMs; copies \
+                  unused for longest make room if the disk is short. `data rm` removes a \
+                  host's copy (the dataset's owner or an admin; never while mounted, never the \
+                  last complete copy), `data pin` keeps a copy from being removed to make \
+                  room, `data verify` re-hashes a copy and DMs you the result.\n\
+                  Use a dataset with `launch … --data <dataset>` (mounted read-only at \
+                  `/data/<name>`) or get it copied ahead with `book … --data <dataset>`.",
+        examples: &[
+            "data add imagenet@v2 gpu03:/srv/datasets/imagenet for \"ILSVRC 2012, train+val\"",
+            "data ls",
+            "data where imagenet",
+            "data get imagenet@v2 gpu05",
+            "data rm imagenet@v1 gpu05",
+            "data pin imagenet gpu05",
+            "data verify imagenet gpu05",
+        ],
+        admin: false,
+    },
+    CommandSpec {
         name: "hosts",
         aliases: &[],
         usage: "hosts",
@@ -247,8 +292,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// Command words of the design that are not built yet, and what they will do: typing one gets
 /// "not yet available" rather than "unknown command".
 pub const PLANNED: &[(&str, &str)] = &[(
-    "data",
-    "The dataset registry (`data ls`, `data where`, `data fetch`)",
+    "queue",
+    "The wait-list (`book … --wait`, `queue`, `unwait`)",
 )];
 
 /// The spec whose name or alias is `word` (any case).
@@ -269,15 +314,26 @@ pub(crate) fn spec(name: &str) -> &'static CommandSpec {
 
 /// The nearest command word to a mistyped one, if it is close enough to be a plausible typo.
 pub(crate) fn suggest(word: &str) -> Option<String> {
+    let words = COMMANDS
+        .iter()
+        .flat_map(|spec| std::iter::once(&spec.name).chain(spec.aliases))
+        .copied();
+    nearest(word, words).map(str::to_owned)
+}
+
+/// The word of `candidates` nearest to a mistyped `word`, if close enough to be a typo.
+pub(crate) fn nearest(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'static str>,
+) -> Option<&'static str> {
     let word = word.to_lowercase();
     // Two edits catch transpositions and dropped letters ("stauts", "relase") without
     // offering `mine` for every short word.
     let max_distance = if word.chars().count() <= 3 { 1 } else { 2 };
-    COMMANDS
-        .iter()
-        .flat_map(|spec| std::iter::once(&spec.name).chain(spec.aliases))
-        .map(|candidate| (strsim::damerau_levenshtein(&word, candidate), *candidate))
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(&word, candidate), candidate))
         .filter(|(distance, _)| *distance <= max_distance)
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.to_owned())
+        .map(|(_, candidate)| candidate)
 }

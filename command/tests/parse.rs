@@ -4,8 +4,8 @@ mod support;
 
 use chrono::Duration;
 use maison_command::{
-    BookRequest, BookingEnd, COMMANDS, Command, GpuSelection, JobsCommand, LaunchGpus,
-    LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod,
+    BookRequest, BookingEnd, COMMANDS, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
+    LaunchGpus, LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod,
 };
 use support::{ctx, parse, utc};
 
@@ -68,6 +68,7 @@ fn book_defaults_to_one_gpu_now() {
             start: None,
             end: BookingEnd::After(hours(2)),
             note: None,
+            data: None,
         }
     );
 }
@@ -231,7 +232,8 @@ fn book_any() {
         Ok(Command::BookAny {
             length: hours(2),
             gpus: 1,
-            start: None
+            start: None,
+            data: None,
         })
     );
     assert_eq!(
@@ -239,7 +241,8 @@ fn book_any() {
         Ok(Command::BookAny {
             length: hours(2),
             gpus: 2,
-            start: Some(utc("2026-12-01 08:00"))
+            start: Some(utc("2026-12-01 08:00")),
+            data: None,
         })
     );
     assert_eq!(
@@ -247,7 +250,8 @@ fn book_any() {
         Ok(Command::BookAny {
             length: Duration::minutes(150),
             gpus: 1,
-            start: Some(utc("2026-12-01 08:00"))
+            start: Some(utc("2026-12-01 08:00")),
+            data: None,
         }),
         "a range gives the start and the length"
     );
@@ -325,6 +329,7 @@ fn launch_defaults_to_the_whole_booking_and_the_images_command() {
             gpus: None,
             name: None,
             command: vec![],
+            datasets: vec![],
         },
         "the host is lower-cased, the image kept as typed"
     );
@@ -345,6 +350,7 @@ fn launch_with_every_option() {
                 "--epochs".into(),
                 "3".into()
             ],
+            datasets: vec![],
         }
     );
 }
@@ -570,6 +576,7 @@ fn jobs_errors() {
             command: "jobs",
             word: "start".into(),
             expected: "`list` or `run`",
+            suggestion: None,
         }
     );
     assert_eq!(err("jobs run").usage(), Some("jobs [list|run <job>]"));
@@ -937,7 +944,11 @@ fn unexpected_argument_to_fleet_commands() {
         arg: arg.into(),
     };
     assert_eq!(
-        err("launch gpu01 img --data ds"),
+        err("launch gpu01 img --volume /x"),
+        unexpected("launch", "--volume")
+    );
+    assert_eq!(
+        err("launch gpu01 img --data a --data b"),
         unexpected("launch", "--data")
     );
     assert_eq!(
@@ -1096,13 +1107,17 @@ fn missing_command_separator() {
 
 #[test]
 fn unknown_subcommand() {
-    for (text, word) in [("host dran gpu01", "dran"), ("host gpu01 drain", "gpu01")] {
+    for (text, word, suggestion) in [
+        ("host dran gpu01", "dran", Some("drain")),
+        ("host gpu01 drain", "gpu01", None),
+    ] {
         assert_eq!(
             err(text),
             ParseError::UnknownSubcommand {
                 command: "host",
                 word: word.into(),
                 expected: "`drain` or `undrain`",
+                suggestion,
             }
         );
     }
@@ -1205,6 +1220,7 @@ fn report_day_and_week() {
             command: "report",
             word: "month".into(),
             expected: "`day` or `week`",
+            suggestion: None,
         }
     );
     assert_eq!(
@@ -1218,11 +1234,304 @@ fn report_day_and_week() {
 
 #[test]
 fn planned_commands_are_not_yet_available() {
-    let e = err("Data ls");
+    let e = err("Queue");
     assert!(
-        matches!(&e, ParseError::NotYetAvailable { word, .. } if word == "data"),
+        matches!(&e, ParseError::NotYetAvailable { word, .. } if word == "queue"),
         "{e:?}"
     );
     assert!(e.to_string().contains("is not yet available"));
     assert_eq!(e.usage(), None);
+}
+
+// ---------------------------------------------------------------- datasets
+
+fn data(text: &str) -> DataCommand {
+    match parse(text) {
+        Ok(Command::Data(command)) => command,
+        other => panic!("{text:?} gave {other:?}"),
+    }
+}
+
+fn dataset(name: &str, version: Option<&str>) -> DatasetRef {
+    DatasetRef {
+        name: name.into(),
+        version: version.map(Into::into),
+    }
+}
+
+#[test]
+fn data_add_with_and_without_a_note() {
+    assert_eq!(
+        data("data add ImageNet@V2 GPU03:/srv/datasets/ImageNet/"),
+        DataCommand::Add {
+            name: "imagenet".into(),
+            version: "v2".into(),
+            host: "gpu03".into(),
+            path: "/srv/datasets/ImageNet".into(),
+            note: None,
+        },
+        "names, versions and hosts are lower-cased; the path keeps its case, not its last `/`"
+    );
+    assert_eq!(
+        data("data add coco@2017 \"gpu01:/work/alice/my coco\" for \"COCO, train only\""),
+        DataCommand::Add {
+            name: "coco".into(),
+            version: "2017".into(),
+            host: "gpu01".into(),
+            path: "/work/alice/my coco".into(),
+            note: Some("COCO, train only".into()),
+        },
+    );
+    assert!(matches!(
+        data("data add a@1 h:/x for just a test"),
+        DataCommand::Add { note: Some(note), .. } if note == "just a test"
+    ));
+}
+
+#[test]
+fn data_listing_and_locating() {
+    assert_eq!(data("data"), DataCommand::Ls);
+    assert_eq!(data("data ls"), DataCommand::Ls);
+    assert_eq!(data("DATA List"), DataCommand::Ls);
+    assert_eq!(
+        data("data where imagenet"),
+        DataCommand::Where {
+            dataset: dataset("imagenet", None)
+        }
+    );
+    assert_eq!(
+        data("data where imagenet@v1"),
+        DataCommand::Where {
+            dataset: dataset("imagenet", Some("v1"))
+        }
+    );
+}
+
+#[test]
+fn data_verbs_on_a_host() {
+    let on = |verb: &str| data(&format!("data {verb} ImageNet@v2 GPU05"));
+    let (d, host) = (dataset("imagenet", Some("v2")), "gpu05".to_owned());
+    assert_eq!(
+        on("get"),
+        DataCommand::Get {
+            dataset: d.clone(),
+            host: host.clone()
+        }
+    );
+    assert_eq!(
+        on("rm"),
+        DataCommand::Rm {
+            dataset: d.clone(),
+            host: host.clone()
+        }
+    );
+    assert_eq!(
+        on("pin"),
+        DataCommand::Pin {
+            dataset: d.clone(),
+            host: host.clone()
+        }
+    );
+    assert_eq!(
+        on("unpin"),
+        DataCommand::Unpin {
+            dataset: d.clone(),
+            host: host.clone()
+        }
+    );
+    assert_eq!(on("verify"), DataCommand::Verify { dataset: d, host });
+    assert_eq!(
+        data("data get imagenet gpu05"),
+        DataCommand::Get {
+            dataset: dataset("imagenet", None),
+            host: "gpu05".into()
+        },
+        "without a version: the latest"
+    );
+}
+
+#[test]
+fn data_errors() {
+    assert_eq!(
+        err("data add imagenet gpu03:/srv/imagenet"),
+        ParseError::MissingVersion {
+            command: "data",
+            input: "imagenet".into()
+        }
+    );
+    let bad_path = |input: &str, reason: &str| ParseError::BadDatasetPath {
+        command: "data",
+        input: input.into(),
+        reason: reason.into(),
+    };
+    assert_eq!(
+        err("data add a@1 gpu03:srv/a"),
+        bad_path(
+            "gpu03:srv/a",
+            "the path is not absolute (it must start with `/`)"
+        )
+    );
+    assert_eq!(
+        err("data add a@1 /srv/a"),
+        bad_path("/srv/a", "the host is missing")
+    );
+    assert_eq!(
+        err("data add a@1 :/srv/a"),
+        bad_path(":/srv/a", "the host is missing")
+    );
+    assert_eq!(
+        err("data add a@1 gpu03"),
+        bad_path("gpu03", "it is not `<host>:<path>`")
+    );
+    assert_eq!(
+        err("data add a@1 gpu03:/srv/../etc"),
+        bad_path("gpu03:/srv/../etc", "the path contains `.` or `..`")
+    );
+    let bad = |input: &str, reason: &str| ParseError::BadDataset {
+        command: "data",
+        input: input.into(),
+        reason: reason.into(),
+    };
+    assert_eq!(
+        err("data where image/net"),
+        bad("image/net", "contains `/`")
+    );
+    assert_eq!(
+        err("data where imagenet@"),
+        bad("imagenet@", "ends with `@`")
+    );
+    assert_eq!(
+        err("data where @v2"),
+        bad("@v2", "has no name before the `@`")
+    );
+    assert_eq!(err("data where .x"), bad(".x", "starts with `.`"));
+    assert_eq!(
+        err("data get imagenet@v/2 gpu01"),
+        bad("imagenet@v/2", "has a version that contains `/`")
+    );
+    let missing = |what| ParseError::MissingArgument {
+        command: "data",
+        what,
+    };
+    assert_eq!(
+        err("data add"),
+        missing("a dataset and where it is, like `imagenet@v2 gpu03:/srv/datasets/imagenet`")
+    );
+    assert_eq!(
+        err("data add a@1"),
+        missing("the host and the path, like `gpu03:/srv/datasets/imagenet`")
+    );
+    assert_eq!(
+        err("data where"),
+        missing("a dataset, like `imagenet` or `imagenet@v2`")
+    );
+    assert_eq!(
+        err("data get"),
+        missing("a dataset and a host, like `imagenet gpu05`")
+    );
+    assert_eq!(
+        err("data get imagenet"),
+        missing("a host to copy the dataset to, like `gpu05`")
+    );
+    assert_eq!(
+        err("data rm imagenet"),
+        missing("the host whose copy you mean, like `gpu05`")
+    );
+    let unexpected = |arg: &str| ParseError::UnexpectedArgument {
+        command: "data",
+        arg: arg.into(),
+    };
+    assert_eq!(err("data ls imagenet"), unexpected("imagenet"));
+    assert_eq!(err("data get imagenet gpu01 gpu02"), unexpected("gpu02"));
+    assert_eq!(err("data rm imagenet --force"), unexpected("--force"));
+    assert_eq!(err("data add a@1 h:/x because"), unexpected("because"));
+    assert_eq!(
+        err("data fetch imagenet gpu01"),
+        ParseError::UnknownSubcommand {
+            command: "data",
+            word: "fetch".into(),
+            expected: "`add`, `ls`, `where`, `get`, `rm`, `pin`, `unpin` or `verify`",
+            suggestion: None,
+        }
+    );
+    assert!(matches!(
+        err("data whree imagenet"),
+        ParseError::UnknownSubcommand {
+            suggestion: Some("where"),
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("data verfy imagenet gpu01"),
+        ParseError::UnknownSubcommand {
+            suggestion: Some("verify"),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn launch_mounts_datasets() {
+    assert_eq!(
+        launch("launch gpu01 pytorch --data ImageNet,coco@2017 -- python train.py").datasets,
+        [dataset("imagenet", None), dataset("coco", Some("2017"))]
+    );
+    assert_eq!(
+        launch("launch gpu01 pytorch --data=imagenet@v2").datasets,
+        [dataset("imagenet", Some("v2"))]
+    );
+    assert_eq!(
+        err("launch gpu01 pytorch --data a,b,a@v1"),
+        ParseError::DuplicateDataset {
+            command: "launch",
+            name: "a".into()
+        }
+    );
+    assert_eq!(
+        err("launch gpu01 pytorch --data a,,b"),
+        ParseError::BadDataset {
+            command: "launch",
+            input: "".into(),
+            reason: "is empty".into()
+        }
+    );
+    assert_eq!(
+        err("launch gpu01 pytorch --data"),
+        ParseError::MissingArgument {
+            command: "launch",
+            what: "a dataset after `--data`, like `imagenet` or `imagenet,coco@2017`"
+        }
+    );
+}
+
+#[test]
+fn book_stages_a_dataset() {
+    assert_eq!(
+        book("book gpu01 2h --data imagenet@v2 for \"fine-tune\"").data,
+        Some(dataset("imagenet", Some("v2")))
+    );
+    assert_eq!(
+        book("book gpu01 9:00-18:00 --data=coco").data,
+        Some(dataset("coco", None))
+    );
+    assert_eq!(
+        parse("book any 2h --data imagenet"),
+        Ok(Command::BookAny {
+            length: hours(2),
+            gpus: 1,
+            start: None,
+            data: Some(dataset("imagenet", None)),
+        })
+    );
+    assert_eq!(
+        err("book gpu01 2h --data a --data b"),
+        ParseError::UnexpectedArgument {
+            command: "book",
+            arg: "--data".into()
+        }
+    );
+    assert!(matches!(
+        err("book gpu01 2h --data a,b"),
+        ParseError::BadDataset { reason, .. } if reason == "contains `,`"
+    ));
 }

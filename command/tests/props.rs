@@ -211,6 +211,7 @@ proptest! {
             start: start.map(|((_, date), (_, time))| paris(date, time)),
             end: BookingEnd::After(Duration::minutes(minutes)),
             note: note.map(|(text, _)| text.trim().to_owned()),
+            data: None,
         };
         prop_assert_eq!(parse(&line), Ok(Command::Book(expected)), "{}", line);
     }
@@ -293,6 +294,7 @@ proptest! {
                 .into_iter()
                 .map(|(word, _)| word)
                 .collect(),
+            datasets: vec![],
         };
         prop_assert_eq!(parse(&line), Ok(Command::Launch(expected)), "{}", line);
     }

@@ -57,7 +57,7 @@ error_snapshots! {
     missing_image: "launch gpu01";
     missing_container: "stop";
     missing_host_verb: "host";
-    unexpected_argument_launch: "launch gpu01 pytorch --data imagenet";
+    unexpected_argument_launch: "launch gpu01 pytorch --volume /srv";
     unexpected_argument_ps: "ps gpu01 gpu02";
     bad_gpus_launch: "launch gpu01 pytorch --gpus 0,x";
     bad_container_name: "launch gpu01 pytorch --name my_run!";
@@ -69,9 +69,15 @@ error_snapshots! {
     unknown_jobs_subcommand: "jobs start daily_report";
     missing_job: "jobs run";
     unknown_report_period: "report month";
-    not_yet_available: "data ls";
+    not_yet_available: "queue";
     unterminated_quote_launch: "launch gpu01 pytorch -- bash -c \"echo hi";
     unterminated_quote_elsewhere: "stop \"llama";
+    data_missing_version: "data add imagenet gpu03:/srv/datasets/imagenet";
+    data_relative_path: "data add imagenet@v2 gpu03:srv/datasets/imagenet";
+    data_bad_dataset: "data where image/net";
+    data_unknown_verb: "data fecth imagenet gpu05";
+    data_missing_host: "data get imagenet";
+    launch_same_dataset_twice: "launch gpu01 pytorch --data imagenet,imagenet@v1";
 }
 
 #[test]

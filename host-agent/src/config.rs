@@ -28,6 +28,8 @@ pub struct AgentConfig {
     pub resources: ResourceConfig,
     #[serde(default)]
     pub enter: EnterConfig,
+    #[serde(default)]
+    pub datasets: DatasetsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -236,6 +238,210 @@ impl Default for EnterConfig {
     }
 }
 
+/// The agent's own directory under the datasets root (manifests, records, partial copies).
+pub const DATASET_STATE_DIR: &str = ".maison";
+
+/// Dataset copies between agents. The store is the `[mounts] datasets` root: complete copies
+/// at `<root>/<name>@<version>/`, the agent's own state under `<root>/.maison/`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetsConfig {
+    /// Most bytes per second this host receives from peers, and (separately) serves to them;
+    /// unset = no cap. An integer, or a size such as `"200MiB"` (per second).
+    #[serde(default)]
+    pub max_rate: Option<ByteSize>,
+    /// The cap during `night_hours` (local time), when the network is quieter.
+    #[serde(default)]
+    pub night_rate: Option<ByteSize>,
+    /// `"22-07"`: from 22:00 to 07:00 local time.
+    #[serde(default)]
+    pub night_hours: Option<HourRange>,
+    /// Free space a copy must leave on the datasets filesystem: bytes (`"10GiB"`) or a share
+    /// of the filesystem (`"5%"`).
+    #[serde(default)]
+    pub free_margin: FreeMargin,
+    /// Parallel ranged streams per copy.
+    #[serde(default = "default_streams")]
+    pub streams: usize,
+    /// This agent's client identity towards other agents (`pki issue-agent` writes
+    /// `peer-<host>.pem` and `peer-<host>-key.pem`). Without it, copies to this host are
+    /// refused; serving blobs to others needs nothing.
+    #[serde(default)]
+    pub peer_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub peer_key: Option<PathBuf>,
+}
+
+impl Default for DatasetsConfig {
+    fn default() -> Self {
+        DatasetsConfig {
+            max_rate: None,
+            night_rate: None,
+            night_hours: None,
+            free_margin: FreeMargin::default(),
+            streams: default_streams(),
+            peer_cert: None,
+            peer_key: None,
+        }
+    }
+}
+
+fn default_streams() -> usize {
+    8
+}
+
+/// A byte count written as an integer or with a unit: `"512MiB"`, `"1.5GB"`, `"200M"`.
+/// `K`, `M`, `G`, `T` alone are binary (like `KiB`…); `KB`, `MB`… are decimal. A trailing
+/// `/s` is allowed, so rates read naturally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let t = text.trim();
+        let t = t.strip_suffix("/s").unwrap_or(t).trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size (e.g. 200MiB, 10GiB, 1048576)"))?;
+        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "m" | "mib" => 1 << 20,
+            "g" | "gib" => 1 << 30,
+            "t" | "tib" => 1 << 40,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "tb" => 1_000_000_000_000,
+            other => {
+                return Err(format!(
+                    "unknown unit {other:?} in {text:?} (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+                ));
+            }
+        };
+        let bytes = number * factor as f64;
+        if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+            return Err(format!("{text:?} is out of range"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => ByteSize::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Free space to keep: a byte count or a percentage of the filesystem.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FreeMargin {
+    Bytes(u64),
+    Percent(f64),
+}
+
+impl Default for FreeMargin {
+    fn default() -> Self {
+        FreeMargin::Bytes(10 << 30)
+    }
+}
+
+impl FreeMargin {
+    /// The margin in bytes on a filesystem of `total` bytes.
+    pub fn bytes(&self, total: u64) -> u64 {
+        match *self {
+            FreeMargin::Bytes(b) => b,
+            FreeMargin::Percent(p) => (total as f64 * p / 100.0) as u64,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FreeMargin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(FreeMargin::Bytes(n)),
+            Raw::Text(t) => match t.trim().strip_suffix('%') {
+                Some(p) => {
+                    let p: f64 = p.trim().parse().map_err(|_| {
+                        serde::de::Error::custom(format!("{t:?} is not a percentage (e.g. 5%)"))
+                    })?;
+                    if !(0.0..100.0).contains(&p) {
+                        return Err(serde::de::Error::custom(format!(
+                            "free_margin {t:?} must be between 0 % and 100 %"
+                        )));
+                    }
+                    Ok(FreeMargin::Percent(p))
+                }
+                None => ByteSize::parse(&t)
+                    .map(|b| FreeMargin::Bytes(b.0))
+                    .map_err(serde::de::Error::custom),
+            },
+        }
+    }
+}
+
+/// Hours of the local day, `"22-07"`: the start hour included, the end hour excluded; a range
+/// may wrap over midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl HourRange {
+    pub fn parse(text: &str) -> Result<HourRange, String> {
+        let bad = || format!("{text:?} is not an hour range like \"22-07\" (local time)");
+        let (a, b) = text.split_once('-').ok_or_else(bad)?;
+        let hour = |s: &str| -> Result<u32, String> {
+            let s = s.trim();
+            let s = s.strip_suffix(":00").unwrap_or(s);
+            match s.parse::<u32>() {
+                Ok(h) if h <= 24 => Ok(h % 24),
+                _ => Err(bad()),
+            }
+        };
+        let (start, end) = (hour(a)?, hour(b)?);
+        if start == end {
+            return Err(format!("{text:?} is an empty hour range"));
+        }
+        Ok(HourRange { start, end })
+    }
+
+    pub fn contains(&self, hour: u32) -> bool {
+        if self.start < self.end {
+            (self.start..self.end).contains(&hour)
+        } else {
+            hour >= self.start || hour < self.end
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HourRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        HourRange::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Where `maison enter` looks for the agent unless told otherwise.
 pub const DEFAULT_ENTER_SOCKET: &str = "/run/maison/enter.sock";
 
@@ -271,6 +477,12 @@ impl AgentConfig {
         fix(&mut self.tls.cert);
         fix(&mut self.tls.key);
         fix(&mut self.tls.client_ca);
+        if let Some(p) = self.datasets.peer_cert.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.datasets.peer_key.as_mut() {
+            fix(p);
+        }
     }
 
     /// Checks what serde cannot: values that parse but make no sense.
@@ -297,6 +509,40 @@ impl AgentConfig {
             self.policy.staging_dir.is_absolute(),
             "policy.staging_dir must be an absolute path"
         );
+        self.validate_datasets()
+    }
+
+    fn validate_datasets(&self) -> anyhow::Result<()> {
+        let d = &self.datasets;
+        anyhow::ensure!(
+            (1..=64).contains(&d.streams),
+            "datasets.streams must be 1-64, not {}",
+            d.streams
+        );
+        for (name, rate) in [("max_rate", d.max_rate), ("night_rate", d.night_rate)] {
+            if let Some(r) = rate {
+                // Below this the cap's 10 ms refill would round to nothing.
+                anyhow::ensure!(
+                    r.0 >= 1024,
+                    "datasets.{name} = {} B/s is too small (at least 1KiB)",
+                    r.0
+                );
+            }
+        }
+        anyhow::ensure!(
+            d.night_rate.is_some() == d.night_hours.is_some(),
+            "datasets.night_rate and datasets.night_hours go together: set both or neither"
+        );
+        anyhow::ensure!(
+            d.peer_cert.is_some() == d.peer_key.is_some(),
+            "datasets.peer_cert and datasets.peer_key go together: set both or neither"
+        );
+        if self.mounts.datasets.is_none() {
+            anyhow::ensure!(
+                d.peer_cert.is_none() && d.max_rate.is_none() && d.night_rate.is_none(),
+                "[datasets] is set but [mounts] datasets is not: the dataset store lives under that root"
+            );
+        }
         Ok(())
     }
 }
@@ -314,6 +560,10 @@ mod tests {
         assert_eq!(config.gpu, GpuConfig::Auto);
         assert!(config.mounts.datasets.is_some());
         assert_eq!(config.metrics.retention_hours, 24);
+        config.validate().unwrap();
+        assert_eq!(config.datasets.streams, 8);
+        assert_eq!(config.datasets.free_margin, FreeMargin::Bytes(10 << 30));
+        assert!(config.datasets.peer_cert.is_some());
     }
 
     #[test]
@@ -345,6 +595,71 @@ mod tests {
         ] {
             assert!(AgentConfig::from_toml(bad).is_err(), "{bad}");
         }
+    }
+
+    const BASE: &str = "listen = \"127.0.0.1:1\"\n[tls]\ncert = \"a\"\nkey = \"k\"\nclient_ca = \"c\"\n[mounts]\ndatasets = \"/d\"\n";
+
+    #[test]
+    fn datasets_section_parses_sizes_rates_and_hours() {
+        let c = AgentConfig::from_toml(&format!(
+            "{BASE}[datasets]\nmax_rate = \"200MiB/s\"\nnight_rate = 1048576\nnight_hours = \"22-07\"\nfree_margin = \"5%\"\nstreams = 4\npeer_cert = \"p.pem\"\npeer_key = \"pk.pem\"\n"
+        ))
+        .unwrap();
+        c.validate().unwrap();
+        let d = &c.datasets;
+        assert_eq!(d.max_rate, Some(ByteSize(200 << 20)));
+        assert_eq!(d.night_rate, Some(ByteSize(1 << 20)));
+        assert_eq!(d.night_hours, Some(HourRange { start: 22, end: 7 }));
+        assert_eq!(d.free_margin, FreeMargin::Percent(5.0));
+        assert_eq!(d.free_margin.bytes(1000), 50);
+        assert_eq!(d.streams, 4);
+        let defaults = AgentConfig::from_toml(BASE).unwrap();
+        assert_eq!(defaults.datasets, DatasetsConfig::default());
+        assert_eq!(defaults.datasets.free_margin.bytes(1 << 40), 10 << 30);
+    }
+
+    #[test]
+    fn sizes_and_hour_ranges() {
+        assert_eq!(ByteSize::parse("1.5GB"), Ok(ByteSize(1_500_000_000)));
+        assert_eq!(ByteSize::parse("20 MiB"), Ok(ByteSize(20 << 20)));
+        assert_eq!(ByteSize::parse("512k"), Ok(ByteSize(512 << 10)));
+        assert!(ByteSize::parse("fast").is_err());
+        assert!(ByteSize::parse("10 parsecs").is_err());
+        let night = HourRange::parse("22-07").unwrap();
+        assert!(night.contains(23) && night.contains(0) && night.contains(6));
+        assert!(!night.contains(7) && !night.contains(12) && !night.contains(21));
+        let lunch = HourRange::parse("12:00-14:00").unwrap();
+        assert!(lunch.contains(13) && !lunch.contains(14));
+        assert!(HourRange::parse("7-7").is_err());
+        assert!(HourRange::parse("25-3").is_err());
+    }
+
+    #[test]
+    fn datasets_settings_that_make_no_sense_are_refused() {
+        for (extra, why) in [
+            ("streams = 0\n", "streams"),
+            ("night_rate = \"1MiB\"\n", "night_hours"),
+            ("peer_cert = \"p.pem\"\n", "peer_key"),
+            ("max_rate = 10\n", "too small"),
+        ] {
+            let c = AgentConfig::from_toml(&format!("{BASE}[datasets]\n{extra}")).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        assert!(
+            AgentConfig::from_toml(&format!("{BASE}[datasets]\nfree_margin = \"150%\"\n")).is_err()
+        );
+        let no_root = AgentConfig::from_toml(
+            "listen = \"127.0.0.1:1\"\n[tls]\ncert = \"a\"\nkey = \"k\"\nclient_ca = \"c\"\n[datasets]\nmax_rate = \"1MiB\"\n",
+        )
+        .unwrap();
+        assert!(
+            no_root
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("[mounts] datasets")
+        );
     }
 
     #[test]

@@ -410,6 +410,20 @@ impl Engine {
     async fn summarise(&self, c: bollard::models::ContainerSummary) -> Option<ContainerSummary> {
         let id = c.id?;
         let label_map = c.labels.unwrap_or_default();
+        // Trusted on any container, even one made by hand: it only ever keeps a replica from
+        // being removed, never grants anything.
+        self.inventory.set_container_datasets(
+            &id,
+            label_map
+                .get(labels::DATASETS)
+                .map(|l| {
+                    l.split(',')
+                        .filter(|m| !m.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
         let maison = MaisonLabels::from_labels(&label_map);
         let gpus = match label_map.get(labels::GPUS) {
             Some(list) => parse_gpu_list(list),

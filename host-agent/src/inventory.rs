@@ -23,6 +23,9 @@ pub struct ImageRecord {
 struct State {
     containers: HashMap<String, ContainerSummary>,
     images: HashMap<String, ImageRecord>,
+    /// Manifest ids in each container's `maison.datasets` label (containers with none are
+    /// absent). Kept beside the summaries, which the API shows as they are.
+    datasets: HashMap<String, Vec<String>>,
 }
 
 /// Counters exported on `/metrics`; tests read them too.
@@ -56,8 +59,39 @@ impl Inventory {
     }
 
     pub fn replace_containers(&self, containers: Vec<ContainerSummary>) {
-        let map = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
-        self.state.write().unwrap().containers = map;
+        let map: HashMap<String, ContainerSummary> =
+            containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+        let mut state = self.state.write().unwrap();
+        state.datasets.retain(|id, _| map.contains_key(id));
+        state.containers = map;
+    }
+
+    /// Records the datasets a container mounts (from its `maison.datasets` label).
+    pub fn set_container_datasets(&self, id: &str, manifests: Vec<String>) {
+        let mut state = self.state.write().unwrap();
+        if manifests.is_empty() {
+            state.datasets.remove(id);
+        } else {
+            state.datasets.insert(id.to_string(), manifests);
+        }
+    }
+
+    /// Names of the containers (any state) that mount the dataset version `manifest`.
+    pub fn containers_with_dataset(&self, manifest: &str) -> Vec<String> {
+        let state = self.state.read().unwrap();
+        let mut names: Vec<String> = state
+            .datasets
+            .iter()
+            .filter(|(_, ids)| ids.iter().any(|m| m == manifest))
+            .map(|(id, _)| {
+                state
+                    .containers
+                    .get(id)
+                    .map_or_else(|| id.clone(), |c| c.name.clone())
+            })
+            .collect();
+        names.sort();
+        names
     }
 
     pub fn upsert_container(&self, c: ContainerSummary) {
@@ -69,7 +103,9 @@ impl Inventory {
     }
 
     pub fn remove_container(&self, id: &str) {
-        self.state.write().unwrap().containers.remove(id);
+        let mut state = self.state.write().unwrap();
+        state.containers.remove(id);
+        state.datasets.remove(id);
     }
 
     pub fn replace_images(&self, images: Vec<ImageRecord>) {
@@ -244,6 +280,20 @@ mod tests {
         assert_eq!(inv.find_container("abcdef02").unwrap().name, "two");
         assert!(inv.find_container("abcd").is_none(), "ambiguous prefix");
         assert_eq!(inv.containers()[0].name, "two", "newest first");
+    }
+
+    #[test]
+    fn dataset_users_follow_the_containers() {
+        let inv = Inventory::new();
+        inv.set_container_datasets("c1", vec!["m1".into(), "m2".into()]);
+        inv.replace_containers(vec![container("c1", "one", "sha256:11", 1)]);
+        inv.set_container_datasets("c2", vec!["m2".into()]);
+        assert_eq!(inv.containers_with_dataset("m1"), vec!["one".to_string()]);
+        assert_eq!(inv.containers_with_dataset("m2").len(), 2);
+        inv.remove_container("c1");
+        assert!(inv.containers_with_dataset("m1").is_empty());
+        inv.replace_containers(vec![]);
+        assert!(inv.containers_with_dataset("m2").is_empty());
     }
 
     #[test]

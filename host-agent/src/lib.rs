@@ -5,11 +5,13 @@
 //! Layout: [`config`] (TOML), [`tls`] (mutual TLS, role check), [`server`] (API),
 //! [`docker`] + [`inventory`] (engine and its in-memory mirror), [`policy`]
 //! (launch spec → container config) + [`mounts`] (pinned bind-mount sources),
+//! [`datasets`] (registered and copied datasets, blobs for peers),
 //! [`enter`] (`maison enter` over a local socket), [`gpu`] + [`sampler`] + [`rollup`]
 //! (GPU probe, 1 Hz sampling, rollups), [`cgroup`] (PID → container).
 
 pub mod cgroup;
 pub mod config;
+pub mod datasets;
 pub mod docker;
 pub mod enter;
 pub mod gpu;
@@ -92,6 +94,12 @@ pub async fn start_with_clock(
     let tls = Arc::new(tls::server_config(&config.tls)?);
     let (probe, sim, deadline) = gpu::probe_from_config(&config.gpu).await?;
     let inventory = Arc::new(Inventory::new());
+    let hostname = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into());
+    // Before the policy: it may create the datasets root, which the policy then resolves.
+    let datasets = datasets::Datasets::open(&config, inventory.clone(), &hostname)?;
     let stager = Arc::new(Stager::new(&config.policy.staging_dir));
     let engine = Arc::new(Engine::new(
         &config.docker.socket,
@@ -125,13 +133,10 @@ pub async fn start_with_clock(
         config.metrics.proc_root.clone(),
         inventory.clone(),
     ));
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown".into());
     let state = Arc::new(AppState {
         engine: engine.clone(),
         inventory,
+        datasets: datasets.clone(),
         sampler: sampler.clone(),
         policy,
         started: clock.now(),
@@ -158,6 +163,16 @@ pub async fn start_with_clock(
         }
     }
     tasks.spawn(engine.run_inventory(rx.clone()));
+    datasets.empty_trash();
+    datasets.resume();
+    {
+        // Copies in progress stop cleanly on shutdown and resume at the next start.
+        let mut rx = rx.clone();
+        tasks.spawn(async move {
+            let _ = rx.changed().await;
+            datasets.shutdown().await;
+        });
+    }
     tasks.spawn(sampler.run(rx.clone()));
     tasks.spawn(server::serve_tls(
         listener,

@@ -22,7 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTPS API (mutual TLS; only bot certificates of the Maison CA).
+    /// Serve the HTTPS API (mutual TLS; bot certificates of the Maison CA, and peer
+    /// certificates for the read-only blob routes).
     Serve {
         /// Configuration file (see config/agent.example.toml).
         #[arg(
@@ -92,6 +93,12 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             cfg.validate()
                 .with_context(|| format!("checking {}", config.display()))?;
             maison_agent::tls::server_config(&cfg.tls)?;
+            if maison_agent::datasets::peer_tls(&cfg)?.is_none() && cfg.mounts.datasets.is_some() {
+                println!(
+                    "{}: note: no [datasets] peer_cert/peer_key, so copies to this host will be refused",
+                    config.display()
+                );
+            }
             println!("{}: ok", config.display());
             Ok(())
         }

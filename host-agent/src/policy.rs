@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 
 use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig};
 use chrono::{DateTime, Utc};
+use maison_agent_api::datasets::{DatasetMount, MOUNT_PARENT, is_dataset_name, is_hash};
 use maison_agent_api::{LaunchSpec, MaisonLabels, ResourceLimits, labels};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
@@ -48,6 +49,8 @@ pub enum Rule {
     MountTarget,
     MountsUnavailable,
     DatasetReadOnly,
+    DatasetNotReady,
+    InvalidDataset,
     InvalidImage,
     InvalidName,
     InvalidOwner,
@@ -83,6 +86,8 @@ impl Rule {
             Rule::MountTarget => "mount-target",
             Rule::MountsUnavailable => "mounts-unavailable",
             Rule::DatasetReadOnly => "dataset-read-only",
+            Rule::DatasetNotReady => "dataset-not-ready",
+            Rule::InvalidDataset => "invalid-dataset",
             Rule::InvalidImage => "invalid-image",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
@@ -282,6 +287,25 @@ pub struct LaunchPlan {
     pub limits: ResourceLimits,
 }
 
+/// Where a launch's datasets come from: the host's complete replicas (the datasets module).
+/// A refusal says how far a copy that is not complete has got.
+pub trait DatasetSource {
+    fn open_dataset(&self, mount: &DatasetMount) -> Result<CheckedMount, PolicyRefusal>;
+}
+
+/// A host without datasets.
+#[derive(Debug)]
+pub struct NoDatasets;
+
+impl DatasetSource for NoDatasets {
+    fn open_dataset(&self, mount: &DatasetMount) -> Result<CheckedMount, PolicyRefusal> {
+        refuse(
+            Rule::DatasetNotReady,
+            format!("{} is not on this host: it keeps no datasets", mount.name),
+        )
+    }
+}
+
 /// Turns a launch request into the Docker container configuration, or refuses it.
 ///
 /// `now` becomes the `maison.created_at` label.
@@ -290,16 +314,30 @@ pub fn build_container_config(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<LaunchPlan, PolicyRefusal> {
+    build_container_config_with(spec, policy, now, &NoDatasets)
+}
+
+/// [`build_container_config`] on a host whose datasets are `datasets`.
+pub fn build_container_config_with(
+    spec: &LaunchSpec,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    datasets: &dyn DatasetSource,
+) -> Result<LaunchPlan, PolicyRefusal> {
     check_host_access(spec)?;
     check_identity(spec)?;
     let (uid, gid) = check_user(spec)?;
     let gpus = check_gpus(&spec.gpus, policy.gpu_count())?;
     let mut env = check_env(spec)?;
-    let mounts = spec
+    check_datasets(spec)?;
+    let mut mounts = spec
         .mounts
         .iter()
         .map(|m| open_mount(m, uid, policy))
         .collect::<Result<Vec<_>, _>>()?;
+    for d in &spec.datasets {
+        mounts.push(datasets.open_dataset(d)?);
+    }
     let limits = policy.limits_for(gpus.len());
 
     let booked_uuids: Vec<String> = gpus
@@ -326,6 +364,14 @@ pub fn build_container_config(
             .join(","),
     );
     label_map.insert(labels::LIMITS.to_string(), limits.to_label());
+    label_map.insert(
+        labels::DATASETS.to_string(),
+        spec.datasets
+            .iter()
+            .map(|d| d.manifest.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
 
     // Only set when GPUs are asked for: engines without the NVIDIA runtime reject
     // any device request, and CPU-only launches must keep working there.
@@ -395,6 +441,7 @@ fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String
         labels::GPUS,
         labels::LIMITS,
         labels::MOUNT_STAGE,
+        labels::DATASETS,
     ]
     .into_iter()
     .map(|k| (k.to_string(), String::new()))
@@ -608,6 +655,51 @@ fn check_env(spec: &LaunchSpec) -> Result<Vec<String>, PolicyRefusal> {
         .collect()
 }
 
+/// Dataset names are file names under `/data`, each once, with a manifest id, and no manual
+/// mount may sit on (or above, or below) the place a dataset is mounted.
+fn check_datasets(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
+    let mut seen = BTreeSet::new();
+    for d in &spec.datasets {
+        if !is_dataset_name(&d.name) {
+            return refuse(
+                Rule::InvalidDataset,
+                format!(
+                    "{:?} is not a dataset name (letters, digits, '-', '_', '.'; mounted at {MOUNT_PARENT}/<name>)",
+                    d.name
+                ),
+            );
+        }
+        if !is_hash(&d.manifest) {
+            return refuse(
+                Rule::InvalidDataset,
+                format!("dataset {} has no valid manifest id", d.name),
+            );
+        }
+        if !seen.insert(d.name.as_str()) {
+            return refuse(
+                Rule::InvalidDataset,
+                format!("dataset {} is listed twice", d.name),
+            );
+        }
+        let at = Path::new(MOUNT_PARENT).join(&d.name);
+        if let Some(m) = spec.mounts.iter().find(|m| {
+            let target: PathBuf = Path::new(&m.target).components().collect();
+            target.starts_with(&at) || at.starts_with(&target)
+        }) {
+            return refuse(
+                Rule::MountTarget,
+                format!(
+                    "mount target {:?} collides with dataset {} at {}; pick another target",
+                    m.target,
+                    d.name,
+                    at.display()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn lexical_check(path: &str, what: &str, parent_rule: Rule) -> Result<PathBuf, PolicyRefusal> {
     let p = Path::new(path);
     if !p.is_absolute() {
@@ -712,6 +804,20 @@ fn open_mount(
             },
         );
     };
+    // The agent's own state (partial, unverified copies) is never mounted by hand.
+    if root.kind == RootKind::Datasets
+        && rest
+            .components()
+            .next()
+            .is_some_and(|c| c.as_os_str() == crate::config::DATASET_STATE_DIR)
+    {
+        return refuse(
+            Rule::MountOutsideRoots,
+            format!(
+                "mount source {written:?} is the agent's own dataset state; mount a dataset with launch --data"
+            ),
+        );
+    }
     let real = root.canonical.join(rest);
     // The same below a root whose configured name differs from its real path.
     if policy.docker_socket.starts_with(&real) {
@@ -1155,6 +1261,113 @@ mod tests {
         assert_eq!(err.rule, Rule::MountContainsDatasets);
         s.mounts = vec![mount(&root.join("srv/ada/code"), None)];
         assert!(build_container_config(&s, &policy, now()).is_ok());
+    }
+
+    /// A dataset source that has every dataset, at one directory.
+    struct AllHere(PathBuf);
+
+    impl DatasetSource for AllHere {
+        fn open_dataset(&self, m: &DatasetMount) -> Result<CheckedMount, PolicyRefusal> {
+            Ok(CheckedMount {
+                dir: nix::fcntl::open(
+                    &self.0,
+                    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .unwrap(),
+                target: format!("{MOUNT_PARENT}/{}", m.name),
+                read_only: true,
+                as_written: m.name.clone(),
+            })
+        }
+    }
+
+    #[test]
+    fn datasets_need_a_complete_copy_and_a_place_of_their_own() {
+        let f = fixture();
+        let here = AllHere(f.root.join("datasets/imagenet"));
+        let ds = |name: &str, manifest: &str| DatasetMount {
+            name: name.into(),
+            manifest: manifest.into(),
+        };
+        let id = "a".repeat(64);
+        let mut s = spec();
+        s.datasets = vec![ds("imagenet", &id)];
+        // A host without the dataset refuses, naming it.
+        let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+        assert_eq!(err.rule, Rule::DatasetNotReady);
+        assert!(err.message.contains("imagenet"), "{}", err.message);
+        // With it: read-only at /data/<name>, and the manifest in the label.
+        let plan = build_container_config_with(&s, &f.policy, now(), &here).unwrap();
+        assert_eq!(plan.mounts.len(), 1);
+        assert_eq!(plan.mounts[0].target, "/data/imagenet");
+        assert!(plan.mounts[0].read_only);
+        assert_eq!(plan.body.labels.unwrap()[labels::DATASETS], id);
+        // Without datasets the label is there, empty (an image cannot fill it in).
+        let plain = build_container_config(&spec(), &f.policy, now()).unwrap();
+        assert_eq!(plain.body.labels.unwrap()[labels::DATASETS], "");
+
+        let cases: Vec<(Vec<DatasetMount>, Vec<MountSpec>, Rule)> = vec![
+            (vec![ds("../etc", &id)], vec![], Rule::InvalidDataset),
+            (vec![ds(".hidden", &id)], vec![], Rule::InvalidDataset),
+            (vec![ds("imagenet", "v2")], vec![], Rule::InvalidDataset),
+            (
+                vec![ds("imagenet", &id), ds("imagenet", &id)],
+                vec![],
+                Rule::InvalidDataset,
+            ),
+            (
+                vec![ds("imagenet", &id)],
+                vec![MountSpec {
+                    target: "/data/imagenet".into(),
+                    ..mount(&f.root.join("home/ada"), None)
+                }],
+                Rule::MountTarget,
+            ),
+            (
+                vec![ds("imagenet", &id)],
+                vec![MountSpec {
+                    target: "/data".into(),
+                    ..mount(&f.root.join("home/ada"), None)
+                }],
+                Rule::MountTarget,
+            ),
+            (
+                vec![ds("imagenet", &id)],
+                vec![MountSpec {
+                    target: "/data/imagenet/extra".into(),
+                    ..mount(&f.root.join("home/ada"), None)
+                }],
+                Rule::MountTarget,
+            ),
+        ];
+        for (datasets, mounts, rule) in cases {
+            let mut s = spec();
+            s.datasets = datasets.clone();
+            s.mounts = mounts;
+            let err = build_container_config_with(&s, &f.policy, now(), &here).unwrap_err();
+            assert_eq!(err.rule, rule, "{datasets:?}: {}", err.message);
+        }
+        // Another dataset next to a manual mount elsewhere under /data is fine.
+        let mut s = spec();
+        s.datasets = vec![ds("imagenet", &id)];
+        s.mounts = vec![MountSpec {
+            target: "/data/other".into(),
+            ..mount(&f.root.join("home/ada"), None)
+        }];
+        assert!(build_container_config_with(&s, &f.policy, now(), &here).is_ok());
+    }
+
+    #[test]
+    fn the_agents_own_dataset_state_is_never_mounted_by_hand() {
+        let f = fixture();
+        std::fs::create_dir_all(f.root.join("datasets/.maison/partial/x")).unwrap();
+        for path in ["datasets/.maison", "datasets/.maison/partial/x"] {
+            let mut s = spec();
+            s.mounts = vec![mount(&f.root.join(path), None)];
+            let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+            assert_eq!(err.rule, Rule::MountOutsideRoots, "{path}");
+        }
     }
 
     #[test]

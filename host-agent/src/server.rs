@@ -1,4 +1,8 @@
 //! The HTTPS API: routes, handlers, and the TLS accept loop.
+//!
+//! Every connection carries the role its client certificate proved ([`ClientRole`]). The bot
+//! may call everything; a peer (another agent copying a dataset) only the read-only blob and
+//! manifest routes, and gets a 403 naming that rule anywhere else.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,8 +12,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -17,18 +21,21 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::{
     ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
 };
+use maison_pki::Role;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::datasets::{DatasetError, Datasets};
 use crate::docker::{Engine, EngineError};
 use crate::inventory::Inventory;
-use crate::policy::{Policy, build_container_config};
+use crate::policy::{Policy, build_container_config_with};
 use crate::rollup::Clock;
 use crate::sampler::Sampler;
 
@@ -48,6 +55,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub inventory: Arc<Inventory>,
+    pub datasets: Arc<Datasets>,
     pub sampler: Arc<Sampler>,
     pub policy: Policy,
     pub clock: Arc<dyn Clock>,
@@ -122,9 +130,78 @@ impl From<EngineError> for AppError {
     }
 }
 
+impl From<DatasetError> for AppError {
+    fn from(e: DatasetError) -> AppError {
+        let message = e.to_string();
+        let (status, code, rule) = match e {
+            DatasetError::Disabled => (
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                Some("datasets-disabled"),
+            ),
+            DatasetError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, None),
+            DatasetError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, None),
+            DatasetError::Conflict { rule, .. } => {
+                (StatusCode::CONFLICT, ErrorCode::Conflict, Some(rule))
+            }
+            DatasetError::Refused { rule, .. } => {
+                (StatusCode::FORBIDDEN, ErrorCode::PolicyRefused, Some(rule))
+            }
+            DatasetError::Upstream(_) => (StatusCode::BAD_GATEWAY, ErrorCode::NotFound, None),
+            DatasetError::Internal(_) => {
+                tracing::error!(error = %message, "dataset operation failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, None)
+            }
+        };
+        AppError(
+            status,
+            ApiError {
+                code,
+                message,
+                rule: rule.map(String::from),
+            },
+        )
+    }
+}
+
+/// The role the client certificate of a connection proved (set per connection by
+/// [`serve_tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRole(pub Role);
+
+/// Lets only the bot through. A peer certificate reaching a route behind this gets a clear
+/// refusal rather than a bare TLS error, so a misrouted call is easy to diagnose.
+async fn bot_only(role: Option<Extension<ClientRole>>, req: Request, next: Next) -> Response {
+    match role {
+        Some(Extension(ClientRole(Role::Bot))) => next.run(req).await,
+        other => {
+            let who = other.map_or("unknown".to_string(), |Extension(ClientRole(r))| {
+                r.to_string()
+            });
+            tracing::warn!(role = %who, path = %req.uri().path(), "route refused to a non-bot certificate");
+            AppError(
+                StatusCode::FORBIDDEN,
+                ApiError {
+                    code: ErrorCode::Forbidden,
+                    message: format!(
+                        "a {who} certificate may only read blobs and manifests (GET /v1/blobs/{{hash}}, POST /v1/blobs, GET /v1/datasets/{{id}}/manifest)"
+                    ),
+                    rule: Some("peer-read-only".into()),
+                },
+            )
+            .into_response()
+        }
+    }
+}
+
 type Shared = State<Arc<AppState>>;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // What a peer agent may read; the bot may too.
+    let shared = Router::new()
+        .route("/v1/blobs/{hash}", get(get_blob))
+        .route("/v1/blobs", post(post_blobs))
+        .route("/v1/datasets/{id}/manifest", get(dataset_manifest));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
@@ -136,6 +213,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/containers/{id}", delete(remove_container))
         .route("/v1/images", get(list_images))
         .route("/v1/images/{id}", delete(remove_image))
+        .route("/v1/datasets", get(list_datasets))
+        .route("/v1/datasets/register", post(register_dataset))
+        .route("/v1/datasets/fetch", post(fetch_dataset))
+        .route("/v1/datasets/{id}/verify", post(verify_dataset))
+        .route("/v1/datasets/{id}", delete(remove_dataset))
+        .route_layer(axum::middleware::from_fn(bot_only))
+        .merge(shared)
         .fallback(|| async {
             AppError::new(
                 StatusCode::NOT_FOUND,
@@ -267,17 +351,13 @@ async fn list_containers(
 async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
     let spec: LaunchSpec = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("invalid launch spec: {e}")))?;
-    let plan = build_container_config(&spec, &s.policy, s.clock.now()).map_err(|r| {
-        tracing::warn!(owner = %spec.owner, rule = %r.rule, reason = %r.message, "launch refused");
-        AppError(
-            StatusCode::FORBIDDEN,
-            ApiError {
-                code: ErrorCode::PolicyRefused,
-                message: r.message,
-                rule: Some(r.rule.as_str().to_string()),
-            },
-        )
-    })?;
+    let manifests: Vec<String> = spec.datasets.iter().map(|d| d.manifest.clone()).collect();
+    // Held until the container exists (and the inventory knows its label): a removal in
+    // between would empty a directory the container is about to see.
+    let _pin = s.datasets.pin(&manifests);
+    let now = s.clock.now();
+    let plan = build_container_config_with(&spec, &s.policy, now, s.datasets.as_ref())
+        .map_err(|r| refused(&spec, r))?;
     let (created, container) = s
         .engine
         .launch(spec.name.as_deref(), &spec.idempotency_key, plan)
@@ -288,7 +368,11 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
             }
         })?;
     if created {
-        tracing::info!(owner = %spec.owner, id = %container.id, name = %container.name, gpus = ?spec.gpus, "container launched");
+        let datasets: Vec<&str> = spec.datasets.iter().map(|d| d.name.as_str()).collect();
+        tracing::info!(owner = %spec.owner, id = %container.id, name = %container.name, gpus = ?spec.gpus, ?datasets, "container launched");
+        if !manifests.is_empty() {
+            s.datasets.mounted(&manifests);
+        }
     }
     let status = if created {
         StatusCode::CREATED
@@ -296,6 +380,18 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
         StatusCode::OK
     };
     Ok((status, Json(LaunchResponse { created, container })).into_response())
+}
+
+fn refused(spec: &LaunchSpec, r: crate::policy::PolicyRefusal) -> AppError {
+    tracing::warn!(owner = %spec.owner, rule = %r.rule, reason = %r.message, "launch refused");
+    AppError(
+        StatusCode::FORBIDDEN,
+        ApiError {
+            code: ErrorCode::PolicyRefused,
+            message: r.message,
+            rule: Some(r.rule.as_str().to_string()),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,6 +447,59 @@ async fn list_images(
 async fn remove_image(State(s): Shared, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     s.engine.remove_image(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_datasets(State(s): Shared) -> Result<Json<DatasetInventory>, AppError> {
+    Ok(Json(s.datasets.inventory()?))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("invalid {what}: {e}")))
+}
+
+async fn register_dataset(
+    State(s): Shared,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ReplicaInfo>), AppError> {
+    let req: RegisterRequest = parse_json(&body, "register request")?;
+    Ok((StatusCode::ACCEPTED, Json(s.datasets.register(&req)?)))
+}
+
+async fn fetch_dataset(
+    State(s): Shared,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ReplicaInfo>), AppError> {
+    let req: FetchRequest = parse_json(&body, "fetch request")?;
+    Ok((StatusCode::ACCEPTED, Json(s.datasets.fetch(&req).await?)))
+}
+
+async fn verify_dataset(
+    State(s): Shared,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ReplicaInfo>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(s.datasets.verify(&id)?)))
+}
+
+async fn remove_dataset(State(s): Shared, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    s.datasets.remove(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn dataset_manifest(State(s): Shared, Path(id): Path<String>) -> Result<Response, AppError> {
+    let bytes = s.datasets.manifest_bytes(&id)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+async fn get_blob(
+    State(s): Shared,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    Ok(s.datasets.blob(hash, headers).await?)
+}
+
+async fn post_blobs(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
+    Ok(s.datasets.blobs(&body).await?)
 }
 
 async fn prometheus(State(s): Shared) -> Response {
@@ -487,6 +636,56 @@ fn render_prometheus(s: &AppState) -> String {
         "GPU temperature in the latest fresh sample.",
         &per_gpu(&|r| r.temp_celsius.map(f64::from)),
     );
+    let ds = s.datasets.gauges();
+    metric(
+        "maison_agent_dataset_replicas",
+        "gauge",
+        "Dataset replicas on this host, by state.",
+        &ds.by_state
+            .iter()
+            .map(|(state, n, _)| (format!("{{state=\"{state}\"}}"), *n as f64))
+            .collect::<Vec<_>>(),
+    );
+    metric(
+        "maison_agent_dataset_present_bytes",
+        "gauge",
+        "Bytes of dataset replicas present on this host, by state.",
+        &ds.by_state
+            .iter()
+            .map(|(state, _, b)| (format!("{{state=\"{state}\"}}"), *b as f64))
+            .collect::<Vec<_>>(),
+    );
+    metric(
+        "maison_agent_dataset_blobs",
+        "gauge",
+        "Distinct file hashes this host serves to peers.",
+        &[(String::new(), ds.blobs_indexed as f64)],
+    );
+    let dstats = &s.datasets.stats;
+    for (name, help, value) in [
+        (
+            "maison_agent_dataset_received_bytes_total",
+            "Dataset bytes received from peers (including re-sent pieces).",
+            &dstats.bytes_received,
+        ),
+        (
+            "maison_agent_dataset_served_bytes_total",
+            "Dataset bytes served to peers.",
+            &dstats.bytes_served,
+        ),
+        (
+            "maison_agent_dataset_corrupt_chunks_total",
+            "Pieces received that did not match their hash (fetched again elsewhere).",
+            &dstats.corrupt_chunks,
+        ),
+    ] {
+        metric(
+            name,
+            "counter",
+            help,
+            &[(String::new(), value.load(Ordering::Relaxed) as f64)],
+        );
+    }
     metric(
         "maison_agent_rollup_minutes",
         "gauge",
@@ -589,6 +788,18 @@ pub async fn serve_tls(
                         }
                     };
                     drop((address_slot, handshake_slot));
+                    // The verifier accepted only bot and peer certificates; read which one
+                    // this is, once, for every request on the connection.
+                    let role = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|cert| maison_pki::role_of_der(cert.as_ref()).ok().flatten());
+                    let Some(role) = role else {
+                        tracing::warn!(%peer, "a connection without a readable role; closing it");
+                        return;
+                    };
                     let Ok(_permit) = slots.try_acquire_owned() else {
                         tracing::warn!(%peer, "too many authenticated connections; closing one");
                         return;
@@ -598,6 +809,13 @@ pub async fn serve_tls(
                         .http1()
                         .timer(TokioTimer::new())
                         .header_read_timeout(Duration::from_secs(30));
+                    let app = tower::ServiceExt::map_request(
+                        app,
+                        move |mut req: Request<hyper::body::Incoming>| {
+                            req.extensions_mut().insert(ClientRole(role));
+                            req
+                        },
+                    );
                     let service = TowerToHyperService::new(app);
                     if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");

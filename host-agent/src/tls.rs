@@ -2,8 +2,10 @@
 //!
 //! A client must present a certificate that chains to the Maison CA (webpki path
 //! validation, including expiry and the clientAuth key usage) *and* carries the
-//! bot role. The role is checked inside the certificate verifier, so a refused
-//! client fails the handshake before a byte of HTTP is read.
+//! bot or the peer role. The role is checked inside the certificate verifier, so a refused
+//! client fails the handshake before a byte of HTTP is read. Which routes each role may call
+//! is decided per connection in [`crate::server`]: a peer (another agent pulling dataset
+//! blobs) only reads blobs and manifests.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,12 +25,13 @@ use maison_pki::Role;
 #[error("client certificate refused: {0}")]
 struct RoleRefused(String);
 
-/// Checks the Maison role of a certificate that already passed path validation.
-pub fn check_bot_role(end_entity: &CertificateDer<'_>) -> Result<(), String> {
+/// The Maison role of a client certificate that already passed path validation: the bot, or
+/// a peer agent; anything else is refused.
+pub fn check_client_role(end_entity: &CertificateDer<'_>) -> Result<Role, String> {
     match maison_pki::role_of_der(end_entity.as_ref()) {
-        Ok(Some(Role::Bot)) => Ok(()),
+        Ok(Some(role @ (Role::Bot | Role::Peer))) => Ok(role),
         Ok(Some(other)) => Err(format!(
-            "certificate has role {other}; only the bot may call an agent"
+            "certificate has role {other}; only the bot (or a peer agent, for dataset blobs) may call an agent"
         )),
         Ok(None) => Err("certificate carries no Maison role".into()),
         Err(e) => Err(e.to_string()),
@@ -37,11 +40,11 @@ pub fn check_bot_role(end_entity: &CertificateDer<'_>) -> Result<(), String> {
 
 /// Wraps webpki's verifier and adds the role check.
 #[derive(Debug)]
-struct BotOnlyVerifier {
+struct RoleVerifier {
     inner: Arc<dyn ClientCertVerifier>,
 }
 
-impl ClientCertVerifier for BotOnlyVerifier {
+impl ClientCertVerifier for RoleVerifier {
     fn offer_client_auth(&self) -> bool {
         true
     }
@@ -64,7 +67,7 @@ impl ClientCertVerifier for BotOnlyVerifier {
             .inner
             .verify_client_cert(end_entity, intermediates, now)
             .inspect_err(|e| tracing::warn!(error = %e, "client certificate refused"))?;
-        if let Err(reason) = check_bot_role(end_entity) {
+        if let Err(reason) = check_client_role(end_entity) {
             tracing::warn!(%reason, "client certificate refused");
             return Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::Other(rustls::OtherError(Arc::new(RoleRefused(reason)))),
@@ -129,7 +132,7 @@ pub fn server_config_from_pem(
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
-        .with_client_cert_verifier(Arc::new(BotOnlyVerifier { inner }))
+        .with_client_cert_verifier(Arc::new(RoleVerifier { inner }))
         .with_single_cert(chain, key)
         .context("the agent certificate and key do not match")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -158,12 +161,19 @@ mod tests {
     }
 
     #[test]
-    fn only_bot_role_passes() {
+    fn only_bot_and_peer_roles_pass() {
         let ca = Ca::generate("T").unwrap();
-        assert!(check_bot_role(&der(&ca.issue_bot("b").unwrap().cert_pem)).is_ok());
+        assert_eq!(
+            check_client_role(&der(&ca.issue_bot("b").unwrap().cert_pem)),
+            Ok(Role::Bot)
+        );
+        assert_eq!(
+            check_client_role(&der(&ca.issue_peer("h").unwrap().cert_pem)),
+            Ok(Role::Peer)
+        );
         let agent = ca.issue_agent("h", &[]).unwrap();
         assert!(
-            check_bot_role(&der(&agent.cert_pem))
+            check_client_role(&der(&agent.cert_pem))
                 .unwrap_err()
                 .contains("role agent")
         );
@@ -174,7 +184,7 @@ mod tests {
             })
             .unwrap();
         assert!(
-            check_bot_role(&der(&roleless.cert_pem))
+            check_client_role(&der(&roleless.cert_pem))
                 .unwrap_err()
                 .contains("no Maison role")
         );

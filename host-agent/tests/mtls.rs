@@ -162,3 +162,82 @@ async fn the_client_refuses_an_agent_from_another_ca_and_plain_http() {
     assert!(err.to_string().contains("https"), "{err}");
     t.agent.shutdown().await;
 }
+
+async fn collect(mut s: maison_agent_api::BlobStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(piece) = s.chunk().await.expect("blob body") {
+        out.extend_from_slice(&piece);
+    }
+    out
+}
+
+fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, ClientError>, what: &str) {
+    match result {
+        Err(ClientError::Api { status: 403, error }) => {
+            assert_eq!(error.code, maison_agent_api::ErrorCode::Forbidden, "{what}");
+            assert_eq!(error.rule.as_deref(), Some("peer-read-only"), "{what}");
+            assert!(error.message.contains("peer"), "{what}: {}", error.message);
+        }
+        other => panic!("{what}: expected 403 for a peer, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_peer_certificate_reads_blobs_and_manifests_and_nothing_else() {
+    use common::data::{MIB, make_tree, register_complete};
+    let t = TestAgent::start().await;
+    let src = t.datasets.join("peer-test");
+    make_tree(&src, "peer", 1, 9 * MIB, 3, 1000);
+    let id = register_complete(&t.client, "peer-test", "v1", &src).await;
+    let manifest = t.client.manifest(&id).await.unwrap();
+    let peer = client_for(t.agent.addr, &t.pki.client_tls(&t.pki.peer));
+
+    // What a peer may do: the manifest, one blob (whole or a range), a batch.
+    assert_eq!(peer.manifest(&id).await.unwrap(), manifest);
+    let big = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "big/part-0.bin")
+        .unwrap();
+    let on_disk = std::fs::read(src.join("big/part-0.bin")).unwrap();
+    let range = 8 * MIB - 10..8 * MIB + 100;
+    let part = collect(peer.blob(&big.hash, Some(range.clone())).await.unwrap()).await;
+    assert_eq!(part, on_disk[range.start as usize..range.end as usize]);
+    assert_eq!(
+        collect(peer.blob(&big.hash, None).await.unwrap()).await,
+        on_disk
+    );
+    let small: Vec<_> = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("small/"))
+        .collect();
+    let batch = maison_agent_api::datasets::BlobBatch {
+        hashes: small.iter().map(|f| f.hash.clone()).collect(),
+    };
+    let got = collect(peer.blobs(&batch).await.unwrap()).await;
+    let expected: Vec<u8> = small
+        .iter()
+        .flat_map(|f| std::fs::read(src.join(&f.path)).unwrap())
+        .collect();
+    assert_eq!(got, expected);
+    match peer.blob(&"0".repeat(64), None).await {
+        Err(ClientError::Api { status: 404, .. }) => {}
+        other => panic!("unknown blob: {other:?}"),
+    }
+
+    // Everything else is refused, with a reason.
+    assert_forbidden(peer.healthz().await, "healthz");
+    assert_forbidden(peer.containers().await, "containers");
+    assert_forbidden(peer.images().await, "images");
+    assert_forbidden(peer.datasets().await, "datasets");
+    assert_forbidden(peer.launch(&common::spec("peer", "launch")).await, "launch");
+    assert_forbidden(peer.remove_dataset(&id).await, "remove a dataset");
+    assert_forbidden(peer.verify_dataset(&id).await, "verify a dataset");
+    assert_forbidden(peer.remove("anything", true).await, "remove a container");
+
+    // The bot still can, and the dataset is untouched.
+    t.client.containers().await.expect("bot lists containers");
+    assert!(t.client.datasets().await.unwrap().replicas.len() == 1);
+    t.agent.shutdown().await;
+}

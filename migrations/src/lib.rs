@@ -16,6 +16,7 @@ mod m20261129_000004_jobs_outbox;
 mod m20261129_000005_reminders;
 mod m20261129_000006_host_hours;
 mod m20261129_000007_claim_requests;
+mod m20261130_000008_datasets;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_reminders::Migration),
             Box::new(m20261129_000006_host_hours::Migration),
             Box::new(m20261129_000007_claim_requests::Migration),
+            Box::new(m20261130_000008_datasets::Migration),
         ]
     }
 }

@@ -39,7 +39,8 @@ pub enum PkiCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Issue an agent's server certificate: writes agent-<HOST>.pem and agent-<HOST>-key.pem.
+    /// Issue an agent's server certificate and its peer identity: writes agent-<HOST>.pem,
+    /// agent-<HOST>-key.pem, peer-<HOST>.pem and peer-<HOST>-key.pem.
     IssueAgent {
         /// Directory holding the CA (from `init`); the certificate is written there.
         #[arg(long, default_value = "./pki", env = "MAISON_PKI_DIR")]
@@ -117,12 +118,20 @@ pub fn run_to(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
         } => {
             let ca = load_ca(&dir)?;
             let (cert, key) = agent_files(&dir, &host)?;
-            check_free(&[&cert, &key], force)?;
+            let (peer_cert, peer_key) = peer_files(&dir, &host)?;
+            check_free(&[&cert, &key, &peer_cert, &peer_key], force)?;
             let issued = ca
                 .issue_agent(&host, &san)
                 .with_context(|| format!("issuing the certificate of agent {host}"))?;
+            // The agent's client identity towards other agents (dataset copies): a separate
+            // key, so a server key never doubles as a client key.
+            let peer = ca
+                .issue_peer(&host)
+                .with_context(|| format!("issuing the peer certificate of agent {host}"))?;
             write_file(&key, &issued.key_pem, true)?;
             write_file(&cert, &issued.cert_pem, false)?;
+            write_file(&peer_key, &peer.key_pem, true)?;
+            write_file(&peer_cert, &peer.cert_pem, false)?;
             writeln!(
                 out,
                 "wrote {} (agent server certificate, role agent)",
@@ -131,9 +140,17 @@ pub fn run_to(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(out, "wrote {} (agent key, mode 0600)", key.display())?;
             writeln!(
                 out,
-                "next: copy {}, {} and {} to {host} (e.g. /etc/maison/) and set cert, key and client_ca in its agent.toml",
+                "wrote {} (the agent's client certificate towards other agents, role peer)",
+                peer_cert.display()
+            )?;
+            writeln!(out, "wrote {} (peer key, mode 0600)", peer_key.display())?;
+            writeln!(
+                out,
+                "next: copy {}, {}, {}, {} and {} to {host} (e.g. /etc/maison/); set cert, key and client_ca under [tls] and peer_cert, peer_key under [datasets] in its agent.toml",
                 cert.display(),
                 key.display(),
+                peer_cert.display(),
+                peer_key.display(),
                 dir.join(CA_CERT_FILE).display()
             )?;
         }
@@ -143,6 +160,23 @@ pub fn run_to(cmd: PkiCommand, out: &mut dyn Write) -> anyhow::Result<()> {
 
 /// File names of an agent's certificate and key.
 pub fn agent_files(dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    check_host_file_name(host)?;
+    Ok((
+        dir.join(format!("agent-{host}.pem")),
+        dir.join(format!("agent-{host}-key.pem")),
+    ))
+}
+
+/// File names of an agent's peer certificate and key (its identity towards other agents).
+pub fn peer_files(dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    check_host_file_name(host)?;
+    Ok((
+        dir.join(format!("peer-{host}.pem")),
+        dir.join(format!("peer-{host}-key.pem")),
+    ))
+}
+
+fn check_host_file_name(host: &str) -> anyhow::Result<()> {
     // The host becomes part of a file name: refuse anything that could walk out of dir.
     if host.is_empty()
         || !host
@@ -152,10 +186,7 @@ pub fn agent_files(dir: &Path, host: &str) -> anyhow::Result<(PathBuf, PathBuf)>
     {
         bail!("{host:?} is not a valid host name (letters, digits, '-', '.')");
     }
-    Ok((
-        dir.join(format!("agent-{host}.pem")),
-        dir.join(format!("agent-{host}-key.pem")),
-    ))
+    Ok(())
 }
 
 fn load_ca(dir: &Path) -> anyhow::Result<Ca> {
@@ -278,6 +309,25 @@ mod tests {
         let agent = fs::read_to_string(dir.join("agent-gpu01.pem")).unwrap();
         assert_eq!(role_of_pem(&agent).unwrap(), Some(Role::Agent));
         assert!(dir.join("agent-gpu01-key.pem").exists());
+        let peer = fs::read_to_string(dir.join("peer-gpu01.pem")).unwrap();
+        assert_eq!(role_of_pem(&peer).unwrap(), Some(Role::Peer));
+        let mode = fs::metadata(dir.join("peer-gpu01-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Issuing again refuses to overwrite any of the four files.
+        let err = run_to(
+            PkiCommand::IssueAgent {
+                dir: dir.clone(),
+                host: "gpu01".into(),
+                san: vec![],
+                force: false,
+            },
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--force"), "{err}");
     }
 
     #[test]
@@ -300,5 +350,6 @@ mod tests {
         assert!(agent_files(Path::new("/x"), "../etc/passwd").is_err());
         assert!(agent_files(Path::new("/x"), "a/b").is_err());
         assert!(agent_files(Path::new("/x"), "gpu-01.lab").is_ok());
+        assert!(peer_files(Path::new("/x"), "../x").is_err());
     }
 }

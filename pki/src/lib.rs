@@ -3,20 +3,24 @@
 //! The bot and every agent authenticate each other with certificates from this CA
 //! only. A certificate carries its role twice:
 //!
-//! * extended key usage: bot certificates are `clientAuth` only, agent certificates
-//!   `serverAuth` only, so TLS libraries already refuse an agent certificate used as
-//!   a client;
-//! * a subject-alternative-name URI `urn:maison:role:bot` or `urn:maison:role:agent`,
-//!   which the agent checks explicitly after path validation. That check does not
-//!   depend on EKU handling, and it refuses any future certificate profile that is
-//!   not a bot.
+//! * extended key usage: bot and peer certificates are `clientAuth` only, agent
+//!   certificates `serverAuth` only, so TLS libraries already refuse an agent certificate
+//!   used as a client;
+//! * a subject-alternative-name URI `urn:maison:role:bot`, `urn:maison:role:agent` or
+//!   `urn:maison:role:peer`, which the agent checks explicitly after path validation. That
+//!   check does not depend on EKU handling, and it refuses any certificate profile that is
+//!   neither the bot nor a peer.
+//!
+//! A **peer** certificate is what one agent presents to another when it pulls dataset blobs:
+//! it is issued alongside each agent's own, and an agent lets a peer call nothing but the
+//! read-only blob and manifest routes.
 //!
 //! Keys are ECDSA P-256. The library is used by `maison-bot pki …`, by the
 //! stand-alone `maison-pki` binary and by tests, which issue certificates on the fly.
 
 mod cli;
 
-pub use cli::{PkiCommand, agent_files, run, run_to};
+pub use cli::{PkiCommand, agent_files, peer_files, run, run_to};
 
 use std::time::{Duration, SystemTime};
 
@@ -40,6 +44,8 @@ const BACKDATE: Duration = Duration::from_secs(3600);
 pub enum Role {
     Bot,
     Agent,
+    /// Another agent pulling dataset blobs (read-only routes only).
+    Peer,
 }
 
 impl Role {
@@ -47,6 +53,7 @@ impl Role {
         match self {
             Role::Bot => "bot",
             Role::Agent => "agent",
+            Role::Peer => "peer",
         }
     }
 
@@ -141,6 +148,23 @@ impl CertSpec {
     }
 }
 
+impl CertSpec {
+    /// The client identity an agent uses to pull from other agents: `clientAuth` only, role
+    /// `peer`, no names (it is never a server).
+    pub fn peer(host: &str) -> Self {
+        let now = SystemTime::now();
+        CertSpec {
+            common_name: format!("peer-{host}"),
+            role: Some(Role::Peer),
+            names: Vec::new(),
+            client_auth: true,
+            server_auth: false,
+            not_before: now - BACKDATE,
+            not_after: now + DEFAULT_LEAF_VALIDITY,
+        }
+    }
+}
+
 /// The Maison CA: its certificate and signing key.
 pub struct Ca {
     cert_pem: String,
@@ -216,6 +240,12 @@ impl Ca {
     /// is always a SAN; `sans` adds more names or IP addresses the bot may dial.
     pub fn issue_agent(&self, host: &str, sans: &[String]) -> Result<IssuedCert, PkiError> {
         self.issue(&CertSpec::agent(host, sans))
+    }
+
+    /// A client certificate for agent `host` to pull dataset blobs from its peers
+    /// (`clientAuth`, role `peer`).
+    pub fn issue_peer(&self, host: &str) -> Result<IssuedCert, PkiError> {
+        self.issue(&CertSpec::peer(host))
     }
 
     pub fn issue_bot_with_validity(
@@ -342,6 +372,7 @@ pub fn role_of_der(der: &[u8]) -> Result<Option<Role>, PkiError> {
         [one] => Ok(match one.as_str() {
             "bot" => Some(Role::Bot),
             "agent" => Some(Role::Agent),
+            "peer" => Some(Role::Peer),
             _ => None,
         }),
         _ => Err(PkiError::AmbiguousRole(roles)),
@@ -367,6 +398,21 @@ mod tests {
         assert_eq!(role_of_pem(&bot.cert_pem).unwrap(), Some(Role::Bot));
         assert_eq!(role_of_pem(&agent.cert_pem).unwrap(), Some(Role::Agent));
         assert_eq!(role_of_pem(ca.cert_pem()).unwrap(), None);
+        let peer = ca.issue_peer("gpu01").unwrap();
+        assert_eq!(role_of_pem(&peer.cert_pem).unwrap(), Some(Role::Peer));
+    }
+
+    #[test]
+    fn peer_certificate_is_a_client_without_names() {
+        let ca = Ca::generate("Test CA").unwrap();
+        let peer = ca.issue_peer("gpu01").unwrap();
+        let der = first_pem_der(&peer.cert_pem).unwrap();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let eku = cert.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.client_auth && !eku.server_auth);
+        let names = &cert.subject_alternative_name().unwrap().unwrap().value;
+        // Only the role URI: a peer certificate can never pass as a server.
+        assert_eq!(names.general_names.len(), 1);
     }
 
     #[test]

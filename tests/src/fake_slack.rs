@@ -2,8 +2,9 @@
 //! records every call, and can be told to fail the next calls (429 with `Retry-After`, or 5xx)
 //! or every call for a while (an outage). `response_url`s point at it too (`/response/<id>`),
 //! so replies to clicks are recorded, and so do the upload URLs of `files.getUploadURLExternal`
-//! (`/upload/<file id>`), which keep the bytes posted to them. With [`FakeSlack::set_clock`],
-//! each call is stamped with the test's clock.
+//! (`/upload/<file id>`), which keep the bytes posted to them. `chat.update` edits only a
+//! message that was posted, in its channel. With [`FakeSlack::set_clock`], each call is stamped
+//! with the test's clock.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -62,6 +63,8 @@ struct Inner {
     next_file: u64,
     /// File id → (declared length, bytes posted to its upload URL).
     uploads: HashMap<String, (usize, Option<Vec<u8>>)>,
+    /// `(channel, ts)` of every message posted, which `chat.update` may edit.
+    posted: std::collections::HashSet<(String, String)>,
 }
 
 /// Cloneable handle; the server runs until the process ends.
@@ -158,6 +161,11 @@ impl FakeSlack {
             .uploads
             .get(file_id)
             .and_then(|(_, bytes)| bytes.clone())
+    }
+
+    /// `(channel, ts)` of every message posted so far, in no particular order.
+    pub fn posted_messages(&self) -> Vec<(String, String)> {
+        self.inner.lock().unwrap().posted.iter().cloned().collect()
     }
 
     pub fn all_calls(&self) -> Vec<Call> {
@@ -317,7 +325,10 @@ async fn api(
             let ts = {
                 let mut inner = fake.inner.lock().unwrap();
                 inner.next_ts += 1;
-                format!("1700000000.{:06}", inner.next_ts)
+                let ts = format!("1700000000.{:06}", inner.next_ts);
+                let channel = args["channel"].as_str().unwrap_or_default().to_owned();
+                inner.posted.insert((channel, ts.clone()));
+                ts
             };
             json!({
                 "ok": true,
@@ -325,6 +336,22 @@ async fn api(
                 "ts": ts,
                 "message": {"ts": ts, "text": args["text"]},
             })
+        }
+        // Like Slack: only a message that was posted can be edited, in its own channel.
+        "chat.update" => {
+            let channel = args["channel"].as_str().unwrap_or_default().to_owned();
+            let ts = args["ts"].as_str().unwrap_or_default().to_owned();
+            if fake.inner.lock().unwrap().posted.contains(&(channel, ts)) {
+                json!({
+                    "ok": true,
+                    "channel": args["channel"],
+                    "ts": args["ts"],
+                    "text": args["text"],
+                    "message": {"text": args["text"]},
+                })
+            } else {
+                json!({"ok": false, "error": "message_not_found"})
+            }
         }
         "apps.connections.open" => match fake.inner.lock().unwrap().socket_url.clone() {
             Some(url) => json!({"ok": true, "url": url}),

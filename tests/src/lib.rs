@@ -363,7 +363,8 @@ impl BotTester {
             .collect()
     }
 
-    /// A poller over the bot's database, fleet and clock; tests call `poll_once` themselves.
+    /// A poller over the bot's database, fleet, clock and Slack client (for progress
+    /// messages); tests call `poll_once` themselves.
     pub fn poller(&self) -> Poller {
         Poller::new(
             self.app.db.clone(),
@@ -371,6 +372,7 @@ impl BotTester {
             &self.app.config.agents,
             self.clock.clone(),
         )
+        .with_slack(self.app.slack.clone())
     }
 
     /// The app's current time, Unix seconds.

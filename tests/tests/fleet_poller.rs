@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::{
     ApiError, ClientError, ContainerProcesses, ContainerState, ContainerSummary, ErrorCode,
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSource, ImageSummary, LaunchResponse,
@@ -167,6 +168,27 @@ impl AgentApi for FakeAgent {
     }
     async fn remove_image(&self, _id: &str) -> Result<(), ClientError> {
         unimplemented!("the poller never removes images")
+    }
+    async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
+        self.gate().await?;
+        Ok(DatasetInventory {
+            replicas: Vec::new(),
+            free_bytes: None,
+            total_bytes: None,
+            free_margin_bytes: 0,
+        })
+    }
+    async fn register_dataset(&self, _: &RegisterRequest) -> Result<ReplicaInfo, ClientError> {
+        unimplemented!("the poller never registers datasets")
+    }
+    async fn fetch_dataset(&self, _: &FetchRequest) -> Result<ReplicaInfo, ClientError> {
+        unimplemented!("the poller never copies datasets")
+    }
+    async fn verify_dataset(&self, _: &str) -> Result<ReplicaInfo, ClientError> {
+        unimplemented!("the poller never verifies datasets")
+    }
+    async fn remove_dataset(&self, _: &str) -> Result<(), ClientError> {
+        unimplemented!("the poller never removes datasets")
     }
 }
 

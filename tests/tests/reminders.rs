@@ -78,7 +78,8 @@ fn held(owner: Option<&str>) -> HeldBy {
 
 #[test]
 fn booking_reminder_snapshots() {
-    let starts = messages::booking_starts(&booking(12, now() + 600, now() + 7800), now(), PARIS);
+    let starts =
+        messages::booking_starts(&booking(12, now() + 600, now() + 7800), None, now(), PARIS);
     insta::assert_snapshot!("booking_starts", starts.to_terminal());
     let ends = messages::booking_ends(&booking(12, now() - 3600, now() + 900), now(), PARIS);
     insta::assert_snapshot!("booking_ends", ends.to_terminal());

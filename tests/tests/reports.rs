@@ -137,6 +137,7 @@ fn sample_daily() -> DailyData {
             stopped_since: ts(18, 9),
             kept_until: None,
         }],
+        datasets: Default::default(),
     }
 }
 

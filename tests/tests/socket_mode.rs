@@ -239,3 +239,55 @@ async fn claim_approval_buttons_work_over_socket_mode() {
     socket.shutdown().await;
     bot.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dataset_commands_work_over_socket_mode() {
+    let agent = Arc::new(FakeAgent::new("gpu01", 2));
+    let mut fleet = Fleet::default();
+    fleet.insert("gpu01", agent.clone());
+    let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
+    let (url, to_bot, mut acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+
+    let command = |id: &str, text: &str| {
+        json!({
+            "envelope_id": id,
+            "type": "slash_commands",
+            "accepts_response_payload": true,
+            "payload": {
+                "team_id": TEAM, "team_domain": "maison", "channel_id": "C0GENERAL",
+                "channel_name": "general", "user_id": "U0ADMIN", "user_name": "admin",
+                "command": "/maison", "text": text,
+                "response_url": bot.slack.response_url(), "trigger_id": "1.2.3",
+            },
+        })
+    };
+    to_bot
+        .send(command(
+            "env-data-1",
+            "data add imagenet@v1 gpu01:/srv/datasets/imagenet",
+        ))
+        .unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-data-1");
+    let text = reply_text(&ack["payload"]);
+    assert!(
+        text.contains("Registering `imagenet@v1` from `gpu01:/srv/datasets/imagenet`"),
+        "{text}"
+    );
+    assert_eq!(
+        agent.calls(),
+        ["register imagenet@v1 /srv/datasets/imagenet"]
+    );
+
+    to_bot.send(command("env-data-2", "data ls")).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-data-2");
+    let text = reply_text(&ack["payload"]);
+    assert!(text.contains("`v1` scanning on `gpu01`"), "{text}");
+    socket.shutdown().await;
+    bot.finish().await;
+}

@@ -4,17 +4,29 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use maison_command::ReleaseTarget;
+use maison_command::{DatasetRef, ReleaseTarget};
 
+use super::datasets::CopyOutcome;
 use super::{App, Ctx};
 use crate::core::booking::{BookingError, BookingView, NewBooking};
+use crate::core::datasets::{Catalog, DatasetVersion};
 use crate::core::fleet::HostState;
 use crate::core::message::{OutgoingMessage, Recipient};
+use crate::core::render::Block;
 use crate::core::render::Reply;
 use crate::core::replies;
+use crate::core::replies::datasets as data_replies;
 use crate::core::rules::{self, GpuWish};
 use crate::store::bookings::Announcer;
 use crate::store::reports::Refusal;
+
+/// `book any`: what was asked.
+pub(super) struct AnyWish<'a> {
+    pub(super) length: Duration,
+    pub(super) gpus: u32,
+    pub(super) start: DateTime<Utc>,
+    pub(super) data: Option<&'a DatasetRef>,
+}
 
 impl App {
     pub(super) async fn status(&self, ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
@@ -38,28 +50,43 @@ impl App {
         ))
     }
 
-    pub(super) async fn book(&self, ctx: &Ctx<'_>, request: &NewBooking) -> anyhow::Result<Reply> {
+    /// `book`; with `--data`, the dataset is checked first (a typo books nothing), then
+    /// copied to the host once the booking is made.
+    pub(super) async fn book(
+        &self,
+        ctx: &Ctx<'_>,
+        request: &NewBooking,
+        data: Option<&DatasetRef>,
+    ) -> anyhow::Result<Reply> {
+        let staged = match self.dataset_to_stage(data).await? {
+            Ok(staged) => staged,
+            Err(refusal) => return Ok(refusal),
+        };
         let now = ctx.now.timestamp();
         match self
             .db
             .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
             .await
         {
-            Ok(booking) => Ok(replies::booked(&booking, now, ctx.tz)),
+            Ok(booking) => self.booked_with(ctx, &booking, staged.as_ref()).await,
             Err(err) => self.booking_refusal(ctx, err, Some(request)).await,
         }
     }
 
-    /// Tries the hosts with the most free GPUs first; the first that fits wins.
+    /// Tries the hosts with the most free GPUs first (with `--data`, those holding the dataset
+    /// before all others); the first that fits wins.
     pub(super) async fn book_any(
         &self,
         ctx: &Ctx<'_>,
-        length: Duration,
-        gpus: u32,
-        start: DateTime<Utc>,
+        wish: &AnyWish<'_>,
     ) -> anyhow::Result<Reply> {
-        let start = start.timestamp();
-        let end = start + length.num_seconds();
+        let staged = match self.dataset_to_stage(wish.data).await? {
+            Ok(staged) => staged,
+            Err(refusal) => return Ok(refusal),
+        };
+        let gpus = wish.gpus;
+        let start = wish.start.timestamp();
+        let end = start + wish.length.num_seconds();
         let mut candidates = Vec::new();
         for host in self.listed_hosts().await? {
             if host.state != HostState::Active || host.gpu_count < gpus {
@@ -68,11 +95,16 @@ impl App {
             let busy = self.db.busy_from(&host.name, start).await?;
             let free = rules::free_gpus(host.gpu_count, &busy, start, end).len();
             if free >= gpus as usize {
-                candidates.push((free, host.name));
+                let holds = staged.as_ref().is_some_and(|(catalog, v)| {
+                    catalog
+                        .replica(v.id, &host.name)
+                        .is_some_and(|r| r.is_complete())
+                });
+                candidates.push((holds, free, host.name));
             }
         }
-        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, host) in candidates {
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        for (_, _, host) in candidates {
             let request = NewBooking {
                 host,
                 gpus: GpuWish::Count(gpus),
@@ -92,9 +124,7 @@ impl App {
                 )
                 .await
             {
-                Ok(booking) => {
-                    return Ok(replies::booked(&booking, ctx.now.timestamp(), ctx.tz));
-                }
+                Ok(booking) => return self.booked_with(ctx, &booking, staged.as_ref()).await,
                 // Someone was faster on this host: try the next one.
                 Err(BookingError::Taken { .. }) => continue,
                 Err(other) => return self.booking_refusal(ctx, other, None).await,
@@ -136,6 +166,54 @@ impl App {
             ctx.now.timestamp(),
             ctx.tz,
         ))
+    }
+
+    /// The dataset a `--data` booking will need, resolved before anything is booked.
+    async fn dataset_to_stage(
+        &self,
+        data: Option<&DatasetRef>,
+    ) -> anyhow::Result<Result<Option<(Catalog, DatasetVersion)>, Reply>> {
+        let Some(wanted) = data else {
+            return Ok(Ok(None));
+        };
+        let catalog = self.db.dataset_catalog().await?;
+        let version = match catalog.resolve(wanted) {
+            Ok(version) if version.is_ready() => version.clone(),
+            Ok(version) => return Ok(Err(data_replies::still_scanning(version))),
+            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
+        };
+        Ok(Ok(Some((catalog, version))))
+    }
+
+    /// The booking reply; with a dataset, the booking is linked to it (so its copy there is
+    /// kept, and its owner hears whether it is ready when the booking starts) and the copy
+    /// starts now.
+    async fn booked_with(
+        &self,
+        ctx: &Ctx<'_>,
+        booking: &BookingView,
+        staged: Option<&(Catalog, DatasetVersion)>,
+    ) -> anyhow::Result<Reply> {
+        let mut reply = replies::booked(booking, ctx.now.timestamp(), ctx.tz);
+        let Some((catalog, version)) = staged else {
+            return Ok(reply);
+        };
+        self.db.link_booking_dataset(booking.id, version.id).await?;
+        let line = match self
+            .copy_dataset(ctx, catalog, version, &booking.host, Some(booking.id))
+            .await?
+        {
+            CopyOutcome::Started { sources, evicted } => {
+                data_replies::copying(version, &booking.host, &sources, &evicted).text
+            }
+            CopyOutcome::AlreadyThere => data_replies::already_there(version, &booking.host).text,
+            CopyOutcome::AlreadyCopying(transfer) => {
+                data_replies::already_copying(version, &transfer).text
+            }
+            CopyOutcome::Refused(refusal) => data_replies::not_staged(&refusal.text),
+        };
+        reply.blocks.insert(1, Block::Section(line));
+        Ok(reply)
     }
 
     pub(super) async fn mine(

@@ -41,7 +41,7 @@ impl App {
         match action.action_id.as_str() {
             actions::BOOK_NOW => {
                 let request = book_now(&action.value, now.timestamp());
-                return self.book(&ctx, &request).await;
+                return self.book(&ctx, &request, None).await;
             }
             actions::KEEP_CONTAINER => {
                 return self.keep_container(&ctx, &action.value).await;
@@ -59,6 +59,9 @@ impl App {
             actions::REMOVE_IMAGE => {
                 return self.remove_image(&ctx, &action.value).await;
             }
+            actions::REMOVE_DATASET_COPY => {
+                return self.remove_dataset_copy(&ctx, &action.value).await;
+            }
             actions::CLAIM_APPROVE => {
                 return self
                     .decide_claim(&ctx, &action.value, Decision::Approve)
@@ -69,7 +72,7 @@ impl App {
             }
             actions::BOOK_GPU_NOW => {
                 return match gpu_booking(&action.value, now.timestamp()) {
-                    Some(request) => self.book(&ctx, &request).await,
+                    Some(request) => self.book(&ctx, &request, None).await,
                     None => Ok(buttons::no_gpu(&action.value)),
                 };
             }

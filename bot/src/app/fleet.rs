@@ -53,6 +53,10 @@ impl App {
         let Some(mapping) = self.unix_mapping(&ctx.user.slack_user_id) else {
             return Ok(fleet_replies::no_unix_mapping(&ctx.user.slack_user_id));
         };
+        let datasets = match self.dataset_mounts(&request.datasets, &host.name).await? {
+            Ok(datasets) => datasets,
+            Err(not_ready) => return Ok(not_ready),
+        };
         let now = ctx.now.timestamp();
         let (image, image_source) =
             match self.config.images.iter().find(|i| i.name == request.image) {
@@ -117,6 +121,7 @@ impl App {
             // The same user launching the same name on the same host is one intent: a
             // double-submitted command must not start two containers.
             idempotency_key: format!("{}/{}/{}", ctx.user.slack_user_id, host.name, name),
+            datasets: datasets.iter().map(|(_, mount)| mount.clone()).collect(),
             ..LaunchSpec::default()
         };
         let job = LaunchJob {
@@ -128,6 +133,10 @@ impl App {
             request_id: ctx.request_id.to_owned(),
             now,
             warning,
+            datasets: datasets
+                .iter()
+                .map(|(version, mount)| (version.label(), mount.name.clone()))
+                .collect(),
         };
         match ctx.response_url {
             // Slack: answer now, deliver the outcome when the agent has started the container.
@@ -454,6 +463,8 @@ struct LaunchJob {
     request_id: String,
     now: i64,
     warning: Option<String>,
+    /// `(label, name)` of each dataset mounted, for the reply.
+    datasets: Vec<(String, String)>,
 }
 
 impl LaunchJob {
@@ -478,13 +489,18 @@ impl LaunchJob {
             ),
             outcome: &outcome,
             request_id: &self.request_id,
-            detail: self.spec.booking.as_ref().map(|b| format!("booking #{b}")),
+            detail: launch_detail(&self.spec),
         };
         if let Err(err) = Db::audit(self.db.connection(), self.now, entry).await {
             warn!(error = %err, "could not audit a launch");
         }
         match result {
-            Ok(response) => fleet_replies::launched(&self.host, &response, self.warning.as_deref()),
+            Ok(response) => fleet_replies::launched(
+                &self.host,
+                &response,
+                self.warning.as_deref(),
+                &self.datasets,
+            ),
             Err(err) => fleet_replies::agent_refused(
                 &self.host,
                 self.spec.name.as_deref().unwrap_or_default(),
@@ -492,6 +508,17 @@ impl LaunchJob {
             ),
         }
     }
+}
+
+/// The booking and the datasets of a launch, for the audit log.
+fn launch_detail(spec: &LaunchSpec) -> Option<String> {
+    let booking = spec.booking.as_ref().map(|b| format!("booking #{b}"));
+    let datasets = (!spec.datasets.is_empty()).then(|| {
+        let names: Vec<&str> = spec.datasets.iter().map(|d| d.name.as_str()).collect();
+        format!("datasets {}", names.join(", "))
+    });
+    let parts: Vec<String> = booking.into_iter().chain(datasets).collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn explicit_gpus(wanted: &Option<LaunchGpus>) -> Vec<u32> {

@@ -4,8 +4,8 @@
 //!
 //! Flow of a command: identify the caller (cached Slack profile, for the time zone) → parse
 //! (`maison-command`, pure) → check the role (one place, [`crate::core::auth`]) → dispatch →
-//! one handler per verb (`bookings`, `fleet`, `claims`, `reports`, `jobs`; clicks in
-//! `buttons`) → a [`Reply`] that `core` words.
+//! one handler per verb (`bookings`, `fleet`, `claims`, `datasets`, `reports`, `jobs`;
+//! clicks in `buttons`) → a [`Reply`] that `core` words.
 //!
 //! Layer: above `ports`, `store` and `core`; it may import those and `config`/`schedule`,
 //! never a front (`slack`, `terminal`, `local`, `jobs`, `outbox`, `fleet`).
@@ -53,8 +53,11 @@ pub struct ActionInvocation {
 }
 
 mod bookings;
+
+use bookings::AnyWish;
 mod buttons;
 mod claims;
+mod datasets;
 mod fleet;
 mod jobs;
 mod reports;
@@ -210,15 +213,21 @@ impl App {
                     end: end.timestamp(),
                     note: request.note,
                 };
-                self.book(ctx, &new).await
+                self.book(ctx, &new, request.data.as_ref()).await
             }
             Command::BookAny {
                 length,
                 gpus,
                 start,
+                data,
             } => {
-                self.book_any(ctx, length, gpus, start.unwrap_or(ctx.now))
-                    .await
+                let wish = AnyWish {
+                    length,
+                    gpus,
+                    start: start.unwrap_or(ctx.now),
+                    data: data.as_ref(),
+                };
+                self.book_any(ctx, &wish).await
             }
             Command::Mine => self.mine(ctx, None).await,
             Command::Cancel { id } => self.end_booking(ctx, id).await,
@@ -240,6 +249,7 @@ impl App {
             Command::HostUndrain { host } => self.set_host_state(ctx, &host, false).await,
             Command::Jobs(command) => self.jobs(ctx, command).await,
             Command::Report { period } => self.report(ctx, period).await,
+            Command::Data(command) => self.data(ctx, command).await,
         }
     }
 

@@ -21,3 +21,6 @@ pub const BOOK_GPU_NOW: &str = "book_gpu_now";
 /// The admins' DM about a claim request; value: the request id. Admins only.
 pub const CLAIM_APPROVE: &str = "claim_approve";
 pub const CLAIM_DENY: &str = "claim_deny";
+/// Value: `<name>@<version> <host>`; removes that copy (the dataset's owner or an admin), as
+/// `data rm` does (unused dataset copies of the daily report).
+pub const REMOVE_DATASET_COPY: &str = "dataset_remove";

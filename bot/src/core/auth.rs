@@ -1,8 +1,9 @@
 //! Who may run which command, decided in one place before dispatch.
 //!
 //! Roles are coarse on purpose: a command is either for everyone or for admins. Finer rules
-//! that depend on the data ("only the owner may release this booking") are enforced where the
-//! data is read, inside the same transaction as the change.
+//! that depend on the data ("only the owner may release this booking", "members register
+//! datasets only under their own work root") are enforced where the data is read, inside the
+//! same transaction as the change.
 
 use maison_command::Command;
 
@@ -34,7 +35,8 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Who { .. }
         | Command::Claim { .. }
         | Command::Images { .. }
-        | Command::Report { .. } => Role::Member,
+        | Command::Report { .. }
+        | Command::Data(_) => Role::Member,
         Command::Hosts
         | Command::HostDrain { .. }
         | Command::HostUndrain { .. }
@@ -84,6 +86,10 @@ mod tests {
             "claim web",
             "images",
             "images gpu01",
+            "data ls",
+            "data add imagenet@v1 gpu01:/srv/datasets/imagenet",
+            "data get imagenet gpu02",
+            "data rm imagenet gpu02",
         ];
         for line in member_fleet {
             let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));

@@ -1,5 +1,5 @@
 //! The pure core: what Maison decides and says, as functions of data. Booking rules and types,
-//! fleet types and owner resolution, replies, report building, reminder planning, the chart,
+//! fleet types and owner resolution, datasets (sources, progress, eviction), replies, report building, reminder planning, the chart,
 //! rendering to Block Kit, button action ids, roles and the clock trait.
 //!
 //! Layer: above `config` and `schedule`, below everything else. Code here may import `config`,
@@ -10,6 +10,7 @@ pub mod actions;
 pub mod auth;
 pub mod booking;
 pub mod clock;
+pub mod datasets;
 pub mod fleet;
 pub mod gpus;
 pub mod inventory;

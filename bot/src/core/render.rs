@@ -250,6 +250,10 @@ const TERMINAL_EMOJI: &[(&str, &str)] = &[
     (":raising_hand:", "🙋"),
     (":bust_in_silhouette:", "👤"),
     (":information_source:", "ℹ️ "),
+    (":truck:", "🚚"),
+    (":pushpin:", "📌"),
+    (":mag:", "🔍"),
+    (":books:", "📚"),
 ];
 
 /// Turns Slack mrkdwn into terminal text: no `*bold*` or backticks, mentions as `@U123`,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
     ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -50,6 +51,24 @@ impl AgentApi for AgentClient {
     }
     async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         AgentClient::remove_image(self, id).await
+    }
+    async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
+        AgentClient::datasets(self).await
+    }
+    async fn register_dataset(
+        &self,
+        request: &RegisterRequest,
+    ) -> Result<ReplicaInfo, ClientError> {
+        AgentClient::register_dataset(self, request).await
+    }
+    async fn fetch_dataset(&self, request: &FetchRequest) -> Result<ReplicaInfo, ClientError> {
+        AgentClient::fetch_dataset(self, request).await
+    }
+    async fn verify_dataset(&self, id: &str) -> Result<ReplicaInfo, ClientError> {
+        AgentClient::verify_dataset(self, id).await
+    }
+    async fn remove_dataset(&self, id: &str) -> Result<(), ClientError> {
+        AgentClient::remove_dataset(self, id).await
     }
 }
 

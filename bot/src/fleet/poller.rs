@@ -1,6 +1,9 @@
 //! The poller: every `agents.poll_interval` it asks each agent of the [`Fleet`] for its host
-//! facts, the metrics since its cursor, its containers and its images, with at most
-//! `agents.poll_concurrency` agents at a time, and stores each answer in one transaction.
+//! facts, the metrics since its cursor, its containers, its images and its dataset copies, with
+//! at most `agents.poll_concurrency` agents at a time, and stores each answer in one
+//! transaction (the dataset copies in a second one: an agent without datasets still counts as
+//! answering). After each cycle it edits the progress messages of running dataset copies, at
+//! most every [`PROGRESS_EVERY_SECS`] each (best effort: a failed edit is tried next cycle).
 //!
 //! A host that fails is only marked unreachable once it has not answered for
 //! `agents.unreachable_after`; nothing else is written because of it, so its bookings and its
@@ -17,9 +20,13 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use maison_agent_api::datasets::DatasetInventory;
+
 use crate::config::AgentsConfig;
 use crate::core::clock::Clock;
-use crate::ports::{AgentApi, Fleet};
+use crate::core::datasets::{PROGRESS_EVERY_SECS, TransferState};
+use crate::core::replies::datasets as data_replies;
+use crate::ports::{AgentApi, Fleet, SlackApi};
 use crate::store::Db;
 use crate::store::ingest::HostAnswer;
 
@@ -47,6 +54,8 @@ pub struct CycleReport {
     pub became_reachable: Vec<String>,
     /// New 1-minute GPU rows stored.
     pub minute_rows_ingested: usize,
+    /// Progress messages of dataset copies edited.
+    pub progress_edits: usize,
     /// Wall-clock duration of the cycle.
     pub elapsed: Duration,
 }
@@ -74,6 +83,8 @@ pub struct Poller {
     unreachable_after: Duration,
     concurrency: usize,
     host_deadline: Duration,
+    /// Where progress messages are edited; without it they are not.
+    slack: Option<Arc<dyn SlackApi>>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -101,7 +112,14 @@ impl Poller {
             unreachable_after: config.unreachable_after,
             concurrency: config.poll_concurrency.max(1),
             host_deadline: config.poll_interval.max(Duration::from_millis(100)),
+            slack: None,
         }
+    }
+
+    /// Edits the progress messages of dataset copies through this Slack client.
+    pub fn with_slack(mut self, slack: Arc<dyn SlackApi>) -> Self {
+        self.slack = Some(slack);
+        self
     }
 
     /// Overrides the overall deadline of one host's calls in a cycle.
@@ -194,6 +212,7 @@ impl Poller {
             Ok(silent) => report.became_unreachable.extend(silent),
             Err(e) => tracing::warn!(error = %e, "cannot check for silent hosts"),
         }
+        report.progress_edits = self.show_progress().await;
         report.failures.sort();
         report.became_unreachable.sort();
         report.became_unreachable.dedup();
@@ -236,13 +255,18 @@ impl Poller {
         let since = cursor.and_then(|c| DateTime::from_timestamp(c + 60, 0));
         let error =
             match tokio::time::timeout(self.host_deadline, fetch(agent.as_ref(), since)).await {
-                Ok(Ok(answer)) => {
+                Ok(Ok((answer, datasets))) => {
                     return match self.db.store_answer(&host, &answer, attempt_at).await {
-                        Ok(stored) => Outcome::Answered {
-                            host,
-                            back_online: stored.back_online,
-                            minute_rows: stored.minute_rows,
-                        },
+                        Ok(stored) => {
+                            if let Some(inventory) = datasets {
+                                self.store_datasets(&host, &inventory, attempt_at).await;
+                            }
+                            Outcome::Answered {
+                                host,
+                                back_online: stored.back_online,
+                                minute_rows: stored.minute_rows,
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "cannot store the agent's answer");
                             Outcome::StoreFailed
@@ -274,6 +298,72 @@ impl Poller {
                 }
             }
         }
+    }
+
+    /// Stores one host's dataset copies; what someone must hear about (a scan done, a
+    /// verification's result, a failed copy) is queued with them.
+    async fn store_datasets(&self, host: &str, inventory: &DatasetInventory, polled_at: i64) {
+        let now = self.clock.now().timestamp();
+        let notify = |event: &_| data_replies::event_messages(event, now);
+        if let Err(e) = self
+            .db
+            .store_datasets(host, inventory, polled_at, now, &notify)
+            .await
+        {
+            tracing::error!(error = %e, "cannot store the dataset copies");
+        }
+    }
+
+    /// Edits the progress message of each dataset copy that moved on since it was last shown
+    /// (at most every [`PROGRESS_EVERY_SECS`]), and once more when it ends. Returns the number
+    /// of messages edited.
+    pub async fn show_progress(&self) -> usize {
+        let Some(slack) = &self.slack else { return 0 };
+        let shown = match self.db.progress_to_show().await {
+            Ok(shown) => shown,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the copies in progress");
+                return 0;
+            }
+        };
+        let now = self.clock.now().timestamp();
+        let mut edits = 0;
+        for progress in shown {
+            let last = progress.transfer.state != TransferState::Running;
+            let due = progress
+                .last_progress_at
+                .is_none_or(|at| now - at >= PROGRESS_EVERY_SECS);
+            if !(last || due) {
+                continue;
+            }
+            let reply = data_replies::progress_message(&progress.label, &progress.transfer, now);
+            let done = match slack
+                .update_message(&progress.channel, &progress.ts, &reply)
+                .await
+            {
+                Ok(()) => {
+                    edits += 1;
+                    last
+                }
+                // The message is gone or cannot be edited: stop trying.
+                Err(e) if !e.is_retryable() => {
+                    tracing::warn!(transfer = progress.transfer.id, error = %e, "cannot edit a progress message; giving up on it");
+                    true
+                }
+                Err(e) => {
+                    tracing::debug!(transfer = progress.transfer.id, error = %e, "cannot edit a progress message now");
+                    continue;
+                }
+            };
+            if let Err(e) = self
+                .db
+                .progress_shown(progress.transfer.id, now, done)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record a progress edit");
+            }
+        }
+        edits
     }
 
     /// Runs a cycle every `poll_interval` (the first at once) until `shutdown` is cancelled. A
@@ -335,21 +425,31 @@ impl Poller {
 }
 
 /// One host's answer: the host facts first (a dead agent fails there, and an HTTP/2 client
-/// then has its connection for the other three), then metrics, containers and images at once.
+/// then has its connection for the others), then metrics, containers, images and dataset copies
+/// at once. The copies are optional: an agent that cannot list them (an older version) still
+/// answers, and its copies stay as last seen.
 async fn fetch(
     agent: &dyn AgentApi,
     since: Option<DateTime<chrono::Utc>>,
-) -> Result<HostAnswer, String> {
+) -> Result<(HostAnswer, Option<DatasetInventory>), String> {
     let facts = agent.host().await.map_err(|e| error_chain(&e))?;
-    let (metrics, containers, images) =
-        tokio::try_join!(agent.metrics(since), agent.containers(), agent.images())
-            .map_err(|e| error_chain(&e))?;
-    Ok(HostAnswer {
-        facts,
-        metrics,
-        containers,
-        images,
-    })
+    let (answer, datasets) = tokio::join!(
+        async { tokio::try_join!(agent.metrics(since), agent.containers(), agent.images()) },
+        agent.datasets()
+    );
+    let (metrics, containers, images) = answer.map_err(|e| error_chain(&e))?;
+    let datasets = datasets
+        .inspect_err(|e| tracing::debug!(error = %error_chain(e), "no dataset inventory"))
+        .ok();
+    Ok((
+        HostAnswer {
+            facts,
+            metrics,
+            containers,
+            images,
+        },
+        datasets,
+    ))
 }
 
 /// An error with its causes ("agent unreachable: …: connection refused").

@@ -2,6 +2,8 @@
 //! plan the DMs, and queues each one that is due in the same transaction that records it was
 //! told, so nobody hears about the same thing twice.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
@@ -9,6 +11,8 @@ use maison_agent_api::ContainerState;
 
 use super::{JobContext, JobOutcome};
 use crate::app::App;
+use crate::core::booking::BookingView;
+use crate::core::datasets::BookingData;
 use crate::core::fleet::{ClaimIndex, ClaimKind, HostStatus};
 use crate::core::inventory;
 use crate::core::message::{OutgoingMessage, Recipient};
@@ -87,8 +91,10 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
         .into_iter()
         .filter_map(|(user, tz)| Some((user, tz.parse::<Tz>().ok()?)))
         .collect();
+    let booking_data = booking_data(app, &bookings).await?;
     Ok(ReminderInput {
         now,
+        booking_data,
         lead,
         stale_after: i64::from(config.stale_container_days) * 86_400,
         idle_after: i64::from(config.idle_gpu_hours) * 3600,
@@ -99,6 +105,31 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
         tz_of,
         default_tz: app.config.slack.default_tz.parse().unwrap_or(Tz::UTC),
     })
+}
+
+/// The dataset of each booking made with `--data`, and whether it is on the booking's host.
+async fn booking_data(
+    app: &App,
+    bookings: &[BookingView],
+) -> anyhow::Result<HashMap<i64, BookingData>> {
+    let ids: Vec<i64> = bookings.iter().map(|b| b.id).collect();
+    let linked = app.db.booking_datasets(&ids).await?;
+    if linked.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let catalog = app.db.dataset_catalog().await?;
+    Ok(linked
+        .into_iter()
+        .filter_map(|(booking_id, version_id)| {
+            let booking = bookings.iter().find(|b| b.id == booking_id)?;
+            let version = catalog.version(version_id)?;
+            let data = BookingData {
+                label: version.label(),
+                readiness: catalog.readiness(version_id, &booking.host),
+            };
+            Some((booking_id, data))
+        })
+        .collect())
 }
 
 /// The `reminders` job.

@@ -258,11 +258,11 @@ impl Outbox {
             terminal: head.terminal.clone(),
         };
         match within_timeout(self.slack.post_rendered(&channel, &message)).await {
-            Ok(()) => {
-                debug!(id = head.id, %channel, "outbox: sent");
+            Ok(ts) => {
+                debug!(id = head.id, %channel, %ts, "outbox: sent");
                 if let Err(err) = self
                     .db
-                    .mark_outbox_sent(head.id, &channel, now.timestamp())
+                    .mark_outbox_sent(head.id, &channel, &ts, now.timestamp())
                     .await
                 {
                     // Slack has it; if this is not recorded it will be sent again.

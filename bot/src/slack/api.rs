@@ -119,16 +119,32 @@ impl SlackApi for SlackWebApi {
         })
     }
 
-    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<(), SlackApiError> {
+    async fn post_message(&self, channel: &str, reply: &Reply) -> Result<String, SlackApiError> {
         let session = self.client.open_session(&self.token);
         let request = SlackApiChatPostMessageRequest::new(
             SlackChannelId::new(channel.to_owned()),
             message_content(reply),
         );
-        session
+        let response = session
             .chat_post_message(&request)
             .await
             .map_err(map_error)?;
+        Ok(response.ts.to_string())
+    }
+
+    async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiChatUpdateRequest::new(
+            SlackChannelId::new(channel.to_owned()),
+            message_content(reply),
+            SlackTs::new(ts.to_owned()),
+        );
+        session.chat_update(&request).await.map_err(map_error)?;
         Ok(())
     }
 
@@ -165,7 +181,7 @@ impl SlackApi for SlackWebApi {
         &self,
         channel: &str,
         message: &RenderedMessage,
-    ) -> Result<(), SlackApiError> {
+    ) -> Result<String, SlackApiError> {
         let session = self.client.open_session(&self.token);
         let blocks: Vec<SlackBlock> = serde_json::from_value(message.blocks.clone())
             .map_err(|e| SlackApiError::Failed(format!("stored blocks do not parse: {e}")))?;
@@ -174,11 +190,11 @@ impl SlackApi for SlackWebApi {
             .with_blocks(blocks);
         let request =
             SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
-        session
+        let response = session
             .chat_post_message(&request)
             .await
             .map_err(map_error)?;
-        Ok(())
+        Ok(response.ts.to_string())
     }
 
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {

@@ -8,6 +8,7 @@
 
 pub mod bookings;
 pub mod claims;
+pub mod datasets;
 pub mod entities;
 pub mod fleet;
 mod group_commit;

@@ -350,10 +350,18 @@ impl Db {
         .await
     }
 
-    pub async fn mark_outbox_sent(&self, id: i64, channel: &str, now: i64) -> Result<(), DbErr> {
+    /// Records a delivered message with where it went and its Slack `ts`, which is what a
+    /// later `chat.update` of it needs (a transfer's progress message).
+    pub async fn mark_outbox_sent(
+        &self,
+        id: i64,
+        channel: &str,
+        ts: &str,
+        now: i64,
+    ) -> Result<(), DbErr> {
         self.update_outbox(
-            "UPDATE outbox SET sent_at = ?, channel_id = ? WHERE id = ?",
-            vec![now.into(), channel.into(), id.into()],
+            "UPDATE outbox SET sent_at = ?, channel_id = ?, message_ts = ? WHERE id = ?",
+            vec![now.into(), channel.into(), ts.into(), id.into()],
         )
         .await
     }

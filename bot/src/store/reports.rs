@@ -201,6 +201,10 @@ pub async fn load_daily(
         users,
         orphans,
         stale,
+        datasets: db
+            .dataset_catalog()
+            .await?
+            .report(now, config.reports.unused_dataset_days),
     })
 }
 

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod data;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -11,8 +13,8 @@ use std::time::Duration;
 use bollard::Docker;
 use maison_agent::RunningAgent;
 use maison_agent::config::{
-    AgentConfig, DockerConfig, EnterConfig, GpuConfig, MetricsConfig, MountRoots, PolicyConfig,
-    ResourceConfig, TlsConfig,
+    AgentConfig, DatasetsConfig, DockerConfig, EnterConfig, GpuConfig, MetricsConfig, MountRoots,
+    PolicyConfig, ResourceConfig, TlsConfig,
 };
 use maison_agent_api::{AgentClient, ClientTls, LaunchSpec, Timeouts};
 use maison_pki::{Ca, IssuedCert};
@@ -99,21 +101,36 @@ impl Drop for Cleanup {
     }
 }
 
-/// A CA with a bot and an agent certificate.
+/// A CA with a bot, an agent and the agent's peer certificate.
 pub struct TestPki {
     pub ca: Ca,
     pub bot: IssuedCert,
     pub agent: IssuedCert,
+    pub peer: IssuedCert,
 }
 
 impl TestPki {
     pub fn new() -> TestPki {
-        let ca = Ca::generate("Maison Test CA").unwrap();
+        TestPki::with_ca(Ca::generate("Maison Test CA").unwrap())
+    }
+
+    fn with_ca(ca: Ca) -> TestPki {
         let bot = ca.issue_bot("maison-bot").unwrap();
         let agent = ca
             .issue_agent("localhost", &["127.0.0.1".to_string()])
             .unwrap();
-        TestPki { ca, bot, agent }
+        let peer = ca.issue_peer("localhost").unwrap();
+        TestPki {
+            ca,
+            bot,
+            agent,
+            peer,
+        }
+    }
+
+    /// Certificates for another agent of the same CA (agents of one fleet trust each other).
+    pub fn sibling(&self) -> TestPki {
+        TestPki::with_ca(Ca::from_pem(self.ca.cert_pem(), self.ca.key_pem()).unwrap())
     }
 
     pub fn client_tls(&self, cert: &IssuedCert) -> ClientTls {
@@ -149,65 +166,84 @@ impl TestAgent {
     /// Like [`TestAgent::start`], with the configuration adjusted by `adjust`,
     /// without waiting for Docker.
     pub async fn start_with(adjust: impl FnOnce(&mut AgentConfig)) -> TestAgent {
+        TestAgent::start_with_pki(TestPki::new(), adjust).await
+    }
+
+    /// Like [`TestAgent::start_with`], with certificates of a given CA.
+    pub async fn start_with_pki(pki: TestPki, adjust: impl FnOnce(&mut AgentConfig)) -> TestAgent {
         init();
-        let pki = TestPki::new();
         let dir = tempfile::tempdir().unwrap();
-        let root = std::fs::canonicalize(dir.path()).unwrap();
-        let write = |name: &str, content: &str| {
-            let p = root.join(name);
-            std::fs::write(&p, content).unwrap();
-            p
-        };
-        let tls = TlsConfig {
-            cert: write("agent.pem", &pki.agent.cert_pem),
-            key: write("agent-key.pem", &pki.agent.key_pem),
-            client_ca: write("ca.pem", pki.ca.cert_pem()),
-        };
-        let (home, work, datasets) = (root.join("home"), root.join("work"), root.join("datasets"));
-        for d in [&home, &work, &datasets] {
-            std::fs::create_dir_all(d).unwrap();
-        }
-        let config = AgentConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            tls,
-            docker: DockerConfig::default(),
-            mounts: MountRoots {
-                home: Some(home.clone()),
-                work: Some(work.clone()),
-                datasets: Some(datasets.clone()),
-            },
-            gpu: GpuConfig::Simulated {
-                count: 2,
-                memory_mib: 1024,
-                name: "Test GPU".into(),
-            },
-            metrics: MetricsConfig::default(),
-            // Each agent its own staging directory and socket: agents sweep stages they do not
-            // know, and tests run side by side.
-            policy: PolicyConfig {
-                staging_dir: root.join("stage"),
-                ..PolicyConfig::default()
-            },
-            resources: ResourceConfig::default(),
-            enter: EnterConfig {
-                socket: root.join("enter.sock"),
-            },
-        };
-        let mut config = config;
+        let mut config = test_config(&pki, dir.path());
         adjust(&mut config);
+        let root = std::fs::canonicalize(dir.path()).unwrap();
         let agent = maison_agent::start(config).await.expect("agent starts");
         let client = client_for(agent.addr, &pki.client_tls(&pki.bot));
         TestAgent {
             agent,
             pki,
             dir,
-            home,
-            work,
-            datasets,
+            home: root.join("home"),
+            work: root.join("work"),
+            datasets: root.join("datasets"),
             client,
         }
     }
+}
 
+/// The configuration of a test agent whose files live in `dir`: two simulated GPUs, mount roots,
+/// its own staging directory and enter socket, and its peer identity.
+pub fn test_config(pki: &TestPki, dir: &std::path::Path) -> AgentConfig {
+    let root = std::fs::canonicalize(dir).unwrap();
+    let write = |name: &str, content: &str| {
+        let p = root.join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    };
+    let tls = TlsConfig {
+        cert: write("agent.pem", &pki.agent.cert_pem),
+        key: write("agent-key.pem", &pki.agent.key_pem),
+        client_ca: write("ca.pem", pki.ca.cert_pem()),
+    };
+    let (home, work, datasets) = (root.join("home"), root.join("work"), root.join("datasets"));
+    for d in [&home, &work, &datasets] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    AgentConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls,
+        docker: DockerConfig::default(),
+        mounts: MountRoots {
+            home: Some(home.clone()),
+            work: Some(work.clone()),
+            datasets: Some(datasets.clone()),
+        },
+        gpu: GpuConfig::Simulated {
+            count: 2,
+            memory_mib: 1024,
+            name: "Test GPU".into(),
+        },
+        metrics: MetricsConfig::default(),
+        // Each agent its own staging directory and socket: agents sweep stages they do not
+        // know, and tests run side by side.
+        policy: PolicyConfig {
+            staging_dir: root.join("stage"),
+            ..PolicyConfig::default()
+        },
+        resources: ResourceConfig::default(),
+        enter: EnterConfig {
+            socket: root.join("enter.sock"),
+        },
+        datasets: DatasetsConfig {
+            peer_cert: Some(write("peer.pem", &pki.peer.cert_pem)),
+            peer_key: Some(write("peer-key.pem", &pki.peer.key_pem)),
+            // The test machine's disk is what it is: keep no margin beyond 100 MiB.
+            free_margin: maison_agent::config::FreeMargin::Bytes(100 << 20),
+            ..DatasetsConfig::default()
+        },
+    }
+}
+
+impl TestAgent {
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.agent.addr.port())
     }

@@ -40,6 +40,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
+use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::{
     AgentClient, ClientError, ClientTls, ContainerProcesses, ContainerState, ContainerSummary,
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -475,6 +476,21 @@ impl AgentApi for DayAgent {
         Ok(Vec::new())
     }
     async fn remove_image(&self, _: &str) -> Result<(), ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
+    async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
+    async fn register_dataset(&self, _: &RegisterRequest) -> Result<ReplicaInfo, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
+    async fn fetch_dataset(&self, _: &FetchRequest) -> Result<ReplicaInfo, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
+    async fn verify_dataset(&self, _: &str) -> Result<ReplicaInfo, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
+    async fn remove_dataset(&self, _: &str) -> Result<(), ClientError> {
         Err(ClientError::Config("not in the benchmark".into()))
     }
 }

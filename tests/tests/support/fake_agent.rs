@@ -1,6 +1,7 @@
-//! A scriptable in-process agent for the report, reminder and fleet-command scenarios: the
-//! poller reads its inventory and metrics; launch, stop, rm, image rm and the process look-ups
-//! of `claim` are recorded.
+//! A scriptable in-process agent for the report, reminder, fleet-command and dataset scenarios:
+//! the poller reads its inventory, metrics and dataset copies; launch, stop, rm, image rm, the
+//! process look-ups of `claim` and the dataset calls (register, fetch, verify, remove) are
+//! recorded. Dataset copies are plain [`ReplicaInfo`] rows a test edits to move them along.
 
 #![allow(dead_code)]
 
@@ -9,6 +10,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use maison_agent_api::datasets::{
+    DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo, ReplicaOrigin, ReplicaState,
+};
 use maison_agent_api::{
     ApiError, ClientError, ContainerProcesses, ContainerState, ContainerSummary, ErrorCode,
     GpuHolder, GpuInfo, GpuMinute, GpuReading, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -33,6 +37,16 @@ pub struct State {
     /// With them, a launch starts a running container carrying these limits; without them it
     /// is refused.
     pub launch_limits: Option<ResourceLimits>,
+    /// The dataset copies this host lists.
+    pub replicas: Vec<ReplicaInfo>,
+    /// Free bytes of the datasets filesystem (`None`: the agent does not say).
+    pub free_bytes: Option<u64>,
+    pub free_margin_bytes: u64,
+    /// Every register and fetch asked for, as sent.
+    pub registers: Vec<RegisterRequest>,
+    pub fetches: Vec<FetchRequest>,
+    /// The next register is refused with this (status, code, message).
+    pub refuse_register: Option<(u16, ErrorCode, String)>,
 }
 
 pub struct FakeAgent {
@@ -176,6 +190,103 @@ impl AgentApi for FakeAgent {
     async fn images(&self) -> Result<Vec<ImageSummary>, ClientError> {
         Ok(self.state.lock().unwrap().images.clone())
     }
+    async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
+        let s = self.state.lock().unwrap();
+        Ok(DatasetInventory {
+            replicas: s.replicas.clone(),
+            free_bytes: s.free_bytes,
+            total_bytes: None,
+            free_margin_bytes: s.free_margin_bytes,
+        })
+    }
+    async fn register_dataset(&self, req: &RegisterRequest) -> Result<ReplicaInfo, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!(
+            "register {}@{} {}",
+            req.name, req.version, req.path
+        ));
+        s.registers.push(req.clone());
+        if let Some((status, code, message)) = s.refuse_register.take() {
+            return Err(refused(status, code, &message));
+        }
+        let mut scanning = replica(&req.name, &req.version, None, ReplicaState::Scanning, 0, 0);
+        scanning.origin = ReplicaOrigin::InPlace;
+        scanning.path = req.path.clone();
+        s.replicas.push(scanning.clone());
+        Ok(scanning)
+    }
+    async fn fetch_dataset(&self, req: &FetchRequest) -> Result<ReplicaInfo, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        let from: Vec<&str> = req.sources.iter().map(|p| p.host.as_str()).collect();
+        s.calls.push(format!(
+            "fetch {}@{} from {}",
+            req.name,
+            req.version,
+            from.join(",")
+        ));
+        s.fetches.push(req.clone());
+        if let Some(known) = s
+            .replicas
+            .iter()
+            .find(|r| r.manifest.as_deref() == Some(req.manifest.as_str()))
+        {
+            return Ok(known.clone());
+        }
+        let mut fetching = replica(
+            &req.name,
+            &req.version,
+            Some(&req.manifest),
+            ReplicaState::Fetching,
+            0,
+            0,
+        );
+        fetching.sources = from.iter().map(|h| h.to_string()).collect();
+        s.replicas.push(fetching.clone());
+        Ok(fetching)
+    }
+    async fn verify_dataset(&self, id: &str) -> Result<ReplicaInfo, ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("verify {id}"));
+        let Some(r) = s
+            .replicas
+            .iter_mut()
+            .find(|r| r.manifest.as_deref() == Some(id))
+        else {
+            return Err(refused(404, ErrorCode::NotFound, "no such dataset copy"));
+        };
+        r.state = ReplicaState::Verifying;
+        Ok(r.clone())
+    }
+    async fn remove_dataset(&self, id: &str) -> Result<(), ClientError> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("rm-data {id}"));
+        let Some(at) = s
+            .replicas
+            .iter()
+            .position(|r| r.manifest.as_deref() == Some(id))
+        else {
+            return Err(refused(404, ErrorCode::NotFound, "no such dataset copy"));
+        };
+        if !s.replicas[at].mounted_by.is_empty() {
+            let r = &s.replicas[at];
+            return Err(ClientError::Api {
+                status: 409,
+                error: ApiError {
+                    code: ErrorCode::Conflict,
+                    message: format!(
+                        "{}@{} is mounted by {} container(s): {}; remove them first",
+                        r.name,
+                        r.version,
+                        r.mounted_by.len(),
+                        r.mounted_by.join(", ")
+                    ),
+                    rule: Some("dataset-in-use".into()),
+                },
+            });
+        }
+        s.replicas.remove(at);
+        Ok(())
+    }
     async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("rmi {id}"));
@@ -191,6 +302,39 @@ impl AgentApi for FakeAgent {
         }
         s.images.remove(at);
         Ok(())
+    }
+}
+
+/// A dataset copy as an agent lists it.
+pub fn replica(
+    name: &str,
+    version: &str,
+    manifest: Option<&str>,
+    state: ReplicaState,
+    present_bytes: u64,
+    total_bytes: u64,
+) -> ReplicaInfo {
+    ReplicaInfo {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        manifest: manifest.map(str::to_owned),
+        path: format!("/var/lib/maison/datasets/{name}@{version}"),
+        origin: ReplicaOrigin::Copied,
+        state,
+        total_bytes,
+        present_bytes,
+        total_files: 1000,
+        present_files: 0,
+        rate_bytes_per_sec: 0,
+        sources: Vec::new(),
+        bytes_received: 0,
+        bytes_linked: 0,
+        corrupt_chunks: 0,
+        error: None,
+        updated_at: Utc::now(),
+        last_verify: None,
+        last_mounted: None,
+        mounted_by: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 
 use crate::core::actions;
 use crate::core::booking::BookingView;
+use crate::core::datasets::{BookingData, Readiness};
 use crate::core::fleet::StoredContainer;
 use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
@@ -42,7 +43,16 @@ fn booking_buttons(b: &BookingView, extend_first: bool) -> Block {
     })
 }
 
-pub fn booking_starts(b: &BookingView, now: i64, tz: Tz) -> Reply {
+/// `data`: the dataset the booking was made with (`--data`), and whether it is there.
+pub fn booking_starts(b: &BookingView, data: Option<&BookingData>, now: i64, tz: Tz) -> Reply {
+    let mut extra = Vec::new();
+    if let Some(data) = data {
+        extra.push(Block::Section(dataset_readiness(data, &b.host)));
+    }
+    extra.push(booking_buttons(b, false));
+    extra.push(Block::Context(
+        "Not needed any more? Release it so someone else can have the GPUs.".to_owned(),
+    ));
     dm(
         format!(
             ":calendar: Your booking *#{}* of `{}` {} starts {} ({}), until {}.",
@@ -53,13 +63,27 @@ pub fn booking_starts(b: &BookingView, now: i64, tz: Tz) -> Reply {
             minutes_until(b.start, now),
             when(b.end, now, tz)
         ),
-        vec![
-            booking_buttons(b, false),
-            Block::Context(
-                "Not needed any more? Release it so someone else can have the GPUs.".to_owned(),
-            ),
-        ],
+        extra,
     )
+}
+
+/// `imagenet@v2` is ready on the host, or how far its copy is.
+fn dataset_readiness(data: &BookingData, host: &str) -> String {
+    let label = &data.label;
+    match &data.readiness {
+        Readiness::Ready => format!(
+            ":white_check_mark: `{label}` is ready on `{host}`: `launch {host} <image> --data \
+             {label}` mounts it at `/data/…`, read-only."
+        ),
+        Readiness::Copying(progress) => format!(
+            ":truck: `{label}` is still being copied to `{host}`: {}.",
+            progress.text()
+        ),
+        Readiness::Missing => format!(
+            ":warning: `{label}` is not on `{host}`, and no copy is running: `/maison data get \
+             {label} {host}` starts one."
+        ),
+    }
 }
 
 pub fn booking_ends(b: &BookingView, now: i64, tz: Tz) -> Reply {

@@ -15,6 +15,7 @@ use chrono_tz::Tz;
 use maison_agent_api::ContainerState;
 
 use super::booking::{BOOK_NOW_SECS, BookingView, NewBooking};
+use super::datasets::BookingData;
 use super::fleet::{GpuActivity, HostStatus, StoredContainer, short_id};
 use super::inventory;
 use super::render::Reply;
@@ -61,6 +62,9 @@ pub struct ReminderInput {
     pub containers: Vec<ContainerFacts>,
     /// Each person's time zone, by Slack user id.
     pub tz_of: HashMap<String, Tz>,
+    /// The dataset each booking made with `--data` needs, by booking id, and whether it is
+    /// on the booking's host yet.
+    pub booking_data: HashMap<i64, BookingData>,
     pub default_tz: Tz,
 }
 
@@ -127,7 +131,12 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                 subject: format!("booking-start:{}", b.id),
                 recipient: b.slack_user_id.clone(),
                 episode: b.start,
-                reply: messages::booking_starts(b, now, tz(&b.slack_user_id)),
+                reply: messages::booking_starts(
+                    b,
+                    input.booking_data.get(&b.id),
+                    now,
+                    tz(&b.slack_user_id),
+                ),
             });
         }
         if b.start <= now && b.end > now && b.end <= now + input.lead {

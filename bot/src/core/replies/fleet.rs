@@ -100,7 +100,13 @@ pub fn launching(spec: &LaunchSpec, host: &str) -> Reply {
     ))
 }
 
-pub fn launched(host: &str, response: &LaunchResponse, warning: Option<&str>) -> Reply {
+/// `datasets`: `(label, name)` of each dataset mounted read-only.
+pub fn launched(
+    host: &str,
+    response: &LaunchResponse,
+    warning: Option<&str>,
+    datasets: &[(String, String)],
+) -> Reply {
     let c = &response.container;
     let headline = if response.created {
         format!(
@@ -122,6 +128,9 @@ pub fn launched(host: &str, response: &LaunchResponse, warning: Option<&str>) ->
             c.name
         )),
     ];
+    if !datasets.is_empty() {
+        blocks.push(Block::Section(super::datasets::mounted_line(datasets)));
+    }
     if let Some(warning) = warning {
         blocks.push(Block::Section(warning.to_owned()));
         blocks.push(Block::Actions(vec![
@@ -377,7 +386,7 @@ pub fn limits_text(limits: Option<&ResourceLimits>) -> String {
     }
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {

@@ -2,6 +2,7 @@
 //! Times are shown in the reader's time zone, relative to today where that reads better.
 
 pub mod buttons;
+pub mod datasets;
 pub mod fleet;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -627,7 +628,7 @@ mod tests {
     #[test]
     fn planned_commands_say_they_are_not_yet_available() {
         let err = maison_command::parse(
-            "data ls",
+            "queue",
             &maison_command::ParseContext {
                 now: utc(NOW),
                 tz: TZ,
@@ -636,7 +637,7 @@ mod tests {
         .unwrap_err();
         assert!(parse_error(&err).text.contains("is not yet available"));
         let err = maison_command::parse(
-            "dat ls",
+            "queu",
             &maison_command::ParseContext {
                 now: utc(NOW),
                 tz: TZ,

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::chart::{HeatMap, HeatRow};
 use super::{gib, hours, pct};
 use crate::core::actions;
+use crate::core::datasets::{DatasetsDay, size_text};
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use crate::core::message::Attachment;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
@@ -20,6 +21,7 @@ const MAX_ORPHAN_LINES: usize = 15;
 /// Remove buttons offered (the largest orphans); the rest can be removed from `/maison images`.
 const MAX_REMOVE_BUTTONS: usize = 10;
 const MAX_STALE_LINES: usize = 15;
+const MAX_UNUSED_DATASET_LINES: usize = 15;
 
 /// Everything the daily report shows, as the store loads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,7 @@ pub struct DailyData {
     pub users: Vec<UserDay>,
     pub orphans: Vec<OrphanImage>,
     pub stale: Vec<StaleContainer>,
+    pub datasets: DatasetsDay,
 }
 
 /// One host over the day; all amounts in GPU-minutes.
@@ -123,6 +126,11 @@ pub fn build(data: &DailyData) -> Reply {
 
     blocks.push(Block::Divider);
     blocks.push(Block::Section(stale_lines(data)));
+
+    if !data.datasets.hosts.is_empty() {
+        blocks.push(Block::Divider);
+        blocks.extend(dataset_blocks(&data.datasets, data.now, data.tz));
+    }
 
     let text = format!(
         "GPU fleet report for {day}: {} booked, {} busy, {} GPU-h booked but idle.",
@@ -246,6 +254,66 @@ fn top_users(users: &[UserDay]) -> String {
     lines.join("\n")
 }
 
+/// Copies and disk use per host, then the copies unused for a while, with Remove buttons for
+/// the largest (the click is refused unless the dataset's owner or an admin presses it).
+fn dataset_blocks(day: &DatasetsDay, now: i64, tz: Tz) -> Vec<Block> {
+    let mut lines = vec!["*Datasets*".to_owned()];
+    for h in &day.hosts {
+        let copying = if h.in_progress > 0 {
+            format!(", {} being copied", h.in_progress)
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "• `{}`: {} cop{}{copying}, {} on disk",
+            h.host,
+            h.complete,
+            if h.complete == 1 { "y" } else { "ies" },
+            size_text(h.bytes)
+        ));
+    }
+    let mut blocks = vec![Block::Section(lines.join("\n"))];
+    if day.unused.is_empty() {
+        return blocks;
+    }
+    let mut lines = vec![format!(
+        "*Copies unused for {} days or more* (other copies remain)",
+        day.unused_days
+    )];
+    for u in day.unused.iter().take(MAX_UNUSED_DATASET_LINES) {
+        lines.push(format!(
+            "• `{}` on `{}`, {}, last used {} — {}",
+            u.label,
+            u.host,
+            size_text(u.bytes),
+            when(u.last_used, now, tz),
+            mention(&u.owner)
+        ));
+    }
+    if day.unused.len() > MAX_UNUSED_DATASET_LINES {
+        lines.push(format!(
+            "… and {} more",
+            day.unused.len() - MAX_UNUSED_DATASET_LINES
+        ));
+    }
+    blocks.push(Block::Section(lines.join("\n")));
+    let buttons: Vec<Button> = day
+        .unused
+        .iter()
+        .take(MAX_REMOVE_BUTTONS)
+        .map(|u| {
+            Button::new(
+                format!("Remove {} from {}", u.label, u.host),
+                actions::REMOVE_DATASET_COPY,
+                format!("{} {}", u.label, u.host),
+            )
+            .styled(ButtonStyle::Danger)
+        })
+        .collect();
+    blocks.push(Block::Actions(buttons));
+    blocks
+}
+
 fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
     if orphans.is_empty() {
         return vec![Block::Section(
@@ -355,4 +423,53 @@ fn stale_lines(data: &DailyData) -> String {
 
 fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod dataset_tests {
+    use super::*;
+    use crate::core::datasets::{HostDatasets, UnusedCopy};
+
+    #[test]
+    fn the_datasets_section_offers_to_remove_unused_copies() {
+        let now = 1_796_032_800;
+        let day = DatasetsDay {
+            hosts: vec![
+                HostDatasets {
+                    host: "gpu01".into(),
+                    complete: 3,
+                    in_progress: 1,
+                    bytes: 25_400_000_000,
+                },
+                HostDatasets {
+                    host: "gpu02".into(),
+                    complete: 1,
+                    in_progress: 0,
+                    bytes: 7_400_000_000,
+                },
+            ],
+            unused: vec![UnusedCopy {
+                label: "imagenet@v1".into(),
+                host: "gpu01".into(),
+                bytes: 7_400_000_000,
+                last_used: now - 45 * 86_400,
+                owner: "U0ADMIN".into(),
+            }],
+            unused_days: 30,
+        };
+        let reply = Reply::with_blocks(
+            Visibility::InChannel,
+            "datasets",
+            dataset_blocks(&day, now, chrono_tz::UTC),
+        );
+        insta::assert_snapshot!(reply.to_terminal());
+        let buttons: Vec<(&str, &str)> = reply
+            .buttons()
+            .map(|b| (b.action_id.as_str(), b.value.as_str()))
+            .collect();
+        assert_eq!(
+            buttons,
+            [(actions::REMOVE_DATASET_COPY, "imagenet@v1 gpu01")]
+        );
+    }
 }

@@ -1,0 +1,363 @@
+//! Copies requested by the bot: deciding whether one is needed, the manifest from a source,
+//! the free-space check, and running [`super::fetch`] as a background job whose progress is
+//! checkpointed into the replica's record.
+
+use super::*;
+
+impl Datasets {
+    /// Starts, resumes or reports a copy of `req.manifest` pulled from peers.
+    pub async fn fetch(self: &Arc<Self>, req: &FetchRequest) -> Result<ReplicaInfo, DatasetError> {
+        let store = self.store()?.clone();
+        check_names(&req.name, &req.version)?;
+        if !is_hash(&req.manifest) {
+            return Err(DatasetError::BadRequest(format!(
+                "{:?} is not a manifest id (64 lowercase hex digits)",
+                req.manifest
+            )));
+        }
+        let Some(tls) = self.peer_tls.clone() else {
+            return Err(conflict(
+                "no-peer-identity",
+                format!(
+                    "{} has no peer certificate, so it cannot pull from other hosts: issue one with `maison-bot pki issue-agent {}` and set [datasets] peer_cert and peer_key",
+                    self.hostname, self.hostname
+                ),
+            ));
+        };
+        let _gate = self.fetch_gate.lock().await;
+        let key = replica_key(&req.name, &req.version);
+        {
+            let registry = self.registry.lock().unwrap();
+            if let Some(e) = registry.get(&key) {
+                if e.rec.manifest.as_deref() != Some(req.manifest.as_str()) {
+                    return Err(conflict(
+                        "dataset-exists",
+                        format!(
+                            "{key} on this host is another version of the files (manifest {}); remove it first",
+                            e.rec
+                                .manifest
+                                .as_deref()
+                                .map(short)
+                                .unwrap_or("not yet known")
+                        ),
+                    ));
+                }
+                let busy = e.live.is_some();
+                let done = matches!(
+                    e.rec.state,
+                    ReplicaState::Complete | ReplicaState::Verifying
+                );
+                if busy || done {
+                    return Ok(self.info_of(e));
+                }
+                if e.rec.origin == ReplicaOrigin::InPlace {
+                    return Err(conflict(
+                        "dataset-in-place",
+                        format!(
+                            "{key} is registered in place here and failed: {}; register it again",
+                            e.rec.error.as_deref().unwrap_or("unknown error")
+                        ),
+                    ));
+                }
+            }
+            if let Some(e) = registry.values().find(|e| {
+                e.rec.manifest.as_deref() == Some(req.manifest.as_str())
+                    && matches!(
+                        e.rec.state,
+                        ReplicaState::Complete | ReplicaState::Verifying
+                    )
+            }) {
+                return Ok(self.info_of(e));
+            }
+        }
+        if req.sources.is_empty() {
+            return Err(DatasetError::BadRequest(
+                "a copy needs at least one source host".into(),
+            ));
+        }
+        let sources = self.clients(&tls, &req.sources)?;
+        let manifest = match store.load_manifest(&req.manifest) {
+            Ok(m) => m,
+            Err(_) => fetch_manifest(&sources, &req.manifest).await?,
+        };
+        let plan_needs = fetch::space_needed(&store, &manifest, &self.index, &key);
+        self.check_space(&store, plan_needs)?;
+        store.save_manifest(&manifest)?;
+
+        let rec = {
+            let mut registry = self.registry.lock().unwrap();
+            let previous = registry.get(&key).map(|e| e.rec.clone());
+            let rec = ReplicaRecord {
+                name: req.name.clone(),
+                version: req.version.clone(),
+                manifest: Some(req.manifest.clone()),
+                origin: ReplicaOrigin::Copied,
+                state: ReplicaState::Fetching,
+                base: Base::Datasets,
+                rel: PathBuf::from(&key),
+                owner_uid: None,
+                total_bytes: manifest.total_bytes(),
+                total_files: manifest.files.len() as u64,
+                present_bytes: previous.as_ref().map_or(0, |p| p.present_bytes),
+                present_files: previous.as_ref().map_or(0, |p| p.present_files),
+                bytes_received: 0,
+                bytes_linked: 0,
+                corrupt_chunks: 0,
+                sources: req.sources.clone(),
+                error: None,
+                updated_at: Utc::now(),
+                last_verify: previous.as_ref().and_then(|p| p.last_verify.clone()),
+                last_mounted: previous.as_ref().and_then(|p| p.last_mounted),
+            };
+            registry.insert(
+                key.clone(),
+                Entry {
+                    rec: rec.clone(),
+                    live: None,
+                },
+            );
+            rec
+        };
+        self.persist(&rec);
+        self.prepare_repair(&store, &rec, &manifest)?;
+        self.spawn_fetch(&key, Arc::new(manifest), sources);
+        tracing::info!(replica = %key, manifest = %req.manifest, sources = ?req.sources.iter().map(|s| &s.host).collect::<Vec<_>>(), "dataset copy started");
+        self.info(&key)
+            .ok_or_else(|| DatasetError::Internal("the replica vanished".into()))
+    }
+
+    /// A copy whose files failed verification lies at its final place: move it back to the
+    /// partial directory with a journal that lists every piece as a candidate, so the resumed
+    /// copy re-hashes them and fetches only what is damaged.
+    fn prepare_repair(
+        &self,
+        store: &Store,
+        rec: &ReplicaRecord,
+        manifest: &Manifest,
+    ) -> Result<(), DatasetError> {
+        let Some(id) = &rec.manifest else {
+            return Ok(());
+        };
+        let complete = store.complete(&rec.key());
+        let partial = store.partial(id);
+        if partial.exists() || !complete.exists() {
+            return Ok(());
+        }
+        std::fs::rename(&complete, &partial)
+            .map_err(|e| internal("moving the damaged copy back for repair", e))?;
+        let pieces: Vec<journal::Piece> = manifest
+            .files
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| {
+                if f.chunks.is_empty() {
+                    vec![(i as u32, journal::WHOLE_FILE)]
+                } else {
+                    (0..f.chunks.len() as u32).map(|c| (i as u32, c)).collect()
+                }
+            })
+            .collect();
+        journal::Journal::create(&store.journal(id), "repair", &pieces)
+            .map_err(|e| internal("writing the repair journal", e))?;
+        Ok(())
+    }
+
+    fn clients(
+        &self,
+        tls: &ClientTls,
+        sources: &[PeerSource],
+    ) -> Result<Vec<fetch::Source>, DatasetError> {
+        sources
+            .iter()
+            .map(|s| {
+                AgentClient::for_transfers(
+                    &s.url,
+                    tls,
+                    Timeouts {
+                        connect: Duration::from_secs(5),
+                        request: Duration::from_secs(900),
+                    },
+                )
+                .map(|client| fetch::Source {
+                    host: s.host.clone(),
+                    client,
+                })
+                .map_err(|e| DatasetError::BadRequest(format!("source {}: {e}", s.host)))
+            })
+            .collect()
+    }
+
+    fn check_space(&self, store: &Store, needed: u64) -> Result<(), DatasetError> {
+        let Some((free, total)) = fsx::disk_space(&store.root) else {
+            return Ok(());
+        };
+        let margin = self.free_margin.bytes(total);
+        if free.saturating_sub(needed) < margin {
+            return Err(conflict(
+                "no-space",
+                format!(
+                    "not enough room on {}: {} free, the copy needs {} more and {} must stay free",
+                    self.hostname,
+                    human_bytes(free),
+                    human_bytes(needed),
+                    human_bytes(margin)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn resume_fetch(self: &Arc<Self>, rec: &ReplicaRecord) -> Result<(), DatasetError> {
+        let store = self.store()?.clone();
+        let id = rec
+            .manifest
+            .clone()
+            .ok_or_else(|| DatasetError::Internal("a copy without a manifest".into()))?;
+        let manifest = store.load_manifest(&id).map_err(DatasetError::Internal)?;
+        let tls = self.peer_tls.clone().ok_or_else(|| {
+            conflict(
+                "no-peer-identity",
+                "no peer certificate is configured any more",
+            )
+        })?;
+        let sources = self.clients(&tls, &rec.sources)?;
+        self.spawn_fetch(&rec.key(), Arc::new(manifest), sources);
+        Ok(())
+    }
+
+    fn spawn_fetch(
+        self: &Arc<Self>,
+        key: &str,
+        manifest: Arc<Manifest>,
+        sources: Vec<fetch::Source>,
+    ) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let progress = Arc::new(FetchProgress::default());
+        let cancel = self.shutdown.child_token();
+        let live = Live::new(LiveProgress::Fetch(progress.clone()), cancel.clone());
+        {
+            let mut registry = self.registry.lock().unwrap();
+            let Some(e) = registry.get_mut(key) else {
+                return;
+            };
+            e.live = Some(live.clone());
+        }
+        let job = fetch::FetchJob {
+            key: key.to_string(),
+            id: manifest.id(),
+            manifest,
+            store,
+            sources,
+            progress: progress.clone(),
+            cancel: cancel.clone(),
+            streams: self.streams,
+            recv_cap: self.recv_cap.clone(),
+            index: self.index.clone(),
+            stats: self.stats.clone(),
+        };
+        let ds = self.clone();
+        let key = key.to_string();
+        let handle = tokio::spawn(async move {
+            let run = fetch::run(job);
+            tokio::pin!(run);
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.tick().await;
+            let result = loop {
+                tokio::select! {
+                    r = &mut run => break r,
+                    _ = tick.tick() => ds.checkpoint(&key, &progress),
+                }
+            };
+            ds.finish_fetch(&key, result, &progress);
+        });
+        *live.handle.lock().unwrap() = Some(handle);
+    }
+
+    fn checkpoint(&self, key: &str, p: &FetchProgress) {
+        self.update(key, |r| copy_progress(r, p));
+    }
+
+    fn finish_fetch(&self, key: &str, result: Result<(), fetch::FetchError>, p: &FetchProgress) {
+        if let Some(e) = self.registry.lock().unwrap().get_mut(key) {
+            e.live = None;
+        }
+        match result {
+            Ok(()) => {
+                let Some(rec) = self.update(key, |r| {
+                    copy_progress(r, p);
+                    r.state = ReplicaState::Complete;
+                    r.error = None;
+                    r.present_bytes = r.total_bytes;
+                    r.present_files = r.total_files;
+                }) else {
+                    return;
+                };
+                if let Some(m) = rec
+                    .manifest
+                    .as_deref()
+                    .and_then(|id| self.store.as_ref()?.load_manifest(id).ok())
+                {
+                    self.index.add(self.replica_root(&rec), &m);
+                }
+                tracing::info!(replica = %key, received = rec.bytes_received, linked = rec.bytes_linked, corrupt = rec.corrupt_chunks, "dataset copy complete");
+            }
+            // Stopped by a shutdown (resumed at the next start) or by a removal (which cleans
+            // up itself): only the progress is kept.
+            Err(fetch::FetchError::Cancelled) => {
+                self.update(key, |r| copy_progress(r, p));
+            }
+            Err(fetch::FetchError::Failed(msg)) => {
+                self.update(key, |r| copy_progress(r, p));
+                self.fail(key, msg);
+            }
+        }
+    }
+
+    /// The bytes of a manifest this host holds (complete or being copied), for peers.
+    pub fn manifest_bytes(&self, id: &str) -> Result<Vec<u8>, DatasetError> {
+        let store = self.store()?;
+        if !is_hash(id) {
+            return Err(DatasetError::BadRequest(format!(
+                "{id:?} is not a manifest id"
+            )));
+        }
+        let known = self
+            .registry
+            .lock()
+            .unwrap()
+            .values()
+            .any(|e| e.rec.manifest.as_deref() == Some(id));
+        if !known {
+            return Err(DatasetError::NotFound(format!(
+                "manifest {} is not on this host",
+                short(id)
+            )));
+        }
+        std::fs::read(store.manifest(id)).map_err(|e| internal("reading the manifest", e))
+    }
+}
+
+/// Asks each source in turn for the manifest and checks it against its id.
+async fn fetch_manifest(sources: &[fetch::Source], id: &str) -> Result<Manifest, DatasetError> {
+    let mut why = Vec::new();
+    for s in sources {
+        match s.client.manifest(id).await {
+            Ok(m) if m.id() != id => why.push(format!(
+                "{}: sent a manifest that does not match the id",
+                s.host
+            )),
+            Ok(m) => match m.validate() {
+                Ok(()) => return Ok(m),
+                Err(e) => why.push(format!("{}: invalid manifest ({e})", s.host)),
+            },
+            Err(e) => why.push(format!("{}: {e}", s.host)),
+        }
+    }
+    Err(DatasetError::Upstream(format!(
+        "no source could provide manifest {}: {}",
+        short(id),
+        why.join("; ")
+    )))
+}
