@@ -344,13 +344,14 @@ impl App {
                     request.start + self.limits.max_ahead,
                 )
                 .map(|at| (at, at + length));
+                let busy_now = self.db.busy_by_host(now, now + 60).await?;
                 let mut free_now = Vec::new();
                 for host in hosts
                     .iter()
                     .filter(|h| h.state == HostState::Active && h.name != request.host)
                 {
-                    let busy = self.db.busy_from(&host.name, now).await?;
-                    let free = rules::free_gpus(host.gpu_count, &busy, now, now + 60).len();
+                    let busy = busy_now.get(&host.name).map_or(&[][..], Vec::as_slice);
+                    let free = rules::free_gpus(host.gpu_count, busy, now, now + 60).len();
                     if free > 0 {
                         free_now.push((host.name.clone(), free));
                     }

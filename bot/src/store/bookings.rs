@@ -402,7 +402,31 @@ impl Db {
 
     /// Everything booked on a host from `from` on (for next-free-slot search).
     pub async fn busy_from(&self, host: &str, from: i64) -> Result<Vec<Busy>, DbErr> {
-        busy_slots(self.connection(), host, from, i64::MAX, None).await
+        busy_slots(self.reader(), host, from, i64::MAX, None).await
+    }
+
+    /// What is booked over `[start, end)` on every host, in one statement (the "free now" list
+    /// of a refusal asks about every host at once).
+    pub async fn busy_by_host(
+        &self,
+        start: i64,
+        end: i64,
+    ) -> Result<HashMap<String, Vec<Busy>>, DbErr> {
+        let slots = booking_slot::Entity::find()
+            .filter(booking_slot::Column::Active.eq(true))
+            .filter(booking_slot::Column::StartAt.lt(end))
+            .filter(booking_slot::Column::EndAt.gt(start))
+            .all(self.reader())
+            .await?;
+        let mut by_host: HashMap<String, Vec<Busy>> = HashMap::new();
+        for slot in slots {
+            by_host.entry(slot.host).or_default().push(Busy {
+                gpu: slot.gpu as u32,
+                start: slot.start_at,
+                end: slot.end_at,
+            });
+        }
+        Ok(by_host)
     }
 }
 
