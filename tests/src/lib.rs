@@ -526,6 +526,38 @@ pub fn buttons(reply: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The `maison-agent` binary built beside the running test (`scripts/test.sh` builds it), for
+/// the end-to-end scenarios that start agents as real processes.
+pub fn agent_binary() -> std::path::PathBuf {
+    // Integration tests run from target/<profile>/deps; the workspace's binaries sit one up.
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let bin = dir.join("maison-agent");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p maison-agent` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs the docker CLI against this machine's engine.
+pub fn docker(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
+}
+
+/// A TCP port free on loopback a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Declares one async test per backend: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_databases {

@@ -14,7 +14,6 @@
 #[path = "support/fake_agent.rs"]
 mod fake_agent;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,37 +23,10 @@ use maison_agent_api::datasets::{ReplicaInfo, ReplicaState};
 use maison_agent_api::{AgentClient, ClientTls, Timeouts};
 use maison_bot::config::{HostConfig, UnixUserMapping};
 use maison_bot::fleet;
-use maison_tests::{Backend, BotTester, reply_text, test_config};
+use maison_tests::{Backend, BotTester, agent_binary, docker, free_port, reply_text, test_config};
 
 const IMAGE: &str = "maison-test/busybox:latest";
 const MIB: usize = 1 << 20;
-
-fn agent_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join("maison-agent");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p maison-agent` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One agent: its own port, datasets directory, staging directory and enter socket.
 struct Agent {

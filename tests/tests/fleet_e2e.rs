@@ -4,7 +4,6 @@
 //! Needs Docker and the test image (`scripts/build-test-image.sh`) and the `maison-agent`
 //! binary (built by `cargo test --workspace`, or `cargo build -p maison-agent`).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -13,29 +12,11 @@ use maison_agent_api::{AgentClient, ClientTls, Timeouts};
 use maison_bot::config::HostConfig;
 use maison_bot::core::actions;
 use maison_bot::fleet;
-use maison_tests::{Backend, BotTester, buttons, reply_text, test_config};
+use maison_tests::{
+    Backend, BotTester, agent_binary, buttons, docker, free_port, reply_text, test_config,
+};
 
 const IMAGE: &str = "maison-test/busybox:latest";
-
-fn agent_binary() -> PathBuf {
-    // Integration tests run from target/<profile>/deps; the workspace's binaries sit one up.
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join("maison-agent");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p maison-agent` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs")
-}
 
 fn require_test_image() {
     let out = docker(&["image", "inspect", IMAGE]);
@@ -107,14 +88,6 @@ async fn wait_until_up(url: &str, tls: &ClientTls) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("maison-agent did not come up at {url}");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
