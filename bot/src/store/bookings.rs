@@ -88,15 +88,11 @@ impl Db {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = match (self.backend(), &self.group_commit) {
-                (DbBackend::Sqlite, Some(writer)) => {
+            let outcome = match &self.group_commit {
+                Some(writer) => {
                     create_in_group(writer, actor, request, limits, now, announce.clone()).await
                 }
-                (DbBackend::Sqlite, None) => {
-                    self.create_on_sqlite(actor, request, limits, now, &*announce)
-                        .await
-                }
-                _ => {
+                None => {
                     self.create_in_transaction(actor, request, limits, now, &*announce)
                         .await
                 }
@@ -137,8 +133,9 @@ impl Db {
         })
     }
 
-    /// PostgreSQL: one transaction of three round trips (the facts, the writes, the commit);
-    /// its exclusion constraint settles races between transactions.
+    /// PostgreSQL and in-memory SQLite (tests): one transaction of three round trips
+    /// (the facts, the writes, the commit). On SQLite it begins `IMMEDIATE`, so the check and
+    /// the write are serialised; on PostgreSQL the exclusion constraint settles races.
     async fn create_in_transaction(
         &self,
         actor: Actor<'_>,
@@ -169,61 +166,6 @@ impl Db {
         let batch = write_batch(backend, actor, &row, &gpus, now, announce(&view).as_ref());
         txn.execute_unprepared(&batch.join(";\n")).await?;
         txn.commit().await.map_err(|e| self.race_or_error(e))?;
-        Ok(view)
-    }
-
-    /// In-memory SQLite (tests, `try`), which the group-commit thread cannot open: the whole
-    /// transaction in two trips to the connection's thread. `BEGIN IMMEDIATE` and the facts go
-    /// together (the write lock is taken before anything is read, so the check and the write
-    /// are serialised); then the writes and `COMMIT` go together.
-    async fn create_on_sqlite(
-        &self,
-        actor: Actor<'_>,
-        request: &NewBooking,
-        limits: &Limits,
-        now: i64,
-        announce: &Announcer,
-    ) -> Result<BookingView, BookingError> {
-        use sea_orm::sqlx::{self, AssertSqlSafe, Row};
-        let pool = self.connection().get_sqlite_connection_pool();
-        let mut txn = RawTransaction {
-            conn: Some(pool.acquire().await.map_err(sqlx_err)?),
-        };
-        let facts_sql = format!(
-            "BEGIN IMMEDIATE; {}",
-            facts_query(DbBackend::Sqlite, actor.user.id, request)
-        );
-        let rows = sqlx::raw_sql(AssertSqlSafe(facts_sql))
-            .fetch_all(&mut **txn.conn())
-            .await
-            .map_err(sqlx_err)?;
-        let facts = BookingFacts::from_rows(rows.iter().map(|r| {
-            Ok((
-                r.try_get::<String, _>("kind").map_err(sqlx_err)?,
-                r.try_get::<i64, _>("a").map_err(sqlx_err)?,
-                r.try_get::<i64, _>("b").map_err(sqlx_err)?,
-                r.try_get::<i64, _>("c").map_err(sqlx_err)?,
-                r.try_get::<String, _>("s").map_err(sqlx_err)?,
-            ))
-        }))?;
-        let (row, gpus) = match decide(facts, actor, request, limits, now) {
-            Ok(decided) => decided,
-            Err(refusal) => {
-                txn.finish("ROLLBACK").await?;
-                return Err(refusal);
-            }
-        };
-        let view = make_view(row.clone(), Some(actor.user));
-        let mut batch = write_batch(
-            DbBackend::Sqlite,
-            actor,
-            &row,
-            &gpus,
-            now,
-            announce(&view).as_ref(),
-        );
-        batch.push("COMMIT".to_owned());
-        txn.finish(&batch.join(";\n")).await?;
         Ok(view)
     }
 
@@ -607,43 +549,6 @@ fn write_batch(
         .collect()
 }
 
-/// A SQLite transaction run by hand on a pooled connection. If it is dropped unfinished (the
-/// request was cancelled between the two trips), the connection is closed instead of going back
-/// to the pool, and SQLite rolls the transaction back.
-struct RawTransaction {
-    conn: Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite>>,
-}
-
-impl RawTransaction {
-    fn conn(&mut self) -> &mut sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Sqlite> {
-        self.conn
-            .as_mut()
-            .expect("the connection is held until finish")
-    }
-
-    /// Runs the last batch (ending in `COMMIT` or `ROLLBACK`); on failure, rolls back.
-    async fn finish(&mut self, sql: &str) -> Result<(), DbErr> {
-        use sea_orm::sqlx::{self, AssertSqlSafe};
-        let result = sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-            .execute(&mut **self.conn())
-            .await;
-        if result.is_err() {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut **self.conn()).await;
-        }
-        // Finished either way: the connection goes back to the pool.
-        self.conn.take();
-        result.map(drop).map_err(sqlx_err)
-    }
-}
-
-impl Drop for RawTransaction {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.as_mut() {
-            conn.close_on_drop();
-        }
-    }
-}
-
 /// Hands a booking to the group-commit thread and waits for the commit that holds it.
 async fn create_in_group(
     writer: &GroupCommit,
@@ -745,10 +650,6 @@ impl WriteJob for BookingJob {
 
 fn rusqlite_err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite: {e}"))
-}
-
-fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))
 }
 
 impl Db {
