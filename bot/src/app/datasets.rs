@@ -9,13 +9,13 @@
 
 use std::time::Duration;
 
-use maison_agent_api::ClientError;
 use maison_agent_api::datasets::{
     DatasetMount, FetchRequest, PeerSource, RegisterRequest, ReplicaState,
 };
 use maison_command::{DataCommand, DatasetRef};
 use tracing::warn;
 
+use super::fleet::within;
 use super::{App, Ctx};
 use crate::core::datasets::{
     Catalog, DatasetVersion, NEEDED_SOON_SECS, Replica, SYSTEM_ACTOR, Transfer, TransferState,
@@ -119,7 +119,7 @@ impl App {
             owner_uid,
         };
         let label = format!("{}@{}", add.name, add.version);
-        let replica = match dataset_call(agent.register_dataset(&request)).await {
+        let replica = match within(DATASET_CALL_TIMEOUT, agent.register_dataset(&request)).await {
             Ok(replica) => replica,
             Err(err) => return Ok(data_replies::agent_refused(add.host, &label, &err)),
         };
@@ -267,7 +267,7 @@ impl App {
             manifest,
             sources: peers,
         };
-        let replica = match dataset_call(agent.fetch_dataset(&request)).await {
+        let replica = match within(DATASET_CALL_TIMEOUT, agent.fetch_dataset(&request)).await {
             Ok(replica) => replica,
             Err(err) => {
                 return Ok(CopyOutcome::Refused(data_replies::agent_refused(
@@ -340,7 +340,7 @@ impl App {
         host: &str,
         agent: &dyn AgentApi,
     ) -> anyhow::Result<Result<Vec<String>, Reply>> {
-        let Ok(inventory) = dataset_call(agent.datasets()).await else {
+        let Ok(inventory) = within(DATASET_CALL_TIMEOUT, agent.datasets()).await else {
             return Ok(Ok(Vec::new()));
         };
         let Some(free) = inventory.free_bytes else {
@@ -371,7 +371,7 @@ impl App {
             let Some(manifest) = &evicted.manifest else {
                 continue;
             };
-            match dataset_call(agent.remove_dataset(manifest)).await {
+            match within(DATASET_CALL_TIMEOUT, agent.remove_dataset(manifest)).await {
                 Ok(()) => removed.push(evicted),
                 Err(err) => {
                     warn!(host, version = %evicted.label(), error = %err, "could not evict a copy");
@@ -421,7 +421,7 @@ impl App {
         let Some(agent) = self.fleet.agent(host) else {
             return Ok(fleet_replies::no_agent(host));
         };
-        if let Err(err) = dataset_call(agent.remove_dataset(manifest)).await {
+        if let Err(err) = within(DATASET_CALL_TIMEOUT, agent.remove_dataset(manifest)).await {
             return Ok(data_replies::agent_refused(host, &version.label(), &err));
         }
         let actor = DatasetActor {
@@ -515,7 +515,7 @@ impl App {
         let Some(agent) = self.fleet.agent(host) else {
             return Ok(fleet_replies::no_agent(host));
         };
-        let replica = match dataset_call(agent.verify_dataset(manifest)).await {
+        let replica = match within(DATASET_CALL_TIMEOUT, agent.verify_dataset(manifest)).await {
             Ok(replica) => replica,
             Err(err) => return Ok(data_replies::agent_refused(host, &version.label(), &err)),
         };
@@ -648,16 +648,4 @@ struct CopyTarget {
     catalog: Catalog,
     version: DatasetVersion,
     replica: Replica,
-}
-
-async fn dataset_call<T>(
-    call: impl std::future::Future<Output = Result<T, ClientError>>,
-) -> Result<T, ClientError> {
-    match tokio::time::timeout(DATASET_CALL_TIMEOUT, call).await {
-        Ok(result) => result,
-        Err(_) => Err(ClientError::Config(format!(
-            "no answer within {} s",
-            DATASET_CALL_TIMEOUT.as_secs()
-        ))),
-    }
 }

@@ -528,14 +528,23 @@ fn explicit_gpus(wanted: &Option<LaunchGpus>) -> Vec<u32> {
     }
 }
 
+/// An agent call from a command, given [`AGENT_CALL_TIMEOUT`] to answer.
 pub(super) async fn timed<T>(
     call: impl std::future::Future<Output = Result<T, ClientError>>,
 ) -> Result<T, ClientError> {
-    match tokio::time::timeout(AGENT_CALL_TIMEOUT, call).await {
+    within(AGENT_CALL_TIMEOUT, call).await
+}
+
+/// An agent call given `limit` to answer; past it, the host is reported as not answering.
+pub(super) async fn within<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, ClientError>>,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
         Err(_) => Err(ClientError::Config(format!(
             "no answer within {} s",
-            AGENT_CALL_TIMEOUT.as_secs()
+            limit.as_secs()
         ))),
     }
 }
