@@ -26,13 +26,13 @@ pub enum ParseError {
     #[error("{what} is not yet available. `/maison help` lists what works today.")]
     NotYetAvailable { word: String, what: &'static str },
 
-    #[error("`{command}` needs {what}.\n{}", right_form(.command))]
+    #[error("`{command}` needs {what}.")]
     MissingArgument {
         command: &'static str,
         what: &'static str,
     },
 
-    #[error("I didn't expect `{arg}` in `/maison {command}`.\n{}", right_form(.command))]
+    #[error("I didn't expect `{arg}` in `/maison {command}`.")]
     UnexpectedArgument { command: &'static str, arg: String },
 
     #[error("`{input}` is not a duration I understand. {DURATION_FORMS}.")]
@@ -127,9 +127,8 @@ pub enum ParseError {
     },
 
     #[error(
-        "`/maison {command}` takes {expected}, not `{word}`.{}\n{}",
-        did_you_mean_word(.suggestion),
-        right_form(.command)
+        "`/maison {command}` takes {expected}, not `{word}`.{}",
+        did_you_mean_word(.suggestion)
     )]
     UnknownSubcommand {
         command: &'static str,
@@ -181,6 +180,12 @@ impl ParseError {
     /// The usage line(s) of the command concerned, newline-separated, without `/maison`.
     pub fn usage(&self) -> Option<&'static str> {
         self.command().map(|name| spec::spec(name).usage)
+    }
+
+    /// How the command is typed, shown once under every error about it: its usage line(s) with
+    /// `/maison`, and an example. The error's own text never repeats it.
+    pub fn right_form(&self) -> Option<String> {
+        self.command().map(right_form)
     }
 
     /// The canonical name of the command concerned, when the command word was recognised.

@@ -20,6 +20,22 @@ const DATA_VERBS: [&str; 9] = [
     "add", "ls", "list", "where", "get", "rm", "pin", "unpin", "verify",
 ];
 
+/// Where a day named without a time of day starts (`book gpu01 9h tomorrow`).
+pub const DAY_START: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).expect("a valid time");
+
+/// Whether a word after a duration begins a start time without `at`: a day (`tomorrow`, `fri`,
+/// `2026-12-01`, or a date that does not exist, to be told so), a date and time in one word, or
+/// a clock time (`14:00`, `9am`; a range there is not a start, it is refused later).
+fn starts_a_time(word: &str) -> bool {
+    !matches!(parse_day(word), Ok(None))
+        || parse_date_time(word).is_some()
+        || (looks_like_time(word) && !word.contains('-'))
+}
+
+fn starts_with_digit(word: &str) -> bool {
+    word.bytes().next().is_some_and(|b| b.is_ascii_digit())
+}
+
 const START_ALONE: &str = "an end time or a duration: a range like `9:00-18:00`, \
                            or a duration and a start like `2h at 9:00`";
 
@@ -704,8 +720,13 @@ impl<'a> Parser<'a> {
             if token.quoted {
                 return Err(self.unexpected(token.raw));
             }
-            if word == "at" && start.is_none() && matches!(span, Span::Length(_)) {
-                start = Some(self.at_time()?);
+            let length_without_start = start.is_none() && matches!(span, Span::Length(_));
+            if word == "at" && length_without_start {
+                let first = self.required("a time after `at`")?;
+                start = Some(self.start_time(first)?);
+            } else if length_without_start && starts_a_time(&word) {
+                // `book gpu01 9h tomorrow` and `9h fri 14:00`: `at` is optional.
+                start = Some(self.start_time(token)?);
             } else if (word == "--gpus" || word.starts_with("--gpus=")) && count.is_none() {
                 if selected.is_some() {
                     return Err(self.unexpected(token.raw));
@@ -832,28 +853,25 @@ impl<'a> Parser<'a> {
         Ok(Span::Range(from, to))
     }
 
-    /// The time after `at`: `14:00`, `9 am`, `tomorrow 9:00`, `fri 14:00`, `2026-12-01 09:00`,
-    /// `2026-12-01T09:00`.
-    fn at_time(&mut self) -> Result<DateTime<Utc>, ParseError> {
-        let first = self.required("a time after `at`")?;
+    /// A start time, after `at` or right after the duration: `14:00`, `9 am`, `tomorrow 9:00`,
+    /// `fri 14:00`, `2026-12-01 09:00`, `2026-12-01T09:00`. A day alone (`tomorrow`) starts at
+    /// [`DAY_START`] that day: someone booking "9h tomorrow" means the working day.
+    fn start_time(&mut self, first: Token<'a>) -> Result<DateTime<Utc>, ParseError> {
         if let Some(local) = parse_date_time(first.text) {
             let local = local.map_err(|reason| self.bad_time(first.raw, reason))?;
             return self.to_utc(local);
         }
-        let (day, clock) =
+        let (day, time) =
             match parse_day(first.text).map_err(|reason| self.bad_time(first.raw, reason))? {
-                Some(day) => {
-                    let clock = self.next()?.ok_or_else(|| {
-                        self.bad_time(
-                            first.raw,
-                            format!("add a time of day, like `{} 9:00`", first.text),
-                        )
-                    })?;
-                    (day, clock)
-                }
-                None => (Day::Today, first),
+                Some(day) => match self.peek()? {
+                    Some(next) if starts_with_digit(next.text) => {
+                        let clock = self.next()?.expect("peeked");
+                        (day, self.clock(clock)?)
+                    }
+                    _ => (day, DAY_START),
+                },
+                None => (Day::Today, self.clock(first)?),
             };
-        let time = self.clock(clock)?;
         self.to_utc(day.resolve(self.today()).and_time(time))
     }
 

@@ -56,7 +56,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         details: "Without GPUs you get one free GPU; `gpu01:0,1` books GPUs 0 and 1, `gpu01:0-3` \
                   GPUs 0 to 3, `gpu01:all` the whole host, `--gpus 2` any two free GPUs. \
                   `book any` picks the best free host for you.\n\
-                  Durations look like 30m, 2h, 1h30m, 1.5h or 1d. Without `at` the booking starts now.\n\
+                  Durations look like 30m, 2h, 1h30m, 1.5h or 1d. Without a start time the booking starts now; \
+                  `at` before the start is optional, and a day alone starts at 9:00 \
+                  (`book gpu01 9h tomorrow`).\n\
                   Times are in your Slack time zone: 14:00, 9am, 2:30pm, today 14:00, \
                   tomorrow 9:00, fri 14:00 (the next Friday), 2026-12-01 09:00. \
                   A day before a range applies to both ends: `tomorrow 9:00-18:00`.\n\
@@ -67,6 +69,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         examples: &[
             "book gpu01 2h",
             "book gpu01:1 3h at 14:00",
+            "book gpu01 9h tomorrow",
             "book gpu02:0,1 tomorrow 9:00-18:00",
             "book gpu01:all 1d for \"ablation sweep\"",
             "book gpu01 1h30m --gpus 2",

@@ -39,13 +39,13 @@ error_snapshots! {
     missing_note: "book gpu01 2h for";
     missing_range_after_day: "book gpu01 tomorrow";
     unexpected_argument_mine: "mine please";
-    unexpected_argument_book: "book gpu01 2h tomorrow";
+    unexpected_argument_book: "book gpu01 2h tomorrow please";
     unexpected_gpus_twice: "book gpu01:0 2h --gpus 2";
     bad_duration: "book gpu01 2x";
     bad_duration_zero: "extend 42 0m";
     duration_too_long: "book gpu01 400d";
     bad_time_hour: "book gpu01 2h at 25:00";
-    bad_time_day_without_time: "book gpu01 2h at tomorrow";
+    bad_time_day_bad_clock: "book gpu01 2h tomorrow 25:00";
     missing_end: "book gpu01 2pm";
     bad_time_no_such_date: "book gpu01 2h at 2026-02-30 09:00";
     bad_gpus: "book gpu01:x 2h";

@@ -73,8 +73,8 @@ pub fn help(topic: Option<&str>) -> Reply {
 
 pub fn parse_error(err: &ParseError) -> Reply {
     let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
-    if let Some(usage) = err.usage() {
-        blocks.push(Block::Context(format!("Usage: `/maison {usage}`")));
+    if let Some(right_form) = err.right_form() {
+        blocks.push(Block::Context(right_form));
     }
     Reply::with_blocks(Visibility::Ephemeral, err.to_string(), blocks)
 }
@@ -83,6 +83,11 @@ pub fn admins_only() -> Reply {
     Reply::ephemeral(
         ":no_entry: Only Maison admins can do that. Ask one of them (they are listed in the bot's config).",
     )
+}
+
+/// The answer to a command that takes longer than Slack waits: its reply follows.
+pub fn working_on_it() -> Reply {
+    Reply::ephemeral(":hourglass_flowing_sand: Working on it… the answer will follow here.")
 }
 
 pub fn internal_error(request_id: &str) -> Reply {
@@ -645,6 +650,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(!parse_error(&err).text.contains("not yet available"));
+    }
+
+    /// Found trying it: a refused `book` printed its usage twice (in the error and under it).
+    #[test]
+    fn a_parse_error_shows_the_usage_once() {
+        let context = maison_command::ParseContext {
+            now: utc(NOW),
+            tz: TZ,
+        };
+        for text in ["book gpu01 9h please", "book", "data frobnicate", "cancel"] {
+            let err = maison_command::parse(text, &context).unwrap_err();
+            let shown = parse_error(&err).to_terminal();
+            assert_eq!(shown.matches("Usage").count(), 1, "{text}: {shown}");
+            assert_eq!(shown.matches("Example").count(), 1, "{text}: {shown}");
+        }
     }
 
     #[test]
