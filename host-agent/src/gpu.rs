@@ -5,7 +5,7 @@
 //! hung driver must never stall the async runtime that serves the API. The async
 //! side waits with a deadline and marks readings stale when it passes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,6 +70,9 @@ impl GpuProbe for NoGpus {
     }
 }
 
+/// What an idle simulated GPU draws, in milliwatts.
+const SIM_IDLE_POWER_MW: u32 = 55_000;
+
 /// A reading forced on a simulated GPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimReading {
@@ -85,6 +88,8 @@ pub struct SimReading {
 pub struct SimControl {
     forced: Arc<Mutex<HashMap<u32, SimReading>>>,
     hang: Arc<Mutex<Option<Duration>>>,
+    /// GPUs a running container holds: only these show activity.
+    busy: Arc<Mutex<HashSet<u32>>>,
 }
 
 impl SimControl {
@@ -97,14 +102,22 @@ impl SimControl {
         self.forced.lock().unwrap().remove(&gpu);
     }
 
+    /// The GPUs that running containers hold now: they show work, the others idle. The
+    /// sampler keeps this up to date from the container inventory.
+    pub fn set_busy(&self, gpus: impl IntoIterator<Item = u32>) {
+        *self.busy.lock().unwrap() = gpus.into_iter().collect();
+    }
+
     /// Makes the next samples block for `d`, like a hung driver.
     pub fn hang_for(&self, d: Option<Duration>) {
         *self.hang.lock().unwrap() = d;
     }
 }
 
-/// Deterministic fake GPUs: readings follow a fixed pattern of the sample number,
-/// unless forced through [`SimControl`].
+/// Deterministic fake GPUs: idle, except those a running container holds, whose readings
+/// follow a fixed pattern of the sample number; any reading can be forced through
+/// [`SimControl`]. Idle while nothing runs, so that `maison-bot try` shows a quiet fleet
+/// until something is launched.
 #[derive(Debug)]
 pub struct SimulatedProbe {
     gpus: Vec<GpuInfo>,
@@ -151,6 +164,7 @@ impl GpuProbe for SimulatedProbe {
         let t = self.tick;
         self.tick += 1;
         let forced = self.control.forced.lock().unwrap();
+        let busy = self.control.busy.lock().unwrap();
         Ok(self
             .gpus
             .iter()
@@ -165,8 +179,18 @@ impl GpuProbe for SimulatedProbe {
                         pids: r.pids.clone(),
                     };
                 }
-                // A saw-tooth per GPU, phase-shifted so GPUs differ.
-                let util = ((t + u64::from(g.index) * 17) % 101) as f32;
+                if !busy.contains(&g.index) {
+                    return GpuSample {
+                        gpu: g.index,
+                        util_pct: 0.0,
+                        mem_used_bytes: 0,
+                        power_milliwatts: Some(SIM_IDLE_POWER_MW),
+                        temp_celsius: Some(32),
+                        pids: Vec::new(),
+                    };
+                }
+                // A saw-tooth between 40 and 100 %, phase-shifted so GPUs differ.
+                let util = (40 + (t * 7 + u64::from(g.index) * 17) % 61) as f32;
                 GpuSample {
                     gpu: g.index,
                     util_pct: util,
@@ -481,6 +505,30 @@ mod tests {
         assert_eq!(s[1].util_pct, 42.0);
         assert_eq!(s[1].pids, vec![9]);
         assert!(a.info().simulated);
+    }
+
+    /// Found trying it: `try` showed busy GPUs while nothing ran.
+    #[test]
+    fn simulated_gpus_idle_until_a_container_holds_them() {
+        let mut probe = SimulatedProbe::new(3, 1024, "Sim");
+        let control = probe.control();
+        for _ in 0..5 {
+            let samples = probe.sample().unwrap();
+            assert!(
+                samples
+                    .iter()
+                    .all(|s| s.util_pct == 0.0 && s.mem_used_bytes == 0)
+            );
+        }
+        control.set_busy([2]);
+        for _ in 0..100 {
+            let samples = probe.sample().unwrap();
+            assert_eq!((samples[0].util_pct, samples[1].util_pct), (0.0, 0.0));
+            assert!((40.0..=100.0).contains(&samples[2].util_pct), "{samples:?}");
+            assert!(samples[2].mem_used_bytes > 0);
+        }
+        control.set_busy([]);
+        assert!(probe.sample().unwrap().iter().all(|s| s.util_pct == 0.0));
     }
 
     #[tokio::test]

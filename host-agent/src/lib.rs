@@ -125,14 +125,17 @@ pub async fn start_with_clock(
         },
     )
     .with_simulated_gpus(probe.info().simulated);
-    let sampler = Arc::new(Sampler::new(
-        probe,
-        deadline,
-        clock.clone(),
-        TimeDelta::hours(i64::from(config.metrics.retention_hours)),
-        config.metrics.proc_root.clone(),
-        inventory.clone(),
-    ));
+    let sampler = Arc::new(
+        Sampler::new(
+            probe,
+            deadline,
+            clock.clone(),
+            TimeDelta::hours(i64::from(config.metrics.retention_hours)),
+            config.metrics.proc_root.clone(),
+            inventory.clone(),
+        )
+        .with_simulation(sim.clone()),
+    );
     let state = Arc::new(AppState {
         engine: engine.clone(),
         inventory,

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use maison_agent_api::{GpuHolder, GpuReading};
+use maison_agent_api::{ContainerState, GpuHolder, GpuReading};
 
 use crate::cgroup::container_of_pid;
-use crate::gpu::{GpuSample, ProbeWorker};
+use crate::gpu::{GpuSample, ProbeWorker, SimControl};
 use crate::inventory::Inventory;
 use crate::rollup::{Clock, Rollups};
 
@@ -36,6 +36,8 @@ pub struct Sampler {
     /// PID → container id, remembered while the PID stays on a GPU, so /proc is
     /// read once per new process rather than every second.
     pid_cache: Mutex<HashMap<u32, Option<String>>>,
+    /// The simulated GPUs, when those are in use: told which GPUs running containers hold.
+    simulation: Option<SimControl>,
 }
 
 impl std::fmt::Debug for Sampler {
@@ -62,7 +64,14 @@ impl Sampler {
             proc_root,
             inventory,
             pid_cache: Mutex::new(HashMap::new()),
+            simulation: None,
         }
+    }
+
+    /// Makes simulated GPUs follow the containers: busy while a running container holds them.
+    pub fn with_simulation(mut self, simulation: Option<SimControl>) -> Sampler {
+        self.simulation = simulation;
+        self
     }
 
     pub fn probe(&self) -> &ProbeWorker {
@@ -71,6 +80,15 @@ impl Sampler {
 
     /// One round: sample, attribute, record. Exposed so tests can step it.
     pub async fn tick_once(&self) {
+        if let Some(simulation) = &self.simulation {
+            simulation.set_busy(
+                self.inventory
+                    .containers()
+                    .into_iter()
+                    .filter(|c| c.state == ContainerState::Running)
+                    .flat_map(|c| c.gpus),
+            );
+        }
         let result = self.probe.sample(self.deadline).await;
         let now = self.clock.now();
         match result {
