@@ -476,6 +476,25 @@ impl Config {
                 );
             }
         }
+        if let Some(host) = self.hosts.iter().find(|h| h.agent_url.is_some()) {
+            let missing: Vec<&str> = [
+                ("ca", &self.agents.ca),
+                ("cert", &self.agents.cert),
+                ("key", &self.agents.key),
+            ]
+            .iter()
+            .filter(|(_, path)| path.is_none())
+            .map(|(name, _)| *name)
+            .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "hosts: {} has an agent_url, so [agents] needs ca, cert and key (missing: {}); \
+                     make them with `maison-bot pki init` and `maison-bot pki issue-bot`",
+                    host.name,
+                    missing.join(", ")
+                );
+            }
+        }
         if self.agents.poll_concurrency == 0 {
             bail!("agents.poll_concurrency must be at least 1");
         }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -14,9 +15,10 @@ use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
 use maison_bot::core::jobs;
 use maison_bot::fleet::{self, Poller};
-use maison_bot::jobs::Scheduler;
+use maison_bot::jobs::{ManualRun, Scheduler};
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::{Fleet, SlackApi};
+use maison_bot::schedule;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::socket::SocketMode;
@@ -111,9 +113,20 @@ impl JobsCli {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     maison_bot::install_crypto_provider();
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // The chain of causes, one line: what went wrong is for the operator, not a trace.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve { config } => {
             init_tracing("info");
@@ -122,6 +135,8 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Migrate { config } => {
             init_tracing("info");
             let config = Config::load(&config)?;
+            // The whole configuration is checked before the database is created or changed.
+            fleet::from_config(&config.agents, &config.hosts)?;
             Db::connect(config.database.url.expose()).await?;
             info!("database is up to date");
             Ok(())
@@ -132,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Jobs(command) => {
             init_tracing("warn");
-            jobs_command(Config::load(command.config())?, command).await
+            jobs_command(command).await
         }
         Cmd::Pki(command) => maison_pki::run(command),
     }
@@ -157,8 +172,16 @@ async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// `maison-bot jobs …`.
-async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
+/// `maison-bot jobs …`. The job's name, then the whole configuration (agents' certificates
+/// included), are checked before the database is opened, created or migrated.
+async fn jobs_command(command: JobsCli) -> anyhow::Result<()> {
+    if let JobsCli::Run { job, .. } = &command
+        && schedule::lookup(job).is_none()
+    {
+        bail!("{}", jobs::unknown_job(job).text);
+    }
+    let config = Config::load(command.config())?;
+    let fleet = fleet::from_config(&config.agents, &config.hosts)?;
     let db = open_database(&config).await?;
     let now = chrono::Utc::now();
     match command {
@@ -169,7 +192,6 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
             print!("{}", jobs::overview_text(&statuses, &outbox, tz, now));
         }
         JobsCli::Run { job, .. } => {
-            let fleet = fleet::from_config(&config.agents, &config.hosts)?;
             // Jobs queue their messages; Slack is only needed for look-ups, if at all.
             let slack: Arc<dyn SlackApi> = match &config.slack.bot_token {
                 Some(token) => Arc::new(SlackWebApi::new(&config.slack.api_url, token.expose())?),
@@ -177,7 +199,14 @@ async fn jobs_command(config: Config, command: JobsCli) -> anyhow::Result<()> {
             };
             let app =
                 Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
-            let run = Scheduler::new(app.clone())?.run_now(&job, "cli").await?;
+            let ManualRun { run, joined } =
+                Scheduler::new(app.clone())?.run_now(&job, "cli").await?;
+            if joined {
+                println!(
+                    "{job} was already started at {} by another request; it ran once.",
+                    run.slot_key
+                );
+            }
             if !run.ok {
                 bail!("{job} failed: {}", run.detail);
             }
@@ -201,12 +230,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bot_token = config.slack.bot_token.clone().context(
         "SLACK_BOT_TOKEN is not set (the bot's xoxb- token, from the Slack app's OAuth page)",
     )?;
+    let fleet = fleet::from_config(&config.agents, &config.hosts)?;
     let db = open_database(&config).await?;
     let slack = Arc::new(SlackWebApi::new(&config.slack.api_url, bot_token.expose())?);
     let app_token = config.slack.app_token.clone();
     let signing_secret = config.slack.signing_secret.clone();
     let listen = config.server.listen;
-    let fleet = fleet::from_config(&config.agents, &config.hosts)?;
     let poller = Poller::new(
         db.clone(),
         fleet.clone(),

@@ -374,12 +374,16 @@ on_both_databases! {
     async fn a_manual_run_claims_its_own_slot(backend: Backend) {
         let bot = bot(backend, "UTC").await;
         let jobs = scheduler(&bot.app, DAILY);
-        let run = jobs.run_now("test_daily", "cli").await.unwrap();
-        assert!(run.ok);
-        assert_eq!(run.slot_key, "manual:2026-11-30T08:00:00");
-        // Started twice in the same second: runs once.
-        let again = jobs.run_now("test_daily", "cli").await.unwrap_err();
-        assert!(again.to_string().contains("already started"), "{again}");
+        let first = jobs.run_now("test_daily", "cli").await.unwrap();
+        assert!(first.run.ok);
+        assert!(!first.joined);
+        assert_eq!(first.run.slot_key, "manual:2026-11-30T08:00:00");
+        // Started twice in the same second: runs once, and the second start is told how the
+        // first went instead of failing (found trying it: it exited 1 with an error).
+        let again = jobs.run_now("test_daily", "cli").await.unwrap();
+        assert!(again.joined);
+        assert!(again.run.ok);
+        assert_eq!(again.run.detail, first.run.detail);
         let unknown = jobs.run_now("test_weekly", "cli").await.unwrap_err();
         assert!(unknown.to_string().contains("test_daily"), "{unknown}");
         // A manual run is not a scheduled slot: 09:00 still runs.
@@ -397,13 +401,27 @@ on_both_databases! {
         let text = bot.command_text("U0ADMIN", "jobs run metrics_retention").await;
         assert!(text.contains("Running `metrics_retention` now"), "{text}");
 
+        // Asked again in the same second (found trying it: the second asker never heard back).
+        let text = bot.command_text("U0ADMIN", "jobs run metrics_retention").await;
+        assert!(text.contains("already asked for this second by <@U0ADMIN>"), "{text}");
+        assert!(text.contains("you will see how it went here too"), "{text}");
+
         let jobs = Scheduler::new(bot.app.clone()).unwrap();
         let report = jobs.tick(bot.clock.now()).await;
         assert_eq!(report.ran.len(), 1, "{report:?}");
         assert!(report.ran[0].ok, "{report:?}");
-        let answer = bot.slack.expect("response_url").await;
-        let answer = reply_text(&answer.args);
-        assert!(answer.contains("`metrics_retention` ran: deleted 0 GPU minute rows"), "{answer}");
+        // Both askers hear the outcome, each on their own response_url.
+        let mut urls = std::collections::HashSet::new();
+        for _ in 0..2 {
+            let answer = bot.slack.expect("response_url").await;
+            urls.insert(answer.args["response_url_id"].as_str().unwrap().to_owned());
+            let answer = reply_text(&answer.args);
+            assert!(answer.contains("`metrics_retention` ran: deleted 0 GPU minute rows"), "{answer}");
+        }
+        assert_eq!(urls.len(), 2);
+        // Once finished, a third ask in the same second gets the outcome at once.
+        let text = bot.command_text("U0ADMIN", "jobs run metrics_retention").await;
+        assert!(text.contains("`metrics_retention` ran: deleted 0 GPU minute rows"), "{text}");
         // Taken once: the next tick does not run it again.
         assert!(jobs.tick(bot.clock.now()).await.ran.is_empty());
         let runs = bot.db().job_runs("metrics_retention").await.unwrap();

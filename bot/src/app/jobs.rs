@@ -2,13 +2,25 @@
 //! which writes a request row that the scheduler (`jobs/`) picks up on its next tick and
 //! reports to whoever asked.
 
+use std::time::Duration;
+
+use anyhow::Context;
 use maison_command::JobsCommand;
+use tracing::warn;
 
 use super::{App, Ctx};
-use crate::core::jobs::{self, render_overview, statuses, unknown_job};
-use crate::core::render::Reply;
+use crate::core::jobs::{
+    self, FinishedRun, JOB_TIMEOUT, JobRun, render_overview, statuses, unknown_job,
+};
+use crate::core::message::{OutgoingMessage, Recipient};
+use crate::core::render::{Reply, Visibility};
 use crate::schedule::{lookup, manual_slot_key};
 use crate::store::{AuditEntry, Db};
+
+/// How often a joined run is looked at: a person is waiting, the row is one indexed read.
+const RUN_POLL: Duration = Duration::from_millis(500);
+/// How long a requested run may wait for a scheduler tick before it starts.
+const RUN_PICK_UP: Duration = Duration::from_secs(120);
 
 impl App {
     pub(super) async fn jobs(&self, ctx: &Ctx<'_>, command: JobsCommand) -> anyhow::Result<Reply> {
@@ -49,8 +61,76 @@ impl App {
                     },
                 )
                 .await?;
-                Ok(jobs::run_requested(&job, queued))
+                if queued {
+                    return Ok(jobs::run_requested(&job));
+                }
+                self.join_run(ctx, &job, &key).await
             }
         }
+    }
+
+    /// A second request for a run already asked for this second: the first one's outcome, now
+    /// if it has finished, else when it does (on the command's `response_url`, or as a DM).
+    async fn join_run(&self, ctx: &Ctx<'_>, job: &str, key: &str) -> anyhow::Result<Reply> {
+        let run = self.db.job_run_in_slot(job, key).await?;
+        if let Some(finished) = run.as_ref().and_then(JobRun::finished) {
+            return Ok(jobs::outcome_reply(&finished));
+        }
+        let joined = jobs::run_joined(job, run.as_ref().and_then(|r| r.requested_by.as_deref()));
+        let (db, slack, clock) = (self.db.clone(), self.slack.clone(), self.clock.clone());
+        let (job, key) = (job.to_owned(), key.to_owned());
+        let user = ctx.user.slack_user_id.clone();
+        let response_url = ctx.response_url.map(str::to_owned);
+        tokio::spawn(async move {
+            let finished = match follow_run(&db, &job, &key).await {
+                Ok(finished) => finished,
+                Err(err) => {
+                    warn!(%job, error = %format!("{err:#}"), "cannot follow a run asked for twice");
+                    return;
+                }
+            };
+            let reply = jobs::outcome_reply(&finished);
+            if let Some(url) = &response_url {
+                match slack.respond(url, &reply, false).await {
+                    Ok(()) => return,
+                    Err(err) => {
+                        warn!(%job, error = %err, "cannot answer on response_url; sending a DM")
+                    }
+                }
+            }
+            let message = OutgoingMessage {
+                to: Recipient::User(user.clone()),
+                reply: Reply {
+                    visibility: Visibility::InChannel,
+                    ..reply
+                },
+                attachment: None,
+            };
+            let dedupe = format!("jobs:outcome:{job}:{key}:{user}");
+            let now = clock.now().timestamp();
+            if let Err(err) = db.enqueue(&message, now, Some(&dedupe)).await {
+                warn!(%job, error = %err, "cannot queue the outcome of a run");
+            }
+        });
+        Ok(joined)
+    }
+}
+
+/// Waits for the run in `key` of `job` to finish (whoever runs it), and says how it went.
+/// Gives up after the longest a job may run, plus the scheduler's pick-up time.
+pub async fn follow_run(db: &Db, job: &str, key: &str) -> anyhow::Result<FinishedRun> {
+    let deadline = tokio::time::Instant::now() + JOB_TIMEOUT + RUN_PICK_UP;
+    loop {
+        let run = db
+            .job_run_in_slot(job, key)
+            .await?
+            .with_context(|| format!("the run {key} of {job} has disappeared"))?;
+        if let Some(finished) = run.finished() {
+            return Ok(finished);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("the run {key} of {job} has not finished in time");
+        }
+        tokio::time::sleep(RUN_POLL).await;
     }
 }

@@ -6,9 +6,13 @@ use chrono_tz::Tz;
 
 use super::fleet::PruneReport;
 use super::message::{OutboxStats, Recipient};
-use super::render::{Block, Reply, Visibility};
+use super::render::{Block, Reply, Visibility, mention};
 use crate::config::Config;
 use crate::schedule::{JOBS, parse_schedule};
+
+/// A run still going after this long is stopped and recorded as failed, so one stuck job
+/// cannot hold up the others for ever.
+pub const JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// One row of `job_runs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,15 +199,35 @@ pub fn messages_pruned(deleted: u64) -> String {
 }
 
 /// The answer to `jobs run <job>`: queued for the scheduler, or already asked for this second.
-pub fn run_requested(job: &str, queued: bool) -> Reply {
-    if queued {
-        Reply::ephemeral(format!(
-            "Running `{job}` now; you will see how it went when it is done."
-        ))
-    } else {
-        Reply::ephemeral(format!(
-            "`{job}` was already started this second; you will see how it went."
-        ))
+pub fn run_requested(job: &str) -> Reply {
+    Reply::ephemeral(format!(
+        "Running `{job}` now; you will see how it went when it is done."
+    ))
+}
+
+/// The reply to a second `jobs run` of the same job in the same second (a double click, or two
+/// admins at once): the job runs once, and both hear how it went.
+pub fn run_joined(job: &str, first_asked_by: Option<&str>) -> Reply {
+    let by = match first_asked_by {
+        Some("cli") => " from the command line".to_owned(),
+        Some(user) => format!(" by {}", mention(user)),
+        None => String::new(),
+    };
+    Reply::ephemeral(format!(
+        "`{job}` was already asked for this second{by}; it runs once, and you will see how it went here too."
+    ))
+}
+
+impl JobRun {
+    /// How the run went, once it has finished.
+    pub fn finished(&self) -> Option<FinishedRun> {
+        self.finished_at?;
+        Some(FinishedRun {
+            job: self.job.clone(),
+            slot_key: self.slot_key.clone(),
+            ok: self.outcome.as_deref() == Some("ok"),
+            detail: self.detail.clone().unwrap_or_default(),
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use scheduler::{Scheduler, SkippedSlots, TickReport};
+pub use scheduler::{ManualRun, Scheduler, SkippedSlots, TickReport};
 
 use crate::app::App;
 use crate::schedule::{self, JobInfo};

@@ -25,7 +25,8 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
-use crate::core::jobs::{FinishedRun, outcome_reply};
+use crate::app::jobs::follow_run;
+use crate::core::jobs::{FinishedRun, JOB_TIMEOUT, outcome_reply};
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
@@ -34,9 +35,15 @@ use crate::store::jobs::{SlotClaim, WaitingRun};
 /// The longest the scheduler task sleeps between ticks; also how soon a run asked for from
 /// Slack starts.
 pub const MAX_SLEEP: StdDuration = StdDuration::from_secs(2);
-/// A run still going after this long is stopped and recorded as failed, so one stuck job
-/// cannot hold up the others for ever.
-pub const JOB_TIMEOUT: StdDuration = StdDuration::from_secs(15 * 60);
+
+/// A run asked for by hand.
+#[derive(Debug, Clone)]
+pub struct ManualRun {
+    pub run: FinishedRun,
+    /// Another request had started the same run this second; this one waited for it.
+    pub joined: bool,
+}
+
 /// How far back a scheduler looks for missed slots (to log them) after a long downtime.
 const MAX_LOOKBACK: Duration = Duration::days(7);
 /// Bound on the slots examined per job and tick (a per-second schedule after a week down).
@@ -395,9 +402,9 @@ impl Scheduler {
         }
     }
 
-    /// Runs `job` now, whatever its schedule, under a `manual:` slot (so a double start in the
-    /// same second runs once). For `maison-bot jobs run`.
-    pub async fn run_now(&self, job: &str, requested_by: &str) -> anyhow::Result<FinishedRun> {
+    /// Runs `job` now, whatever its schedule, under a `manual:` slot: a second start in the same
+    /// second runs nothing and waits for the first run's outcome. For `maison-bot jobs run`.
+    pub async fn run_now(&self, job: &str, requested_by: &str) -> anyhow::Result<ManualRun> {
         let entry = self
             .entries
             .iter()
@@ -422,9 +429,12 @@ impl Scheduler {
             now: now.timestamp(),
         };
         let Some(id) = self.app.db.claim_job_slot(claim).await? else {
-            return Err(anyhow!("{job} was already started at {key}"));
+            // Started by someone else this very second: harmless, that run is ours too.
+            let run = follow_run(&self.app.db, job, &key).await?;
+            return Ok(ManualRun { run, joined: true });
         };
-        Ok(self.execute(id, entry.spec, now, slot, key).await)
+        let run = self.execute(id, entry.spec, now, slot, key).await;
+        Ok(ManualRun { run, joined: false })
     }
 
     /// When the next slot of any job falls, after what has been dealt with so far.

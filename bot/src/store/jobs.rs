@@ -219,4 +219,21 @@ impl Db {
             .await?;
         rows.iter().map(run_from_row).collect()
     }
+
+    /// The run that holds `slot_key` of `job`, whatever its state.
+    pub async fn job_run_in_slot(
+        &self,
+        job: &str,
+        slot_key: &str,
+    ) -> Result<Option<JobRun>, DbErr> {
+        let row = self
+            .connection()
+            .query_one_raw(stmt(
+                self.backend(),
+                &format!("SELECT {RUN_COLUMNS} FROM job_runs WHERE job = ? AND slot_key = ?"),
+                vec![job.into(), slot_key.into()],
+            ))
+            .await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
 }
