@@ -81,6 +81,20 @@ pub trait SlackApi: Send + Sync {
         reply: &Reply,
         replace_original: bool,
     ) -> Result<(), SlackApiError>;
+    /// `chat.postEphemeral`: a message in `channel` that only `user_id` sees.
+    async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user_id: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError>;
+    /// Replaces the message an interaction came from, for everyone who sees it, with already
+    /// rendered blocks (its `response_url`, `replace_original: true`).
+    async fn replace_original(
+        &self,
+        response_url: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError>;
     /// `conversations.open` with `users: [user_id]`: the id of the DM channel with that user.
     async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError>;
     /// `chat.postMessage` of an already rendered message to a channel id; returns its `ts`.

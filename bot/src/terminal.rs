@@ -102,6 +102,25 @@ impl SlackApi for TerminalSlack {
         Ok(())
     }
 
+    async fn post_ephemeral(
+        &self,
+        _channel: &str,
+        _user_id: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError> {
+        self.print(reply.to_terminal());
+        Ok(())
+    }
+
+    async fn replace_original(
+        &self,
+        _response_url: &str,
+        _message: &RenderedMessage,
+    ) -> Result<(), SlackApiError> {
+        // The terminal has no earlier message to change; clicks here carry no message.
+        Ok(())
+    }
+
     /// DMs show as posts to `D<user>`, the way the fake Slack names them.
     async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError> {
         Ok(format!("D{user_id}"))
@@ -207,8 +226,9 @@ where
                     action_id: button.action_id,
                     value: button.value,
                     response_url: None,
+                    message: None,
                 };
-                app.handle_action(&action).await
+                app.handle_action(&action).await.reply
             }
             None => {
                 let text = line.strip_prefix("/maison").unwrap_or(line).trim();

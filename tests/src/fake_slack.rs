@@ -337,6 +337,7 @@ async fn api(
                 "message": {"ts": ts, "text": args["text"]},
             })
         }
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.900000"}),
         // Like Slack: only a message that was posted can be edited, in its own channel.
         "chat.update" => {
             let channel = args["channel"].as_str().unwrap_or_default().to_owned();

@@ -451,18 +451,32 @@ impl BotTester {
         reply_text(&self.command(user, text).await)
     }
 
-    /// Clicks a button as `user`; returns the message that replaced the original.
+    /// Clicks a button as `user` in a private message (an ephemeral reply or a DM); returns
+    /// the message that replaced the original.
     pub async fn click(&self, user: &str, action_id: &str, value: &str) -> Value {
-        let payload = serde_json::json!({
-            "type": "block_actions",
-            "user": {"id": user, "team_id": TEAM},
-            "team": {"id": TEAM, "domain": "maison"},
-            "api_app_id": "A0MAISON",
-            "trigger_id": "1.2.3",
-            "container": {"type": "message", "message_ts": "1700000000.000001"},
-            "response_url": self.slack.response_url(),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
-        });
+        let payload = click_payload(user, action_id, value, &self.slack.response_url(), None);
+        self.post_click(action_id, &payload).await;
+        let call = self.slack.expect("response_url").await;
+        call.args
+    }
+
+    /// Clicks a button as `user` in a message posted to `channel` for everyone, such as the
+    /// daily report; `message` holds the `chat.postMessage` arguments it was posted with.
+    /// The answers are left for the test to read (`chat.postEphemeral`, `response_url`).
+    pub async fn click_in_channel(
+        &self,
+        user: &str,
+        action_id: &str,
+        value: &str,
+        channel: &str,
+        message: &Value,
+    ) {
+        let url = self.slack.response_url();
+        let payload = click_payload(user, action_id, value, &url, Some((channel, message)));
+        self.post_click(action_id, &payload).await;
+    }
+
+    async fn post_click(&self, action_id: &str, payload: &Value) {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         let (status, text) = self
             .post_signed(
@@ -472,9 +486,41 @@ impl BotTester {
             )
             .await;
         assert_eq!(status, 200, "click {action_id}: {text}");
-        let call = self.slack.expect("response_url").await;
-        call.args
     }
+}
+
+/// A `block_actions` payload as Slack sends it (HTTP form field or Socket Mode envelope). With
+/// `in_channel`, the click comes from `message` (the `chat.postMessage` arguments it was posted
+/// with) in that channel; without, from an ephemeral reply, which Slack does not echo.
+pub fn click_payload(
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+    in_channel: Option<(&str, &Value)>,
+) -> Value {
+    let mut payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "team_id": TEAM},
+        "team": {"id": TEAM, "domain": "maison"},
+        "api_app_id": "A0MAISON",
+        "trigger_id": "1.2.3",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "is_ephemeral": true},
+        "response_url": response_url,
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
+    });
+    if let Some((channel, message)) = in_channel {
+        let ts = "1700000000.000042";
+        payload["container"] = serde_json::json!({
+            "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false,
+        });
+        payload["channel"] = serde_json::json!({"id": channel, "name": "fleet"});
+        payload["message"] = serde_json::json!({
+            "type": "message", "ts": ts, "user": "U0MAISONBOT",
+            "text": message["text"], "blocks": message["blocks"],
+        });
+    }
+    payload
 }
 
 impl Drop for BotTester {
@@ -561,8 +607,9 @@ pub fn free_port() -> u16 {
 /// Declares one async test per backend: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($backend:ident: $backend_type:ty) $body:block)*) => {
+    ($($(#[$attr:meta])* async fn $name:ident($backend:ident: $backend_type:ty) $body:block)*) => {
         $(
+            $(#[$attr])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;

@@ -197,6 +197,19 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 on_both_databases! {
+    /// Slack waits 3 s for an answer; an agent slower than that must not lose the reply.
+    async fn a_slow_agent_is_answered_in_time_and_the_reply_follows(backend: Backend) {
+        let f = start(backend).await;
+        f.gpu03.edit(|s| s.register_delay = Some(std::time::Duration::from_secs(4)));
+        let text = f.bot.command_text("U0ADMIN", "data add coco@v1 gpu03:/srv/datasets/coco").await;
+        assert!(text.contains("Working on it"), "{text}");
+        let late = f.bot.slack.expect("response_url").await;
+        let late = reply_text(&late.args);
+        assert!(late.contains("Registering `coco@v1` from `gpu03:/srv/datasets/coco`"), "{late}");
+        assert_eq!(f.gpu03.state.lock().unwrap().registers.len(), 1);
+        f.bot.finish().await;
+    }
+
     async fn an_admin_registers_and_hears_when_the_scan_ends(backend: Backend) {
         let f = start(backend).await;
         let text = f.bot.command_text(
@@ -599,7 +612,7 @@ on_both_databases! {
         // Grammar mistakes are answered by the parser, with the usage.
         let text = f.bot.command_text("U0ADMIN", "data add imagenet gpu03:/srv/datasets/imagenet").await;
         assert!(text.contains("`imagenet` has no version."), "{text}");
-        assert!(text.contains("Usage: `/maison data add <name>@<version> <host>:<path>"), "{text}");
+        assert!(text.contains("Usage:\n`/maison data add <name>@<version> <host>:<path>"), "{text}");
         let text = f.bot.command_text("U0ADMIN", "data add imagenet@v2 gpu03:srv/imagenet").await;
         assert!(text.contains("the path is not absolute"), "{text}");
         let text = f.bot.command_text("U0ADMIN", "data whree imagenet").await;

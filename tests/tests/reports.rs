@@ -21,7 +21,9 @@ use maison_bot::core::reports::weekly::{self, BookedSpan, CapacityInput, HostHou
 use maison_bot::jobs::reports;
 use maison_bot::ports::Fleet;
 use maison_bot::store::reports::{load_capacity, load_daily};
-use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config, test_start};
+use maison_tests::{
+    Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,
+};
 use sea_orm::{ConnectionTrait, Statement};
 
 const UTC: Tz = chrono_tz::UTC;
@@ -660,6 +662,56 @@ on_both_databases! {
         assert_eq!(audit.len(), 2);
         assert_eq!(audit[0], ("U0ADMIN".to_owned(), "ok".to_owned()));
         assert!(audit[1].1.starts_with("failed: "), "{:?}", audit[1]);
+        bot.finish().await;
+    }
+
+    /// Found trying it: Remove in the channel's daily report replaced the whole report, for
+    /// everyone, with "Removed image …" (or with the refusal when a non-admin pressed it).
+    async fn remove_in_the_channel_report_answers_the_clicker_and_marks_one_line(backend: Backend) {
+        let (bot, agent) = fleet_bot(backend).await;
+        bot.poller().poll_once().await;
+        reports::post_daily(&bot.app, test_start(), slot(30, 9)).await.unwrap();
+        let report = settle(&bot)
+            .await
+            .into_iter()
+            .find(|c| c.method == "chat.postMessage")
+            .expect("the report was posted");
+        let old = format!("gpu01/sha256:{}", hex_id("old"));
+        assert!(
+            buttons(&report.args).contains(&(actions::REMOVE_IMAGE.to_owned(), old.clone())),
+            "{:?}",
+            buttons(&report.args)
+        );
+
+        // A non-admin is told privately; the report is left alone.
+        bot.click_in_channel("U0BOB", actions::REMOVE_IMAGE, &old, "C0FLEET", &report.args).await;
+        let told = bot.slack.expect("chat.postEphemeral").await;
+        assert_eq!((told.args["channel"].as_str(), told.args["user"].as_str()), (Some("C0FLEET"), Some("U0BOB")));
+        assert!(reply_text(&told.args).contains("Only Maison admins"), "{told:?}");
+
+        // An admin: the outcome privately, and only that image's line changes for everyone.
+        bot.click_in_channel("U0ADMIN", actions::REMOVE_IMAGE, &old, "C0FLEET", &report.args).await;
+        let told = bot.slack.expect("chat.postEphemeral").await;
+        assert_eq!(told.args["user"], "U0ADMIN");
+        assert!(reply_text(&told.args).contains("Removed image `old/experiment:1`"), "{told:?}");
+        let edit = bot.slack.expect("response_url").await;
+        assert_eq!(edit.args["replace_original"], true);
+        let before = report.args["blocks"].as_array().unwrap();
+        let after = edit.args["blocks"].as_array().unwrap();
+        // The orphan images share one row of buttons: the pressed one goes, a line follows.
+        assert_eq!(after.len(), before.len() + 1);
+        let mut left = buttons(&report.args);
+        left.retain(|b| b.1 != old);
+        assert_eq!(buttons(&edit.args), left);
+        let row = before.iter().position(|b| b["type"] == "actions").unwrap();
+        assert_eq!(before[..row], after[..row]);
+        assert_eq!(before[row + 1..], after[row + 2..]);
+        assert_eq!(after[row + 1]["type"], "context");
+        assert!(
+            reply_text(&edit.args).contains("`old/experiment:1` on `gpu01`: removed by <@U0ADMIN>"),
+            "{edit:?}"
+        );
+        assert_eq!(agent.calls(), [format!("rmi sha256:{}", hex_id("old"))]);
         bot.finish().await;
     }
 }

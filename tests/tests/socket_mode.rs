@@ -8,13 +8,15 @@ mod fake_agent;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fake_agent::{FakeAgent, container, hex_id, settle};
+use fake_agent::{FakeAgent, container, hex_id, image, settle};
 use futures::{SinkExt, StreamExt};
 use maison_agent_api::ContainerState;
 use maison_bot::core::actions;
 use maison_bot::ports::Fleet;
 use maison_bot::slack::socket::SocketMode;
-use maison_tests::{Backend, BotTester, TEAM, buttons, reply_text, test_config, test_start};
+use maison_tests::{
+    Backend, BotTester, TEAM, buttons, click_payload, reply_text, test_config, test_start,
+};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -149,6 +151,85 @@ fn click_envelope(
             "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
         },
     })
+}
+
+/// A click in a channel post (the daily report's Remove) answers the clicker alone and marks
+/// only that line, over the socket as over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_in_a_channel_post_marks_one_line_over_socket_mode() {
+    let agent = Arc::new(FakeAgent::new("gpu01", 2));
+    agent.edit(|s| {
+        s.images = vec![image(
+            "old",
+            &["old/experiment:1"],
+            3,
+            None,
+            test_start(),
+            &[],
+        )];
+    });
+    let mut fleet = Fleet::default();
+    fleet.insert("gpu01", agent.clone());
+    let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
+    bot.poller().poll_once().await;
+    let (url, to_bot, mut acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+
+    let old = format!("gpu01/sha256:{}", hex_id("old"));
+    let other = format!("gpu01/sha256:{}", hex_id("other"));
+    let remove = |value: &str| {
+        json!({"type": "actions", "elements": [{"type": "button", "action_id": actions::REMOVE_IMAGE,
+            "text": {"type": "plain_text", "text": "Remove"}, "value": value}]})
+    };
+    let report = json!({
+        "text": "GPU fleet report",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "`old/experiment:1` on gpu01"}},
+            remove(&old),
+            {"type": "section", "text": {"type": "mrkdwn", "text": "`other:1` on gpu01"}},
+            remove(&other),
+        ],
+    });
+    let payload = click_payload(
+        "U0ADMIN",
+        actions::REMOVE_IMAGE,
+        &old,
+        &bot.slack.response_url(),
+        Some(("C0FLEET", &report)),
+    );
+    to_bot
+        .send(json!({"envelope_id": "env-report-1", "type": "interactive",
+            "accepts_response_payload": false, "payload": payload}))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-report-1");
+    let told = bot.slack.expect("chat.postEphemeral").await;
+    assert_eq!(
+        (told.args["channel"].as_str(), told.args["user"].as_str()),
+        (Some("C0FLEET"), Some("U0ADMIN"))
+    );
+    assert!(
+        reply_text(&told.args).contains("Removed image `old/experiment:1`"),
+        "{told:?}"
+    );
+    let edit = bot.slack.expect("response_url").await;
+    assert_eq!(edit.args["replace_original"], true);
+    let blocks = edit.args["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 4);
+    assert_eq!(blocks[1]["type"], "context");
+    assert!(
+        reply_text(&edit.args).contains("`old/experiment:1` on `gpu01`: removed by <@U0ADMIN>"),
+        "{edit:?}"
+    );
+    assert_eq!(
+        buttons(&edit.args),
+        [(actions::REMOVE_IMAGE.to_owned(), other)]
+    );
+    assert_eq!(agent.calls(), [format!("rmi sha256:{}", hex_id("old"))]);
+    socket.shutdown().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,6 +369,26 @@ async fn dataset_commands_work_over_socket_mode() {
     assert_eq!(ack["envelope_id"], "env-data-2");
     let text = reply_text(&ack["payload"]);
     assert!(text.contains("`v1` scanning on `gpu01`"), "{text}");
+
+    // An agent slower than Slack waits: acknowledged in time, the answer follows.
+    agent.edit(|s| s.register_delay = Some(Duration::from_secs(4)));
+    to_bot
+        .send(command(
+            "env-data-3",
+            "data add coco@v1 gpu01:/srv/datasets/coco",
+        ))
+        .unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-data-3");
+    assert!(
+        reply_text(&ack["payload"]).contains("Working on it"),
+        "{ack}"
+    );
+    let late = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&late.args).contains("Registering `coco@v1` from `gpu01:/srv/datasets/coco`"),
+        "{late:?}"
+    );
     socket.shutdown().await;
     bot.finish().await;
 }

@@ -5,13 +5,15 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 
-use super::{ActionInvocation, App, Ctx};
+use tracing::warn;
+
+use super::{ActionInvocation, App, ClickAnswer, Ctx};
 use crate::core::actions;
 use crate::core::booking::book_now;
 use crate::core::fleet::{ClaimIndex, ClaimKind, Decision, Removal, short_id};
 use crate::core::inventory;
 use crate::core::reminders::gpu_booking;
-use crate::core::render::Reply;
+use crate::core::render::{RenderedMessage, Reply, Visibility, settle_line};
 use crate::core::replies::{self, buttons};
 use crate::store::reminders::Keep;
 use crate::store::{AuditEntry, Db};
@@ -20,11 +22,55 @@ use crate::store::{AuditEntry, Db};
 const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
 
 impl App {
+    /// Handles a click and answers it. In a message others see (a channel post such as the
+    /// daily report), the outcome goes to the clicker alone and only the clicked item's line
+    /// changes, for everyone; in a private one (an ephemeral reply, the DM with the bot), the
+    /// outcome replaces the message. The same for HTTP and Socket Mode.
+    pub async fn answer_click(&self, click: &ActionInvocation) {
+        let answer = self.handle_action(click).await;
+        let Some(url) = &click.response_url else {
+            warn!("a button click had no response_url");
+            return;
+        };
+        let Some(message) = click.message.as_ref().filter(|m| m.shared) else {
+            if let Err(err) = self.slack.respond(url, &answer.reply, true).await {
+                warn!(error = %err, "could not answer a button click");
+            }
+            return;
+        };
+        let reply = Reply {
+            visibility: Visibility::Ephemeral,
+            ..answer.reply
+        };
+        if let Err(err) = self
+            .slack
+            .post_ephemeral(&message.channel_id, &click.user_id, &reply)
+            .await
+        {
+            warn!(error = %err, "could not answer a button click");
+        }
+        let Some(line) = &answer.settled else {
+            return;
+        };
+        let Some(blocks) = settle_line(&message.blocks, &click.action_id, &click.value, line)
+        else {
+            return;
+        };
+        let settled = RenderedMessage {
+            text: message.text.clone(),
+            blocks,
+            terminal: String::new(),
+        };
+        if let Err(err) = self.slack.replace_original(url, &settled).await {
+            warn!(error = %err, "could not mark the clicked item in its message");
+        }
+    }
+
     pub(super) async fn run_action(
         &self,
         action: &ActionInvocation,
         request_id: &str,
-    ) -> anyhow::Result<Reply> {
+    ) -> anyhow::Result<ClickAnswer> {
         let user = self.identify(&action.team_id, &action.user_id).await?;
         let tz = user.tz.parse().unwrap_or(self.default_tz);
         let now = self.clock.now();
@@ -41,7 +87,7 @@ impl App {
         match action.action_id.as_str() {
             actions::BOOK_NOW => {
                 let request = book_now(&action.value, now.timestamp());
-                return self.book(&ctx, &request, None).await;
+                return self.book(&ctx, &request, None).await.map(Into::into);
             }
             actions::KEEP_CONTAINER => {
                 return self.keep_container(&ctx, &action.value).await;
@@ -49,12 +95,14 @@ impl App {
             actions::STOP_CONTAINER => {
                 return self
                     .stop_or_remove(&ctx, &action.value, Removal::Stop)
-                    .await;
+                    .await
+                    .map(Into::into);
             }
             actions::REMOVE_CONTAINER => {
                 return self
                     .stop_or_remove(&ctx, &action.value, Removal::Remove)
-                    .await;
+                    .await
+                    .map(Into::into);
             }
             actions::REMOVE_IMAGE => {
                 return self.remove_image(&ctx, &action.value).await;
@@ -65,37 +113,46 @@ impl App {
             actions::CLAIM_APPROVE => {
                 return self
                     .decide_claim(&ctx, &action.value, Decision::Approve)
-                    .await;
+                    .await
+                    .map(Into::into);
             }
             actions::CLAIM_DENY => {
-                return self.decide_claim(&ctx, &action.value, Decision::Deny).await;
+                return self
+                    .decide_claim(&ctx, &action.value, Decision::Deny)
+                    .await
+                    .map(Into::into);
             }
             actions::BOOK_GPU_NOW => {
                 return match gpu_booking(&action.value, now.timestamp()) {
-                    Some(request) => self.book(&ctx, &request, None).await,
-                    None => Ok(buttons::no_gpu(&action.value)),
+                    Some(request) => self.book(&ctx, &request, None).await.map(Into::into),
+                    None => Ok(buttons::no_gpu(&action.value).into()),
                 };
             }
             _ => {}
         }
         let Ok(id) = parsed_id else {
-            return Ok(buttons::no_booking_id(&action.value));
+            return Ok(buttons::no_booking_id(&action.value).into());
         };
         let outcome = match action.action_id.as_str() {
             actions::RELEASE => self.end_booking(&ctx, id).await?,
             actions::EXTEND_1H => self.extend(&ctx, id, Duration::hours(1)).await?,
-            actions::REMIND_EXTEND_1H => return self.extend(&ctx, id, Duration::hours(1)).await,
-            actions::REMIND_RELEASE => return self.end_booking(&ctx, id).await,
-            other => return Ok(buttons::unknown(other)),
+            actions::REMIND_EXTEND_1H => {
+                return self
+                    .extend(&ctx, id, Duration::hours(1))
+                    .await
+                    .map(Into::into);
+            }
+            actions::REMIND_RELEASE => return self.end_booking(&ctx, id).await.map(Into::into),
+            other => return Ok(buttons::unknown(other).into()),
         };
         // The click's message was a bookings list: show the outcome above the refreshed list.
-        self.mine(&ctx, Some(outcome.text)).await
+        self.mine(&ctx, Some(outcome.text)).await.map(Into::into)
     }
 
     /// The "Keep N days" button: value `host/container id`. Owners and admins only; audited.
-    async fn keep_container(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<Reply> {
+    async fn keep_container(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<ClickAnswer> {
         let Some((host, id)) = value.split_once('/') else {
-            return Ok(buttons::no_container(value));
+            return Ok(buttons::no_container(value).into());
         };
         let Some(container) = self
             .db
@@ -104,7 +161,7 @@ impl App {
             .into_iter()
             .find(|c| c.id == id)
         else {
-            return Ok(buttons::container_gone(host));
+            return Ok(buttons::container_gone(host).into());
         };
         let claims = self.db.claims(Some(host)).await?;
         let owner = inventory::container_owner(
@@ -115,8 +172,8 @@ impl App {
         match &owner {
             Some(o) if o == me || ctx.is_admin => {}
             None if ctx.is_admin => {}
-            Some(o) => return Ok(buttons::keep_not_yours(&container.name, o)),
-            None => return Ok(buttons::keep_unowned(&container.name)),
+            Some(o) => return Ok(buttons::keep_not_yours(&container.name, o).into()),
+            None => return Ok(buttons::keep_unowned(&container.name).into()),
         }
         let now = ctx.now.timestamp();
         let until = now + self.config.reports.keep_for.as_secs() as i64;
@@ -130,20 +187,23 @@ impl App {
             request_id: ctx.request_id,
         };
         self.db.keep_container(&keep, now).await?;
-        Ok(buttons::kept(&container.name, host, until, now, ctx.tz))
+        Ok(ClickAnswer {
+            reply: buttons::kept(&container.name, host, until, now, ctx.tz),
+            settled: Some(buttons::settled(&container.name, host, "kept", me)),
+        })
     }
 
     /// The "Remove" button of an orphan image (admins only). The value is `host/image id`; the
     /// agent refuses if a container has started using the image since the report. Audited.
-    async fn remove_image(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<Reply> {
+    async fn remove_image(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<ClickAnswer> {
         if !ctx.is_admin {
-            return Ok(replies::admins_only());
+            return Ok(replies::admins_only().into());
         }
         let Some((host, id)) = value.split_once('/') else {
-            return Ok(buttons::no_image(value));
+            return Ok(buttons::no_image(value).into());
         };
         let Some(agent) = self.fleet.agent(host) else {
-            return Ok(replies::fleet::no_agent(host));
+            return Ok(replies::fleet::no_agent(host).into());
         };
         let name = self
             .db
@@ -179,8 +239,16 @@ impl App {
         )
         .await?;
         Ok(match result {
-            Ok(()) => buttons::image_removed(&name, host),
-            Err(err) => buttons::image_not_removed(&name, host, &err),
+            Ok(()) => ClickAnswer {
+                reply: buttons::image_removed(&name, host),
+                settled: Some(buttons::settled(
+                    &name,
+                    host,
+                    "removed",
+                    &ctx.user.slack_user_id,
+                )),
+            },
+            Err(err) => buttons::image_not_removed(&name, host, &err).into(),
         })
     }
 }

@@ -16,7 +16,7 @@ use maison_command::{DataCommand, DatasetRef};
 use tracing::warn;
 
 use super::fleet::within;
-use super::{App, Ctx};
+use super::{App, ClickAnswer, Ctx};
 use crate::core::datasets::{
     Catalog, DatasetVersion, NEEDED_SOON_SECS, Replica, SYSTEM_ACTOR, Transfer, TransferState,
     is_within, plan_eviction,
@@ -24,6 +24,7 @@ use crate::core::datasets::{
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::replies;
+use crate::core::replies::buttons;
 use crate::core::replies::datasets as data_replies;
 use crate::core::replies::fleet as fleet_replies;
 use crate::ports::AgentApi;
@@ -400,29 +401,40 @@ impl App {
         wanted: &DatasetRef,
         host: &str,
     ) -> anyhow::Result<Reply> {
+        Ok(self.remove_copy(ctx, wanted, host).await?.0)
+    }
+
+    /// Removes a copy if the rules allow: the reply, and whether the copy is gone.
+    async fn remove_copy(
+        &self,
+        ctx: &Ctx<'_>,
+        wanted: &DatasetRef,
+        host: &str,
+    ) -> anyhow::Result<(Reply, bool)> {
+        let refused = |reply: Reply| Ok((reply, false));
         let target = match self.copy_on(ctx, wanted, host, "remove its copies").await? {
             Ok(target) => target,
-            Err(refusal) => return Ok(refusal),
+            Err(refusal) => return refused(refusal),
         };
         let (version, replica) = (&target.version, &target.replica);
         if replica.is_complete() && target.catalog.complete_copies(version.id).len() == 1 {
-            return Ok(data_replies::last_copy(version, host));
+            return refused(data_replies::last_copy(version, host));
         }
         if replica.mounted_count > 0 {
-            return Ok(data_replies::copy_mounted(
+            return refused(data_replies::copy_mounted(
                 version,
                 host,
                 replica.mounted_count,
             ));
         }
         let Some(manifest) = &version.manifest else {
-            return Ok(data_replies::still_scanning(version));
+            return refused(data_replies::still_scanning(version));
         };
         let Some(agent) = self.fleet.agent(host) else {
-            return Ok(fleet_replies::no_agent(host));
+            return refused(fleet_replies::no_agent(host));
         };
         if let Err(err) = within(DATASET_CALL_TIMEOUT, agent.remove_dataset(manifest)).await {
-            return Ok(data_replies::agent_refused(host, &version.label(), &err));
+            return refused(data_replies::agent_refused(host, &version.label(), &err));
         }
         let actor = DatasetActor {
             user: &ctx.user.slack_user_id,
@@ -437,7 +449,10 @@ impl App {
                 ctx.now.timestamp(),
             )
             .await?;
-        Ok(data_replies::copy_removed(version, host, replica.origin))
+        Ok((
+            data_replies::copy_removed(version, host, replica.origin),
+            true,
+        ))
     }
 
     /// The Remove button of an unused copy in the daily report; the value is
@@ -446,7 +461,7 @@ impl App {
         &self,
         ctx: &Ctx<'_>,
         value: &str,
-    ) -> anyhow::Result<Reply> {
+    ) -> anyhow::Result<ClickAnswer> {
         let parsed = value.split_once(' ').and_then(|(label, host)| {
             let (name, version) = label.split_once('@')?;
             let wanted = DatasetRef {
@@ -455,10 +470,21 @@ impl App {
             };
             Some((wanted, host.to_owned()))
         });
-        match parsed {
-            Some((wanted, host)) => self.data_rm(ctx, &wanted, &host).await,
-            None => Ok(data_replies::no_such_copy_button(value)),
-        }
+        let Some((wanted, host)) = parsed else {
+            return Ok(data_replies::no_such_copy_button(value).into());
+        };
+        let (reply, removed) = self.remove_copy(ctx, &wanted, &host).await?;
+        Ok(ClickAnswer {
+            reply,
+            settled: removed.then(|| {
+                let label = format!(
+                    "{}@{}",
+                    wanted.name,
+                    wanted.version.as_deref().unwrap_or("")
+                );
+                buttons::settled(&label, &host, "removed", &ctx.user.slack_user_id)
+            }),
+        })
     }
 
     async fn data_pin(

@@ -50,6 +50,38 @@ pub struct ActionInvocation {
     pub action_id: String,
     pub value: String,
     pub response_url: Option<String>,
+    /// The message the button was in, when the click says (the terminal has none).
+    pub message: Option<ClickedMessage>,
+}
+
+/// The message a clicked button was in, as the click delivered it.
+#[derive(Debug, Clone, Default)]
+pub struct ClickedMessage {
+    pub channel_id: String,
+    /// Seen by others: a channel post, not an ephemeral reply or the DM with the bot.
+    pub shared: bool,
+    /// Its fallback text and Block Kit blocks, to change one line of it.
+    pub text: String,
+    pub blocks: serde_json::Value,
+}
+
+/// What a click comes to.
+#[derive(Debug, Clone)]
+pub struct ClickAnswer {
+    /// For the clicker.
+    pub reply: Reply,
+    /// When the click dealt with the item its button stood for: the line that replaces the
+    /// item's buttons in a shared message, for everyone (e.g. "Removed by @alice").
+    pub settled: Option<String>,
+}
+
+impl From<Reply> for ClickAnswer {
+    fn from(reply: Reply) -> Self {
+        ClickAnswer {
+            reply,
+            settled: None,
+        }
+    }
 }
 
 mod bookings;
@@ -59,8 +91,12 @@ mod buttons;
 mod claims;
 mod datasets;
 mod fleet;
-mod jobs;
+pub mod jobs;
 mod reports;
+
+/// How long a command may take before Slack is told "working on it" (it wants an answer
+/// within 3 s) and the reply follows on the command's `response_url`.
+pub const INLINE_BUDGET: StdDuration = StdDuration::from_millis(2500);
 
 /// How long a user lookup may take before we go on with the cached or default time zone:
 /// Slack wants an answer within 3 s.
@@ -126,6 +162,36 @@ impl App {
         self
     }
 
+    /// Answers a slash command in time for Slack, which wants it within 3 s over HTTP and Socket
+    /// Mode alike: the reply if it is ready within [`INLINE_BUDGET`]; otherwise a short "working
+    /// on it", and the reply follows on the command's `response_url` when it is ready.
+    pub async fn answer_command(self: &Arc<Self>, invocation: Invocation) -> Reply {
+        let response_url = invocation.response_url.clone();
+        let app = self.clone();
+        let mut work = tokio::spawn(async move { app.handle_command(&invocation).await });
+        match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(join_error)) => {
+                warn!(error = %join_error, "command task failed");
+                replies::internal_error("-")
+            }
+            Err(_) => {
+                let slack = self.slack.clone();
+                tokio::spawn(async move {
+                    let Ok(reply) = work.await else { return };
+                    let Some(url) = response_url else {
+                        warn!("a late reply had no response_url to go to");
+                        return;
+                    };
+                    if let Err(err) = slack.respond(&url, &reply, false).await {
+                        warn!(error = %err, "could not deliver a late reply");
+                    }
+                });
+                replies::working_on_it()
+            }
+        }
+    }
+
     /// Runs one slash command and returns the reply to show the caller.
     pub async fn handle_command(&self, invocation: &Invocation) -> Reply {
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -146,15 +212,15 @@ impl App {
     }
 
     /// Runs one button click; the reply replaces the message that held the button.
-    pub async fn handle_action(&self, action: &ActionInvocation) -> Reply {
+    pub async fn handle_action(&self, action: &ActionInvocation) -> ClickAnswer {
         let request_id = uuid::Uuid::new_v4().to_string();
         let span = info_span!("action", user = %action.user_id, action = %action.action_id, value = %action.value, request_id = %request_id);
         async {
             match self.run_action(action, &request_id).await {
-                Ok(reply) => reply,
+                Ok(answer) => answer,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "action failed");
-                    replies::internal_error(&request_id)
+                    replies::internal_error(&request_id).into()
                 }
             }
         }

@@ -301,6 +301,31 @@ fn mrkdwn_to_plain(text: &str) -> String {
     plain
 }
 
+/// A message's blocks with the pressed button (`action_id` with `value`) taken out and the line
+/// `note` shown in its place: after its actions block, or instead of it when it held no other
+/// button. How a channel message shows that one of its items was dealt with, leaving the rest
+/// as it was. `None` when no such button is in the blocks (the message changed since), so that
+/// nothing else is touched.
+pub fn settle_line(blocks: &Value, action_id: &str, value: &str, note: &str) -> Option<Value> {
+    let mut blocks = blocks.as_array()?.clone();
+    let is_pressed = |e: &Value| e["action_id"] == action_id && e["value"] == value;
+    let at = blocks.iter().position(|block| {
+        block["type"] == "actions"
+            && block["elements"]
+                .as_array()
+                .is_some_and(|elements| elements.iter().any(is_pressed))
+    })?;
+    let note = Block::Context(note.to_owned()).to_slack_json();
+    let elements = blocks[at]["elements"].as_array_mut()?;
+    elements.retain(|e| !is_pressed(e));
+    if elements.is_empty() {
+        blocks[at] = note;
+    } else {
+        blocks.insert(at + 1, note);
+    }
+    Some(Value::Array(blocks))
+}
+
 /// Mentions a Slack user so the client shows their name.
 pub fn mention(user_id: &str) -> String {
     format!("<@{user_id}>")
@@ -343,6 +368,60 @@ mod tests {
             SECTION_TEXT_LIMIT
         );
         assert_eq!(blocks[49]["elements"][0]["text"], "… and 12 more not shown");
+    }
+
+    #[test]
+    fn settling_a_line_takes_out_only_the_pressed_button() {
+        let remove = |value: &str| Button::new("Remove", "remove_image", value);
+        let reply = Reply::with_blocks(
+            Visibility::InChannel,
+            "report",
+            vec![
+                Block::Section("`old:1` on gpu01".into()),
+                Block::Actions(vec![remove("gpu01/sha1")]),
+                Block::Section("`old:2`, `old:3` on gpu02".into()),
+                Block::Actions(vec![remove("gpu02/sha2"), remove("gpu02/sha3")]),
+            ],
+        );
+        let blocks = reply.to_slack_json()["blocks"].clone();
+        let original = blocks.as_array().unwrap();
+
+        // The only button of its block: the block becomes the note.
+        let settled = settle_line(&blocks, "remove_image", "gpu01/sha1", "Removed by <@U1>")
+            .expect("the button is there");
+        let settled = settled.as_array().unwrap();
+        assert_eq!(settled.len(), 4);
+        assert_eq!(settled[1]["type"], "context");
+        assert_eq!(settled[1]["elements"][0]["text"], "Removed by <@U1>");
+        assert_eq!(
+            (&settled[0], &settled[2], &settled[3]),
+            (&original[0], &original[2], &original[3])
+        );
+
+        // One of several: the others stay, the note follows them.
+        let settled = settle_line(&blocks, "remove_image", "gpu02/sha2", "Removed by <@U1>")
+            .expect("the button is there");
+        let settled = settled.as_array().unwrap();
+        assert_eq!(settled.len(), 5);
+        assert_eq!(settled[..3], original[..3]);
+        let left: Vec<&Value> = settled[3]["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["value"])
+            .collect();
+        assert_eq!(left, [&json!("gpu02/sha3")]);
+        assert_eq!(settled[4]["type"], "context");
+
+        // A button that is not there (already settled, or another value) changes nothing.
+        assert_eq!(
+            settle_line(&blocks, "remove_image", "gpu03/sha4", "x"),
+            None
+        );
+        assert_eq!(
+            settle_line(&json!("not blocks"), "remove_image", "gpu02/sha2", "x"),
+            None
+        );
     }
 
     #[test]

@@ -53,6 +53,15 @@ pub fn message_content(reply: &Reply) -> SlackMessageContent {
         .with_blocks(blocks)
 }
 
+/// An already rendered message as slack-morphism's content.
+fn rendered_content(message: &RenderedMessage) -> Result<SlackMessageContent, SlackApiError> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(message.blocks.clone())
+        .map_err(|e| SlackApiError::Failed(format!("the blocks do not parse: {e}")))?;
+    Ok(SlackMessageContent::new()
+        .with_text(message.text.clone())
+        .with_blocks(blocks))
+}
+
 /// Slack's `ok: false` error codes that mean "try again later" rather than "never".
 const TRANSIENT_API_ERRORS: &[&str] = &[
     "internal_error",
@@ -166,6 +175,42 @@ impl SlackApi for SlackWebApi {
         Ok(())
     }
 
+    async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user_id: &str,
+        reply: &Reply,
+    ) -> Result<(), SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.to_owned()),
+            SlackUserId::new(user_id.to_owned()),
+            message_content(reply),
+        );
+        session
+            .chat_post_ephemeral(&request)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn replace_original(
+        &self,
+        response_url: &str,
+        message: &RenderedMessage,
+    ) -> Result<(), SlackApiError> {
+        let url: url::Url = response_url
+            .parse()
+            .map_err(|e| SlackApiError::Failed(format!("bad response_url: {e}")))?;
+        let request = SlackApiPostWebhookMessageRequest::new(rendered_content(message)?)
+            .with_replace_original(true);
+        self.client
+            .respond_to_event(&SlackResponseUrl::new(url), &request)
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
     async fn open_dm(&self, user_id: &str) -> Result<String, SlackApiError> {
         let session = self.client.open_session(&self.token);
         let request = SlackApiConversationsOpenRequest::new()
@@ -183,11 +228,7 @@ impl SlackApi for SlackWebApi {
         message: &RenderedMessage,
     ) -> Result<String, SlackApiError> {
         let session = self.client.open_session(&self.token);
-        let blocks: Vec<SlackBlock> = serde_json::from_value(message.blocks.clone())
-            .map_err(|e| SlackApiError::Failed(format!("stored blocks do not parse: {e}")))?;
-        let content = SlackMessageContent::new()
-            .with_text(message.text.clone())
-            .with_blocks(blocks);
+        let content = rendered_content(message)?;
         let request =
             SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
         let response = session

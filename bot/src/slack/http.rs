@@ -7,7 +7,6 @@
 //! `response_url`, replacing the message that held the button.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -19,13 +18,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::{debug, warn};
 
-use crate::app::{ActionInvocation, App, Invocation};
+use crate::app::{ActionInvocation, App, ClickedMessage, Invocation};
 use crate::config::Secret;
-use crate::core::render::Reply;
 use crate::slack::signature::{self, ReplayGuard, SignatureError};
 
 /// Answer inline if the command is done by then; Slack gives up at 3 s.
-const INLINE_BUDGET: Duration = Duration::from_millis(2500);
 
 #[derive(Clone)]
 pub struct HttpFront {
@@ -134,43 +131,8 @@ async fn commands(
         text: crate::slack::unescape_text(&form.text),
         response_url: form.response_url,
     };
-    let app = front.app.clone();
-    let work = {
-        let invocation = invocation.clone();
-        tokio::spawn(async move { app.handle_command(&invocation).await })
-    };
-    Ok(answer_within_budget(front.app.clone(), invocation.response_url, work).await)
-}
-
-/// Returns the reply if it is ready within [`INLINE_BUDGET`]; otherwise acknowledges and lets the
-/// reply follow through `response_url` when it is ready.
-async fn answer_within_budget(
-    app: Arc<App>,
-    response_url: Option<String>,
-    mut work: tokio::task::JoinHandle<Reply>,
-) -> Response {
-    match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
-        Ok(Ok(reply)) => axum::Json(reply.to_slack_json()).into_response(),
-        Ok(Err(join_error)) => {
-            warn!(error = %join_error, "command task failed");
-            axum::Json(crate::core::replies::internal_error("-").to_slack_json()).into_response()
-        }
-        Err(_) => {
-            tokio::spawn(async move {
-                let Ok(reply) = work.await else { return };
-                match response_url {
-                    Some(url) => {
-                        if let Err(err) = app.slack.respond(&url, &reply, false).await {
-                            warn!(error = %err, "could not deliver a late reply");
-                        }
-                    }
-                    None => warn!("a late reply had no response_url to go to"),
-                }
-            });
-            axum::Json(Reply::ephemeral(":hourglass_flowing_sand: Working on it…").to_slack_json())
-                .into_response()
-        }
-    }
+    let reply = front.app.answer_command(invocation).await;
+    Ok(axum::Json(reply.to_slack_json()).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +152,53 @@ struct BlockActions {
     actions: Vec<PayloadAction>,
     #[serde(default)]
     response_url: Option<String>,
+    #[serde(default)]
+    container: Option<PayloadContainer>,
+    #[serde(default)]
+    channel: Option<PayloadChannel>,
+    /// The message the button was in: absent for an ephemeral one.
+    #[serde(default)]
+    message: Option<PayloadMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadContainer {
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    is_ephemeral: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadChannel {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadMessage {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    blocks: serde_json::Value,
+}
+
+impl BlockActions {
+    /// The clicked message, when the payload carries one.
+    fn clicked_message(&self) -> Option<ClickedMessage> {
+        let channel_id = self
+            .container
+            .as_ref()
+            .and_then(|c| c.channel_id.clone())
+            .or_else(|| self.channel.as_ref().map(|c| c.id.clone()))?;
+        let message = self.message.as_ref()?;
+        let ephemeral = self.container.as_ref().is_some_and(|c| c.is_ephemeral);
+        Some(ClickedMessage {
+            shared: crate::slack::seen_by_others(&channel_id, ephemeral),
+            channel_id,
+            text: message.text.clone(),
+            blocks: message.blocks.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +234,7 @@ async fn interactions(
         debug!(kind = %payload.kind, "ignored interaction type");
         return Ok(StatusCode::OK.into_response());
     }
+    let message = payload.clicked_message();
     let team_id = payload
         .team
         .map(|t| t.id)
@@ -237,19 +247,10 @@ async fn interactions(
             action_id: action.action_id,
             value: action.value.unwrap_or_default(),
             response_url: payload.response_url.clone(),
+            message: message.clone(),
         };
         let app = front.app.clone();
-        tokio::spawn(async move {
-            let reply = app.handle_action(&invocation).await;
-            match &invocation.response_url {
-                Some(url) => {
-                    if let Err(err) = app.slack.respond(url, &reply, true).await {
-                        warn!(error = %err, "could not answer a button click");
-                    }
-                }
-                None => warn!("a button click had no response_url"),
-            }
-        });
+        tokio::spawn(async move { app.answer_click(&invocation).await });
     }
     Ok(StatusCode::OK.into_response())
 }

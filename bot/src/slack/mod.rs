@@ -17,8 +17,22 @@ pub fn unescape_text(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Whether a message others can see: not an ephemeral reply, and not in a DM (`D…`), where
+/// only the user and the bot are.
+pub fn seen_by_others(channel_id: &str, ephemeral: bool) -> bool {
+    !ephemeral && !channel_id.starts_with('D')
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_channel_posts_are_seen_by_others() {
+        assert!(super::seen_by_others("C0REPORTS", false));
+        assert!(super::seen_by_others("G0PRIVATE", false));
+        assert!(!super::seen_by_others("C0REPORTS", true));
+        assert!(!super::seen_by_others("D0DM", false));
+    }
+
     #[test]
     fn slack_escapes_are_undone_once() {
         assert_eq!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use slack_morphism::prelude::*;
 use tracing::{info, warn};
 
-use crate::app::{ActionInvocation, App, Invocation};
+use crate::app::{ActionInvocation, App, ClickedMessage, Invocation};
 use crate::core::render::Visibility;
 use crate::slack::api::{message_content, new_client};
 
@@ -75,12 +75,33 @@ async fn on_command(
         text: crate::slack::unescape_text(&event.text.unwrap_or_default()),
         response_url: Some(event.response_url.0.to_string()),
     };
-    let reply = app.handle_command(&invocation).await;
+    let reply = app.answer_command(invocation).await;
     let response_type = match reply.visibility {
         Visibility::Ephemeral => SlackMessageResponseType::Ephemeral,
         Visibility::InChannel => SlackMessageResponseType::InChannel,
     };
     Ok(SlackCommandEventResponse::new(message_content(&reply)).with_response_type(response_type))
+}
+
+/// The message a button was in, from slack-morphism's typed payload.
+fn clicked_message(click: &SlackInteractionBlockActionsEvent) -> Option<ClickedMessage> {
+    let SlackInteractionActionContainer::Message(container) = &click.container else {
+        return None;
+    };
+    let channel_id = container
+        .channel_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .or_else(|| click.channel.as_ref().map(|c| c.id.to_string()))?;
+    let message = click.message.as_ref()?;
+    let ephemeral = container.is_ephemeral.unwrap_or(false);
+    Some(ClickedMessage {
+        shared: crate::slack::seen_by_others(&channel_id, ephemeral),
+        channel_id,
+        text: message.content.text.clone().unwrap_or_default(),
+        blocks: serde_json::to_value(message.content.blocks.clone().unwrap_or_default())
+            .unwrap_or_default(),
+    })
 }
 
 async fn on_interaction(
@@ -92,10 +113,11 @@ async fn on_interaction(
         return Ok(());
     };
     let app = app_of(&states).await.ok_or("application state missing")?;
-    let Some(user) = click.user else {
+    let Some(user) = click.user.clone() else {
         return Ok(());
     };
-    let response_url = click.response_url.map(|u| u.0.to_string());
+    let response_url = click.response_url.as_ref().map(|u| u.0.to_string());
+    let message = clicked_message(&click);
     for action in click.actions.unwrap_or_default() {
         let invocation = ActionInvocation {
             team_id: click.team.id.to_string(),
@@ -103,13 +125,9 @@ async fn on_interaction(
             action_id: action.action_id.to_string(),
             value: action.value.unwrap_or_default(),
             response_url: response_url.clone(),
+            message: message.clone(),
         };
-        let reply = app.handle_action(&invocation).await;
-        if let Some(url) = &response_url
-            && let Err(err) = app.slack.respond(url, &reply, true).await
-        {
-            warn!(error = %err, "could not answer a button click");
-        }
+        app.answer_click(&invocation).await;
     }
     Ok(())
 }

@@ -47,6 +47,8 @@ pub struct State {
     pub fetches: Vec<FetchRequest>,
     /// The next register is refused with this (status, code, message).
     pub refuse_register: Option<(u16, ErrorCode, String)>,
+    /// Registers answer only after this long (a slow disk or a busy agent).
+    pub register_delay: Option<std::time::Duration>,
 }
 
 pub struct FakeAgent {
@@ -200,6 +202,10 @@ impl AgentApi for FakeAgent {
         })
     }
     async fn register_dataset(&self, req: &RegisterRequest) -> Result<ReplicaInfo, ClientError> {
+        let delay = self.state.lock().unwrap().register_delay;
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!(
             "register {}@{} {}",

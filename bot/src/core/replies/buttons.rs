@@ -64,6 +64,15 @@ pub fn kept(name: &str, host: &str, until: i64, now: i64, tz: Tz) -> Reply {
     ))
 }
 
+/// The line that takes the place of an item's button in a channel message once someone dealt
+/// with it, e.g. "`pytorch:old` on `gpu01`: removed by @alice".
+pub fn settled(item: &str, host: &str, done: &str, user_id: &str) -> String {
+    format!(
+        ":white_check_mark: `{item}` on `{host}`: {done} by {}.",
+        mention(user_id)
+    )
+}
+
 pub fn image_removed(name: &str, host: &str) -> Reply {
     Reply::ephemeral(format!(
         ":wastebasket: Removed image `{name}` from `{host}`."
