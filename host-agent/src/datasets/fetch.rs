@@ -827,7 +827,10 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         Ok(b) => b,
         Err(e) => return again(work, false, client_error(e)),
     };
-    let mut buf = Vec::with_capacity(len);
+    // The pieces are kept as received (no copy into one buffer) and written only once the
+    // whole chunk has matched its hash.
+    let mut pieces: Vec<axum::body::Bytes> = Vec::new();
+    let mut got = 0usize;
     let mut hasher = blake3::Hasher::new();
     loop {
         let piece = match body.chunk().await {
@@ -836,18 +839,19 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
             Err(e) => return again(work, false, client_error(e)),
         };
         received(ctx, piece.len()).await;
-        if buf.len() + piece.len() > len {
+        if got + piece.len() > len {
             corrupt_seen(ctx, s, &format!("{} chunk {c}", f.path));
             return again(work, true, "sent more bytes than asked");
         }
         hasher.update(&piece);
-        buf.extend_from_slice(&piece);
+        got += piece.len();
+        pieces.push(piece);
     }
-    if buf.len() < len {
+    if got < len {
         return again(
             work,
             false,
-            format!("the answer ended after {} of {len} bytes", buf.len()),
+            format!("the answer ended after {got} of {len} bytes"),
         );
     }
     if hasher.finalize().to_hex().as_str() != f.chunk_hash(c) {
@@ -860,7 +864,11 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
     let _disk = ctx.disk.acquire().await.map_err(|e| e.to_string())?;
     let written = tokio::task::spawn_blocking(move || -> io::Result<()> {
         let file = OpenOptions::new().write(true).open(&path)?;
-        file.write_all_at(&buf, offset)?;
+        let mut at = offset;
+        for piece in &pieces {
+            file.write_all_at(piece, at)?;
+            at += piece.len() as u64;
+        }
         let complete = ctx2.remaining[i].fetch_sub(1, Ordering::AcqRel) == 1;
         ctx2.piece_done(&[(i as u32, c as u32)], len as u64, u64::from(complete))
     })
