@@ -614,6 +614,18 @@ on_both_databases! {
         // Holding an idle GPU is not activity.
         let stray = rig.db.gpu_activity("gpu01", &hex_id("stray")).await.unwrap().unwrap();
         assert_eq!((stray.last_held_at, stray.last_active_at), ((test_start() + Duration::minutes(5)).timestamp(), None));
+
+        // The statuses are reused for a second between polls, but a poll's writes show at once,
+        // whichever way it went.
+        rig.agent("gpu01").set_mode(Mode::Down);
+        rig.at(10);
+        rig.poller.poll_once().await;
+        let after = rig.db.host_statuses().await.unwrap();
+        assert!(after[0].last_error.as_deref().unwrap_or_default().contains("fake agent is down"), "{:?}", after[0]);
+        rig.agent("gpu01").set_mode(Mode::Up);
+        rig.at(20);
+        rig.poller.poll_once().await;
+        assert_eq!(rig.db.host_statuses().await.unwrap()[0].last_error, None);
     }
 
     async fn unreachable_only_after_the_grace_and_nothing_else_is_touched(backend: Backend) {

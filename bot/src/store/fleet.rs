@@ -4,7 +4,8 @@
 //! writes are in `ingest.rs`; nothing here calls an agent. See `docs/fleet.md` for the tables.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use maison_agent_api::{ContainerState, ImageSource};
 use sea_orm::ActiveValue::Set;
@@ -32,6 +33,49 @@ const CONTAINER_COLUMNS: &str = "c.host, c.id, c.name, c.image, c.image_id, c.st
 
 const IMAGE_COLUMNS: &str = "i.host, i.id, i.tags, i.size_bytes, i.created_at, i.in_use, \
      i.dangling, i.owner, i.first_seen_at, COALESCE(h.last_seen_at, i.first_seen_at)";
+
+/// How long every host's status, as read for `status`, is reused. The poller rewrites it every
+/// few seconds at most, while `status` may be asked hundreds of times a second; on PostgreSQL its
+/// two statements were half the command's cost. Writes through this process clear it at once;
+/// another replica's writes show within this time.
+const FLEET_VIEW_TTL: Duration = Duration::from_secs(1);
+
+/// The last read of every host's status, with when it was read and the generation of writes it
+/// saw: a read that started before a write never replaces what the write cleared.
+#[derive(Debug, Default)]
+pub(super) struct FleetView {
+    state: Mutex<FleetViewState>,
+}
+
+#[derive(Debug, Default)]
+struct FleetViewState {
+    generation: u64,
+    kept: Option<(Instant, Vec<HostStatus>)>,
+}
+
+impl FleetView {
+    /// The statuses if read less than [`FLEET_VIEW_TTL`] ago, else the generation to read at.
+    fn fresh(&self) -> Result<Vec<HostStatus>, u64> {
+        let state = self.state.lock().unwrap();
+        match &state.kept {
+            Some((at, statuses)) if at.elapsed() < FLEET_VIEW_TTL => Ok(statuses.clone()),
+            _ => Err(state.generation),
+        }
+    }
+
+    fn keep(&self, generation: u64, statuses: &[HostStatus]) {
+        let mut state = self.state.lock().unwrap();
+        if state.generation == generation {
+            state.kept = Some((Instant::now(), statuses.to_vec()));
+        }
+    }
+
+    fn clear(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.generation += 1;
+        state.kept = None;
+    }
+}
 
 impl Db {
     /// Makes the hosts table match the config: new hosts added, GPU counts and URLs updated.
@@ -124,7 +168,18 @@ impl Db {
 
     /// Every host the poller has tried, sorted by name, with its latest GPU readings.
     pub async fn host_statuses(&self) -> Result<Vec<HostStatus>, DbErr> {
-        self.read_host_statuses(None).await
+        let generation = match self.fleet_view.fresh() {
+            Ok(statuses) => return Ok(statuses),
+            Err(generation) => generation,
+        };
+        let statuses = self.read_host_statuses(None).await?;
+        self.fleet_view.keep(generation, &statuses);
+        Ok(statuses)
+    }
+
+    /// The poller wrote what it saw: the next reader reads it.
+    pub(super) fn fleet_view_changed(&self) {
+        self.fleet_view.clear();
     }
 
     /// One host's status, if the poller has tried it.

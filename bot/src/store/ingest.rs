@@ -54,6 +54,7 @@ impl Db {
         reconcile_images(&txn, backend, host, &answer.images, attempt_at).await?;
         let minute_rows = ingest_minutes(&txn, backend, host, &answer.metrics.rollups).await?;
         txn.commit().await?;
+        self.fleet_view_changed();
         Ok(Stored {
             back_online,
             minute_rows,
@@ -127,6 +128,7 @@ impl Db {
             }
         };
         txn.commit().await?;
+        self.fleet_view_changed();
         Ok(failure)
     }
 
@@ -171,6 +173,7 @@ impl Db {
             .await?;
         }
         txn.commit().await?;
+        self.fleet_view_changed();
         Ok(hosts)
     }
 
@@ -191,7 +194,9 @@ impl Db {
             ))
             .await?;
         }
-        txn.commit().await
+        txn.commit().await?;
+        self.fleet_view_changed();
+        Ok(())
     }
 
     /// The metrics cursor of every host: the start of the last minute ingested.

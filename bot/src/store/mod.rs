@@ -48,6 +48,8 @@ pub struct Db {
     /// On a SQLite file, the thread that creates bookings in grouped transactions (see
     /// `group_commit`); `None` elsewhere, where bookings use `conn`.
     group_commit: Option<Arc<GroupCommit>>,
+    /// Every host as the poller last saw it, for a moment (see [`fleet::FleetView`]).
+    fleet_view: Arc<fleet::FleetView>,
 }
 
 /// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
@@ -125,6 +127,7 @@ impl Db {
             conn,
             read,
             group_commit,
+            fleet_view: Arc::default(),
         })
     }
 
@@ -253,6 +256,32 @@ impl Db {
             .exec_without_returning(&self.conn)
             .await?;
         Ok(inserted == 1)
+    }
+}
+
+impl Db {
+    /// Records a click under `key` unless the same key was recorded within the last `window`
+    /// seconds: false for the second click of a double click (or a click Slack delivered twice),
+    /// which must have no effect of its own. Shares `slack_events` with the Events API's
+    /// de-duplication, under keys of their own shape.
+    pub async fn first_click_within(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<bool, DbErr> {
+        let changed = self
+            .conn
+            .execute_raw(sql::stmt(
+                self.backend(),
+                "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) \
+                 ON CONFLICT (event_id) DO UPDATE SET received_at = excluded.received_at \
+                 WHERE slack_events.received_at <= ?",
+                vec![key.into(), now.into(), (now - window).into()],
+            ))
+            .await?
+            .rows_affected();
+        Ok(changed == 1)
     }
 }
 
