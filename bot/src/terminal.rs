@@ -226,6 +226,7 @@ where
                     action_id: button.action_id,
                     value: button.value,
                     response_url: None,
+                    message_ts: None,
                     message: None,
                 };
                 app.handle_action(&action).await.reply

@@ -9,6 +9,7 @@
 //!   waiting in the outbox. So no reply goes unchecked.
 
 pub mod fake_slack;
+pub mod garbage;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -476,6 +477,18 @@ impl BotTester {
         self.post_click(action_id, &payload).await;
     }
 
+    /// Clicks a button twice in a hurry (the same message, a moment apart), as a double click
+    /// sends it; returns the answer to the first. The test then checks that nothing else came.
+    pub async fn double_click(&self, user: &str, action_id: &str, value: &str) -> Value {
+        let ts = "1700000099.000001";
+        for _ in 0..2 {
+            let payload =
+                click_on_message(user, action_id, value, &self.slack.response_url(), None, ts);
+            self.post_click(action_id, &payload).await;
+        }
+        self.slack.expect("response_url").await.args
+    }
+
     async fn post_click(&self, action_id: &str, payload: &Value) {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         let (status, text) = self
@@ -499,18 +512,35 @@ pub fn click_payload(
     response_url: &str,
     in_channel: Option<(&str, &Value)>,
 ) -> Value {
+    // Every click is on a message of its own, unless a test means a double click.
+    static NEXT_TS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let ts = format!(
+        "1700000000.{:06}",
+        NEXT_TS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    click_on_message(user, action_id, value, response_url, in_channel, &ts)
+}
+
+/// [`click_payload`] on the message `ts`: the same `ts` twice is a double click.
+pub fn click_on_message(
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+    in_channel: Option<(&str, &Value)>,
+    ts: &str,
+) -> Value {
     let mut payload = serde_json::json!({
         "type": "block_actions",
         "user": {"id": user, "team_id": TEAM},
         "team": {"id": TEAM, "domain": "maison"},
         "api_app_id": "A0MAISON",
         "trigger_id": "1.2.3",
-        "container": {"type": "message", "message_ts": "1700000000.000001", "is_ephemeral": true},
+        "container": {"type": "message", "message_ts": ts, "is_ephemeral": true},
         "response_url": response_url,
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
     });
     if let Some((channel, message)) = in_channel {
-        let ts = "1700000000.000042";
         payload["container"] = serde_json::json!({
             "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false,
         });

@@ -219,6 +219,27 @@ on_both_databases! {
         bot.finish().await;
     }
 
+    /// A double click on "Extend 1h" extends once (found looking for effects done twice).
+    async fn a_double_click_has_one_effect(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.command("U0ALICE", "book gpu01 1h").await;
+        bot.slack.expect("chat.postMessage").await;
+        let end = bot.db().booking(1).await.unwrap().unwrap().end;
+        let answer = bot.double_click("U0ALICE", actions::EXTEND_1H, "1").await;
+        assert!(reply_text(&answer).contains("Extended booking #1 by 1h"), "{answer}");
+        // Both clicks were taken in (each answered 200 before it was handled): give the second
+        // time to do what it would do.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(bot.slack.unread().iter().all(|c| c.method != "response_url"), "{:?}", bot.slack.unread());
+        assert_eq!(bot.db().booking(1).await.unwrap().unwrap().end, end + 3600);
+        // The same button pressed again later is a new click.
+        bot.clock.advance(Duration::seconds(5));
+        bot.double_click("U0ALICE", actions::EXTEND_1H, "1").await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(bot.db().booking(1).await.unwrap().unwrap().end, end + 7200);
+        bot.finish().await;
+    }
+
     async fn help_is_generated_from_the_grammar(backend: Backend) {
         let bot = BotTester::start(backend).await;
         let text = bot.command_text("U0CAROL", "help").await;

@@ -153,6 +153,46 @@ fn click_envelope(
     })
 }
 
+/// A double click over the socket has one effect, as over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_click_over_socket_mode_has_one_effect() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    bot.command("U0ALICE", "book gpu01 1h").await;
+    bot.slack.expect("chat.postMessage").await;
+    let end = bot.db().booking(1).await.unwrap().unwrap().end;
+    let (url, to_bot, mut acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+    for id in ["env-dbl-1", "env-dbl-2"] {
+        let click = click_envelope(
+            id,
+            "U0ALICE",
+            actions::EXTEND_1H,
+            "1",
+            &bot.slack.response_url(),
+        );
+        to_bot.send(click).unwrap();
+        assert_eq!(next_ack(&mut acks).await["envelope_id"], id);
+    }
+    let answer = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&answer.args).contains("Extended booking #1 by 1h"),
+        "{answer:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        bot.slack
+            .unread()
+            .iter()
+            .all(|c| c.method != "response_url")
+    );
+    assert_eq!(bot.db().booking(1).await.unwrap().unwrap().end, end + 3600);
+    socket.shutdown().await;
+    bot.finish().await;
+}
+
 /// A click in a channel post (the daily report's Remove) answers the clicker alone and marks
 /// only that line, over the socket as over HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

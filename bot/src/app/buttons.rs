@@ -5,7 +5,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::{ActionInvocation, App, ClickAnswer, Ctx};
 use crate::core::actions;
@@ -18,6 +18,10 @@ use crate::core::replies::{self, buttons};
 use crate::store::reminders::Keep;
 use crate::store::{AuditEntry, Db};
 
+/// Clicks on the same button of the same message by the same person this close together (in
+/// whole seconds) are one double click: only the first has an effect.
+const DOUBLE_CLICK_SECS: i64 = 2;
+
 /// How long the agent may take to remove an image before the click is answered as failed.
 const REMOVE_IMAGE_TIMEOUT: StdDuration = StdDuration::from_secs(20);
 
@@ -27,6 +31,10 @@ impl App {
     /// changes, for everyone; in a private one (an ephemeral reply, the DM with the bot), the
     /// outcome replaces the message. The same for HTTP and Socket Mode.
     pub async fn answer_click(&self, click: &ActionInvocation) {
+        if self.is_repeat_click(click).await {
+            info!(user = %click.user_id, action = %click.action_id, value = %click.value, "second click of a double click ignored");
+            return;
+        }
         let answer = self.handle_action(click).await;
         let Some(url) = &click.response_url else {
             warn!("a button click had no response_url");
@@ -63,6 +71,31 @@ impl App {
         };
         if let Err(err) = self.slack.replace_original(url, &settled).await {
             warn!(error = %err, "could not mark the clicked item in its message");
+        }
+    }
+
+    /// Whether this click repeats one made on the same button of the same message by the same
+    /// person within [`DOUBLE_CLICK_SECS`]: "Extend 1h" pressed twice in a hurry extends once.
+    /// If the record cannot be written, the click goes ahead (better twice than lost).
+    async fn is_repeat_click(&self, click: &ActionInvocation) -> bool {
+        let Some(ts) = &click.message_ts else {
+            return false;
+        };
+        let key = format!(
+            "click:{}:{}:{}:{ts}:{}",
+            click.team_id, click.user_id, click.action_id, click.value
+        );
+        let now = self.clock.now().timestamp();
+        match self
+            .db
+            .first_click_within(&key, now, DOUBLE_CLICK_SECS)
+            .await
+        {
+            Ok(first) => !first,
+            Err(err) => {
+                warn!(error = %err, "cannot record a click; handling it anyway");
+                false
+            }
         }
     }
 

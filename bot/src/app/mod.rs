@@ -50,6 +50,8 @@ pub struct ActionInvocation {
     pub action_id: String,
     pub value: String,
     pub response_url: Option<String>,
+    /// The `ts` of the message the button was in (Slack always says; the terminal does not).
+    pub message_ts: Option<String>,
     /// The message the button was in, when the click says (the terminal has none).
     pub message: Option<ClickedMessage>,
 }

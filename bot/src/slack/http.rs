@@ -116,21 +116,25 @@ struct CommandForm {
     response_url: Option<String>,
 }
 
+/// Decodes a slash command's form body (already authenticated) into the invocation to run.
+pub fn decode_command(body: &[u8]) -> Result<Invocation, String> {
+    let form: CommandForm = serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())?;
+    Ok(Invocation {
+        team_id: form.team_id,
+        user_id: form.user_id,
+        channel_id: form.channel_id,
+        text: crate::slack::unescape_text(&form.text),
+        response_url: form.response_url,
+    })
+}
+
 async fn commands(
     State(front): State<HttpFront>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     front.verify(&headers, &body)?;
-    let form: CommandForm =
-        serde_urlencoded::from_bytes(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-    let invocation = Invocation {
-        team_id: form.team_id,
-        user_id: form.user_id,
-        channel_id: form.channel_id,
-        text: crate::slack::unescape_text(&form.text),
-        response_url: form.response_url,
-    };
+    let invocation = decode_command(&body).map_err(Rejection::Malformed)?;
     let reply = front.app.answer_command(invocation).await;
     Ok(axum::Json(reply.to_slack_json()).into_response())
 }
@@ -163,6 +167,8 @@ struct BlockActions {
 
 #[derive(Debug, Deserialize)]
 struct PayloadContainer {
+    #[serde(default)]
+    message_ts: Option<String>,
     #[serde(default)]
     channel_id: Option<String>,
     #[serde(default)]
@@ -220,19 +226,15 @@ struct PayloadAction {
     value: Option<String>,
 }
 
-async fn interactions(
-    State(front): State<HttpFront>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Rejection> {
-    front.verify(&headers, &body)?;
-    let form: InteractionForm =
-        serde_urlencoded::from_bytes(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-    let payload: BlockActions = serde_json::from_str(&form.payload)
-        .map_err(|e| Rejection::Malformed(format!("payload: {e}")))?;
+/// Decodes an interaction's form body (already authenticated) into the clicks it carries: one
+/// per action of a `block_actions` payload, none for the interaction types we do not handle.
+pub fn decode_clicks(body: &[u8]) -> Result<Vec<ActionInvocation>, String> {
+    let form: InteractionForm = serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())?;
+    let payload: BlockActions =
+        serde_json::from_str(&form.payload).map_err(|e| format!("payload: {e}"))?;
     if payload.kind != "block_actions" {
         debug!(kind = %payload.kind, "ignored interaction type");
-        return Ok(StatusCode::OK.into_response());
+        return Ok(Vec::new());
     }
     let message = payload.clicked_message();
     let team_id = payload
@@ -240,17 +242,33 @@ async fn interactions(
         .map(|t| t.id)
         .or(payload.user.team_id)
         .unwrap_or_default();
-    for action in payload.actions {
-        let invocation = ActionInvocation {
+    Ok(payload
+        .actions
+        .into_iter()
+        .map(|action| ActionInvocation {
             team_id: team_id.clone(),
             user_id: payload.user.id.clone(),
             action_id: action.action_id,
             value: action.value.unwrap_or_default(),
             response_url: payload.response_url.clone(),
+            message_ts: payload
+                .container
+                .as_ref()
+                .and_then(|c| c.message_ts.clone()),
             message: message.clone(),
-        };
+        })
+        .collect())
+}
+
+async fn interactions(
+    State(front): State<HttpFront>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    front.verify(&headers, &body)?;
+    for click in decode_clicks(&body).map_err(Rejection::Malformed)? {
         let app = front.app.clone();
-        tokio::spawn(async move { app.answer_click(&invocation).await });
+        tokio::spawn(async move { app.answer_click(&click).await });
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -265,27 +283,44 @@ struct EventEnvelope {
     event_id: Option<String>,
 }
 
+/// What an Events API request asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventRequest {
+    /// Slack checks the URL: answer with the challenge.
+    UrlVerification { challenge: String },
+    /// An event, identified for de-duplication of Slack's retries.
+    Callback { event_id: String },
+    /// Another envelope type, acknowledged and ignored.
+    Other(String),
+}
+
+/// Decodes an Events API body (already authenticated).
+pub fn decode_event(body: &[u8]) -> Result<EventRequest, String> {
+    let envelope: EventEnvelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    match envelope.kind.as_str() {
+        "url_verification" => envelope
+            .challenge
+            .map(|challenge| EventRequest::UrlVerification { challenge })
+            .ok_or_else(|| "url_verification without challenge".to_owned()),
+        "event_callback" => envelope
+            .event_id
+            .map(|event_id| EventRequest::Callback { event_id })
+            .ok_or_else(|| "event_callback without event_id".to_owned()),
+        _ => Ok(EventRequest::Other(envelope.kind)),
+    }
+}
+
 async fn events(
     State(front): State<HttpFront>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     front.verify(&headers, &body)?;
-    let envelope: EventEnvelope =
-        serde_json::from_slice(&body).map_err(|e| Rejection::Malformed(e.to_string()))?;
-    match envelope.kind.as_str() {
-        "url_verification" => {
-            let challenge = envelope
-                .challenge
-                .ok_or_else(|| Rejection::Malformed("url_verification without challenge".into()))?;
+    match decode_event(&body).map_err(Rejection::Malformed)? {
+        EventRequest::UrlVerification { challenge } => {
             Ok(axum::Json(json!({ "challenge": challenge })).into_response())
         }
-        "event_callback" => {
-            let Some(event_id) = envelope.event_id else {
-                return Err(Rejection::Malformed(
-                    "event_callback without event_id".into(),
-                ));
-            };
+        EventRequest::Callback { event_id } => {
             let now = front.app.clock.now().timestamp();
             match front.app.db.first_sighting_of_event(&event_id, now).await {
                 Ok(true) => debug!(%event_id, "event received (no event handlers yet)"),
@@ -297,8 +332,8 @@ async fn events(
             }
             Ok(StatusCode::OK.into_response())
         }
-        other => {
-            debug!(kind = other, "ignored event envelope");
+        EventRequest::Other(kind) => {
+            debug!(%kind, "ignored event envelope");
             Ok(StatusCode::OK.into_response())
         }
     }

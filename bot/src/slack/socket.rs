@@ -83,6 +83,44 @@ async fn on_command(
     Ok(SlackCommandEventResponse::new(message_content(&reply)).with_response_type(response_type))
 }
 
+/// Decodes one Socket Mode frame as the listener does: its `type`, then its payload into
+/// slack-morphism's model of that type (the envelope enum itself is not public), then what our
+/// callbacks take from it. What garbage on the socket meets before any handler runs.
+pub fn decode_envelope(text: &str) -> Result<(), String> {
+    let frame: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let payload = frame.get("payload").cloned().unwrap_or_default();
+    match frame.get("type").and_then(|t| t.as_str()) {
+        Some("interactive") => {
+            let event: SlackInteractionEvent =
+                serde_json::from_value(payload).map_err(|e| e.to_string())?;
+            if let SlackInteractionEvent::BlockActions(click) = event {
+                let _ = clicked_message(&click);
+            }
+        }
+        Some("slash_commands") => {
+            let event: SlackCommandEvent =
+                serde_json::from_value(payload).map_err(|e| e.to_string())?;
+            let _ = crate::slack::unescape_text(&event.text.unwrap_or_default());
+        }
+        Some("events_api") => {
+            serde_json::from_value::<SlackPushEventCallback>(payload).map_err(|e| e.to_string())?;
+        }
+        Some("hello" | "disconnect") => {}
+        other => return Err(format!("unknown frame type {other:?}")),
+    }
+    Ok(())
+}
+
+/// The `ts` of the message a button was in.
+fn message_ts(click: &SlackInteractionBlockActionsEvent) -> Option<String> {
+    match &click.container {
+        SlackInteractionActionContainer::Message(container) => {
+            Some(container.message_ts.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// The message a button was in, from slack-morphism's typed payload.
 fn clicked_message(click: &SlackInteractionBlockActionsEvent) -> Option<ClickedMessage> {
     let SlackInteractionActionContainer::Message(container) = &click.container else {
@@ -118,6 +156,7 @@ async fn on_interaction(
     };
     let response_url = click.response_url.as_ref().map(|u| u.0.to_string());
     let message = clicked_message(&click);
+    let ts = message_ts(&click);
     for action in click.actions.unwrap_or_default() {
         let invocation = ActionInvocation {
             team_id: click.team.id.to_string(),
@@ -125,6 +164,7 @@ async fn on_interaction(
             action_id: action.action_id.to_string(),
             value: action.value.unwrap_or_default(),
             response_url: response_url.clone(),
+            message_ts: ts.clone(),
             message: message.clone(),
         };
         app.answer_click(&invocation).await;

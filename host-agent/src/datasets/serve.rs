@@ -205,14 +205,17 @@ impl Datasets {
     }
 }
 
+/// Why a `Range` header is not served.
 #[derive(Debug, PartialEq, Eq)]
-enum RangeError {
+pub enum RangeError {
+    /// Not one `bytes=<first>-<last>` range.
     Malformed,
+    /// Outside the file.
     Unsatisfiable,
 }
 
 /// One `bytes=` range of a file of `size` bytes, as inclusive `(first, last)`.
-fn parse_range(value: &str, size: u64) -> Result<(u64, u64), RangeError> {
+pub fn parse_range(value: &str, size: u64) -> Result<(u64, u64), RangeError> {
     let spec = value
         .trim()
         .strip_prefix("bytes=")
