@@ -699,3 +699,43 @@ async fn copies_are_refused_without_room_or_without_a_peer_identity() {
         t.agent.shutdown().await;
     }
 }
+
+/// `data rm` of a copy still in progress stops it: nothing more arrives, nothing is left.
+#[tokio::test]
+async fn removing_a_copy_in_progress_cancels_it() {
+    let (a, b) = pair(|c| {
+        // Slow enough to be caught half-way.
+        c.datasets.max_rate = Some(maison_agent::config::ByteSize(4 * MIB));
+    })
+    .await;
+    let src = a.datasets.join("coco");
+    make_tree(&src, "coco", 2, 16 * MIB, 10, 100);
+    let id = register_complete(&a.client, "coco", "v1", &src).await;
+    b.client
+        .fetch_dataset(&fetch_request("coco", "v1", &id, &[("gpu-a", url(&a))]))
+        .await
+        .unwrap();
+    let partial = b.datasets.join(".maison/partial").join(&id);
+    let under_way = common::eventually(20, || async {
+        let r = replica(&b.client, "coco@v1").await?;
+        (r.present_bytes > 0 && r.state == ReplicaState::Fetching).then_some(r)
+    })
+    .await
+    .expect("the copy got under way");
+    assert!(under_way.present_bytes < under_way.total_bytes);
+    assert!(partial.exists());
+
+    b.client
+        .remove_dataset("coco@v1")
+        .await
+        .expect("removed while copying");
+    assert!(replica(&b.client, "coco@v1").await.is_none());
+    assert!(!partial.exists(), "the partial copy is moved away at once");
+    // The streams were stopped: a second later nothing has come back.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(replica(&b.client, "coco@v1").await.is_none());
+    assert!(!partial.exists());
+    assert!(!b.datasets.join("coco@v1").exists());
+    a.agent.shutdown().await;
+    b.agent.shutdown().await;
+}

@@ -397,6 +397,25 @@ on_both_databases! {
         f.bot.finish().await;
     }
 
+    /// `data rm` of a copy in progress stops it (the agent cancels its streams and deletes
+    /// what arrived; tested on real agents in host-agent/tests/datasets.rs).
+    async fn removing_a_copy_in_progress_stops_it(backend: Backend) {
+        let f = start(backend).await;
+        f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 7_400_000_000).await;
+        let text = f.bot.command_text("U0ALICE", "data get imagenet gpu01").await;
+        assert!(text.contains("Copying `imagenet@v1`"), "{text}");
+        settle(&f.bot).await;
+        f.bot.poller().poll_once().await;
+        let text = f.bot.command_text("U0ALICE", "data rm imagenet gpu01").await;
+        assert!(text.contains("only its owner or an admin"), "{text}");
+        let text = f.bot.command_text("U0ADMIN", "data rm imagenet gpu01").await;
+        assert!(text.contains("Stopped copying `imagenet@v1` to `gpu01`; what had arrived is deleted"), "{text}");
+        assert!(f.gpu01.calls().contains(&format!("rm-data {IMAGENET}")), "{:?}", f.gpu01.calls());
+        assert!(f.bot.db().dataset_catalog().await.unwrap().replica(1, "gpu01").is_none());
+        settle(&f.bot).await;
+        f.bot.finish().await;
+    }
+
     async fn removal_is_refused_while_mounted_or_for_the_last_copy(backend: Backend) {
         let f = start(backend).await;
         f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 10 * GB).await;

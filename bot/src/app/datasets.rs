@@ -449,10 +449,9 @@ impl App {
                 ctx.now.timestamp(),
             )
             .await?;
-        Ok((
-            data_replies::copy_removed(version, host, replica.origin),
-            true,
-        ))
+        let complete = replica.is_complete();
+        let reply = data_replies::copy_removed(version, host, replica.origin, complete);
+        Ok((reply, true))
     }
 
     /// The Remove button of an unused copy in the daily report; the value is

@@ -441,8 +441,17 @@ pub fn copy_mounted(version: &DatasetVersion, host: &str, containers: u32) -> Re
     ))
 }
 
-pub fn copy_removed(version: &DatasetVersion, host: &str, origin: ReplicaOrigin) -> Reply {
+pub fn copy_removed(
+    version: &DatasetVersion,
+    host: &str,
+    origin: ReplicaOrigin,
+    complete: bool,
+) -> Reply {
     Reply::ephemeral(match origin {
+        ReplicaOrigin::Copied if !complete => format!(
+            ":wastebasket: Stopped copying `{}` to `{host}`; what had arrived is deleted.",
+            version.label()
+        ),
         ReplicaOrigin::Copied => format!(
             ":wastebasket: Removed the copy of `{}` from `{host}`.",
             version.label()
