@@ -234,6 +234,11 @@ pub struct DatabaseConfig {
     /// `DATABASE_URL` overrides it.
     #[serde(default = "default_database_url")]
     pub url: Secret,
+    /// PostgreSQL only: connections opened at start and kept open, also the most the bot uses.
+    /// Opening one during a burst (TCP, SCRAM, statements prepared anew) costs the requests
+    /// waiting on it tens of milliseconds.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -327,6 +332,9 @@ fn default_listen() -> SocketAddr {
 fn default_body_limit() -> usize {
     64 * 1024
 }
+fn default_pool_size() -> u32 {
+    10
+}
 fn default_database_url() -> Secret {
     Secret::new("sqlite://maison.db?mode=rwc")
 }
@@ -361,6 +369,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: default_database_url(),
+            pool_size: default_pool_size(),
         }
     }
 }
@@ -494,6 +503,9 @@ impl Config {
                     missing.join(", ")
                 );
             }
+        }
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
         }
         if self.agents.poll_concurrency == 0 {
             bail!("agents.poll_concurrency must be at least 1");

@@ -52,6 +52,10 @@ pub struct Db {
     fleet_view: Arc<fleet::FleetView>,
 }
 
+/// The most connections to PostgreSQL when fewer are asked to be opened at start (sqlx's
+/// default).
+const PG_MAX_CONNECTIONS: u32 = 10;
+
 /// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
 const SQLITE_READERS: u32 = 4;
 
@@ -67,14 +71,25 @@ pub struct AuditEntry<'a> {
 }
 
 impl Db {
-    /// Connects (creating the SQLite file if needed) and applies pending migrations.
+    /// Connects (creating the SQLite file if needed) and applies pending migrations. On
+    /// PostgreSQL, connections open as they are needed (tests, tools).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let db = Self::connect_without_migrating(url).await?;
+        Self::connect_warm(url, 0).await
+    }
+
+    /// [`Db::connect`] for a server: on PostgreSQL, `warm` connections are opened at start
+    /// (`[database] pool_size`), so that no burst waits for one to open.
+    pub async fn connect_warm(url: &str, warm: u32) -> anyhow::Result<Self> {
+        let db = Self::open(url, warm).await?;
         db.migrate().await?;
         Ok(db)
     }
 
     pub async fn connect_without_migrating(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, 0).await
+    }
+
+    async fn open(url: &str, warm: u32) -> anyhow::Result<Self> {
         let sqlite = url.starts_with("sqlite:");
         let in_memory = sqlite && url.contains(":memory:");
         let options = |max: Option<u32>| {
@@ -85,6 +100,16 @@ impl Db {
                 .sqlx_logging(false);
             if let Some(max) = max {
                 options.max_connections(max);
+            }
+            if !sqlite {
+                // Opening a PostgreSQL connection (TCP, SCRAM, preparing statements anew) in
+                // the middle of a burst made the slowest acknowledgements: once open, a
+                // connection stays open, and `warm` of them are opened at start.
+                options
+                    .min_connections(warm)
+                    .max_connections(warm.max(PG_MAX_CONNECTIONS))
+                    .idle_timeout(None::<Duration>)
+                    .max_lifetime(None::<Duration>);
             }
             if sqlite {
                 // Set on every connection the pool opens, not once on whichever ran a PRAGMA:

@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut config = Config::from_toml(&toml)?;
     config.database.url = Secret::new(db_url.clone());
-    let db = Db::connect(&db_url).await?;
+    let db = Db::connect_warm(&db_url, config.database.pool_size).await?;
     db.sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
         .await?;
     let users = 50;
