@@ -137,9 +137,10 @@ impl Db {
         })
     }
 
-    /// PostgreSQL and in-memory SQLite (tests): one transaction of three round trips
-    /// (the facts, the writes, the commit). On SQLite it begins `IMMEDIATE`, so the check and
-    /// the write are serialised; on PostgreSQL the exclusion constraint settles races.
+    /// In-memory SQLite (tests): one transaction (the facts, the writes, the commit), begun
+    /// `IMMEDIATE`, so the check and the write are serialised. PostgreSQL takes the same steps
+    /// in two round trips ([`Db::create_on_postgres`]), where the exclusion constraint settles
+    /// races.
     async fn create_in_transaction(
         &self,
         actor: Actor<'_>,
