@@ -33,7 +33,7 @@ use clap::{Parser, ValueEnum};
 use maison_agent::RunningAgent;
 use maison_agent::config::{
     AgentConfig, ByteSize, DatasetsConfig, DockerConfig, EnterConfig, FreeMargin, GpuConfig,
-    MetricsConfig, MountRoots, PolicyConfig, ResourceConfig, TlsConfig,
+    HourRange, MetricsConfig, MountRoots, PolicyConfig, ResourceConfig, TlsConfig,
 };
 use maison_agent_api::datasets::{
     CHUNK_SIZE, FetchRequest, PeerSource, RegisterRequest, ReplicaInfo, ReplicaState,
@@ -316,6 +316,38 @@ fn fetch(name: &str, id: &str, source: &Agent) -> FetchRequest {
     }
 }
 
+/// Copies `id` to `dest` and samples the bytes received while the copy runs (the first and
+/// last samples bound the measure, so start-up and the final sync are left out): the bytes and
+/// seconds between them, `None` if the copy was too quick to sample twice.
+async fn capped_copy(
+    dest: &Agent,
+    source: &Agent,
+    name: &str,
+    id: &str,
+) -> anyhow::Result<Option<(u64, f64)>> {
+    dest.client.fetch_dataset(&fetch(name, id, source)).await?;
+    let key = format!("{name}@v1");
+    let mut samples = Vec::new();
+    loop {
+        let r = dest.replica(&key).await?.context("replica")?;
+        match r.state {
+            ReplicaState::Complete => break,
+            ReplicaState::Failed => bail!("capped copy failed: {:?}", r.error),
+            _ => {}
+        }
+        if r.bytes_received > 0 && r.bytes_received < r.total_bytes {
+            samples.push((Instant::now(), r.bytes_received));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(match (samples.first(), samples.last()) {
+        (Some(&(t0, b0)), Some(&(t1, b1))) if t1 > t0 => {
+            Some((b1 - b0, t1.duration_since(t0).as_secs_f64()))
+        }
+        _ => None,
+    })
+}
+
 /// Deterministic content, fast to make.
 fn fill(seed: &str, buf: &mut [u8]) {
     blake3::Hasher::new()
@@ -480,6 +512,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         dir.join("b"),
         dir.join("b2"),
         dir.join("c"),
+        dir.join("n"),
+        dir.join("d"),
         dir.join("cmp"),
     ] {
         let _ = std::fs::remove_dir_all(d);
@@ -664,44 +698,76 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&root);
     }
 
-    // The bandwidth cap.
+    // The bandwidth caps: receiving (day), receiving at night, serving.
+    let cap = sizes.rate_cap;
+    let target = |what: &str, measured: Option<(u64, f64)>| -> Row {
+        match measured {
+            Some((bytes, secs)) => {
+                let rate = bytes as f64 / secs;
+                Row(
+                    what.into(),
+                    human(bytes),
+                    format!("{secs:.2} s"),
+                    format!(
+                        "target {}/s, measured {}/s ({:+.1} %)",
+                        human(cap),
+                        human(rate as u64),
+                        (rate / cap as f64 - 1.0) * 100.0
+                    ),
+                )
+            }
+            None => Row(
+                what.into(),
+                "-".into(),
+                String::new(),
+                "too fast to sample".into(),
+            ),
+        }
+    };
     {
         let root = dir.join("c");
         let mut config = pki.agent_config("c", &root, args.streams)?;
-        config.datasets.max_rate = Some(ByteSize(sizes.rate_cap));
+        config.datasets.max_rate = Some(ByteSize(cap));
         let c = Agent::start(config, &bot).await?;
-        println!("copying capped at {}/s", human(sizes.rate_cap));
-        c.client
-            .fetch_dataset(&fetch("capped", &capped_id, &a))
-            .await?;
-        let mut samples = Vec::new();
-        loop {
-            let r = c.replica("capped@v1").await?.context("replica")?;
-            match r.state {
-                ReplicaState::Complete => break,
-                ReplicaState::Failed => bail!("capped copy failed: {:?}", r.error),
-                _ => {}
-            }
-            if r.bytes_received > 0 && r.bytes_received < r.total_bytes {
-                samples.push((Instant::now(), r.bytes_received));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if let (Some(&(t0, b0)), Some(&(t1, b1))) = (samples.first(), samples.last()) {
-            let measured = (b1 - b0) as f64 / t1.duration_since(t0).as_secs_f64();
-            rows.push(Row(
-                "rate cap".into(),
-                human(b1 - b0),
-                format!("{:.2} s", t1.duration_since(t0).as_secs_f64()),
-                format!(
-                    "target {}/s, measured {}/s ({:+.1} %)",
-                    human(sizes.rate_cap),
-                    human(measured as u64),
-                    (measured / sizes.rate_cap as f64 - 1.0) * 100.0
-                ),
-            ));
-        }
+        println!("copying capped at {}/s", human(cap));
+        let measured = capped_copy(&c, &a, "capped", &capped_id).await?;
+        rows.push(target("rate cap, receiving", measured));
         c.running.shutdown().await;
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    {
+        // Night now: the night rate applies, the (four times higher) day rate does not.
+        let hour = chrono::Timelike::hour(&chrono::Local::now());
+        let root = dir.join("n");
+        let mut config = pki.agent_config("n", &root, args.streams)?;
+        config.datasets.max_rate = Some(ByteSize(cap * 4));
+        config.datasets.night_rate = Some(ByteSize(cap));
+        config.datasets.night_hours = Some(
+            HourRange::parse(&format!("{hour}-{}", (hour + 2) % 24)).map_err(anyhow::Error::msg)?,
+        );
+        let n = Agent::start(config, &bot).await?;
+        println!(
+            "copying at the night rate {}/s (day rate {}/s)",
+            human(cap),
+            human(cap * 4)
+        );
+        let measured = capped_copy(&n, &a, "capped", &capped_id).await?;
+        rows.push(target("night rate, receiving", measured));
+        n.running.shutdown().await;
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    // The source itself capped: the same agent restarted with a cap, serving an uncapped copy.
+    a.running.shutdown().await;
+    let mut config = pki.agent_config("a", &a_root, args.streams)?;
+    config.datasets.max_rate = Some(ByteSize(cap));
+    let a = Agent::start(config, &bot).await?;
+    {
+        let root = dir.join("d");
+        let d = Agent::start(pki.agent_config("d", &root, args.streams)?, &bot).await?;
+        println!("copying from a source that serves at {}/s", human(cap));
+        let measured = capped_copy(&d, &a, "capped", &capped_id).await?;
+        rows.push(target("rate cap, serving", measured));
+        d.running.shutdown().await;
         let _ = std::fs::remove_dir_all(&root);
     }
     a.running.shutdown().await;
