@@ -55,6 +55,23 @@ async fn slack_socket() -> (
     (url, to_bot, from_bot)
 }
 
+/// The bot connected over Socket Mode to a Slack side of its own: the socket (to shut down),
+/// where to send envelopes, and the bot's acknowledgements.
+async fn connect(
+    bot: &BotTester,
+) -> (
+    SocketMode,
+    mpsc::UnboundedSender<Value>,
+    mpsc::UnboundedReceiver<Value>,
+) {
+    let (url, to_bot, acks) = slack_socket().await;
+    bot.slack.set_socket_url(&url);
+    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
+        .await
+        .expect("socket mode connects");
+    (socket, to_bot, acks)
+}
+
 async fn next_ack(acks: &mut mpsc::UnboundedReceiver<Value>) -> Value {
     tokio::time::timeout(Duration::from_secs(10), acks.recv())
         .await
@@ -65,11 +82,7 @@ async fn next_ack(acks: &mut mpsc::UnboundedReceiver<Value>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_and_clicks_arrive_over_socket_mode() {
     let bot = BotTester::start(Backend::Sqlite).await;
-    let (url, to_bot, mut acks) = slack_socket().await;
-    bot.slack.set_socket_url(&url);
-    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
-        .await
-        .expect("socket mode connects");
+    let (socket, to_bot, mut acks) = connect(&bot).await;
 
     let command = json!({
         "envelope_id": "env-command-1",
@@ -160,11 +173,7 @@ async fn a_double_click_over_socket_mode_has_one_effect() {
     bot.command("U0ALICE", "book gpu01 1h").await;
     bot.slack.expect("chat.postMessage").await;
     let end = bot.db().booking(1).await.unwrap().unwrap().end;
-    let (url, to_bot, mut acks) = slack_socket().await;
-    bot.slack.set_socket_url(&url);
-    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
-        .await
-        .expect("socket mode connects");
+    let (socket, to_bot, mut acks) = connect(&bot).await;
     for id in ["env-dbl-1", "env-dbl-2"] {
         let click = click_envelope(
             id,
@@ -212,11 +221,7 @@ async fn a_click_in_a_channel_post_marks_one_line_over_socket_mode() {
     fleet.insert("gpu01", agent.clone());
     let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
     bot.poller().poll_once().await;
-    let (url, to_bot, mut acks) = slack_socket().await;
-    bot.slack.set_socket_url(&url);
-    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
-        .await
-        .expect("socket mode connects");
+    let (socket, to_bot, mut acks) = connect(&bot).await;
 
     let old = format!("gpu01/sha256:{}", hex_id("old"));
     let other = format!("gpu01/sha256:{}", hex_id("other"));
@@ -288,11 +293,7 @@ async fn claim_approval_buttons_work_over_socket_mode() {
     let mut fleet = Fleet::default();
     fleet.insert("gpu01", agent.clone());
     let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
-    let (url, to_bot, mut acks) = slack_socket().await;
-    bot.slack.set_socket_url(&url);
-    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
-        .await
-        .expect("socket mode connects");
+    let (socket, to_bot, mut acks) = connect(&bot).await;
 
     // Bob has no Unix account mapping: his claim becomes a request to the admin.
     let text = bot.command_text("U0BOB", "claim infra-db").await;
@@ -367,11 +368,7 @@ async fn dataset_commands_work_over_socket_mode() {
     let mut fleet = Fleet::default();
     fleet.insert("gpu01", agent.clone());
     let bot = BotTester::start_with_fleet(Backend::Sqlite, test_config(), fleet).await;
-    let (url, to_bot, mut acks) = slack_socket().await;
-    bot.slack.set_socket_url(&url);
-    let socket = SocketMode::connect(bot.app.clone(), "xapp-test")
-        .await
-        .expect("socket mode connects");
+    let (socket, to_bot, mut acks) = connect(&bot).await;
 
     let command = |id: &str, text: &str| {
         json!({
