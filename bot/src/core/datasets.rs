@@ -5,6 +5,7 @@
 //! A version is immutable and identified by its manifest id (BLAKE3 of the manifest the agent
 //! computed when it scanned the registered directory); until that scan ends it has none.
 
+use super::units::size_text;
 use maison_agent_api::datasets::{ReplicaOrigin, ReplicaState};
 use maison_command::DatasetRef;
 
@@ -619,27 +620,6 @@ pub fn duration_text(secs: u64) -> String {
     }
 }
 
-/// `7.4 GB`, `350 MB`, `12 KB`, `512 B` (decimal units, as disks are sold).
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [
-        (1_000_000_000_000, "TB"),
-        (1_000_000_000, "GB"),
-        (1_000_000, "MB"),
-        (1_000, "KB"),
-    ];
-    for (unit, name) in UNITS {
-        if bytes >= unit {
-            let value = bytes as f64 / unit as f64;
-            return if value < 10.0 {
-                format!("{value:.1} {name}")
-            } else {
-                format!("{value:.0} {name}")
-            };
-        }
-    }
-    format!("{bytes} B")
-}
-
 /// `41 MB/s`.
 pub fn rate_text(bytes_per_sec: u64) -> String {
     format!("{}/s", size_text(bytes_per_sec))
@@ -906,9 +886,6 @@ mod tests {
         assert_eq!(duration_text(3600 + 20 * 60), "1 h 20 min");
         assert_eq!(duration_text(7200), "2 h");
         assert_eq!(duration_text(2 * 86_400 + 3 * 3600), "2 d 3 h");
-        assert_eq!(size_text(7_400_000_000), "7.4 GB");
-        assert_eq!(size_text(350_000_000), "350 MB");
-        assert_eq!(size_text(512), "512 B");
         assert_eq!(rate_text(41_000_000), "41 MB/s");
     }
 

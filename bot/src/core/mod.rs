@@ -21,3 +21,4 @@ pub mod render;
 pub mod replies;
 pub mod reports;
 pub mod rules;
+pub mod units;

@@ -8,10 +8,11 @@ use super::fleet::thousands;
 use super::when;
 use crate::core::datasets::{
     Catalog, DatasetEvent, DatasetVersion, Replica, Transfer, TransferState, Unresolved,
-    duration_text, rate_text, size_text,
+    duration_text, rate_text,
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::{Block, Reply, Visibility, mention};
+use crate::core::units::size_text;
 
 fn copy_count(n: usize) -> String {
     match n {

@@ -14,6 +14,7 @@ use crate::core::fleet::{
 };
 use crate::core::gpus::gpus_text;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+use crate::core::units::size_text;
 
 /// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
 const MAX_LISTED: usize = 40;
@@ -23,14 +24,6 @@ fn owner_text(owner: &Option<Owner>) -> String {
         Some(o) if o.claimed => format!("{} (claimed)", mention(&o.slack_user)),
         Some(o) => mention(&o.slack_user),
         None => "_unowned_".to_owned(),
-    }
-}
-
-fn gib(bytes: u64) -> String {
-    if bytes >= 1_000_000_000 {
-        format!("{:.1} GB", bytes as f64 / 1e9)
-    } else {
-        format!("{:.0} MB", bytes as f64 / 1e6)
     }
 }
 
@@ -459,7 +452,7 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
         sections.push(format!(
             "*`{name}`* on `{}` — {}{}\n• owner: {}\n• created {} · id `{}`\n• {used}",
             i.host,
-            gib(i.image.size_bytes),
+            size_text(i.image.size_bytes),
             if i.image.dangling { " · dangling" } else { "" },
             owner_text(&i.owner),
             when(i.image.created.timestamp(), now, tz),
@@ -697,7 +690,7 @@ pub fn images(
             format!(
                 "• `{name}` on `{}` ({}) — in use by {}",
                 i.host,
-                gib(i.image.size_bytes),
+                size_text(i.image.size_bytes),
                 owners.join(", ")
             )
         })

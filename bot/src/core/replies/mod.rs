@@ -14,6 +14,7 @@ use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, New
 use crate::core::fleet::{Host, HostStatus};
 use crate::core::gpus::gpus_label;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+use crate::core::units::size_text;
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
 pub fn when(ts: i64, now: i64, tz: Tz) -> String {
@@ -458,12 +459,10 @@ pub fn status_board(
                     line.push_str(" · readings stale");
                 } else {
                     let memory = match r.mem_total_bytes {
-                        Some(total) if total > 0 => format!(
-                            "{:.0}/{:.0} GB",
-                            r.mem_used_bytes as f64 / 1e9,
-                            total as f64 / 1e9
-                        ),
-                        _ => format!("{:.1} GB", r.mem_used_bytes as f64 / 1e9),
+                        Some(total) if total > 0 => {
+                            format!("{} of {}", size_text(r.mem_used_bytes), size_text(total))
+                        }
+                        _ => size_text(r.mem_used_bytes),
                     };
                     line.push_str(&format!(" · in use now {:.0}%, {memory}", r.util_pct));
                 }

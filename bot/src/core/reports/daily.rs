@@ -6,13 +6,14 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::chart::{HeatMap, HeatRow};
-use super::{gib, hours, pct};
+use super::{hours, pct};
 use crate::core::actions;
-use crate::core::datasets::{DatasetsDay, size_text};
+use crate::core::datasets::DatasetsDay;
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use crate::core::message::Attachment;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::replies::when;
+use crate::core::units::size_text;
 
 /// Lines of the per-host table (one section); more hosts are counted, not listed.
 const MAX_HOST_LINES: usize = 40;
@@ -331,11 +332,11 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
     per_host.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let reclaim: Vec<String> = per_host
         .iter()
-        .map(|(h, b)| format!("`{h}` {}", gib(*b)))
+        .map(|(h, b)| format!("`{h}` {}", size_text(*b)))
         .collect();
     let mut lines = vec![format!(
         "*Orphan images:* {} reclaimable — {}",
-        gib(total),
+        size_text(total),
         reclaim.join(", ")
     )];
     for o in orphans.iter().take(MAX_ORPHAN_LINES) {
@@ -353,7 +354,7 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
             "• `{}` `{}` {} — {why}{owner}, built {}",
             o.host,
             o.name,
-            gib(o.size_bytes),
+            size_text(o.size_bytes),
             when(o.created_at, now, tz)
         ));
     }

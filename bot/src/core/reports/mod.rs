@@ -69,16 +69,6 @@ pub fn pct(part: u64, whole: u64) -> String {
     }
 }
 
-/// `3.2 GB` (decimal, as Docker shows sizes).
-pub fn gib(bytes: u64) -> String {
-    let gb = bytes as f64 / 1e9;
-    if gb >= 10.0 {
-        format!("{gb:.0} GB")
-    } else {
-        format!("{gb:.1} GB")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +98,5 @@ mod tests {
         assert_eq!(hours(60 * 250), "250");
         assert_eq!(pct(1, 3), "33%");
         assert_eq!(pct(1, 0), "—");
-        assert_eq!(gib(3_200_000_000), "3.2 GB");
-        assert_eq!(gib(45_000_000_000), "45 GB");
     }
 }
