@@ -14,6 +14,7 @@ use crate::core::jobs::{
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::{Reply, Visibility};
+use crate::ports::SlackApi;
 use crate::schedule::{lookup, manual_slot_key};
 use crate::store::{AuditEntry, Db};
 
@@ -89,30 +90,58 @@ impl App {
                     return;
                 }
             };
-            let reply = jobs::outcome_reply(&finished);
-            if let Some(url) = &response_url {
-                match slack.respond(url, &reply, false).await {
-                    Ok(()) => return,
-                    Err(err) => {
-                        warn!(%job, error = %err, "cannot answer on response_url; sending a DM")
-                    }
-                }
-            }
-            let message = OutgoingMessage {
-                to: Recipient::User(user.clone()),
-                reply: Reply {
-                    visibility: Visibility::InChannel,
-                    ..reply
-                },
-                attachment: None,
+            let asker = Asker {
+                response_url: response_url.as_deref(),
+                user: Some(&user),
+                dedupe_key: format!("jobs:outcome:{job}:{key}:{user}"),
             };
-            let dedupe = format!("jobs:outcome:{job}:{key}:{user}");
-            let now = clock.now().timestamp();
-            if let Err(err) = db.enqueue(&message, now, Some(&dedupe)).await {
-                warn!(%job, error = %err, "cannot queue the outcome of a run");
-            }
+            tell_outcome(&db, &*slack, clock.now().timestamp(), &finished, asker).await;
         });
         Ok(joined)
+    }
+}
+
+/// Who asked for a run, and how to reach them.
+pub struct Asker<'a> {
+    /// The command's `response_url`, if it came from Slack.
+    pub response_url: Option<&'a str>,
+    /// Their Slack user id, for a DM when there is no URL or it fails.
+    pub user: Option<&'a str>,
+    /// The DM is queued once under this key.
+    pub dedupe_key: String,
+}
+
+/// Shows a run's outcome to whoever asked for it: on their command's `response_url`
+/// (ephemeral), else (the terminal, or the URL failed) as a DM through the outbox.
+pub async fn tell_outcome(
+    db: &Db,
+    slack: &dyn SlackApi,
+    now: i64,
+    finished: &FinishedRun,
+    asker: Asker<'_>,
+) {
+    let reply = jobs::outcome_reply(finished);
+    if let Some(url) = asker.response_url {
+        match slack.respond(url, &reply, false).await {
+            Ok(()) => return,
+            Err(err) => {
+                warn!(job = %finished.job, error = %err, "cannot answer on response_url; sending a DM")
+            }
+        }
+    }
+    let Some(user) = asker.user else {
+        return;
+    };
+    let message = OutgoingMessage {
+        to: Recipient::User(user.to_owned()),
+        reply: Reply {
+            visibility: Visibility::InChannel,
+            ..reply
+        },
+        attachment: None,
+    };
+    if let Err(err) = db.enqueue(&message, now, Some(&asker.dedupe_key)).await {
+        warn!(job = %finished.job, error = %err, "cannot queue the outcome of a run");
     }
 }
 

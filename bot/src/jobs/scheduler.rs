@@ -25,10 +25,8 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::{JobContext, JobOutcome, JobSpec, REGISTRY};
 use crate::app::App;
-use crate::app::jobs::follow_run;
-use crate::core::jobs::{FinishedRun, JOB_TIMEOUT, outcome_reply};
-use crate::core::message::{OutgoingMessage, Recipient};
-use crate::core::render::Reply;
+use crate::app::jobs::{Asker, follow_run, tell_outcome};
+use crate::core::jobs::{FinishedRun, JOB_TIMEOUT};
 use crate::schedule::{self, manual_slot_key, parse_schedule, slot_key};
 use crate::store::jobs::{SlotClaim, WaitingRun};
 
@@ -305,7 +303,13 @@ impl Scheduler {
                         }
                     }
                 };
-                self.tell_requester(&request, &finished).await;
+                let asker = Asker {
+                    response_url: request.response_url.as_deref(),
+                    user: request.requested_by.as_deref(),
+                    dedupe_key: format!("jobs:outcome:{}", request.id),
+                };
+                let now = self.app.clock.now().timestamp();
+                tell_outcome(&self.app.db, &*self.app.slack, now, &finished, asker).await;
                 finished
             }
         }
@@ -369,36 +373,6 @@ impl Scheduler {
             .await
         {
             warn!(run = id, error = %err, "cannot record the outcome of a job run");
-        }
-    }
-
-    /// Shows the outcome of a run asked for from Slack to whoever asked: on the command's
-    /// `response_url` (ephemeral), else (the terminal) as a DM through the outbox.
-    async fn tell_requester(&self, request: &WaitingRun, finished: &FinishedRun) {
-        let reply = outcome_reply(finished);
-        if let Some(url) = &request.response_url {
-            match self.app.slack.respond(url, &reply, false).await {
-                Ok(()) => return,
-                Err(err) => {
-                    warn!(job = %request.job, error = %err, "cannot answer on response_url; sending a DM")
-                }
-            }
-        }
-        let Some(user) = &request.requested_by else {
-            return;
-        };
-        let message = OutgoingMessage {
-            to: Recipient::User(user.clone()),
-            reply: Reply {
-                visibility: crate::core::render::Visibility::InChannel,
-                ..reply
-            },
-            attachment: None,
-        };
-        let key = format!("jobs:outcome:{}", request.id);
-        let now = self.app.clock.now().timestamp();
-        if let Err(err) = self.app.db.enqueue(&message, now, Some(&key)).await {
-            warn!(job = %request.job, error = %err, "cannot queue the outcome of a run");
         }
     }
 
