@@ -176,13 +176,11 @@ impl App {
         let Some(wanted) = data else {
             return Ok(Ok(None));
         };
-        let catalog = self.db.dataset_catalog().await?;
-        let version = match catalog.resolve(wanted) {
-            Ok(version) if version.is_ready() => version.clone(),
-            Ok(version) => return Ok(Err(data_replies::still_scanning(version))),
-            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
-        };
-        Ok(Ok(Some((catalog, version))))
+        Ok(match self.resolve(wanted).await? {
+            Ok((_, version)) if !version.is_ready() => Err(data_replies::still_scanning(&version)),
+            Ok(resolved) => Ok(Some(resolved)),
+            Err(unresolved) => Err(unresolved),
+        })
     }
 
     /// The booking reply; with a dataset, the booking is linked to it (so its copy there is

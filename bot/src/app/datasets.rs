@@ -155,10 +155,11 @@ impl App {
     }
 
     async fn data_where(&self, ctx: &Ctx<'_>, wanted: &DatasetRef) -> anyhow::Result<Reply> {
-        let catalog = self.db.dataset_catalog().await?;
-        Ok(match catalog.resolve(wanted) {
-            Ok(version) => data_replies::where_is(&catalog, version, ctx.now.timestamp(), ctx.tz),
-            Err(unresolved) => data_replies::unresolved(&unresolved),
+        Ok(match self.resolve(wanted).await? {
+            Ok((catalog, version)) => {
+                data_replies::where_is(&catalog, &version, ctx.now.timestamp(), ctx.tz)
+            }
+            Err(unresolved) => unresolved,
         })
     }
 
@@ -168,25 +169,24 @@ impl App {
         wanted: &DatasetRef,
         host: &str,
     ) -> anyhow::Result<Reply> {
-        let catalog = self.db.dataset_catalog().await?;
-        let version = match catalog.resolve(wanted) {
-            Ok(version) => version,
-            Err(unresolved) => return Ok(data_replies::unresolved(&unresolved)),
+        let (catalog, version) = match self.resolve(wanted).await? {
+            Ok(resolved) => resolved,
+            Err(unresolved) => return Ok(unresolved),
         };
         if let Some(refusal) = self.check_destination(host).await? {
             return Ok(refusal);
         }
         Ok(
             match self
-                .copy_dataset(ctx, &catalog, version, host, None)
+                .copy_dataset(ctx, &catalog, &version, host, None)
                 .await?
             {
                 CopyOutcome::Started { sources, evicted } => {
-                    data_replies::copying(version, host, &sources, &evicted)
+                    data_replies::copying(&version, host, &sources, &evicted)
                 }
-                CopyOutcome::AlreadyThere => data_replies::already_there(version, host),
+                CopyOutcome::AlreadyThere => data_replies::already_there(&version, host),
                 CopyOutcome::AlreadyCopying(transfer) => {
-                    data_replies::already_copying(version, &transfer)
+                    data_replies::already_copying(&version, &transfer)
                 }
                 CopyOutcome::Refused(reply) => reply,
             },
@@ -523,10 +523,9 @@ impl App {
         wanted: &DatasetRef,
         host: &str,
     ) -> anyhow::Result<Reply> {
-        let catalog = self.db.dataset_catalog().await?;
-        let version = match catalog.resolve(wanted) {
-            Ok(version) => version.clone(),
-            Err(unresolved) => return Ok(data_replies::unresolved(&unresolved)),
+        let (catalog, version) = match self.resolve(wanted).await? {
+            Ok(resolved) => resolved,
+            Err(unresolved) => return Ok(unresolved),
         };
         if let Some(refusal) = self.check_host(host).await? {
             return Ok(refusal);
@@ -563,10 +562,9 @@ impl App {
         host: &str,
         what: &str,
     ) -> anyhow::Result<Result<CopyTarget, Reply>> {
-        let catalog = self.db.dataset_catalog().await?;
-        let version = match catalog.resolve(wanted) {
-            Ok(version) => version.clone(),
-            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
+        let (catalog, version) = match self.resolve(wanted).await? {
+            Ok(resolved) => resolved,
+            Err(unresolved) => return Ok(Err(unresolved)),
         };
         if let Some(refusal) = self.check_host(host).await? {
             return Ok(Err(refusal));
@@ -586,6 +584,20 @@ impl App {
             version,
             replica,
         }))
+    }
+
+    /// The catalog and the version `wanted` names, or the reply that says why it names none
+    /// (an unknown dataset or version, with suggestions).
+    pub(super) async fn resolve(
+        &self,
+        wanted: &DatasetRef,
+    ) -> anyhow::Result<Result<(Catalog, DatasetVersion), Reply>> {
+        let catalog = self.db.dataset_catalog().await?;
+        let version = match catalog.resolve(wanted) {
+            Ok(version) => version.clone(),
+            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
+        };
+        Ok(Ok((catalog, version)))
     }
 
     async fn check_host(&self, host: &str) -> anyhow::Result<Option<Reply>> {
