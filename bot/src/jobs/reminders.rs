@@ -61,8 +61,9 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
         .db
         .host_statuses()
         .await?
-        .into_iter()
+        .iter()
         .filter(|s| s.reachable && listed.contains(&s.host))
+        .cloned()
         .collect();
     let reachable: Vec<&str> = statuses.iter().map(|s| s.host.as_str()).collect();
     let claims = app.db.claims(None).await?;

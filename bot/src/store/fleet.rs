@@ -4,7 +4,7 @@
 //! writes are in `ingest.rs`; nothing here calls an agent. See `docs/fleet.md` for the tables.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use maison_agent_api::{ContainerState, ImageSource};
@@ -50,12 +50,12 @@ pub(super) struct FleetView {
 #[derive(Debug, Default)]
 struct FleetViewState {
     generation: u64,
-    kept: Option<(Instant, Vec<HostStatus>)>,
+    kept: Option<(Instant, Arc<[HostStatus]>)>,
 }
 
 impl FleetView {
     /// The statuses if read less than [`FLEET_VIEW_TTL`] ago, else the generation to read at.
-    fn fresh(&self) -> Result<Vec<HostStatus>, u64> {
+    fn fresh(&self) -> Result<Arc<[HostStatus]>, u64> {
         let state = self.state.lock().unwrap();
         match &state.kept {
             Some((at, statuses)) if at.elapsed() < FLEET_VIEW_TTL => Ok(statuses.clone()),
@@ -63,10 +63,10 @@ impl FleetView {
         }
     }
 
-    fn keep(&self, generation: u64, statuses: &[HostStatus]) {
+    fn keep(&self, generation: u64, statuses: &Arc<[HostStatus]>) {
         let mut state = self.state.lock().unwrap();
         if state.generation == generation {
-            state.kept = Some((Instant::now(), statuses.to_vec()));
+            state.kept = Some((Instant::now(), statuses.clone()));
         }
     }
 
@@ -167,12 +167,13 @@ impl Db {
     }
 
     /// Every host the poller has tried, sorted by name, with its latest GPU readings.
-    pub async fn host_statuses(&self) -> Result<Vec<HostStatus>, DbErr> {
+    /// Shared, not copied: `status` asks for it on every call.
+    pub async fn host_statuses(&self) -> Result<Arc<[HostStatus]>, DbErr> {
         let generation = match self.fleet_view.fresh() {
             Ok(statuses) => return Ok(statuses),
             Err(generation) => generation,
         };
-        let statuses = self.read_host_statuses(None).await?;
+        let statuses: Arc<[HostStatus]> = self.read_host_statuses(None).await?.into();
         self.fleet_view.keep(generation, &statuses);
         Ok(statuses)
     }
