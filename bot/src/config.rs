@@ -43,6 +43,66 @@ pub struct Config {
     /// Daily and weekly reports, and the reminder DMs.
     #[serde(default)]
     pub reports: ReportsConfig,
+    /// The wait-list (`book … --wait`): matching, offers and fair share.
+    #[serde(default)]
+    pub waitlist: WaitlistConfig,
+}
+
+/// How the wait-list serves its line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitlistConfig {
+    /// How often the line is matched against free GPUs even when nothing was released (a
+    /// booking reaching its end frees GPUs without anyone acting).
+    #[serde(default = "default_match_every", with = "humantime_serde")]
+    pub match_every: Duration,
+    /// How long offered GPUs are held for an answer.
+    #[serde(default = "default_offer_for", with = "humantime_serde")]
+    pub offer_for: Duration,
+    /// Offers a request may miss before it leaves the line.
+    #[serde(default = "default_max_missed_offers")]
+    pub max_missed_offers: u32,
+    /// Waiting time one GPU-hour of recent use costs in the line's order.
+    #[serde(default = "default_penalty_per_gpu_hour", with = "humantime_serde")]
+    pub penalty_per_gpu_hour: Duration,
+    /// Use older than this does not count.
+    #[serde(default = "default_fair_share_window", with = "humantime_serde")]
+    pub fair_share_window: Duration,
+    /// Use counts half as much after this long.
+    #[serde(default = "default_fair_share_half_life", with = "humantime_serde")]
+    pub fair_share_half_life: Duration,
+}
+
+fn default_match_every() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_offer_for() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_max_missed_offers() -> u32 {
+    2
+}
+fn default_penalty_per_gpu_hour() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_fair_share_window() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+fn default_fair_share_half_life() -> Duration {
+    Duration::from_secs(84 * 3600)
+}
+
+impl Default for WaitlistConfig {
+    fn default() -> Self {
+        Self {
+            match_every: default_match_every(),
+            offer_for: default_offer_for(),
+            max_missed_offers: default_max_missed_offers(),
+            penalty_per_gpu_hour: default_penalty_per_gpu_hour(),
+            fair_share_window: default_fair_share_window(),
+            fair_share_half_life: default_fair_share_half_life(),
+        }
+    }
 }
 
 /// What the reports count and when reminders speak up.

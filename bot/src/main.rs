@@ -15,6 +15,7 @@ use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
 use maison_bot::core::jobs;
 use maison_bot::fleet::{self, Poller};
+use maison_bot::jobs::matcher::Matcher;
 use maison_bot::jobs::{ManualRun, Scheduler};
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::{Fleet, SlackApi};
@@ -252,6 +253,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let stop_jobs = CancellationToken::new();
     let sending = outbox.spawn(stop_jobs.clone());
     let scheduling = scheduler.spawn(stop_jobs.clone());
+    let matching = Matcher::new(app.clone()).spawn(stop_jobs.clone());
 
     let socket_mode = match app_token {
         Some(token) => Some(SocketMode::connect(app.clone(), token.expose()).await?),
@@ -282,6 +284,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = polling.await;
     let _ = scheduling.await;
     let _ = sending.await;
+    let _ = matching.await;
     info!("stopped");
     Ok(())
 }
@@ -359,6 +362,7 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     // Scheduled jobs and queued messages work here too; what they send prints in the terminal.
     let sending = outbox.spawn(stop_polling.clone());
     let scheduling = scheduler.spawn(stop_polling.clone());
+    let matching = Matcher::new(app.clone()).spawn(stop_polling.clone());
     let session = terminal::run(app, slack, user, tokio::io::stdin(), tokio::io::stdout());
     let result = tokio::select! {
         result = session => result,
@@ -371,6 +375,7 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     let _ = polling.await;
     let _ = scheduling.await;
     let _ = sending.await;
+    let _ = matching.await;
     if let Some(local) = local {
         local.running.shutdown().await;
     }

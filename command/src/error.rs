@@ -3,6 +3,9 @@
 //! A closed set the bot can branch on; each variant's `Display` is the reply shown to the user in
 //! Slack: what was wrong and what the right form looks like, with an example.
 
+use chrono::Duration;
+
+use crate::duration::format_duration;
 use crate::spec::{self, DURATION_FORMS, TIME_FORMS};
 
 /// A command line that does not parse. `Display` is the user-facing text (Slack mrkdwn).
@@ -60,10 +63,8 @@ pub enum ParseError {
         input: String,
     },
 
-    #[error(
-        "`{input}` is not a booking id. Ids are the numbers `/maison mine` shows, \
-         like `42` or `#42`."
-    )]
+    /// Also a wait-list id, for `unwait`: the same rules, its own wording.
+    #[error("{}", bad_id(.command, .input))]
     BadBookingId {
         command: &'static str,
         input: String,
@@ -174,6 +175,49 @@ pub enum ParseError {
          `--data imagenet,coco@2017`."
     )]
     DuplicateDataset { command: &'static str, name: String },
+
+    /// `--within` or `--auto` given without `--wait`.
+    #[error(
+        "`{option}` only applies with `--wait`, which puts you on the wait-list when nothing \
+         is free. Add `--wait`, or leave `{option}` out."
+    )]
+    WaitOptionWithoutWait {
+        command: &'static str,
+        /// `--within` or `--auto`.
+        option: &'static str,
+    },
+
+    /// `--wait` with `at …`, a start without `at`, or a time range.
+    #[error(
+        "`--wait` books as soon as GPUs free up, so it takes a duration, not a start time. \
+         Leave the start out, like `2h --wait`, or book that time without `--wait`."
+    )]
+    WaitWithStartTime { command: &'static str },
+
+    /// `--within` shorter than the booking: it could never be over in time.
+    #[error(
+        "`--within {}` is shorter than the booking itself ({}), so it could never be over in \
+         time. Give `--within` at least {}, or book for less.",
+        format_duration(*.within),
+        format_duration(*.length),
+        format_duration(*.length)
+    )]
+    WithinShorterThanBooking {
+        command: &'static str,
+        within: Duration,
+        length: Duration,
+    },
+
+    #[error(
+        "`{input}` is not a GPU memory size: it {reason}. Give a number and a unit, like \
+         `--min-mem 40G`: `M`, `G` and `T` (or `MB`, `GB`, `TB`) count in powers of 1000, \
+         `MiB`, `GiB` and `TiB` in powers of 1024."
+    )]
+    BadMemorySize {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
 }
 
 impl ParseError {
@@ -212,7 +256,11 @@ impl ParseError {
             | ParseError::MissingVersion { command, .. }
             | ParseError::BadDataset { command, .. }
             | ParseError::BadDatasetPath { command, .. }
-            | ParseError::DuplicateDataset { command, .. } => Some(command),
+            | ParseError::DuplicateDataset { command, .. }
+            | ParseError::WaitOptionWithoutWait { command, .. }
+            | ParseError::WaitWithStartTime { command }
+            | ParseError::WithinShorterThanBooking { command, .. }
+            | ParseError::BadMemorySize { command, .. } => Some(command),
         }
     }
 }
@@ -228,6 +276,19 @@ fn did_you_mean_word(suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(word) => format!(" Did you mean `{word}`?"),
         None => String::new(),
+    }
+}
+
+fn bad_id(command: &str, input: &str) -> String {
+    match command {
+        "unwait" => format!(
+            "`{input}` is not a wait-list id. Ids are the numbers `/maison queue` and the \
+             `--wait` reply show, like `7` or `#7`."
+        ),
+        _ => format!(
+            "`{input}` is not a booking id. Ids are the numbers `/maison mine` shows, \
+             like `42` or `#42`."
+        ),
     }
 }
 

@@ -11,6 +11,7 @@ mod help;
 mod lexer;
 mod names;
 mod parser;
+mod size;
 mod spec;
 mod time;
 
@@ -41,14 +42,19 @@ pub enum Command {
     },
     /// `book <host>...`
     Book(BookRequest),
-    /// `book any <duration> [--gpus N] [at <time>] [--data <dataset>]`; also
-    /// `book any [<day>] <start>-<end>`.
+    /// `book any <duration> [--gpus N] [at <time>] [--min-mem <size>] [--data <dataset>]`; also
+    /// `book any [<day>] <start>-<end>`, and `book any <duration> --wait …`.
     BookAny {
         length: Duration,
         gpus: u32,
+        /// `None` means now; always `None` with `wait`.
         start: Option<DateTime<Utc>>,
         /// Prefer hosts that hold it, and copy it to the chosen host.
         data: Option<DatasetRef>,
+        /// `--wait`: join the wait-list when nothing fits now.
+        wait: Option<WaitOptions>,
+        /// `--min-mem 40G`: only GPUs with at least this much memory each, in bytes.
+        min_mem: Option<u64>,
     },
     /// `mine` or `bookings`.
     Mine,
@@ -64,6 +70,13 @@ pub enum Command {
     Extend {
         id: i64,
         by: Duration,
+    },
+    /// `queue`: the wait-list.
+    Queue,
+    /// `unwait 7` or `unwait #7`: leave the wait-list; the id is the request's, as `queue` and
+    /// the `--wait` reply show it.
+    Unwait {
+        id: i64,
     },
     /// `launch <host> <image> [--gpus <list>|all] [--name <name>] [-- <command…>]`
     Launch(LaunchRequest),
@@ -199,6 +212,22 @@ pub struct BookRequest {
     pub note: Option<String>,
     /// `--data <dataset>`: copy it to the host as soon as the booking is made.
     pub data: Option<DatasetRef>,
+    /// `--wait`: join the wait-list when nothing fits now. With it, `start` is `None` and `end`
+    /// is `BookingEnd::After`: the booking starts whenever GPUs free up.
+    pub wait: Option<WaitOptions>,
+    /// `--min-mem 40G`: only GPUs with at least this much memory each, in bytes.
+    pub min_mem: Option<u64>,
+}
+
+/// `--wait`: when nothing fits now, join the wait-list instead of being refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// `--within 8h`: the booking must be over within this long of asking (so it must start
+    /// by then minus its length); the request leaves the line after that. `None`: no limit.
+    /// Never shorter than the booking.
+    pub within: Option<Duration>,
+    /// `--auto`: book directly when GPUs free up, instead of offering with Accept/Decline.
+    pub auto: bool,
 }
 
 /// `launch <host> <image> ...`: a container to start on GPUs the caller has booked.

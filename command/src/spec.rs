@@ -51,7 +51,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         usage: "book <host>[:<gpus>|:all] <duration> [at <time>] [--gpus N] [--data <dataset>] [for \"<note>\"]\n\
                 book <host>[:<gpus>] [<day>] <start>-<end> [--data <dataset>] [for \"<note>\"]\n\
-                book any <duration> [--gpus N] [at <time>] [--data <dataset>]",
+                book any <duration> [--gpus N] [at <time>] [--min-mem <size>] [--data <dataset>]\n\
+                book <host>|any <duration> [--gpus N] --wait [--within <duration>] [--auto] [--min-mem <size>]",
         summary: "Book GPUs on a host, for a duration or a time range",
         details: "Without GPUs you get one free GPU; `gpu01:0,1` books GPUs 0 and 1, `gpu01:0-3` \
                   GPUs 0 to 3, `gpu01:all` the whole host, `--gpus 2` any two free GPUs. \
@@ -65,7 +66,16 @@ pub const COMMANDS: &[CommandSpec] = &[
                   A note after `for` is shown to others; quote it, or let it run to the end of the line.\n\
                   `--data imagenet` starts copying the dataset to the host as soon as the booking \
                   is made, and tells you when the booking starts whether it is there; with \
-                  `book any`, hosts that already hold it come first.",
+                  `book any`, hosts that already hold it come first.\n\
+                  `--wait` puts you in line when nothing is free: the reply gives your place and \
+                  a predicted start. When GPUs free up you get a DM with Accept and Decline (the \
+                  GPUs are held for you for 10 minutes) or, with `--auto`, the booking is made \
+                  for you. A waiting booking starts when the GPUs do, so it takes a duration and \
+                  no start time. `--within 8h` drops the request if the booking cannot be over \
+                  within 8 hours; `/maison queue` shows the line, `/maison unwait` leaves it.\n\
+                  `--min-mem 40G` only takes GPUs with at least that much memory each, with or \
+                  without `--wait`. `G` is 10^9 bytes, so `80G` takes an 80 GB card; `GiB` \
+                  counts in 2^30.",
         examples: &[
             "book gpu01 2h",
             "book gpu01:1 3h at 14:00",
@@ -75,6 +85,9 @@ pub const COMMANDS: &[CommandSpec] = &[
             "book gpu01 1h30m --gpus 2",
             "book any 2h --gpus 2 at tomorrow 9:00",
             "book gpu02 1d --data imagenet@v2",
+            "book any 2h --gpus 2 --wait --within 8h",
+            "book gpu03 4h --wait --auto",
+            "book any 1h --min-mem 40G",
         ],
         admin: false,
     },
@@ -112,6 +125,24 @@ pub const COMMANDS: &[CommandSpec] = &[
         summary: "Make a booking longer, if nothing conflicts",
         details: "Durations look like 30m, 2h, 1h30m, 1.5h or 1d.",
         examples: &["extend 42 1h", "extend #42 1h 30m"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "queue",
+        aliases: &[],
+        usage: "queue",
+        summary: "Show the wait-list: who waits for what, since when, and when they should get it",
+        details: "Join it with `book … --wait`; leave it with `unwait <id>`.",
+        examples: &["queue"],
+        admin: false,
+    },
+    CommandSpec {
+        name: "unwait",
+        aliases: &[],
+        usage: "unwait <id>",
+        summary: "Leave the wait-list",
+        details: "The id is the number `queue` or the `--wait` reply shows, with or without `#`.",
+        examples: &["unwait 7", "unwait #7"],
         admin: false,
     },
     CommandSpec {
@@ -293,11 +324,9 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Command words of the design that are not built yet, and what they will do: typing one gets
-/// "not yet available" rather than "unknown command".
-pub const PLANNED: &[(&str, &str)] = &[(
-    "queue",
-    "The wait-list (`book … --wait`, `queue`, `unwait`)",
-)];
+/// "not yet available" rather than "unknown command". Empty while everything designed is built;
+/// the parser's tests check the mechanism with a list of their own.
+pub const PLANNED: &[(&str, &str)] = &[];
 
 /// The spec whose name or alias is `word` (any case).
 pub fn lookup(word: &str) -> Option<&'static CommandSpec> {

@@ -1,11 +1,12 @@
 //! Properties: formatted durations parse back, no input panics the parser, and generated `book`
-//! and `launch` lines parse to the fields they were built from.
+//! (wait-list options included) and `launch` lines parse to the fields they were built from.
 
 mod support;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use maison_command::{
-    BookRequest, BookingEnd, Command, GpuSelection, LaunchGpus, LaunchRequest, format_duration,
+    BookRequest, BookingEnd, Command, GpuSelection, LaunchGpus, LaunchRequest, WaitOptions,
+    format_duration,
 };
 use proptest::prelude::*;
 use support::{ctx, parse};
@@ -160,6 +161,9 @@ proptest! {
         Just("launch"), Just("--"), Just("--name"), Just("--name="), Just("--gpus=none"),
         Just("gpu01:none"), Just("'"), Just("‘"), Just("’s"), Just("ps"), Just("-a"),
         Just("stop"), Just("who"), Just("img@"), Just("host"), Just("drain"), Just("hosts"),
+        Just("--wait"), Just("--within"), Just("--within="), Just("--auto"), Just("--min-mem"),
+        Just("--min-mem="), Just("40G"), Just("40"), Just("GiB"), Just("-5G"), Just(".G"),
+        Just("queue"), Just("unwait"), Just("#7"),
     ], 0..8)) {
         let _ = parse(&words.join(" "));
     }
@@ -171,7 +175,11 @@ proptest! {
         minutes in 1i64..=7 * 24 * 60,
         start in prop::option::of((day_word(), clock())),
         note in note(),
+        wait in prop::option::of((prop::option::of(0i64..=7 * 24 * 60), any::<bool>())),
+        min_mem_gb in prop::option::of(1u64..=200),
     ) {
+        // `--wait` takes no start time.
+        let start = if wait.is_some() { None } else { start };
         let mut line = match &gpus {
             Gpus::Indexes(list) => {
                 let list: Vec<String> = list.iter().map(u32::to_string).collect();
@@ -187,6 +195,20 @@ proptest! {
         }
         if let Gpus::Count(n) = gpus {
             line.push_str(&format!(" --gpus {n}"));
+        }
+        // `--within` is never shorter than the booking: the extra minutes are added to it.
+        let within = wait.and_then(|(extra, _)| extra).map(|extra| Duration::minutes(minutes + extra));
+        if let Some((_, auto)) = wait {
+            line.push_str(" --wait");
+            if let Some(within) = within {
+                line.push_str(&format!(" --within {}", format_duration(within)));
+            }
+            if auto {
+                line.push_str(" --auto");
+            }
+        }
+        if let Some(gb) = min_mem_gb {
+            line.push_str(&format!(" --min-mem {gb}G"));
         }
         if let Some((text, quoted)) = &note {
             if *quoted {
@@ -212,6 +234,8 @@ proptest! {
             end: BookingEnd::After(Duration::minutes(minutes)),
             note: note.map(|(text, _)| text.trim().to_owned()),
             data: None,
+            wait: wait.map(|(_, auto)| WaitOptions { within, auto }),
+            min_mem: min_mem_gb.map(|gb| gb * 1_000_000_000),
         };
         prop_assert_eq!(parse(&line), Ok(Command::Book(expected)), "{}", line);
     }

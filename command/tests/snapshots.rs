@@ -69,7 +69,13 @@ error_snapshots! {
     unknown_jobs_subcommand: "jobs start daily_report";
     missing_job: "jobs run";
     unknown_report_period: "report month";
-    not_yet_available: "queue";
+    wait_option_without_wait: "book any 2h --within 8h";
+    wait_with_start_time: "book gpu01 2h at 14:00 --wait";
+    within_shorter_than_booking: "book any 1d --wait --within 8h";
+    bad_memory_size_no_unit: "book any 1h --min-mem 40";
+    bad_memory_size_unknown_unit: "book gpu01 2h --min-mem 40KB";
+    unexpected_argument_queue: "queue extra";
+    bad_wait_list_id: "unwait abc";
     unterminated_quote_launch: "launch gpu01 pytorch -- bash -c \"echo hi";
     unterminated_quote_elsewhere: "stop \"llama";
     data_missing_version: "data add imagenet gpu03:/srv/datasets/imagenet";

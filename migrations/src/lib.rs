@@ -17,6 +17,7 @@ mod m20261129_000005_reminders;
 mod m20261129_000006_host_hours;
 mod m20261129_000007_claim_requests;
 mod m20261130_000008_datasets;
+mod m20261201_000009_waitlist;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_host_hours::Migration),
             Box::new(m20261129_000007_claim_requests::Migration),
             Box::new(m20261130_000008_datasets::Migration),
+            Box::new(m20261201_000009_waitlist::Migration),
         ]
     }
 }

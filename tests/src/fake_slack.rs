@@ -197,13 +197,20 @@ impl FakeSlack {
     /// read by the end of the test. The wait is generous (15 s): the outbox paces one message
     /// per second per channel, and CI machines are busy.
     pub async fn expect(&self, method: &str) -> Call {
+        self.expect_matching(method, |_| true).await
+    }
+
+    /// [`FakeSlack::expect`] for the first unread call of `method` that `wanted` accepts, e.g.
+    /// a message to one channel while messages to others go out concurrently.
+    pub async fn expect_matching(&self, method: &str, wanted: impl Fn(&Call) -> bool) -> Call {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let notified = self.changed.notified();
             {
                 let mut inner = self.inner.lock().unwrap();
-                let found = (0..inner.calls.len())
-                    .find(|&i| !inner.read[i] && inner.calls[i].method == method);
+                let found = (0..inner.calls.len()).find(|&i| {
+                    !inner.read[i] && inner.calls[i].method == method && wanted(&inner.calls[i])
+                });
                 if let Some(i) = found {
                     inner.read[i] = true;
                     return inner.calls[i].clone();

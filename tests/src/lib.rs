@@ -21,6 +21,7 @@ use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::{Clock, ManualClock};
 use maison_bot::fleet::poller::Poller;
+use maison_bot::jobs::matcher::Matcher;
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::Fleet;
 use maison_bot::slack::api::SlackWebApi;
@@ -203,6 +204,7 @@ pub struct BotTester {
     pub addr: SocketAddr,
     http: reqwest::Client,
     stop_outbox: CancellationToken,
+    stop_matcher: CancellationToken,
     outbox_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Outbox messages the test has read while they waited (see [`BotTester::queued`]).
     read_queued: std::sync::Mutex<HashSet<i64>>,
@@ -276,6 +278,10 @@ impl BotTester {
         let stop_outbox = CancellationToken::new();
         let outbox_task = Outbox::new(test_db.db.clone(), app.slack.clone(), outbox_clock)
             .spawn(stop_outbox.clone());
+        // The wait-list matcher runs as in production too, on the test's clock: nudged by
+        // releases and declines, and every `[waitlist] match_every`.
+        let stop_matcher = CancellationToken::new();
+        Matcher::new(app.clone()).spawn(stop_matcher.clone());
         Self {
             app,
             slack,
@@ -283,6 +289,7 @@ impl BotTester {
             addr,
             http: reqwest::Client::new(),
             stop_outbox,
+            stop_matcher,
             outbox_task: std::sync::Mutex::new(Some(outbox_task)),
             read_queued: std::sync::Mutex::new(HashSet::new()),
             finished: false,
@@ -556,6 +563,7 @@ pub fn click_on_message(
 impl Drop for BotTester {
     fn drop(&mut self) {
         self.stop_outbox.cancel();
+        self.stop_matcher.cancel();
         if std::thread::panicking() {
             return;
         }

@@ -43,6 +43,7 @@ fn booking(id: i64, start: i64, end: i64) -> BookingView {
         note: None,
         cancelled: false,
         released: false,
+        held_until: None,
     }
 }
 

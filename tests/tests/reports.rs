@@ -17,7 +17,9 @@ use maison_bot::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use maison_bot::core::message::Recipient;
 use maison_bot::core::reports::chart::{self, HeatMap, HeatRow};
 use maison_bot::core::reports::daily::{self, DailyData, HostDay, UserDay};
-use maison_bot::core::reports::weekly::{self, BookedSpan, CapacityInput, HostHours, RefusalRow};
+use maison_bot::core::reports::weekly::{
+    self, BookedSpan, CapacityInput, HostHours, RefusalRow, WaitEnding, WaitlistInput,
+};
 use maison_bot::jobs::reports;
 use maison_bot::ports::Fleet;
 use maison_bot::store::reports::{load_capacity, load_daily};
@@ -348,6 +350,7 @@ fn capacity_input() -> CapacityInput {
             start: ts(28, 12) + 600,
             end: ts(28, 14) + 600,
         }],
+        waitlist: WaitlistInput::default(),
     }
 }
 
@@ -381,6 +384,62 @@ fn capacity_numbers_are_worked_out_exactly() {
         weekly::verdict(&s),
         "Demand exceeded capacity on 1 of 2 days, yet 75% of booked time was idle: reclaim idle bookings before buying."
     );
+}
+
+/// The wait-list's part: unmet GPU-hours (requests that left without GPUs), waits of those
+/// served (nearest-rank percentiles), offers, and GPUs left free while someone waited.
+#[test]
+fn capacity_report_counts_the_wait_list() {
+    let mut input = capacity_input();
+    let served = |waited: i64| WaitEnding {
+        gpus: 1,
+        length: 3600,
+        waited,
+        served: true,
+    };
+    input.waitlist = WaitlistInput {
+        ended: vec![
+            served(600),
+            served(60),
+            served(3600),
+            served(1800),
+            // Two GPUs for 3 h that never came, and one for 30 min.
+            WaitEnding {
+                gpus: 2,
+                length: 3 * 3600,
+                waited: 8 * 3600,
+                served: false,
+            },
+            WaitEnding {
+                gpus: 1,
+                length: 1800,
+                waited: 600,
+                served: false,
+            },
+        ],
+        offers_accepted: 4,
+        offers_declined: 1,
+        offers_expired: 2,
+        idle_gpu_seconds: 5400,
+    };
+    let s = weekly::summarize(&input);
+    let w = &s.waitlist;
+    assert!((w.unmet_gpu_hours - 6.5).abs() < 1e-9, "{w:?}");
+    assert_eq!((w.served, w.unserved), (4, 2));
+    assert_eq!((w.wait_p50, w.wait_p90), (Some(600), Some(3600)));
+    assert_eq!(w.offers, (4, 1, 2));
+    assert_eq!(w.idle_gpu_minutes, 90);
+    let text = weekly::build(&s).to_terminal();
+    assert!(text.contains("Wait-list"), "{text}");
+    assert!(text.contains("wait p50 10m · p90 1h"), "{text}");
+    assert!(text.contains("6.5 GPU-h unmet"), "{text}");
+    assert!(
+        text.contains("accepted / declined / expired: 4 / 1 / 2"),
+        "{text}"
+    );
+    // Without a wait-list, no section.
+    let quiet = weekly::build(&weekly::summarize(&capacity_input())).to_terminal();
+    assert!(!quiet.contains("Wait-list"), "{quiet}");
 }
 
 #[test]

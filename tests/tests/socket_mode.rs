@@ -429,3 +429,86 @@ async fn dataset_commands_work_over_socket_mode() {
     socket.shutdown().await;
     bot.finish().await;
 }
+
+/// A slash command as Slack sends it over the socket.
+fn command_envelope(envelope_id: &str, user: &str, text: &str, response_url: &str) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "payload": {
+            "team_id": TEAM, "team_domain": "maison", "channel_id": "C0GENERAL",
+            "channel_name": "general", "user_id": user, "user_name": user,
+            "command": "/maison", "text": text,
+            "response_url": response_url, "trigger_id": "1.2.3",
+        },
+    })
+}
+
+/// The wait-list over Socket Mode: `--wait` and `queue` answered on the socket, the offer DM
+/// after a release, and its Accept button clicked over the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_list_works_over_socket_mode() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    let (socket, to_bot, mut acks) = connect(&bot).await;
+    let url = bot.slack.response_url();
+    to_bot
+        .send(command_envelope(
+            "env-w1",
+            "U0ALICE",
+            "book gpu02:all 1h",
+            &url,
+        ))
+        .unwrap();
+    next_ack(&mut acks).await;
+    bot.slack.expect("chat.postMessage").await;
+    to_bot
+        .send(command_envelope(
+            "env-w2",
+            "U0CAROL",
+            "book gpu02 1h --gpus 2 --wait",
+            &url,
+        ))
+        .unwrap();
+    let joined = next_ack(&mut acks).await;
+    let text = reply_text(&joined["payload"]);
+    assert!(
+        text.contains("*#1* in line for 2 GPUs on `gpu02`"),
+        "{text}"
+    );
+    to_bot
+        .send(command_envelope("env-w3", "U0BOB", "queue", &url))
+        .unwrap();
+    let line = reply_text(&next_ack(&mut acks).await["payload"]);
+    assert!(line.contains("request *1* <@U0CAROL>"), "{line}");
+
+    to_bot
+        .send(command_envelope("env-w4", "U0ALICE", "release 1", &url))
+        .unwrap();
+    next_ack(&mut acks).await;
+    let offer = bot
+        .slack
+        .expect_matching("chat.postMessage", |c| c.args["channel"] == "DU0CAROL")
+        .await;
+    let offered = buttons(&offer.args);
+    assert_eq!(offered[0].0, actions::WAIT_ACCEPT, "{offered:?}");
+    to_bot
+        .send(click_envelope(
+            "env-w5",
+            "U0CAROL",
+            actions::WAIT_ACCEPT,
+            &offered[0].1,
+            &url,
+        ))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-w5");
+    let accepted = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&accepted.args).contains("Accepted: `gpu02` GPUs 0,1 is yours"),
+        "{accepted:?}"
+    );
+    let request = bot.db().wait_request(1).await.unwrap().unwrap();
+    assert_eq!(request.state.as_str(), "booked");
+    socket.shutdown().await;
+    bot.finish().await;
+}

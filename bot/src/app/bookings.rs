@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use maison_command::{DatasetRef, ReleaseTarget};
+use maison_command::{DatasetRef, ReleaseTarget, WaitOptions};
 
 use super::datasets::CopyOutcome;
 use super::{App, Ctx};
@@ -26,6 +26,10 @@ pub(super) struct AnyWish<'a> {
     pub(super) gpus: u32,
     pub(super) start: DateTime<Utc>,
     pub(super) data: Option<&'a DatasetRef>,
+    /// `--min-mem`: only hosts whose GPUs have this much memory.
+    pub(super) min_mem: Option<u64>,
+    /// `--wait`: join the line when nothing fits.
+    pub(super) wait: Option<WaitOptions>,
 }
 
 impl App {
@@ -87,9 +91,27 @@ impl App {
         let gpus = wish.gpus;
         let start = wish.start.timestamp();
         let end = start + wish.length.num_seconds();
+        let with_memory = self.hosts_with_memory(wish.min_mem).await?;
+        let has_memory = |name: &str| {
+            with_memory
+                .as_ref()
+                .is_none_or(|hosts| hosts.iter().any(|h| h == name))
+        };
+        // With `--wait`, those already waiting go first: book directly only if nobody waits.
+        let line_ahead = wish.wait.is_some()
+            && self
+                .db
+                .open_wait_requests()
+                .await?
+                .iter()
+                .any(|r| r.state == crate::core::waitlist::WaitState::Waiting);
         let mut candidates = Vec::new();
         for host in self.listed_hosts().await? {
-            if host.state != HostState::Active || host.gpu_count < gpus {
+            if host.state != HostState::Active
+                || host.gpu_count < gpus
+                || !has_memory(&host.name)
+                || line_ahead
+            {
                 continue;
             }
             let busy = self.db.busy_from(&host.name, start).await?;
@@ -130,11 +152,19 @@ impl App {
                 Err(other) => return self.booking_refusal(ctx, other, None).await,
             }
         }
+        if let Some(options) = wish.wait {
+            let wait = super::waitlist::WaitWish {
+                options,
+                min_mem: wish.min_mem,
+                data: wish.data,
+            };
+            return self.join_line(ctx, None, gpus, end - start, &wait).await;
+        }
         let hosts = self.listed_hosts().await?;
         let mut next = None;
         for host in hosts
             .iter()
-            .filter(|h| h.state == HostState::Active && h.gpu_count >= gpus)
+            .filter(|h| h.state == HostState::Active && h.gpu_count >= gpus && has_memory(&h.name))
         {
             let busy = self.db.busy_from(&host.name, start).await?;
             let horizon = start + self.limits.max_ahead;
@@ -169,7 +199,7 @@ impl App {
     }
 
     /// The dataset a `--data` booking will need, resolved before anything is booked.
-    async fn dataset_to_stage(
+    pub(super) async fn dataset_to_stage(
         &self,
         data: Option<&DatasetRef>,
     ) -> anyhow::Result<Result<Option<(Catalog, DatasetVersion)>, Reply>> {
@@ -186,7 +216,7 @@ impl App {
     /// The booking reply; with a dataset, the booking is linked to it (so its copy there is
     /// kept, and its owner hears whether it is ready when the booking starts) and the copy
     /// starts now.
-    async fn booked_with(
+    pub(super) async fn booked_with(
         &self,
         ctx: &Ctx<'_>,
         booking: &BookingView,
@@ -237,12 +267,16 @@ impl App {
             .end_booking(ctx.actor(), id, ctx.now.timestamp())
             .await
         {
-            Ok((booking, ending)) => Ok(replies::ended(
-                &booking,
-                ending,
-                ctx.now.timestamp(),
-                ctx.tz,
-            )),
+            Ok((booking, ending)) => {
+                // Freed GPUs go to the wait-list first.
+                self.nudge_matcher();
+                Ok(replies::ended(
+                    &booking,
+                    ending,
+                    ctx.now.timestamp(),
+                    ctx.tz,
+                ))
+            }
             Err(err) => self.booking_refusal(ctx, err, None).await,
         }
     }
@@ -365,7 +399,7 @@ impl App {
     /// The announcement of a new booking in the configured channel, if there is one. It is
     /// queued in the booking's own transaction, and sent through the outbox, so neither a
     /// crash nor a Slack outage loses it.
-    fn announcer(&self, now: i64) -> Arc<Announcer> {
+    pub(super) fn announcer(&self, now: i64) -> Arc<Announcer> {
         let channel = self.config.slack.announce_channel.clone();
         let tz = self.default_tz;
         Arc::new(move |booking: &BookingView| {

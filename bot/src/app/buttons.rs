@@ -155,6 +155,10 @@ impl App {
                     .await
                     .map(Into::into);
             }
+            actions::WAIT_ACCEPT | actions::WAIT_DECLINE => {
+                let accept = action.action_id == actions::WAIT_ACCEPT;
+                return self.answer_offer(&ctx, &action.value, accept).await;
+            }
             actions::BOOK_GPU_NOW => {
                 return match gpu_booking(&action.value, now.timestamp()) {
                     Some(request) => self.book(&ctx, &request, None).await.map(Into::into),

@@ -325,6 +325,9 @@ impl App {
                 ctx.now.timestamp(),
             )
             .await?;
+        if !drain {
+            self.nudge_matcher();
+        }
         Ok(fleet_replies::host_state_changed(host, drain))
     }
 

@@ -95,6 +95,7 @@ mod datasets;
 mod fleet;
 pub mod jobs;
 mod reports;
+pub mod waitlist;
 
 /// How long a command may take before Slack is told "working on it" (it wants an answer
 /// within 3 s) and the reply follows on the command's `response_url`.
@@ -115,6 +116,10 @@ pub struct App {
     /// Profiles read or refreshed within their TTL, by (team, Slack user): most commands then
     /// need no statement to know who is asking. Only `identify` writes profiles.
     profiles: std::sync::Mutex<std::collections::HashMap<(String, String), user::Model>>,
+    /// Wakes the wait-list matcher when GPUs may have been freed.
+    waitlist_nudge: Arc<tokio::sync::Notify>,
+    /// When the last matching pass ran (for the idle-while-waiting count).
+    last_match: std::sync::Mutex<Option<i64>>,
 }
 
 /// Everything a handler needs about the request at hand.
@@ -155,6 +160,8 @@ impl App {
             limits,
             default_tz,
             profiles: Default::default(),
+            waitlist_nudge: Default::default(),
+            last_match: Default::default(),
         }
     }
 
@@ -281,22 +288,44 @@ impl App {
                     end: end.timestamp(),
                     note: request.note,
                 };
-                self.book(ctx, &new, request.data.as_ref()).await
+                match request.wait {
+                    Some(options) => {
+                        let wait = waitlist::WaitWish {
+                            options,
+                            min_mem: request.min_mem,
+                            data: request.data.as_ref(),
+                        };
+                        self.book_or_wait(ctx, &new, &wait).await
+                    }
+                    None => {
+                        if let Some(refusal) = self.memory_check(&new.host, request.min_mem).await?
+                        {
+                            return Ok(refusal);
+                        }
+                        self.book(ctx, &new, request.data.as_ref()).await
+                    }
+                }
             }
             Command::BookAny {
                 length,
                 gpus,
                 start,
                 data,
+                wait,
+                min_mem,
             } => {
                 let wish = AnyWish {
                     length,
                     gpus,
                     start: start.unwrap_or(ctx.now),
                     data: data.as_ref(),
+                    min_mem,
+                    wait,
                 };
                 self.book_any(ctx, &wish).await
             }
+            Command::Queue => self.queue(ctx).await,
+            Command::Unwait { id } => self.unwait(ctx, id).await,
             Command::Mine => self.mine(ctx, None).await,
             Command::Cancel { id } => self.end_booking(ctx, id).await,
             Command::Release { target } => self.release(ctx, target).await,

@@ -24,3 +24,6 @@ pub const CLAIM_DENY: &str = "claim_deny";
 /// Value: `<name>@<version> <host>`; removes that copy (the dataset's owner or an admin), as
 /// `data rm` does (unused dataset copies of the daily report).
 pub const REMOVE_DATASET_COPY: &str = "dataset_remove";
+/// The DM offering GPUs to someone in the wait-list; value: the offer id. Its owner only.
+pub const WAIT_ACCEPT: &str = "wait_accept";
+pub const WAIT_DECLINE: &str = "wait_decline";

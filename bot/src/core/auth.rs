@@ -36,7 +36,9 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Claim { .. }
         | Command::Images { .. }
         | Command::Report { .. }
-        | Command::Data(_) => Role::Member,
+        | Command::Data(_)
+        | Command::Queue
+        | Command::Unwait { .. } => Role::Member,
         Command::Hosts
         | Command::HostDrain { .. }
         | Command::HostUndrain { .. }

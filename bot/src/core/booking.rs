@@ -56,6 +56,8 @@ pub struct BookingView {
     pub note: Option<String>,
     pub cancelled: bool,
     pub released: bool,
+    /// A wait-list offer not yet accepted: the GPUs are held for its owner until then.
+    pub held_until: Option<i64>,
 }
 
 /// Someone else's booking in the way: who holds which GPU of it, when.

@@ -22,3 +22,4 @@ pub mod replies;
 pub mod reports;
 pub mod rules;
 pub mod units;
+pub mod waitlist;

@@ -11,6 +11,7 @@
 //! Layer: a front. The job bodies ([`reports`], [`reminders`], retention) call `app`, `core`
 //! and `store`; nothing below imports this module.
 
+pub mod matcher;
 pub mod reminders;
 pub mod reports;
 mod retention;

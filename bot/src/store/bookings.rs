@@ -151,22 +151,7 @@ impl Db {
     ) -> Result<BookingView, BookingError> {
         let backend = self.backend();
         let txn = self.begin_write().await?;
-        let rows = txn
-            .query_all_raw(Statement::from_string(
-                backend,
-                facts_query(backend, actor.user.id, request),
-            ))
-            .await?;
-        let facts = BookingFacts::from_rows(rows.iter().map(|r| {
-            Ok((
-                r.try_get::<String>("", "kind")?,
-                r.try_get::<i64>("", "a")?,
-                r.try_get::<i64>("", "b")?,
-                r.try_get::<i64>("", "c")?,
-                r.try_get::<String>("", "s")?,
-            ))
-        }))?;
-        let (row, gpus) = decide(facts, actor, request, limits, now)?;
+        let (row, gpus) = decide_in(&txn, actor, request, limits, now).await?;
         let view = make_view(row.clone(), Some(actor.user));
         let batch = write_batch(backend, actor, &row, &gpus, now, announce(&view).as_ref());
         txn.execute_unprepared(&batch.join(";\n")).await?;
@@ -294,7 +279,13 @@ impl Db {
                     .await?;
             }
         }
+        let held = row.held_until.is_some();
+        active.held_until = Set(None);
         let updated = active.update(&txn).await?;
+        if held {
+            // Cancelling GPUs offered from the wait-list is declining the offer.
+            super::waitlist::decline_offer_of_booking(&txn, id, now).await?;
+        }
         let action = match ending {
             Ending::Cancelled => "cancel",
             Ending::Released => "release",
@@ -492,6 +483,35 @@ impl BookingFacts {
     }
 }
 
+/// The facts and the booking rules inside the caller's write transaction: the row to write and
+/// the GPUs it takes, or why not. The wait-list books this way, so that its own records share
+/// the booking's transaction.
+pub(super) async fn decide_in(
+    txn: &DatabaseTransaction,
+    actor: Actor<'_>,
+    request: &NewBooking,
+    limits: &Limits,
+    now: i64,
+) -> Result<(booking::Model, Vec<u32>), BookingError> {
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            facts_query(backend, actor.user.id, request),
+        ))
+        .await?;
+    let facts = BookingFacts::from_rows(rows.iter().map(|r| {
+        Ok((
+            r.try_get::<String>("", "kind")?,
+            r.try_get::<i64>("", "a")?,
+            r.try_get::<i64>("", "b")?,
+            r.try_get::<i64>("", "c")?,
+            r.try_get::<String>("", "s")?,
+        ))
+    }))?;
+    decide(facts, actor, request, limits, now)
+}
+
 /// The facts query, with its values written in (the host name quoted by sea-query, like the
 /// write batch; the rest are integers):
 /// on SQLite it travels in one batch with `BEGIN IMMEDIATE`, which takes no parameters.
@@ -589,13 +609,14 @@ fn decide(
         created_at: now,
         cancelled_at: None,
         released_at: None,
+        held_until: None,
     };
     Ok((row, gpus))
 }
 
 /// The booking, its slots, the audit record and the announcement (if any) as SQL statements
 /// with their values written in by sea-query, which quotes them for the backend.
-fn write_batch(
+pub(super) fn write_batch(
     backend: DbBackend,
     actor: Actor<'_>,
     row: &booking::Model,
@@ -835,7 +856,7 @@ impl Drop for InTransaction {
     }
 }
 
-fn is_overlap_violation(err: &DbErr) -> bool {
+pub(super) fn is_overlap_violation(err: &DbErr) -> bool {
     // 23P01: exclusion_violation (the booking_slots_no_overlap constraint).
     sqlstate(err).as_deref() == Some("23P01")
 }
@@ -913,7 +934,10 @@ async fn holders_on<C: ConnectionTrait>(
     Ok(holders)
 }
 
-async fn view_of<C: ConnectionTrait>(conn: &C, row: booking::Model) -> Result<BookingView, DbErr> {
+pub(super) async fn view_of<C: ConnectionTrait>(
+    conn: &C,
+    row: booking::Model,
+) -> Result<BookingView, DbErr> {
     let user = user::Entity::find_by_id(row.user_id).one(conn).await?;
     Ok(make_view(row, user.as_ref()))
 }
@@ -943,7 +967,7 @@ async fn users_by_id<C: ConnectionTrait>(
         .collect())
 }
 
-fn make_view(row: booking::Model, user: Option<&user::Model>) -> BookingView {
+pub(super) fn make_view(row: booking::Model, user: Option<&user::Model>) -> BookingView {
     BookingView {
         id: row.id,
         user_id: row.user_id,
@@ -956,5 +980,6 @@ fn make_view(row: booking::Model, user: Option<&user::Model>) -> BookingView {
         note: row.note,
         cancelled: row.cancelled_at.is_some(),
         released: row.released_at.is_some(),
+        held_until: row.held_until,
     }
 }

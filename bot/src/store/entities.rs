@@ -73,6 +73,9 @@ pub mod booking {
         pub created_at: i64,
         pub cancelled_at: Option<i64>,
         pub released_at: Option<i64>,
+        /// Set while the booking is a wait-list offer not yet accepted: it holds its GPUs
+        /// until then.
+        pub held_until: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod reminders;
 pub mod reports;
 pub(crate) mod sql;
+pub mod waitlist;
 
 use std::ops::Deref;
 use std::str::FromStr;

@@ -20,7 +20,10 @@ use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::parse_gpu_list;
 use crate::core::inventory;
 use crate::core::reports::daily::{DailyData, HostDay, UserDay};
-use crate::core::reports::weekly::{BookedSpan, CapacityInput, HostHours, RefusalRow};
+use crate::core::reports::weekly::{
+    BookedSpan, CapacityInput, HostHours, RefusalRow, WaitEnding, WaitlistInput,
+};
+use crate::core::waitlist::WaitState;
 
 /// Per-host rollup queries of the capacity report in flight at once.
 const PARALLEL_HOST_QUERIES: usize = 4;
@@ -332,6 +335,7 @@ pub async fn load_capacity(
     .try_collect()
     .await?;
     let refusals = refusals_between(db, from, to).await?;
+    let waitlist = waitlist_between(db, from, to).await?;
     Ok(CapacityInput {
         from,
         to,
@@ -340,6 +344,31 @@ pub async fn load_capacity(
         bookings,
         usage,
         refusals,
+        waitlist,
+    })
+}
+
+/// The wait-list's endings, offers and idle GPUs in `[from, to)`.
+async fn waitlist_between(db: &Db, from: i64, to: i64) -> Result<WaitlistInput, DbErr> {
+    let ended = db
+        .wait_requests_resolved(from, to)
+        .await?
+        .into_iter()
+        .filter(|r| r.state != WaitState::Declined)
+        .map(|r| WaitEnding {
+            gpus: r.gpus,
+            length: r.length,
+            waited: r.resolved_at.unwrap_or(to) - r.created_at,
+            served: r.state == WaitState::Booked,
+        })
+        .collect();
+    let (offers_accepted, offers_declined, offers_expired) = db.offer_outcomes(from, to).await?;
+    Ok(WaitlistInput {
+        ended,
+        offers_accepted,
+        offers_declined,
+        offers_expired,
+        idle_gpu_seconds: db.idle_while_waiting(from, to).await?,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod buttons;
 pub mod datasets;
 pub mod fleet;
+pub mod waitlist;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -48,7 +49,18 @@ fn utc(ts: i64) -> DateTime<Utc> {
 }
 
 fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
-    let state = if b.start <= now { " _(running)_" } else { "" };
+    let held;
+    let state = match b.held_until {
+        Some(until) => {
+            held = format!(
+                " _(offered from the wait-list: Accept in your DM by {})_",
+                when(until, now, tz)
+            );
+            held.as_str()
+        }
+        None if b.start <= now => " _(running)_",
+        None => "",
+    };
     let note = b
         .note
         .as_ref()
@@ -525,6 +537,7 @@ mod tests {
             note: None,
             cancelled: false,
             released: false,
+            held_until: None,
         }
     }
 
@@ -629,26 +642,19 @@ mod tests {
         insta::assert_snapshot!(reply.to_terminal());
     }
 
+    /// `queue` was "not yet available" before the wait-list: now it is a command, and a typo
+    /// of it is told the right word.
     #[test]
-    fn planned_commands_say_they_are_not_yet_available() {
-        let err = maison_command::parse(
-            "queue",
-            &maison_command::ParseContext {
-                now: utc(NOW),
-                tz: TZ,
-            },
-        )
-        .unwrap_err();
-        assert!(parse_error(&err).text.contains("is not yet available"));
-        let err = maison_command::parse(
-            "queu",
-            &maison_command::ParseContext {
-                now: utc(NOW),
-                tz: TZ,
-            },
-        )
-        .unwrap_err();
-        assert!(!parse_error(&err).text.contains("not yet available"));
+    fn queue_is_a_command_now() {
+        let context = maison_command::ParseContext {
+            now: utc(NOW),
+            tz: TZ,
+        };
+        assert!(maison_command::parse("queue", &context).is_ok());
+        let err = maison_command::parse("queu", &context).unwrap_err();
+        let text = parse_error(&err).text;
+        assert!(!text.contains("not yet available"), "{text}");
+        assert!(text.contains("`queue`"), "{text}");
     }
 
     /// Found trying it: a refused `book` printed its usage twice (in the error and under it).

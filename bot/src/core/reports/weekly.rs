@@ -54,6 +54,83 @@ pub struct CapacityInput {
     /// By host index; hosts without rollups have empty vectors.
     pub usage: Vec<HostHours>,
     pub refusals: Vec<RefusalRow>,
+    pub waitlist: WaitlistInput,
+}
+
+/// The wait-list over the window: how requests ended, how offers ended, and GPUs left free while
+/// someone waited.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WaitlistInput {
+    /// Requests that ended in the window: GPUs, booking length, seconds from joining the line
+    /// to the end, and whether they got GPUs (booked) or not (expired, dropped, withdrawn).
+    /// Declined offers are left out: the GPUs were there.
+    pub ended: Vec<WaitEnding>,
+    pub offers_accepted: u32,
+    pub offers_declined: u32,
+    pub offers_expired: u32,
+    pub idle_gpu_seconds: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitEnding {
+    pub gpus: u32,
+    pub length: i64,
+    pub waited: i64,
+    pub served: bool,
+}
+
+/// The wait-list numbers of the report.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WaitlistSummary {
+    /// GPU-hours asked by requests that left the line without GPUs.
+    pub unmet_gpu_hours: f64,
+    /// Waits of the requests that got GPUs: median and 90th percentile, seconds.
+    pub wait_p50: Option<i64>,
+    pub wait_p90: Option<i64>,
+    pub served: u32,
+    pub unserved: u32,
+    pub offers: (u32, u32, u32),
+    pub idle_gpu_minutes: i64,
+}
+
+impl WaitlistSummary {
+    fn of(input: &WaitlistInput) -> Self {
+        let mut waits: Vec<i64> = input
+            .ended
+            .iter()
+            .filter(|e| e.served)
+            .map(|e| e.waited)
+            .collect();
+        waits.sort_unstable();
+        // Nearest rank: the smallest wait with at least p of the waits at or below it.
+        let percentile = |p: f64| {
+            (!waits.is_empty()).then(|| {
+                waits[((p * waits.len() as f64).ceil() as usize).clamp(1, waits.len()) - 1]
+            })
+        };
+        WaitlistSummary {
+            unmet_gpu_hours: input
+                .ended
+                .iter()
+                .filter(|e| !e.served)
+                .map(|e| f64::from(e.gpus) * e.length as f64 / 3600.0)
+                .sum(),
+            wait_p50: percentile(0.5),
+            wait_p90: percentile(0.9),
+            served: waits.len() as u32,
+            unserved: input.ended.iter().filter(|e| !e.served).count() as u32,
+            offers: (
+                input.offers_accepted,
+                input.offers_declined,
+                input.offers_expired,
+            ),
+            idle_gpu_minutes: input.idle_gpu_seconds / 60,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.served + self.unserved == 0 && self.offers == (0, 0, 0) && self.idle_gpu_minutes == 0
+    }
 }
 
 /// One local day of the window.
@@ -97,6 +174,7 @@ pub struct CapacitySummary {
     pub refused_gpu_hours: f64,
     pub refused_users: u32,
     pub days: Vec<DaySummary>,
+    pub waitlist: WaitlistSummary,
 }
 
 /// Works the numbers out. Booked-but-idle is counted per host and hour:
@@ -243,6 +321,7 @@ pub fn summarize(input: &CapacityInput) -> CapacitySummary {
             .sum(),
         refused_users: users.len() as u32,
         days,
+        waitlist: WaitlistSummary::of(&input.waitlist),
     }
 }
 
@@ -317,6 +396,30 @@ pub fn build(s: &CapacitySummary) -> Reply {
         hours_f(s.booked_idle_gpu_hours),
         pct_f(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours),
     )));
+    let w = &s.waitlist;
+    if !w.is_empty() {
+        let wait = |secs: Option<i64>| {
+            secs.map_or("–".to_owned(), |s| {
+                maison_command::format_duration(chrono::Duration::seconds(s / 60 * 60))
+            })
+        };
+        blocks.push(Block::Section(format!(
+            "*Wait-list*\n\
+             • Got GPUs after waiting: *{}* request(s), wait p50 {} · p90 {}\n\
+             • Left without GPUs: *{}* request(s), *{}* GPU-h unmet\n\
+             • Offers accepted / declined / expired: {} / {} / {}\n\
+             • GPU-minutes left free while someone waited: *{}*",
+            w.served,
+            wait(w.wait_p50),
+            wait(w.wait_p90),
+            w.unserved,
+            hours_f(w.unmet_gpu_hours),
+            w.offers.0,
+            w.offers.1,
+            w.offers.2,
+            w.idle_gpu_minutes,
+        )));
+    }
     // One line per day while that fits; a long window (a quarter) is summarised above only.
     if s.days.len() <= 14 {
         let mut lines = vec![format!(
