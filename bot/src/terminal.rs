@@ -27,6 +27,9 @@ pub struct TerminalSlack {
     posted: tokio::sync::Notify,
     /// Messages posted so far, for their `ts`.
     posts: std::sync::atomic::AtomicU64,
+    /// Buttons of the messages posted since the last call to [`TerminalSlack::take_buttons`]
+    /// (a DM's Accept, a reminder's Extend), so they can be pressed like a reply's.
+    buttons: Mutex<Vec<Button>>,
 }
 
 impl TerminalSlack {
@@ -36,12 +39,18 @@ impl TerminalSlack {
             printed: Mutex::new(Vec::new()),
             posted: tokio::sync::Notify::new(),
             posts: Default::default(),
+            buttons: Mutex::new(Vec::new()),
         }
     }
 
     /// Messages posted since the last call, for the terminal loop to print.
     pub fn take_posted(&self) -> Vec<String> {
         std::mem::take(&mut self.printed.lock().unwrap())
+    }
+
+    /// Buttons of the messages posted since the last call.
+    pub fn take_buttons(&self) -> Vec<Button> {
+        std::mem::take(&mut self.buttons.lock().unwrap())
     }
 
     /// Resolves once something has been posted (since the last wait).
@@ -75,6 +84,10 @@ impl SlackApi for TerminalSlack {
     }
 
     async fn post_message(&self, channel: &str, reply: &Reply) -> Result<String, SlackApiError> {
+        self.buttons
+            .lock()
+            .unwrap()
+            .extend(reply.buttons().cloned());
         self.print(format!("[posted to {channel}]\n{}", reply.to_terminal()));
         Ok(self.next_ts())
     }
@@ -131,6 +144,10 @@ impl SlackApi for TerminalSlack {
         channel: &str,
         message: &RenderedMessage,
     ) -> Result<String, SlackApiError> {
+        self.buttons
+            .lock()
+            .unwrap()
+            .extend(buttons_in(&message.blocks));
         self.print(format!("[posted to {channel}]\n{}", message.terminal));
         Ok(self.next_ts())
     }
@@ -152,6 +169,25 @@ Maison — local try-out. Type commands as in Slack, e.g.
   /maison mine
 Type a button's label (e.g. Release #1) to press it, `:user U0BOB` to act as someone else,
 `:quit` (or Ctrl-D) to leave.";
+
+/// The buttons of Block Kit `blocks` (as the outbox stores a message).
+fn buttons_in(blocks: &serde_json::Value) -> Vec<Button> {
+    let elements = blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().into_iter().flatten());
+    elements
+        .filter_map(|e| {
+            Some(Button::new(
+                e["text"]["text"].as_str()?,
+                e["action_id"].as_str()?,
+                e["value"].as_str().unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
 
 /// Reads lines from `input` until it ends or `:quit`, writing replies to `output`.
 pub async fn run<R, W>(
@@ -187,6 +223,7 @@ where
                     for message in posted {
                         output.write_all(message.as_bytes()).await?;
                     }
+                    buttons.extend(slack.take_buttons());
                     output.write_all(format!("{user_id}> ").as_bytes()).await?;
                     output.flush().await?;
                 }
@@ -250,6 +287,7 @@ where
         for posted in slack.take_posted() {
             output.write_all(posted.as_bytes()).await?;
         }
+        buttons.extend(slack.take_buttons());
     }
     output.write_all(b"Bye.\n").await?;
     Ok(())

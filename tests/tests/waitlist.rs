@@ -242,3 +242,93 @@ on_both_databases! {
         bot.finish().await;
     }
 }
+
+/// `maison-bot try`: the offer arrives as a DM in the terminal, and its Accept button can be
+/// pressed by typing its label, as a reply's buttons can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_terminal_an_offer_dm_can_be_accepted() {
+    use maison_bot::app::App;
+    use maison_bot::core::clock::SystemClock;
+    use maison_bot::jobs::matcher::Matcher;
+    use maison_bot::outbox::Outbox;
+    use maison_bot::terminal::{self, TerminalSlack};
+    use maison_tests::{TestDb, test_config};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_util::sync::CancellationToken;
+
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let config = test_config();
+    let clock = Arc::new(SystemClock);
+    test_db
+        .db
+        .sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    let slack = Arc::new(TerminalSlack::new("UTC"));
+    let app = Arc::new(App::new(
+        config,
+        test_db.db.clone(),
+        slack.clone(),
+        clock.clone(),
+    ));
+    let stop = CancellationToken::new();
+    Outbox::new(test_db.db.clone(), slack.clone(), clock).spawn(stop.clone());
+    Matcher::new(app.clone()).spawn(stop.clone());
+    let (mut typing, input) = tokio::io::duplex(4096);
+    let (output, mut screen) = tokio::io::duplex(1 << 16);
+    let session = tokio::spawn(terminal::run(app, slack, "U0ALICE".into(), input, output));
+    let shown = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let shown = shown.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = screen.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_for = |text: &'static str| {
+        let shown = shown.clone();
+        async move {
+            for _ in 0..300 {
+                if shown.lock().unwrap().contains(text) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("{text:?} never showed: {}", shown.lock().unwrap());
+        }
+    };
+    for line in [
+        "/maison book gpu01:all 1h",
+        ":user U0BOB",
+        "book gpu01 1h --gpus 2 --wait",
+    ] {
+        typing
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    wait_for("in line for 2 GPUs").await;
+    typing.write_all(b":user U0ALICE\nrelease\n").await.unwrap();
+    wait_for("[Accept] [Decline]").await;
+    typing
+        .write_all(b":user U0BOB\nAccept\n:quit\n")
+        .await
+        .unwrap();
+    session.await.unwrap().unwrap();
+    stop.cancel();
+    reader.await.unwrap();
+    let shown = shown.lock().unwrap().clone();
+    assert!(
+        shown.contains("Accepted: gpu01 GPUs 0,1 is yours"),
+        "{shown}"
+    );
+}

@@ -237,6 +237,8 @@ const TERMINAL_EMOJI: &[(&str, &str)] = &[
     (":boom:", "💥"),
     (":hourglass:", "⌛"),
     (":hourglass_flowing_sand:", "⏳"),
+    (":gift:", "🎁"),
+    (":zzz:", "💤"),
     (":scales:", "⚖️ "),
     (":straight_ruler:", "📏"),
     (":white_circle:", "⚪"),

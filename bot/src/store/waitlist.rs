@@ -113,6 +113,13 @@ async fn request_on<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<Wait
     .transpose()
 }
 
+/// A request the transaction has just written or read under its lock: it must be there.
+async fn stored(txn: &DatabaseTransaction, id: i64) -> Result<WaitRow, DbErr> {
+    request_on(txn, id)
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("wait request {id} vanished")))
+}
+
 /// Moves a request from `from` to `to`; false when it was no longer in `from`.
 async fn move_request(
     txn: &DatabaseTransaction,
@@ -267,9 +274,7 @@ impl Db {
             .await?
             .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave no id".into()))
             .and_then(|r| get(&r, 0))?;
-        let row = request_on(&txn, id)
-            .await?
-            .ok_or_else(|| DbErr::Custom("the new request vanished".into()))?;
+        let row = stored(&txn, id).await?;
         let detail = format!(
             "{} GPU(s) on {} for {}s",
             row.gpus,
@@ -418,9 +423,7 @@ impl Db {
             ))
             .await?;
         }
-        let stored = request_on(&txn, request.id)
-            .await?
-            .ok_or_else(|| DbErr::Custom("the request vanished".into()))?;
+        let stored = stored(&txn, request.id).await?;
         let action = if held_until.is_some() {
             "offer"
         } else {
@@ -621,10 +624,7 @@ impl Db {
             vec![now.into(), request_id.into()],
         ))
         .await?;
-        let missed = request_on(&txn, request_id)
-            .await?
-            .ok_or_else(|| DbErr::Custom("the request vanished".into()))?
-            .missed_offers;
+        let missed = stored(&txn, request_id).await?.missed_offers;
         let dropped = missed >= max_missed;
         let to = if dropped {
             WaitState::Dropped
@@ -634,9 +634,7 @@ impl Db {
         if !move_request(&txn, request_id, WaitState::Offered, to, None, now).await? {
             return Ok(None);
         }
-        let request = request_on(&txn, request_id)
-            .await?
-            .ok_or_else(|| DbErr::Custom("the request vanished".into()))?;
+        let request = stored(&txn, request_id).await?;
         audit(
             &txn,
             now,
@@ -674,9 +672,7 @@ impl Db {
         if !move_request(&txn, id, WaitState::Waiting, WaitState::Expired, None, now).await? {
             return Ok(None);
         }
-        let request = request_on(&txn, id)
-            .await?
-            .ok_or_else(|| DbErr::Custom("the request vanished".into()))?;
+        let request = stored(&txn, id).await?;
         audit(
             &txn,
             now,
