@@ -282,6 +282,10 @@ pub struct ServerConfig {
     /// Where the HTTP front (Slack requests, `/healthz`) listens.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Where Prometheus scrapes `/metrics` (e.g. `127.0.0.1:9464`), apart from the Slack
+    /// routes; none: not served.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest Slack request body accepted; Slack's own payloads are a few KiB.
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
@@ -421,6 +425,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            metrics_listen: None,
             max_body_bytes: default_body_limit(),
         }
     }

@@ -8,12 +8,12 @@
 //!
 //! | layer | modules | may import |
 //! |---|---|---|
-//! | fronts | `slack`, `terminal`, `local`, `jobs`, `outbox`, `fleet` | `app`, `ports`, `store`, `core`, `config`, `schedule`; never another front |
+//! | fronts | `slack`, `terminal`, `local`, `jobs`, `outbox`, `fleet`, `monitoring` | `app`, `ports`, `store`, `core`, `config`, `schedule`, `telemetry`; never another front |
 //! | app | `app` | `ports`, `store`, `core`, `config`, `schedule` |
 //! | ports | `ports` | `core` |
 //! | store | `store` | `core`, `config` |
 //! | core | `core` | `config`, `schedule` (pure: no connection, no `await`) |
-//! | bottom | `config`, `schedule` | nothing (`config` checks `[jobs.schedules]` with `schedule`) |
+//! | bottom | `config`, `schedule`, `telemetry` | nothing (`config` checks `[jobs.schedules]` with `schedule`) |
 //!
 //! `main.rs` wires them: config → store → ports (the real Slack and agent clients) → app →
 //! fronts. Something below that needs to call upward gets a value or a trait instead.
@@ -22,6 +22,7 @@
 pub mod fleet;
 pub mod jobs;
 pub mod local;
+pub mod monitoring;
 pub mod outbox;
 pub mod slack;
 pub mod terminal;
@@ -34,6 +35,7 @@ pub mod core;
 
 pub mod config;
 pub mod schedule;
+pub mod telemetry;
 
 /// Installs rustls' `ring` provider as the process default. Several dependencies build rustls;
 /// with more than one provider compiled in, the first TLS client would otherwise panic.

@@ -17,6 +17,7 @@ use maison_bot::core::jobs;
 use maison_bot::fleet::{self, Poller};
 use maison_bot::jobs::matcher::Matcher;
 use maison_bot::jobs::{ManualRun, Scheduler};
+use maison_bot::monitoring;
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::{Fleet, SlackApi};
 use maison_bot::schedule;
@@ -254,6 +255,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let sending = outbox.spawn(stop_jobs.clone());
     let scheduling = scheduler.spawn(stop_jobs.clone());
     let matching = Matcher::new(app.clone()).spawn(stop_jobs.clone());
+    let metrics = match app.config.server.metrics_listen {
+        Some(listen) => Some(monitoring::serve(app.clone(), listen, stop_jobs.clone()).await?),
+        None => None,
+    };
 
     let socket_mode = match app_token {
         Some(token) => Some(SocketMode::connect(app.clone(), token.expose()).await?),
@@ -285,6 +290,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = scheduling.await;
     let _ = sending.await;
     let _ = matching.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     info!("stopped");
     Ok(())
 }

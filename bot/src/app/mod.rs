@@ -30,6 +30,7 @@ use crate::ports::{Fleet, SlackApi, SlackApiError, SlackProfile};
 use crate::store::bookings::Actor;
 use crate::store::entities::user;
 use crate::store::{Db, UserProfileRow};
+use crate::telemetry::{self, RequestKind};
 
 /// A slash command as Slack delivers it (HTTP form or Socket Mode envelope).
 #[derive(Debug, Clone, Default)]
@@ -203,6 +204,7 @@ impl App {
 
     /// Runs one slash command and returns the reply to show the caller.
     pub async fn handle_command(&self, invocation: &Invocation) -> Reply {
+        let started = std::time::Instant::now();
         let request_id = uuid::Uuid::new_v4().to_string();
         let span = info_span!("command", user = %invocation.user_id, text = %invocation.text, request_id = %request_id);
         async {
@@ -214,6 +216,7 @@ impl App {
                 }
             };
             info!("answered");
+            telemetry::request_answered(RequestKind::Command, started.elapsed());
             reply
         }
         .instrument(span)
@@ -222,16 +225,19 @@ impl App {
 
     /// Runs one button click; the reply replaces the message that held the button.
     pub async fn handle_action(&self, action: &ActionInvocation) -> ClickAnswer {
+        let started = std::time::Instant::now();
         let request_id = uuid::Uuid::new_v4().to_string();
         let span = info_span!("action", user = %action.user_id, action = %action.action_id, value = %action.value, request_id = %request_id);
         async {
-            match self.run_action(action, &request_id).await {
+            let answer = match self.run_action(action, &request_id).await {
                 Ok(answer) => answer,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "action failed");
                     replies::internal_error(&request_id).into()
                 }
-            }
+            };
+            telemetry::request_answered(RequestKind::Click, started.elapsed());
+            answer
         }
         .instrument(span)
         .await

@@ -1,6 +1,7 @@
 //! The Slack Web API through slack-morphism: the real [`SlackApi`] (the trait is in
 //! [`crate::ports`], so `maison-bot try` and the tests can stand in for Slack).
 
+use crate::telemetry::{self, SlackFailure};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -73,6 +74,16 @@ const TRANSIENT_API_ERRORS: &[&str] = &[
 ];
 
 fn map_error(err: SlackClientError) -> SlackApiError {
+    let mapped = classify(err);
+    telemetry::slack_failed(match &mapped {
+        SlackApiError::RateLimited(_) => SlackFailure::RateLimited,
+        SlackApiError::Unavailable(_) => SlackFailure::Unavailable,
+        _ => SlackFailure::Refused,
+    });
+    mapped
+}
+
+fn classify(err: SlackClientError) -> SlackApiError {
     match err {
         SlackClientError::RateLimitError(e) => SlackApiError::RateLimited(e.retry_after),
         SlackClientError::HttpError(e)

@@ -3,7 +3,7 @@
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 
 use super::Db;
-use super::sql::stmt;
+use super::sql::{get, stmt};
 use crate::core::jobs::JobRun;
 
 /// A run asked for from Slack that no scheduler has started yet.
@@ -205,6 +205,20 @@ impl Db {
             ))
             .await?;
         rows.iter().map(run_from_row).collect()
+    }
+
+    /// When each job last finished well: `(job, finished_at)`.
+    pub async fn last_job_successes(&self) -> Result<Vec<(String, i64)>, DbErr> {
+        let rows = self
+            .reader()
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT job, MAX(finished_at) FROM job_runs WHERE outcome = 'ok' \
+                 AND finished_at IS NOT NULL GROUP BY job ORDER BY job",
+                vec![],
+            ))
+            .await?;
+        rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
     }
 
     /// Every recorded run of `job`, oldest first.
