@@ -106,6 +106,19 @@ pub trait SlackApi: Send + Sync {
     /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
     /// it returns, then `files.completeUploadExternal` with the channel.
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;
+    /// `views.publish`: `view` (a `home` view, Block Kit JSON) becomes the user's App Home tab.
+    async fn publish_home(
+        &self,
+        user_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackApiError>;
+    /// `views.open`: shows the modal `view` to whoever gave `trigger_id` (a click, a command or
+    /// a shortcut, within 3 s of it).
+    async fn open_modal(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackApiError>;
 }
 
 /// What the bot asks of a host agent.

@@ -160,6 +160,26 @@ impl SlackApi for TerminalSlack {
         ));
         Ok(())
     }
+
+    /// The terminal has no Home tab; `status` and `mine` show the same.
+    async fn publish_home(
+        &self,
+        _user_id: &str,
+        _view: &serde_json::Value,
+    ) -> Result<(), SlackApiError> {
+        Ok(())
+    }
+
+    /// The terminal has no forms: the command's reply says how to type the booking instead.
+    async fn open_modal(
+        &self,
+        _trigger_id: &str,
+        _view: &serde_json::Value,
+    ) -> Result<(), SlackApiError> {
+        Err(SlackApiError::Failed(
+            "forms need Slack: type the booking instead".to_owned(),
+        ))
+    }
 }
 
 const BANNER: &str = "\
@@ -265,6 +285,7 @@ where
                     response_url: None,
                     message_ts: None,
                     message: None,
+                    trigger_id: None,
                 };
                 app.handle_action(&action).await.reply
             }
@@ -276,6 +297,7 @@ where
                     channel_id: "C0TERMINAL".to_owned(),
                     text: text.to_owned(),
                     response_url: None,
+                    trigger_id: None,
                 };
                 app.handle_command(&invocation).await
             }

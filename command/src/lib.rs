@@ -281,6 +281,12 @@ pub enum BookingEnd {
     At(DateTime<Utc>),
 }
 
+/// A booking length as the parser reads it (`2h`, `1h30m`, `1.5h`, `1d`), for a form that
+/// takes the duration in a field of its own; `None` if it is not one.
+pub fn parse_length(text: &str) -> Option<Duration> {
+    duration::parse_duration(text.trim()).ok()
+}
+
 /// Parses the text after `/maison`. Command words and host names are case-insensitive; notes
 /// keep their case. Anything the grammar does not expect is refused, never ignored.
 ///

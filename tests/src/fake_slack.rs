@@ -415,6 +415,22 @@ async fn api(
                 json!({"ok": false, "error": "file_upload_not_complete"})
             }
         }
+        // A view must parse as Slack's own model would; the test reads what was sent.
+        "views.publish" | "views.open" => {
+            match serde_json::from_value::<slack_morphism::prelude::SlackView>(args["view"].clone())
+            {
+                Ok(_) => {
+                    // Slack answers with the view as stored, with its id.
+                    let mut view = args["view"].clone();
+                    view["id"] = json!("V0VIEW");
+                    view["team_id"] = json!(crate::TEAM);
+                    view["hash"] = json!("1700000000.abcdef");
+                    view["state"] = json!({"values": {}});
+                    json!({"ok": true, "view": view})
+                }
+                Err(_) => json!({"ok": false, "error": "invalid_blocks"}),
+            }
+        }
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
     axum::Json(reply).into_response()

@@ -512,3 +512,99 @@ async fn the_wait_list_works_over_socket_mode() {
     socket.shutdown().await;
     bot.finish().await;
 }
+
+/// App Home and the booking form over Socket Mode: `app_home_opened` arrives as an
+/// `events_api` envelope and publishes the tab; a form with a bad field is answered with field
+/// errors in the acknowledgement, and a good one books.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_and_the_booking_form_work_over_socket_mode() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    let (socket, to_bot, mut acks) = connect(&bot).await;
+    to_bot
+        .send(json!({
+            "envelope_id": "env-home-1",
+            "type": "events_api",
+            "accepts_response_payload": false,
+            "payload": {
+                "type": "event_callback", "team_id": TEAM, "api_app_id": "A0MAISON",
+                "event_id": "Ev0SOCKET1", "event_time": 1_700_000_000,
+                "event": {"type": "app_home_opened", "user": "U0CAROL", "channel": "D0HOME", "tab": "home"},
+            },
+        }))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-home-1");
+    let published = bot.slack.expect("views.publish").await;
+    assert_eq!(published.args["user_id"], "U0CAROL");
+    assert!(reply_text(&json!({"blocks": published.args["view"]["blocks"]})).contains("Fleet"));
+
+    let submission = |envelope: &str, time: &str| {
+        json!({
+            "envelope_id": envelope,
+            "type": "interactive",
+            "accepts_response_payload": true,
+            "payload": {
+                "type": "view_submission",
+                "team": {"id": TEAM, "domain": "maison"},
+                "user": {"id": "U0CAROL", "team_id": TEAM},
+                "api_app_id": "A0MAISON",
+                "trigger_id": "1.2.9",
+                "view": {
+                    "id": "V0FORM", "team_id": TEAM, "hash": "h", "type": "modal",
+                    "callback_id": "booking_form",
+                    "title": {"type": "plain_text", "text": "Book GPUs"},
+                    "blocks": [],
+                    "state": {"values": {
+                        "host": {"host": {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "gpu03"}, "value": "gpu03"}}},
+                        "gpus": {"gpus": {"type": "number_input", "value": "4"}},
+                        "date": {"date": {"type": "datepicker", "selected_date": "2026-11-30"}},
+                        "time": {"time": {"type": "timepicker", "selected_time": time}},
+                        "duration": {"duration": {"type": "plain_text_input", "value": "3h"}},
+                        "note": {"note": {"type": "plain_text_input"}},
+                    }},
+                },
+            },
+        })
+    };
+    // Carol is in UTC: 07:00 is an hour ago.
+    to_bot.send(submission("env-form-1", "07:00")).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-form-1");
+    assert_eq!(ack["payload"]["response_action"], "errors", "{ack}");
+    assert!(
+        ack["payload"]["errors"]["time"]
+            .as_str()
+            .unwrap()
+            .contains("already past"),
+        "{ack}"
+    );
+    to_bot.send(submission("env-form-2", "10:00")).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-form-2");
+    assert!(
+        ack["payload"].is_null() || ack["payload"]["response_action"].is_null(),
+        "{ack}"
+    );
+    let booked = bot
+        .db()
+        .bookings_overlapping(None, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!((booked.len(), booked[0].gpus.len()), (1, 4));
+    bot.slack
+        .expect_matching("chat.postMessage", |c| c.args["channel"] == "C0ANNOUNCE")
+        .await;
+    let dm = bot
+        .slack
+        .expect_matching("chat.postMessage", |c| c.args["channel"] == "DU0CAROL")
+        .await;
+    assert!(reply_text(&dm.args).contains("Booked `gpu03` GPUs 0,1,2,3 for today 10:00–13:00"));
+    // Her own change refreshed her Home tab.
+    let refreshed = bot.slack.expect("views.publish").await;
+    let tab = reply_text(&json!({"blocks": refreshed.args["view"]["blocks"]}));
+    assert!(
+        tab.contains("`gpu03` GPUs 0,1,2,3 · today 10:00–13:00"),
+        "{tab}"
+    );
+    socket.shutdown().await;
+    bot.finish().await;
+}

@@ -102,6 +102,7 @@ impl World {
             channel_id: "C0PROP".into(),
             text: text.into(),
             response_url: None,
+            trigger_id: None,
         };
         self.app.handle_command(&invocation).await.text
     }

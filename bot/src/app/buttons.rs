@@ -36,8 +36,15 @@ impl App {
             return;
         }
         let answer = self.handle_action(click).await;
+        self.deliver_click_answer(click, answer).await;
+        // A click in the Home tab (Release, Extend) changes what it shows.
+        self.refresh_home_of(&click.team_id, &click.user_id).await;
+    }
+
+    async fn deliver_click_answer(&self, click: &ActionInvocation, answer: ClickAnswer) {
         let Some(url) = &click.response_url else {
-            warn!("a button click had no response_url");
+            // The Home tab's buttons have none: the tab is refreshed instead.
+            info!(action = %click.action_id, "a click without response_url (Home tab)");
             return;
         };
         let Some(message) = click.message.as_ref().filter(|m| m.shared) else {
@@ -154,6 +161,11 @@ impl App {
                     .decide_claim(&ctx, &action.value, Decision::Deny)
                     .await
                     .map(Into::into);
+            }
+            actions::HOME_BOOK => {
+                self.book_from_home(&ctx, action.trigger_id.as_deref())
+                    .await;
+                return Ok(Reply::ephemeral("Opening the booking form…").into());
             }
             actions::WAIT_ACCEPT | actions::WAIT_DECLINE => {
                 let accept = action.action_id == actions::WAIT_ACCEPT;

@@ -41,6 +41,8 @@ pub struct Invocation {
     /// The text after `/maison`.
     pub text: String,
     pub response_url: Option<String>,
+    /// Lets the bot open a form for this command, within 3 s (`views.open`).
+    pub trigger_id: Option<String>,
 }
 
 /// A button click.
@@ -55,6 +57,8 @@ pub struct ActionInvocation {
     pub message_ts: Option<String>,
     /// The message the button was in, when the click says (the terminal has none).
     pub message: Option<ClickedMessage>,
+    /// Lets the bot open a form for this click, within 3 s (`views.open`).
+    pub trigger_id: Option<String>,
 }
 
 /// The message a clicked button was in, as the click delivered it.
@@ -94,7 +98,10 @@ mod buttons;
 mod claims;
 mod datasets;
 mod fleet;
+mod home;
 pub mod jobs;
+
+pub use home::{Shortcut, Submission};
 mod reports;
 pub mod waitlist;
 
@@ -121,6 +128,9 @@ pub struct App {
     waitlist_nudge: Arc<tokio::sync::Notify>,
     /// When the last matching pass ran (for the idle-while-waiting count).
     last_match: std::sync::Mutex<Option<i64>>,
+    /// When each user's Home tab was last published, by Slack user id: it is refreshed when
+    /// their own state changes and at most once a minute otherwise.
+    home_published: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// Everything a handler needs about the request at hand.
@@ -163,6 +173,7 @@ impl App {
             profiles: Default::default(),
             waitlist_nudge: Default::default(),
             last_match: Default::default(),
+            home_published: Default::default(),
         }
     }
 
@@ -178,7 +189,15 @@ impl App {
     pub async fn answer_command(self: &Arc<Self>, invocation: Invocation) -> Reply {
         let response_url = invocation.response_url.clone();
         let app = self.clone();
-        let mut work = tokio::spawn(async move { app.handle_command(&invocation).await });
+        let mut work = tokio::spawn(async move {
+            let reply = app.handle_command(&invocation).await;
+            // The caller's Home tab, if open, shows what the command changed.
+            tokio::spawn(async move {
+                app.refresh_home_of(&invocation.team_id, &invocation.user_id)
+                    .await
+            });
+            reply
+        });
         match tokio::time::timeout(INLINE_BUDGET, &mut work).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(join_error)) => {
@@ -253,6 +272,12 @@ impl App {
             .await?;
         let tz = user.tz.parse().unwrap_or(self.default_tz);
         let now = self.clock.now();
+        if invocation.text.trim().eq_ignore_ascii_case("book")
+            && let Some(trigger) = &invocation.trigger_id
+            && self.open_booking_form(&user, trigger).await
+        {
+            return Ok(replies::home::form_opening());
+        }
         let command = match maison_command::parse(&invocation.text, &ParseContext { now, tz }) {
             Ok(command) => command,
             Err(err) => return Ok(replies::parse_error(&err)),

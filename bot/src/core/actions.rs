@@ -27,3 +27,5 @@ pub const REMOVE_DATASET_COPY: &str = "dataset_remove";
 /// The DM offering GPUs to someone in the wait-list; value: the offer id. Its owner only.
 pub const WAIT_ACCEPT: &str = "wait_accept";
 pub const WAIT_DECLINE: &str = "wait_decline";
+/// The App Home's "Book GPUs" button: opens the booking form.
+pub const HOME_BOOK: &str = "home_book";

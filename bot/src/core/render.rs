@@ -79,13 +79,19 @@ impl Reply {
     }
 
     /// Block Kit JSON as sent in a slash-command response or to `chat.postMessage`.
-    pub fn to_slack_json(&self) -> Value {
+    /// The blocks as Slack JSON, within Slack's count limit (a view's blocks, or a message's).
+    pub fn blocks_json(&self) -> Vec<Value> {
         let mut blocks: Vec<Value> = self.blocks.iter().map(Block::to_slack_json).collect();
         if blocks.len() > MAX_BLOCKS {
             let dropped = blocks.len() - (MAX_BLOCKS - 1);
             blocks.truncate(MAX_BLOCKS - 1);
             blocks.push(Block::Context(format!("… and {dropped} more not shown")).to_slack_json());
         }
+        blocks
+    }
+
+    pub fn to_slack_json(&self) -> Value {
+        let blocks = self.blocks_json();
         json!({
             "response_type": match self.visibility {
                 Visibility::Ephemeral => "ephemeral",

@@ -73,6 +73,13 @@ const TRANSIENT_API_ERRORS: &[&str] = &[
     "team_added_to_org",
 ];
 
+/// A view as Slack's typed model: the same check as a message's blocks, before anything is
+/// sent (an invalid view is our bug, refused here rather than by Slack).
+fn typed_view(view: &serde_json::Value) -> Result<SlackView, SlackApiError> {
+    serde_json::from_value(view.clone())
+        .map_err(|e| SlackApiError::Failed(format!("the view does not parse: {e}")))
+}
+
 fn map_error(err: SlackClientError) -> SlackApiError {
     let mapped = classify(err);
     telemetry::slack_failed(match &mapped {
@@ -274,6 +281,34 @@ impl SlackApi for SlackWebApi {
             .files_complete_upload_external(&complete)
             .await
             .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn publish_home(
+        &self,
+        user_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackApiError> {
+        let request = SlackApiViewsPublishRequest::new(
+            SlackUserId::new(user_id.to_owned()),
+            typed_view(view)?,
+        );
+        let session = self.client.open_session(&self.token);
+        session.views_publish(&request).await.map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn open_modal(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackApiError> {
+        let request = SlackApiViewsOpenRequest::new(
+            SlackTriggerId::new(trigger_id.to_owned()),
+            typed_view(view)?,
+        );
+        let session = self.client.open_session(&self.token);
+        session.views_open(&request).await.map_err(map_error)?;
         Ok(())
     }
 }

@@ -114,6 +114,8 @@ struct CommandForm {
     text: String,
     #[serde(default)]
     response_url: Option<String>,
+    #[serde(default)]
+    trigger_id: Option<String>,
 }
 
 /// Decodes a slash command's form body (already authenticated) into the invocation to run.
@@ -125,6 +127,7 @@ pub fn decode_command(body: &[u8]) -> Result<Invocation, String> {
         channel_id: form.channel_id,
         text: crate::slack::unescape_text(&form.text),
         response_url: form.response_url,
+        trigger_id: form.trigger_id,
     })
 }
 
@@ -163,6 +166,14 @@ struct BlockActions {
     /// The message the button was in: absent for an ephemeral one.
     #[serde(default)]
     message: Option<PayloadMessage>,
+    #[serde(default)]
+    trigger_id: Option<String>,
+    /// A shortcut's id.
+    #[serde(default)]
+    callback_id: Option<String>,
+    /// A submitted form (`view_submission`).
+    #[serde(default)]
+    view: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,38 +237,81 @@ struct PayloadAction {
     value: Option<String>,
 }
 
-/// Decodes an interaction's form body (already authenticated) into the clicks it carries: one
-/// per action of a `block_actions` payload, none for the interaction types we do not handle.
-pub fn decode_clicks(body: &[u8]) -> Result<Vec<ActionInvocation>, String> {
+/// What an interaction asks of us.
+#[derive(Debug, Clone)]
+pub enum Interaction {
+    /// Buttons pressed (`block_actions`): one invocation per action.
+    Clicks(Vec<ActionInvocation>),
+    /// A global shortcut: open what it names.
+    Shortcut(Shortcut),
+    /// A form submitted (`view_submission`): answered in the HTTP response.
+    Submission(Submission),
+    /// Another interaction type, acknowledged and ignored.
+    Other(String),
+}
+
+pub use crate::app::{Shortcut, Submission};
+
+/// Decodes an interaction's form body (already authenticated).
+pub fn decode_interaction(body: &[u8]) -> Result<Interaction, String> {
     let form: InteractionForm = serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())?;
     let payload: BlockActions =
         serde_json::from_str(&form.payload).map_err(|e| format!("payload: {e}"))?;
-    if payload.kind != "block_actions" {
-        debug!(kind = %payload.kind, "ignored interaction type");
-        return Ok(Vec::new());
-    }
-    let message = payload.clicked_message();
     let team_id = payload
         .team
-        .map(|t| t.id)
-        .or(payload.user.team_id)
+        .as_ref()
+        .map(|t| t.id.clone())
+        .or(payload.user.team_id.clone())
         .unwrap_or_default();
-    Ok(payload
-        .actions
-        .into_iter()
-        .map(|action| ActionInvocation {
-            team_id: team_id.clone(),
-            user_id: payload.user.id.clone(),
-            action_id: action.action_id,
-            value: action.value.unwrap_or_default(),
-            response_url: payload.response_url.clone(),
-            message_ts: payload
-                .container
-                .as_ref()
-                .and_then(|c| c.message_ts.clone()),
-            message: message.clone(),
-        })
-        .collect())
+    match payload.kind.as_str() {
+        "block_actions" => {}
+        "shortcut" => {
+            return Ok(Interaction::Shortcut(Shortcut {
+                team_id,
+                user_id: payload.user.id,
+                callback_id: payload.callback_id.unwrap_or_default(),
+                trigger_id: payload.trigger_id.unwrap_or_default(),
+            }));
+        }
+        "view_submission" => {
+            let view = payload.view.unwrap_or_default();
+            return Ok(Interaction::Submission(Submission {
+                team_id,
+                user_id: payload.user.id,
+                callback_id: view["callback_id"].as_str().unwrap_or_default().to_owned(),
+                values: view["state"]["values"].clone(),
+            }));
+        }
+        other => return Ok(Interaction::Other(other.to_owned())),
+    }
+    let message = payload.clicked_message();
+    Ok(Interaction::Clicks(
+        payload
+            .actions
+            .into_iter()
+            .map(|action| ActionInvocation {
+                team_id: team_id.clone(),
+                user_id: payload.user.id.clone(),
+                action_id: action.action_id,
+                value: action.value.unwrap_or_default(),
+                response_url: payload.response_url.clone(),
+                message_ts: payload
+                    .container
+                    .as_ref()
+                    .and_then(|c| c.message_ts.clone()),
+                message: message.clone(),
+                trigger_id: payload.trigger_id.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// The clicks of an interaction body (none for other interaction types).
+pub fn decode_clicks(body: &[u8]) -> Result<Vec<ActionInvocation>, String> {
+    Ok(match decode_interaction(body)? {
+        Interaction::Clicks(clicks) => clicks,
+        _ => Vec::new(),
+    })
 }
 
 async fn interactions(
@@ -266,9 +320,24 @@ async fn interactions(
     body: Bytes,
 ) -> Result<Response, Rejection> {
     front.verify(&headers, &body)?;
-    for click in decode_clicks(&body).map_err(Rejection::Malformed)? {
-        let app = front.app.clone();
-        tokio::spawn(async move { app.answer_click(&click).await });
+    match decode_interaction(&body).map_err(Rejection::Malformed)? {
+        Interaction::Clicks(clicks) => {
+            for click in clicks {
+                let app = front.app.clone();
+                tokio::spawn(async move { app.answer_click(&click).await });
+            }
+        }
+        // Slack wants the form opened within 3 s of the shortcut: done before answering.
+        Interaction::Shortcut(shortcut) => front.app.answer_shortcut(&shortcut).await,
+        // The answer to a submission is the HTTP response itself: field errors, or close.
+        Interaction::Submission(submission) => {
+            let answer = front.app.answer_submission(&submission).await;
+            return Ok(match answer {
+                Some(body) => axum::Json(body).into_response(),
+                None => StatusCode::OK.into_response(),
+            });
+        }
+        Interaction::Other(kind) => debug!(%kind, "ignored interaction type"),
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -281,6 +350,10 @@ struct EventEnvelope {
     challenge: Option<String>,
     #[serde(default)]
     event_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    event: Option<serde_json::Value>,
 }
 
 /// What an Events API request asks of us.
@@ -289,8 +362,17 @@ pub enum EventRequest {
     /// Slack checks the URL: answer with the challenge.
     UrlVerification { challenge: String },
     /// An event, identified for de-duplication of Slack's retries.
-    Callback { event_id: String },
+    Callback { event_id: String, event: PushEvent },
     /// Another envelope type, acknowledged and ignored.
+    Other(String),
+}
+
+/// The events the bot acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushEvent {
+    /// A user opened the app's Home tab: publish it.
+    HomeOpened { team_id: String, user_id: String },
+    /// Another event type (recorded, not acted on).
     Other(String),
 }
 
@@ -302,10 +384,23 @@ pub fn decode_event(body: &[u8]) -> Result<EventRequest, String> {
             .challenge
             .map(|challenge| EventRequest::UrlVerification { challenge })
             .ok_or_else(|| "url_verification without challenge".to_owned()),
-        "event_callback" => envelope
-            .event_id
-            .map(|event_id| EventRequest::Callback { event_id })
-            .ok_or_else(|| "event_callback without event_id".to_owned()),
+        "event_callback" => {
+            let event_id = envelope
+                .event_id
+                .ok_or_else(|| "event_callback without event_id".to_owned())?;
+            let event = envelope.event.unwrap_or_default();
+            let kind = event["type"].as_str().unwrap_or_default();
+            let event = match (kind, event["user"].as_str()) {
+                ("app_home_opened", Some(user)) if event["tab"].as_str() != Some("messages") => {
+                    PushEvent::HomeOpened {
+                        team_id: envelope.team_id.unwrap_or_default(),
+                        user_id: user.to_owned(),
+                    }
+                }
+                _ => PushEvent::Other(kind.to_owned()),
+            };
+            Ok(EventRequest::Callback { event_id, event })
+        }
         _ => Ok(EventRequest::Other(envelope.kind)),
     }
 }
@@ -320,10 +415,16 @@ async fn events(
         EventRequest::UrlVerification { challenge } => {
             Ok(axum::Json(json!({ "challenge": challenge })).into_response())
         }
-        EventRequest::Callback { event_id } => {
+        EventRequest::Callback { event_id, event } => {
             let now = front.app.clock.now().timestamp();
             match front.app.db.first_sighting_of_event(&event_id, now).await {
-                Ok(true) => debug!(%event_id, "event received (no event handlers yet)"),
+                Ok(true) => match event {
+                    PushEvent::HomeOpened { team_id, user_id } => {
+                        let app = front.app.clone();
+                        tokio::spawn(async move { app.home_opened(&team_id, &user_id).await });
+                    }
+                    PushEvent::Other(kind) => debug!(%event_id, %kind, "event not acted on"),
+                },
                 Ok(false) => debug!(%event_id, "duplicate event ignored (Slack retry)"),
                 Err(err) => {
                     warn!(error = %err, "could not record event");

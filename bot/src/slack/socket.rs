@@ -8,7 +8,7 @@ use std::sync::Arc;
 use slack_morphism::prelude::*;
 use tracing::{info, warn};
 
-use crate::app::{ActionInvocation, App, ClickedMessage, Invocation};
+use crate::app::{ActionInvocation, App, ClickedMessage, Invocation, Shortcut, Submission};
 use crate::core::render::Visibility;
 use crate::slack::api::{message_content, new_client};
 
@@ -31,7 +31,8 @@ impl SocketMode {
         );
         let callbacks: Callbacks = SlackSocketModeListenerCallbacks::new()
             .with_command_events(on_command)
-            .with_interaction_events(on_interaction);
+            .with_interaction_events(on_interaction)
+            .with_push_events(on_push_event);
         let listener = SlackClientSocketModeListener::new(
             &SlackClientSocketModeConfig::new(),
             environment,
@@ -74,6 +75,7 @@ async fn on_command(
         channel_id: event.channel_id.to_string(),
         text: crate::slack::unescape_text(&event.text.unwrap_or_default()),
         response_url: Some(event.response_url.0.to_string()),
+        trigger_id: Some(event.trigger_id.to_string()),
     };
     let reply = app.answer_command(invocation).await;
     let response_type = match reply.visibility {
@@ -146,13 +148,40 @@ async fn on_interaction(
     event: SlackInteractionEvent,
     _client: Arc<SlackHyperClient>,
     states: SlackClientEventsUserState,
-) -> UserCallbackResult<()> {
-    let SlackInteractionEvent::BlockActions(click) = event else {
-        return Ok(());
-    };
+) -> UserCallbackResult<SlackInteractionResponse> {
     let app = app_of(&states).await.ok_or("application state missing")?;
+    let click = match event {
+        SlackInteractionEvent::BlockActions(click) => click,
+        SlackInteractionEvent::Shortcut(shortcut) => {
+            let shortcut = Shortcut {
+                team_id: shortcut.team.id.to_string(),
+                user_id: shortcut.user.id.to_string(),
+                callback_id: shortcut.callback_id.to_string(),
+                trigger_id: shortcut.trigger_id.to_string(),
+            };
+            app.answer_shortcut(&shortcut).await;
+            return Ok(SlackInteractionResponse::Empty);
+        }
+        SlackInteractionEvent::ViewSubmission(submitted) => {
+            // The same fields the HTTP front reads, from the view as Slack sent it.
+            let view = serde_json::to_value(&submitted.view).unwrap_or_default();
+            let submission = Submission {
+                team_id: submitted.team.id.to_string(),
+                user_id: submitted.user.id.to_string(),
+                callback_id: view["callback_id"].as_str().unwrap_or_default().to_owned(),
+                values: view["state"]["values"].clone(),
+            };
+            let answer = app.answer_submission(&submission).await;
+            let Some(answer) = answer else {
+                return Ok(SlackInteractionResponse::Empty);
+            };
+            let response: SlackViewSubmissionResponse = serde_json::from_value(answer)?;
+            return Ok(SlackInteractionResponse::ViewSubmission(response));
+        }
+        _ => return Ok(SlackInteractionResponse::Empty),
+    };
     let Some(user) = click.user.clone() else {
-        return Ok(());
+        return Ok(SlackInteractionResponse::Empty);
     };
     let response_url = click.response_url.as_ref().map(|u| u.0.to_string());
     let message = clicked_message(&click);
@@ -166,8 +195,36 @@ async fn on_interaction(
             response_url: response_url.clone(),
             message_ts: ts.clone(),
             message: message.clone(),
+            trigger_id: Some(click.trigger_id.to_string()),
         };
         app.answer_click(&invocation).await;
     }
+    Ok(SlackInteractionResponse::Empty)
+}
+
+/// Events pushed over the socket: `app_home_opened` publishes the user's Home tab.
+async fn on_push_event(
+    event: SlackPushEventCallback,
+    _client: Arc<SlackHyperClient>,
+    states: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    let SlackEventCallbackBody::AppHomeOpened(opened) = event.event else {
+        return Ok(());
+    };
+    if opened.tab.as_deref() == Some("messages") {
+        return Ok(());
+    }
+    let app = app_of(&states).await.ok_or("application state missing")?;
+    let now = app.clock.now().timestamp();
+    // Slack may deliver an event twice; the Events API over HTTP is de-duplicated the same way.
+    if !app
+        .db
+        .first_sighting_of_event(event.event_id.as_ref(), now)
+        .await?
+    {
+        return Ok(());
+    }
+    let (team, user) = (event.team_id.to_string(), opened.user.to_string());
+    tokio::spawn(async move { app.home_opened(&team, &user).await });
     Ok(())
 }

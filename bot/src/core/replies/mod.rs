@@ -4,6 +4,7 @@
 pub mod buttons;
 pub mod datasets;
 pub mod fleet;
+pub mod home;
 pub mod waitlist;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -48,7 +49,7 @@ fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
-fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
+pub(crate) fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
     let held;
     let state = match b.held_until {
         Some(until) => {
