@@ -41,8 +41,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "status",
         aliases: &[],
         usage: "status [host]",
-        summary: "Show every host and GPU: free, booked by whom until when, in use now",
-        details: "",
+        summary: "Show the fleet, one line per host; or each GPU of one host: who holds it until when",
+        details: "`status` shows every host on one line: its GPUs as cells (■ booked now, □ free), \
+                  how busy they are, and any GPU in use without a booking. `status gpu01` shows \
+                  each GPU of that host: free, or booked by whom until when, what is next, and \
+                  what it is doing now.",
         examples: &["status", "status gpu01"],
         admin: false,
     },

@@ -65,9 +65,12 @@ on_both_databases! {
         assert!(announced.args["text"].as_str().unwrap().contains("<@U0ALICE> booked `gpu01` GPU 0"));
 
         let board = bot.command_text("U0CAROL", "status").await;
-        assert!(board.contains("`GPU 0` :red_circle: <@U0ALICE> until today 10:00"), "{board}");
-        assert!(board.contains("`GPU 1` :large_green_circle: free"), "{board}");
-        assert!(board.contains("*gpu03* — 8 GPUs"), "{board}");
+        assert!(board.contains("`gpu01` ■□ 1/2 booked"), "{board}");
+        assert!(board.contains("`gpu03` □□□□□□□□ 0/8 booked"), "{board}");
+        assert!(board.contains("11 GPU(s) free now"), "{board}");
+        let detail = bot.command_text("U0CAROL", "status gpu01").await;
+        assert!(detail.contains("`GPU 0` :red_circle: <@U0ALICE> until today 10:00"), "{detail}");
+        assert!(detail.contains("`GPU 1` :large_green_circle: free"), "{detail}");
         let one_host = bot.command_text("U0CAROL", "status gpu02").await;
         assert!(one_host.contains("*gpu02*") && !one_host.contains("*gpu01*"), "{one_host}");
 

@@ -304,7 +304,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     let poller = bot.poller();
     poller.poll_once().await;
     assert!(
-        bot.command_text("U0CAROL", "status")
+        bot.command_text("U0CAROL", "status gpu01")
             .await
             .contains("agent seen")
     );
@@ -331,7 +331,12 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     poller.poll_once().await;
     bot.clock.advance(chrono::Duration::seconds(31));
     poller.poll_once().await;
-    let board = bot.command_text("U0CAROL", "status").await;
+    let fleet = bot.command_text("U0CAROL", "status").await;
+    assert!(
+        fleet.contains("`gpu01` ") && fleet.contains("agent not answering"),
+        "{fleet}"
+    );
+    let board = bot.command_text("U0CAROL", "status gpu01").await;
     assert!(board.contains("agent unreachable"), "{board}");
     assert!(
         board.contains("<@U0ALICE> until"),
@@ -348,7 +353,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     wait_until_up(&url, &tls).await;
     bot.clock.advance(chrono::Duration::seconds(10));
     poller.poll_once().await;
-    let board = bot.command_text("U0CAROL", "status").await;
+    let board = bot.command_text("U0CAROL", "status gpu01").await;
     assert!(board.contains("agent seen"), "{board}");
     let cached = bot.db().cached_containers(Some("gpu01")).await.unwrap();
     assert!(

@@ -41,6 +41,11 @@ impl App {
             return Ok(replies::unknown_host(name, &hosts));
         }
         let now = ctx.now.timestamp();
+        if host.is_none() {
+            let bookings = self.db.bookings_overlapping(None, now, now + 1).await?;
+            let live = self.db.host_statuses().await?;
+            return Ok(replies::fleet_board(&hosts, &bookings, &live, now, ctx.tz));
+        }
         let horizon = now + 24 * 3600;
         let bookings = self.db.bookings_overlapping(host, now, horizon).await?;
         let shown: Vec<_> = hosts

@@ -394,8 +394,57 @@ pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64,
     Reply::with_blocks(Visibility::Ephemeral, text, blocks)
 }
 
-/// The fleet board: each host, each GPU: who holds it until when (or what is next), and what
-/// the GPU is really doing now when its host's agent reports it.
+/// `status`: the whole fleet, one line per host (GPUs as a row of cells, what is booked now,
+/// how busy, a GPU in use without a booking flagged), so 20 hosts of 8 GPUs fit one screen.
+pub fn fleet_board(
+    hosts: &[Host],
+    bookings: &[BookingView],
+    live: &[HostStatus],
+    now: i64,
+    tz: Tz,
+) -> Reply {
+    if hosts.is_empty() {
+        return Reply::ephemeral(
+            "No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.",
+        );
+    }
+    let lines: Vec<String> = hosts
+        .iter()
+        .map(|h| home::board_line(h, bookings, live.iter().find(|s| s.host == h.name), now))
+        .collect();
+    let mut blocks = vec![Block::Header("GPU fleet".to_owned())];
+    // Ten hosts a section keeps each well under Slack's text limit.
+    blocks.extend(
+        lines
+            .chunks(10)
+            .map(|chunk| Block::Section(chunk.join("\n"))),
+    );
+    let free: u32 = hosts
+        .iter()
+        .filter(|h| h.state == crate::core::fleet::HostState::Active)
+        .map(|h| {
+            (0..h.gpu_count)
+                .filter(|g| {
+                    !bookings.iter().any(|b| {
+                        b.host == h.name && b.gpus.contains(g) && b.start <= now && b.end > now
+                    })
+                })
+                .count() as u32
+        })
+        .sum();
+    blocks.push(Block::Context(format!(
+        "■ booked now, □ free · {free} GPU(s) free now · {} · `/maison status <host>` shows each GPU, who holds it and until when",
+        when(now, now, tz)
+    )));
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        format!("GPU fleet: {free} GPU(s) free now."),
+        blocks,
+    )
+}
+
+/// `status <host>`: each GPU: who holds it until when (or what is next), and what the GPU is
+/// really doing now when its host's agent reports it.
 pub fn status_board(
     hosts: &[Host],
     bookings: &[BookingView],
@@ -589,6 +638,55 @@ mod tests {
         let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ);
         assert_eq!(reply.text, "2 GPU(s) free now");
         insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    /// 20 hosts of 8 GPUs fit one screen: one line a host, a GPU busy without a booking flagged.
+    #[test]
+    fn the_fleet_board_is_one_line_per_host() {
+        let hosts: Vec<Host> = (1..=20).map(|i| host(&format!("gpu{i:02}"), 8)).collect();
+        let bookings = [
+            booking(1, "U0ALICE", "gpu01", &[0, 1], NOW - 3600, NOW + 7200),
+            booking(2, "U0BOB", "gpu01", &[2], NOW + 3600, NOW + 7200),
+        ];
+        let reading = |gpu: u32, util_pct: f64| crate::core::fleet::GpuNow {
+            gpu,
+            at: NOW - 20,
+            util_pct,
+            mem_used_bytes: 1_000_000_000,
+            mem_total_bytes: Some(80_000_000_000),
+            power_watts: None,
+            temp_celsius: None,
+            stale: false,
+            holders: vec![],
+        };
+        let live = [HostStatus {
+            host: "gpu01".into(),
+            reachable: true,
+            changed_at: NOW - 3600,
+            last_seen_at: Some(NOW - 20),
+            last_polled_at: Some(NOW - 20),
+            failing_since: None,
+            last_error: None,
+            gpus_simulated: false,
+            facts: None,
+            readings: vec![reading(0, 90.0), reading(1, 50.0), reading(5, 60.0)],
+        }];
+        let reply = fleet_board(&hosts, &bookings, &live, NOW, TZ);
+        let text = reply.to_terminal();
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("gpu")).count(),
+            20,
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gpu01 ■■□□□□□□ 2/8 booked · 67 % busy · ⚠️  GPU 5 in use without a booking"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("gpu20 □□□□□□□□ 0/8 booked"), "{text}");
+        assert_eq!(reply.text, "GPU fleet: 158 GPU(s) free now.");
+        assert!(reply.blocks.len() <= 5, "{} blocks", reply.blocks.len());
     }
 
     #[test]
