@@ -608,3 +608,59 @@ async fn home_and_the_booking_form_work_over_socket_mode() {
     socket.shutdown().await;
     bot.finish().await;
 }
+
+/// The booking form's entry points over Socket Mode: `/maison book` alone (its command
+/// carries a trigger), the Home tab's button and the global shortcut each open it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_booking_form_opens_from_each_entry_point_over_socket_mode() {
+    let bot = BotTester::start(Backend::Sqlite).await;
+    let (socket, to_bot, mut acks) = connect(&bot).await;
+    let url = bot.slack.response_url();
+    to_bot
+        .send(command_envelope("env-f1", "U0BOB", "book", &url))
+        .unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert!(
+        reply_text(&ack["payload"]).contains("Opening the booking form"),
+        "{ack}"
+    );
+    let opened = bot.slack.expect("views.open").await;
+    assert_eq!(opened.args["trigger_id"], "1.2.3");
+    assert_eq!(opened.args["view"]["callback_id"], "booking_form");
+
+    to_bot
+        .send(click_envelope(
+            "env-f2",
+            "U0BOB",
+            actions::HOME_BOOK,
+            "",
+            &url,
+        ))
+        .unwrap();
+    next_ack(&mut acks).await;
+    assert_eq!(
+        bot.slack.expect("views.open").await.args["trigger_id"],
+        "1.2.5"
+    );
+    bot.slack.expect("response_url").await;
+
+    to_bot
+        .send(json!({
+            "envelope_id": "env-f3",
+            "type": "interactive",
+            "accepts_response_payload": false,
+            "payload": {
+                "type": "shortcut", "callback_id": "book_gpus", "trigger_id": "1.2.8",
+                "team": {"id": TEAM, "domain": "maison"}, "user": {"id": "U0BOB", "team_id": TEAM},
+                "api_app_id": "A0MAISON", "token": "x", "action_ts": "1",
+            },
+        }))
+        .unwrap();
+    next_ack(&mut acks).await;
+    assert_eq!(
+        bot.slack.expect("views.open").await.args["trigger_id"],
+        "1.2.8"
+    );
+    socket.shutdown().await;
+    bot.finish().await;
+}
