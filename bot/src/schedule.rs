@@ -53,6 +53,12 @@ pub const REMINDERS: JobInfo = JobInfo {
     default_schedule: "0 * * * * *",
 };
 
+pub const DATASET_MARGIN: JobInfo = JobInfo {
+    name: "dataset_margin",
+    description: "Keeps each host's free-space margin: removes the least recently used dataset copies that may go",
+    default_schedule: "0 */10 * * * *",
+};
+
 /// The job table. Add a row here and its function in `jobs::REGISTRY` to add a job (see
 /// `docs/jobs.md`, "Adding a job").
 pub const JOBS: &[JobInfo] = &[
@@ -61,6 +67,7 @@ pub const JOBS: &[JobInfo] = &[
     DAILY_REPORT,
     WEEKLY_CAPACITY,
     REMINDERS,
+    DATASET_MARGIN,
 ];
 
 /// The schedule value that disables a job (it can still be run by hand).
@@ -135,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_table_is_sound() {
-        assert_eq!(JOBS.len(), 5);
+        assert_eq!(JOBS.len(), 6);
         let mut names = std::collections::HashSet::new();
         for job in JOBS {
             assert!(names.insert(job.name), "{} is listed twice", job.name);

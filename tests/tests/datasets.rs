@@ -507,6 +507,49 @@ on_both_databases! {
         f.bot.finish().await;
     }
 
+    /// The margin is kept even when nobody copies anything: the `dataset_margin` job removes
+    /// the least recently used copies that may go, and stops at what must stay.
+    async fn the_free_space_margin_is_kept_without_waiting_for_a_copy(backend: Backend) {
+        let f = start(backend).await;
+        f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 4 * GB).await;
+        f.registered(&f.gpu03, "gpu03", "coco", COCO, 4 * GB).await;
+        f.registered(&f.gpu03, "gpu03", "mnist", MNIST, 5 * GB).await;
+        // gpu01 holds three copies; something else filled its disk: 7 GB free, 10 GB wanted.
+        copied(&f.gpu01, "imagenet", IMAGENET, 4 * GB);
+        copied(&f.gpu01, "coco", COCO, 4 * GB);
+        copied(&f.gpu01, "mnist", MNIST, 5 * GB);
+        let now = f.bot.clock.now();
+        f.gpu01.edit(|s| {
+            s.replicas[0].last_mounted = Some(now - Duration::days(40));
+            s.replicas[1].last_mounted = Some(now - Duration::days(2));
+            s.replicas[2].last_mounted = Some(now - Duration::days(20));
+            s.free_bytes = Some(7 * GB);
+            s.free_margin_bytes = 10 * GB;
+        });
+        f.bot.poller().poll_once().await;
+        f.bot.command("U0ADMIN", "data pin coco gpu01").await;
+
+        let kept = f.bot.app.keep_dataset_margins(f.bot.now_ts()).await.unwrap();
+        // 3 GB short: imagenet (4 GB, unused for 40 days) is enough; mnist stays.
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!((kept[0].host.as_str(), kept[0].removed.clone(), kept[0].short_after), ("gpu01", vec!["imagenet@v1".to_owned()], 0));
+        assert_eq!(f.gpu01.calls(), [format!("rm-data {IMAGENET}")]);
+
+        // Still short and only the pinned copy and one more left: both rules hold.
+        f.gpu01.edit(|s| {
+            s.replicas.retain(|r| r.manifest.as_deref() != Some(IMAGENET));
+            s.free_bytes = Some(GB);
+        });
+        f.bot.poller().poll_once().await;
+        let kept = f.bot.app.keep_dataset_margins(f.bot.now_ts()).await.unwrap();
+        assert_eq!(kept[0].removed, ["mnist@v1"]);
+        assert_eq!(kept[0].short_after, 4 * GB, "coco is pinned: 9 GB short, 5 GB freed");
+        assert!(f.gpu01.calls().iter().all(|c| !c.contains(COCO)), "{:?}", f.gpu01.calls());
+        // Hosts with room are left alone.
+        assert!(f.gpu03.calls().iter().all(|c| !c.starts_with("rm-data")));
+        f.bot.finish().await;
+    }
+
     async fn a_verification_is_told_by_dm(backend: Backend) {
         let f = start(backend).await;
         f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 10 * GB).await;

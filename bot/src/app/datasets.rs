@@ -35,6 +35,16 @@ use crate::store::datasets::{DatasetActor, NewTransfer, NewVersion, Registered, 
 const DATASET_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a request to copy a version to a host ended.
+/// What keeping one host's free-space margin did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarginKept {
+    pub host: String,
+    /// The copies removed (`name@version`).
+    pub removed: Vec<String>,
+    /// Bytes still missing to the margin: what nothing removable could free.
+    pub short_after: u64,
+}
+
 pub(super) enum CopyOutcome {
     Started {
         sources: Vec<String>,
@@ -364,6 +374,30 @@ impl App {
         let Some(victims) = plan_eviction(&candidates, needed - available) else {
             return Ok(Err(data_replies::no_room(version, host, needed, available)));
         };
+        let reason = format!(
+            "room for {} asked by {}",
+            version.label(),
+            ctx.user.slack_user_id
+        );
+        let removed = self
+            .evict(catalog, host, agent, &victims, &reason, ctx.request_id, now)
+            .await?;
+        Ok(Ok(removed))
+    }
+
+    /// Removes `victims` from `host` (each through its agent), and forgets the copies that
+    /// went, audited with `reason`. Returns their labels.
+    #[allow(clippy::too_many_arguments)]
+    async fn evict(
+        &self,
+        catalog: &Catalog,
+        host: &str,
+        agent: &dyn AgentApi,
+        victims: &[&Replica],
+        reason: &str,
+        request_id: &str,
+        now: i64,
+    ) -> anyhow::Result<Vec<String>> {
         let mut removed = Vec::new();
         for victim in victims {
             let Some(evicted) = catalog.version(victim.version_id) else {
@@ -379,20 +413,68 @@ impl App {
                 }
             }
         }
-        let reason = format!(
-            "room for {} asked by {}",
-            version.label(),
-            ctx.user.slack_user_id
-        );
         let forgotten: Vec<(&DatasetVersion, &str)> = removed.iter().map(|v| (*v, host)).collect();
         let actor = DatasetActor {
             user: SYSTEM_ACTOR,
-            request_id: ctx.request_id,
+            request_id,
         };
         self.db
-            .forget_replicas(&forgotten, actor, "data evict", Some(&reason), now)
+            .forget_replicas(&forgotten, actor, "data evict", Some(reason), now)
             .await?;
-        Ok(Ok(removed.iter().map(|v| v.label()).collect()))
+        Ok(removed.iter().map(|v| v.label()).collect())
+    }
+
+    /// Keeps every host's free-space margin (`[datasets] free_margin` of its agent): where
+    /// free space has fallen below it, the least recently used removable copies go (never a
+    /// mounted or pinned one, one a booking needs within 24 h, or the last complete copy).
+    /// Returns, per host that needed it, what went and whether the margin is met again.
+    pub async fn keep_dataset_margins(&self, now: i64) -> anyhow::Result<Vec<MarginKept>> {
+        let catalog = self.db.dataset_catalog().await?;
+        let mut kept = Vec::new();
+        for host in self.fleet.hosts() {
+            let Some(agent) = self.fleet.agent(&host) else {
+                continue;
+            };
+            let Ok(inventory) = within(DATASET_CALL_TIMEOUT, agent.datasets()).await else {
+                continue;
+            };
+            let Some(free) = inventory.free_bytes else {
+                continue;
+            };
+            if free >= inventory.free_margin_bytes {
+                continue;
+            }
+            let shortfall = inventory.free_margin_bytes - free;
+            let needed_soon = self
+                .db
+                .datasets_needed_on(&host, now, now + NEEDED_SOON_SECS)
+                .await?;
+            let candidates = catalog.eviction_candidates(&host, &needed_soon);
+            // All that can go, oldest first, when even that does not reach the margin.
+            let victims = plan_eviction(&candidates, shortfall).unwrap_or(candidates);
+            let freed: u64 = victims.iter().map(|r| r.present_bytes).sum();
+            let reason = format!(
+                "free space {free} B below the margin {} B",
+                inventory.free_margin_bytes
+            );
+            let removed = self
+                .evict(
+                    &catalog,
+                    &host,
+                    agent.as_ref(),
+                    &victims,
+                    &reason,
+                    "dataset_margin",
+                    now,
+                )
+                .await?;
+            kept.push(MarginKept {
+                host,
+                removed,
+                short_after: shortfall.saturating_sub(freed),
+            });
+        }
+        Ok(kept)
     }
 
     async fn data_rm(

@@ -101,6 +101,7 @@ mod fleet;
 mod home;
 pub mod jobs;
 
+pub use datasets::MarginKept;
 pub use home::{Shortcut, Submission};
 mod reports;
 pub mod waitlist;

@@ -194,6 +194,32 @@ pub fn metrics_pruned(pruned: &PruneReport) -> String {
 }
 
 /// The `outbox_retention` job's summary.
+/// The `dataset_margin` job's summary: per host below its margin, the copies removed.
+pub fn margins_kept(hosts: &[(String, Vec<String>, u64)]) -> String {
+    if hosts.is_empty() {
+        return "every host has its free-space margin".to_owned();
+    }
+    hosts
+        .iter()
+        .map(|(host, removed, short)| {
+            let what = if removed.is_empty() {
+                "nothing removable".to_owned()
+            } else {
+                format!("removed {}", removed.join(", "))
+            };
+            if *short > 0 {
+                format!(
+                    "{host}: {what}; still {} short",
+                    crate::core::units::size_text(*short)
+                )
+            } else {
+                format!("{host}: {what}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn messages_pruned(deleted: u64) -> String {
     format!("deleted {deleted} messages sent more than 30 days ago")
 }

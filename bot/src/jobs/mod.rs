@@ -77,6 +77,7 @@ pub const REGISTRY: &[JobSpec] = &[
     JobSpec::of(schedule::DAILY_REPORT, reports::daily_report_job),
     JobSpec::of(schedule::WEEKLY_CAPACITY, reports::weekly_capacity_job),
     JobSpec::of(schedule::REMINDERS, reminders::reminders_job),
+    JobSpec::of(schedule::DATASET_MARGIN, retention::dataset_margin),
 ];
 
 #[cfg(test)]

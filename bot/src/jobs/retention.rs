@@ -1,4 +1,4 @@
-//! Housekeeping jobs: old metric rows and old sent messages.
+//! Housekeeping jobs: old metric rows, old sent messages, and the hosts' free-space margins.
 
 use std::time::Duration;
 
@@ -40,6 +40,29 @@ pub(super) fn outbox(context: JobContext) -> BoxFuture<'static, anyhow::Result<J
             .context("cannot prune the outbox")?;
         Ok(JobOutcome {
             summary: jobs::messages_pruned(deleted),
+        })
+    }
+    .boxed()
+}
+
+/// `dataset_margin`: on each host below its free-space margin, the least recently used
+/// removable dataset copies go (never mounted, pinned, needed by a booking within 24 h, or the
+/// last complete copy).
+pub(super) fn dataset_margin(
+    context: JobContext,
+) -> BoxFuture<'static, anyhow::Result<JobOutcome>> {
+    async move {
+        let kept = context
+            .app
+            .keep_dataset_margins(context.now.timestamp())
+            .await
+            .context("cannot keep the free-space margins")?;
+        let lines: Vec<(String, Vec<String>, u64)> = kept
+            .into_iter()
+            .map(|k| (k.host, k.removed, k.short_after))
+            .collect();
+        Ok(JobOutcome {
+            summary: jobs::margins_kept(&lines),
         })
     }
     .boxed()
