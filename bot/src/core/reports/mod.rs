@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod daily;
+pub mod forecast;
 pub mod weekly;
 
 use chrono::{DateTime, NaiveDate, TimeZone};
