@@ -351,6 +351,7 @@ fn capacity_input() -> CapacityInput {
             end: ts(28, 14) + 600,
         }],
         waitlist: WaitlistInput::default(),
+        weekly_peaks: Vec::new(),
     }
 }
 
@@ -440,6 +441,28 @@ fn capacity_report_counts_the_wait_list() {
     // Without a wait-list, no section.
     let quiet = weekly::build(&weekly::summarize(&capacity_input())).to_terminal();
     assert!(!quiet.contains("Wait-list"), "{quiet}");
+}
+
+/// The report ends with the forecast: when peak demand passes the fleet's GPUs.
+#[test]
+fn capacity_report_forecasts_when_demand_passes_the_fleet() {
+    let mut input = capacity_input();
+    // Four GPUs; the weekly peak grew by 1/8 a week to 2.875 over 16 weeks: 4 is passed in
+    // 9 weeks, counted from the last observed week (from 23 November).
+    input.weekly_peaks = (0..16).map(|w| 1.0 + w as f64 * 0.125).collect();
+    let s = weekly::summarize(&input);
+    let text = weekly::build(&s).to_terminal();
+    assert!(
+        text.contains("Forecast: At the current trend, peak demand passes the fleet's 4 GPUs in the week of 2027-01-25 (80 % interval: Jan 2027; based on 16 weeks)"),
+        "{text}"
+    );
+    let mut young = capacity_input();
+    young.weekly_peaks = vec![2.0, 3.0];
+    let text = weekly::build(&weekly::summarize(&young)).to_terminal();
+    assert!(
+        text.contains("Not enough history for a forecast yet: 2 week(s) of data, 8 needed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -651,8 +674,12 @@ on_both_databases! {
         assert_eq!(input.refusals[0].host.as_deref(), Some("gpu01"));
         assert_eq!(input.refusals[1].host, None);
         assert_eq!(input.refusals[1].gpus, 9);
+        // One week of history (the first booking was on Sunday): 2 GPUs at the peak; the
+        // 25 weeks before Maison had any booking are left out.
+        assert_eq!(input.weekly_peaks, [2.0]);
         let s = weekly::summarize(&input);
         assert_eq!(s.gpus, 12);
+        assert!(matches!(s.outlook, maison_bot::core::reports::forecast::Outlook::NotEnoughHistory { weeks: 1, .. }));
         assert_eq!(s.peak_booked.0, 2);
         assert_eq!(s.full_hours, 0);
         assert!((s.booked_gpu_hours - 8.0).abs() < 1e-9);

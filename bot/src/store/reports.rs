@@ -336,6 +336,7 @@ pub async fn load_capacity(
     .await?;
     let refusals = refusals_between(db, from, to).await?;
     let waitlist = waitlist_between(db, from, to).await?;
+    let weekly_peaks = weekly_peaks(db, &index, to, FORECAST_WEEKS).await?;
     Ok(CapacityInput {
         from,
         to,
@@ -345,7 +346,48 @@ pub async fn load_capacity(
         usage,
         refusals,
         waitlist,
+        weekly_peaks,
     })
+}
+
+/// Weeks of history the capacity forecast reads.
+const FORECAST_WEEKS: usize = 26;
+
+/// The most GPUs booked at once in each of the `weeks` weeks before `to`, oldest first,
+/// leaving out the weeks before the first booking ever (a new install has no history, and
+/// empty weeks would read as a trend).
+async fn weekly_peaks(
+    db: &Db,
+    index: &HashMap<&str, usize>,
+    to: i64,
+    weeks: usize,
+) -> Result<Vec<f64>, DbErr> {
+    const WEEK: i64 = 7 * 24 * 3600;
+    let from = to - weeks as i64 * WEEK;
+    let spans = booked_spans(db, index, from, to).await?;
+    let first = db
+        .connection()
+        .query_one_raw(stmt(
+            db.backend(),
+            "SELECT MIN(start_at) FROM bookings WHERE cancelled_at IS NULL",
+            vec![],
+        ))
+        .await?
+        .map(|r| get::<Option<i64>>(&r, 0))
+        .transpose()?
+        .flatten();
+    let Some(first) = first else {
+        return Ok(Vec::new());
+    };
+    let intervals: Vec<(i64, i64)> = spans
+        .iter()
+        .flat_map(|s| std::iter::repeat_n((s.start, s.end), s.gpus as usize))
+        .collect();
+    Ok((0..weeks as i64)
+        .map(|w| (from + w * WEEK, from + (w + 1) * WEEK))
+        .filter(|(_, end)| *end > first)
+        .map(|(start, end)| f64::from(crate::core::rules::max_concurrent(&intervals, start, end)))
+        .collect())
 }
 
 /// The wait-list's endings, offers and idle GPUs in `[from, to)`.

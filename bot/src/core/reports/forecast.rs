@@ -155,7 +155,7 @@ pub fn outlook(series: &[f64], capacity: f64, horizon: usize) -> Outlook {
     }
 }
 
-/// The report's one sentence. `last_week` is the Monday of the last observed week.
+/// The report's one sentence. `last_week` is the first day of the last observed week.
 pub fn sentence(outlook: &Outlook, capacity: u32, last_week: chrono::NaiveDate) -> String {
     let week_of = |weeks: usize| last_week + chrono::Duration::weeks(weeks as i64);
     let month = |weeks: usize| week_of(weeks).format("%b %Y").to_string();
@@ -175,11 +175,16 @@ pub fn sentence(outlook: &Outlook, capacity: u32, last_week: chrono::NaiveDate) 
             latest,
             weeks,
         } => {
+            let from = month(*earliest);
             let until = latest.map_or_else(|| "later".to_owned(), month);
+            let interval = if from == until {
+                from
+            } else {
+                format!("{from} – {until}")
+            };
             format!(
-                "At the current trend, peak demand passes the fleet's {capacity} GPUs in the week of {} (80 % interval: {} – {until}; based on {weeks} weeks).",
+                "At the current trend, peak demand passes the fleet's {capacity} GPUs in the week of {} (80 % interval: {interval}; based on {weeks} weeks).",
                 week_of(*week).format("%Y-%m-%d"),
-                month(*earliest),
             )
         }
     }

@@ -7,7 +7,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::hours_f;
+use super::{forecast, hours_f};
+
+/// How far ahead the forecast looks.
+const FORECAST_HORIZON_WEEKS: usize = 26;
 use crate::core::render::{Block, Reply, Visibility};
 use crate::core::replies::when;
 
@@ -55,6 +58,8 @@ pub struct CapacityInput {
     pub usage: Vec<HostHours>,
     pub refusals: Vec<RefusalRow>,
     pub waitlist: WaitlistInput,
+    /// The most GPUs booked at once in each week before `to` (oldest first), for the forecast.
+    pub weekly_peaks: Vec<f64>,
 }
 
 /// The wait-list over the window: how requests ended, how offers ended, and GPUs left free while
@@ -175,6 +180,8 @@ pub struct CapacitySummary {
     pub refused_users: u32,
     pub days: Vec<DaySummary>,
     pub waitlist: WaitlistSummary,
+    /// When peak demand is expected to pass the fleet's GPUs.
+    pub outlook: forecast::Outlook,
 }
 
 /// Works the numbers out. Booked-but-idle is counted per host and hour:
@@ -322,6 +329,7 @@ pub fn summarize(input: &CapacityInput) -> CapacitySummary {
         refused_users: users.len() as u32,
         days,
         waitlist: WaitlistSummary::of(&input.waitlist),
+        outlook: forecast::outlook(&input.weekly_peaks, f64::from(gpus), FORECAST_HORIZON_WEEKS),
     }
 }
 
@@ -396,6 +404,12 @@ pub fn build(s: &CapacitySummary) -> Reply {
         hours_f(s.booked_idle_gpu_hours),
         pct_f(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours),
     )));
+    // The weekly peaks are counted in weeks that end at the window's end.
+    let last_week_start = tz_date(s.to - 7 * 24 * 3600, s.tz);
+    blocks.push(Block::Section(format!(
+        "*Forecast:* {}",
+        forecast::sentence(&s.outlook, s.gpus, last_week_start)
+    )));
     let w = &s.waitlist;
     if !w.is_empty() {
         let wait = |secs: Option<i64>| {
@@ -444,6 +458,11 @@ pub fn build(s: &CapacitySummary) -> Reply {
     )));
     let text = format!("GPU capacity {from_label} to {to_label}: {verdict}");
     Reply::with_blocks(Visibility::InChannel, text, blocks)
+}
+
+/// The local date of `ts`.
+fn tz_date(ts: i64, tz: Tz) -> chrono::NaiveDate {
+    tz.from_utc_datetime(&utc(ts).naive_utc()).date_naive()
 }
 
 /// `[start, end)` of each local day overlapping the window.
