@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::{booking_line, when};
+use super::when;
 use crate::core::actions;
 use crate::core::booking::BookingView;
 use crate::core::fleet::{BUSY_UTIL_PCT, Host, HostState, HostStatus, Located};
@@ -97,20 +97,7 @@ pub fn home_view(input: &HomeInput<'_>, now: i64, tz: Tz) -> Value {
         ));
     }
     for b in input.bookings {
-        blocks.push(Block::Section(booking_line(b, now, tz)));
-        blocks.push(Block::Actions(vec![
-            Button::new(
-                format!("Release #{}", b.id),
-                actions::RELEASE,
-                b.id.to_string(),
-            )
-            .styled(ButtonStyle::Danger),
-            Button::new(
-                format!("Extend #{} 1h", b.id),
-                actions::EXTEND_1H,
-                b.id.to_string(),
-            ),
-        ]));
+        blocks.extend(super::booking_with_buttons(b, now, tz));
     }
     if !input.waits.is_empty() {
         blocks.push(Block::Header("Waiting for GPUs".to_owned()));

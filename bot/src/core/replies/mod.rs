@@ -49,7 +49,7 @@ fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
-pub(crate) fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
+fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
     let held;
     let state = match b.held_until {
         Some(until) => {
@@ -360,6 +360,26 @@ pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz) -> Reply {
     Reply::ephemeral(lines.join("\n"))
 }
 
+/// One booking's line and its Release and Extend buttons (`mine`, the Home tab).
+pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz) -> [Block; 2] {
+    [
+        Block::Section(booking_line(b, now, tz)),
+        Block::Actions(vec![
+            Button::new(
+                format!("Release #{}", b.id),
+                actions::RELEASE,
+                b.id.to_string(),
+            )
+            .styled(ButtonStyle::Danger),
+            Button::new(
+                format!("Extend #{} 1h", b.id),
+                actions::EXTEND_1H,
+                b.id.to_string(),
+            ),
+        ]),
+    ]
+}
+
 /// `mine`: each booking with Release and Extend buttons; `headline` reports a button's effect.
 pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
     let mut blocks = Vec::new();
@@ -374,20 +394,7 @@ pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64,
     } else {
         blocks.push(Block::Header("Your bookings".to_owned()));
         for b in bookings {
-            blocks.push(Block::Section(booking_line(b, now, tz)));
-            blocks.push(Block::Actions(vec![
-                Button::new(
-                    format!("Release #{}", b.id),
-                    actions::RELEASE,
-                    b.id.to_string(),
-                )
-                .styled(ButtonStyle::Danger),
-                Button::new(
-                    format!("Extend #{} 1h", b.id),
-                    actions::EXTEND_1H,
-                    b.id.to_string(),
-                ),
-            ]));
+            blocks.extend(booking_with_buttons(b, now, tz));
         }
     }
     let text = headline.unwrap_or_else(|| format!("You have {} booking(s).", bookings.len()));
@@ -612,8 +619,34 @@ mod tests {
             booking(1, "U0ALICE", "gpu01", &[0], NOW - 3600, NOW + 7200),
             booking(2, "U0BOB", "gpu01", &[1], NOW + 3600, NOW + 5 * 3600),
         ];
-        let live = [HostStatus {
-            host: "gpu01".into(),
+        let mut busy = reading(0, 87.0);
+        busy.mem_used_bytes = 30_000_000_000;
+        let live = [reachable_host("gpu01", vec![busy])];
+        let with_agent = ["gpu01".to_owned(), "gpu02".to_owned()];
+        let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ);
+        assert_eq!(reply.text, "2 GPU(s) free now");
+        insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    /// A GPU's reading 20 s ago, 1 GB of 80 GB in use.
+    fn reading(gpu: u32, util_pct: f64) -> crate::core::fleet::GpuNow {
+        crate::core::fleet::GpuNow {
+            gpu,
+            at: NOW - 20,
+            util_pct,
+            mem_used_bytes: 1_000_000_000,
+            mem_total_bytes: Some(80_000_000_000),
+            power_watts: None,
+            temp_celsius: None,
+            stale: false,
+            holders: vec![],
+        }
+    }
+
+    /// A host whose agent answered 20 s ago with these readings.
+    fn reachable_host(name: &str, readings: Vec<crate::core::fleet::GpuNow>) -> HostStatus {
+        HostStatus {
+            host: name.into(),
             reachable: true,
             changed_at: NOW - 3600,
             last_seen_at: Some(NOW - 20),
@@ -622,22 +655,8 @@ mod tests {
             last_error: None,
             gpus_simulated: false,
             facts: None,
-            readings: vec![crate::core::fleet::GpuNow {
-                gpu: 0,
-                at: NOW - 20,
-                util_pct: 87.0,
-                mem_used_bytes: 30_000_000_000,
-                mem_total_bytes: Some(80_000_000_000),
-                power_watts: None,
-                temp_celsius: None,
-                stale: false,
-                holders: vec![],
-            }],
-        }];
-        let with_agent = ["gpu01".to_owned(), "gpu02".to_owned()];
-        let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ);
-        assert_eq!(reply.text, "2 GPU(s) free now");
-        insta::assert_snapshot!(reply.to_terminal());
+            readings,
+        }
     }
 
     /// 20 hosts of 8 GPUs fit one screen: one line a host, a GPU busy without a booking flagged.
@@ -648,29 +667,10 @@ mod tests {
             booking(1, "U0ALICE", "gpu01", &[0, 1], NOW - 3600, NOW + 7200),
             booking(2, "U0BOB", "gpu01", &[2], NOW + 3600, NOW + 7200),
         ];
-        let reading = |gpu: u32, util_pct: f64| crate::core::fleet::GpuNow {
-            gpu,
-            at: NOW - 20,
-            util_pct,
-            mem_used_bytes: 1_000_000_000,
-            mem_total_bytes: Some(80_000_000_000),
-            power_watts: None,
-            temp_celsius: None,
-            stale: false,
-            holders: vec![],
-        };
-        let live = [HostStatus {
-            host: "gpu01".into(),
-            reachable: true,
-            changed_at: NOW - 3600,
-            last_seen_at: Some(NOW - 20),
-            last_polled_at: Some(NOW - 20),
-            failing_since: None,
-            last_error: None,
-            gpus_simulated: false,
-            facts: None,
-            readings: vec![reading(0, 90.0), reading(1, 50.0), reading(5, 60.0)],
-        }];
+        let live = [reachable_host(
+            "gpu01",
+            vec![reading(0, 90.0), reading(1, 50.0), reading(5, 60.0)],
+        )];
         let reply = fleet_board(&hosts, &bookings, &live, NOW, TZ);
         let text = reply.to_terminal();
         assert_eq!(
