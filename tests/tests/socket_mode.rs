@@ -509,6 +509,11 @@ async fn the_wait_list_works_over_socket_mode() {
     );
     let request = bot.db().wait_request(1).await.unwrap().unwrap();
     assert_eq!(request.state.as_str(), "booked");
+    let announced = bot
+        .slack
+        .expect_matching("chat.postMessage", |c| c.args["channel"] == "C0ANNOUNCE")
+        .await;
+    assert!(reply_text(&announced.args).contains("<@U0CAROL> booked `gpu02`"));
     socket.shutdown().await;
     bot.finish().await;
 }

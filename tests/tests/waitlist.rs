@@ -90,6 +90,9 @@ on_both_databases! {
         );
         let again = bot.click("U0BOB", actions::WAIT_ACCEPT, &offer).await;
         assert!(text(&again).contains("already accepted"), "{again}");
+        // The accepted booking is announced like any other, once.
+        let announced = announcement(&bot).await;
+        assert!(announced.contains("<@U0BOB> booked `gpu01` GPUs 0,1"), "{announced}");
 
         let booking = bot.db().booking(id).await.unwrap().expect("the booking");
         assert_eq!((booking.slack_user_id.as_str(), booking.gpus.clone()), ("U0BOB", vec![0, 1]));
@@ -183,6 +186,7 @@ on_both_databases! {
         let (dm, no_buttons) = next_dm(&bot, "U0ALICE").await;
         assert!(dm.contains("Your turn came: booked `gpu03` GPU 7 for today 09:02–09:32"), "{dm}");
         assert!(no_buttons.is_empty(), "--auto books without asking: {no_buttons:?}");
+        assert!(announcement(&bot).await.contains("<@U0ALICE> booked `gpu03` GPU 7"));
 
         let line = bot.command_text("U0ALICE", "queue").await;
         assert!(line.contains("*#1* · request *1* <@U0BOB>"), "{line}");

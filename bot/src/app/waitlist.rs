@@ -414,6 +414,7 @@ impl App {
             .await
         {
             Ok((row, booking)) => {
+                self.announce_booking(&booking, now).await;
                 let mut reply = wait_replies::accepted(&booking, now, ctx.tz);
                 if let Some(line) = self.stage_dataset(ctx, &row, &booking).await? {
                     reply.text.push('\n');
@@ -567,8 +568,11 @@ impl App {
                             end: placement.end,
                         }),
                     );
-                    if row.auto && row.dataset.is_some() {
-                        self.stage_for_auto(&user, row, &booking).await;
+                    if row.auto {
+                        self.announce_booking(&booking, now).await;
+                        if row.dataset.is_some() {
+                            self.stage_for_auto(&user, row, &booking).await;
+                        }
                     }
                 }
                 Ok(None) => {}
@@ -585,6 +589,18 @@ impl App {
         self.note_idle_while_waiting(&plan.hosts, &given, still_waiting > 0, now)
             .await;
         Ok(pass)
+    }
+
+    /// A booking the wait-list made (accepted, or `--auto`) is announced like any other, once
+    /// (the outbox de-duplicates on the booking's key). The booking stands if this fails.
+    async fn announce_booking(&self, booking: &BookingView, now: i64) {
+        let Some(message) = (self.announcer(now))(booking) else {
+            return;
+        };
+        let key = format!("announce:booking:{}", booking.id);
+        if let Err(err) = self.db.enqueue(&message, now, Some(&key)).await {
+            warn!(error = %err, booking = booking.id, "could not queue the announcement");
+        }
     }
 
     /// With `--auto` and `--data`, the copy starts as soon as the booking is made.
