@@ -111,7 +111,25 @@ impl App {
         users.sort_unstable();
         users.dedup();
         let usage = self.db.usage_of(&users, now - fair.window, now).await?;
-        let waiters: Vec<_> = waiting.iter().map(WaitRow::waiter).collect();
+        let mut waiters: Vec<_> = waiting.iter().map(WaitRow::waiter).collect();
+        // `--data`: hosts that already hold a complete copy come first.
+        if waiting.iter().any(|r| r.dataset.is_some()) {
+            let catalog = self.db.dataset_catalog().await?;
+            for (waiter, row) in waiters.iter_mut().zip(&waiting) {
+                let Some(version) = row
+                    .dataset
+                    .as_deref()
+                    .and_then(|text| catalog.resolve(&dataset_ref(text)).ok())
+                else {
+                    continue;
+                };
+                waiter.prefer = catalog
+                    .complete_copies(version.id)
+                    .iter()
+                    .map(|r| r.host.clone())
+                    .collect();
+            }
+        }
         let ranked = waitlist::rank(&waiters, &usage, &fair, Policy::Fair, now);
         let line: Vec<_> = ranked.into_iter().map(|(w, _)| w).collect();
         let decisions = waitlist::place(&hosts, &busy, &line, Policy::Fair, now, horizon);
@@ -160,6 +178,7 @@ impl App {
             min_mem: wish.min_mem,
             since: now,
             start_by: None,
+            prefer: Vec::new(),
         };
         if !hosts.iter().any(|h| h.suits(&probe)) {
             let biggest = hosts
@@ -439,16 +458,7 @@ impl App {
         let Some(text) = &row.dataset else {
             return Ok(None);
         };
-        let wanted = match text.split_once('@') {
-            Some((name, version)) => DatasetRef {
-                name: name.to_owned(),
-                version: Some(version.to_owned()),
-            },
-            None => DatasetRef {
-                name: text.clone(),
-                version: None,
-            },
-        };
+        let wanted = dataset_ref(text);
         let staged = match self.dataset_to_stage(Some(&wanted)).await? {
             Ok(staged) => staged,
             // Removed or not scanned since the request joined the line: say why.
@@ -662,6 +672,20 @@ impl App {
             Err(BookingError::Db(err)) => Err(err.into()),
             Err(refusal) => Ok(Err(refusal)),
         }
+    }
+}
+
+/// A request's dataset as stored (`name` or `name@version`, as typed).
+fn dataset_ref(text: &str) -> DatasetRef {
+    match text.split_once('@') {
+        Some((name, version)) => DatasetRef {
+            name: name.to_owned(),
+            version: Some(version.to_owned()),
+        },
+        None => DatasetRef {
+            name: text.to_owned(),
+            version: None,
+        },
     }
 }
 

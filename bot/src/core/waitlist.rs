@@ -34,6 +34,8 @@ pub struct Waiter {
     pub since: i64,
     /// The latest start that still ends within the user's `--within`.
     pub start_by: Option<i64>,
+    /// Hosts to prefer when several can start it as early (those holding its `--data`).
+    pub prefer: Vec<String>,
 }
 
 /// Where a request stands.
@@ -126,6 +128,7 @@ impl WaitRow {
             min_mem: self.min_mem,
             since: self.in_line_since,
             start_by: self.start_by,
+            prefer: Vec::new(),
         }
     }
 }
@@ -327,13 +330,20 @@ pub fn place(
                 };
                 let gpus =
                     rules::choose_gpus(&wish, h.gpu_count, slots, start, start + waiter.length)?;
-                Some((start, h.gpu_count, h.name.as_str(), gpus))
+                let preferred = waiter.prefer.contains(&h.name);
+                Some((start, !preferred, h.gpu_count, h.name.as_str(), gpus))
             })
-            // The earliest start; then the smallest host that fits, keeping big hosts for big
-            // requests; then the name, so the plan is the same every time.
-            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+            // The earliest start; then a host holding its dataset (no copy to wait for); then
+            // the smallest host that fits, keeping big hosts for big requests; then the name,
+            // so the plan is the same every time.
+            .min_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.cmp(&b.1))
+                    .then(a.2.cmp(&b.2))
+                    .then(a.3.cmp(b.3))
+            });
         let decision = match best {
-            Some((start, _, host, gpus)) => {
+            Some((start, _, _, host, gpus)) => {
                 let placement = Placement {
                     host: host.to_owned(),
                     gpus,
@@ -397,6 +407,7 @@ mod tests {
             min_mem: None,
             since,
             start_by: None,
+            prefer: Vec::new(),
         }
     }
 
@@ -496,6 +507,27 @@ mod tests {
             none.iter()
                 .all(|(_, d)| *d == Decision::Wait { planned: None })
         );
+    }
+
+    #[test]
+    fn a_host_holding_the_dataset_comes_first_at_the_same_start() {
+        let hosts = [host("big", 8), host("small", 2)];
+        let mut wants = waiter(1, None, 1, 60, 0);
+        wants.prefer = vec!["big".to_owned()];
+        let decisions = place(&hosts, &HashMap::new(), &[wants], Policy::Fair, 0, 1000);
+        match &decisions[0].1 {
+            Decision::Offer(p) => assert_eq!(p.host, "big"),
+            other => panic!("{other:?}"),
+        }
+        // An earlier start elsewhere still wins: waiting for the copy beats waiting for GPUs.
+        let held = HashMap::from([("big".to_owned(), (0..8).map(|g| busy(g, 0, 500)).collect())]);
+        let mut wants = waiter(1, None, 1, 60, 0);
+        wants.prefer = vec!["big".to_owned()];
+        let decisions = place(&hosts, &held, &[wants], Policy::Fair, 0, 1000);
+        match &decisions[0].1 {
+            Decision::Offer(p) => assert_eq!(p.host, "small"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -118,6 +118,7 @@ impl Request {
             min_mem: None,
             since,
             start_by: None,
+            prefer: Vec::new(),
         }
     }
 
