@@ -71,12 +71,7 @@ impl App {
             Ok(staged) => staged,
             Err(refusal) => return Ok(refusal),
         };
-        let now = ctx.now.timestamp();
-        match self
-            .db
-            .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
-            .await
-        {
+        match self.make_booking(ctx, request).await {
             Ok(booking) => self.booked_with(ctx, &booking, staged.as_ref()).await,
             Err(err) => self.booking_refusal(ctx, err, Some(request)).await,
         }
@@ -139,18 +134,7 @@ impl App {
                 end,
                 note: None,
             };
-            let now = ctx.now.timestamp();
-            match self
-                .db
-                .create_booking_announced(
-                    ctx.actor(),
-                    &request,
-                    &self.limits,
-                    now,
-                    self.announcer(now),
-                )
-                .await
-            {
+            match self.make_booking(ctx, &request).await {
                 Ok(booking) => return self.booked_with(ctx, &booking, staged.as_ref()).await,
                 // Someone was faster on this host: try the next one.
                 Err(BookingError::Taken { .. }) => continue,
@@ -201,6 +185,20 @@ impl App {
             ctx.now.timestamp(),
             ctx.tz,
         ))
+    }
+
+    /// Books `request` as the caller, under the booking limits, with its announcement queued in
+    /// the same transaction: the one way a command, `book any`, the wait-list's first try and
+    /// the booking form make a booking.
+    pub(super) async fn make_booking(
+        &self,
+        ctx: &Ctx<'_>,
+        request: &NewBooking,
+    ) -> Result<BookingView, BookingError> {
+        let now = ctx.now.timestamp();
+        self.db
+            .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
+            .await
     }
 
     /// The dataset a `--data` booking will need, resolved before anything is booked.

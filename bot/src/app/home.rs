@@ -233,17 +233,7 @@ impl App {
             end: form.end,
             note: form.note,
         };
-        match self
-            .db
-            .create_booking_announced(
-                ctx.actor(),
-                &request,
-                &self.limits,
-                now.timestamp(),
-                self.announcer(now.timestamp()),
-            )
-            .await
-        {
+        match self.make_booking(&ctx, &request).await {
             Ok(booking) => {
                 let message = OutgoingMessage {
                     to: Recipient::User(user.slack_user_id.clone()),

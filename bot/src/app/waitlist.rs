@@ -662,13 +662,12 @@ impl App {
         ctx: &Ctx<'_>,
         request: &NewBooking,
     ) -> anyhow::Result<Result<Reply, BookingError>> {
-        let now = ctx.now.timestamp();
-        match self
-            .db
-            .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
-            .await
-        {
-            Ok(booking) => Ok(Ok(crate::core::replies::booked(&booking, now, ctx.tz))),
+        match self.make_booking(ctx, request).await {
+            Ok(booking) => Ok(Ok(crate::core::replies::booked(
+                &booking,
+                ctx.now.timestamp(),
+                ctx.tz,
+            ))),
             Err(BookingError::Db(err)) => Err(err.into()),
             Err(refusal) => Ok(Err(refusal)),
         }
