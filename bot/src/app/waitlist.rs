@@ -100,6 +100,11 @@ impl App {
 
     async fn plan_line(&self, now: i64) -> anyhow::Result<LinePlan> {
         let open = self.db.open_wait_requests().await?;
+        self.plan_of(open, now).await
+    }
+
+    /// [`App::plan_line`] for requests already read.
+    async fn plan_of(&self, open: Vec<WaitRow>, now: i64) -> anyhow::Result<LinePlan> {
         let hosts = self.capacities().await?;
         let horizon = now + self.limits.max_ahead + 24 * 3600;
         let busy = self.db.busy_by_host(now, horizon).await?;
@@ -515,18 +520,14 @@ impl App {
             }
         }
 
-        if !self
-            .db
-            .open_wait_requests()
-            .await?
-            .iter()
-            .any(|r| r.state == WaitState::Waiting)
-        {
+        // Read once more: the expiries above changed the line.
+        let open = self.db.open_wait_requests().await?;
+        if !open.iter().any(|r| r.state == WaitState::Waiting) {
             // Nobody waits: nothing to place, and no idle time to note.
             self.last_match.lock().unwrap().replace(now);
             return Ok(pass);
         }
-        let plan = self.plan_line(now).await?;
+        let plan = self.plan_of(open, now).await?;
         let mut given: HashMap<String, Vec<Busy>> = plan.busy.clone();
         let mut still_waiting = 0;
         for (row, decision) in &plan.waiting {
