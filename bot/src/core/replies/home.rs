@@ -25,6 +25,17 @@ pub const BOOK_SHORTCUT: &str = "book_gpus";
 /// Slack caps a modal's field list well above this; a fleet is 10-20 hosts.
 const MAX_HOST_OPTIONS: usize = 100;
 
+/// For each GPU of `host`, whether a booking holds it at `now`.
+pub fn booked_now(host: &Host, bookings: &[BookingView], now: i64) -> Vec<bool> {
+    (0..host.gpu_count)
+        .map(|gpu| {
+            bookings.iter().any(|b| {
+                b.host == host.name && b.gpus.contains(&gpu) && b.start <= now && b.end > now
+            })
+        })
+        .collect()
+}
+
 /// One host of the fleet board: `gpu03 ■■□□□□□□ 2/8 booked · 37 % busy`. A GPU busy without a
 /// booking is flagged after the counts.
 pub fn board_line(
@@ -33,13 +44,7 @@ pub fn board_line(
     live: Option<&HostStatus>,
     now: i64,
 ) -> String {
-    let booked: Vec<bool> = (0..host.gpu_count)
-        .map(|gpu| {
-            bookings.iter().any(|b| {
-                b.host == host.name && b.gpus.contains(&gpu) && b.start <= now && b.end > now
-            })
-        })
-        .collect();
+    let booked = booked_now(host, bookings, now);
     let cells: String = booked.iter().map(|b| if *b { '■' } else { '□' }).collect();
     let mut line = format!(
         "`{}` {cells} {}/{} booked",

@@ -430,12 +430,9 @@ pub fn fleet_board(
         .iter()
         .filter(|h| h.state == crate::core::fleet::HostState::Active)
         .map(|h| {
-            (0..h.gpu_count)
-                .filter(|g| {
-                    !bookings.iter().any(|b| {
-                        b.host == h.name && b.gpus.contains(g) && b.start <= now && b.end > now
-                    })
-                })
+            home::booked_now(h, bookings, now)
+                .iter()
+                .filter(|booked| !**booked)
                 .count() as u32
         })
         .sum();
