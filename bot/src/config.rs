@@ -131,6 +131,12 @@ pub struct ReportsConfig {
     /// How long "Keep" silences reminders about a container.
     #[serde(default = "default_keep_for", with = "humantime_serde")]
     pub keep_for: Duration,
+    /// What a kWh costs; without it the reports show energy but no cost.
+    #[serde(default)]
+    pub price_per_kwh: Option<f64>,
+    /// The currency of `price_per_kwh`, as the reports and the export write it.
+    #[serde(default = "default_currency")]
+    pub currency: String,
 }
 
 impl ReportsConfig {
@@ -158,6 +164,9 @@ fn default_reminder_lead() -> Duration {
 fn default_keep_for() -> Duration {
     Duration::from_secs(7 * 24 * 3600)
 }
+fn default_currency() -> String {
+    "EUR".to_owned()
+}
 
 impl Default for ReportsConfig {
     fn default() -> Self {
@@ -169,6 +178,8 @@ impl Default for ReportsConfig {
             idle_gpu_hours: default_idle_gpu_hours(),
             reminder_lead: default_reminder_lead(),
             keep_for: default_keep_for(),
+            price_per_kwh: None,
+            currency: default_currency(),
         }
     }
 }
@@ -535,6 +546,19 @@ impl Config {
                     host.gpus
                 );
             }
+        }
+        if let Some(price) = self.reports.price_per_kwh
+            && !(price.is_finite() && price >= 0.0)
+        {
+            bail!(
+                "reports.price_per_kwh: {price} is not a price (give a number of at least 0, like 0.25)"
+            );
+        }
+        if self.reports.currency.trim().is_empty() || self.reports.currency.chars().count() > 8 {
+            bail!(
+                "reports.currency: {:?} is not a currency (give a short code or sign, like \"EUR\" or \"¥\")",
+                self.reports.currency
+            );
         }
         let mut names = std::collections::HashSet::new();
         for image in &self.images {

@@ -1,6 +1,7 @@
 //! `maison-bot`: the command-line entry point. Sub-commands: `serve` (the Slack app, with the
 //! scheduler and the outbox sender), `try` (everything locally, no Slack needed), `migrate`,
-//! `jobs` (list or run the scheduled jobs) and `pki` (the private CA for the agents).
+//! `jobs` (list or run the scheduled jobs), `report export` (CSV for finance) and `pki` (the
+//! private CA for the agents).
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ use maison_bot::app::App;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
 use maison_bot::core::jobs;
+use maison_bot::core::reports::export;
 use maison_bot::fleet::{self, Poller};
 use maison_bot::jobs::matcher::Matcher;
 use maison_bot::jobs::{ManualRun, Scheduler};
@@ -25,6 +27,7 @@ use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
 use maison_bot::slack::socket::SocketMode;
 use maison_bot::store::Db;
+use maison_bot::store::planning::load_export;
 use maison_bot::terminal::{self, TerminalSlack};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -75,9 +78,43 @@ enum Cmd {
     /// Scheduled jobs: list them with their next and last runs, or run one now.
     #[command(subcommand)]
     Jobs(JobsCli),
+    /// Reports for use outside Slack.
+    #[command(subcommand)]
+    Report(ReportCli),
     /// Manage the private certificate authority that secures bot ↔ agent traffic.
     #[command(subcommand)]
     Pki(maison_pki::PkiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCli {
+    /// Write GPU use per day, host, person and project as CSV, for finance: GPU-hours booked
+    /// and busy, kWh, and cost at `[reports] price_per_kwh`.
+    ///
+    /// Days are local days in the company time zone (`[jobs] timezone`), both ends included.
+    /// A person's busy time and energy on a host are split over their projects there by
+    /// booked hours; an empty `user` is energy drawn with no container on the GPUs.
+    Export {
+        #[arg(long, short, env = "MAISON_CONFIG")]
+        config: PathBuf,
+        /// First day, like 2026-11-01.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day, included, like 2026-11-30.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// The output format; CSV is the one there is.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,8 +188,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing("warn");
             jobs_command(command).await
         }
+        Cmd::Report(command) => {
+            init_tracing("warn");
+            report_command(command).await
+        }
         Cmd::Pki(command) => maison_pki::run(command),
     }
+}
+
+/// `maison-bot report …`.
+async fn report_command(command: ReportCli) -> anyhow::Result<()> {
+    let ReportCli::Export {
+        config,
+        from,
+        to,
+        format: ExportFormat::Csv,
+        output,
+    } = command;
+    if from > to {
+        bail!("--from {from} is after --to {to}: nothing to export");
+    }
+    let config = Config::load(&config)?;
+    let db = open_database(&config).await?;
+    let input = load_export(&db, &config, from, to, config.company_tz()).await?;
+    let rows = match &output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let rows = export::write_csv(&input, std::io::BufWriter::new(file))?;
+            eprintln!("wrote {rows} row(s) to {}", path.display());
+            rows
+        }
+        None => export::write_csv(&input, std::io::stdout().lock())?,
+    };
+    info!(rows, "export written");
+    Ok(())
 }
 
 fn init_tracing(default: &str) {

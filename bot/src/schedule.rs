@@ -47,6 +47,13 @@ pub const WEEKLY_CAPACITY: JobInfo = JobInfo {
     default_schedule: "0 0 9 * * Mon",
 };
 
+pub const MONTHLY_CAPACITY: JobInfo = JobInfo {
+    name: "monthly_capacity",
+    description: "Posts last month's capacity report on the month's first working day (use, idle, unmet demand, energy and cost by project, forecast chart)",
+    // Days 1–3 hold every month's first Monday-to-Friday day; the job skips the others.
+    default_schedule: "0 0 9 1-3 * *",
+};
+
 pub const REMINDERS: JobInfo = JobInfo {
     name: "reminders",
     description: "DMs owners: bookings starting/ending soon, stale or idle containers, GPUs used without a booking",
@@ -66,6 +73,7 @@ pub const JOBS: &[JobInfo] = &[
     OUTBOX_RETENTION,
     DAILY_REPORT,
     WEEKLY_CAPACITY,
+    MONTHLY_CAPACITY,
     REMINDERS,
     DATASET_MARGIN,
 ];
@@ -140,9 +148,33 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
 
+    /// Days 1–3 at 09:00 hold every month's first working day (see the job).
+    #[test]
+    fn the_monthly_report_runs_on_the_first_three_days() {
+        let schedule = parse_schedule(MONTHLY_CAPACITY.default_schedule)
+            .unwrap()
+            .unwrap();
+        let paris = chrono_tz::Europe::Paris;
+        let after = paris.with_ymd_and_hms(2026, 11, 3, 10, 0, 0).unwrap();
+        let next: Vec<String> = schedule
+            .after(&after)
+            .take(4)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .collect();
+        assert_eq!(
+            next,
+            [
+                "2026-12-01 09:00",
+                "2026-12-02 09:00",
+                "2026-12-03 09:00",
+                "2027-01-01 09:00"
+            ]
+        );
+    }
+
     #[test]
     fn the_table_is_sound() {
-        assert_eq!(JOBS.len(), 6);
+        assert_eq!(JOBS.len(), 7);
         let mut names = std::collections::HashSet::new();
         for job in JOBS {
             assert!(names.insert(job.name), "{} is listed twice", job.name);

@@ -130,3 +130,112 @@ fn two_cli_runs_of_one_job_at_once_both_succeed() {
         assert!(out.contains("metrics_retention: deleted"), "{out}");
     }
 }
+
+/// `report export`: the CSV for finance, from a database with one booking in it, to a file or
+/// to standard output; a reversed range is refused in one line.
+#[test]
+fn report_export_writes_csv_for_the_days_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maison.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{}/maison.db?mode=rwc\"\n\n\
+             [reports]\nprice_per_kwh = 0.3\ncurrency = \"JPY\"\n\n\
+             [[hosts]]\nname = \"gpu01\"\ngpus = 2\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let config = path.to_str().unwrap();
+    assert!(
+        maison_bot(&["migrate", "--config", config], dir.path())
+            .status
+            .success()
+    );
+    // A booking of both GPUs on 29 November, 10:00–13:00 UTC, for `vision`.
+    let db = dir.path().join("maison.db");
+    let sql = "INSERT INTO users (id, team_id, slack_user_id, display_name, tz, profile_fetched_at) \
+               VALUES (1, 'T0', 'U0CAROL', 'Carol', 'UTC', 0); \
+               INSERT INTO hosts (name, gpu_count, state, updated_at) \
+               VALUES ('gpu01', 2, 'active', 0); \
+               INSERT INTO bookings (id, user_id, host, gpus, start_at, end_at, created_at, project) \
+               VALUES (1, 1, 'gpu01', '0,1', 1795946400, 1795957200, 0, 'vision');";
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(sql).unwrap();
+    drop(conn);
+
+    let out = dir.path().join("november.csv");
+    let output = maison_bot(
+        &[
+            "report",
+            "export",
+            "--config",
+            config,
+            "--from",
+            "2026-11-29",
+            "--to",
+            "2026-11-30",
+            "--format",
+            "csv",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("wrote 1 row(s)"),
+        "{}",
+        stderr(&output)
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "day,host,user,project,booked_gpu_hours,busy_gpu_hours,kwh,cost,currency",
+            "2026-11-29,gpu01,U0CAROL,vision,6.0000,0.0000,0.0000,0.0000,JPY",
+        ]
+    );
+
+    // To standard output, a day without use: the header alone.
+    let output = maison_bot(
+        &[
+            "report",
+            "export",
+            "--config",
+            config,
+            "--from",
+            "2026-11-30",
+            "--to",
+            "2026-11-30",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "day,host,user,project,booked_gpu_hours,busy_gpu_hours,kwh,cost,currency\n"
+    );
+
+    let output = maison_bot(
+        &[
+            "report",
+            "export",
+            "--config",
+            config,
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-11-01",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&output);
+    assert!(!output.status.success());
+    assert!(
+        err.contains("--from 2026-12-01 is after --to 2026-11-01"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -218,6 +218,26 @@ pub enum ParseError {
         input: String,
         reason: String,
     },
+
+    #[error(
+        "`{input}` is not a project name: it {reason}. A project is a name made of letters, \
+         digits, `_`, `.` and `-`, like `vision`; `/maison project` lists them."
+    )]
+    BadProject {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
+    /// `report what-if` with an addition it cannot read.
+    #[error(
+        "`{input}` is not capacity I can add. Say how many GPUs, like `+4 gpus` (one new host \
+         of 4), or hosts and their size, like `+2 hosts of 8` (at most 4096 GPUs in all)."
+    )]
+    BadWhatIf { input: String },
+
+    #[error("`{input}` is not a number of weeks I can replay: give 1 to 52, like `--weeks 12`.")]
+    BadWeeks { input: String },
 }
 
 impl ParseError {
@@ -260,7 +280,9 @@ impl ParseError {
             | ParseError::WaitOptionWithoutWait { command, .. }
             | ParseError::WaitWithStartTime { command }
             | ParseError::WithinShorterThanBooking { command, .. }
-            | ParseError::BadMemorySize { command, .. } => Some(command),
+            | ParseError::BadMemorySize { command, .. }
+            | ParseError::BadProject { command, .. } => Some(command),
+            ParseError::BadWhatIf { .. } | ParseError::BadWeeks { .. } => Some("report"),
         }
     }
 }

@@ -55,6 +55,9 @@ pub enum Command {
         wait: Option<WaitOptions>,
         /// `--min-mem 40G`: only GPUs with at least this much memory each, in bytes.
         min_mem: Option<u64>,
+        /// `--project vision`: the project the GPUs serve; lower-cased, not checked against
+        /// the project list.
+        project: Option<String>,
     },
     /// `mine` or `bookings`.
     Mine,
@@ -116,11 +119,16 @@ pub enum Command {
     },
     /// `jobs [list]` / `jobs run <job>` (admin): the scheduled jobs.
     Jobs(JobsCommand),
-    /// `report [day|week]`: yesterday's utilisation report, or the last week's capacity report,
-    /// for the caller alone.
+    /// `report [day|week|month]`: yesterday's utilisation report, or the capacity report of
+    /// the last week or the last calendar month, for the caller alone.
     Report {
         period: ReportPeriod,
     },
+    /// `report what-if +4 gpus [--weeks N]`: the last weeks' demand replayed against a larger
+    /// fleet.
+    WhatIf(WhatIfRequest),
+    /// `project …`: the projects bookings serve.
+    Project(ProjectCommand),
     /// `data …`: the dataset registry.
     Data(DataCommand),
 }
@@ -180,6 +188,42 @@ pub enum ReportPeriod {
     Day,
     /// The last seven days.
     Week,
+    /// The last complete calendar month.
+    Month,
+}
+
+/// `report what-if +2 hosts of 8 [--weeks 12]`: capacity added, and how much history to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WhatIfRequest {
+    /// New hosts; `+4 gpus` is one new host of 4 GPUs.
+    pub hosts: u32,
+    pub gpus_per_host: u32,
+    /// Weeks of demand replayed (default [`WhatIfRequest::DEFAULT_WEEKS`]).
+    pub weeks: u32,
+}
+
+impl WhatIfRequest {
+    pub const DEFAULT_WEEKS: u32 = 8;
+    /// A year: longer replays describe a fleet and a team that no longer exist.
+    pub const MAX_WEEKS: u32 = 52;
+    /// Far above any real purchase; keeps the replay's arithmetic small.
+    pub const MAX_GPUS: u32 = 4096;
+}
+
+/// `project …`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectCommand {
+    /// `project` or `project ls`: the projects, and your default.
+    Ls,
+    /// `project default <name>`, or `project default none` to clear it (`None`).
+    Default { name: Option<String> },
+    /// `project add <name> [for "<description>"]` (admin).
+    Add {
+        name: String,
+        description: Option<String>,
+    },
+    /// `project rm <name>` (admin): retired, kept in old bookings and reports.
+    Rm { name: String },
 }
 
 /// `jobs …` (admin).
@@ -217,6 +261,8 @@ pub struct BookRequest {
     pub wait: Option<WaitOptions>,
     /// `--min-mem 40G`: only GPUs with at least this much memory each, in bytes.
     pub min_mem: Option<u64>,
+    /// `--project vision`: lower-cased, not checked against the project list.
+    pub project: Option<String>,
 }
 
 /// `--wait`: when nothing fits now, join the wait-list instead of being refused.

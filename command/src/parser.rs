@@ -10,7 +10,8 @@ use crate::spec::{PLANNED, lookup, nearest, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
     BookRequest, BookingEnd, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
-    LaunchGpus, LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod, WaitOptions,
+    LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand, ReleaseTarget,
+    ReportPeriod, WaitOptions, WhatIfRequest,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
@@ -84,6 +85,7 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "jobs" => parser.jobs(),
         "report" => parser.report(),
         "data" => parser.data(),
+        "project" => parser.project(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
             word: word.to_owned(),
@@ -309,16 +311,152 @@ impl<'a> Parser<'a> {
         let period = match period.text.to_lowercase().as_str() {
             "day" | "daily" => ReportPeriod::Day,
             "week" | "weekly" => ReportPeriod::Week,
+            "month" | "monthly" => ReportPeriod::Month,
+            "what-if" | "whatif" => return self.what_if(),
             _ => {
                 return Err(self.unknown_subcommand(
                     period.raw,
-                    "`day` or `week`",
-                    ["day", "week"],
+                    "`day`, `week`, `month` or `what-if`",
+                    ["day", "week", "month", "what-if"],
                 ));
             }
         };
         self.finish()?;
         Ok(Command::Report { period })
+    }
+
+    /// `what-if +4 gpus`, `+1 host of 8`, `+2 hosts of 8`, then `[--weeks N]`.
+    fn what_if(mut self) -> Result<Command, ParseError> {
+        const WHAT: &str = "the capacity to add, like `+4 gpus` or `+2 hosts of 8`";
+        let first = self.required(WHAT)?;
+        // `+4`, `+4gpus`, `+2hosts`: the number and the unit may be one word or two.
+        let mut input = first.text.to_lowercase();
+        let digits_end = input
+            .trim_start_matches('+')
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(input.len(), |i| i + usize::from(input.starts_with('+')));
+        let unit_inline = input.split_off(digits_end);
+        let bad = |input: String| ParseError::BadWhatIf { input };
+        let count: u32 = input
+            .trim_start_matches('+')
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad(first.raw.to_owned()))?;
+        let unit = if unit_inline.is_empty() {
+            self.required(WHAT)?.text.to_lowercase()
+        } else {
+            unit_inline
+        };
+        let typed = |rest: &str| format!("+{count} {rest}");
+        let (hosts, gpus_per_host) = match unit.as_str() {
+            "gpu" | "gpus" => (1, count),
+            "host" | "hosts" => {
+                let of = self.required("`of` and the GPUs per host, like `+2 hosts of 8`")?;
+                if !of.text.eq_ignore_ascii_case("of") {
+                    return Err(bad(typed(&format!("{unit} {}", of.raw))));
+                }
+                let size = self.required("the GPUs per new host, like `+2 hosts of 8`")?;
+                let gpus = size
+                    .text
+                    .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| bad(typed(&format!("{unit} of {}", size.raw))))?;
+                (count, gpus)
+            }
+            other => return Err(bad(typed(other))),
+        };
+        if u64::from(hosts) * u64::from(gpus_per_host) > u64::from(WhatIfRequest::MAX_GPUS) {
+            return Err(bad(typed(&unit)));
+        }
+        let mut weeks = WhatIfRequest::DEFAULT_WEEKS;
+        if let Some(token) = self.next()? {
+            let word = token.text.to_lowercase();
+            if token.quoted || !(word == "--weeks" || word.starts_with("--weeks=")) {
+                return Err(self.unexpected(token.raw));
+            }
+            let inline = token.text.split_once('=').map(|(_, value)| value);
+            let value =
+                self.option_token(inline, "a number of weeks after `--weeks`, like `12`")?;
+            weeks = value
+                .text
+                .parse::<u32>()
+                .ok()
+                .filter(|w| (1..=WhatIfRequest::MAX_WEEKS).contains(w))
+                .ok_or_else(|| ParseError::BadWeeks {
+                    input: value.raw.to_owned(),
+                })?;
+        }
+        self.finish()?;
+        Ok(Command::WhatIf(WhatIfRequest {
+            hosts,
+            gpus_per_host,
+            weeks,
+        }))
+    }
+
+    /// `project [ls]`, `project default <name>|none`, `project add <name> [for "…"]`,
+    /// `project rm <name>`.
+    fn project(mut self) -> Result<Command, ParseError> {
+        let Some(verb) = self.next()? else {
+            return Ok(Command::Project(ProjectCommand::Ls));
+        };
+        let command = match verb.text.to_lowercase().as_str() {
+            "ls" | "list" => ProjectCommand::Ls,
+            "default" => {
+                let name = self.required("a project, like `vision`, or `none`")?;
+                if name.text.eq_ignore_ascii_case("none") {
+                    ProjectCommand::Default { name: None }
+                } else {
+                    ProjectCommand::Default {
+                        name: Some(self.project_name(name.text)?),
+                    }
+                }
+            }
+            "add" => {
+                let name = self.required("a project name, like `vision`")?;
+                let name = self.project_name(name.text)?;
+                let description = match self.next()? {
+                    None => None,
+                    Some(token) if !token.quoted && token.text.eq_ignore_ascii_case("for") => {
+                        Some(self.note()?)
+                    }
+                    Some(token) => return Err(self.unexpected(token.raw)),
+                };
+                return Ok(Command::Project(ProjectCommand::Add { name, description }));
+            }
+            "rm" | "remove" => {
+                let name = self.required("the project to remove, like `vision`")?;
+                ProjectCommand::Rm {
+                    name: self.project_name(name.text)?,
+                }
+            }
+            _ => {
+                return Err(self.unknown_subcommand(
+                    verb.raw,
+                    "`ls`, `default`, `add` or `rm`",
+                    ["ls", "default", "add", "rm"],
+                ));
+            }
+        };
+        self.finish()?;
+        Ok(Command::Project(command))
+    }
+
+    /// A project name: lower-cased, the same plain-name rule as datasets (it is shown in
+    /// reports and written in CSV exports).
+    fn project_name(&self, text: &str) -> Result<String, ParseError> {
+        let name = text.to_lowercase();
+        match dataset_part_problem(&name) {
+            Some(reason) => Err(ParseError::BadProject {
+                command: self.command,
+                input: text.to_owned(),
+                reason,
+            }),
+            None => Ok(name),
+        }
     }
 
     /// `data [ls]`, `data add …`, `data where <dataset>`, `data <verb> <dataset> <host>`.
@@ -735,6 +873,7 @@ impl<'a> Parser<'a> {
         let mut within = None;
         let mut auto = false;
         let mut min_mem = None;
+        let mut project = None;
         while let Some(token) = self.next()? {
             let word = token.text.to_lowercase();
             if token.quoted {
@@ -788,6 +927,11 @@ impl<'a> Parser<'a> {
             } else if (word == "--min-mem" || word.starts_with("--min-mem=")) && min_mem.is_none() {
                 let inline = token.text.split_once('=').map(|(_, value)| value);
                 min_mem = Some(self.memory_size(inline)?);
+            } else if (word == "--project" || word.starts_with("--project=")) && project.is_none() {
+                let inline = token.text.split_once('=').map(|(_, value)| value);
+                let value =
+                    self.option_token(inline, "a project after `--project`, like `vision`")?;
+                project = Some(self.project_name(value.text)?);
             } else if word == "for" && note.is_none() && !any {
                 note = Some(self.note()?);
             } else {
@@ -840,6 +984,7 @@ impl<'a> Parser<'a> {
                 data,
                 wait,
                 min_mem,
+                project,
             });
         }
         let (start, end) = match span {
@@ -855,6 +1000,7 @@ impl<'a> Parser<'a> {
             data,
             wait,
             min_mem,
+            project,
         }))
     }
 

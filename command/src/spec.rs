@@ -55,7 +55,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         usage: "book <host>[:<gpus>|:all] <duration> [at <time>] [--gpus N] [--data <dataset>] [for \"<note>\"]\n\
                 book <host>[:<gpus>] [<day>] <start>-<end> [--data <dataset>] [for \"<note>\"]\n\
                 book any <duration> [--gpus N] [at <time>] [--min-mem <size>] [--data <dataset>]\n\
-                book <host>|any <duration> [--gpus N] --wait [--within <duration>] [--auto] [--min-mem <size>]",
+                book <host>|any <duration> [--gpus N] --wait [--within <duration>] [--auto] [--min-mem <size>]\n\
+                book … --project <project>",
         summary: "Book GPUs on a host, for a duration or a time range",
         details: "Without GPUs you get one free GPU; `gpu01:0,1` books GPUs 0 and 1, `gpu01:0-3` \
                   GPUs 0 to 3, `gpu01:all` the whole host, `--gpus 2` any two free GPUs. \
@@ -78,7 +79,10 @@ pub const COMMANDS: &[CommandSpec] = &[
                   within 8 hours; `/maison queue` shows the line, `/maison unwait` leaves it.\n\
                   `--min-mem 40G` only takes GPUs with at least that much memory each, with or \
                   without `--wait`. `G` is 10^9 bytes, so `80G` takes an 80 GB card; `GiB` \
-                  counts in 2^30.",
+                  counts in 2^30.\n\
+                  `--project vision` says which project the GPUs serve (reports split GPU-hours, \
+                  energy and cost by project); without it your default project applies \
+                  (`/maison project default vision`).",
         examples: &[
             "book gpu01 2h",
             "book gpu01:1 3h at 14:00",
@@ -91,6 +95,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "book any 2h --gpus 2 --wait --within 8h",
             "book gpu03 4h --wait --auto",
             "book any 1h --min-mem 40G",
+            "book gpu01 4h --project vision",
         ],
         admin: false,
     },
@@ -314,14 +319,48 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "report",
         aliases: &[],
-        usage: "report [day|week]",
-        summary: "Show the utilisation report now, just to you",
+        usage: "report [day|week|month]\n\
+                report what-if +<N> gpus|+<N> hosts of <G> [--weeks <N>]",
+        summary: "Show a utilisation or capacity report now, just to you",
         details: "`report` (or `report day`) is yesterday's report: GPU-hours booked, busy and \
                   idle per host, top users, orphan images and stale containers. `report week` \
                   is the capacity report of the last seven days: peak demand, hours fully \
-                  booked, refused bookings and a verdict. The heat-map chart comes with the \
-                  report posted to the team's channel.",
-        examples: &["report", "report week"],
+                  booked, refused bookings and a verdict. `report month` is last month's \
+                  capacity report: utilisation, booked-but-idle, demand including unmet demand, \
+                  energy and cost, by project and by person, and the forecast. The charts come \
+                  with the reports posted to the team's channel.\n\
+                  `report what-if +4 gpus` (one new host of 4 GPUs) or `+2 hosts of 8` replays \
+                  the last 8 weeks of demand (`--weeks 12` for more), refused and waiting \
+                  requests included, against the larger fleet, and tells you how many \
+                  GPU-hours would still have gone unmet and how long people would have waited.",
+        examples: &[
+            "report",
+            "report week",
+            "report month",
+            "report what-if +4 gpus",
+            "report what-if +2 hosts of 8 --weeks 12",
+        ],
+        admin: false,
+    },
+    CommandSpec {
+        name: "project",
+        aliases: &["projects"],
+        usage: "project [ls]\n\
+                project default <project>|none\n\
+                project add <project> [for \"<description>\"]\n\
+                project rm <project>",
+        summary: "The projects GPUs are booked for; set your default one",
+        details: "`project` lists the projects and your default. `project default vision` makes \
+                  your bookings count for `vision` unless they say `--project`; `project default \
+                  none` clears it. Admins keep the list: `project add` and `project rm` (a \
+                  removed project stays in past bookings and reports, but takes no new ones).",
+        examples: &[
+            "project",
+            "project default vision",
+            "project default none",
+            "project add vision for \"image models\"",
+            "project rm vision",
+        ],
         admin: false,
     },
 ];

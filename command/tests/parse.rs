@@ -5,7 +5,8 @@ mod support;
 use chrono::Duration;
 use maison_command::{
     BookRequest, BookingEnd, COMMANDS, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
-    LaunchGpus, LaunchRequest, ParseContext, ParseError, ReleaseTarget, ReportPeriod, WaitOptions,
+    LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand, ReleaseTarget,
+    ReportPeriod, WaitOptions, WhatIfRequest,
 };
 use support::{ctx, parse, utc};
 
@@ -71,6 +72,7 @@ fn book_defaults_to_one_gpu_now() {
             data: None,
             wait: None,
             min_mem: None,
+            project: None,
         }
     );
 }
@@ -270,6 +272,7 @@ fn book_start_without_at() {
             data: None,
             wait: None,
             min_mem: None,
+            project: None,
         })
     );
     // One start only; a bad date is named as such.
@@ -294,6 +297,7 @@ fn book_any() {
             data: None,
             wait: None,
             min_mem: None,
+            project: None,
         })
     );
     assert_eq!(
@@ -305,6 +309,7 @@ fn book_any() {
             data: None,
             wait: None,
             min_mem: None,
+            project: None,
         })
     );
     assert_eq!(
@@ -316,6 +321,7 @@ fn book_any() {
             data: None,
             wait: None,
             min_mem: None,
+            project: None,
         }),
         "a range gives the start and the length"
     );
@@ -1275,11 +1281,17 @@ fn report_day_and_week() {
     );
     assert!(!maison_command::lookup("report").unwrap().admin);
     assert_eq!(
-        err("report month"),
+        parse("report month"),
+        Ok(Command::Report {
+            period: ReportPeriod::Month
+        })
+    );
+    assert_eq!(
+        err("report year"),
         ParseError::UnknownSubcommand {
             command: "report",
-            word: "month".into(),
-            expected: "`day` or `week`",
+            word: "year".into(),
+            expected: "`day`, `week`, `month` or `what-if`",
             suggestion: None,
         }
     );
@@ -1587,6 +1599,7 @@ fn book_stages_a_dataset() {
             data: Some(dataset("imagenet", None)),
             wait: None,
             min_mem: None,
+            project: None,
         })
     );
     assert_eq!(
@@ -1621,6 +1634,7 @@ fn book_wait_on_a_host() {
             data: None,
             wait: wait(None, false),
             min_mem: None,
+            project: None,
         }
     );
     assert_eq!(book("book gpu03 4h --wait --auto").wait, wait(None, true));
@@ -1635,6 +1649,7 @@ fn book_wait_on_a_host() {
             data: None,
             wait: wait(Some(hours(8)), true),
             min_mem: None,
+            project: None,
         },
         "options in any order and any case"
     );
@@ -1651,6 +1666,7 @@ fn book_any_wait() {
             data: None,
             wait: wait(Some(hours(8)), false),
             min_mem: None,
+            project: None,
         })
     );
     assert_eq!(
@@ -1674,6 +1690,7 @@ fn book_any_wait() {
             }),
             wait: wait(Some(Duration::minutes(150)), true),
             min_mem: Some(40_000_000_000),
+            project: None,
         })
     );
 }
@@ -1733,12 +1750,14 @@ fn min_mem_with_and_without_wait() {
             data: None,
             wait: None,
             min_mem: Some(40 * gb),
+            project: None,
         })
     );
     assert!(matches!(
         parse("book any 1h --gpus 4 at tomorrow 9:00 --min-mem=80GB"),
         Ok(Command::BookAny {
             min_mem: Some(80_000_000_000),
+            project: None,
             start: Some(_),
             ..
         })
@@ -1965,4 +1984,144 @@ fn queue_and_unwait() {
     );
     assert!(!maison_command::lookup("queue").unwrap().admin);
     assert!(!maison_command::lookup("unwait").unwrap().admin);
+}
+
+#[test]
+fn what_if_takes_gpus_or_hosts_and_weeks() {
+    let what_if = |hosts, gpus_per_host, weeks| {
+        Ok(Command::WhatIf(WhatIfRequest {
+            hosts,
+            gpus_per_host,
+            weeks,
+        }))
+    };
+    assert_eq!(parse("report what-if +4 gpus"), what_if(1, 4, 8));
+    assert_eq!(parse("report what-if +4gpus"), what_if(1, 4, 8));
+    assert_eq!(parse("report whatif 4 GPU"), what_if(1, 4, 8));
+    assert_eq!(parse("report what-if +1 host of 8"), what_if(1, 8, 8));
+    assert_eq!(
+        parse("report what-if +2 hosts of 8 --weeks 12"),
+        what_if(2, 8, 12)
+    );
+    assert_eq!(
+        parse("report what-if +2hosts of 8gpus --weeks=3"),
+        what_if(2, 8, 3)
+    );
+    for bad in [
+        "report what-if +0 gpus",
+        "report what-if four gpus",
+        "report what-if +4 tpus",
+        "report what-if +2 hosts with 8",
+        "report what-if +2 hosts of eight",
+        "report what-if +5000 gpus",
+        "report what-if +-4 gpus",
+    ] {
+        assert!(
+            matches!(err(bad), ParseError::BadWhatIf { .. }),
+            "{bad}: {:?}",
+            err(bad)
+        );
+    }
+    assert_eq!(
+        err("report what-if +4 gpus --weeks 53"),
+        ParseError::BadWeeks { input: "53".into() }
+    );
+    assert!(matches!(
+        err("report what-if"),
+        ParseError::MissingArgument {
+            command: "report",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("report what-if +4 gpus now"),
+        ParseError::UnexpectedArgument { .. }
+    ));
+    assert!(
+        err("report what-if +4 tpus")
+            .to_string()
+            .contains("`+2 hosts of 8`")
+    );
+}
+
+#[test]
+fn projects_on_bookings_and_their_own_command() {
+    let Ok(Command::Book(request)) = parse("book gpu01 2h --project Vision") else {
+        panic!("should parse");
+    };
+    assert_eq!(request.project.as_deref(), Some("vision"));
+    let Ok(Command::Book(request)) = parse("book gpu01 2h --wait --project=nlp-2") else {
+        panic!("should parse");
+    };
+    assert_eq!(request.project.as_deref(), Some("nlp-2"));
+    let Ok(Command::BookAny { project, .. }) = parse("book any 1h --gpus 2 --project vision")
+    else {
+        panic!("should parse");
+    };
+    assert_eq!(project.as_deref(), Some("vision"));
+    assert!(matches!(
+        err("book gpu01 2h --project a/b"),
+        ParseError::BadProject {
+            command: "book",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("book gpu01 2h --project"),
+        ParseError::MissingArgument { .. }
+    ));
+    assert!(matches!(
+        err("book gpu01 2h --project x --project y"),
+        ParseError::UnexpectedArgument { .. }
+    ));
+
+    assert_eq!(parse("project"), Ok(Command::Project(ProjectCommand::Ls)));
+    assert_eq!(
+        parse("projects ls"),
+        Ok(Command::Project(ProjectCommand::Ls))
+    );
+    assert_eq!(
+        parse("project default Vision"),
+        Ok(Command::Project(ProjectCommand::Default {
+            name: Some("vision".into())
+        }))
+    );
+    assert_eq!(
+        parse("project default none"),
+        Ok(Command::Project(ProjectCommand::Default { name: None }))
+    );
+    assert_eq!(
+        parse("project add vision for \"image models\""),
+        Ok(Command::Project(ProjectCommand::Add {
+            name: "vision".into(),
+            description: Some("image models".into())
+        }))
+    );
+    assert_eq!(
+        parse("project rm vision"),
+        Ok(Command::Project(ProjectCommand::Rm {
+            name: "vision".into()
+        }))
+    );
+    assert!(matches!(
+        err("project add .hidden"),
+        ParseError::BadProject {
+            command: "project",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("project rename a b"),
+        ParseError::UnknownSubcommand {
+            command: "project",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("project default"),
+        ParseError::MissingArgument {
+            command: "project",
+            ..
+        }
+    ));
 }

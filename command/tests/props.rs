@@ -236,6 +236,7 @@ proptest! {
             data: None,
             wait: wait.map(|(_, auto)| WaitOptions { within, auto }),
             min_mem: min_mem_gb.map(|gb| gb * 1_000_000_000),
+            project: None,
         };
         prop_assert_eq!(parse(&line), Ok(Command::Book(expected)), "{}", line);
     }

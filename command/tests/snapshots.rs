@@ -68,7 +68,9 @@ error_snapshots! {
     unknown_subcommand: "host dran gpu03";
     unknown_jobs_subcommand: "jobs start daily_report";
     missing_job: "jobs run";
-    unknown_report_period: "report month";
+    unknown_report_period: "report year";
+    bad_what_if: "report what-if +4 tpus";
+    bad_project: "book gpu01 2h --project a/b";
     wait_option_without_wait: "book any 2h --within 8h";
     wait_with_start_time: "book gpu01 2h at 14:00 --wait";
     within_shorter_than_booking: "book any 1d --wait --within 8h";

@@ -127,6 +127,7 @@ async fn run_sequence(backend: Backend, ops: Vec<Op>) -> Result<(), String> {
                     start,
                     end: start + len_min * 60,
                     note: None,
+                    project: None,
                 };
                 match db.create_booking(actor, &request, &limits, now).await {
                     Ok(view) => made.push(view.id),

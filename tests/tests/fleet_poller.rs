@@ -418,6 +418,7 @@ async fn book(db: &Db) -> i64 {
         start: now,
         end: now + 3600,
         note: None,
+        project: None,
     };
     let limits = Limits {
         max_length: 7 * 86_400,

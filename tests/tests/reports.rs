@@ -586,8 +586,8 @@ on_both_databases! {
         assert!(text.contains("gpu01"), "{text}");
         let week = bot.command_text("U0CAROL", "report week").await;
         assert!(week.contains("GPU capacity —"), "{week}");
-        let wrong = bot.command_text("U0CAROL", "report month").await;
-        assert!(wrong.contains("takes `day` or `week`"), "{wrong}");
+        let wrong = bot.command_text("U0CAROL", "report year").await;
+        assert!(wrong.contains("takes `day`, `week`, `month` or `what-if`"), "{wrong}");
         assert!(bot.slack.unread().is_empty(), "nothing was posted to a channel");
         bot.finish().await;
     }
@@ -674,9 +674,10 @@ on_both_databases! {
         assert_eq!(input.refusals[0].host.as_deref(), Some("gpu01"));
         assert_eq!(input.refusals[1].host, None);
         assert_eq!(input.refusals[1].gpus, 9);
-        // One week of history (the first booking was on Sunday): 2 GPUs at the peak; the
-        // 25 weeks before Maison had any booking are left out.
-        assert_eq!(input.weekly_peaks, [2.0]);
+        // One week of history (the first booking was on Sunday); the 25 weeks before Maison
+        // had any booking are left out. Demand peaked at the admin's refused 9 GPUs: unmet
+        // demand counts.
+        assert_eq!(input.weekly_peaks, [9.0]);
         let s = weekly::summarize(&input);
         assert_eq!(s.gpus, 12);
         assert!(matches!(s.outlook, maison_bot::core::reports::forecast::Outlook::NotEnoughHistory { weeks: 1, .. }));

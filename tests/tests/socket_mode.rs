@@ -669,3 +669,34 @@ async fn the_booking_form_opens_from_each_entry_point_over_socket_mode() {
     socket.shutdown().await;
     bot.finish().await;
 }
+
+/// Capacity planning over Socket Mode: projects managed and used in a booking, the monthly
+/// report and the what-if answered on the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_and_planning_reports_work_over_socket_mode() {
+    let mut config = test_config();
+    config.slack.announce_channel = None;
+    let bot = BotTester::start_with(Backend::Sqlite, config).await;
+    let (socket, to_bot, mut acks) = connect(&bot).await;
+    let url = bot.slack.response_url();
+    let mut ask = async |id: &str, user: &str, text: &str| {
+        to_bot.send(command_envelope(id, user, text, &url)).unwrap();
+        let ack = next_ack(&mut acks).await;
+        assert_eq!(ack["envelope_id"], id);
+        reply_text(&ack["payload"])
+    };
+    let text = ask("env-p-1", "U0ADMIN", "project add vision").await;
+    assert!(text.contains("Added the project `vision`"), "{text}");
+    let text = ask("env-p-2", "U0ALICE", "project default vision").await;
+    assert!(text.contains("now count for `vision`"), "{text}");
+    let text = ask("env-p-3", "U0ALICE", "book gpu01 1h").await;
+    assert!(text.contains("Booked `gpu01`"), "{text}");
+    let text = ask("env-p-4", "U0ALICE", "report month").await;
+    assert!(text.contains("GPU capacity — October 2026"), "{text}");
+    let text = ask("env-p-5", "U0ALICE", "report what-if +1 host of 8").await;
+    assert!(text.contains("8 GPUs"), "{text}");
+    let text = ask("env-p-6", "U0ALICE", "book gpu02 1h --project nope").await;
+    assert!(text.contains("There is no project `nope`"), "{text}");
+    socket.shutdown().await;
+    bot.finish().await;
+}

@@ -30,6 +30,8 @@ pub(super) struct AnyWish<'a> {
     pub(super) min_mem: Option<u64>,
     /// `--wait`: join the line when nothing fits.
     pub(super) wait: Option<WaitOptions>,
+    /// `--project`, already checked.
+    pub(super) project: Option<&'a str>,
 }
 
 impl App {
@@ -133,6 +135,7 @@ impl App {
                 start,
                 end,
                 note: None,
+                project: wish.project.map(str::to_owned),
             };
             match self.make_booking(ctx, &request).await {
                 Ok(booking) => return self.booked_with(ctx, &booking, staged.as_ref()).await,
@@ -146,6 +149,7 @@ impl App {
                 options,
                 min_mem: wish.min_mem,
                 data: wish.data,
+                project: wish.project,
             };
             return self.join_line(ctx, None, gpus, end - start, &wait).await;
         }
@@ -196,6 +200,18 @@ impl App {
         request: &NewBooking,
     ) -> Result<BookingView, BookingError> {
         let now = ctx.now.timestamp();
+        let filled;
+        let request = if request.project.is_none()
+            && let Some(project) = self.project_or_default(ctx, None).await?
+        {
+            filled = NewBooking {
+                project: Some(project),
+                ..request.clone()
+            };
+            &filled
+        } else {
+            request
+        };
         self.db
             .create_booking_announced(ctx.actor(), request, &self.limits, now, self.announcer(now))
             .await

@@ -232,6 +232,7 @@ impl App {
             start: form.start,
             end: form.end,
             note: form.note,
+            project: None,
         };
         match self.make_booking(&ctx, &request).await {
             Ok(booking) => {

@@ -103,6 +103,7 @@ pub mod jobs;
 
 pub use datasets::MarginKept;
 pub use home::{Shortcut, Submission};
+mod projects;
 mod reports;
 pub mod waitlist;
 
@@ -303,6 +304,9 @@ impl App {
             Command::Help { topic } => Ok(replies::help(topic.as_deref())),
             Command::Status { host } => self.status(ctx, host.as_deref()).await,
             Command::Book(request) => {
+                if let Some(refusal) = self.project_refusal(request.project.as_deref()).await? {
+                    return Ok(refusal);
+                }
                 let start = request.start.unwrap_or(ctx.now);
                 let end = match request.end {
                     BookingEnd::After(length) => start + length,
@@ -319,6 +323,7 @@ impl App {
                     start: start.timestamp(),
                     end: end.timestamp(),
                     note: request.note,
+                    project: request.project.clone(),
                 };
                 match request.wait {
                     Some(options) => {
@@ -326,6 +331,7 @@ impl App {
                             options,
                             min_mem: request.min_mem,
                             data: request.data.as_ref(),
+                            project: request.project.as_deref(),
                         };
                         self.book_or_wait(ctx, &new, &wait).await
                     }
@@ -345,7 +351,11 @@ impl App {
                 data,
                 wait,
                 min_mem,
+                project,
             } => {
+                if let Some(refusal) = self.project_refusal(project.as_deref()).await? {
+                    return Ok(refusal);
+                }
                 let wish = AnyWish {
                     length,
                     gpus,
@@ -353,6 +363,7 @@ impl App {
                     data: data.as_ref(),
                     min_mem,
                     wait,
+                    project: project.as_deref(),
                 };
                 self.book_any(ctx, &wish).await
             }
@@ -378,6 +389,8 @@ impl App {
             Command::HostUndrain { host } => self.set_host_state(ctx, &host, false).await,
             Command::Jobs(command) => self.jobs(ctx, command).await,
             Command::Report { period } => self.report(ctx, period).await,
+            Command::WhatIf(request) => self.what_if(ctx, request).await,
+            Command::Project(command) => self.project(ctx, command).await,
             Command::Data(command) => self.data(ctx, command).await,
         }
     }

@@ -52,6 +52,8 @@ pub(super) struct WaitWish<'a> {
     pub(super) options: WaitOptions,
     pub(super) min_mem: Option<u64>,
     pub(super) data: Option<&'a DatasetRef>,
+    /// `--project`, already checked; `None` takes the caller's default.
+    pub(super) project: Option<&'a str>,
 }
 
 impl App {
@@ -211,6 +213,7 @@ impl App {
             dataset: wish.data.map(ToString::to_string),
             auto: wish.options.auto,
             start_by,
+            project: self.project_or_default(ctx, wish.project).await?,
         };
         let row = self
             .db

@@ -5,7 +5,7 @@
 //! datasets only under their own work root") are enforced where the data is read, inside the
 //! same transaction as the change.
 
-use maison_command::Command;
+use maison_command::{Command, ProjectCommand};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -36,13 +36,16 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Claim { .. }
         | Command::Images { .. }
         | Command::Report { .. }
+        | Command::WhatIf(_)
+        | Command::Project(ProjectCommand::Ls | ProjectCommand::Default { .. })
         | Command::Data(_)
         | Command::Queue
         | Command::Unwait { .. } => Role::Member,
         Command::Hosts
         | Command::HostDrain { .. }
         | Command::HostUndrain { .. }
-        | Command::Jobs(_) => Role::Admin,
+        | Command::Jobs(_)
+        | Command::Project(ProjectCommand::Add { .. } | ProjectCommand::Rm { .. }) => Role::Admin,
     }
 }
 
@@ -73,6 +76,11 @@ mod tests {
             "extend 1 1h",
             "report",
             "report week",
+            "report month",
+            "report what-if +4 gpus",
+            "project",
+            "project default vision",
+            "book gpu01 2h --project vision",
         ];
         for line in lines {
             let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -103,6 +111,8 @@ mod tests {
             "host undrain gpu01",
             "jobs",
             "jobs run daily_report",
+            "project add vision",
+            "project rm vision",
         ] {
             let command = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(required_role(&command), Role::Admin, "{line}");

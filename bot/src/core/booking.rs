@@ -21,6 +21,7 @@ pub fn book_now(host: &str, now: i64) -> NewBooking {
         start: now,
         end: now + BOOK_NOW_SECS,
         note: None,
+        project: None,
     }
 }
 
@@ -40,6 +41,8 @@ pub struct NewBooking {
     pub start: i64,
     pub end: i64,
     pub note: Option<String>,
+    /// The project it serves; `None` takes the booker's default, if any.
+    pub project: Option<String>,
 }
 
 /// A booking as replies show it.

@@ -114,6 +114,8 @@ pub struct WaitRow {
     pub booking_id: Option<i64>,
     pub resolved_at: Option<i64>,
     pub offer: Option<OpenOffer>,
+    /// The project the booking will serve.
+    pub project: Option<String>,
 }
 
 impl WaitRow {

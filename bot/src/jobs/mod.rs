@@ -34,6 +34,9 @@ pub struct JobContext {
     pub now: DateTime<Utc>,
     /// The slot being run, in the company tz; for a manual run, the moment it was asked for.
     pub slot: DateTime<Tz>,
+    /// Asked for by hand (`jobs run`), not by the schedule: a job that picks its days itself
+    /// (the monthly report) runs whatever the day.
+    pub manual: bool,
 }
 
 /// What a job reports about a successful run, e.g. "posted daily report (3 hosts)".
@@ -76,6 +79,7 @@ pub const REGISTRY: &[JobSpec] = &[
     JobSpec::of(schedule::OUTBOX_RETENTION, retention::outbox),
     JobSpec::of(schedule::DAILY_REPORT, reports::daily_report_job),
     JobSpec::of(schedule::WEEKLY_CAPACITY, reports::weekly_capacity_job),
+    JobSpec::of(schedule::MONTHLY_CAPACITY, reports::monthly_capacity_job),
     JobSpec::of(schedule::REMINDERS, reminders::reminders_job),
     JobSpec::of(schedule::DATASET_MARGIN, retention::dataset_margin),
 ];

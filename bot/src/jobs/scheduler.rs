@@ -284,12 +284,13 @@ impl Scheduler {
                 spec,
                 slot,
                 key,
-            } => self.execute(id, spec, now, slot, key).await,
+            } => self.execute(id, spec, now, slot, key, false).await,
             Pending::Requested(request) => {
                 let slot = now.with_timezone(&self.tz);
                 let finished = match self.entries.iter().find(|e| e.spec.name == request.job) {
                     Some(entry) => {
-                        self.execute(request.id, entry.spec, now, slot, request.slot_key.clone())
+                        let key = request.slot_key.clone();
+                        self.execute(request.id, entry.spec, now, slot, key, true)
                             .await
                     }
                     None => {
@@ -324,12 +325,14 @@ impl Scheduler {
         now: DateTime<Utc>,
         slot: DateTime<Tz>,
         key: String,
+        manual: bool,
     ) -> FinishedRun {
         let span = info_span!("job", job = spec.name, slot = %key, run = id);
         let context = JobContext {
             app: self.app.clone(),
             now,
             slot,
+            manual,
         };
         let mut task = tokio::spawn((spec.run)(context).instrument(span.clone()));
         let result: anyhow::Result<JobOutcome> =
@@ -407,7 +410,7 @@ impl Scheduler {
             let run = follow_run(&self.app.db, job, &key).await?;
             return Ok(ManualRun { run, joined: true });
         };
-        let run = self.execute(id, entry.spec, now, slot, key).await;
+        let run = self.execute(id, entry.spec, now, slot, key, true).await;
         Ok(ManualRun { run, joined: false })
     }
 

@@ -610,6 +610,7 @@ fn decide(
         cancelled_at: None,
         released_at: None,
         held_until: None,
+        project: request.project.clone(),
     };
     Ok((row, gpus))
 }

@@ -76,6 +76,8 @@ pub mod booking {
         /// Set while the booking is a wait-list offer not yet accepted: it holds its GPUs
         /// until then.
         pub held_until: Option<i64>,
+        /// The project the GPUs serve (a name from `projects`), for the reports.
+        pub project: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ mod group_commit;
 pub mod ingest;
 pub mod jobs;
 pub mod outbox;
+pub mod planning;
+pub mod projects;
 pub mod reminders;
 pub mod reports;
 pub(crate) mod sql;

@@ -20,6 +20,7 @@ use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::parse_gpu_list;
 use crate::core::inventory;
 use crate::core::reports::daily::{DailyData, HostDay, UserDay};
+use crate::core::reports::monthly::BookingUse;
 use crate::core::reports::weekly::{
     BookedSpan, CapacityInput, HostHours, RefusalRow, WaitEnding, WaitlistInput,
 };
@@ -66,7 +67,7 @@ impl Db {
 }
 
 /// `metric_hosts` ids by host name (hosts the poller has stored metrics for).
-async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {
+pub(super) async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {
     let rows = db
         .connection()
         .query_all_raw(stmt(
@@ -80,7 +81,7 @@ async fn metric_host_ids(db: &Db) -> Result<HashMap<String, i32>, DbErr> {
         .collect()
 }
 
-async fn metric_owner_names(db: &Db) -> Result<HashMap<i32, String>, DbErr> {
+pub(super) async fn metric_owner_names(db: &Db) -> Result<HashMap<i32, String>, DbErr> {
     let rows = db
         .connection()
         .query_all_raw(stmt(
@@ -304,6 +305,18 @@ pub async fn load_capacity(
     to: i64,
     tz: Tz,
 ) -> anyhow::Result<CapacityInput> {
+    load_capacity_with_history(db, config, from, to, tz, FORECAST_WEEKS).await
+}
+
+/// [`load_capacity`] with `weeks` of weekly peaks (the monthly chart shows a year).
+pub async fn load_capacity_with_history(
+    db: &Db,
+    config: &Config,
+    from: i64,
+    to: i64,
+    tz: Tz,
+    weeks: usize,
+) -> anyhow::Result<CapacityInput> {
     let hosts: Vec<(String, u32)> = db
         .listed_hosts(&config.hosts)
         .await?
@@ -318,13 +331,9 @@ pub async fn load_capacity(
         .collect();
     let bookings = booked_spans(db, &index, from, to).await?;
     let n_hours = ((to - from).max(0) / 3600) as usize;
-    let host_ids = metric_host_ids(db).await?;
+    let ids = host_metric_ids(db, &hosts).await?;
     // Hosts are summed in parallel: each is one range of the rollups' primary key, and SQLite
     // (WAL) and PostgreSQL both serve concurrent readers.
-    let ids: Vec<Option<i32>> = hosts
-        .iter()
-        .map(|(name, _)| host_ids.get(name).copied())
-        .collect();
     let usage: Vec<HostHours> = futures::stream::iter(ids.into_iter().map(|id| async move {
         match id {
             Some(id) => host_hours(db, id, from, to, n_hours).await,
@@ -336,7 +345,7 @@ pub async fn load_capacity(
     .await?;
     let refusals = refusals_between(db, from, to).await?;
     let waitlist = waitlist_between(db, from, to).await?;
-    let weekly_peaks = weekly_peaks(db, &index, to, FORECAST_WEEKS).await?;
+    let weekly_peaks = weekly_peaks(db, &index, to, weeks).await?;
     Ok(CapacityInput {
         from,
         to,
@@ -350,12 +359,28 @@ pub async fn load_capacity(
     })
 }
 
+/// The `metric_hosts` id of each host, in order (`None`: no metrics stored yet).
+pub(super) async fn host_metric_ids(
+    db: &Db,
+    hosts: &[(String, u32)],
+) -> Result<Vec<Option<i32>>, DbErr> {
+    let ids = metric_host_ids(db).await?;
+    Ok(hosts
+        .iter()
+        .map(|(name, _)| ids.get(name).copied())
+        .collect())
+}
+
 /// Weeks of history the capacity forecast reads.
 const FORECAST_WEEKS: usize = 26;
 
-/// The most GPUs booked at once in each of the `weeks` weeks before `to`, oldest first,
-/// leaving out the weeks before the first booking ever (a new install has no history, and
-/// empty weeks would read as a trend).
+/// Peak demand in each of the `weeks` weeks before `to`, oldest first: the most GPUs wanted at
+/// once, counting bookings, requests refused for lack of GPUs (over the time they asked for)
+/// and wait-list requests (from joining the line until they got GPUs or left). Unmet demand is
+/// demand: a fleet that turns people away would otherwise look like it has room. The weeks
+/// before the first booking ever are left out (a new install has no history, and empty weeks
+/// would read as a trend). One sweep over the edges: two years of a large fleet are hundreds
+/// of thousands of bookings.
 async fn weekly_peaks(
     db: &Db,
     index: &HashMap<&str, usize>,
@@ -364,7 +389,31 @@ async fn weekly_peaks(
 ) -> Result<Vec<f64>, DbErr> {
     const WEEK: i64 = 7 * 24 * 3600;
     let from = to - weeks as i64 * WEEK;
-    let spans = booked_spans(db, index, from, to).await?;
+    let mut spans = booked_spans(db, index, from, to).await?;
+    let unmet = |host, gpus: i32, start, end| BookedSpan {
+        host,
+        gpus: gpus.max(0) as u32,
+        start,
+        end,
+    };
+    for r in refusals_between(db, from, to).await? {
+        spans.push(unmet(0, r.gpus as i32, r.start, r.end));
+    }
+    // Wait-list requests while they waited; a booked one's booking is counted above, and so
+    // is the booking holding an open offer.
+    let waited = db
+        .reader()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT gpus, created_at, COALESCE(resolved_at, ?) FROM wait_requests \
+             WHERE created_at < ? AND (resolved_at IS NULL OR resolved_at > ?) \
+             AND state <> 'offered'",
+            vec![to.into(), to.into(), from.into()],
+        ))
+        .await?;
+    for r in &waited {
+        spans.push(unmet(0, get(r, 0)?, get(r, 1)?, get(r, 2)?));
+    }
     let first = db
         .connection()
         .query_one_raw(stmt(
@@ -379,15 +428,14 @@ async fn weekly_peaks(
     let Some(first) = first else {
         return Ok(Vec::new());
     };
-    let intervals: Vec<(i64, i64)> = spans
-        .iter()
-        .flat_map(|s| std::iter::repeat_n((s.start, s.end), s.gpus as usize))
-        .collect();
-    Ok((0..weeks as i64)
-        .map(|w| (from + w * WEEK, from + (w + 1) * WEEK))
-        .filter(|(_, end)| *end > first)
-        .map(|(start, end)| f64::from(crate::core::rules::max_concurrent(&intervals, start, end)))
-        .collect())
+    Ok(
+        crate::core::reports::weekly::weekly_peaks(&spans, from, to, weeks)
+            .into_iter()
+            .enumerate()
+            .filter(|(w, _)| from + (*w as i64 + 1) * WEEK > first)
+            .map(|(_, peak)| f64::from(peak))
+            .collect(),
+    )
 }
 
 /// The wait-list's endings, offers and idle GPUs in `[from, to)`.
@@ -463,42 +511,68 @@ async fn host_hours(
     Ok(hours)
 }
 
-/// Bookings overlapping the window as spans of hosts' GPUs. Read straight from `bookings`:
-/// a quarter of a large fleet is tens of thousands of bookings, and the report needs neither
-/// their owners nor their notes.
-async fn booked_spans(
+/// Bookings overlapping the window as spans of hosts' GPUs.
+pub(super) async fn booked_spans(
     db: &Db,
     index: &HashMap<&str, usize>,
     from: i64,
     to: i64,
 ) -> Result<Vec<BookedSpan>, DbErr> {
+    Ok(bookings_with_people(db, index, from, to)
+        .await?
+        .into_iter()
+        .map(|b| BookedSpan {
+            host: b.host,
+            gpus: b.gpus,
+            start: b.start,
+            end: b.end,
+        })
+        .collect())
+}
+
+/// Bookings overlapping the window with their booker's Slack id and their project, read
+/// straight from `bookings` (a quarter of a large fleet is tens of thousands of bookings, and
+/// the reports need neither their notes nor their slots).
+pub(super) async fn bookings_with_people(
+    db: &Db,
+    index: &HashMap<&str, usize>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<BookingUse>, DbErr> {
     let rows = db
-        .connection()
+        .reader()
         .query_all_raw(stmt(
             db.backend(),
-            "SELECT host, gpus, start_at, end_at FROM bookings \
-             WHERE cancelled_at IS NULL AND start_at < ? AND end_at > ?",
+            "SELECT b.host, u.slack_user_id, b.project, b.gpus, b.start_at, b.end_at \
+             FROM bookings b JOIN users u ON u.id = b.user_id \
+             WHERE b.cancelled_at IS NULL AND b.start_at < ? AND b.end_at > ?",
             vec![to.into(), from.into()],
         ))
         .await?;
-    let mut spans = Vec::with_capacity(rows.len());
+    let mut bookings = Vec::with_capacity(rows.len());
     for r in &rows {
         let host: String = get(r, 0)?;
         let Some(host) = index.get(host.as_str()) else {
             continue;
         };
-        let gpus: String = get(r, 1)?;
-        spans.push(BookedSpan {
+        let gpus: String = get(r, 3)?;
+        bookings.push(BookingUse {
             host: *host,
+            user: get(r, 1)?,
+            project: get(r, 2)?,
             gpus: parse_gpu_list(&gpus).len() as u32,
-            start: get(r, 2)?,
-            end: get(r, 3)?,
+            start: get(r, 4)?,
+            end: get(r, 5)?,
         });
     }
-    Ok(spans)
+    Ok(bookings)
 }
 
-async fn refusals_between(db: &Db, from: i64, to: i64) -> Result<Vec<RefusalRow>, DbErr> {
+pub(super) async fn refusals_between(
+    db: &Db,
+    from: i64,
+    to: i64,
+) -> Result<Vec<RefusalRow>, DbErr> {
     let rows = db
         .connection()
         .query_all_raw(stmt(

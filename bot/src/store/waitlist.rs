@@ -29,6 +29,8 @@ pub struct NewWait {
     pub dataset: Option<String>,
     pub auto: bool,
     pub start_by: Option<i64>,
+    /// The project the booking will serve.
+    pub project: Option<String>,
 }
 
 /// What the matcher gives a waiting request.
@@ -61,7 +63,7 @@ pub type OfferNotice<'a> = dyn Fn(&WaitRow, &BookingView) -> OutgoingMessage + S
 const SELECT: &str = "SELECT w.id, w.user_id, u.slack_user_id, u.display_name, u.tz, w.host, \
     w.gpus, w.length_secs, w.min_mem_bytes, w.dataset, w.auto_book, w.created_at, w.start_by, \
     w.state, w.missed_offers, w.booking_id, w.resolved_at, o.id, o.booking_id, o.offered_at, \
-    o.expires_at, w.in_line_since FROM wait_requests w JOIN users u ON u.id = w.user_id \
+    o.expires_at, w.in_line_since, w.project FROM wait_requests w JOIN users u ON u.id = w.user_id \
     LEFT JOIN wait_offers o ON o.request_id = w.id AND o.outcome IS NULL";
 
 fn wait_row(r: &sea_orm::QueryResult) -> Result<WaitRow, DbErr> {
@@ -97,6 +99,7 @@ fn wait_row(r: &sea_orm::QueryResult) -> Result<WaitRow, DbErr> {
         booking_id: get(r, 15)?,
         resolved_at: get(r, 16)?,
         in_line_since: get(r, 21)?,
+        project: get(r, 22)?,
         offer,
     })
 }
@@ -256,8 +259,8 @@ impl Db {
             .query_one_raw(stmt(
                 backend,
                 "INSERT INTO wait_requests (user_id, host, gpus, length_secs, min_mem_bytes, \
-                 dataset, auto_book, created_at, in_line_since, start_by, state) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting') RETURNING id",
+                 dataset, auto_book, created_at, in_line_since, start_by, state, project) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?) RETURNING id",
                 vec![
                     user.id.into(),
                     wait.host.clone().into(),
@@ -269,6 +272,7 @@ impl Db {
                     now.into(),
                     now.into(),
                     wait.start_by.into(),
+                    wait.project.clone().into(),
                 ],
             ))
             .await?
@@ -387,6 +391,7 @@ impl Db {
             start: placement.start,
             end: placement.end,
             note: None,
+            project: request.project.clone(),
         };
         let (mut row, gpus) = decide_in(&txn, actor, &wish, limits, now).await?;
         row.held_until = held_until;

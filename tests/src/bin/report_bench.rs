@@ -10,23 +10,33 @@
 //! booking per host and day, and some refused requests. Times `load_capacity` + `summarize` +
 //! `build` over the whole window. Target: ≤ 1 s for 90 days over 500 hosts.
 //!
+//! (c) **Monthly report and export.** A SQLite file with `--m-hosts` hosts × `--c-gpus` GPUs,
+//! `--m-days` days of bookings (500 hosts × 730 days = 365,000 bookings by default, each for
+//! one of six projects; two years are the forecast's and the chart's input) and the last 60
+//! days of hourly rollups with power (older rollups are never read: every query is a range of
+//! the rollups' primary key). Times `load_monthly` + `summarize` + `build` + the PNG chart for
+//! November, and the CSV export of November (`load_export` + `write_csv`). Targets: ≤ 2 s and
+//! ≤ 5 s.
+//!
 //! Rows are written with plain multi-row INSERTs in the fleet store's schema (the poller's
 //! ingest path is measured by `fleet-bench`); the reports read them exactly as in production.
 //!
 //! `cargo run --release -p maison-tests --bin report-bench -- [--hosts 20] [--gpus 8]
-//!  [--c-hosts 500] [--c-gpus 8] [--c-days 90] [--runs 5] [--only a|b]`
+//!  [--c-hosts 500] [--c-gpus 8] [--c-days 90] [--m-hosts 500] [--m-days 730] [--runs 5]
+//!  [--only a|b|c]`
 
 use clap::Parser;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use maison_bot::config::{Config, HostConfig};
-use maison_bot::core::reports::{chart, daily, weekly};
-use maison_bot::store::reports;
+use maison_bot::core::reports::{chart, daily, export, monthly, trend_chart, weekly};
 use maison_bot::store::{Db, UserProfileRow};
+use maison_bot::store::{planning, reports};
 use sea_orm::ConnectionTrait;
 
-/// (a) the daily report, (b) the 90-day capacity report, both on SQLite.
+/// (a) the daily report, (b) the 90-day capacity report, (c) the monthly report and the CSV
+/// export, all on SQLite.
 #[derive(Debug, Parser)]
 #[command(name = "report-bench")]
 struct Args {
@@ -45,11 +55,17 @@ struct Args {
     /// Days of hourly rollups in (b).
     #[arg(long, default_value_t = 90, value_parser = clap::builder::RangedU64ValueParser::<i64>::new().range(1..))]
     c_days: i64,
+    /// Hosts in (c).
+    #[arg(long, default_value_t = 500, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..))]
+    m_hosts: u32,
+    /// Days of bookings in (c); the last 60 also have hourly rollups.
+    #[arg(long, default_value_t = 730, value_parser = clap::builder::RangedU64ValueParser::<i64>::new().range(60..))]
+    m_days: i64,
     /// Timed runs of each report.
     #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     runs: usize,
     /// Run only one part.
-    #[arg(long, value_parser = ["a", "b"])]
+    #[arg(long, value_parser = ["a", "b", "c"])]
     only: Option<String>,
 }
 
@@ -116,6 +132,10 @@ async fn insert_rows(db: &Db, sql_prefix: &str, rows: &[String]) {
     }
 }
 
+/// Projects the bookings of (c) are spread over.
+const PROJECTS: [&str; 6] = ["vision", "speech", "nlp", "rl", "infra", "robotics"];
+
+#[allow(clippy::too_many_arguments)]
 async fn bookings(
     db: &Db,
     hosts: u32,
@@ -124,6 +144,7 @@ async fn bookings(
     days: i64,
     from: i64,
     rng: &mut Lcg,
+    with_projects: bool,
 ) {
     let mut booking_rows = Vec::new();
     let mut slot_rows = Vec::new();
@@ -138,8 +159,13 @@ async fn bookings(
             let end = start + (2 + rng.below(9) as i64) * 3600;
             let list: Vec<String> = (first..first + n).map(|g| g.to_string()).collect();
             let user = 1 + rng.below(users as u64);
+            let project = if with_projects {
+                format!("'{}'", PROJECTS[rng.below(PROJECTS.len() as u64) as usize])
+            } else {
+                "NULL".to_owned()
+            };
             booking_rows.push(format!(
-                "({id}, {user}, 'gpu{h:03}', '{}', {start}, {end}, NULL, {}, NULL, NULL)",
+                "({id}, {user}, 'gpu{h:03}', '{}', {start}, {end}, NULL, {}, NULL, NULL, {project})",
                 list.join(","),
                 start - 3600
             ));
@@ -151,7 +177,7 @@ async fn bookings(
     insert_rows(
         db,
         "INSERT INTO bookings (id, user_id, host, gpus, start_at, end_at, note, created_at, \
-         cancelled_at, released_at) VALUES",
+         cancelled_at, released_at, project) VALUES",
         &booking_rows,
     )
     .await;
@@ -190,6 +216,46 @@ async fn metric_hosts(db: &Db, hosts: u32, owners: usize) {
     insert_rows(db, "INSERT INTO metric_owners (id, owner) VALUES", &rows).await;
 }
 
+/// Hourly rollups for every GPU of every host over `hours` from `from`: a random share of
+/// each hour busy, held by a random user, drawing 300 W (60 W when idle).
+async fn rollups(
+    db: &Db,
+    hosts: u32,
+    gpus: u32,
+    n_users: usize,
+    from: i64,
+    hours: i64,
+    rng: &mut Lcg,
+) {
+    let mut rows = Vec::with_capacity((hours * i64::from(gpus)) as usize);
+    for h in 0..hosts {
+        rows.clear();
+        for hour in 0..hours {
+            let at = from + hour * 3600;
+            for g in 0..gpus {
+                let busy = rng.below(61);
+                let (holder, util) = if busy > 0 {
+                    ((1 + rng.below(n_users as u64)) as i64, 40 * busy)
+                } else {
+                    (-1, 0)
+                };
+                let watts = if busy > 0 { 300 * 60 } else { 60 * 60 };
+                rows.push(format!(
+                    "({}, {at}, {g}, {holder}, 60, {busy}, {util}, 95, 20480, {watts}, 60, 70)",
+                    h + 1
+                ));
+            }
+        }
+        insert_rows(
+            db,
+            "INSERT INTO gpu_hours (host_id, hour, gpu, holder, minutes, busy_minutes, util_sum, \
+             util_max, mem_max_mib, power_sum, power_minutes, temp_max) VALUES",
+            &rows,
+        )
+        .await;
+    }
+}
+
 fn summarise(label: &str, mut times: Vec<Duration>, target_ms: f64) {
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -221,7 +287,7 @@ async fn bench_daily(args: &Args, dir: &std::path::Path) {
     users(&db, n_users, now).await;
     let mut rng = Lcg(7);
     let started = Instant::now();
-    bookings(&db, args.hosts, args.gpus, n_users, 1, day, &mut rng).await;
+    bookings(&db, args.hosts, args.gpus, n_users, 1, day, &mut rng, false).await;
     metric_hosts(&db, args.hosts, n_users).await;
     let mut rows = Vec::new();
     for h in 0..args.hosts {
@@ -417,35 +483,20 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
         args.c_days,
         from,
         &mut rng,
+        false,
     )
     .await;
     metric_hosts(&db, args.c_hosts, n_users).await;
-    let mut rows = Vec::with_capacity((hours * i64::from(args.c_gpus)) as usize);
-    for h in 0..args.c_hosts {
-        rows.clear();
-        for hour in 0..hours {
-            let at = from + hour * 3600;
-            for g in 0..args.c_gpus {
-                let busy = rng.below(61);
-                let (holder, util) = if busy > 0 {
-                    ((1 + rng.below(n_users as u64)) as i64, 40 * busy)
-                } else {
-                    (-1, 0)
-                };
-                rows.push(format!(
-                    "({}, {at}, {g}, {holder}, 60, {busy}, {util}, 95, 20480, 18000, 60, 70)",
-                    h + 1
-                ));
-            }
-        }
-        insert_rows(
-            &db,
-            "INSERT INTO gpu_hours (host_id, hour, gpu, holder, minutes, busy_minutes, util_sum, \
-             util_max, mem_max_mib, power_sum, power_minutes, temp_max) VALUES",
-            &rows,
-        )
-        .await;
-    }
+    rollups(
+        &db,
+        args.c_hosts,
+        args.c_gpus,
+        n_users,
+        from,
+        hours,
+        &mut rng,
+    )
+    .await;
     let refusals: Vec<String> = (0..args.c_days * 3)
         .map(|i| {
             let at = from + i * 8 * 3600 + 600;
@@ -498,16 +549,104 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
     println!("  verdict: {verdict}");
 }
 
+async fn bench_monthly(args: &Args, dir: &std::path::Path) {
+    const ROLLUP_DAYS: i64 = 60;
+    println!(
+        "(c) monthly report and export: {} hosts × {} GPUs, {} days of bookings, the last {ROLLUP_DAYS} days of hourly rollups, SQLite",
+        args.m_hosts, args.c_gpus, args.m_days
+    );
+    let db = fresh_db(dir, "monthly.db").await;
+    let config = config(args.m_hosts, args.c_gpus);
+    let to = Utc
+        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp();
+    let from = to - args.m_days * 86_400;
+    db.sync_hosts(&config.hosts, from).await.expect("hosts");
+    let n_users = 60;
+    users(&db, n_users, from).await;
+    let mut rng = Lcg(13);
+    let started = Instant::now();
+    bookings(
+        &db,
+        args.m_hosts,
+        args.c_gpus,
+        n_users,
+        args.m_days,
+        from,
+        &mut rng,
+        true,
+    )
+    .await;
+    metric_hosts(&db, args.m_hosts, n_users).await;
+    let rollups_from = to - ROLLUP_DAYS * 86_400;
+    rollups(
+        &db,
+        args.m_hosts,
+        args.c_gpus,
+        n_users,
+        rollups_from,
+        ROLLUP_DAYS * 24,
+        &mut rng,
+    )
+    .await;
+    fill_host_hours(&db).await;
+    db.connection()
+        .execute_unprepared("ANALYZE")
+        .await
+        .expect("ANALYZE");
+    println!("  data written in {:.1} s", started.elapsed().as_secs_f64());
+
+    let tz = chrono_tz::UTC;
+    let november = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+    let runs = args.runs.min(3);
+    let (mut report, mut export_times) = (vec![], vec![]);
+    let mut said = String::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let input = planning::load_monthly(&db, &config, november, tz)
+            .await
+            .expect("load_monthly");
+        let summary = monthly::summarize(&input);
+        let reply = monthly::build(&summary);
+        let png = trend_chart::render(&monthly::trend(&summary)).expect("chart");
+        report.push(t0.elapsed());
+        said = format!(
+            "{} weeks of peaks, {:.0} kWh, {} projects, {} blocks, chart {} bytes",
+            summary.weekly_peaks.len(),
+            summary.kwh,
+            summary.by_project.len(),
+            reply.blocks.len(),
+            png.len()
+        );
+
+        let t0 = Instant::now();
+        let last = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date");
+        let input = planning::load_export(&db, &config, november, last, tz)
+            .await
+            .expect("load_export");
+        let rows = export::write_csv(&input, std::io::sink()).expect("csv");
+        export_times.push(t0.elapsed());
+        said.push_str(&format!(", export {rows} rows"));
+    }
+    summarise("monthly report (load → PNG)", report, 2000.0);
+    summarise("export of one month (CSV)", export_times, 5000.0);
+    println!("  {said}");
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("maison-report-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    if args.only.as_deref() != Some("b") {
+    if args.only.is_none() || args.only.as_deref() == Some("a") {
         bench_daily(&args, &dir).await;
     }
-    if args.only.as_deref() != Some("a") {
+    if args.only.is_none() || args.only.as_deref() == Some("b") {
         bench_capacity(&args, &dir).await;
+    }
+    if args.only.is_none() || args.only.as_deref() == Some("c") {
+        bench_monthly(&args, &dir).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -268,6 +268,7 @@ pub fn gpu_booking(value: &str, now: i64) -> Option<NewBooking> {
         start: now,
         end: now + BOOK_NOW_SECS,
         note: Some("booked from a reminder".to_owned()),
+        project: None,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod buttons;
 pub mod datasets;
 pub mod fleet;
 pub mod home;
+pub mod projects;
 pub mod waitlist;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -694,6 +695,7 @@ mod tests {
             start: NOW,
             end: NOW + 7200,
             note: None,
+            project: None,
         };
         let holders = [BookingHolder {
             booking_id: 7,

@@ -372,6 +372,7 @@ mod tests {
             booking_id: None,
             resolved_at: None,
             offer: None,
+            project: None,
         }
     }
 

@@ -1,18 +1,17 @@
 //! The daily report's heat map: one row per host, one column per hour, each cell coloured by
 //! the hour's average GPU utilisation. Drawn pixel by pixel and encoded with the `png` crate, so
 //! it needs no system fonts and no graphics stack; host names and hours are drawn with the tiny
-//! 3×5 bitmap font below (lower-case letters, digits and the few signs host names use).
+//! 3×5 bitmap font of [`super::canvas`] (lower-case letters, digits and the few signs host names
+//! use).
 
-use std::fmt;
+use super::canvas::{ADVANCE, Canvas, GLYPH_H, SCALE};
+
+/// The error of every report chart; it lives with the canvas that encodes them.
+pub use super::canvas::ChartError;
 
 /// Pixel size of one hour cell.
 pub const CELL_W: u32 = 20;
 pub const CELL_H: u32 = 14;
-/// Glyphs are 3×5, drawn at this scale, one scaled pixel apart.
-const SCALE: u32 = 2;
-const GLYPH_W: u32 = 3 * SCALE;
-const GLYPH_H: u32 = 5 * SCALE;
-const ADVANCE: u32 = GLYPH_W + SCALE;
 /// Host names are cut to this many characters in the left column.
 pub const LABEL_CHARS: u32 = 12;
 const MARGIN: u32 = 6;
@@ -42,17 +41,6 @@ pub struct HeatMap {
     pub columns: Vec<String>,
 }
 
-#[derive(Debug)]
-pub struct ChartError(String);
-
-impl fmt::Display for ChartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot encode the chart: {}", self.0)
-    }
-}
-
-impl std::error::Error for ChartError {}
-
 /// Width and height in pixels of the chart for `rows` hosts and `columns` hours.
 pub fn size(rows: usize, columns: usize) -> (u32, u32) {
     let rows = rows.clamp(1, MAX_ROWS) as u32;
@@ -81,7 +69,7 @@ pub fn render(map: &HeatMap) -> Result<Vec<u8>, ChartError> {
     }
     let columns = map.columns.len().max(1);
     let (width, height) = size(rows.len(), columns);
-    let mut canvas = Canvas::new(width, height);
+    let mut canvas = Canvas::new(width, height, BACKGROUND);
 
     for (c, label) in map.columns.iter().enumerate() {
         // Every third hour is labelled; the others would overlap at this cell width.
@@ -100,8 +88,8 @@ pub fn render(map: &HeatMap) -> Result<Vec<u8>, ChartError> {
                 None => NO_DATA,
             };
             let x = LABEL_W + c as u32 * CELL_W;
-            canvas.fill(x, y, CELL_W, CELL_H, GRID);
-            canvas.fill(x + 1, y + 1, CELL_W - 2, CELL_H - 2, colour);
+            canvas.fill_rect(x, y, CELL_W, CELL_H, GRID);
+            canvas.fill_rect(x + 1, y + 1, CELL_W - 2, CELL_H - 2, colour);
         }
     }
 
@@ -111,12 +99,12 @@ pub fn render(map: &HeatMap) -> Result<Vec<u8>, ChartError> {
     x += 3 * ADVANCE;
     let ramp_w = 100;
     for i in 0..ramp_w {
-        canvas.fill(x + i, legend_y, 1, GLYPH_H, ramp(f64::from(i)));
+        canvas.fill_rect(x + i, legend_y, 1, GLYPH_H, ramp(f64::from(i)));
     }
     x += ramp_w + SCALE * 2;
     canvas.text(x, legend_y, "100%", INK);
     x += 5 * ADVANCE;
-    canvas.fill(x, legend_y, GLYPH_H, GLYPH_H, NO_DATA);
+    canvas.fill_rect(x, legend_y, GLYPH_H, GLYPH_H, NO_DATA);
     canvas.text(x + GLYPH_H + SCALE * 2, legend_y, "no data", INK);
 
     canvas.encode()
@@ -146,121 +134,9 @@ pub fn ramp(util: f64) -> [u8; 3] {
     STOPS[3].1
 }
 
-struct Canvas {
-    width: u32,
-    height: u32,
-    pixels: Vec<u8>,
-}
-
-impl Canvas {
-    fn new(width: u32, height: u32) -> Self {
-        let mut pixels = Vec::with_capacity((width * height * 3) as usize);
-        for _ in 0..width * height {
-            pixels.extend_from_slice(&BACKGROUND);
-        }
-        Self {
-            width,
-            height,
-            pixels,
-        }
-    }
-
-    fn fill(&mut self, x: u32, y: u32, w: u32, h: u32, colour: [u8; 3]) {
-        for yy in y..(y + h).min(self.height) {
-            for xx in x..(x + w).min(self.width) {
-                let at = ((yy * self.width + xx) * 3) as usize;
-                self.pixels[at..at + 3].copy_from_slice(&colour);
-            }
-        }
-    }
-
-    fn text(&mut self, x: u32, y: u32, text: &str, colour: [u8; 3]) {
-        for (i, ch) in text.chars().enumerate() {
-            let gx = x + i as u32 * ADVANCE;
-            let rows = glyph(ch);
-            for (ry, bits) in rows.iter().enumerate() {
-                for rx in 0..3u32 {
-                    if bits & (0b100 >> rx) != 0 {
-                        self.fill(gx + rx * SCALE, y + ry as u32 * SCALE, SCALE, SCALE, colour);
-                    }
-                }
-            }
-        }
-    }
-
-    fn encode(self) -> Result<Vec<u8>, ChartError> {
-        let mut out = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            encoder.set_compression(png::Compression::Fast);
-            let mut writer = encoder
-                .write_header()
-                .map_err(|e| ChartError(e.to_string()))?;
-            writer
-                .write_image_data(&self.pixels)
-                .map_err(|e| ChartError(e.to_string()))?;
-            writer.finish().map_err(|e| ChartError(e.to_string()))?;
-        }
-        Ok(out)
-    }
-}
-
-/// A 3×5 glyph: five rows, the three low bits of each are the pixels, left to right.
-/// Upper case is drawn as lower case; anything unknown is a small box.
-fn glyph(ch: char) -> [u8; 5] {
-    match ch.to_ascii_lowercase() {
-        '0' => [0b111, 0b101, 0b101, 0b101, 0b111],
-        '1' => [0b010, 0b110, 0b010, 0b010, 0b111],
-        '2' => [0b111, 0b001, 0b111, 0b100, 0b111],
-        '3' => [0b111, 0b001, 0b111, 0b001, 0b111],
-        '4' => [0b101, 0b101, 0b111, 0b001, 0b001],
-        '5' => [0b111, 0b100, 0b111, 0b001, 0b111],
-        '6' => [0b111, 0b100, 0b111, 0b101, 0b111],
-        '7' => [0b111, 0b001, 0b010, 0b010, 0b010],
-        '8' => [0b111, 0b101, 0b111, 0b101, 0b111],
-        '9' => [0b111, 0b101, 0b111, 0b001, 0b111],
-        'a' => [0b010, 0b101, 0b111, 0b101, 0b101],
-        'b' => [0b110, 0b101, 0b110, 0b101, 0b110],
-        'c' => [0b011, 0b100, 0b100, 0b100, 0b011],
-        'd' => [0b110, 0b101, 0b101, 0b101, 0b110],
-        'e' => [0b111, 0b100, 0b110, 0b100, 0b111],
-        'f' => [0b111, 0b100, 0b110, 0b100, 0b100],
-        'g' => [0b011, 0b100, 0b101, 0b101, 0b011],
-        'h' => [0b101, 0b101, 0b111, 0b101, 0b101],
-        'i' => [0b111, 0b010, 0b010, 0b010, 0b111],
-        'j' => [0b001, 0b001, 0b001, 0b101, 0b010],
-        'k' => [0b101, 0b101, 0b110, 0b101, 0b101],
-        'l' => [0b100, 0b100, 0b100, 0b100, 0b111],
-        'm' => [0b101, 0b111, 0b111, 0b101, 0b101],
-        'n' => [0b110, 0b101, 0b101, 0b101, 0b101],
-        'o' => [0b010, 0b101, 0b101, 0b101, 0b010],
-        'p' => [0b110, 0b101, 0b110, 0b100, 0b100],
-        'q' => [0b010, 0b101, 0b101, 0b110, 0b011],
-        'r' => [0b110, 0b101, 0b110, 0b101, 0b101],
-        's' => [0b011, 0b100, 0b010, 0b001, 0b110],
-        't' => [0b111, 0b010, 0b010, 0b010, 0b010],
-        'u' => [0b101, 0b101, 0b101, 0b101, 0b111],
-        'v' => [0b101, 0b101, 0b101, 0b101, 0b010],
-        'w' => [0b101, 0b101, 0b111, 0b111, 0b101],
-        'x' => [0b101, 0b101, 0b010, 0b101, 0b101],
-        'y' => [0b101, 0b101, 0b010, 0b010, 0b010],
-        'z' => [0b111, 0b001, 0b010, 0b100, 0b111],
-        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
-        '.' => [0b000, 0b000, 0b000, 0b000, 0b010],
-        '_' => [0b000, 0b000, 0b000, 0b000, 0b111],
-        ':' => [0b000, 0b010, 0b000, 0b010, 0b000],
-        '+' => [0b000, 0b010, 0b111, 0b010, 0b000],
-        '%' => [0b101, 0b001, 0b010, 0b100, 0b101],
-        '/' => [0b001, 0b001, 0b010, 0b100, 0b100],
-        ' ' => [0; 5],
-        _ => [0b111, 0b101, 0b101, 0b101, 0b111],
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::canvas::decode_png;
     use super::*;
 
     #[test]
@@ -281,5 +157,49 @@ mod tests {
         assert_eq!(h, HEADER_H + 3 * CELL_H + LEGEND_H);
         assert_eq!(size(0, 24), size(1, 24));
         assert_eq!(size(10_000, 24), size(MAX_ROWS, 24));
+    }
+
+    /// A heat map touching every drawing path: labels cut to width, a missing cell, a short
+    /// row, the hour labels, and the legend.
+    fn sample_map() -> HeatMap {
+        let columns: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
+        let rows = vec![
+            HeatRow {
+                label: "gpu-node-01.lab".to_owned(),
+                cells: (0..24).map(|h| Some(f64::from(h) * 4.5)).collect(),
+            },
+            HeatRow {
+                label: "Box_2:A/b+%".to_owned(),
+                cells: vec![None, Some(100.0), Some(f64::NAN), Some(55.0)],
+            },
+        ];
+        HeatMap { rows, columns }
+    }
+
+    /// FNV-1a: a fingerprint of the pixels that needs no extra crate.
+    fn fingerprint(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    }
+
+    /// Moving the drawing primitives to the canvas module must not change a pixel:
+    /// the fingerprints were taken from the heat map as drawn before the move.
+    #[test]
+    fn the_heat_map_is_drawn_exactly_as_before() {
+        let map = sample_map();
+        let (w, h, pixels) = decode_png(&render(&map).unwrap());
+        assert_eq!((w, h), size(map.rows.len(), map.columns.len()));
+        assert_eq!((w, h), (588, 78));
+        assert_eq!(fingerprint(&pixels), 0x3bce_bdd3_32a1_cac5);
+
+        let empty = HeatMap {
+            rows: vec![],
+            columns: vec![],
+        };
+        let (w, h, pixels) = decode_png(&render(&empty).unwrap());
+        assert_eq!((w, h), size(0, 0));
+        assert_eq!((w, h), (128, 64));
+        assert_eq!(fingerprint(&pixels), 0x141f_a160_92d5_daa5);
     }
 }

@@ -2,10 +2,15 @@
 //! its heat-map chart ([`chart`]), the weekly capacity report ([`weekly`]), the days they cover
 //! and how their amounts read.
 
+pub mod canvas;
 pub mod chart;
 pub mod daily;
+pub mod export;
 pub mod forecast;
+pub mod monthly;
+pub mod trend_chart;
 pub mod weekly;
+pub mod whatif;
 
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;

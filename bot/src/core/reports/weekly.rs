@@ -460,6 +460,45 @@ pub fn build(s: &CapacitySummary) -> Reply {
     Reply::with_blocks(Visibility::InChannel, text, blocks)
 }
 
+/// The most GPUs booked at once in each of the `weeks` 7-day weeks of `[from, to)`, oldest
+/// first: one sweep over the bookings' edges (at the same instant an end comes before a
+/// start, as `[start, end)` intervals do not overlap).
+pub fn weekly_peaks(spans: &[BookedSpan], from: i64, to: i64, weeks: usize) -> Vec<u32> {
+    const WEEK: i64 = 7 * 24 * 3600;
+    let mut peaks = vec![0u32; weeks];
+    let mut edges: Vec<(i64, i64)> = Vec::with_capacity(spans.len() * 2);
+    for s in spans {
+        let (start, end) = (s.start.max(from), s.end.min(to));
+        if start < end {
+            edges.push((start, i64::from(s.gpus)));
+            edges.push((end, -i64::from(s.gpus)));
+        }
+    }
+    edges.sort_unstable();
+    let week_of = |at: i64| (((at - from) / WEEK).max(0) as usize).min(weeks.saturating_sub(1));
+    let mut level = 0i64;
+    let mut week = 0usize;
+    let mut i = 0;
+    while i < edges.len() {
+        let at = edges[i].0;
+        let this_week = week_of(at);
+        // Weeks entered since the last change hold the running level, except a week whose
+        // first instant is this change itself.
+        while week < this_week {
+            week += 1;
+            if week < this_week || at > from + week as i64 * WEEK {
+                peaks[week] = peaks[week].max(level.max(0) as u32);
+            }
+        }
+        while i < edges.len() && edges[i].0 == at {
+            level += edges[i].1;
+            i += 1;
+        }
+        peaks[this_week] = peaks[this_week].max(level.max(0) as u32);
+    }
+    peaks
+}
+
 /// The local date of `ts`.
 fn tz_date(ts: i64, tz: Tz) -> chrono::NaiveDate {
     tz.from_utc_datetime(&utc(ts).naive_utc()).date_naive()
@@ -503,4 +542,46 @@ fn pct_f(part: f64, whole: f64) -> String {
 
 fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rules::max_concurrent;
+
+    /// The sweep agrees with counting each week on its own, on random bookings whose edges
+    /// often fall exactly on week boundaries.
+    #[test]
+    fn weekly_peaks_match_a_week_by_week_count() {
+        const WEEK: i64 = 7 * 24 * 3600;
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..300 {
+            let weeks = rng.usize(1..8);
+            let from = 1_000_000;
+            let to = from + weeks as i64 * WEEK;
+            let at = |rng: &mut fastrand::Rng| {
+                let t = from - WEEK + rng.i64(0..(weeks as i64 + 2) * 7) * 24 * 3600;
+                if rng.bool() { t } else { t + rng.i64(0..WEEK) }
+            };
+            let spans: Vec<BookedSpan> = (0..rng.usize(0..12))
+                .map(|_| {
+                    let (a, b) = (at(&mut rng), at(&mut rng));
+                    BookedSpan {
+                        host: 0,
+                        gpus: rng.u32(1..5),
+                        start: a.min(b),
+                        end: a.max(b) + 1,
+                    }
+                })
+                .collect();
+            let intervals: Vec<(i64, i64)> = spans
+                .iter()
+                .flat_map(|s| std::iter::repeat_n((s.start, s.end), s.gpus as usize))
+                .collect();
+            let expected: Vec<u32> = (0..weeks as i64)
+                .map(|w| max_concurrent(&intervals, from + w * WEEK, from + (w + 1) * WEEK))
+                .collect();
+            assert_eq!(weekly_peaks(&spans, from, to, weeks), expected, "{spans:?}");
+        }
+    }
 }
