@@ -18,6 +18,7 @@ mod m20261129_000006_host_hours;
 mod m20261129_000007_claim_requests;
 mod m20261130_000008_datasets;
 mod m20261201_000009_waitlist;
+mod m20261205_000011_lease_terms;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_claim_requests::Migration),
             Box::new(m20261130_000008_datasets::Migration),
             Box::new(m20261201_000009_waitlist::Migration),
+            Box::new(m20261205_000011_lease_terms::Migration),
         ]
     }
 }
