@@ -56,8 +56,9 @@ if [[ -x scripts/build-test-image.sh ]]; then
     scripts/build-test-image.sh
 fi
 
-# The end-to-end scenarios start the agent as a real process.
+# The end-to-end scenarios start the agent, and replicas of the bot, as real processes.
 cargo build --locked -p maison-agent --bin maison-agent
+cargo build --locked -p maison-bot --bin maison-bot
 
 # Snapshots are reviewed in commits, never rewritten by a test run.
 export INSTA_UPDATE=no

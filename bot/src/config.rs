@@ -300,6 +300,15 @@ pub struct ServerConfig {
     /// Largest Slack request body accepted; Slack's own payloads are a few KiB.
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
+    /// How long a replica's lease (outbox sender, poller) lasts without renewal: after a
+    /// leader dies, another replica takes over within twice this. Leaders renew it every third
+    /// of it. Keep it well above a database round trip and a Slack call.
+    #[serde(default = "default_lease_timeout", with = "humantime_serde")]
+    pub lease_timeout: Duration,
+}
+
+fn default_lease_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -438,6 +447,7 @@ impl Default for ServerConfig {
             listen: default_listen(),
             metrics_listen: None,
             max_body_bytes: default_body_limit(),
+            lease_timeout: default_lease_timeout(),
         }
     }
 }
@@ -592,6 +602,9 @@ impl Config {
                     missing.join(", ")
                 );
             }
+        }
+        if self.server.lease_timeout < Duration::from_secs(1) {
+            bail!("server.lease_timeout must be at least 1s");
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");

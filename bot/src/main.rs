@@ -308,17 +308,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app_token = config.slack.app_token.clone();
     let signing_secret = config.slack.signing_secret.clone();
     let listen = config.server.listen;
+    let lease_timeout = config.server.lease_timeout;
+    // Replicas may share the database: the poller and the sender run under leases.
     let poller = Poller::new(
         db.clone(),
         fleet.clone(),
         &config.agents,
         Arc::new(SystemClock),
     )
-    .with_slack(slack.clone());
+    .with_slack(slack.clone())
+    .with_lease(lease_timeout);
     let stop_polling = CancellationToken::new();
     let polling = poller.spawn(stop_polling.clone());
     info!(agents = fleet.hosts().len(), "polling the host agents");
-    let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock));
+    let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock))
+        .with_lease_timeout(lease_timeout);
     let app = Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
     let scheduler = Scheduler::new(app.clone())?;
     let stop_jobs = CancellationToken::new();

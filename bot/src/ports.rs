@@ -52,6 +52,9 @@ impl SlackApiError {
     }
 }
 
+/// The metadata event type of the messages the outbox posts (see [`SlackApi::post_outbox`]).
+pub const OUTBOX_EVENT_TYPE: &str = "maison_outbox";
+
 /// A file to share in a channel (Slack's external upload).
 #[derive(Debug, Clone, Copy)]
 pub struct FileUpload<'a> {
@@ -103,6 +106,32 @@ pub trait SlackApi: Send + Sync {
         channel: &str,
         message: &RenderedMessage,
     ) -> Result<String, SlackApiError>;
+    /// `chat.postMessage` of outbox message `outbox_id`, tagged so that
+    /// [`SlackApi::find_outbox_post`] can find it again (Slack's message metadata: event type
+    /// [`OUTBOX_EVENT_TYPE`], payload `{"id": "<outbox_id>"}`); returns its `ts`. Slack has no
+    /// idempotency key for posts, so this tag is how a sender that does not know whether an
+    /// earlier attempt landed avoids posting twice.
+    async fn post_outbox(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+        outbox_id: i64,
+    ) -> Result<String, SlackApiError> {
+        let _ = outbox_id;
+        self.post_rendered(channel, message).await
+    }
+    /// The `ts` of outbox message `outbox_id` if [`SlackApi::post_outbox`] posted it in
+    /// `channel` at or after `since` (Unix seconds): `conversations.history` with metadata.
+    /// `Ok(None)` from a front that cannot look (the terminal): the message is posted again.
+    async fn find_outbox_post(
+        &self,
+        channel: &str,
+        outbox_id: i64,
+        since: i64,
+    ) -> Result<Option<String>, SlackApiError> {
+        let _ = (channel, outbox_id, since);
+        Ok(None)
+    }
     /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
     /// it returns, then `files.completeUploadExternal` with the channel.
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;

@@ -38,7 +38,15 @@ fn manifest_declares_the_command_routes_and_scopes_the_bot_uses() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    for needed in ["commands", "chat:write", "users:read", "im:write"] {
+    for needed in [
+        "commands",
+        "chat:write",
+        "users:read",
+        "im:write",
+        "channels:history",
+        "groups:history",
+        "im:history",
+    ] {
         assert!(
             scopes.contains(&needed),
             "manifest lacks the {needed} scope"

@@ -19,6 +19,7 @@ mod m20261129_000007_claim_requests;
 mod m20261130_000008_datasets;
 mod m20261201_000009_waitlist;
 mod m20261205_000010_projects;
+mod m20261205_000011_lease_terms;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_datasets::Migration),
             Box::new(m20261201_000009_waitlist::Migration),
             Box::new(m20261205_000010_projects::Migration),
+            Box::new(m20261205_000011_lease_terms::Migration),
         ]
     }
 }

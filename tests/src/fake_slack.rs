@@ -5,6 +5,10 @@
 //! (`/upload/<file id>`), which keep the bytes posted to them. `chat.update` edits only a
 //! message that was posted, in its channel. With [`FakeSlack::set_clock`], each call is stamped
 //! with the test's clock.
+//!
+//! Posted messages are kept per channel with their metadata, and `conversations.history`
+//! answers from them like Slack: newest first, metadata only with `include_all_metadata`, and
+//! (when the fake has a clock) only messages posted at or after `oldest`.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -43,6 +47,8 @@ pub enum Failure {
     ServerError(u16),
     /// HTTP 200 with `{"ok": false, "error": <code>}`, e.g. `channel_not_found`.
     Refused(&'static str),
+    /// The call is carried out (a message is posted), but its answer is lost: HTTP 502.
+    AnswerLost,
 }
 
 #[derive(Default)]
@@ -65,6 +71,16 @@ struct Inner {
     uploads: HashMap<String, (usize, Option<Vec<u8>>)>,
     /// `(channel, ts)` of every message posted, which `chat.update` may edit.
     posted: std::collections::HashSet<(String, String)>,
+    /// Channel → its messages, oldest first, for `conversations.history`.
+    history: HashMap<String, Vec<HistoryEntry>>,
+}
+
+struct HistoryEntry {
+    ts: String,
+    text: Value,
+    metadata: Option<Value>,
+    /// The fake's clock when it was posted (Unix seconds), if it has one.
+    posted_at: Option<i64>,
 }
 
 /// Cloneable handle; the server runs until the process ends.
@@ -168,6 +184,21 @@ impl FakeSlack {
         self.inner.lock().unwrap().posted.iter().cloned().collect()
     }
 
+    /// The messages in `channel` that carry Maison's outbox metadata: their outbox ids
+    /// (`event_payload.id`), oldest first. A message delivered twice shows up twice.
+    pub fn outbox_ids_in(&self, channel: &str) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .history
+            .get(channel)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.metadata.as_ref())
+            .filter(|m| m["event_type"] == "maison_outbox")
+            .filter_map(|m| m["event_payload"]["id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     pub fn all_calls(&self) -> Vec<Call> {
         self.inner.lock().unwrap().calls.clone()
     }
@@ -252,6 +283,7 @@ fn is_lookup(call: &Call) -> bool {
             | "conversations.open"
             | "files.getUploadURLExternal"
             | "upload"
+            | "conversations.history"
     )
 }
 
@@ -290,6 +322,7 @@ fn failure_response(failure: Failure) -> Response {
         )
             .into_response(),
         Failure::Refused(code) => axum::Json(json!({"ok": false, "error": code})).into_response(),
+        Failure::AnswerLost => (StatusCode::BAD_GATEWAY, "answer lost").into_response(),
     }
 }
 
@@ -302,10 +335,20 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let args = merge_args(query, &headers, &body);
-    if let Some(failure) = fake.record(&method, args.clone()) {
+    let failure = fake.record(&method, args.clone());
+    if let Some(failure) = failure.filter(|f| *f != Failure::AnswerLost) {
         return failure_response(failure);
     }
-    let reply = match method.as_str() {
+    let reply = answer(&fake, &method, &args);
+    match failure {
+        Some(lost) => failure_response(lost),
+        None => axum::Json(reply).into_response(),
+    }
+}
+
+/// What Slack answers to `method` with `args` (the call is carried out).
+fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
+    match method {
         "users.info" => {
             let id = args["user"].as_str().unwrap_or_default().to_owned();
             let known = fake.inner.lock().unwrap().users.get(&id).cloned();
@@ -334,7 +377,24 @@ async fn api(
                 inner.next_ts += 1;
                 let ts = format!("1700000000.{:06}", inner.next_ts);
                 let channel = args["channel"].as_str().unwrap_or_default().to_owned();
-                inner.posted.insert((channel, ts.clone()));
+                inner.posted.insert((channel.clone(), ts.clone()));
+                // Slack takes metadata as a JSON object, or as a string holding one.
+                let metadata = match &args["metadata"] {
+                    Value::String(text) => serde_json::from_str(text).ok(),
+                    Value::Null => None,
+                    other => Some(other.clone()),
+                };
+                let posted_at = inner.clock.as_ref().map(|c| c.now().timestamp());
+                inner
+                    .history
+                    .entry(channel)
+                    .or_default()
+                    .push(HistoryEntry {
+                        ts: ts.clone(),
+                        text: args["text"].clone(),
+                        metadata,
+                        posted_at,
+                    });
                 ts
             };
             json!({
@@ -345,6 +405,40 @@ async fn api(
             })
         }
         "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.900000"}),
+        "conversations.history" => {
+            let inner = fake.inner.lock().unwrap();
+            let channel = args["channel"].as_str().unwrap_or_default();
+            let oldest = args["oldest"]
+                .as_str()
+                .and_then(|o| o.split('.').next())
+                .and_then(|secs| secs.parse::<i64>().ok());
+            let with_metadata = args["include_all_metadata"].as_str() == Some("true")
+                || args["include_all_metadata"] == true;
+            let messages: Vec<Value> = inner
+                .history
+                .get(channel)
+                .into_iter()
+                .flatten()
+                .rev()
+                .filter(|m| match (oldest, m.posted_at) {
+                    (Some(oldest), Some(at)) => at >= oldest,
+                    _ => true,
+                })
+                .map(|m| {
+                    let mut message = json!({"type": "message", "ts": m.ts, "text": m.text});
+                    if let (true, Some(metadata)) = (with_metadata, &m.metadata) {
+                        message["metadata"] = metadata.clone();
+                    }
+                    message
+                })
+                .collect();
+            json!({
+                "ok": true,
+                "messages": messages,
+                "has_more": false,
+                "response_metadata": {"next_cursor": ""},
+            })
+        }
         // Like Slack: only a message that was posted can be edited, in its own channel.
         "chat.update" => {
             let channel = args["channel"].as_str().unwrap_or_default().to_owned();
@@ -432,8 +526,7 @@ async fn api(
             }
         }
         _ => json!({"ok": false, "error": "unknown_method"}),
-    };
-    axum::Json(reply).into_response()
+    }
 }
 
 async fn response_url(

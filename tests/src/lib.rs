@@ -625,6 +625,20 @@ pub fn agent_binary() -> std::path::PathBuf {
     bin
 }
 
+/// The `maison-bot` binary built beside the running test (`scripts/test.sh` builds it), for
+/// the scenarios that run replicas of `maison-bot serve` as real processes.
+pub fn bot_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let bin = dir.join("maison-bot");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p maison-bot --bin maison-bot` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// Runs the docker CLI against this machine's engine.
 pub fn docker(args: &[&str]) -> std::process::Output {
     std::process::Command::new("docker")

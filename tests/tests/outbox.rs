@@ -272,6 +272,8 @@ on_both_databases! {
                 "upload",
                 "files.completeUploadExternal",
                 "chat.postMessage",
+                // After a 5xx the post may have landed: the sender looks before posting again.
+                "conversations.history",
                 "chat.postMessage"
             ]
         );
@@ -284,8 +286,8 @@ on_both_databases! {
         assert_eq!(calls[2].args["files"][0]["id"], file_id);
         assert_eq!(calls[2].args["files"][0]["title"], "GPU use, hosts × hours");
         assert_eq!(calls[3].failure, Some(Failure::ServerError(502)));
-        assert_eq!(calls[4].args["text"], "Daily report");
-        assert!(calls[4].at.unwrap() - calls[2].at.unwrap() >= Duration::seconds(1));
+        assert_eq!(calls[5].args["text"], "Daily report");
+        assert!(calls[5].at.unwrap() - calls[2].at.unwrap() >= Duration::seconds(1));
         let entry = &rig.db.db.outbox_entries().await.unwrap()[0];
         assert!(entry.sent_at.is_some() && entry.attachment_sent_at.is_some());
     }

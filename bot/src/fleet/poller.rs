@@ -9,8 +9,13 @@
 //! `agents.unreachable_after`; nothing else is written because of it, so its bookings and its
 //! cached containers and images stay as last seen. When it answers again it is reachable at
 //! once and its caches are reconciled with what it lists.
+//!
+//! With several replicas ([`Poller::with_lease`], as `serve` runs it), only the holder of the
+//! `poller` lease polls, and each answer is stored only while the lease still has the term it
+//! was polled under: a replica that lost the lease stores nothing and stands by. A poller
+//! without a lease (`try`, tests, benchmarks) always polls.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -29,6 +34,10 @@ use crate::core::replies::datasets as data_replies;
 use crate::ports::{AgentApi, Fleet, SlackApi};
 use crate::store::Db;
 use crate::store::ingest::HostAnswer;
+use crate::store::leases::{Fence, new_holder_id};
+
+/// The lease name in the `leases` table.
+pub const LEASE_NAME: &str = "poller";
 
 /// How often a running poller checks for hosts gone silent in the middle of a cycle.
 const SILENCE_CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -58,6 +67,11 @@ pub struct CycleReport {
     pub progress_edits: usize,
     /// Wall-clock duration of the cycle.
     pub elapsed: Duration,
+    /// Another replica holds the poller lease: nothing was polled.
+    pub standby: bool,
+    /// An answer was refused by the lease's fence (another replica took the lease during the
+    /// cycle); this poller stood down.
+    pub fenced_off: bool,
 }
 
 enum Outcome {
@@ -72,6 +86,15 @@ enum Outcome {
         went_unreachable: bool,
     },
     StoreFailed,
+    FencedOff,
+}
+
+/// The poller lease, for a poller that runs under one.
+struct PollerLease {
+    holder: String,
+    secs: i64,
+    /// The fence and end of the lease while held.
+    held: Mutex<Option<(Fence, i64)>>,
 }
 
 /// Polls the fleet's agents into the database.
@@ -85,6 +108,8 @@ pub struct Poller {
     host_deadline: Duration,
     /// Where progress messages are edited; without it they are not.
     slack: Option<Arc<dyn SlackApi>>,
+    /// Set when replicas share the polling: only the lease holder polls.
+    lease: Option<PollerLease>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -113,6 +138,75 @@ impl Poller {
             concurrency: config.poll_concurrency.max(1),
             host_deadline: config.poll_interval.max(Duration::from_millis(100)),
             slack: None,
+            lease: None,
+        }
+    }
+
+    /// Polls only while holding the `poller` lease, which lasts `timeout` unless renewed (it
+    /// is renewed every second while held). For replicas sharing one database.
+    pub fn with_lease(mut self, timeout: Duration) -> Self {
+        self.lease = Some(PollerLease {
+            holder: new_holder_id(),
+            secs: timeout.as_secs().max(1) as i64,
+            held: Mutex::new(None),
+        });
+        self
+    }
+
+    /// Takes or renews the poller lease when due; the fence to write under, `Ok(None)` when
+    /// another replica holds it. A poller without a lease always may poll: `Ok(Some(None))`.
+    async fn hold_lease(&self) -> Result<Option<Option<Fence>>, sea_orm::DbErr> {
+        let Some(lease) = &self.lease else {
+            return Ok(Some(None));
+        };
+        let now = self.clock.now().timestamp();
+        if let Some((fence, until)) = &*lease.held.lock().unwrap()
+            && until - now > lease.secs * 2 / 3
+        {
+            return Ok(Some(Some(fence.clone())));
+        }
+        let term = self
+            .db
+            .take_lease(LEASE_NAME, &lease.holder, now + lease.secs, now)
+            .await?;
+        let mut held = lease.held.lock().unwrap();
+        match term {
+            Some(term) => {
+                if held.as_ref().is_none_or(|(f, _)| f.term != term) {
+                    tracing::info!(holder = %lease.holder, term, "this replica polls the agents");
+                }
+                let fence = Fence {
+                    lease: LEASE_NAME.to_owned(),
+                    holder: lease.holder.clone(),
+                    term,
+                };
+                *held = Some((fence.clone(), now + lease.secs));
+                Ok(Some(Some(fence)))
+            }
+            None => {
+                if held.take().is_some() {
+                    tracing::info!(holder = %lease.holder, "the poller lease is another replica's now; standing by");
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// An answer was fenced off: another replica took the lease. Stop until it is ours again.
+    fn stand_down(&self) {
+        if let Some(lease) = &self.lease
+            && let Some((fence, _)) = lease.held.lock().unwrap().take()
+        {
+            tracing::info!(holder = %lease.holder, term = fence.term, "poller fenced off (the lease has a newer term); standing by");
+        }
+    }
+
+    /// Gives the lease back (on shutdown), so another replica polls at once.
+    async fn release_lease(&self) {
+        if let Some(lease) = &self.lease
+            && let Err(e) = self.db.release_lease(LEASE_NAME, &lease.holder).await
+        {
+            tracing::warn!(error = %e, "cannot give the poller lease back");
         }
     }
 
@@ -132,14 +226,36 @@ impl Poller {
         self.host_deadline
     }
 
-    /// Polls every agent once and stores what they said.
+    /// Polls every agent once and stores what they said (with a lease: only while holding it).
     pub async fn poll_once(&self) -> CycleReport {
+        let fence = match self.hold_lease().await {
+            Ok(Some(fence)) => fence,
+            Ok(None) => {
+                return CycleReport {
+                    started_at: self.clock.now().timestamp(),
+                    standby: true,
+                    ..Default::default()
+                };
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the poller lease");
+                return CycleReport {
+                    started_at: self.clock.now().timestamp(),
+                    standby: true,
+                    ..Default::default()
+                };
+            }
+        };
         let hosts = self.fleet.hosts();
         let span = tracing::info_span!("poll_cycle", hosts = hosts.len());
-        self.cycle(hosts).instrument(span).await
+        let report = self.cycle(hosts, fence.as_ref()).instrument(span).await;
+        if report.fenced_off {
+            self.stand_down();
+        }
+        report
     }
 
-    async fn cycle(&self, hosts: Vec<String>) -> CycleReport {
+    async fn cycle(&self, hosts: Vec<String>, fence: Option<&Fence>) -> CycleReport {
         let started = Instant::now();
         let started_at = self.clock.now().timestamp();
         let cursors = self.db.metric_cursors().await.unwrap_or_else(|e| {
@@ -168,7 +284,7 @@ impl Poller {
             .map(|(host, agent)| {
                 let cursor = cursors.get(&host).copied();
                 let span = tracing::info_span!("poll_host", host = %host);
-                self.poll_host(host, agent, cursor).instrument(span)
+                self.poll_host(host, agent, cursor, fence).instrument(span)
             })
             .collect();
         let outcomes: Vec<Outcome> = futures::stream::iter(polls)
@@ -206,6 +322,7 @@ impl Poller {
                     report.failures.push((host, error));
                 }
                 Outcome::StoreFailed => report.store_errors += 1,
+                Outcome::FencedOff => report.fenced_off = true,
             }
         }
         match self.mark_silent_hosts().await {
@@ -250,14 +367,22 @@ impl Poller {
         host: String,
         agent: Arc<dyn AgentApi>,
         cursor: Option<i64>,
+        fence: Option<&Fence>,
     ) -> Outcome {
         let attempt_at = self.clock.now().timestamp();
         let since = cursor.and_then(|c| DateTime::from_timestamp(c + 60, 0));
         let error =
             match tokio::time::timeout(self.host_deadline, fetch(agent.as_ref(), since)).await {
                 Ok(Ok((answer, datasets))) => {
-                    return match self.db.store_answer(&host, &answer, attempt_at).await {
-                        Ok(stored) => {
+                    // The fence is checked at the time of the write, not of the poll.
+                    let fence = fence.map(|f| (f, self.clock.now().timestamp()));
+                    let stored = self
+                        .db
+                        .store_answer_fenced(&host, &answer, attempt_at, fence)
+                        .await;
+                    return match stored {
+                        Ok(None) => Outcome::FencedOff,
+                        Ok(Some(stored)) => {
                             if let Some(inventory) = datasets {
                                 self.store_datasets(&host, &inventory, attempt_at).await;
                             }
@@ -384,6 +509,7 @@ impl Poller {
                 );
                 poller.run_cycles(shutdown).await;
                 let _ = watcher.await;
+                poller.release_lease().await;
             }
             .instrument(span),
         )
@@ -411,6 +537,16 @@ impl Poller {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
+            }
+            // Renewing here too keeps the lease while a long cycle runs; only the holder
+            // marks hosts silent.
+            match self.hold_lease().await {
+                Ok(Some(_)) => {}
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the poller lease");
+                    continue;
+                }
             }
             match self.mark_silent_hosts().await {
                 Ok(hosts) => {

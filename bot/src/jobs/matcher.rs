@@ -3,9 +3,13 @@
 //!
 //! Passes run under the `waitlist_matcher` lease, so with several replicas one of them
 //! matches at a time. The lease saves work, not correctness: every write of a pass re-checks
-//! the state it relies on (see `app::waitlist`).
+//! the state it relies on (see `app::waitlist`), and a partial unique index allows one open
+//! offer per request, so two matchers racing can never give a request two offers. That is why
+//! the pass's own writes are not fenced by the lease's term (they live in `app::waitlist`);
+//! the term is logged when this replica starts or stops matching.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration as StdDuration;
 
 use tokio::task::JoinHandle;
@@ -14,20 +18,24 @@ use tracing::{info, warn};
 
 use crate::app::App;
 
-const LEASE_NAME: &str = "waitlist_matcher";
+/// The lease name in the `leases` table.
+pub const LEASE_NAME: &str = "waitlist_matcher";
 
 /// Runs matching passes for `app` until cancelled.
 pub struct Matcher {
     app: Arc<App>,
     /// Identifies this process in the lease.
     holder: String,
+    /// The term of the lease while this matcher holds it; 0 when it does not.
+    term: AtomicI64,
 }
 
 impl Matcher {
     pub fn new(app: Arc<App>) -> Self {
         Self {
             app,
-            holder: uuid::Uuid::new_v4().to_string(),
+            holder: crate::store::leases::new_holder_id(),
+            term: AtomicI64::new(0),
         }
     }
 
@@ -41,8 +49,17 @@ impl Matcher {
             .take_lease(LEASE_NAME, &self.holder, now + 3 * every, now)
             .await
         {
-            Ok(true) => {}
-            Ok(false) => return false,
+            Ok(Some(term)) => {
+                if self.term.swap(term, Ordering::Relaxed) != term {
+                    info!(holder = %self.holder, term, "wait-list: this replica matches");
+                }
+            }
+            Ok(None) => {
+                if self.term.swap(0, Ordering::Relaxed) != 0 {
+                    info!(holder = %self.holder, "wait-list: the matcher lease is another replica's now; standing by");
+                }
+                return false;
+            }
             Err(err) => {
                 warn!(error = %err, "wait-list: cannot take the matcher lease");
                 return false;

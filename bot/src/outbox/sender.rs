@@ -3,7 +3,16 @@
 //!
 //! [`Outbox::deliver_due`] does one round at a given instant, without sleeping (tests drive it
 //! with a manual clock); [`Outbox::spawn`] runs rounds until shut down. Only the holder of the
-//! `outbox_sender` lease sends, so several replicas never post the same message.
+//! `outbox_sender` lease sends, and every record it makes is fenced by the lease's term: a
+//! sender that lost the lease (paused, cut off) records nothing, and stands down.
+//!
+//! Exactly once: Slack's `chat.postMessage` has no idempotency key, so before posting the
+//! sender records that the message is being sent (`sending_since`), and posts it tagged with
+//! its outbox id (message metadata). A message found still "sending" (its sender died after the
+//! post but before recording it, or the call's outcome was unknown) is first looked for in its
+//! channel; if it is there, its `ts` is recorded and it is not posted again. A post is given no
+//! longer than the lease still has to run, so a replica that takes the lease over never looks
+//! while the previous holder's post may still land.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +29,7 @@ use crate::core::message::Recipient;
 use crate::core::render::RenderedMessage;
 use crate::ports::{FileUpload, SlackApi, SlackApiError};
 use crate::store::Db;
+use crate::store::leases::{Fence, LeaderWrite, new_holder_id};
 use crate::store::outbox::OutboxHead;
 
 /// At most one message per channel per this interval (Slack's own limit for posting).
@@ -32,11 +42,12 @@ pub const BACKOFF_MAX: StdDuration = StdDuration::from_secs(60);
 const DEFAULT_RETRY_AFTER: StdDuration = StdDuration::from_secs(30);
 /// One Slack call (or the three of an upload) gets this long before it counts as failed.
 const CALL_TIMEOUT: StdDuration = StdDuration::from_secs(30);
-/// The sender lease lasts this long and is renewed when less than `LEASE_RENEW_BELOW` is left.
-const LEASE_SECS: i64 = 60;
-const LEASE_RENEW_BELOW: i64 = 40;
-const LEASE_NAME: &str = "outbox_sender";
-/// How often an idle sender looks for new messages, and a non-holder for the lease.
+/// The sender lease's default length (`[server] lease_timeout`).
+pub const DEFAULT_LEASE: StdDuration = StdDuration::from_secs(60);
+/// The lease name in the `leases` table.
+pub const LEASE_NAME: &str = "outbox_sender";
+/// How often an idle sender looks for new messages, and at most how often a non-holder
+/// tries for the lease (more often with a short lease, see [`Outbox::standby_poll`]).
 const IDLE_POLL: StdDuration = StdDuration::from_secs(1);
 const STANDBY_POLL: StdDuration = StdDuration::from_secs(10);
 
@@ -47,6 +58,8 @@ pub struct Outbox {
     clock: Arc<dyn Clock>,
     /// Identifies this sender in the lease.
     holder: String,
+    /// The lease's length, whole seconds (the `leases` table counts in seconds).
+    lease_secs: i64,
     /// One round at a time.
     round: tokio::sync::Mutex<()>,
     state: Mutex<State>,
@@ -58,8 +71,8 @@ struct State {
     not_before: HashMap<String, DateTime<Utc>>,
     /// User id → DM channel id, from `conversations.open`.
     dm_channels: HashMap<String, String>,
-    /// The lease is ours until then (Unix seconds); 0 when not held.
-    lease_until: i64,
+    /// The lease while this sender holds it: its fence, and until when (Unix seconds).
+    lease: Option<(Fence, i64)>,
 }
 
 /// What one round did.
@@ -67,8 +80,10 @@ struct State {
 pub struct DeliveryReport {
     /// Whether this sender holds the lease; when it does not, nothing was attempted.
     pub leader: bool,
-    /// Ids of the messages sent in this round.
+    /// Ids of the messages sent in this round (found already posted included).
     pub sent: Vec<i64>,
+    /// Ids of those found already posted by an earlier attempt, and recorded, not posted.
+    pub found_posted: Vec<i64>,
     /// Attachments shared in this round (their message follows in a later round).
     pub files: usize,
     /// Calls that failed and will be retried (429, 5xx, transport).
@@ -77,16 +92,36 @@ pub struct DeliveryReport {
     pub parked: Vec<i64>,
     /// Messages next in line but not attempted: pacing, `Retry-After` or backoff.
     pub waiting: usize,
+    /// A record was refused by the lease's fence: another replica took the lease during this
+    /// round, and this sender stood down.
+    pub fenced_off: bool,
     /// The earliest instant something may be attempted again; `None` when the queue is empty.
     pub next_due: Option<DateTime<Utc>>,
 }
 
 enum Step {
     Sent(i64),
+    FoundPosted(i64),
     FileShared(DateTime<Utc>),
     Retry(DateTime<Utc>),
     Parked(i64),
     Waiting(DateTime<Utc>),
+    /// A fenced record was refused: the lease is someone else's now.
+    FencedOff,
+}
+
+/// A fenced record's outcome, for `?` in [`Outbox::step`]: a database error is logged and
+/// the step goes on (as a sender always did: the row is retried next round), a refusal by the
+/// fence ends the step.
+fn recorded(result: Result<LeaderWrite, DbErr>, id: i64, what: &'static str) -> Result<(), Step> {
+    match result {
+        Ok(LeaderWrite::Written) => Ok(()),
+        Ok(LeaderWrite::FencedOff) => Err(Step::FencedOff),
+        Err(err) => {
+            warn!(id, error = %err, "outbox: cannot record {what}");
+            Ok(())
+        }
+    }
 }
 
 impl Outbox {
@@ -95,10 +130,36 @@ impl Outbox {
             db,
             slack,
             clock,
-            holder: uuid::Uuid::new_v4().to_string(),
+            holder: new_holder_id(),
+            lease_secs: DEFAULT_LEASE.as_secs() as i64,
             round: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// The lease lasts `timeout` (`[server] lease_timeout`; at least a second): another
+    /// replica takes over within about twice that after this one dies.
+    pub fn with_lease_timeout(mut self, timeout: StdDuration) -> Self {
+        self.lease_secs = timeout.as_secs().max(1) as i64;
+        self
+    }
+
+    /// This sender's id in the `leases` table.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The lease is renewed once less than two thirds of it is left: a leader renews about
+    /// every third of the lease, so a slow round or two never lets it lapse.
+    fn renew_below(&self) -> i64 {
+        self.lease_secs * 2 / 3
+    }
+
+    /// How often a replica that does not hold the lease tries for it: a quarter of the lease
+    /// (at most 10 s), so it takes over soon after the lease ends.
+    fn standby_poll(&self) -> StdDuration {
+        (StdDuration::from_secs(self.lease_secs as u64) / 4)
+            .clamp(StdDuration::from_millis(250), STANDBY_POLL)
     }
 
     /// One round at `now`: for each recipient, its oldest queued message gets at most one
@@ -107,14 +168,15 @@ impl Outbox {
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> DeliveryReport {
         let _round = self.round.lock().await;
         let mut report = DeliveryReport::default();
-        match self.hold_lease(now).await {
-            Ok(true) => report.leader = true,
-            Ok(false) => return report,
+        let (fence, lease_until) = match self.hold_lease(now).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return report,
             Err(err) => {
                 warn!(error = %err, "outbox: cannot take the sender lease");
                 return report;
             }
-        }
+        };
+        report.leader = true;
         let heads = match self.db.outbox_heads().await {
             Ok(heads) => heads,
             Err(err) => {
@@ -123,7 +185,12 @@ impl Outbox {
                 return report;
             }
         };
-        let steps = futures::future::join_all(heads.into_iter().map(|h| self.step(h, now))).await;
+        let steps = futures::future::join_all(
+            heads
+                .into_iter()
+                .map(|h| self.step(h, now, &fence, lease_until)),
+        )
+        .await;
         let mut next_due: Option<DateTime<Utc>> = None;
         let mut due_at = |at: DateTime<Utc>| {
             next_due = Some(next_due.map_or(at, |n| n.min(at)));
@@ -134,6 +201,11 @@ impl Outbox {
                     report.sent.push(id);
                     // The recipient may have more queued behind it.
                     due_at(now + PER_CHANNEL_INTERVAL);
+                }
+                Step::FoundPosted(id) => {
+                    report.sent.push(id);
+                    report.found_posted.push(id);
+                    due_at(now);
                 }
                 Step::FileShared(at) => {
                     report.files += 1;
@@ -151,7 +223,12 @@ impl Outbox {
                     report.waiting += 1;
                     due_at(at);
                 }
+                Step::FencedOff => report.fenced_off = true,
             }
+        }
+        if report.fenced_off {
+            self.stand_down();
+            report.leader = false;
         }
         report.next_due = next_due;
         report
@@ -161,12 +238,12 @@ impl Outbox {
     /// second, so new messages go out promptly). Gives the lease back when it stops.
     pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
-            info!("outbox sender started");
+            info!(holder = %self.holder, lease_secs = self.lease_secs, "outbox sender started");
             loop {
                 let now = self.clock.now();
                 let report = self.deliver_due(now).await;
                 let wait = if !report.leader {
-                    STANDBY_POLL
+                    self.standby_poll()
                 } else {
                     report
                         .next_due
@@ -186,9 +263,28 @@ impl Outbox {
         })
     }
 
-    async fn step(&self, head: OutboxHead, now: DateTime<Utc>) -> Step {
-        if head.next_attempt_at > now.timestamp() {
-            return Step::Waiting(instant(head.next_attempt_at));
+    async fn step(
+        &self,
+        head: OutboxHead,
+        now: DateTime<Utc>,
+        fence: &Fence,
+        lease_until: i64,
+    ) -> Step {
+        match self.try_step(head, now, fence, lease_until).await {
+            Ok(step) | Err(step) => step,
+        }
+    }
+
+    async fn try_step(
+        &self,
+        head: OutboxHead,
+        now: DateTime<Utc>,
+        fence: &Fence,
+        lease_until: i64,
+    ) -> Result<Step, Step> {
+        let ts_now = now.timestamp();
+        if head.next_attempt_at > ts_now {
+            return Ok(Step::Waiting(instant(head.next_attempt_at)));
         }
         let channel = match &head.to {
             Recipient::Channel(id) => id.clone(),
@@ -206,12 +302,16 @@ impl Outbox {
                                 .unwrap()
                                 .dm_channels
                                 .insert(user.clone(), channel.clone());
-                            if let Err(err) = self.db.set_outbox_channel(head.id, &channel).await {
-                                warn!(id = head.id, error = %err, "outbox: cannot store DM channel");
-                            }
+                            recorded(
+                                self.db
+                                    .set_outbox_channel(fence, head.id, &channel, ts_now)
+                                    .await,
+                                head.id,
+                                "the DM channel",
+                            )?;
                             channel
                         }
-                        Err(err) => return self.failed(&head, None, err, now).await,
+                        Err(err) => return Err(self.failed(&head, None, err, now, fence).await),
                     },
                 }
             }
@@ -221,7 +321,7 @@ impl Outbox {
             if let Some(not_before) = state.not_before.get(&channel)
                 && *not_before > now
             {
-                return Step::Waiting(*not_before);
+                return Ok(Step::Waiting(*not_before));
             }
             state
                 .not_before
@@ -232,7 +332,7 @@ impl Outbox {
                 Ok(file) => file,
                 Err(err) => {
                     warn!(id = head.id, error = %err, "outbox: cannot read attachment");
-                    return Step::Retry(now + PER_CHANNEL_INTERVAL);
+                    return Ok(Step::Retry(now + PER_CHANNEL_INTERVAL));
                 }
             };
             let file = FileUpload {
@@ -243,34 +343,72 @@ impl Outbox {
             return match within_timeout(self.slack.upload_file(&channel, &file)).await {
                 Ok(()) => {
                     debug!(id = head.id, %channel, bytes = bytes.len(), "outbox: file shared");
-                    if let Err(err) = self.db.mark_attachment_sent(head.id, now.timestamp()).await {
-                        warn!(id = head.id, error = %err, "outbox: cannot record shared file");
-                    }
-                    Step::FileShared(now + PER_CHANNEL_INTERVAL)
+                    recorded(
+                        self.db.mark_attachment_sent(fence, head.id, ts_now).await,
+                        head.id,
+                        "a shared file",
+                    )?;
+                    Ok(Step::FileShared(now + PER_CHANNEL_INTERVAL))
                 }
-                Err(err) => self.failed(&head, Some(&channel), err, now).await,
+                Err(err) => Err(self.failed(&head, Some(&channel), err, now, fence).await),
             };
         }
+        if let Some(since) = head.sending_since {
+            // An earlier attempt may have landed: look before posting again.
+            match within_timeout(self.slack.find_outbox_post(&channel, head.id, since)).await {
+                Ok(Some(ts)) => {
+                    info!(id = head.id, %channel, %ts, "outbox: found already posted; recorded, not sent again");
+                    recorded(
+                        self.db
+                            .mark_outbox_sent(fence, head.id, &channel, &ts, ts_now)
+                            .await,
+                        head.id,
+                        "a sent message",
+                    )?;
+                    return Ok(Step::FoundPosted(head.id));
+                }
+                Ok(None) => {}
+                // Slack will not let us look (e.g. a missing `*:history` scope): posting again
+                // is the only way to deliver it, at the risk of a duplicate.
+                Err(SlackApiError::Failed(code)) => {
+                    warn!(id = head.id, %channel, error = %code, "outbox: cannot look for an earlier attempt; posting again");
+                }
+                Err(err) => return Err(self.failed(&head, Some(&channel), err, now, fence).await),
+            }
+        }
+        // The post gets no longer than the lease has left: a replica taking the lease over
+        // after it ends can be sure this post is no longer in flight when it looks.
+        let lease_left = (instant(lease_until) - now).to_std().unwrap_or_default();
+        if lease_left.is_zero() {
+            return Err(Step::FencedOff);
+        }
+        recorded(
+            self.db.mark_outbox_sending(fence, head.id, ts_now).await,
+            head.id,
+            "an attempt",
+        )?;
         let json: serde_json::Value = serde_json::from_str(&head.slack_json).unwrap_or_default();
         let message = RenderedMessage {
             text: head.text.clone(),
             blocks: json["blocks"].clone(),
             terminal: head.terminal.clone(),
         };
-        match within_timeout(self.slack.post_rendered(&channel, &message)).await {
+        let post = self.slack.post_outbox(&channel, &message, head.id);
+        match within(lease_left.min(CALL_TIMEOUT), post).await {
             Ok(ts) => {
                 debug!(id = head.id, %channel, %ts, "outbox: sent");
-                if let Err(err) = self
-                    .db
-                    .mark_outbox_sent(head.id, &channel, &ts, now.timestamp())
-                    .await
-                {
-                    // Slack has it; if this is not recorded it will be sent again.
-                    warn!(id = head.id, error = %err, "outbox: cannot record a sent message");
-                }
-                Step::Sent(head.id)
+                // Fenced off here, the message is in Slack all the same: the next holder
+                // finds it "sending", looks for it in the channel and records it.
+                recorded(
+                    self.db
+                        .mark_outbox_sent(fence, head.id, &channel, &ts, ts_now)
+                        .await,
+                    head.id,
+                    "a sent message",
+                )?;
+                Ok(Step::Sent(head.id))
             }
-            Err(err) => self.failed(&head, Some(&channel), err, now).await,
+            Err(err) => Err(self.failed(&head, Some(&channel), err, now, fence).await),
         }
     }
 
@@ -281,9 +419,13 @@ impl Outbox {
         channel: Option<&str>,
         err: SlackApiError,
         now: DateTime<Utc>,
+        fence: &Fence,
     ) -> Step {
         let attempts = head.attempts + 1;
         let error = err.to_string();
+        // A 429 or a refusal means Slack did not take the message; after a 5xx, a transport
+        // error or a time-out it may have.
+        let not_posted = !matches!(err, SlackApiError::Unavailable(_));
         let retry_at = match &err {
             SlackApiError::RateLimited(after) => {
                 let wait = after
@@ -300,58 +442,91 @@ impl Outbox {
             SlackApiError::Unavailable(_) => Some(now + backoff(attempts)),
             SlackApiError::Failed(_) => None,
         };
-        match retry_at {
+        let ts_now = now.timestamp();
+        let (step, record) = match retry_at {
             Some(until) => {
                 warn!(id = head.id, to = %head.to, attempts, retry_at = %until, error = %error, "outbox: delivery failed; will retry");
-                if let Err(db) = self
+                let record = self
                     .db
-                    .retry_outbox_later(head.id, attempts, ceil_secs(until), &error)
-                    .await
-                {
-                    warn!(id = head.id, error = %db, "outbox: cannot record the failure");
-                }
-                Step::Retry(until)
+                    .retry_outbox_later(
+                        fence,
+                        head.id,
+                        attempts,
+                        ceil_secs(until),
+                        &error,
+                        not_posted && head.sending_since.is_none(),
+                        ts_now,
+                    )
+                    .await;
+                (Step::Retry(until), record)
             }
             None => {
                 warn!(id = head.id, to = %head.to, error = %error, "outbox: Slack refused the message; parked (see `maison-bot jobs list`)");
-                if let Err(db) = self
+                let record = self
                     .db
-                    .park_outbox_message(head.id, attempts, now.timestamp(), &error)
-                    .await
-                {
-                    warn!(id = head.id, error = %db, "outbox: cannot park the message");
-                }
-                Step::Parked(head.id)
+                    .park_outbox_message(fence, head.id, attempts, ts_now, &error)
+                    .await;
+                (Step::Parked(head.id), record)
             }
+        };
+        match recorded(record, head.id, "the failure") {
+            Ok(()) => step,
+            Err(fenced) => fenced,
         }
     }
 
     // ------------------------------------------------------------------ the lease
 
-    async fn hold_lease(&self, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    /// The lease's fence and end when this sender holds it (renewing it when due), `None`
+    /// when another replica does.
+    async fn hold_lease(&self, now: DateTime<Utc>) -> Result<Option<(Fence, i64)>, DbErr> {
         let now = now.timestamp();
-        if self.state.lock().unwrap().lease_until - now > LEASE_RENEW_BELOW {
-            return Ok(true);
+        if let Some((fence, until)) = &self.state.lock().unwrap().lease
+            && until - now > self.renew_below()
+        {
+            return Ok(Some((fence.clone(), *until)));
         }
-        let won = self
+        let until = now + self.lease_secs;
+        let term = self
             .db
-            .take_lease(LEASE_NAME, &self.holder, now + LEASE_SECS, now)
+            .take_lease(LEASE_NAME, &self.holder, until, now)
             .await?;
         let mut state = self.state.lock().unwrap();
-        if won {
-            if state.lease_until == 0 {
-                info!(holder = %self.holder, "outbox: this process is the sender");
+        let held = match term {
+            Some(term) => {
+                if state.lease.as_ref().is_none_or(|(f, _)| f.term != term) {
+                    info!(holder = %self.holder, term, "outbox: this replica is the sender");
+                }
+                let fence = Fence {
+                    lease: LEASE_NAME.to_owned(),
+                    holder: self.holder.clone(),
+                    term,
+                };
+                Some((fence, until))
             }
-            state.lease_until = now + LEASE_SECS;
-        } else {
-            state.lease_until = 0;
+            None => {
+                if state.lease.is_some() {
+                    info!(holder = %self.holder, "outbox: the sender lease is another replica's now; standing by");
+                }
+                None
+            }
+        };
+        state.lease = held.clone();
+        Ok(held)
+    }
+
+    /// A fenced record was refused: another replica holds the lease now. This one stops
+    /// sending until it takes the lease again.
+    fn stand_down(&self) {
+        let mut state = self.state.lock().unwrap();
+        if let Some((fence, _)) = state.lease.take() {
+            info!(holder = %self.holder, term = fence.term, "outbox: fenced off (the lease has a newer term); standing by");
         }
-        Ok(won)
     }
 
     async fn release_lease(&self) -> Result<(), DbErr> {
         self.db.release_lease(LEASE_NAME, &self.holder).await?;
-        self.state.lock().unwrap().lease_until = 0;
+        self.state.lock().unwrap().lease = None;
         Ok(())
     }
 }
@@ -360,11 +535,19 @@ impl Outbox {
 async fn within_timeout<T>(
     call: impl Future<Output = Result<T, SlackApiError>>,
 ) -> Result<T, SlackApiError> {
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+    within(CALL_TIMEOUT, call).await
+}
+
+/// A Slack call that gives up after `limit`.
+async fn within<T>(
+    limit: StdDuration,
+    call: impl Future<Output = Result<T, SlackApiError>>,
+) -> Result<T, SlackApiError> {
+    match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
         Err(_) => Err(SlackApiError::Unavailable(format!(
-            "no answer within {} s",
-            CALL_TIMEOUT.as_secs()
+            "no answer within {} ms",
+            limit.as_millis()
         ))),
     }
 }

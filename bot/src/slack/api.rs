@@ -2,6 +2,7 @@
 //! [`crate::ports`], so `maison-bot try` and the tests can stand in for Slack).
 
 use crate::telemetry::{self, SlackFailure};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::core::render::{RenderedMessage, Reply};
-use crate::ports::{FileUpload, SlackApi, SlackApiError, SlackProfile};
+use crate::ports::{FileUpload, OUTBOX_EVENT_TYPE, SlackApi, SlackApiError, SlackProfile};
 
 /// Slack through slack-morphism's hyper client.
 pub struct SlackWebApi {
@@ -61,6 +62,30 @@ fn rendered_content(message: &RenderedMessage) -> Result<SlackMessageContent, Sl
     Ok(SlackMessageContent::new()
         .with_text(message.text.clone())
         .with_blocks(blocks))
+}
+
+/// `conversations.history` pages read when looking for an outbox message, and their size
+/// (Slack advises at most 200): enough for everything posted in a channel since an attempt.
+const HISTORY_PAGES: usize = 5;
+const HISTORY_PAGE_SIZE: u16 = 200;
+
+/// The part of a `conversations.history` answer that the outbox's look-up reads.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    messages: Vec<HistoryMessage>,
+    response_metadata: Option<HistoryCursor>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HistoryMessage {
+    ts: String,
+    metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct HistoryCursor {
+    next_cursor: Option<String>,
 }
 
 /// Slack's `ok: false` error codes that mean "try again later" rather than "never".
@@ -254,6 +279,75 @@ impl SlackApi for SlackWebApi {
             .await
             .map_err(map_error)?;
         Ok(response.ts.to_string())
+    }
+
+    async fn post_outbox(
+        &self,
+        channel: &str,
+        message: &RenderedMessage,
+        outbox_id: i64,
+    ) -> Result<String, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let payload = HashMap::from([("id".to_owned(), outbox_id.to_string())]);
+        let content = rendered_content(message)?.with_metadata(
+            SlackMessageMetadata::new(OUTBOX_EVENT_TYPE.to_owned()).with_event_payload(payload),
+        );
+        let request =
+            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
+        let response = session
+            .chat_post_message(&request)
+            .await
+            .map_err(map_error)?;
+        Ok(response.ts.to_string())
+    }
+
+    async fn find_outbox_post(
+        &self,
+        channel: &str,
+        outbox_id: i64,
+        since: i64,
+    ) -> Result<Option<String>, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let id = outbox_id.to_string();
+        let oldest = format!("{since}.000000");
+        let mut cursor: Option<String> = None;
+        for _ in 0..HISTORY_PAGES {
+            let mut params = vec![
+                ("channel", Some(channel.to_owned())),
+                ("oldest", Some(oldest.clone())),
+                ("inclusive", Some("true".to_owned())),
+                // Without it Slack leaves the metadata out of the history.
+                ("include_all_metadata", Some("true".to_owned())),
+                ("limit", Some(HISTORY_PAGE_SIZE.to_string())),
+            ];
+            if let Some(cursor) = &cursor {
+                params.push(("cursor", Some(cursor.clone())));
+            }
+            // Read as loose JSON, not slack-morphism's model: another app's metadata in the
+            // channel may have payload values that are not strings, which that model refuses.
+            let page: HistoryPage = session
+                .http_session_api
+                .http_get("conversations.history", &params, None)
+                .await
+                .map_err(map_error)?;
+            let found = page.messages.iter().find(|m| {
+                m.metadata.as_ref().is_some_and(|meta| {
+                    meta["event_type"] == OUTBOX_EVENT_TYPE
+                        && meta["event_payload"]["id"].as_str() == Some(id.as_str())
+                })
+            });
+            if let Some(message) = found {
+                return Ok(Some(message.ts.clone()));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {

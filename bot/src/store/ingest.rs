@@ -11,6 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResul
 
 use super::Db;
 use super::fleet::MIB;
+use super::leases::{Fence, LeaderWrite};
 use super::sql::{MAX_PARAMS, get, greatest, list_of, rows_of, stmt};
 use crate::core::fleet::BUSY_UTIL_PCT;
 use crate::core::gpus::format_gpu_list;
@@ -45,7 +46,29 @@ impl Db {
         answer: &HostAnswer,
         attempt_at: i64,
     ) -> Result<Stored, DbErr> {
+        self.store_answer_fenced(host, answer, attempt_at, None)
+            .await?
+            .ok_or_else(|| DbErr::Custom("an unfenced write was fenced off".to_owned()))
+    }
+
+    /// [`Db::store_answer`] as the holder of the poller lease: the transaction first checks
+    /// `fence` (at `now`), and stores nothing (`Ok(None)`) once another replica has the lease.
+    /// On PostgreSQL the lease row stays locked until the answer is committed, so a take-over
+    /// never interleaves with it.
+    pub async fn store_answer_fenced(
+        &self,
+        host: &str,
+        answer: &HostAnswer,
+        attempt_at: i64,
+        fence: Option<(&Fence, i64)>,
+    ) -> Result<Option<Stored>, DbErr> {
         let txn = self.begin_write().await?;
+        if let Some((fence, now)) = fence
+            && fence.check_on(&txn, now).await? == LeaderWrite::FencedOff
+        {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         let backend = self.backend();
         let back_online =
             write_status_answered(&txn, backend, host, &answer.facts, attempt_at).await?;
@@ -55,10 +78,10 @@ impl Db {
         let minute_rows = ingest_minutes(&txn, backend, host, &answer.metrics.rollups).await?;
         txn.commit().await?;
         self.fleet_view_changed();
-        Ok(Stored {
+        Ok(Some(Stored {
             back_online,
             minute_rows,
-        })
+        }))
     }
 
     /// Records a failed poll. The host becomes unreachable once it has not answered for

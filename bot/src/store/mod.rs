@@ -14,6 +14,7 @@ pub mod fleet;
 mod group_commit;
 pub mod ingest;
 pub mod jobs;
+pub mod leases;
 pub mod outbox;
 pub mod planning;
 pub mod projects;

@@ -1,10 +1,11 @@
-//! The `outbox` table (every proactive message, queued before it is sent) and the `leases`
-//! table (which sender may send): queueing, the queue's state, and what the outbox sender
-//! reads and records.
+//! The `outbox` table (every proactive message, queued before it is sent): queueing, the
+//! queue's state, and what the outbox sender reads and records. Every record the sender makes
+//! is fenced by its lease (see [`super::leases`]): a sender that lost the lease records nothing.
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use super::Db;
+use super::leases::{Fence, LeaderWrite};
 use super::sql::stmt;
 use crate::core::message::{OutboxStats, OutgoingMessage, Recipient};
 use crate::core::render::RenderedMessage;
@@ -66,6 +67,10 @@ pub struct OutboxHead {
     pub attachment_sent_at: Option<i64>,
     pub attempts: i32,
     pub next_attempt_at: i64,
+    /// Set when a post of it may have reached Slack without being recorded (the sender died,
+    /// or the call's outcome is unknown): since when, Unix seconds. It is looked for in the
+    /// channel before it is posted again.
+    pub sending_since: Option<i64>,
 }
 
 impl Db {
@@ -236,42 +241,6 @@ impl Db {
             .rows_affected())
     }
 
-    /// Takes or renews the lease `name` for `holder` until `expires_at`, unless another holder
-    /// has it and it has not expired at `now`. `true` when `holder` has it.
-    pub async fn take_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, DbErr> {
-        Ok(self
-            .connection()
-            .execute_raw(stmt(
-                self.backend(),
-                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-                 expires_at = excluded.expires_at \
-                 WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-                vec![name.into(), holder.into(), expires_at.into(), now.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
-    }
-
-    /// Gives the lease `name` back, if `holder` has it.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), DbErr> {
-        self.connection()
-            .execute_raw(stmt(
-                self.backend(),
-                "DELETE FROM leases WHERE name = ? AND holder = ?",
-                vec![name.into(), holder.into()],
-            ))
-            .await?;
-        Ok(())
-    }
-
     /// The oldest unsent, unparked message of each recipient, in id order.
     pub async fn outbox_heads(&self) -> Result<Vec<OutboxHead>, DbErr> {
         let rows = self
@@ -280,7 +249,7 @@ impl Db {
                 self.backend(),
                 "SELECT id, recipient_kind, recipient_id, channel_id, slack_json, fallback_text, \
                  terminal_text, CASE WHEN attachment IS NULL THEN 0 ELSE 1 END, \
-                 attachment_sent_at, attempts, next_attempt_at FROM outbox WHERE id IN \
+                 attachment_sent_at, attempts, next_attempt_at, sending_since FROM outbox WHERE id IN \
                  (SELECT MIN(id) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL \
                  GROUP BY recipient_kind, recipient_id) ORDER BY id",
                 vec![],
@@ -300,6 +269,7 @@ impl Db {
                     attachment_sent_at: r.try_get_by_index(8)?,
                     attempts: r.try_get_by_index(9)?,
                     next_attempt_at: r.try_get_by_index(10)?,
+                    sending_since: r.try_get_by_index(11)?,
                 })
             })
             .collect()
@@ -326,25 +296,81 @@ impl Db {
         ))
     }
 
-    async fn update_outbox(&self, sql: &str, values: Vec<Value>) -> Result<(), DbErr> {
-        self.connection()
-            .execute_raw(stmt(self.backend(), sql, values))
-            .await?;
-        Ok(())
+    /// One fenced update of a row: `sql` ends with `WHERE id = ?`; the fence's condition is
+    /// added, so nothing is written once the sender has lost its lease.
+    async fn update_outbox(
+        &self,
+        fence: &Fence,
+        now: i64,
+        sql: &str,
+        mut values: Vec<Value>,
+    ) -> Result<LeaderWrite, DbErr> {
+        let backend = self.backend();
+        values.extend(fence.values(now));
+        let written = self
+            .connection()
+            .execute_raw(stmt(
+                backend,
+                &format!("{sql} AND {}", Fence::condition(backend)),
+                values,
+            ))
+            .await?
+            .rows_affected();
+        // The row is the head the sender just read (only sent rows are ever deleted), so no
+        // row written means the fence refused.
+        Ok(if written == 1 {
+            LeaderWrite::Written
+        } else {
+            LeaderWrite::FencedOff
+        })
     }
 
     /// Remembers the DM channel a message goes to.
-    pub async fn set_outbox_channel(&self, id: i64, channel: &str) -> Result<(), DbErr> {
+    pub async fn set_outbox_channel(
+        &self,
+        fence: &Fence,
+        id: i64,
+        channel: &str,
+        now: i64,
+    ) -> Result<LeaderWrite, DbErr> {
         self.update_outbox(
+            fence,
+            now,
             "UPDATE outbox SET channel_id = ? WHERE id = ?",
             vec![channel.into(), id.into()],
         )
         .await
     }
 
-    pub async fn mark_attachment_sent(&self, id: i64, now: i64) -> Result<(), DbErr> {
+    pub async fn mark_attachment_sent(
+        &self,
+        fence: &Fence,
+        id: i64,
+        now: i64,
+    ) -> Result<LeaderWrite, DbErr> {
         self.update_outbox(
+            fence,
+            now,
             "UPDATE outbox SET attachment_sent_at = ? WHERE id = ?",
+            vec![now.into(), id.into()],
+        )
+        .await
+    }
+
+    /// Records that the message is about to be posted, at `now`, unless an earlier attempt
+    /// whose outcome is unknown already did (that one's time is kept: a look-up in the channel
+    /// must start from the first attempt that may have landed).
+    pub async fn mark_outbox_sending(
+        &self,
+        fence: &Fence,
+        id: i64,
+        now: i64,
+    ) -> Result<LeaderWrite, DbErr> {
+        self.update_outbox(
+            fence,
+            now,
+            "UPDATE outbox SET sending_since = COALESCE(sending_since, ?) \
+             WHERE sent_at IS NULL AND id = ?",
             vec![now.into(), id.into()],
         )
         .await
@@ -354,28 +380,46 @@ impl Db {
     /// later `chat.update` of it needs (a transfer's progress message).
     pub async fn mark_outbox_sent(
         &self,
+        fence: &Fence,
         id: i64,
         channel: &str,
         ts: &str,
         now: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<LeaderWrite, DbErr> {
         self.update_outbox(
-            "UPDATE outbox SET sent_at = ?, channel_id = ?, message_ts = ? WHERE id = ?",
+            fence,
+            now,
+            "UPDATE outbox SET sent_at = ?, channel_id = ?, message_ts = ?, sending_since = NULL \
+             WHERE id = ?",
             vec![now.into(), channel.into(), ts.into(), id.into()],
         )
         .await
     }
 
     /// Records a failed attempt; the message is tried again from `next_attempt_at` on.
+    /// `not_posted` says Slack certainly did not take it (a 429, a refusal), so no look-up is
+    /// needed before the next attempt; otherwise an earlier `sending_since` stays.
+    #[allow(clippy::too_many_arguments)]
     pub async fn retry_outbox_later(
         &self,
+        fence: &Fence,
         id: i64,
         attempts: i32,
         next_attempt_at: i64,
         error: &str,
-    ) -> Result<(), DbErr> {
+        not_posted: bool,
+        now: i64,
+    ) -> Result<LeaderWrite, DbErr> {
+        let sql = if not_posted {
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, \
+             sending_since = NULL WHERE id = ?"
+        } else {
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"
+        };
         self.update_outbox(
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            fence,
+            now,
+            sql,
             vec![
                 attempts.into(),
                 next_attempt_at.into(),
@@ -389,13 +433,17 @@ impl Db {
     /// Parks a message Slack refused for good, with its error.
     pub async fn park_outbox_message(
         &self,
+        fence: &Fence,
         id: i64,
         attempts: i32,
         now: i64,
         error: &str,
-    ) -> Result<(), DbErr> {
+    ) -> Result<LeaderWrite, DbErr> {
         self.update_outbox(
-            "UPDATE outbox SET attempts = ?, parked_at = ?, last_error = ? WHERE id = ?",
+            fence,
+            now,
+            "UPDATE outbox SET attempts = ?, parked_at = ?, last_error = ?, sending_since = NULL \
+             WHERE id = ?",
             vec![attempts.into(), now.into(), error.into(), id.into()],
         )
         .await
