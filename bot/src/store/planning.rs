@@ -13,7 +13,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use super::Db;
 use super::reports::{
-    bookings_with_people, host_metric_ids, load_capacity_with_history, metric_owner_names,
+    bookable_hosts, bookings_with_people, host_metric_ids, load_capacity_with_history,
+    metric_owner_names,
 };
 use super::sql::{get, stmt};
 use crate::config::Config;
@@ -56,8 +57,12 @@ pub async fn load_monthly(
     tz: Tz,
 ) -> anyhow::Result<MonthlyInput> {
     let (from, to) = month_window(month, tz);
-    let capacity = load_capacity_with_history(db, config, from, to, tz, CHART_WEEKS).await?;
-    let usage = load_usage(db, &capacity.hosts, from, to).await?;
+    let hosts = bookable_hosts(db, config).await?;
+    // The capacity figures and the use by holder read different tables: both at once.
+    let (capacity, usage) = futures::try_join!(
+        load_capacity_with_history(db, config, from, to, tz, CHART_WEEKS),
+        load_usage(db, &hosts, from, to)
+    )?;
     let last_week_start = tz
         .timestamp_opt(to - 7 * 24 * 3600, 0)
         .single()
@@ -73,13 +78,12 @@ pub async fn load_monthly(
     })
 }
 
-/// Bookings and measured use over a window, by host, person and (for measured use) hour.
+/// Bookings and measured use over a window, by host, person and (for the export) day.
 #[derive(Debug, Clone, Default)]
 pub struct LoadedUsage {
     pub bookings: Vec<BookingUse>,
-    /// With the hour (Unix seconds) each row's sums belong to, or the window's start when
-    /// summed over the window.
-    pub holders: Vec<(i64, HolderUse)>,
+    /// With the index of the day each row's sums belong to (0 when summed over the window).
+    pub holders: Vec<(usize, HolderUse)>,
     pub host_watt_minutes: Vec<u64>,
 }
 
@@ -91,26 +95,19 @@ pub async fn load_usage(
     from: i64,
     to: i64,
 ) -> anyhow::Result<LoadedUsage> {
-    load_usage_by(db, hosts, from, to, false).await
+    load_usage_by(db, hosts, &[from, to]).await
 }
 
-/// [`load_usage`] with measured use kept per hour, for the per-day export.
-pub async fn load_hourly_usage(
-    db: &Db,
-    hosts: &[(String, u32)],
-    from: i64,
-    to: i64,
-) -> anyhow::Result<LoadedUsage> {
-    load_usage_by(db, hosts, from, to, true).await
-}
-
+/// Bookings and the rollups summed per host, holder and day; `bounds` are the days' edges
+/// (`n + 1` instants for `n` days).
 async fn load_usage_by(
     db: &Db,
     hosts: &[(String, u32)],
-    from: i64,
-    to: i64,
-    hourly: bool,
+    bounds: &[i64],
 ) -> anyhow::Result<LoadedUsage> {
+    let (Some(&from), Some(&to)) = (bounds.first(), bounds.last()) else {
+        return Ok(LoadedUsage::default());
+    };
     let index: HashMap<&str, usize> = hosts
         .iter()
         .enumerate()
@@ -119,12 +116,12 @@ async fn load_usage_by(
     let bookings = bookings_with_people(db, &index, from, to).await?;
     let owners = metric_owner_names(db).await?;
     let ids = host_metric_ids(db, hosts).await?;
-    let per_host: Vec<(Vec<(i64, HolderUse)>, u64)> =
+    let per_host: Vec<(Vec<(usize, HolderUse)>, u64)> =
         futures::stream::iter(ids.into_iter().enumerate().map(|(host, id)| {
             let owners = &owners;
             async move {
                 match id {
-                    Some(id) => host_use(db, host, id, from, to, hourly, owners).await,
+                    Some(id) => host_use(db, host, id, bounds, owners).await,
                     None => Ok((Vec::new(), 0)),
                 }
             }
@@ -143,43 +140,52 @@ async fn load_usage_by(
     Ok(usage)
 }
 
-/// One host's busy GPU-minutes and watt-minutes per holder (and hour, when `hourly`), and the
-/// host's total watt-minutes.
+/// One host's busy GPU-minutes and watt-minutes per holder and day (days bounded by
+/// `bounds`), and the host's total watt-minutes. The days are told apart in SQL, so a month
+/// comes back as one row per holder and day rather than per hour: local days are not all 24
+/// hours long, hence the `CASE` over their edges rather than a division.
 async fn host_use(
     db: &Db,
     host: usize,
     host_id: i32,
-    from: i64,
-    to: i64,
-    hourly: bool,
+    bounds: &[i64],
     owners: &HashMap<i32, String>,
-) -> Result<(Vec<(i64, HolderUse)>, u64), DbErr> {
-    let (hour, group) = if hourly {
-        ("g.hour", "GROUP BY g.hour, g.holder")
+) -> Result<(Vec<(usize, HolderUse)>, u64), DbErr> {
+    let (from, to) = (bounds[0], bounds[bounds.len() - 1]);
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let day = if bounds.len() <= 2 {
+        "0".to_owned()
     } else {
-        ("MIN(g.hour)", "GROUP BY g.holder")
+        let mut case = "CASE".to_owned();
+        for (i, edge) in bounds[1..bounds.len() - 1].iter().enumerate() {
+            case.push_str(&format!(" WHEN g.hour < ? THEN {i}"));
+            values.push((*edge).into());
+        }
+        case.push_str(&format!(" ELSE {} END", bounds.len() - 2));
+        case
     };
+    values.extend([host_id.into(), from.into(), to.into()]);
     let rows = db
         .reader()
         .query_all_raw(stmt(
             db.backend(),
             &format!(
-                "SELECT {hour}, g.holder, CAST(SUM(g.busy_minutes) AS BIGINT), \
+                "SELECT CAST({day} AS BIGINT), g.holder, CAST(SUM(g.busy_minutes) AS BIGINT), \
                  CAST(SUM(g.power_sum) AS BIGINT) FROM gpu_hours g \
-                 WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ? {group}"
+                 WHERE g.host_id = ? AND g.hour >= ? AND g.hour < ? GROUP BY 1, 2"
             ),
-            vec![host_id.into(), from.into(), to.into()],
+            values,
         ))
         .await?;
     let mut holders = Vec::with_capacity(rows.len());
     let mut watts = 0u64;
     for r in &rows {
-        let hour: i64 = if hourly { get(r, 0)? } else { from };
+        let day = get::<i64>(r, 0)?.max(0) as usize;
         let holder: i32 = get(r, 1)?;
         let watt_minutes = get::<i64>(r, 3)?.max(0) as u64;
         watts += watt_minutes;
         holders.push((
-            hour,
+            day,
             HolderUse {
                 host,
                 user: owners.get(&holder).cloned(),
@@ -200,13 +206,7 @@ pub async fn load_demand(
     from: i64,
     to: i64,
 ) -> anyhow::Result<(Vec<u32>, Vec<Demand>)> {
-    let hosts: Vec<(String, u32)> = db
-        .listed_hosts(&config.hosts)
-        .await?
-        .into_iter()
-        .filter(|h| !h.is_drained())
-        .map(|h| (h.name, h.gpu_count))
-        .collect();
+    let hosts = bookable_hosts(db, config).await?;
     let index: HashMap<&str, usize> = hosts
         .iter()
         .enumerate()
@@ -311,7 +311,7 @@ pub async fn load_export(
         });
         date = next;
     }
-    let (Some(from), Some(to)) = (days.first().map(|d| d.from), days.last().map(|d| d.to)) else {
+    let (Some(_), Some(to)) = (days.first().map(|d| d.from), days.last().map(|d| d.to)) else {
         anyhow::bail!("--from {first} is after --to {last}: nothing to export");
     };
     // Every configured host, drained ones too: their past use was real.
@@ -321,12 +321,17 @@ pub async fn load_export(
         .into_iter()
         .map(|h| (h.name, h.gpu_count))
         .collect();
-    let usage = load_hourly_usage(db, &hosts, from, to).await?;
+    let bounds: Vec<i64> = days
+        .iter()
+        .map(|d| d.from)
+        .chain(std::iter::once(to))
+        .collect();
+    let usage = load_usage_by(db, &hosts, &bounds).await?;
     Ok(ExportInput {
         days,
         hosts: hosts.into_iter().map(|(name, _)| name).collect(),
         bookings: usage.bookings,
-        hourly: usage.holders,
+        daily: usage.holders,
         price: price(config),
     })
 }

@@ -317,13 +317,7 @@ pub async fn load_capacity_with_history(
     tz: Tz,
     weeks: usize,
 ) -> anyhow::Result<CapacityInput> {
-    let hosts: Vec<(String, u32)> = db
-        .listed_hosts(&config.hosts)
-        .await?
-        .into_iter()
-        .filter(|h| !h.is_drained())
-        .map(|h| (h.name, h.gpu_count))
-        .collect();
+    let hosts = bookable_hosts(db, config).await?;
     let index: HashMap<&str, usize> = hosts
         .iter()
         .enumerate()
@@ -357,6 +351,18 @@ pub async fn load_capacity_with_history(
         waitlist,
         weekly_peaks,
     })
+}
+
+/// The configured hosts that take bookings (drained ones left out) and their GPUs, in the
+/// order every capacity figure indexes them by.
+pub(super) async fn bookable_hosts(db: &Db, config: &Config) -> Result<Vec<(String, u32)>, DbErr> {
+    Ok(db
+        .listed_hosts(&config.hosts)
+        .await?
+        .into_iter()
+        .filter(|h| !h.is_drained())
+        .map(|h| (h.name, h.gpu_count))
+        .collect())
 }
 
 /// The `metric_hosts` id of each host, in order (`None`: no metrics stored yet).
@@ -511,23 +517,38 @@ async fn host_hours(
     Ok(hours)
 }
 
-/// Bookings overlapping the window as spans of hosts' GPUs.
+/// Bookings overlapping the window as spans of hosts' GPUs: without their people, as the
+/// capacity figures and the weekly peaks (a year of a large fleet) need none.
 pub(super) async fn booked_spans(
     db: &Db,
     index: &HashMap<&str, usize>,
     from: i64,
     to: i64,
 ) -> Result<Vec<BookedSpan>, DbErr> {
-    Ok(bookings_with_people(db, index, from, to)
-        .await?
-        .into_iter()
-        .map(|b| BookedSpan {
-            host: b.host,
-            gpus: b.gpus,
-            start: b.start,
-            end: b.end,
-        })
-        .collect())
+    let rows = db
+        .reader()
+        .query_all_raw(stmt(
+            db.backend(),
+            "SELECT host, gpus, start_at, end_at FROM bookings \
+             WHERE cancelled_at IS NULL AND start_at < ? AND end_at > ?",
+            vec![to.into(), from.into()],
+        ))
+        .await?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let host: String = get(r, 0)?;
+        let Some(host) = index.get(host.as_str()) else {
+            continue;
+        };
+        let gpus: String = get(r, 1)?;
+        spans.push(BookedSpan {
+            host: *host,
+            gpus: parse_gpu_list(&gpus).len() as u32,
+            start: get(r, 2)?,
+            end: get(r, 3)?,
+        });
+    }
+    Ok(spans)
 }
 
 /// Bookings overlapping the window with their booker's Slack id and their project, read

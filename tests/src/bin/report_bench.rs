@@ -630,6 +630,22 @@ async fn bench_monthly(args: &Args, dir: &std::path::Path) {
         said.push_str(&format!(", export {rows} rows"));
     }
     summarise("monthly report (load → PNG)", report, 2000.0);
+    // Where the report's time goes, once.
+    let (from, to) = planning::month_window(november, tz);
+    let t0 = Instant::now();
+    let input =
+        reports::load_capacity_with_history(&db, &config, from, to, tz, planning::CHART_WEEKS)
+            .await
+            .expect("capacity");
+    let t1 = Instant::now();
+    planning::load_usage(&db, &input.hosts, from, to)
+        .await
+        .expect("usage");
+    println!(
+        "    of which: capacity figures and 52 weekly peaks {:.0} ms, use by holder {:.0} ms",
+        (t1 - t0).as_secs_f64() * 1e3,
+        t1.elapsed().as_secs_f64() * 1e3
+    );
     summarise("export of one month (CSV)", export_times, 5000.0);
     println!("  {said}");
 }

@@ -22,8 +22,8 @@ pub struct ExportInput {
     pub days: Vec<Day>,
     pub hosts: Vec<String>,
     pub bookings: Vec<BookingUse>,
-    /// Measured use per hour (the hour's start) and holder.
-    pub hourly: Vec<(i64, HolderUse)>,
+    /// Measured use per day (an index into `days`) and holder.
+    pub daily: Vec<(usize, HolderUse)>,
     pub price: Option<Price>,
 }
 
@@ -47,23 +47,30 @@ pub fn write_csv<W: std::io::Write>(input: &ExportInput, out: W) -> Result<usize
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(COLUMNS)?;
     let mut rows = 0;
-    for day in &input.days {
-        let bookings: Vec<BookingUse> = input
-            .bookings
-            .iter()
-            .filter(|b| b.start < day.to && b.end > day.from)
-            .cloned()
-            .collect();
-        // The day's measured use, summed per host and holder before the split.
-        let mut held: BTreeMap<(usize, Option<&str>), (u64, u64)> = BTreeMap::new();
-        for (hour, h) in &input.hourly {
-            if *hour >= day.from && *hour < day.to {
-                let sums = held.entry((h.host, h.user.as_deref())).or_default();
-                sums.0 += h.busy_minutes;
-                sums.1 += h.watt_minutes;
+    // One pass to sort bookings and measured use by day, instead of one pass per day.
+    let mut bookings_of: Vec<Vec<BookingUse>> = vec![Vec::new(); input.days.len()];
+    for b in &input.bookings {
+        for (i, day) in input.days.iter().enumerate() {
+            if b.start < day.to && b.end > day.from {
+                bookings_of[i].push(b.clone());
             }
         }
-        let holders: Vec<HolderUse> = held
+    }
+    let mut held_of: Vec<Vec<&HolderUse>> = vec![Vec::new(); input.days.len()];
+    for (day, h) in &input.daily {
+        if let Some(held) = held_of.get_mut(*day) {
+            held.push(h);
+        }
+    }
+    for (day, (bookings, held)) in input.days.iter().zip(bookings_of.iter().zip(&held_of)) {
+        // The day's measured use, summed per host and holder before the split.
+        let mut sums: BTreeMap<(usize, Option<&str>), (u64, u64)> = BTreeMap::new();
+        for h in held {
+            let sum = sums.entry((h.host, h.user.as_deref())).or_default();
+            sum.0 += h.busy_minutes;
+            sum.1 += h.watt_minutes;
+        }
+        let holders: Vec<HolderUse> = sums
             .into_iter()
             .map(|((host, user), (busy, watts))| HolderUse {
                 host,
@@ -74,7 +81,7 @@ pub fn write_csv<W: std::io::Write>(input: &ExportInput, out: W) -> Result<usize
             .collect();
         let date = day.date.to_string();
         for ((host, user, project), usage) in
-            monthly::attribute(day.from, day.to, &bookings, &holders)
+            monthly::attribute(day.from, day.to, bookings, &holders)
         {
             let kwh = monthly::kwh(usage.watt_minutes);
             let (cost, currency) = match &input.price {
@@ -122,9 +129,9 @@ mod tests {
                 start: 86_400 - 7200,
                 end: 86_400 + 7200,
             }],
-            hourly: vec![
+            daily: vec![
                 (
-                    86_400 - 3600,
+                    0,
                     HolderUse {
                         host: 0,
                         user: Some("U1".into()),
@@ -133,7 +140,7 @@ mod tests {
                     },
                 ),
                 (
-                    86_400,
+                    1,
                     HolderUse {
                         host: 0,
                         user: None,
