@@ -235,6 +235,41 @@ mod tests {
         assert!(worst <= 2, "off by {worst} weeks");
     }
 
+    /// The same clear trend with a season: every fourth week is a deadline crunch (3 GPUs
+    /// more), the week after it a lull (2 fewer). The season costs the robust line a little:
+    /// measured, most crossings stay within two weeks of the trend's own, none beyond three.
+    #[test]
+    fn a_trend_with_a_monthly_season_crosses_near_the_truth() {
+        let truth = 32 - 25;
+        let mut worst = 0;
+        let mut within_two = 0;
+        for seed in 0..200 {
+            let season = |t: usize| match t % 4 {
+                3 => 3.0,
+                0 if t > 0 => -2.0,
+                _ => 0.0,
+            };
+            let observed: Vec<f64> = series(26, 20.0, 1.0, 1.0, 500 + seed)
+                .into_iter()
+                .enumerate()
+                .map(|(t, y)| y + season(t))
+                .collect();
+            match outlook(&observed, 52.0, 52) {
+                Outlook::Crosses { week, .. } => {
+                    worst = worst.max(week.abs_diff(truth));
+                    within_two += usize::from(week.abs_diff(truth) <= 2);
+                }
+                other => panic!("seed {seed}: {other:?}"),
+            }
+        }
+        println!("seasonal: {within_two} of 200 crossings within two weeks, at most {worst} off");
+        assert!(worst <= 3, "off by {worst} weeks");
+        assert!(
+            within_two >= 180,
+            "only {within_two} of 200 within two weeks"
+        );
+    }
+
     #[test]
     fn the_report_says_it_in_one_sentence() {
         let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
