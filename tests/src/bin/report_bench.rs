@@ -456,6 +456,43 @@ async fn bench_daily(args: &Args, dir: &std::path::Path) {
     }
 }
 
+/// People in (b) and (c).
+const N_USERS: usize = 60;
+
+/// A SQLite file for (b) and (c): `hosts` × GPUs, [`N_USERS`] people, one booking per host
+/// and day over the `days` before `to` (with projects when asked), and the metric ids the
+/// rollups refer to. Returns the database, its config, the first day, and the generator to
+/// go on with.
+async fn booked_fleet(
+    path: std::path::PathBuf,
+    (hosts, gpus): (u32, u32),
+    days: i64,
+    to: i64,
+    mut rng: Lcg,
+    with_projects: bool,
+) -> (Db, Config, i64, Lcg) {
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("SQLite file");
+    let config = config(hosts, gpus);
+    let from = to - days * 86_400;
+    db.sync_hosts(&config.hosts, from).await.expect("hosts");
+    users(&db, N_USERS, from).await;
+    bookings(
+        &db,
+        hosts,
+        gpus,
+        N_USERS,
+        days,
+        from,
+        &mut rng,
+        with_projects,
+    )
+    .await;
+    metric_hosts(&db, hosts, N_USERS).await;
+    (db, config, from, rng)
+}
+
 async fn bench_capacity(args: &Args, dir: &std::path::Path) {
     let hours = args.c_days * 24;
     let rows_total = i64::from(args.c_hosts) * i64::from(args.c_gpus) * hours;
@@ -463,35 +500,25 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
         "(b) capacity report: {} hosts × {} GPUs × {} days of hourly rollups ({rows_total} rows), SQLite",
         args.c_hosts, args.c_gpus, args.c_days
     );
-    let db = fresh_db(dir, "capacity.db").await;
-    let config = config(args.c_hosts, args.c_gpus);
     let to = Utc
         .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
         .unwrap()
         .timestamp();
-    let from = to - args.c_days * 86_400;
-    db.sync_hosts(&config.hosts, from).await.expect("hosts");
-    let n_users = 60;
-    users(&db, n_users, from).await;
-    let mut rng = Lcg(11);
     let started = Instant::now();
-    bookings(
-        &db,
-        args.c_hosts,
-        args.c_gpus,
-        n_users,
+    let (db, config, from, mut rng) = booked_fleet(
+        dir.join("capacity.db"),
+        (args.c_hosts, args.c_gpus),
         args.c_days,
-        from,
-        &mut rng,
+        to,
+        Lcg(11),
         false,
     )
     .await;
-    metric_hosts(&db, args.c_hosts, n_users).await;
     rollups(
         &db,
         args.c_hosts,
         args.c_gpus,
-        n_users,
+        N_USERS,
         from,
         hours,
         &mut rng,
@@ -502,7 +529,7 @@ async fn bench_capacity(args: &Args, dir: &std::path::Path) {
             let at = from + i * 8 * 3600 + 600;
             format!(
                 "({at}, 'U{:06}', 'gpu{:03}', 2, {at}, {})",
-                i % n_users as i64,
+                i % N_USERS as i64,
                 i % i64::from(args.c_hosts),
                 at + 7200
             )
@@ -555,36 +582,26 @@ async fn bench_monthly(args: &Args, dir: &std::path::Path) {
         "(c) monthly report and export: {} hosts × {} GPUs, {} days of bookings, the last {ROLLUP_DAYS} days of hourly rollups, SQLite",
         args.m_hosts, args.c_gpus, args.m_days
     );
-    let db = fresh_db(dir, "monthly.db").await;
-    let config = config(args.m_hosts, args.c_gpus);
     let to = Utc
         .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
         .unwrap()
         .timestamp();
-    let from = to - args.m_days * 86_400;
-    db.sync_hosts(&config.hosts, from).await.expect("hosts");
-    let n_users = 60;
-    users(&db, n_users, from).await;
-    let mut rng = Lcg(13);
     let started = Instant::now();
-    bookings(
-        &db,
-        args.m_hosts,
-        args.c_gpus,
-        n_users,
+    let (db, config, _, mut rng) = booked_fleet(
+        dir.join("monthly.db"),
+        (args.m_hosts, args.c_gpus),
         args.m_days,
-        from,
-        &mut rng,
+        to,
+        Lcg(13),
         true,
     )
     .await;
-    metric_hosts(&db, args.m_hosts, n_users).await;
     let rollups_from = to - ROLLUP_DAYS * 86_400;
     rollups(
         &db,
         args.m_hosts,
         args.c_gpus,
-        n_users,
+        N_USERS,
         rollups_from,
         ROLLUP_DAYS * 24,
         &mut rng,
