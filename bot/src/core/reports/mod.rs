@@ -59,6 +59,8 @@ pub fn hours(minutes: u64) -> String {
 }
 
 pub fn hours_f(hours: f64) -> String {
+    // An empty `f64` sum is -0.0, which would print as "-0.0".
+    let hours = hours + 0.0;
     if hours >= 100.0 {
         format!("{hours:.0}")
     } else {
@@ -104,5 +106,6 @@ mod tests {
         assert_eq!(hours(60 * 250), "250");
         assert_eq!(pct(1, 3), "33%");
         assert_eq!(pct(1, 0), "—");
+        assert_eq!(hours_f(std::iter::empty::<f64>().sum()), "0.0");
     }
 }

@@ -274,6 +274,8 @@ pub fn summarize(input: &MonthlyInput) -> MonthlySummary {
 
 /// `1,234.5 kWh`-style energy: one decimal below 100, none above.
 fn energy(kwh: f64) -> String {
+    // An empty `f64` sum is -0.0, which would print as "-0.0".
+    let kwh = kwh + 0.0;
     if kwh >= 100.0 {
         format!("{kwh:.0} kWh")
     } else {
@@ -282,7 +284,7 @@ fn energy(kwh: f64) -> String {
 }
 
 fn money(amount: f64, price: &Price) -> String {
-    format!("{amount:.2} {}", price.currency)
+    format!("{:.2} {}", amount + 0.0, price.currency)
 }
 
 fn pct(part: f64, whole: f64) -> String {
@@ -321,7 +323,7 @@ fn table(title: &str, shares: &[Share], price: Option<&Price>, rows: usize) -> S
     )];
     let line = |name: &str, s: &Share| {
         let cost = match price {
-            Some(p) => format!(" {:>10.2}", s.kwh * p.per_kwh),
+            Some(p) => format!(" {:>10.2}", s.kwh * p.per_kwh + 0.0),
             None => String::new(),
         };
         let name: String = name.chars().take(18).collect();
@@ -330,7 +332,7 @@ fn table(title: &str, shares: &[Share], price: Option<&Price>, rows: usize) -> S
             name,
             hours_f(s.booked_gpu_hours),
             hours_f(s.busy_gpu_hours),
-            s.kwh
+            s.kwh + 0.0
         )
     };
     for s in shares.iter().take(rows) {
