@@ -233,7 +233,11 @@ impl App {
                 Ok(reply) => reply,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "command failed");
-                    replies::internal_error(&request_id)
+                    if database_unavailable(&err) {
+                        replies::database_unavailable()
+                    } else {
+                        replies::internal_error(&request_id)
+                    }
                 }
             };
             info!("answered");
@@ -480,4 +484,11 @@ impl App {
     pub(super) async fn listed_hosts(&self) -> anyhow::Result<Vec<Host>> {
         Ok(self.db.listed_hosts(&self.config.hosts).await?)
     }
+}
+
+/// Whether a handler failed because the database could not be reached.
+fn database_unavailable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<sea_orm::DbErr>())
+        .any(crate::store::is_unavailable)
 }

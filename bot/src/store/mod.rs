@@ -60,6 +60,36 @@ pub struct Db {
 /// default).
 const PG_MAX_CONNECTIONS: u32 = 10;
 
+/// How long a PostgreSQL request waits for a connection. A busy pool hands one over in
+/// milliseconds; waiting longer only means the server is gone, and the caller should hear so
+/// within Slack's 3 seconds.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether `err` means the database could not be reached (down, restarting, connections cut)
+/// rather than that it refused a statement: the caller is told to try again in a moment.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Error::Io(_)
+                | Error::Tls(_)
+                | Error::PoolTimedOut
+                | Error::PoolClosed
+                | Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception) and 57P (the server is shutting
+                // down or restarting).
+                Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
 const SQLITE_READERS: u32 = 4;
 
@@ -109,7 +139,10 @@ impl Db {
                 // Opening a PostgreSQL connection (TCP, SCRAM, preparing statements anew) in
                 // the middle of a burst made the slowest acknowledgements: once open, a
                 // connection stays open, and `warm` of them are opened at start.
+                // A server that is down or restarting is answered at once: the caller's
+                // reply ("try again") must come before Slack gives up (3 s), never after.
                 options
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                     .min_connections(warm)
                     .max_connections(warm.max(PG_MAX_CONNECTIONS))
                     .idle_timeout(None::<Duration>)

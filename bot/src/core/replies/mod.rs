@@ -105,6 +105,15 @@ pub fn working_on_it() -> Reply {
     Reply::ephemeral(":hourglass_flowing_sand: Working on it… the answer will follow here.")
 }
 
+/// The database could not be reached (down, restarting): nothing happened, and trying again
+/// in a moment will work.
+pub fn database_unavailable() -> Reply {
+    Reply::ephemeral(
+        ":hourglass: The database is not answering right now (it may be restarting), so \
+         nothing was changed. Please try again in a minute.",
+    )
+}
+
 pub fn internal_error(request_id: &str) -> Reply {
     Reply::ephemeral(format!(
         ":boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{request_id}`."
