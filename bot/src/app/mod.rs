@@ -133,6 +133,8 @@ pub struct App {
     /// When each user's Home tab was last published, by Slack user id: it is refreshed when
     /// their own state changes and at most once a minute otherwise.
     home_published: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The projects and everyone's default, read at most every few seconds (see `projects`).
+    projects: projects::ProjectCache,
 }
 
 /// Everything a handler needs about the request at hand.
@@ -176,6 +178,7 @@ impl App {
             waitlist_nudge: Default::default(),
             last_match: Default::default(),
             home_published: Default::default(),
+            projects: Default::default(),
         }
     }
 

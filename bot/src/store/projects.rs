@@ -155,17 +155,17 @@ impl Db {
         Ok(changed)
     }
 
-    /// The caller's default project, if set (it may have been retired since).
-    pub async fn default_project(&self, user_id: i64) -> Result<Option<String>, DbErr> {
-        self.reader()
-            .query_one_raw(stmt(
+    /// Everyone's default project, by user id.
+    pub async fn default_projects(&self) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+        let rows = self
+            .reader()
+            .query_all_raw(stmt(
                 self.backend(),
-                "SELECT project FROM project_defaults WHERE user_id = ?",
-                vec![user_id.into()],
+                "SELECT user_id, project FROM project_defaults",
+                vec![],
             ))
-            .await?
-            .map(|r| get::<String>(&r, 0))
-            .transpose()
+            .await?;
+        rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect()
     }
 
     /// Sets (or, with `None`, clears) a person's default project.
