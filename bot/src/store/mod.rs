@@ -73,8 +73,11 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             match e.as_ref() {
+                // `Protocol`: the server's answer stopped making sense, as when a
+                // connection is cut in the middle of its start-up.
                 Error::Io(_)
                 | Error::Tls(_)
+                | Error::Protocol(_)
                 | Error::PoolTimedOut
                 | Error::PoolClosed
                 | Error::WorkerCrashed => true,
