@@ -30,6 +30,23 @@ impl SlackWebApi {
     pub fn client(&self) -> Arc<SlackHyperClient> {
         self.client.clone()
     }
+
+    /// `chat.postMessage` of ready content; the new message's `ts`.
+    async fn post_content(
+        &self,
+        channel: &str,
+        content: SlackMessageContent,
+    ) -> Result<String, SlackApiError> {
+        let request =
+            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
+        let response = self
+            .client
+            .open_session(&self.token)
+            .chat_post_message(&request)
+            .await
+            .map_err(map_error)?;
+        Ok(response.ts.to_string())
+    }
 }
 
 /// A slack-morphism client whose API base is `api_url`.
@@ -270,15 +287,7 @@ impl SlackApi for SlackWebApi {
         channel: &str,
         message: &RenderedMessage,
     ) -> Result<String, SlackApiError> {
-        let session = self.client.open_session(&self.token);
-        let content = rendered_content(message)?;
-        let request =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
-        let response = session
-            .chat_post_message(&request)
-            .await
-            .map_err(map_error)?;
-        Ok(response.ts.to_string())
+        self.post_content(channel, rendered_content(message)?).await
     }
 
     async fn post_outbox(
@@ -287,18 +296,11 @@ impl SlackApi for SlackWebApi {
         message: &RenderedMessage,
         outbox_id: i64,
     ) -> Result<String, SlackApiError> {
-        let session = self.client.open_session(&self.token);
         let payload = HashMap::from([("id".to_owned(), outbox_id.to_string())]);
         let content = rendered_content(message)?.with_metadata(
             SlackMessageMetadata::new(OUTBOX_EVENT_TYPE.to_owned()).with_event_payload(payload),
         );
-        let request =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), content);
-        let response = session
-            .chat_post_message(&request)
-            .await
-            .map_err(map_error)?;
-        Ok(response.ts.to_string())
+        self.post_content(channel, content).await
     }
 
     async fn find_outbox_post(
