@@ -399,6 +399,54 @@ fn sync_fs(path: &Path) {
     let _ = Command::new("sync").arg("-f").arg(path).status();
 }
 
+/// CPU time used by the whole machine so far (user + system, all CPUs), in seconds, from
+/// `/proc/stat`. Machine-wide on purpose: rsync's far side runs under sshd, not under us, and
+/// both agents run inside this process, so only the machine's total compares the tools.
+fn machine_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().next().and_then(|l| l.strip_prefix("cpu ")) else {
+        return 0.0;
+    };
+    // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .map(|t| t.parse().unwrap_or(0))
+        .collect();
+    let busy: u64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .take(8)
+        .map(|(_, t)| t)
+        .sum();
+    busy as f64 / 100.0
+}
+
+/// Runs one timed copy and returns (wall seconds, machine CPU seconds).
+async fn measured<F: std::future::Future<Output = anyhow::Result<f64>>>(
+    copy: F,
+) -> anyhow::Result<(f64, f64)> {
+    let cpu = machine_cpu_secs();
+    let wall = copy.await?;
+    Ok((wall, machine_cpu_secs() - cpu))
+}
+
+/// Waits until the agent's background deletions under `datasets` are over, then writes out
+/// everything still dirty. Each timed copy starts on a quiet disk: otherwise the copy that
+/// follows a removal of 100,000 files pays for that removal too, whichever tool it is.
+async fn settle(datasets: &Path) {
+    let trash = datasets
+        .join(maison_agent::datasets::STATE_DIR)
+        .join("trash");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline
+        && std::fs::read_dir(&trash).is_ok_and(|mut entries| entries.next().is_some())
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("sync").status();
+}
+
 /// `cp -a` then `sync -f`; seconds.
 fn time_cp(src: &Path, dst: &Path) -> anyhow::Result<f64> {
     let _ = std::fs::remove_dir_all(dst);
@@ -463,9 +511,20 @@ fn median(times: &[f64]) -> f64 {
 }
 
 /// Every round's time, for the reader to judge the spread.
-fn spread(times: &[f64]) -> String {
-    let each: Vec<String> = times.iter().map(|t| format!("{t:.2}")).collect();
+fn spread(runs: &[(f64, f64)]) -> String {
+    let each: Vec<String> = runs.iter().map(|(wall, _)| format!("{wall:.2}")).collect();
     format!("{} s", each.join(", "))
+}
+
+fn median_wall(runs: &[(f64, f64)]) -> f64 {
+    median(&runs.iter().map(|(wall, _)| *wall).collect::<Vec<_>>())
+}
+
+/// The machine's CPU time for the copy (median over rounds): the cost of a tool, apart from
+/// how long it waited. On a real fleet the two ends have their own CPUs; here they share two.
+fn cpu_text(runs: &[(f64, f64)]) -> String {
+    let cpu = median(&runs.iter().map(|(_, cpu)| *cpu).collect::<Vec<_>>());
+    format!("CPU {cpu:.1} s")
 }
 
 fn human(n: u64) -> String {
@@ -559,53 +618,77 @@ async fn run(args: Args) -> anyhow::Result<()> {
                         // The previous round's copy goes first; the last one stays (the new
                         // version below links from it).
                         let _ = b.client.remove_dataset(&key).await;
-                        let (r, secs) = b.copy(name, id, &a).await?;
-                        received = r.bytes_received;
-                        maison.push(secs);
+                        settle(&b_root.join("datasets")).await;
+                        maison.push(
+                            measured(async {
+                                let (r, secs) = b.copy(name, id, &a).await?;
+                                received = r.bytes_received;
+                                Ok(secs)
+                            })
+                            .await?,
+                        );
                     }
-                    1 => cp.push(time_cp(&sources.join(name), &cmp.join(name))?),
+                    1 => {
+                        settle(&b_root.join("datasets")).await;
+                        let (src, dst) = (sources.join(name), cmp.join(name));
+                        cp.push(measured(async { time_cp(&src, &dst) }).await?)
+                    }
                     _ if rsync_why.is_none() => {
-                        rsync.push(time_rsync(&sources.join(name), &cmp.join(name), &args.ssh)?)
+                        settle(&b_root.join("datasets")).await;
+                        let (src, dst) = (sources.join(name), cmp.join(name));
+                        rsync.push(measured(async { time_rsync(&src, &dst, &args.ssh) }).await?)
                     }
                     _ => {}
                 }
             }
         }
-        let (secs, cp, rsync) = (
-            median(&maison),
-            median(&cp),
-            (!rsync.is_empty()).then(|| median(&rsync)),
-        );
+        let secs = median_wall(&maison);
+        let cp_secs = median_wall(&cp);
         rows.push(Row(
             format!("{name}: maison"),
             human(received),
             format!("{secs:.2} s"),
-            format!("{} (rounds: {})", mbps(total, secs), spread(&maison)),
+            format!(
+                "{}, {} (rounds: {})",
+                mbps(total, secs),
+                cpu_text(&maison),
+                spread(&maison)
+            ),
         ));
         rows.push(Row(
             format!("{name}: cp -a"),
             human(total),
-            format!("{cp:.2} s"),
+            format!("{cp_secs:.2} s"),
             format!(
-                "{} (maison at {:.0} % of it)",
-                mbps(total, cp),
-                cp / secs * 100.0
+                "{}, {}; maison at {:.0} % of it (rounds: {})",
+                mbps(total, cp_secs),
+                cpu_text(&cp),
+                cp_secs / secs * 100.0,
+                spread(&cp)
             ),
         ));
-        match (rsync, &rsync_why) {
-            (Some(t), _) => rows.push(Row(
-                format!("{name}: rsync -a over ssh"),
-                human(total),
-                format!("{t:.2} s"),
-                format!("{} (maison {:.1}× faster)", mbps(total, t), t / secs),
-            )),
-            (None, Some(why)) => rows.push(Row(
+        match &rsync_why {
+            None => {
+                let t = median_wall(&rsync);
+                rows.push(Row(
+                    format!("{name}: rsync -a over ssh"),
+                    human(total),
+                    format!("{t:.2} s"),
+                    format!(
+                        "{}, {}; maison {:.1}× faster (rounds: {})",
+                        mbps(total, t),
+                        cpu_text(&rsync),
+                        t / secs,
+                        spread(&rsync)
+                    ),
+                ))
+            }
+            Some(why) => rows.push(Row(
                 format!("{name}: rsync -a over ssh"),
                 "skipped".into(),
                 String::new(),
                 why.clone(),
             )),
-            _ => {}
         }
     }
 
