@@ -32,7 +32,7 @@ use super::rate::RateCap;
 use super::{DatasetStats, FetchProgress, Store, fsx, short};
 
 /// Most files in one batch request.
-const BATCH_FILES: usize = 64;
+const BATCH_FILES: usize = 256;
 /// Most bytes in one batch request.
 const BATCH_BYTES: u64 = 16 << 20;
 /// Attempts of one piece at one source after transport errors (a corrupt answer is never
@@ -250,6 +250,9 @@ struct Ctx {
     /// One write at a time: concurrent writers into one file contend for its inode lock, and
     /// the kernel spins for it, which on a small host costs more CPU than the writes.
     disk: tokio::sync::Semaphore,
+    /// Batches of small files write distinct files, so they can be written side by side: on
+    /// many small files creating inodes is what the copy waits for, and it is CPU in the kernel.
+    small_writers: tokio::sync::Semaphore,
 }
 
 impl Ctx {
@@ -311,6 +314,9 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
         journal,
         queue: Queue::default(),
         disk: tokio::sync::Semaphore::new(1),
+        small_writers: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
     let p = &ctx.job.progress;
     for (i, f) in manifest.files.iter().enumerate() {
@@ -928,7 +934,11 @@ async fn batch(ctx: &Arc<Ctx>, files: &[usize], s: usize) -> Result<Attempt, Str
     let missing: Vec<usize> = files[cur.min(files.len())..].to_vec();
     if !good.is_empty() {
         let ctx2 = ctx.clone();
-        let _disk = ctx.disk.acquire().await.map_err(|e| e.to_string())?;
+        let _writer = ctx
+            .small_writers
+            .acquire()
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::task::spawn_blocking(move || -> io::Result<()> {
             let mut pieces = Vec::with_capacity(good.len());
             let mut bytes = 0;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -166,23 +165,28 @@ impl Datasets {
     fn stream(&self, parts: Vec<Part>) -> Body {
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
         tokio::task::spawn_blocking(move || {
+            // Small files are packed into shared pieces, so a batch of 8 KiB files travels as a
+            // few large frames instead of one frame (and one channel message) per file.
+            let mut buf = Vec::with_capacity(PIECE as usize);
             for part in parts {
                 let end = part.start + part.len;
                 let mut pos = part.start;
                 while pos < end {
-                    let n = (end - pos).min(PIECE) as usize;
-                    let mut buf = vec![0u8; n];
-                    let item = part
-                        .file
-                        .read_exact_at(&mut buf, pos)
-                        .map(|()| Bytes::from(buf));
-                    let failed = item.is_err();
-                    // The receiver is gone when the peer hung up: stop reading.
-                    if tx.blocking_send(item).is_err() || failed {
+                    let room = PIECE - buf.len() as u64;
+                    let n = (end - pos).min(room);
+                    if let Err(e) = read_piece(&part.file, pos, n, &mut buf) {
+                        let _ = tx.blocking_send(Err(e));
                         return;
                     }
-                    pos += n as u64;
+                    pos += n;
+                    // The receiver is gone when the peer hung up: stop reading.
+                    if buf.len() as u64 == PIECE && !send_piece(&tx, &mut buf) {
+                        return;
+                    }
                 }
+            }
+            if !buf.is_empty() {
+                send_piece(&tx, &mut buf);
             }
         });
         let cap = self.serve_cap.clone();
@@ -203,6 +207,28 @@ impl Datasets {
         });
         Body::from_stream(body)
     }
+}
+
+/// Appends `len` bytes of `file` from `pos` to `buf`. `read_to_end` fills the spare capacity
+/// as it is, where zeroing a fresh buffer for every piece cost a tenth of a small-file copy.
+fn read_piece(file: &File, pos: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(pos))?;
+    let got = reader.take(len).read_to_end(buf)?;
+    if (got as u64) < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file is shorter than its manifest says",
+        ));
+    }
+    Ok(())
+}
+
+/// Hands a full piece to the body; false when the peer is gone.
+fn send_piece(tx: &tokio::sync::mpsc::Sender<io::Result<Bytes>>, buf: &mut Vec<u8>) -> bool {
+    let piece = std::mem::replace(buf, Vec::with_capacity(PIECE as usize));
+    tx.blocking_send(Ok(Bytes::from(piece))).is_ok()
 }
 
 /// Why a `Range` header is not served.
