@@ -251,10 +251,11 @@ async fn an_image_cannot_forge_labels_pick_gpus_or_grant_groups() {
     t.agent.shutdown().await;
 }
 
-/// The pids cgroup file of a process (cgroup v1 or v2).
-fn pids_file(pid: i64, file: &str) -> String {
+/// The pids cgroup directory of a process (cgroup v1 or v2), found once: the container's
+/// cgroup outlives any one of its processes.
+fn pids_dir(pid: i64) -> String {
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let path = cgroups
+    cgroups
         .lines()
         .find_map(|l| {
             let mut parts = l.splitn(3, ':');
@@ -269,9 +270,12 @@ fn pids_file(pid: i64, file: &str) -> String {
                         .then(|| format!("/sys/fs/cgroup{path}"))
                 })
         })
-        .expect("the process is in a pids cgroup");
-    std::fs::read_to_string(format!("{path}/{file}"))
-        .unwrap()
+        .expect("the process is in a pids cgroup")
+}
+
+fn pids_file(dir: &str, file: &str) -> String {
+    std::fs::read_to_string(format!("{dir}/{file}"))
+        .unwrap_or_else(|e| panic!("reading {dir}/{file}: {e}"))
         .trim()
         .to_string()
 }
@@ -286,14 +290,17 @@ async fn a_fork_bomb_stops_at_the_pids_limit_and_the_host_stays_responsive() {
     bomb.command = vec![
         "sh".into(),
         "-c".into(),
-        "bomb() { bomb | bomb & }; bomb; sleep 600".into(),
+        // The first process execs instead of forking its sleep: at the limit a fork of its
+        // own would fail and end the container before the test has looked.
+        "bomb() { bomb | bomb & }; bomb & exec sleep 600".into(),
     ];
     let launched = t.client.launch(&bomb).await.expect("launch");
     let pid = host_pid(&launched.container.id).await;
-    assert_eq!(pids_file(pid, "pids.max"), "64");
+    let cgroup = pids_dir(pid);
+    assert_eq!(pids_file(&cgroup, "pids.max"), "64");
     // The bomb reaches the ceiling and keeps pushing against it.
     let hit = eventually(20, || async {
-        let events = pids_file(pid, "pids.events");
+        let events = pids_file(&cgroup, "pids.events");
         let refused: u64 = events
             .strip_prefix("max ")
             .and_then(|n| n.trim().parse().ok())
@@ -302,7 +309,7 @@ async fn a_fork_bomb_stops_at_the_pids_limit_and_the_host_stays_responsive() {
     })
     .await;
     assert!(hit.is_some(), "the fork bomb never hit the pids limit");
-    let current: u64 = pids_file(pid, "pids.current").parse().unwrap();
+    let current: u64 = pids_file(&cgroup, "pids.current").parse().unwrap();
     assert!(current <= 64, "{current} processes");
 
     // Meanwhile the agent answers, the host forks, and a neighbour starts and runs.
