@@ -143,3 +143,137 @@ async fn postgres_going_away_gets_a_clear_try_again_and_the_bot_recovers() {
         .unwrap();
     assert_eq!(slots, 2);
 }
+
+/// A small tmpfs mounted for one test, unmounted (lazily, so a leftover open file cannot keep
+/// it) when the test ends, even by a panic.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "maison-test"])
+            .arg(dir.path())
+            .status()
+            .expect("mount(8) runs");
+        assert!(
+            status.success(),
+            "mounting a {size} tmpfs failed: this fault test plays a full disk on a real \
+             filesystem and needs root (CI runs as root)"
+        );
+        SmallDisk { dir }
+    }
+
+    /// Writes a file until the filesystem refuses with "no space left"; its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0xa5u8; 64 << 10];
+        loop {
+            match file.write(&block) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+        // Whatever tail still fits, byte by byte coarse steps, so no page is left over.
+        for step in [4096usize, 512, 1] {
+            while file.write_all(&block[..step]).is_ok() {}
+        }
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_disk_refuses_bookings_clearly_and_recovers() {
+    let disk = SmallDisk::mount("16m");
+    let file = disk.dir.path().join("maison.db");
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    let config = test_config();
+    db.sync_hosts(&config.hosts, test_start().timestamp())
+        .await
+        .unwrap();
+    let app = Arc::new(App::new(
+        config,
+        db.clone(),
+        Arc::new(TerminalSlack::new("UTC")),
+        Arc::new(ManualClock::new(test_start())),
+    ));
+    let reply = app.answer_command(command("book gpu01 1h")).await;
+    assert!(reply.text.contains("Booked `gpu01`"), "{}", reply.text);
+    // An empty write-ahead log: from here on every write needs new space on the disk (a long
+    // log from the migrations could otherwise take a few commits without growing).
+    db.connection()
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+        .unwrap();
+
+    let filler = disk.fill();
+    let mut booked = 0;
+    let mut refused = 0;
+    // test_start() is 08:00: each try asks a later hour of the same day.
+    for hour in 10..16 {
+        let reply = app
+            .answer_command(command(&format!("book gpu02 1h at {hour:02}:00")))
+            .await;
+        if reply.text.contains("Booked `gpu02`") {
+            booked += 1;
+        } else {
+            assert!(
+                reply
+                    .text
+                    .contains("The disk that holds Maison's database is full")
+                    && reply.text.contains("nothing was changed"),
+                "a booking on a full disk got: {}",
+                reply.text
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "no booking was refused on a full disk");
+
+    std::fs::remove_file(&filler).unwrap();
+    let reply = app.answer_command(command("book gpu03 1h")).await;
+    assert!(reply.text.contains("Booked `gpu03`"), "{}", reply.text);
+    // Nothing half-written: each booking has its slot, and the file is sound.
+    assert_eq!(bookings(&db).await, 2 + booked);
+    let slots: i64 = db
+        .connection()
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            "SELECT COUNT(*) FROM booking_slots",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(slots, 2 + booked);
+    let check: String = db
+        .connection()
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            "PRAGMA integrity_check",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(check, "ok");
+}

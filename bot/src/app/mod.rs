@@ -236,11 +236,7 @@ impl App {
                 Ok(reply) => reply,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "command failed");
-                    if database_unavailable(&err) {
-                        replies::database_unavailable()
-                    } else {
-                        replies::internal_error(&request_id)
-                    }
+                    database_fault(&err).unwrap_or_else(|| replies::internal_error(&request_id))
                 }
             };
             info!("answered");
@@ -261,7 +257,9 @@ impl App {
                 Ok(answer) => answer,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "action failed");
-                    replies::internal_error(&request_id).into()
+                    database_fault(&err)
+                        .unwrap_or_else(|| replies::internal_error(&request_id))
+                        .into()
                 }
             };
             telemetry::request_answered(RequestKind::Click, started.elapsed());
@@ -489,9 +487,19 @@ impl App {
     }
 }
 
-/// Whether a handler failed because the database could not be reached.
-fn database_unavailable(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|cause| cause.downcast_ref::<sea_orm::DbErr>())
-        .any(crate::store::is_unavailable)
+/// The answer for a handler that failed because of the database itself (not reachable, or
+/// its disk full) rather than a bug: what happened and when trying again will work.
+fn database_fault(err: &anyhow::Error) -> Option<Reply> {
+    let mut causes = err
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<sea_orm::DbErr>());
+    causes.find_map(|db_err| {
+        if crate::store::is_unavailable(db_err) {
+            Some(replies::database_unavailable())
+        } else if crate::store::is_disk_full(db_err) {
+            Some(replies::database_disk_full())
+        } else {
+            None
+        }
+    })
 }

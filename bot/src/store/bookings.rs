@@ -741,6 +741,7 @@ impl WriteJob for BookingJob {
             (Ok(()), Some(outcome)) => outcome,
             // A refusal wrote nothing: it stands whatever became of the others' commit.
             (Err(_), Some(Err(refusal))) => Err(refusal),
+            (Err(e), _) if e == super::SQLITE_DISK_FULL => Err(BookingError::Db(DbErr::Custom(e))),
             (Err(e), _) => Err(BookingError::Db(DbErr::Custom(format!(
                 "the booking did not commit: {e}"
             )))),
@@ -754,7 +755,7 @@ impl WriteJob for BookingJob {
 }
 
 fn rusqlite_err(e: rusqlite::Error) -> DbErr {
-    DbErr::Custom(format!("SQLite: {e}"))
+    DbErr::Custom(super::rusqlite_message(&e))
 }
 
 impl Db {

@@ -87,7 +87,7 @@ fn writer_loop(conn: Connection, queue: mpsc::Receiver<Box<dyn WriteJob>>) {
 
 /// One transaction for the whole group; each job between `SAVEPOINT` and `RELEASE`.
 fn run_group(conn: &Connection, group: &mut [Box<dyn WriteJob>]) -> Result<(), String> {
-    let fail = |e: rusqlite::Error| e.to_string();
+    let fail = |e: rusqlite::Error| super::rusqlite_message(&e);
     conn.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
     for job in group.iter_mut() {
         let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {

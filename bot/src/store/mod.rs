@@ -93,6 +93,37 @@ pub fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// Whether `err` means the database's disk is full: SQLite's `SQLITE_FULL` (13) or
+/// PostgreSQL's `disk_full` (53100). The statement was refused whole (its transaction rolled
+/// back), and the same request works again once space is freed.
+pub fn is_disk_full(err: &DbErr) -> bool {
+    match err {
+        DbErr::Custom(message) => message == SQLITE_DISK_FULL,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sea_orm::sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code == "13" || code == "53100"),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// How the SQLite writer thread reports `SQLITE_FULL`: a rusqlite error cannot travel inside a
+/// `DbErr`, so this exact text stands for it and `is_disk_full` knows it.
+pub(crate) const SQLITE_DISK_FULL: &str = "SQLite: database or disk is full (SQLITE_FULL)";
+
+/// A rusqlite error as the writer thread reports it (see `SQLITE_DISK_FULL`).
+pub(crate) fn rusqlite_message(e: &rusqlite::Error) -> String {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        SQLITE_DISK_FULL.to_string()
+    } else {
+        format!("SQLite: {e}")
+    }
+}
+
 /// Readers of a SQLite file: enough to keep both cores busy while the writer commits.
 const SQLITE_READERS: u32 = 4;
 

@@ -114,6 +114,15 @@ pub fn database_unavailable() -> Reply {
     )
 }
 
+/// The database's disk is full: nothing was written, and only an admin freeing space helps,
+/// so the reply says so instead of "try again in a minute".
+pub fn database_disk_full() -> Reply {
+    Reply::ephemeral(
+        ":floppy_disk: The disk that holds Maison's database is full, so nothing was changed. \
+         Ask an admin to free space on it; your request will work again as soon as there is room.",
+    )
+}
+
 pub fn internal_error(request_id: &str) -> Reply {
     Reply::ephemeral(format!(
         ":boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{request_id}`."
