@@ -239,6 +239,15 @@ impl AgentClient {
             .await
     }
 
+    /// Commits the owner's container into a new image labelled with where it came from.
+    pub async fn save_image(
+        &self,
+        request: &crate::images::SaveImageRequest,
+    ) -> Result<crate::images::SavedImage, ClientError> {
+        self.call(Method::POST, &["v1", "images", "save"], &[], Some(request))
+            .await
+    }
+
     /// Removes an image (id or reference); refused while any container uses it.
     pub async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         self.call_empty(Method::DELETE, &["v1", "images", id], &[])

@@ -5,6 +5,7 @@
 
 mod client;
 pub mod datasets;
+pub mod images;
 
 pub use client::{AgentClient, BlobStream, ClientError, ClientTls, Timeouts, client_tls_config};
 

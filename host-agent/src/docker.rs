@@ -292,7 +292,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn relist_images(&self) -> Result<(), EngineError> {
+    pub(crate) async fn relist_images(&self) -> Result<(), EngineError> {
         let images = self
             .client()?
             .list_images(Some(ListImagesOptionsBuilder::new().all(false).build()))

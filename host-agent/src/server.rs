@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
+use maison_agent_api::images::{SaveImageRequest, SavedImage};
 use maison_agent_api::{
     ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
 };
@@ -212,6 +213,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/containers/{id}/processes", get(container_processes))
         .route("/v1/containers/{id}", delete(remove_container))
         .route("/v1/images", get(list_images))
+        .route("/v1/images/save", post(save_image))
         .route("/v1/images/{id}", delete(remove_image))
         .route("/v1/datasets", get(list_datasets))
         .route("/v1/datasets/register", post(register_dataset))
@@ -442,6 +444,16 @@ async fn list_images(
 ) -> Result<Json<Vec<maison_agent_api::ImageSummary>>, AppError> {
     require_live(&s)?;
     Ok(Json(s.inventory.images()))
+}
+
+async fn save_image(
+    State(s): Shared,
+    body: Bytes,
+) -> Result<(StatusCode, Json<SavedImage>), AppError> {
+    let request: SaveImageRequest = parse_json(&body, "save request")?;
+    let saved = s.engine.save_image(&request).await?;
+    tracing::info!(owner = %request.owner, container = %request.container, image = %saved.reference, id = %saved.id, "container saved as an image");
+    Ok((StatusCode::CREATED, Json(saved)))
 }
 
 async fn remove_image(State(s): Shared, Path(id): Path<String>) -> Result<StatusCode, AppError> {

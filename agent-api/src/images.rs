@@ -1,0 +1,254 @@
+//! Images with a history: what the agent is asked to make of a container, and the labels that
+//! record where an image came from (who made it, how, from what), read back by the bot.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::labels;
+
+/// Provenance label keys, next to the owner labels every Maison object carries.
+pub mod provenance {
+    /// How the image was made: `save` (a container committed), `build` or `copy`.
+    pub const HOW: &str = "maison.image.how";
+    /// The reference of the image it was made from, as the user knew it.
+    pub const PARENT: &str = "maison.image.parent";
+    /// The parent's image id (`sha256:…`): names move, ids do not.
+    pub const PARENT_ID: &str = "maison.image.parent_id";
+    /// For a save, the container that was committed.
+    pub const CONTAINER: &str = "maison.image.container";
+    /// The maker's note ("for …").
+    pub const NOTE: &str = "maison.image.note";
+}
+
+/// `POST /v1/images/save`: commits a Maison container into a new image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveImageRequest {
+    /// Container name or id.
+    pub container: String,
+    /// `name[:tag]` of the new image; the tag defaults to `latest`.
+    pub reference: String,
+    /// Slack user id of whoever asks: only the container's owner may save it.
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What `POST /v1/images/save` made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedImage {
+    pub id: String,
+    /// `name:tag`, always with its tag.
+    pub reference: String,
+    pub size_bytes: u64,
+    /// The image the container ran, by reference and id.
+    pub parent: String,
+    pub parent_id: String,
+}
+
+/// Where an image came from, read from its labels (`None` for images Maison did not make).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub owner: String,
+    pub how: String,
+    pub parent: Option<String>,
+    pub parent_id: Option<String>,
+    pub container: Option<String>,
+    pub booking: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Provenance {
+    pub fn from_labels(map: &BTreeMap<String, String>) -> Option<Provenance> {
+        let get = |k: &str| map.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        Some(Provenance {
+            owner: get(labels::OWNER)?,
+            how: get(provenance::HOW)?,
+            parent: get(provenance::PARENT),
+            parent_id: get(provenance::PARENT_ID),
+            container: get(provenance::CONTAINER),
+            booking: get(labels::BOOKING),
+            note: get(provenance::NOTE),
+        })
+    }
+}
+
+/// Longest note kept on an image (Docker labels have no limit; a report line does).
+pub const MAX_NOTE_CHARS: usize = 200;
+
+/// Why an image reference is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("an image name is needed, e.g. `alice/tuned:v1`")]
+    Empty,
+    #[error("`{0}` is too long (at most 255 characters)")]
+    TooLong(String),
+    #[error(
+        "`{0}` is not an image name: use lowercase letters, digits and `._-`, parts separated by `/`, then an optional `:tag` (letters, digits, `._-`, up to 128), e.g. `alice/tuned:v1`"
+    )]
+    Malformed(String),
+    #[error("`{0}` names a digest; give a name and a tag instead, e.g. `alice/tuned:v1`")]
+    Digest(String),
+}
+
+/// Checks `name[:tag]` and returns it with its tag (`latest` when none was given). Stricter than
+/// Docker on purpose: no registry port, no uppercase, no digest, so the name a user types is the
+/// name every host shows.
+pub fn normalise_reference(reference: &str) -> Result<String, ReferenceError> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Err(ReferenceError::Empty);
+    }
+    if reference.len() > 255 {
+        return Err(ReferenceError::TooLong(
+            reference.chars().take(40).collect(),
+        ));
+    }
+    if reference.contains('@') {
+        return Err(ReferenceError::Digest(reference.into()));
+    }
+    let malformed = || ReferenceError::Malformed(reference.into());
+    let (name, tag) = match reference.rsplit_once(':') {
+        Some((name, tag)) => (name, tag),
+        None => (reference, "latest"),
+    };
+    let tag_ok = !tag.is_empty()
+        && tag.len() <= 128
+        && !tag.starts_with(['.', '-'])
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let component_ok = |part: &str| {
+        !part.is_empty()
+            && part.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if !tag_ok || !name.split('/').all(component_ok) {
+        return Err(malformed());
+    }
+    Ok(format!("{name}:{tag}"))
+}
+
+/// The labels a saved image gets: every `maison.*` label of the container blanked (its
+/// idempotency key, GPUs or mount stage mean nothing on an image, and Docker would copy them
+/// into every container made from it), then the owner and the provenance.
+pub fn saved_image_labels(
+    container_labels: &HashMap<String, String>,
+    request: &SaveImageRequest,
+    container_name: &str,
+    parent: &str,
+    parent_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = container_labels
+        .keys()
+        .filter(|k| k.starts_with(labels::PREFIX))
+        .map(|k| (k.clone(), String::new()))
+        .collect();
+    let booking = container_labels
+        .get(labels::BOOKING)
+        .filter(|b| !b.is_empty())
+        .cloned();
+    out.extend(
+        crate::MaisonLabels {
+            owner: request.owner.clone(),
+            owner_name: request.owner_name.clone(),
+            booking,
+            image_source: Some(crate::ImageSource::Custom),
+            created_at: Some(now),
+            idempotency_key: None,
+        }
+        .to_labels(),
+    );
+    out.insert(provenance::HOW.into(), "save".into());
+    out.insert(provenance::PARENT.into(), parent.into());
+    out.insert(provenance::PARENT_ID.into(), parent_id.into());
+    out.insert(provenance::CONTAINER.into(), container_name.into());
+    if let Some(note) = &request.note {
+        out.insert(
+            provenance::NOTE.into(),
+            note.chars().take(MAX_NOTE_CHARS).collect(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_get_a_tag_and_hostile_ones_are_refused() {
+        assert_eq!(
+            normalise_reference("alice/tuned").unwrap(),
+            "alice/tuned:latest"
+        );
+        assert_eq!(normalise_reference(" tuned:v1.2 ").unwrap(), "tuned:v1.2");
+        for bad in [
+            "Alice/tuned",
+            "alice//tuned",
+            "alice/tuned:",
+            "alice/tuned:-x",
+            "-alice",
+            "alice/tuned:v1 extra",
+            "../etc",
+            "a:b:c",
+        ] {
+            assert!(
+                matches!(normalise_reference(bad), Err(ReferenceError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(normalise_reference(""), Err(ReferenceError::Empty));
+        assert!(matches!(
+            normalise_reference("x@sha256:00"),
+            Err(ReferenceError::Digest(_))
+        ));
+    }
+
+    #[test]
+    fn a_saved_image_keeps_no_launch_label_of_its_container() {
+        let container: HashMap<String, String> = [
+            (labels::OWNER, "U0ALICE"),
+            (labels::BOOKING, "42"),
+            (labels::IDEMPOTENCY_KEY, "k-1"),
+            (labels::MOUNT_STAGE, "stage-7"),
+            (labels::GPUS, "0,1"),
+            ("org.example.keep", "yes"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let request = SaveImageRequest {
+            container: "alice-c1".into(),
+            reference: "alice/tuned:v1".into(),
+            owner: "U0ALICE".into(),
+            owner_name: Some("alice".into()),
+            note: Some("x".repeat(500)),
+        };
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let out = saved_image_labels(&container, &request, "alice-c1", "base:1", "sha256:ab", now);
+        assert_eq!(out[labels::IDEMPOTENCY_KEY], "");
+        assert_eq!(out[labels::MOUNT_STAGE], "");
+        assert_eq!(out[labels::GPUS], "");
+        assert!(
+            !out.contains_key("org.example.keep"),
+            "non-Maison labels are Docker's to keep"
+        );
+        let sorted: BTreeMap<String, String> = out.into_iter().collect();
+        let p = Provenance::from_labels(&sorted).unwrap();
+        assert_eq!(p.owner, "U0ALICE");
+        assert_eq!(p.how, "save");
+        assert_eq!(p.parent.as_deref(), Some("base:1"));
+        assert_eq!(p.parent_id.as_deref(), Some("sha256:ab"));
+        assert_eq!(p.container.as_deref(), Some("alice-c1"));
+        assert_eq!(p.booking.as_deref(), Some("42"));
+        assert_eq!(p.note.unwrap().chars().count(), MAX_NOTE_CHARS);
+    }
+}

@@ -1,0 +1,128 @@
+//! Images made through Maison: a container saved (committed) into an image that records who
+//! made it, from which image and container, under which booking, and why.
+
+use bollard::models::ContainerConfig;
+use bollard::query_parameters::CommitContainerOptionsBuilder;
+use maison_agent_api::images::{
+    SaveImageRequest, SavedImage, normalise_reference, provenance, saved_image_labels,
+};
+use maison_agent_api::labels;
+
+use crate::docker::{Engine, EngineError};
+
+impl Engine {
+    /// Commits the requester's own container into `request.reference`. Refused for a
+    /// container Maison did not make or someone else owns, and for a name that already
+    /// belongs to another image (re-saving one's own saved name moves it).
+    pub async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, EngineError> {
+        let reference =
+            normalise_reference(&request.reference).map_err(|e| EngineError::Refused {
+                message: e.to_string(),
+                rule: "image-name",
+            })?;
+        let docker = self.client()?;
+        let container = docker
+            .inspect_container(&request.container, None)
+            .await
+            .map_err(|e| match EngineError::from(e) {
+                EngineError::NotFound(_) => {
+                    EngineError::NotFound(format!("container {}", request.container))
+                }
+                other => other,
+            })?;
+        let name = container
+            .name
+            .as_deref()
+            .unwrap_or(&request.container)
+            .trim_start_matches('/')
+            .to_string();
+        let container_labels = container
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        match container_labels
+            .get(labels::OWNER)
+            .filter(|o| !o.is_empty())
+        {
+            None => {
+                return Err(EngineError::Refused {
+                    message: format!(
+                        "container {name} was not made by Maison, so it has no owner who could save it"
+                    ),
+                    rule: "not-maison",
+                });
+            }
+            Some(owner) if *owner != request.owner => {
+                return Err(EngineError::Refused {
+                    message: format!(
+                        "container {name} belongs to {owner}; only its owner can save it"
+                    ),
+                    rule: "not-owner",
+                });
+            }
+            Some(_) => {}
+        }
+        if let Ok(existing) = docker.inspect_image(&reference).await {
+            let existing_labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
+            let own_save = existing_labels.get(labels::OWNER) == Some(&request.owner)
+                && existing_labels
+                    .get(provenance::HOW)
+                    .is_some_and(|h| !h.is_empty());
+            if !own_save {
+                return Err(EngineError::Conflict {
+                    message: format!(
+                        "{reference} already names an image you did not save here; pick another name or tag"
+                    ),
+                    rule: Some("image-exists"),
+                });
+            }
+        }
+        let parent = container
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
+        let parent_id = container.image.clone().unwrap_or_default();
+        let labels = saved_image_labels(
+            &container_labels,
+            request,
+            &name,
+            &parent,
+            &parent_id,
+            chrono::Utc::now(),
+        );
+        let (repo, tag) = reference
+            .rsplit_once(':')
+            .expect("a normalised reference has a tag");
+        let author = request.owner_name.as_deref().unwrap_or(&request.owner);
+        let mut options = CommitContainerOptionsBuilder::new()
+            .container(container.id.as_deref().unwrap_or(&request.container))
+            .repo(repo)
+            .tag(tag)
+            .author(author)
+            // A consistent snapshot: the processes are frozen while the layer is written.
+            .pause(true);
+        if let Some(note) = &request.note {
+            options = options.comment(note);
+        }
+        let committed = docker
+            .commit_container(
+                options.build(),
+                ContainerConfig {
+                    labels: Some(labels),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.relist_images().await?;
+        let image = docker.inspect_image(&committed.id).await?;
+        Ok(SavedImage {
+            id: committed.id,
+            reference,
+            size_bytes: image.size.unwrap_or(0).max(0) as u64,
+            parent,
+            parent_id,
+        })
+    }
+}

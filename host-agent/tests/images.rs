@@ -1,0 +1,165 @@
+//! Saving a container as an image, on the real Docker engine: the image carries its
+//! provenance and none of the container's launch labels, a container launched from it sees
+//! what was saved, and the refusals (someone else's container, a name taken, a bad name)
+//! change nothing.
+
+mod common;
+
+use common::{Cleanup, TEST_IMAGE, TestAgent, docker, eventually, require_test_image, spec};
+use maison_agent_api::images::{Provenance, SaveImageRequest, provenance};
+use maison_agent_api::labels;
+
+fn docker_cli(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+/// Removes the images a test saved, whatever happens to the test.
+struct ImageCleanup(Vec<String>);
+
+impl Drop for ImageCleanup {
+    fn drop(&mut self) {
+        for reference in &self.0 {
+            let _ = docker_cli(&["rmi", "-f", reference]);
+        }
+    }
+}
+
+fn save(container: &str, reference: &str, owner: &str) -> SaveImageRequest {
+    SaveImageRequest {
+        container: container.into(),
+        reference: reference.into(),
+        owner: owner.into(),
+        owner_name: Some("test user".into()),
+        note: Some("tuned for the vision runs".into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_container_becomes_an_image_with_its_history() {
+    common::init();
+    let t = TestAgent::start().await;
+    t.wait_live().await;
+    require_test_image(&docker()).await;
+    let prefix = common::unique_prefix("save");
+    let _cleanup = Cleanup::new(&prefix);
+    let reference = format!("{prefix}/tuned:v1");
+    let _images = ImageCleanup(vec![reference.clone()]);
+
+    let mut source = spec(&prefix, "src");
+    source.command = vec![
+        "sh".into(),
+        "-c".into(),
+        "echo tuned-by-test > /tmp/state; sleep 300".into(),
+    ];
+    let launched = t.client.launch(&source).await.expect("launch");
+    let written = eventually(20, || async {
+        docker_cli(&["exec", &launched.container.id, "cat", "/tmp/state"])
+            .1
+            .contains("tuned-by-test")
+            .then_some(())
+    })
+    .await;
+    assert!(written.is_some(), "the container never wrote its state");
+
+    // Someone else may not save it, and a taken or malformed name is refused; nothing is made.
+    let err = t
+        .client
+        .save_image(&save(&launched.container.name, &reference, "U0MALLORY"))
+        .await
+        .expect_err("someone else's container");
+    assert_eq!(err.rule(), Some("not-owner"), "{err}");
+    let err = t
+        .client
+        .save_image(&save(&launched.container.name, TEST_IMAGE, "U0TEST"))
+        .await
+        .expect_err("a name that exists");
+    assert_eq!(err.rule(), Some("image-exists"), "{err}");
+    let err = t
+        .client
+        .save_image(&save(&launched.container.name, "Bad Name", "U0TEST"))
+        .await
+        .expect_err("a malformed name");
+    assert_eq!(err.rule(), Some("image-name"), "{err}");
+    assert!(!docker_cli(&["image", "inspect", &reference]).0);
+
+    let saved = t
+        .client
+        .save_image(&save(&launched.container.name, &reference, "U0TEST"))
+        .await
+        .expect("the owner saves it");
+    assert_eq!(saved.reference, reference);
+    assert_eq!(saved.parent, TEST_IMAGE);
+    assert_eq!(saved.parent_id, launched.container.image_id);
+    assert!(saved.size_bytes > 0);
+
+    // The image records where it came from, and carries no launch label of the container.
+    let image = t
+        .client
+        .images()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == saved.id)
+        .expect("the agent's inventory lists the new image");
+    assert!(image.tags.contains(&reference), "{:?}", image.tags);
+    let history = Provenance::from_labels(&image.labels).expect("provenance labels");
+    assert_eq!(history.owner, "U0TEST");
+    assert_eq!(history.how, "save");
+    assert_eq!(history.parent.as_deref(), Some(TEST_IMAGE));
+    assert_eq!(
+        history.container.as_deref(),
+        Some(launched.container.name.as_str())
+    );
+    assert_eq!(history.booking.as_deref(), Some("booking-1"));
+    assert_eq!(history.note.as_deref(), Some("tuned for the vision runs"));
+    for launch_only in [labels::IDEMPOTENCY_KEY, labels::GPUS, labels::LIMITS] {
+        assert_eq!(
+            image.labels.get(launch_only).map(String::as_str),
+            Some(""),
+            "{launch_only} must be blanked on the image"
+        );
+    }
+    assert!(image.labels.contains_key(provenance::PARENT_ID));
+
+    // What was saved is there for the next container, which belongs to whoever launches it.
+    let mut child = spec(&prefix, "child");
+    child.image = reference.clone();
+    child.owner = "U0OTHER".into();
+    child.command = vec!["sh".into(), "-c".into(), "cat /tmp/state; sleep 300".into()];
+    let relaunched = t
+        .client
+        .launch(&child)
+        .await
+        .expect("launch from the saved image");
+    let logs = eventually(20, || async {
+        let (_, out) = docker_cli(&["logs", &relaunched.container.id]);
+        out.contains("tuned-by-test").then_some(out)
+    })
+    .await;
+    assert!(
+        logs.is_some(),
+        "the saved state is not in the new container"
+    );
+    let owner = relaunched
+        .container
+        .maison
+        .as_ref()
+        .map(|m| m.owner.clone());
+    assert_eq!(owner.as_deref(), Some("U0OTHER"));
+
+    // Saving again under the same name moves it: it names an image its owner saved.
+    let again = t
+        .client
+        .save_image(&save(&launched.container.name, &reference, "U0TEST"))
+        .await
+        .expect("re-saving one's own name");
+    assert_eq!(again.reference, reference);
+    t.agent.shutdown().await;
+}
