@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
+use maison_agent_api::images::{SaveImageRequest, SavedImage};
 use maison_agent_api::{
     ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
     LaunchSpec, MetricsResponse,
@@ -164,6 +165,8 @@ pub trait AgentApi: Send + Sync {
     async fn remove(&self, id: &str, force: bool) -> Result<(), ClientError>;
     async fn images(&self) -> Result<Vec<ImageSummary>, ClientError>;
     async fn remove_image(&self, id: &str) -> Result<(), ClientError>;
+    /// Commits a container into an image labelled with its provenance (`image save`).
+    async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError>;
     /// The dataset copies on the host and the room left for more.
     async fn datasets(&self) -> Result<DatasetInventory, ClientError>;
     /// Starts scanning a directory already on the host (`data add`).

@@ -131,6 +131,20 @@ pub enum Command {
     Project(ProjectCommand),
     /// `data …`: the dataset registry.
     Data(DataCommand),
+    /// `image …`: images with a history.
+    Image(ImageCommand),
+}
+
+/// `image …`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageCommand {
+    /// `image save <container> <name>[:<tag>] [for "<note>"]`: commits one's own container into
+    /// an image that records where it came from.
+    Save {
+        container: String,
+        reference: String,
+        note: Option<String>,
+    },
 }
 
 /// A dataset as typed: `imagenet` (the latest version) or `imagenet@v2`. Both parts are

@@ -9,9 +9,9 @@ use crate::size::{is_size_unit, parse_size};
 use crate::spec::{PLANNED, lookup, nearest, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
-    BookRequest, BookingEnd, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
-    LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand, ReleaseTarget,
-    ReportPeriod, WaitOptions, WhatIfRequest,
+    BookRequest, BookingEnd, Command, DataCommand, DatasetRef, GpuSelection, ImageCommand,
+    JobsCommand, LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand,
+    ReleaseTarget, ReportPeriod, WaitOptions, WhatIfRequest,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
@@ -85,6 +85,7 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "jobs" => parser.jobs(),
         "report" => parser.report(),
         "data" => parser.data(),
+        "image" => parser.image(),
         "project" => parser.project(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
@@ -460,6 +461,55 @@ impl<'a> Parser<'a> {
     }
 
     /// `data [ls]`, `data add …`, `data where <dataset>`, `data <verb> <dataset> <host>`.
+    fn image(mut self) -> Result<Command, ParseError> {
+        let verb = self.required("what to do, like `image save <container> <name>[:<tag>]`")?;
+        let not_yet = |what: &'static str| {
+            Err(ParseError::NotYetAvailable {
+                word: format!("image {}", verb.text.to_lowercase()),
+                what,
+            })
+        };
+        match verb.text.to_lowercase().as_str() {
+            "save" => {
+                let container = self.reference_arg("the container to save, like `alice-c1`")?;
+                let reference =
+                    self.reference_arg("a name for the image, like `alice/tuned:v1`")?;
+                let note = match self.next()? {
+                    None => None,
+                    Some(token) if !token.quoted && token.text.eq_ignore_ascii_case("for") => {
+                        Some(self.note()?)
+                    }
+                    Some(token) => return Err(self.unexpected(token.raw)),
+                };
+                Ok(Command::Image(ImageCommand::Save {
+                    container,
+                    reference,
+                    note,
+                }))
+            }
+            "build" => not_yet("Building images (`image build`)"),
+            "copy" => not_yet("Copying images between hosts (`image copy`)"),
+            "publish" => not_yet("Publishing images to the catalogue (`image publish`)"),
+            _ => Err(self.unexpected(verb.raw)),
+        }
+    }
+
+    /// One container or image reference, checked for shape, with more arguments to follow.
+    fn reference_arg(&mut self, what: &'static str) -> Result<String, ParseError> {
+        let token = self.required(what)?;
+        if !token.quoted && token.text.starts_with('-') {
+            return Err(self.unexpected(token.raw));
+        }
+        if let Some(reason) = reference_problem(token.text) {
+            return Err(ParseError::BadTarget {
+                command: self.command,
+                input: token.raw.to_owned(),
+                reason,
+            });
+        }
+        Ok(token.text.to_owned())
+    }
+
     fn data(mut self) -> Result<Command, ParseError> {
         let Some(verb) = self.next()? else {
             return Ok(Command::Data(DataCommand::Ls));

@@ -248,6 +248,20 @@ pub const COMMANDS: &[CommandSpec] = &[
         admin: false,
     },
     CommandSpec {
+        name: "image",
+        aliases: &[],
+        usage: "image save <container> <name>[:<tag>] [for \"<note>\"]",
+        summary: "Save your container as an image that remembers where it came from",
+        details: "Commits one of your own containers (paused for a moment) into a new image on \
+                  the same host. The image records who saved it, the image and container it came \
+                  from, the booking, the time and your note; `who <image>` shows it. The tag \
+                  defaults to `latest`. A name that already belongs to another image is refused. \
+                  Building, copying between hosts and publishing to the catalogue are not yet \
+                  available.",
+        examples: &["image save alice-c1 alice/tuned:v1 for \"cuda 12.4 + flash-attn\""],
+        admin: false,
+    },
+    CommandSpec {
         name: "data",
         aliases: &[],
         usage: "data add <name>@<version> <host>:<path> [for \"<note>\"]\n\

@@ -4,9 +4,9 @@ mod support;
 
 use chrono::Duration;
 use maison_command::{
-    BookRequest, BookingEnd, COMMANDS, Command, DataCommand, DatasetRef, GpuSelection, JobsCommand,
-    LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand, ReleaseTarget,
-    ReportPeriod, WaitOptions, WhatIfRequest,
+    BookRequest, BookingEnd, COMMANDS, Command, DataCommand, DatasetRef, GpuSelection,
+    ImageCommand, JobsCommand, LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand,
+    ReleaseTarget, ReportPeriod, WaitOptions, WhatIfRequest,
 };
 use support::{ctx, parse, utc};
 
@@ -2123,5 +2123,50 @@ fn projects_on_bookings_and_their_own_command() {
             command: "project",
             ..
         }
+    ));
+}
+
+#[test]
+fn image_save_with_and_without_a_note() {
+    assert_eq!(
+        parse("image save alice-c1 alice/tuned:v1 for \"cuda 12.4\""),
+        Ok(Command::Image(ImageCommand::Save {
+            container: "alice-c1".into(),
+            reference: "alice/tuned:v1".into(),
+            note: Some("cuda 12.4".into()),
+        }))
+    );
+    assert_eq!(
+        parse("IMAGE Save 3f2a9c tuned"),
+        Ok(Command::Image(ImageCommand::Save {
+            container: "3f2a9c".into(),
+            reference: "tuned".into(),
+            note: None,
+        }))
+    );
+}
+
+#[test]
+fn image_errors_are_specific() {
+    assert!(matches!(
+        err("image save alice-c1"),
+        ParseError::MissingArgument { what, .. } if what.contains("a name for the image")
+    ));
+    assert!(matches!(err("image"), ParseError::MissingArgument { .. }));
+    assert!(matches!(
+        err("image save alice-c1 tuned extra"),
+        ParseError::UnexpectedArgument { arg, .. } if arg == "extra"
+    ));
+    assert!(matches!(
+        err("image save alice-c1 'bad name!'"),
+        ParseError::BadTarget { .. }
+    ));
+    assert!(matches!(
+        err("image build gpu01 x Dockerfile"),
+        ParseError::NotYetAvailable { what, .. } if what.contains("image build")
+    ));
+    assert!(matches!(
+        err("image frobnicate"),
+        ParseError::UnexpectedArgument { .. }
     ));
 }

@@ -71,6 +71,15 @@ impl Drop for Cleanup {
     }
 }
 
+/// Removes an image the test saved, whatever happens to the test.
+struct ImageCleanup(String);
+
+impl Drop for ImageCleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
 async fn wait_until_up(url: &str, tls: &ClientTls) {
     let client = AgentClient::new(
         url,
@@ -218,6 +227,64 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     let running = docker(&["inspect", "--format", "{{.State.Running}}", &name]);
     assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "true");
 
+    // Saving the container as an image: only its owner, under a free and well-formed name.
+    let saved_as = format!("e2e/tuned-{suffix}:v1");
+    let _saved_image = ImageCleanup(saved_as.clone());
+    let denied = bot
+        .command_text("U0BOB", &format!("image save {name} {saved_as}"))
+        .await;
+    assert!(
+        denied.contains("belongs to <@U0ALICE>") && denied.contains("nothing was saved"),
+        "{denied}"
+    );
+    let bad = bot
+        .command_text("U0ALICE", &format!("image save {name} Tuned/Upper"))
+        .await;
+    assert!(bad.contains("is not an image name"), "{bad}");
+    let taken = bot
+        .command_text("U0ALICE", &format!("image save {name} {IMAGE}"))
+        .await;
+    assert!(
+        taken.contains("already names an image you did not save here"),
+        "{taken}"
+    );
+    assert!(!docker(&["image", "inspect", &saved_as]).status.success());
+    let ack = bot
+        .command(
+            "U0ALICE",
+            &format!("image save {name} {saved_as} for \"e2e tuning\""),
+        )
+        .await;
+    let mut text = reply_text(&ack);
+    if text.contains("Working on it") {
+        text = reply_text(&bot.slack.expect("response_url").await.args);
+    }
+    assert!(
+        text.contains(&format!("Saved `{name}` on `gpu01` as `{saved_as}`")),
+        "{text}"
+    );
+    let image_labels = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Labels}}",
+        &saved_as,
+    ]);
+    let image_labels: serde_json::Value = serde_json::from_slice(&image_labels.stdout).unwrap();
+    assert_eq!(image_labels["maison.owner"], "U0ALICE");
+    assert_eq!(image_labels["maison.image.how"], "save");
+    assert_eq!(image_labels["maison.image.container"], name.as_str());
+    assert_eq!(image_labels["maison.idempotency_key"], "");
+    let who = bot
+        .command_text("U0CAROL", &format!("who {saved_as}"))
+        .await;
+    assert!(
+        who.contains(&format!(
+            "made by saving `{name}` (from `{IMAGE}`) under booking #1"
+        )) && who.contains("e2e tuning"),
+        "{who}"
+    );
+
     let stopped = bot.command_text("U0ALICE", &format!("stop {name}")).await;
     assert!(stopped.contains(&format!("Stopped `{name}`")), "{stopped}");
     let removed = bot.command_text("U0ALICE", &format!("rm {name}")).await;
@@ -289,6 +356,10 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     let expected: Vec<(String, String)> = [
         ("U0ALICE", "book"),
         ("U0ALICE", "launch"),
+        // The save the agent refused (a taken name) is recorded as well as the one it made;
+        // the refusals decided before asking it (owner, name) changed nothing.
+        ("U0ALICE", "image save"),
+        ("U0ALICE", "image save"),
         ("U0ALICE", "stop"),
         ("U0ALICE", "rm"),
         ("U0BOB", "claim request"),

@@ -166,6 +166,12 @@ impl AgentApi for FakeAgent {
         self.gate().await?;
         Ok(self.state.lock().unwrap().images.clone())
     }
+    async fn save_image(
+        &self,
+        _request: &maison_agent_api::images::SaveImageRequest,
+    ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
+        unimplemented!("the poller never saves images")
+    }
     async fn remove_image(&self, _id: &str) -> Result<(), ClientError> {
         unimplemented!("the poller never removes images")
     }

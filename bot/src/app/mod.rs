@@ -99,6 +99,7 @@ mod claims;
 mod datasets;
 mod fleet;
 mod home;
+mod images;
 pub mod jobs;
 
 pub use datasets::MarginKept;
@@ -389,6 +390,7 @@ impl App {
             Command::Who { target } => self.who(ctx, &target).await,
             Command::Claim { target } => self.claim(ctx, &target).await,
             Command::Images { host } => self.images(ctx, host.as_deref()).await,
+            Command::Image(command) => self.image(ctx, command).await,
             Command::Hosts => self.hosts(ctx).await,
             Command::HostDrain { host } => self.set_host_state(ctx, &host, true).await,
             Command::HostUndrain { host } => self.set_host_state(ctx, &host, false).await,

@@ -39,6 +39,7 @@ pub fn required_role(command: &Command) -> Role {
         | Command::WhatIf(_)
         | Command::Project(ProjectCommand::Ls | ProjectCommand::Default { .. })
         | Command::Data(_)
+        | Command::Image(_)
         | Command::Queue
         | Command::Unwait { .. } => Role::Member,
         Command::Hosts

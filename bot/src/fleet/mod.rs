@@ -10,6 +10,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
+use maison_agent_api::images::{SaveImageRequest, SavedImage};
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
     ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -51,6 +52,9 @@ impl AgentApi for AgentClient {
     }
     async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         AgentClient::remove_image(self, id).await
+    }
+    async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError> {
+        AgentClient::save_image(self, request).await
     }
     async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
         AgentClient::datasets(self).await

@@ -475,6 +475,12 @@ impl AgentApi for DayAgent {
     async fn images(&self) -> Result<Vec<ImageSummary>, ClientError> {
         Ok(Vec::new())
     }
+    async fn save_image(
+        &self,
+        _request: &maison_agent_api::images::SaveImageRequest,
+    ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
     async fn remove_image(&self, _: &str) -> Result<(), ClientError> {
         Err(ClientError::Config("not in the benchmark".into()))
     }

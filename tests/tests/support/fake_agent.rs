@@ -293,6 +293,15 @@ impl AgentApi for FakeAgent {
         s.replicas.remove(at);
         Ok(())
     }
+    async fn save_image(
+        &self,
+        _request: &maison_agent_api::images::SaveImageRequest,
+    ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
+        Err(ClientError::Config(
+            "the fake agent saves no images (tests/tests/fleet_e2e.rs saves on a real agent)"
+                .into(),
+        ))
+    }
     async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("rmi {id}"));

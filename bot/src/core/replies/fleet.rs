@@ -449,8 +449,11 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
         } else {
             format!("used by {}", users.join(", "))
         };
+        let history = super::images::provenance_line(&i.image.labels)
+            .map(|line| format!("\n• {line}"))
+            .unwrap_or_default();
         sections.push(format!(
-            "*`{name}`* on `{}` — {}{}\n• owner: {}\n• created {} · id `{}`\n• {used}",
+            "*`{name}`* on `{}` — {}{}\n• owner: {}\n• created {} · id `{}`{history}\n• {used}",
             i.host,
             size_text(i.image.size_bytes),
             if i.image.dangling { " · dangling" } else { "" },

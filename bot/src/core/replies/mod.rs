@@ -5,6 +5,7 @@ pub mod buttons;
 pub mod datasets;
 pub mod fleet;
 pub mod home;
+pub mod images;
 pub mod projects;
 pub mod waitlist;
 
