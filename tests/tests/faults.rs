@@ -277,3 +277,95 @@ async fn a_full_sqlite_disk_refuses_bookings_clearly_and_recovers() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// PostgreSQL going away in the middle of a steady 200 bookings a second: every request gets
+/// a booking or a clear "try again", none an internal error; what the replies say was booked
+/// is exactly what the database holds, each booking whole; the bot goes on by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_going_away_under_200_bookings_a_second() {
+    maison_bot::install_crypto_provider();
+    let test_db = TestDb::new(Backend::Postgres).await;
+    let mut url = reqwest::Url::parse(&test_db.url).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let proxy = Arc::new(Proxy::start(upstream).await);
+    url.set_port(Some(proxy.port)).unwrap();
+    let db = Db::connect(url.as_str()).await.unwrap();
+    let config = test_config();
+    db.sync_hosts(&config.hosts, test_start().timestamp())
+        .await
+        .unwrap();
+    let app = Arc::new(App::new(
+        config,
+        db,
+        Arc::new(TerminalSlack::new("UTC")),
+        Arc::new(ManualClock::new(test_start())),
+    ));
+
+    // 600 bookings over 3 s, each of one GPU of gpu03 for an hour of its own (8 people, one
+    // GPU each, so no rule refuses any); the database is cut from 1 s to 2 s.
+    const RATE: u64 = 200;
+    const TOTAL: u64 = 600;
+    let first_day = test_start().date_naive().succ_opt().unwrap();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(1000 / RATE));
+    let mut requests = tokio::task::JoinSet::new();
+    let started = std::time::Instant::now();
+    for n in 0..TOTAL {
+        ticker.tick().await;
+        match n {
+            n if n == RATE => proxy.cut(),
+            n if n == 2 * RATE => proxy.heal(),
+            _ => {}
+        }
+        let gpu = n % 8;
+        let hour = n / 8;
+        let day = first_day + chrono::Days::new(hour / 24);
+        let mut invocation = command(&format!("book gpu03:{gpu} 1h at {day} {:02}:00", hour % 24));
+        invocation.user_id = format!("U0LOAD{gpu}");
+        let app = app.clone();
+        requests.spawn(async move {
+            let asked = std::time::Instant::now();
+            let reply = app.handle_command(&invocation).await;
+            (reply.text, asked.elapsed())
+        });
+    }
+    let (mut booked, mut try_again, mut slowest) = (0i64, 0, std::time::Duration::ZERO);
+    while let Some(done) = requests.join_next().await {
+        let (text, took) = done.unwrap();
+        slowest = slowest.max(took);
+        if text.contains("Booked `gpu03`") {
+            booked += 1;
+        } else {
+            assert!(
+                text.contains("The database is not answering")
+                    && text.contains("nothing was changed"),
+                "a booking got neither a booking nor a clear try-again: {text}"
+            );
+            try_again += 1;
+        }
+    }
+    println!(
+        "{TOTAL} bookings at {RATE}/s in {:.1} s: {booked} booked, {try_again} told to try again, slowest answer {} ms",
+        started.elapsed().as_secs_f64(),
+        slowest.as_millis()
+    );
+    assert!(try_again > 0, "the cut was not felt");
+    assert!(booked > 0, "nothing was booked around the cut");
+
+    // Recovered without a restart, and nothing half-written.
+    let reply = app.answer_command(command("book gpu01 1h")).await;
+    assert!(reply.text.contains("Booked `gpu01`"), "{}", reply.text);
+    assert_eq!(bookings(&test_db.db).await, booked + 1);
+    let slots: i64 = test_db
+        .db
+        .connection()
+        .query_one_raw(Statement::from_string(
+            test_db.db.backend(),
+            "SELECT COUNT(*) FROM booking_slots",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(slots, booked + 1);
+}
