@@ -752,3 +752,55 @@ async fn three_replicas_survive_a_sigkill_of_the_sender() {
         "posts at the fake Slack vs messages queued"
     );
 }
+
+on_both_databases! {
+    /// A matcher that lost its lease (paused past it while another replica took over) makes no
+    /// offer, lapses nothing and expires nothing: each of its writes checks the term in its own
+    /// transaction. The new holder's pass makes the offer.
+    async fn a_matcher_with_a_stale_term_writes_nothing(backend: Backend) {
+        use maison_bot::app::{App, Invocation};
+        use maison_bot::jobs::matcher::LEASE_NAME;
+        use maison_bot::terminal::TerminalSlack;
+
+        let test_db = TestDb::new(backend).await;
+        let config = maison_tests::test_config();
+        let now = test_start().timestamp();
+        test_db.db.sync_hosts(&config.hosts, now).await.unwrap();
+        let app = Arc::new(App::new(
+            config,
+            test_db.db.clone(),
+            Arc::new(TerminalSlack::new("UTC")),
+            Arc::new(ManualClock::new(test_start())),
+        ));
+        let say = |user: &str, text: &str| Invocation {
+            team_id: TEAM.into(),
+            user_id: user.into(),
+            channel_id: "C0GENERAL".into(),
+            text: text.into(),
+            response_url: None,
+            trigger_id: None,
+        };
+        let held = app.handle_command(&say("U0ALICE", "book gpu01:all 2h")).await;
+        assert!(held.text.contains("Booked `gpu01`"), "{}", held.text);
+        let waits = app.handle_command(&say("U0BOB", "book gpu01 1h --wait")).await;
+        assert!(waits.text.contains("in line"), "{}", waits.text);
+        let freed = app.handle_command(&say("U0ALICE", "release gpu01")).await;
+        assert!(freed.text.contains("Cancelled booking #1"), "{}", freed.text);
+
+        // Replica A held the lease; it ran out and B took it, with a new term.
+        let db = &test_db.db;
+        let term_a = db.take_lease(LEASE_NAME, "A", now + 30, now).await.unwrap().unwrap();
+        let term_b = db.take_lease(LEASE_NAME, "B", now + 600, now + 31).await.unwrap().unwrap();
+        assert!(term_b > term_a);
+        let stale = Fence { lease: LEASE_NAME.into(), holder: "A".into(), term: term_a };
+        let pass = app.match_waitlist(Some(&stale)).await.unwrap();
+        assert!(pass.offered.is_empty(), "a stale matcher offered {:?}", pass.offered);
+        let open = db.open_wait_requests().await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert!(open[0].booking_id.is_none(), "nothing was booked for the request");
+
+        let current = Fence { lease: LEASE_NAME.into(), holder: "B".into(), term: term_b };
+        let pass = app.match_waitlist(Some(&current)).await.unwrap();
+        assert_eq!(pass.offered, vec![open[0].id]);
+    }
+}

@@ -208,7 +208,7 @@ async fn step(world: &World, op: &Op) -> Result<(), String> {
     }
     world
         .app
-        .match_waitlist()
+        .match_waitlist(None)
         .await
         .map_err(|e| format!("matching pass failed: {e:#}"))?;
     check(world).await

@@ -4,7 +4,8 @@
 //! The pass reads the line and the bookings, lets `core::waitlist` rank and place it, and
 //! writes each offer in its own transaction (`store::waitlist`). Every write re-checks what it
 //! relies on, so two passes at once (two replicas, or a nudge during a tick) cannot offer a
-//! request twice or double-book a GPU; the matcher's lease only saves the wasted work.
+//! request twice or double-book a GPU. Under the matcher's lease, each write also checks the
+//! lease's term in its transaction (fencing): a replica that lost the lease writes nothing.
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ use crate::core::rules::{Busy, GpuWish};
 use crate::core::waitlist::{
     self, Decision, FairShare, HostCapacity, OfferError, Policy, WaitRow, WaitState,
 };
+use crate::store::leases::Fence;
 use crate::store::waitlist::{NewWait, OfferTerms};
 
 /// What one matching pass did, for logs and tests.
@@ -483,7 +485,7 @@ impl App {
     /// One matching pass at the clock's now: offers that ran out go back, requests past their
     /// `--within` leave, then whoever the plan places now gets an offer (or a booking, with
     /// `--auto`), each with its DM.
-    pub async fn match_waitlist(&self) -> anyhow::Result<MatchPass> {
+    pub async fn match_waitlist(&self, fence: Option<&Fence>) -> anyhow::Result<MatchPass> {
         let now = self.clock.now().timestamp();
         let config = &self.config.waitlist;
         let mut pass = MatchPass::default();
@@ -493,12 +495,18 @@ impl App {
             let max = config.max_missed_offers;
             let lapsed = self
                 .db
-                .lapse_offer(offer_id, max, now, &|row: &WaitRow| {
-                    dm(
-                        row,
-                        wait_replies::offer_lapsed(row, row.state == WaitState::Dropped, max),
-                    )
-                })
+                .lapse_offer(
+                    offer_id,
+                    max,
+                    now,
+                    &|row: &WaitRow| {
+                        dm(
+                            row,
+                            wait_replies::offer_lapsed(row, row.state == WaitState::Dropped, max),
+                        )
+                    },
+                    fence,
+                )
                 .await?;
             if let Some(lapsed) = lapsed {
                 info!(
@@ -513,9 +521,12 @@ impl App {
             if row.state == WaitState::Waiting && row.start_by.is_some_and(|by| by < now) {
                 let expired = self
                     .db
-                    .expire_request(row.id, now, &|row: &WaitRow| {
-                        dm(row, wait_replies::expired(row))
-                    })
+                    .expire_request(
+                        row.id,
+                        now,
+                        &|row: &WaitRow| dm(row, wait_replies::expired(row)),
+                        fence,
+                    )
                     .await?;
                 if expired.is_some() {
                     pass.expired.push(row.id);
@@ -564,6 +575,7 @@ impl App {
                         };
                         dm(stored, reply)
                     },
+                    fence,
                 )
                 .await;
             match made {

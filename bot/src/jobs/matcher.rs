@@ -2,11 +2,11 @@
 //! says GPUs may have been freed (a release, a cancel, a declined offer, an undrain).
 //!
 //! Passes run under the `waitlist_matcher` lease, so with several replicas one of them
-//! matches at a time. The lease saves work, not correctness: every write of a pass re-checks
+//! matches at a time. Every write of a pass names the lease's term and checks it inside its own
+//! transaction (fencing): a replica paused past its lease, whose successor already matches,
+//! writes nothing. Correctness does not rest on the lease alone either: every write re-checks
 //! the state it relies on (see `app::waitlist`), and a partial unique index allows one open
-//! offer per request, so two matchers racing can never give a request two offers. That is why
-//! the pass's own writes are not fenced by the lease's term (they live in `app::waitlist`);
-//! the term is logged when this replica starts or stops matching.
+//! offer per request, so two matchers racing can never give a request two offers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::app::App;
+use crate::store::leases::Fence;
 
 /// The lease name in the `leases` table.
 pub const LEASE_NAME: &str = "waitlist_matcher";
@@ -43,7 +44,7 @@ impl Matcher {
     pub async fn pass(&self) -> bool {
         let now = self.app.clock.now().timestamp();
         let every = self.app.config.waitlist.match_every.as_secs().max(1) as i64;
-        match self
+        let fence = match self
             .app
             .db
             .take_lease(LEASE_NAME, &self.holder, now + 3 * every, now)
@@ -52,6 +53,11 @@ impl Matcher {
             Ok(Some(term)) => {
                 if self.term.swap(term, Ordering::Relaxed) != term {
                     info!(holder = %self.holder, term, "wait-list: this replica matches");
+                }
+                Fence {
+                    lease: LEASE_NAME.to_string(),
+                    holder: self.holder.clone(),
+                    term,
                 }
             }
             Ok(None) => {
@@ -64,8 +70,8 @@ impl Matcher {
                 warn!(error = %err, "wait-list: cannot take the matcher lease");
                 return false;
             }
-        }
-        match self.app.match_waitlist().await {
+        };
+        match self.app.match_waitlist(Some(&fence)).await {
             Ok(pass)
                 if pass.offered.is_empty() && pass.lapsed.is_empty() && pass.expired.is_empty() => {
             }

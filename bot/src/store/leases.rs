@@ -102,6 +102,19 @@ impl Fence {
     }
 }
 
+/// Whether a write under `fence` may go on, asked inside the write's own transaction (`conn`):
+/// always without a fence (a write made outside any leader task), else while the lease holds.
+pub async fn still_leader<C: ConnectionTrait>(
+    fence: Option<&Fence>,
+    conn: &C,
+    now: i64,
+) -> Result<bool, DbErr> {
+    match fence {
+        None => Ok(true),
+        Some(fence) => Ok(fence.check_on(conn, now).await? == LeaderWrite::Written),
+    }
+}
+
 impl Db {
     /// Takes or renews the lease `name` for `holder` until `expires_at`, unless another holder
     /// has it and it has not expired at `now`. Returns its term when `holder` has it: the same

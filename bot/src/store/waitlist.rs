@@ -11,6 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Value};
 
 use super::bookings::{Actor, decide_in, is_overlap_violation, make_view, write_batch};
 use super::entities::user;
+use super::leases::{Fence, still_leader};
 use super::sql::{get, list_of, stmt};
 use super::{AuditEntry, Db};
 use crate::core::booking::{BookingError, BookingView, Limits, NewBooking};
@@ -365,6 +366,7 @@ impl Db {
         limits: &Limits,
         now: i64,
         notice: &OfferNotice<'_>,
+        fence: Option<&Fence>,
     ) -> Result<Option<BookingView>, BookingError> {
         let OfferTerms {
             request,
@@ -373,6 +375,10 @@ impl Db {
             held_until,
         } = terms;
         let txn = self.begin_write().await?;
+        if !still_leader(fence, &txn, now).await? {
+            // Another replica leads the matching now; it makes this offer if it still stands.
+            return Ok(None);
+        }
         let to = match held_until {
             Some(_) => WaitState::Offered,
             None => WaitState::Booked,
@@ -604,8 +610,12 @@ impl Db {
         max_missed: u32,
         now: i64,
         notice: &Notice<'_>,
+        fence: Option<&Fence>,
     ) -> Result<Option<LapsedOffer>, DbErr> {
         let txn = self.begin_write().await?;
+        if !still_leader(fence, &txn, now).await? {
+            return Ok(None);
+        }
         let backend = txn.get_database_backend();
         let Some(offer) = txn
             .query_one_raw(stmt(
@@ -672,9 +682,12 @@ impl Db {
         id: i64,
         now: i64,
         notice: &Notice<'_>,
+        fence: Option<&Fence>,
     ) -> Result<Option<WaitRow>, DbErr> {
         let txn = self.begin_write().await?;
-        if !move_request(&txn, id, WaitState::Waiting, WaitState::Expired, None, now).await? {
+        if !still_leader(fence, &txn, now).await?
+            || !move_request(&txn, id, WaitState::Waiting, WaitState::Expired, None, now).await?
+        {
             return Ok(None);
         }
         let request = stored(&txn, id).await?;
