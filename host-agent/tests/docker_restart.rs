@@ -66,7 +66,11 @@ impl PrivateDocker {
             .append(true)
             .open(d.join("dockerd.log"))
             .unwrap();
-        let child = Command::new("dockerd")
+        // In a network namespace of its own: a second daemon in the machine's namespace would
+        // manage (and on its way down, delete) the same `docker0` bridge as the machine's.
+        let child = Command::new("unshare")
+            .arg("--net")
+            .arg("dockerd")
             .arg("--config-file")
             .arg(d.join("daemon.json"))
             .arg("--data-root")
@@ -77,13 +81,12 @@ impl PrivateDocker {
             .arg(d.join("dockerd.pid"))
             .arg("--host")
             .arg(format!("unix://{}", self.socket().display()))
-            // No network set-up of its own: the machine's daemon owns the bridge and iptables.
-            .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
+            .args(["--iptables=false", "--ip6tables=false"])
             .args(["--shutdown-timeout", "2"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("dockerd runs (the test needs root, like the agent)");
+            .expect("dockerd runs under unshare (the test needs root, like the agent)");
         self.daemon = Some(child);
         for _ in 0..300 {
             if self.cli(&["version"]).0 {
