@@ -159,8 +159,18 @@ pub fn agent_refused(host: &str, name: &str, err: &ClientError) -> Reply {
                 error.message
             ),
         },
-        ClientError::Transport(_) | ClientError::Config(_) | ClientError::Decode { .. } => format!(
-            ":electric_plug: The agent on `{host}` did not answer ({err}). Nothing was changed; try again in a minute."
+        // No connection was made: the request never left.
+        ClientError::Transport(e) if e.is_connect() => format!(
+            ":electric_plug: The agent on `{host}` could not be reached ({err}). Nothing was changed; try again in a minute."
+        ),
+        ClientError::Config(_) => format!(
+            ":electric_plug: The agent on `{host}` could not be called ({err}). Nothing was changed."
+        ),
+        // The request may have arrived and been carried out, with only the answer lost.
+        ClientError::Transport(_) | ClientError::Decode { .. } => format!(
+            ":electric_plug: The agent on `{host}` did not answer ({err}), so I cannot tell whether \
+             `{name}` was changed. `/maison ps` shows how things stand; asking again is safe (the \
+             same request never starts a second container)."
         ),
     };
     Reply::ephemeral(text)
