@@ -221,19 +221,9 @@ impl<'a> Parser<'a> {
 
     /// The one container, container id or image a command applies to, as typed.
     fn target(mut self, what: &'static str) -> Result<String, ParseError> {
-        let token = self.required(what)?;
-        if !token.quoted && token.text.starts_with('-') {
-            return Err(self.unexpected(token.raw));
-        }
-        if let Some(reason) = reference_problem(token.text) {
-            return Err(ParseError::BadTarget {
-                command: self.command,
-                input: token.raw.to_owned(),
-                reason,
-            });
-        }
+        let target = self.reference_arg(what)?;
         self.finish()?;
-        Ok(token.text.to_owned())
+        Ok(target)
     }
 
     fn ps(mut self) -> Result<Command, ParseError> {

@@ -76,11 +76,12 @@ fn command(text: &str) -> Invocation {
     }
 }
 
-async fn bookings(db: &Db) -> i64 {
+/// The rows of `table` (a fixed name from the test).
+async fn count(db: &Db, table: &str) -> i64 {
     db.connection()
         .query_one_raw(Statement::from_string(
             db.backend(),
-            "SELECT COUNT(*) FROM bookings",
+            format!("SELECT COUNT(*) FROM {table}"),
         ))
         .await
         .unwrap()
@@ -89,25 +90,35 @@ async fn bookings(db: &Db) -> i64 {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_going_away_gets_a_clear_try_again_and_the_bot_recovers() {
-    maison_bot::install_crypto_provider();
-    let test_db = TestDb::new(Backend::Postgres).await;
-    let mut url = reqwest::Url::parse(&test_db.url).unwrap();
-    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = Proxy::start(upstream).await;
-    url.set_port(Some(proxy.port)).unwrap();
-    let db = Db::connect(url.as_str()).await.unwrap();
+/// An app whose database is `db` on one of the backends, at `test_start()`.
+async fn app_on(db: Db) -> Arc<App> {
     let config = test_config();
     db.sync_hosts(&config.hosts, test_start().timestamp())
         .await
         .unwrap();
-    let app = Arc::new(App::new(
+    Arc::new(App::new(
         config,
         db,
         Arc::new(TerminalSlack::new("UTC")),
         Arc::new(ManualClock::new(test_start())),
-    ));
+    ))
+}
+
+/// A PostgreSQL test database, and an app that reaches it through a proxy the test can cut.
+async fn app_behind_proxy() -> (TestDb, Arc<Proxy>, Arc<App>) {
+    let test_db = TestDb::new(Backend::Postgres).await;
+    let mut url = reqwest::Url::parse(&test_db.url).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let proxy = Arc::new(Proxy::start(upstream).await);
+    url.set_port(Some(proxy.port)).unwrap();
+    let app = app_on(Db::connect(url.as_str()).await.unwrap()).await;
+    (test_db, proxy, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_going_away_gets_a_clear_try_again_and_the_bot_recovers() {
+    maison_bot::install_crypto_provider();
+    let (test_db, proxy, app) = app_behind_proxy().await;
 
     let reply = app.answer_command(command("book gpu01 1h")).await;
     assert!(reply.text.contains("Booked `gpu01`"), "{}", reply.text);
@@ -128,19 +139,8 @@ async fn postgres_going_away_gets_a_clear_try_again_and_the_bot_recovers() {
     let reply = app.answer_command(command("book gpu02 1h")).await;
     assert!(reply.text.contains("Booked `gpu02`"), "{}", reply.text);
     // The booking tried during the cut was not half-written: two bookings, each whole.
-    assert_eq!(bookings(&test_db.db).await, 2);
-    let slots: i64 = test_db
-        .db
-        .connection()
-        .query_one_raw(Statement::from_string(
-            test_db.db.backend(),
-            "SELECT COUNT(*) FROM booking_slots",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap();
+    assert_eq!(count(&test_db.db, "bookings").await, 2);
+    let slots = count(&test_db.db, "booking_slots").await;
     assert_eq!(slots, 2);
 }
 
@@ -204,16 +204,7 @@ async fn a_full_sqlite_disk_refuses_bookings_clearly_and_recovers() {
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
         .await
         .unwrap();
-    let config = test_config();
-    db.sync_hosts(&config.hosts, test_start().timestamp())
-        .await
-        .unwrap();
-    let app = Arc::new(App::new(
-        config,
-        db.clone(),
-        Arc::new(TerminalSlack::new("UTC")),
-        Arc::new(ManualClock::new(test_start())),
-    ));
+    let app = app_on(db.clone()).await;
     let reply = app.answer_command(command("book gpu01 1h")).await;
     assert!(reply.text.contains("Booked `gpu01`"), "{}", reply.text);
     // An empty write-ahead log: from here on every write needs new space on the disk (a long
@@ -251,18 +242,8 @@ async fn a_full_sqlite_disk_refuses_bookings_clearly_and_recovers() {
     let reply = app.answer_command(command("book gpu03 1h")).await;
     assert!(reply.text.contains("Booked `gpu03`"), "{}", reply.text);
     // Nothing half-written: each booking has its slot, and the file is sound.
-    assert_eq!(bookings(&db).await, 2 + booked);
-    let slots: i64 = db
-        .connection()
-        .query_one_raw(Statement::from_string(
-            db.backend(),
-            "SELECT COUNT(*) FROM booking_slots",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap();
+    assert_eq!(count(&db, "bookings").await, 2 + booked);
+    let slots = count(&db, "booking_slots").await;
     assert_eq!(slots, 2 + booked);
     let check: String = db
         .connection()
@@ -284,22 +265,7 @@ async fn a_full_sqlite_disk_refuses_bookings_clearly_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_going_away_under_200_bookings_a_second() {
     maison_bot::install_crypto_provider();
-    let test_db = TestDb::new(Backend::Postgres).await;
-    let mut url = reqwest::Url::parse(&test_db.url).unwrap();
-    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = Arc::new(Proxy::start(upstream).await);
-    url.set_port(Some(proxy.port)).unwrap();
-    let db = Db::connect(url.as_str()).await.unwrap();
-    let config = test_config();
-    db.sync_hosts(&config.hosts, test_start().timestamp())
-        .await
-        .unwrap();
-    let app = Arc::new(App::new(
-        config,
-        db,
-        Arc::new(TerminalSlack::new("UTC")),
-        Arc::new(ManualClock::new(test_start())),
-    ));
+    let (test_db, proxy, app) = app_behind_proxy().await;
 
     // 600 bookings over 3 s, each of one GPU of gpu03 for an hour of its own (8 people, one
     // GPU each, so no rule refuses any); the database is cut from 1 s to 2 s.
@@ -354,18 +320,7 @@ async fn postgres_going_away_under_200_bookings_a_second() {
     // Recovered without a restart, and nothing half-written.
     let reply = app.answer_command(command("book gpu01 1h")).await;
     assert!(reply.text.contains("Booked `gpu01`"), "{}", reply.text);
-    assert_eq!(bookings(&test_db.db).await, booked + 1);
-    let slots: i64 = test_db
-        .db
-        .connection()
-        .query_one_raw(Statement::from_string(
-            test_db.db.backend(),
-            "SELECT COUNT(*) FROM booking_slots",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap();
+    assert_eq!(count(&test_db.db, "bookings").await, booked + 1);
+    let slots = count(&test_db.db, "booking_slots").await;
     assert_eq!(slots, booked + 1);
 }

@@ -186,18 +186,9 @@ impl App {
         target: &str,
         removal: Removal,
     ) -> anyhow::Result<Reply> {
-        let inventory = self.containers_everywhere(None).await?;
-        let found = match_containers(&inventory.items, target);
-        let found = match found.as_slice() {
-            [] => {
-                return Ok(fleet_replies::no_such_container(
-                    target,
-                    &inventory.items,
-                    &inventory.unreachable,
-                ));
-            }
-            [one] => (*one).clone(),
-            many => return Ok(fleet_replies::ambiguous(target, many)),
+        let found = match self.one_container(target).await? {
+            Ok(found) => found,
+            Err(reply) => return Ok(reply),
         };
         let me = &ctx.user.slack_user_id;
         match &found.owner {
@@ -238,6 +229,26 @@ impl App {
             Ok(()) => fleet_replies::removed(&found, removal),
             Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
         })
+    }
+
+    /// The one container `target` names on any host, or the reply saying there is none (with
+    /// the hosts that did not answer) or several.
+    pub(super) async fn one_container(
+        &self,
+        target: &str,
+    ) -> anyhow::Result<Result<Located, Reply>> {
+        let inventory = self.containers_everywhere(None).await?;
+        Ok(
+            match match_containers(&inventory.items, target).as_slice() {
+                [] => Err(fleet_replies::no_such_container(
+                    target,
+                    &inventory.items,
+                    &inventory.unreachable,
+                )),
+                [one] => Ok((*one).clone()),
+                many => Err(fleet_replies::ambiguous(target, many)),
+            },
+        )
     }
 
     pub(super) async fn who(&self, ctx: &Ctx<'_>, target: &str) -> anyhow::Result<Reply> {

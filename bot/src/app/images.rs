@@ -9,7 +9,6 @@ use maison_command::ImageCommand;
 
 use super::fleet::within;
 use super::{App, Ctx};
-use crate::core::fleet::match_containers;
 use crate::core::render::Reply;
 use crate::core::replies::fleet as fleet_replies;
 use crate::core::replies::images as image_replies;
@@ -45,17 +44,9 @@ impl App {
             Ok(reference) => reference,
             Err(err) => return Ok(image_replies::bad_image_name(&err)),
         };
-        let inventory = self.containers_everywhere(None).await?;
-        let found = match match_containers(&inventory.items, target).as_slice() {
-            [] => {
-                return Ok(fleet_replies::no_such_container(
-                    target,
-                    &inventory.items,
-                    &inventory.unreachable,
-                ));
-            }
-            [one] => (*one).clone(),
-            many => return Ok(fleet_replies::ambiguous(target, many)),
+        let found = match self.one_container(target).await? {
+            Ok(found) => found,
+            Err(reply) => return Ok(reply),
         };
         let me = &ctx.user.slack_user_id;
         // Only the owner: an image is a copy of everything in the container, its files included,
