@@ -133,6 +133,19 @@ pub trait SlackApi: Send + Sync {
         let _ = (channel, outbox_id, since);
         Ok(None)
     }
+    /// Whether a file named `filename` was shared in `channel` at or after `since` (Unix
+    /// seconds): `files.list`. The outbox names each attachment after its row, so a share that
+    /// landed before a crash is found instead of made twice. `Ok(false)` from a front that
+    /// cannot look (the terminal): the file is shared again.
+    async fn find_shared_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        since: i64,
+    ) -> Result<bool, SlackApiError> {
+        let _ = (channel, filename, since);
+        Ok(false)
+    }
     /// Shares a file in a channel: `files.getUploadURLExternal`, a POST of the bytes to the URL
     /// it returns, then `files.completeUploadExternal` with the channel.
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError>;

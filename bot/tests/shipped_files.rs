@@ -46,6 +46,8 @@ fn manifest_declares_the_command_routes_and_scopes_the_bot_uses() {
         "channels:history",
         "groups:history",
         "im:history",
+        "files:write",
+        "files:read",
     ] {
         assert!(
             scopes.contains(&needed),

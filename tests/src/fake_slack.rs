@@ -69,6 +69,11 @@ struct Inner {
     next_file: u64,
     /// File id → (declared length, bytes posted to its upload URL).
     uploads: HashMap<String, (usize, Option<Vec<u8>>)>,
+    /// File id → the name it was announced with.
+    upload_names: HashMap<String, String>,
+    /// Files shared by `files.completeUploadExternal`: (channel, id, name, when), for
+    /// `files.list`.
+    shared_files: Vec<(String, String, String, Option<i64>)>,
     /// `(channel, ts)` of every message posted, which `chat.update` may edit.
     posted: std::collections::HashSet<(String, String)>,
     /// Channel → its messages, oldest first, for `conversations.history`.
@@ -284,6 +289,7 @@ fn is_lookup(call: &Call) -> bool {
             | "files.getUploadURLExternal"
             | "upload"
             | "conversations.history"
+            | "files.list"
     )
 }
 
@@ -439,6 +445,26 @@ fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
                 "response_metadata": {"next_cursor": ""},
             })
         }
+        // The files shared in a channel from `ts_from` on, newest first, as Slack lists them.
+        "files.list" => {
+            let inner = fake.inner.lock().unwrap();
+            let channel = args["channel"].as_str().unwrap_or_default();
+            let from = args["ts_from"].as_str().and_then(|t| t.parse::<i64>().ok());
+            let files: Vec<Value> = inner
+                .shared_files
+                .iter()
+                .rev()
+                .filter(|(c, _, _, at)| {
+                    c == channel
+                        && match (from, at) {
+                            (Some(from), Some(at)) => *at >= from,
+                            _ => true,
+                        }
+                })
+                .map(|(_, id, name, _)| json!({"id": id, "name": name}))
+                .collect();
+            json!({"ok": true, "files": files})
+        }
         // Like Slack: only a message that was posted can be edited, in its own channel.
         "chat.update" => {
             let channel = args["channel"].as_str().unwrap_or_default().to_owned();
@@ -473,12 +499,13 @@ fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
                 .and_then(|l| l.parse().ok())
                 .or_else(|| args["length"].as_u64().map(|l| l as usize));
             match (args["filename"].as_str(), length) {
-                (Some(_), Some(length)) => {
+                (Some(name), Some(length)) => {
                     let file_id = {
                         let mut inner = fake.inner.lock().unwrap();
                         inner.next_file += 1;
                         let id = format!("F{:07}", inner.next_file);
                         inner.uploads.insert(id.clone(), (length, None));
+                        inner.upload_names.insert(id.clone(), name.to_owned());
                         id
                     };
                     json!({
@@ -492,7 +519,7 @@ fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
         }
         "files.completeUploadExternal" => {
             let files = args["files"].as_array().cloned().unwrap_or_default();
-            let inner = fake.inner.lock().unwrap();
+            let mut inner = fake.inner.lock().unwrap();
             // Like Slack: every file must have been uploaded, with the length announced.
             let complete = !files.is_empty()
                 && files.iter().all(|f| {
@@ -504,6 +531,14 @@ fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
                         })
                 });
             if complete {
+                let channel = args["channel_id"].as_str().unwrap_or_default().to_owned();
+                let at = inner.clock.as_ref().map(|c| c.now().timestamp());
+                for id in files.iter().filter_map(|f| f["id"].as_str()) {
+                    let name = inner.upload_names.get(id).cloned().unwrap_or_default();
+                    inner
+                        .shared_files
+                        .push((channel.clone(), id.to_owned(), name, at));
+                }
                 json!({"ok": true, "files": files})
             } else {
                 json!({"ok": false, "error": "file_upload_not_complete"})

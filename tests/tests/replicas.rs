@@ -17,7 +17,7 @@ use std::time::{Duration as StdDuration, Instant};
 use async_trait::async_trait;
 use chrono::Duration;
 use maison_bot::core::clock::{Clock, ManualClock, SystemClock};
-use maison_bot::core::message::{OutgoingMessage, Recipient};
+use maison_bot::core::message::{Attachment, OutgoingMessage, Recipient};
 use maison_bot::core::render::{RenderedMessage, Reply};
 use maison_bot::outbox::Outbox;
 use maison_bot::ports::{FileUpload, SlackApi, SlackApiError, SlackProfile};
@@ -35,13 +35,32 @@ use sea_orm::ConnectionTrait;
 const SENDER_LEASE: &str = "outbox_sender";
 
 async fn enqueue(db: &Db, to: Recipient, text: &str, now: i64) -> i64 {
+    enqueue_with(db, to, text, now, None).await
+}
+
+async fn enqueue_with(
+    db: &Db,
+    to: Recipient,
+    text: &str,
+    now: i64,
+    attachment: Option<Attachment>,
+) -> i64 {
     let message = OutgoingMessage {
         to,
         reply: Reply::ephemeral(text),
-        attachment: None,
+        attachment,
     };
     assert!(db.enqueue(&message, now, None).await.unwrap());
     db.outbox_entries().await.unwrap().last().unwrap().id
+}
+
+/// Files Slack shared (`files.completeUploadExternal` carried out).
+fn files_shared(slack: &FakeSlack) -> usize {
+    slack
+        .all_calls()
+        .iter()
+        .filter(|c| c.method == "files.completeUploadExternal")
+        .count()
 }
 
 fn channel(id: &str) -> Recipient {
@@ -170,6 +189,8 @@ enum DieAt {
     BeforePost,
     /// After Slack took the post, before it is recorded as sent.
     AfterPost,
+    /// After the message's attachment was shared, before that is recorded.
+    AfterFileShared,
 }
 
 /// The fake Slack, through the real client, except that the post of an outbox message never
@@ -249,8 +270,20 @@ impl SlackApi for DyingSlack {
     ) -> Result<Option<String>, SlackApiError> {
         self.inner.find_outbox_post(channel, outbox_id, since).await
     }
+    async fn find_shared_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        since: i64,
+    ) -> Result<bool, SlackApiError> {
+        self.inner.find_shared_file(channel, filename, since).await
+    }
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {
-        self.inner.upload_file(channel, file).await
+        self.inner.upload_file(channel, file).await?;
+        if self.die_at == DieAt::AfterFileShared {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
     }
     async fn publish_home(
         &self,
@@ -306,11 +339,16 @@ async fn kill_and_restart(backend: Backend, die_at: Option<DieAt>) -> (FakeSlack
     .with_lease_timeout(lease);
     let id = match die_at {
         Some(die_at) => {
-            let id = enqueue(
+            let id = enqueue_with(
                 &db,
                 channel("C0REPORTS"),
                 "daily report",
                 clock.now().timestamp(),
+                (die_at == DieAt::AfterFileShared).then(|| Attachment {
+                    filename: "report.png".into(),
+                    title: "Daily report".into(),
+                    bytes: b"not really a PNG".to_vec(),
+                }),
             )
             .await;
             let now = clock.now();
@@ -321,6 +359,7 @@ async fn kill_and_restart(backend: Backend, die_at: Option<DieAt>) -> (FakeSlack
                 let there = match die_at {
                     DieAt::BeforePost => sending_since(&db, id).await.is_some(),
                     DieAt::AfterPost => posts_of(&slack, "daily report") == 1,
+                    DieAt::AfterFileShared => files_shared(&slack) == 1,
                 };
                 if there {
                     break;
@@ -397,6 +436,23 @@ on_both_databases! {
         assert_delivered_once(&slack, &db.db, id).await;
         let methods: Vec<String> = slack.all_calls().into_iter().map(|c| c.method).collect();
         assert_eq!(methods, ["chat.postMessage", "conversations.history"]);
+    }
+
+    async fn killed_after_sharing_the_attachment_it_is_shared_once(backend: Backend) {
+        let (slack, db, id) = kill_and_restart(backend, Some(DieAt::AfterFileShared)).await;
+        assert_delivered_once(&slack, &db.db, id).await;
+        assert_eq!(files_shared(&slack), 1, "{:#?}", slack.all_calls());
+        // The restarted sender looked for the file first and found it.
+        let methods: Vec<String> = slack
+            .all_calls()
+            .into_iter()
+            .map(|c| c.method)
+            .filter(|m| m != "files.getUploadURLExternal" && m != "upload")
+            .collect();
+        assert_eq!(
+            methods,
+            ["files.completeUploadExternal", "files.list", "chat.postMessage"]
+        );
     }
 
     async fn an_answer_lost_after_slack_took_the_post_is_not_sent_again(backend: Backend) {

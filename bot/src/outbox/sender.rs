@@ -335,6 +335,36 @@ impl Outbox {
                     return Ok(Step::Retry(now + PER_CHANNEL_INTERVAL));
                 }
             };
+            // Named after its row, so that a share which landed before a crash can be found.
+            let filename = shared_file_name(&filename, head.id);
+            if let Some(since) = head.sending_since {
+                match within_timeout(self.slack.find_shared_file(&channel, &filename, since)).await
+                {
+                    Ok(true) => {
+                        info!(id = head.id, %channel, %filename, "outbox: file found already shared; recorded, not shared again");
+                        recorded(
+                            self.db.mark_attachment_sent(fence, head.id, ts_now).await,
+                            head.id,
+                            "a shared file",
+                        )?;
+                        return Ok(Step::FileShared(now + PER_CHANNEL_INTERVAL));
+                    }
+                    Ok(false) => {}
+                    // Slack will not let us look (e.g. a missing `files:read` scope): sharing
+                    // again is the only way to deliver it, at the risk of a duplicate.
+                    Err(SlackApiError::Failed(code)) => {
+                        warn!(id = head.id, %channel, error = %code, "outbox: cannot look for an earlier share; sharing again");
+                    }
+                    Err(err) => {
+                        return Err(self.failed(&head, Some(&channel), err, now, fence).await);
+                    }
+                }
+            }
+            recorded(
+                self.db.mark_outbox_sending(fence, head.id, ts_now).await,
+                head.id,
+                "a file about to be shared",
+            )?;
             let file = FileUpload {
                 filename: &filename,
                 title: &title,
@@ -569,6 +599,15 @@ fn ceil_secs(at: DateTime<Utc>) -> i64 {
 
 fn instant(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+/// `report.png` of outbox row 42 is shared as `report-m42.png`: unique to the row, so the
+/// sender can tell whether an earlier attempt already shared it.
+fn shared_file_name(filename: &str, outbox_id: i64) -> String {
+    match filename.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}-m{outbox_id}.{ext}"),
+        _ => format!("{filename}-m{outbox_id}"),
+    }
 }
 
 #[cfg(test)]

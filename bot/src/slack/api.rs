@@ -352,6 +352,25 @@ impl SlackApi for SlackWebApi {
         Ok(None)
     }
 
+    async fn find_shared_file(
+        &self,
+        channel: &str,
+        filename: &str,
+        since: i64,
+    ) -> Result<bool, SlackApiError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiFilesListRequest::new()
+            .with_channel(SlackChannelId::new(channel.to_owned()))
+            .with_ts_from(since)
+            .with_count(100);
+        let listed = session.files_list(&request).await.map_err(map_error)?;
+        // Newest first; a report's attachments are few, so one page of 100 covers any retry.
+        Ok(listed
+            .files
+            .iter()
+            .any(|f| f.name.as_deref() == Some(filename)))
+    }
+
     async fn upload_file(&self, channel: &str, file: &FileUpload<'_>) -> Result<(), SlackApiError> {
         let session = self.client.open_session(&self.token);
         let target = session

@@ -69,7 +69,8 @@ pub struct OutboxHead {
     pub next_attempt_at: i64,
     /// Set when a post of it may have reached Slack without being recorded (the sender died,
     /// or the call's outcome is unknown): since when, Unix seconds. It is looked for in the
-    /// channel before it is posted again.
+    /// channel before it is posted again. While its attachment is not yet recorded as shared,
+    /// the mark is the attachment's: the file is looked for before it is shared again.
     pub sending_since: Option<i64>,
 }
 
@@ -351,7 +352,8 @@ impl Db {
         self.update_outbox(
             fence,
             now,
-            "UPDATE outbox SET attachment_sent_at = ? WHERE id = ?",
+            // The "sending" mark covered the share; the post sets its own.
+            "UPDATE outbox SET attachment_sent_at = ?, sending_since = NULL WHERE id = ?",
             vec![now.into(), id.into()],
         )
         .await
