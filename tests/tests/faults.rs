@@ -268,12 +268,30 @@ struct PrivatePostgres {
 }
 
 impl PrivatePostgres {
+    /// A server tool: from `pg_config --bindir`, else Debian's newest `/usr/lib/postgresql/<v>`.
     fn bin(tool: &str) -> std::path::PathBuf {
-        let out = std::process::Command::new("pg_config")
+        let from_pg_config = std::process::Command::new("pg_config")
             .arg("--bindir")
             .output()
-            .expect("pg_config (Debian's postgresql package)");
-        std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(tool)
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        let dir = from_pg_config
+            .filter(|dir| dir.join(tool).exists())
+            .or_else(|| {
+                let mut versions: Vec<std::path::PathBuf> =
+                    std::fs::read_dir("/usr/lib/postgresql")
+                        .ok()?
+                        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                        .filter(|bin| bin.join(tool).exists())
+                        .collect();
+                versions.sort();
+                versions.pop()
+            })
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL's {tool} is not installed (apt-get install postgresql)")
+            });
+        dir.join(tool)
     }
 
     /// Runs a PostgreSQL tool as the `postgres` user (the server refuses to run as root).
