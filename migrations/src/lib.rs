@@ -20,6 +20,7 @@ mod m20261130_000008_datasets;
 mod m20261201_000009_waitlist;
 mod m20261205_000010_projects;
 mod m20261205_000011_lease_terms;
+mod m20261205_000020_image_parents;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_waitlist::Migration),
             Box::new(m20261205_000010_projects::Migration),
             Box::new(m20261205_000011_lease_terms::Migration),
+            Box::new(m20261205_000020_image_parents::Migration),
         ]
     }
 }

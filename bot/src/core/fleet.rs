@@ -139,6 +139,8 @@ pub struct StoredImage {
     pub owner: Option<String>,
     pub first_seen_at: i64,
     pub seen_at: i64,
+    /// The image Maison made it from (`maison.image.parent_id`), if Maison made it.
+    pub parent_id: Option<String>,
 }
 
 /// Who occupied a GPU during a minute (or an hour's share of minutes).

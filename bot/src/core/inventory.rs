@@ -2,7 +2,7 @@
 //! images are orphans, which containers are stale, who owns a cached container, and since when
 //! a container has been stopped. Pure functions over what the poller stored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use maison_agent_api::ContainerState;
 
@@ -56,8 +56,28 @@ pub fn container_owner(c: &StoredContainer, claims: &ClaimIndex) -> Option<Strin
         .map(|o| o.slack_user)
 }
 
+/// Images a used image was made from, on its host, all the way up (`parent_id`, recorded by
+/// Maison): the history of something in use.
+fn ancestors_of_used(images: &[StoredImage]) -> HashSet<(&str, &str)> {
+    let parent: HashMap<(&str, &str), &str> = images
+        .iter()
+        .filter_map(|i| Some(((i.host.as_str(), i.id.as_str()), i.parent_id.as_deref()?)))
+        .collect();
+    let mut kept = HashSet::new();
+    for used in images.iter().filter(|i| i.in_use > 0) {
+        let host = used.host.as_str();
+        let mut next = parent.get(&(host, used.id.as_str())).copied();
+        // `insert` is false on an image already walked: shared history, or a cycle of
+        // hand-made labels, is followed once.
+        while let Some(id) = next.filter(|id| kept.insert((host, *id))) {
+            next = parent.get(&(host, id)).copied();
+        }
+    }
+    kept
+}
+
 /// Unused images that are dangling, unowned, or older than `unused_days`; the house images of
-/// the catalogue are never orphans. Largest first.
+/// the catalogue, and images a used image was made from, are never orphans. Largest first.
 pub fn orphan_images(
     images: &[StoredImage],
     claims: &[Claim],
@@ -70,9 +90,11 @@ pub fn orphan_images(
         .iter()
         .map(|c| normalize_reference(&c.reference))
         .collect();
+    let history_of_used = ancestors_of_used(images);
     let mut orphans: Vec<OrphanImage> = images
         .iter()
         .filter(|i| i.in_use == 0)
+        .filter(|i| !history_of_used.contains(&(i.host.as_str(), i.id.as_str())))
         .filter(|i| {
             !i.tags
                 .iter()
@@ -206,5 +228,47 @@ mod tests {
         assert_eq!(docker_ago("Up 3 hours"), None);
         assert_eq!(docker_ago("Created"), None);
         assert_eq!(docker_ago("Exited (0) 3 fortnights ago"), None);
+    }
+
+    fn image(id: &str, parent: Option<&str>, in_use: u32) -> StoredImage {
+        StoredImage {
+            host: "gpu01".into(),
+            id: id.into(),
+            tags: vec![format!("alice/{id}:v1")],
+            size_bytes: 1,
+            created_at: 0,
+            in_use,
+            dangling: false,
+            owner: Some("U0ALICE".into()),
+            first_seen_at: 0,
+            seen_at: 0,
+            parent_id: parent.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_history_of_a_used_image_is_no_orphan() {
+        // base ← tuned ← tuned2 (used); other ← lonely (unused): only the unused line is old
+        // enough to go.
+        let images = [
+            image("base", None, 0),
+            image("tuned", Some("base"), 0),
+            image("tuned2", Some("tuned"), 1),
+            image("other", None, 0),
+            image("lonely", Some("other"), 0),
+            // Hand-made labels may loop; the walk still ends.
+            image("loop-a", Some("loop-b"), 1),
+            image("loop-b", Some("loop-a"), 0),
+        ];
+        let orphans = orphan_images(&images, &[], &[], 400 * DAY, 30);
+        let mut names: Vec<&str> = orphans.iter().map(|o| o.id.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["lonely", "other"]);
+        // The same ids on another host are that host's business.
+        let mut elsewhere = image("base", None, 0);
+        elsewhere.host = "gpu02".into();
+        let orphans = orphan_images(&[images[2].clone(), elsewhere], &[], &[], 400 * DAY, 30);
+        assert_eq!(orphans.len(), 1);
+        assert_eq!(orphans[0].host, "gpu02");
     }
 }

@@ -32,7 +32,8 @@ const CONTAINER_COLUMNS: &str = "c.host, c.id, c.name, c.image, c.image_id, c.st
      COALESCE(h.last_seen_at, c.first_seen_at)";
 
 const IMAGE_COLUMNS: &str = "i.host, i.id, i.tags, i.size_bytes, i.created_at, i.in_use, \
-     i.dangling, i.owner, i.first_seen_at, COALESCE(h.last_seen_at, i.first_seen_at)";
+     i.dangling, i.owner, i.first_seen_at, COALESCE(h.last_seen_at, i.first_seen_at), \
+     i.parent_id";
 
 /// How long every host's status, as read for `status`, is reused. The poller rewrites it every
 /// few seconds at most, while `status` may be asked hundreds of times a second; on PostgreSQL its
@@ -627,6 +628,7 @@ fn image_from_row(r: &QueryResult) -> Result<StoredImage, DbErr> {
         owner: get(r, 7)?,
         first_seen_at: get(r, 8)?,
         seen_at: get(r, 9)?,
+        parent_id: get(r, 10)?,
     })
 }
 

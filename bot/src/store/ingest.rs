@@ -430,6 +430,7 @@ const IMAGES: Mirror<ImageCols> = Mirror {
         "in_use",
         "dangling",
         "owner",
+        "parent_id",
     ],
     decode: decode_image,
     encode: encode_image,
@@ -524,6 +525,8 @@ struct ImageCols {
     in_use: i32,
     dangling: bool,
     owner: Option<String>,
+    /// The `maison.image.parent_id` label: what Maison made the image from.
+    parent_id: Option<String>,
 }
 
 fn image_cols(i: &ImageSummary) -> ImageCols {
@@ -537,6 +540,11 @@ fn image_cols(i: &ImageSummary) -> ImageCols {
             .labels
             .get(maison_agent_api::labels::OWNER)
             .filter(|o| !o.trim().is_empty())
+            .cloned(),
+        parent_id: i
+            .labels
+            .get(maison_agent_api::images::provenance::PARENT_ID)
+            .filter(|p| !p.trim().is_empty())
             .cloned(),
     }
 }
@@ -600,6 +608,7 @@ fn decode_image(r: &QueryResult) -> Result<(String, ImageCols), DbErr> {
             in_use: get(r, 4)?,
             dangling: get(r, 5)?,
             owner: get(r, 6)?,
+            parent_id: get(r, 7)?,
         },
     ))
 }
@@ -612,6 +621,7 @@ fn encode_image(c: &ImageCols) -> Vec<Value> {
         c.in_use.into(),
         c.dangling.into(),
         c.owner.clone().into(),
+        c.parent_id.clone().into(),
     ]
 }
 
