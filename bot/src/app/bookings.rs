@@ -241,7 +241,7 @@ impl App {
         booking: &BookingView,
         staged: Option<&(Catalog, DatasetVersion)>,
     ) -> anyhow::Result<Reply> {
-        let mut reply = replies::booked(booking, ctx.now.timestamp(), ctx.tz);
+        let mut reply = replies::booked(booking, ctx.now.timestamp(), ctx.tz, ctx.lang);
         let Some((catalog, version)) = staged else {
             return Ok(reply);
         };

@@ -8,38 +8,76 @@ pub mod home;
 pub mod projects;
 pub mod waitlist;
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use maison_command::{ParseError, format_duration};
+use maison_command::{Lang, ParseError, format_duration};
 
 use crate::core::actions;
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
 use crate::core::fleet::{Host, HostStatus};
-use crate::core::gpus::gpus_label;
+use crate::core::gpus::{gpus_label, gpus_label_in};
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::units::size_text;
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
 pub fn when(ts: i64, now: i64, tz: Tz) -> String {
+    when_in(ts, now, tz, Lang::En)
+}
+
+/// [`when`] in `lang`. Japanese reads `今日 14:00`, `明日 9:00`, `12月3日(水) 9:00` or
+/// `2027年12月3日(金) 9:00`: the hour is not zero-padded, as Japanese schedules write it.
+pub fn when_in(ts: i64, now: i64, tz: Tz, lang: Lang) -> String {
     let at = tz.from_utc_datetime(&utc(ts).naive_utc());
     let today = tz.from_utc_datetime(&utc(now).naive_utc()).date_naive();
     let day = at.date_naive();
-    let clock = at.format("%H:%M");
+    let clock = match lang {
+        Lang::En => at.format("%H:%M"),
+        Lang::Ja => at.format("%-H:%M"),
+    };
     if day == today {
-        format!("today {clock}")
+        format!("{} {clock}", crate::tr!(lang, "day-today"))
     } else if Some(day) == today.succ_opt() {
-        format!("tomorrow {clock}")
-    } else if day.year() == today.year() {
-        format!("{} {clock}", at.format("%a %-d %b"))
+        format!("{} {clock}", crate::tr!(lang, "day-tomorrow"))
     } else {
-        format!("{} {clock}", at.format("%-d %b %Y"))
+        let same_year = day.year() == today.year();
+        match lang {
+            Lang::En if same_year => format!("{} {clock}", at.format("%a %-d %b")),
+            Lang::En => format!("{} {clock}", at.format("%-d %b %Y")),
+            Lang::Ja => {
+                let year = if same_year {
+                    String::new()
+                } else {
+                    format!("{}年", day.year())
+                };
+                let weekday = japanese_weekday(day.weekday());
+                format!("{year}{}月{}日({weekday}) {clock}", day.month(), day.day())
+            }
+        }
+    }
+}
+
+/// The one-character weekday Japanese dates carry in brackets: `12月3日(水)`.
+fn japanese_weekday(weekday: Weekday) -> char {
+    match weekday {
+        Weekday::Mon => '月',
+        Weekday::Tue => '火',
+        Weekday::Wed => '水',
+        Weekday::Thu => '木',
+        Weekday::Fri => '金',
+        Weekday::Sat => '土',
+        Weekday::Sun => '日',
     }
 }
 
 /// `today 14:00–16:00` or `today 22:00 – tomorrow 02:00`.
 pub fn span(start: i64, end: i64, now: i64, tz: Tz) -> String {
-    let from = when(start, now, tz);
-    let to = when(end, now, tz);
+    span_in(start, end, now, tz, Lang::En)
+}
+
+/// [`span`] in `lang`: `今日 14:00–16:00` or `今日 22:00 – 明日 2:00`.
+pub fn span_in(start: i64, end: i64, now: i64, tz: Tz, lang: Lang) -> String {
+    let from = when_in(start, now, tz, lang);
+    let to = when_in(end, now, tz, lang);
     match (from.rsplit_once(' '), to.rsplit_once(' ')) {
         (Some((day_a, _)), Some((day_b, clock_b))) if day_a == day_b => format!("{from}–{clock_b}"),
         _ => format!("{from} – {to}"),
@@ -142,24 +180,20 @@ pub fn unknown_host(name: &str, hosts: &[Host]) -> Reply {
     ))
 }
 
-pub fn booked(b: &BookingView, now: i64, tz: Tz) -> Reply {
-    let text = format!(
-        ":white_check_mark: Booked `{}` {} for {} (booking *#{}*).",
-        b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
-        b.id
+pub fn booked(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
+    let text = crate::tr!(
+        lang,
+        "booked",
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        span = span_in(b.start, b.end, now, tz, lang),
+        id = b.id
     );
+    let hint = crate::tr!(lang, "booked", "hint", id = b.id);
     Reply::with_blocks(
         Visibility::Ephemeral,
         text.clone(),
-        vec![
-            Block::Section(text),
-            Block::Context(format!(
-                "`/maison release {}` ends it early · `/maison extend {} 1h` adds an hour · `/maison mine` lists your bookings",
-                b.id, b.id
-            )),
-        ],
+        vec![Block::Section(text), Block::Context(hint)],
     )
 }
 
@@ -616,6 +650,39 @@ mod tests {
         assert_eq!(
             span(NOW + 12 * 3600, NOW + 15 * 3600, NOW, TZ),
             "today 23:00 – tomorrow 02:00"
+        );
+    }
+
+    #[test]
+    fn japanese_times_read_like_a_japanese_schedule() {
+        let ja = |ts| when_in(ts, NOW, TZ, Lang::Ja);
+        assert_eq!(ja(NOW), "今日 11:00");
+        assert_eq!(ja(NOW - 2 * 3600), "今日 9:00");
+        assert_eq!(ja(NOW + 86_400), "明日 11:00");
+        assert_eq!(ja(NOW + 3 * 86_400), "12月3日(木) 11:00");
+        assert_eq!(ja(NOW + 400 * 86_400), "2028年1月4日(火) 11:00");
+        assert_eq!(
+            span_in(NOW, NOW + 7200, NOW, TZ, Lang::Ja),
+            "今日 11:00–13:00"
+        );
+        assert_eq!(
+            span_in(NOW + 12 * 3600, NOW + 15 * 3600, NOW, TZ, Lang::Ja),
+            "今日 23:00 – 明日 2:00"
+        );
+    }
+
+    #[test]
+    fn booked_in_both_languages() {
+        let b = booking(12, "U1", "gpu01", &[0, 1], NOW + 3 * 3600, NOW + 5 * 3600);
+        for lang in Lang::ALL {
+            let reply = booked(&b, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("booked_{lang}"), reply.to_terminal());
+            insta::assert_json_snapshot!(format!("booked_{lang}_slack"), reply.to_slack_json());
+        }
+        let ja = booked(&b, NOW, TZ, Lang::Ja).to_terminal();
+        assert!(
+            ja.contains("予約しました") && !ja.contains("Booked"),
+            "{ja}"
         );
     }
 

@@ -1,0 +1,13 @@
+# Maison's messages in English, the fallback language: every message is defined here first.
+# Japanese (../ja/maison-bot.ftl) must define exactly the same ids, attributes and variables;
+# a test in bot/src/core/i18n.rs checks it both ways.
+
+## Days and times
+
+day-today = today
+day-tomorrow = tomorrow
+
+## Bookings
+
+booked = :white_check_mark: Booked `{ $host }` { $gpus } for { $span } (booking *#{ $id }*).
+    .hint = `/maison release { $id }` ends it early · `/maison extend { $id } 1h` adds an hour · `/maison mine` lists your bookings
