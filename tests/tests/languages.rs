@@ -18,6 +18,13 @@ on_both_databases! {
             "{text}"
         );
         assert!(!text.contains("Booked"), "{text}");
+        let text = bot.command_text("U0HANAKO", "extend 1 30分").await;
+        assert!(
+            text.contains("予約 #1 を 30分 延長しました。`gpu01` の GPU 0 は 明日 11:30 まで使えます。"),
+            "{text}"
+        );
+        let text = bot.command_text("U0HANAKO", "cancel 1").await;
+        assert!(text.contains("予約 #1 を取り消しました"), "{text}");
 
         // An English locale on the same bot still reads English.
         let text = bot.command_text("U0ALICE", "book gpu01:1 1h").await;

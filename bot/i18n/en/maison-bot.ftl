@@ -11,3 +11,9 @@ day-tomorrow = tomorrow
 
 booked = :white_check_mark: Booked `{ $host }` { $gpus } for { $span } (booking *#{ $id }*).
     .hint = `/maison release { $id }` ends it early · `/maison extend { $id } 1h` adds an hour · `/maison mine` lists your bookings
+
+booking-cancelled = :wastebasket: Cancelled booking #{ $id } (`{ $host }` { $gpus }, { $start }).
+booking-released = :wave: Released booking #{ $id }: `{ $host }` { $gpus } is free again.
+booking-extended = :stopwatch: Extended booking #{ $id } by { $by }: `{ $host }` { $gpus } is yours until { $end }.
+nothing-to-release-on = You have no running booking on `{ $host }`. `/maison mine` lists your bookings.
+nothing-to-release = You have no running booking. `/maison mine` lists your bookings.

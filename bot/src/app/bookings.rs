@@ -294,6 +294,7 @@ impl App {
                     ending,
                     ctx.now.timestamp(),
                     ctx.tz,
+                    ctx.lang,
                 ))
             }
             Err(err) => self.booking_refusal(ctx, err, None).await,
@@ -328,7 +329,7 @@ impl App {
                     .collect();
                 match running.as_slice() {
                     [one] => one.id,
-                    [] => return Ok(replies::nothing_to_release(host.as_deref())),
+                    [] => return Ok(replies::nothing_to_release(host.as_deref(), ctx.lang)),
                     several => return Ok(replies::which_to_release(several, now, ctx.tz)),
                 }
             }
@@ -348,7 +349,7 @@ impl App {
             .extend_booking(ctx.actor(), id, by.num_seconds(), &self.limits, now)
             .await
         {
-            Ok(booking) => Ok(replies::extended(&booking, by, now, ctx.tz)),
+            Ok(booking) => Ok(replies::extended(&booking, by, now, ctx.tz, ctx.lang)),
             Err(err) => self.booking_refusal(ctx, err, None).await,
         }
     }

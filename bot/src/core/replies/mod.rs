@@ -10,7 +10,7 @@ pub mod waitlist;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use maison_command::{Lang, ParseError, format_duration};
+use maison_command::{Lang, ParseError, format_duration, format_duration_in};
 
 use crate::core::actions;
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
@@ -353,42 +353,44 @@ pub fn booking_refused(err: &BookingError, now: i64, tz: Tz) -> Reply {
     Reply::ephemeral(text)
 }
 
-pub fn ended(b: &BookingView, ending: Ending, now: i64, tz: Tz) -> Reply {
-    let text = match ending {
-        Ending::Cancelled => format!(
-            ":wastebasket: Cancelled booking #{} (`{}` {}, {}).",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus),
-            when(b.start, now, tz)
+pub fn ended(b: &BookingView, ending: Ending, now: i64, tz: Tz, lang: Lang) -> Reply {
+    let host = b.host.as_str();
+    let gpus = gpus_label_in(&b.gpus, lang);
+    Reply::ephemeral(match ending {
+        Ending::Cancelled => crate::tr!(
+            lang,
+            "booking-cancelled",
+            id = b.id,
+            host = host,
+            gpus = gpus,
+            start = when_in(b.start, now, tz, lang)
         ),
-        Ending::Released => format!(
-            ":wave: Released booking #{}: `{}` {} is free again.",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus)
+        Ending::Released => crate::tr!(
+            lang,
+            "booking-released",
+            id = b.id,
+            host = host,
+            gpus = gpus
         ),
-    };
-    Reply::ephemeral(text)
+    })
 }
 
-pub fn extended(b: &BookingView, by: Duration, now: i64, tz: Tz) -> Reply {
-    Reply::ephemeral(format!(
-        ":stopwatch: Extended booking #{} by {}: `{}` {} is yours until {}.",
-        b.id,
-        format_duration(by),
-        b.host,
-        gpus_label(&b.gpus),
-        when(b.end, now, tz)
+pub fn extended(b: &BookingView, by: Duration, now: i64, tz: Tz, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "booking-extended",
+        id = b.id,
+        by = format_duration_in(by, lang),
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        end = when_in(b.end, now, tz, lang)
     ))
 }
 
-pub fn nothing_to_release(host: Option<&str>) -> Reply {
+pub fn nothing_to_release(host: Option<&str>, lang: Lang) -> Reply {
     Reply::ephemeral(match host {
-        Some(host) => {
-            format!("You have no running booking on `{host}`. `/maison mine` lists your bookings.")
-        }
-        None => "You have no running booking. `/maison mine` lists your bookings.".to_owned(),
+        Some(host) => crate::tr!(lang, "nothing-to-release-on", host = host),
+        None => crate::tr!(lang, "nothing-to-release"),
     })
 }
 
@@ -684,6 +686,32 @@ mod tests {
             ja.contains("予約しました") && !ja.contains("Booked"),
             "{ja}"
         );
+    }
+
+    #[test]
+    fn ending_and_extending_in_both_languages() {
+        let upcoming = booking(
+            12,
+            "U1",
+            "gpu01",
+            &[0, 1],
+            NOW + 3 * 86_400,
+            NOW + 4 * 86_400,
+        );
+        let running = booking(13, "U1", "gpu02", &[3], NOW - 3600, NOW + 3600);
+        for lang in Lang::ALL {
+            let replies = [
+                ended(&upcoming, Ending::Cancelled, NOW, TZ, lang),
+                ended(&running, Ending::Released, NOW, TZ, lang),
+                extended(&running, Duration::minutes(90), NOW, TZ, lang),
+                nothing_to_release(Some("gpu02"), lang),
+                nothing_to_release(None, lang),
+            ];
+            let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
+            insta::assert_snapshot!(format!("ending_and_extending_{lang}"), text.join("\n"));
+        }
+        let ja = extended(&running, Duration::minutes(90), NOW, TZ, Lang::Ja).to_terminal();
+        assert!(ja.contains("1時間30分") && !ja.contains("Extended"), "{ja}");
     }
 
     #[test]
