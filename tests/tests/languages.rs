@@ -23,6 +23,17 @@ on_both_databases! {
             text.contains("予約 #1 を 30分 延長しました。`gpu01` の GPU 0 は 明日 11:30 まで使えます。"),
             "{text}"
         );
+        // `mine` lists it with Japanese buttons.
+        let mine = bot.command("U0HANAKO", "mine").await;
+        let labels: Vec<&str> = mine["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|block| block["elements"].as_array())
+            .flatten()
+            .filter_map(|element| element["text"]["text"].as_str())
+            .collect();
+        assert_eq!(labels, ["終了 #1", "1時間延長 #1"], "{mine}");
         let text = bot.command_text("U0HANAKO", "cancel 1").await;
         assert!(text.contains("予約 #1 を取り消しました"), "{text}");
 

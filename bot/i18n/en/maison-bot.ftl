@@ -17,3 +17,12 @@ booking-released = :wave: Released booking #{ $id }: `{ $host }` { $gpus } is fr
 booking-extended = :stopwatch: Extended booking #{ $id } by { $by }: `{ $host }` { $gpus } is yours until { $end }.
 nothing-to-release-on = You have no running booking on `{ $host }`. `/maison mine` lists your bookings.
 nothing-to-release = You have no running booking. `/maison mine` lists your bookings.
+
+booking-running = _(running)_
+booking-offered = _(offered from the wait-list: Accept in your DM by { $until })_
+button-release = Release #{ $id }
+button-extend-1h = Extend #{ $id } 1h
+which-to-release = You have several running bookings; say which one, e.g. `/maison release 12`:
+my-bookings-none = You have no current or upcoming bookings. Try `/maison book gpu01 2h`.
+my-bookings-header = Your bookings
+my-bookings-count = You have { $count } booking(s).

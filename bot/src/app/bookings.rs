@@ -277,6 +277,7 @@ impl App {
             &bookings,
             ctx.now.timestamp(),
             ctx.tz,
+            ctx.lang,
         ))
     }
 
@@ -330,7 +331,9 @@ impl App {
                 match running.as_slice() {
                     [one] => one.id,
                     [] => return Ok(replies::nothing_to_release(host.as_deref(), ctx.lang)),
-                    several => return Ok(replies::which_to_release(several, now, ctx.tz)),
+                    several => {
+                        return Ok(replies::which_to_release(several, now, ctx.tz, ctx.lang));
+                    }
                 }
             }
         };

@@ -88,18 +88,18 @@ fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
-fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
-    let held;
+fn booking_line(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> String {
     let state = match b.held_until {
-        Some(until) => {
-            held = format!(
-                " _(offered from the wait-list: Accept in your DM by {})_",
-                when(until, now, tz)
-            );
-            held.as_str()
-        }
-        None if b.start <= now => " _(running)_",
-        None => "",
+        Some(until) => format!(
+            " {}",
+            crate::tr!(
+                lang,
+                "booking-offered",
+                until = when_in(until, now, tz, lang)
+            )
+        ),
+        None if b.start <= now => format!(" {}", crate::tr!(lang, "booking-running")),
+        None => String::new(),
     };
     let note = b
         .note
@@ -110,8 +110,8 @@ fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
         "*#{}* `{}` {} · {}{}{}",
         b.id,
         b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
+        gpus_label_in(&b.gpus, lang),
+        span_in(b.start, b.end, now, tz, lang),
         state,
         note
     )
@@ -394,31 +394,29 @@ pub fn nothing_to_release(host: Option<&str>, lang: Lang) -> Reply {
     })
 }
 
-pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz) -> Reply {
-    let mut lines = vec![
-        "You have several running bookings; say which one, e.g. `/maison release 12`:".to_owned(),
-    ];
+pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz, lang: Lang) -> Reply {
+    let mut lines = vec![crate::tr!(lang, "which-to-release")];
     lines.extend(
         running
             .iter()
-            .map(|b| format!("• {}", booking_line(b, now, tz))),
+            .map(|b| format!("• {}", booking_line(b, now, tz, lang))),
     );
     Reply::ephemeral(lines.join("\n"))
 }
 
 /// One booking's line and its Release and Extend buttons (`mine`, the Home tab).
-pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz) -> [Block; 2] {
+pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> [Block; 2] {
     [
-        Block::Section(booking_line(b, now, tz)),
+        Block::Section(booking_line(b, now, tz, lang)),
         Block::Actions(vec![
             Button::new(
-                format!("Release #{}", b.id),
+                crate::tr!(lang, "button-release", id = b.id),
                 actions::RELEASE,
                 b.id.to_string(),
             )
             .styled(ButtonStyle::Danger),
             Button::new(
-                format!("Extend #{} 1h", b.id),
+                crate::tr!(lang, "button-extend-1h", id = b.id),
                 actions::EXTEND_1H,
                 b.id.to_string(),
             ),
@@ -427,23 +425,28 @@ pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz) -> [Block;
 }
 
 /// `mine`: each booking with Release and Extend buttons; `headline` reports a button's effect.
-pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
+pub fn my_bookings(
+    headline: Option<String>,
+    bookings: &[BookingView],
+    now: i64,
+    tz: Tz,
+    lang: Lang,
+) -> Reply {
     let mut blocks = Vec::new();
     if let Some(headline) = &headline {
         blocks.push(Block::Section(headline.clone()));
         blocks.push(Block::Divider);
     }
     if bookings.is_empty() {
-        blocks.push(Block::Section(
-            "You have no current or upcoming bookings. Try `/maison book gpu01 2h`.".to_owned(),
-        ));
+        blocks.push(Block::Section(crate::tr!(lang, "my-bookings-none")));
     } else {
-        blocks.push(Block::Header("Your bookings".to_owned()));
+        blocks.push(Block::Header(crate::tr!(lang, "my-bookings-header")));
         for b in bookings {
-            blocks.extend(booking_with_buttons(b, now, tz));
+            blocks.extend(booking_with_buttons(b, now, tz, lang));
         }
     }
-    let text = headline.unwrap_or_else(|| format!("You have {} booking(s).", bookings.len()));
+    let text =
+        headline.unwrap_or_else(|| crate::tr!(lang, "my-bookings-count", count = bookings.len()));
     Reply::with_blocks(Visibility::Ephemeral, text, blocks)
 }
 
@@ -827,7 +830,7 @@ mod tests {
             booking(3, "U0ALICE", "gpu01", &[0, 1], NOW - 60, NOW + 3600),
             booking(4, "U0ALICE", "gpu02", &[0], NOW + 86_400, NOW + 90_000),
         ];
-        let reply = my_bookings(None, &bookings, NOW, TZ);
+        let reply = my_bookings(None, &bookings, NOW, TZ, Lang::En);
         let buttons: Vec<(&str, &str)> = reply
             .buttons()
             .map(|b| (b.action_id.as_str(), b.value.as_str()))
@@ -842,6 +845,34 @@ mod tests {
             ]
         );
         insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn my_bookings_in_both_languages() {
+        let mut offered = booking(5, "U0ALICE", "gpu03", &[2], NOW + 7200, NOW + 10_800);
+        offered.held_until = Some(NOW + 900);
+        offered.note = Some("bert finetune".to_owned());
+        let bookings = [
+            booking(3, "U0ALICE", "gpu01", &[0, 1], NOW - 60, NOW + 3600),
+            booking(4, "U0ALICE", "gpu02", &[0], NOW + 86_400, NOW + 90_000),
+            offered,
+        ];
+        for lang in Lang::ALL {
+            let mine = my_bookings(None, &bookings, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("my_bookings_{lang}"), mine.to_terminal());
+            insta::assert_json_snapshot!(format!("my_bookings_{lang}_slack"), mine.to_slack_json());
+            let none = my_bookings(None, &[], NOW, TZ, lang).to_terminal();
+            let which = which_to_release(&bookings[..2], NOW, TZ, lang).to_terminal();
+            insta::assert_snapshot!(
+                format!("no_bookings_and_which_{lang}"),
+                format!("{none}\n{which}")
+            );
+        }
+        let labels: Vec<String> = my_bookings(None, &bookings, NOW, TZ, Lang::Ja)
+            .buttons()
+            .map(|b| b.label.clone())
+            .collect();
+        assert_eq!(labels[..2], ["終了 #3", "1時間延長 #3"]);
     }
 
     /// `queue` was "not yet available" before the wait-list: now it is a command, and a typo
