@@ -2,7 +2,8 @@
 //! Japanese words and reads a Japanese reply, while an English user and the channel stay English.
 //! Each runs on SQLite and on PostgreSQL.
 
-use maison_tests::{Backend, BotTester, on_both_databases, reply_text};
+use maison_command::Lang;
+use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
 
 on_both_databases! {
     async fn a_japanese_locale_gets_japanese_replies(backend: Backend) {
@@ -53,6 +54,21 @@ on_both_databases! {
                 .await;
             assert_eq!(announced.args["channel"], "C0ANNOUNCE");
         }
+        bot.finish().await;
+    }
+
+    /// The channel follows `[slack] channel_language`, whoever booked.
+    async fn the_channel_follows_its_own_language(backend: Backend) {
+        let mut config = test_config();
+        config.slack.channel_language = Lang::Ja;
+        let bot = BotTester::start_with(backend, config).await;
+        let text = bot.command_text("U0ALICE", "book gpu02 1h").await;
+        assert!(text.contains("Booked `gpu02`"), "{text}");
+        let announced = bot.slack.expect("chat.postMessage").await;
+        assert_eq!(announced.args["channel"], "C0ANNOUNCE");
+        let text = announced.args["text"].as_str().unwrap();
+        assert!(text.contains("<@U0ALICE> さんが `gpu02` の GPU 0 を 今日 "), "{text}");
+        assert!(text.contains("で予約しました"), "{text}");
         bot.finish().await;
     }
 }

@@ -26,3 +26,5 @@ which-to-release = You have several running bookings; say which one, e.g. `/mais
 my-bookings-none = You have no current or upcoming bookings. Try `/maison book gpu01 2h`.
 my-bookings-header = Your bookings
 my-bookings-count = You have { $count } booking(s).
+
+booking-announcement = :calendar: { $user } booked `{ $host }` { $gpus } for { $span }{ $note }

@@ -26,3 +26,5 @@ which-to-release = 実行中の予約が複数あります。終了する予約�
 my-bookings-none = 現在または今後の予約はありません。`/maison book gpu01 2h` で予約できます。
 my-bookings-header = 予約一覧
 my-bookings-count = 予約は { $count } 件です。
+
+booking-announcement = :calendar: { $user } さんが `{ $host }` の { $gpus } を { $span } で予約しました{ $note }

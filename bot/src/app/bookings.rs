@@ -425,10 +425,11 @@ impl App {
     pub(super) fn announcer(&self, now: i64) -> Arc<Announcer> {
         let channel = self.config.slack.announce_channel.clone();
         let tz = self.default_tz;
+        let lang = self.config.slack.channel_language;
         Arc::new(move |booking: &BookingView| {
             Some(OutgoingMessage {
                 to: Recipient::Channel(channel.clone()?),
-                reply: replies::announcement(booking, now, tz),
+                reply: replies::announcement(booking, now, tz, lang),
                 attachment: None,
             })
         })

@@ -15,7 +15,7 @@ use maison_command::{Lang, ParseError, format_duration, format_duration_in};
 use crate::core::actions;
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
 use crate::core::fleet::{Host, HostStatus};
-use crate::core::gpus::{gpus_label, gpus_label_in};
+use crate::core::gpus::gpus_label_in;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::units::size_text;
 
@@ -197,19 +197,21 @@ pub fn booked(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     )
 }
 
-pub fn announcement(b: &BookingView, now: i64, tz: Tz) -> Reply {
+/// A new booking, in the channel: in the channel's language, not the booker's.
+pub fn announcement(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     let note = b
         .note
         .as_ref()
         .map(|n| format!(" — “{n}”"))
         .unwrap_or_default();
-    let text = format!(
-        ":calendar: {} booked `{}` {} for {}{}",
-        mention(&b.slack_user_id),
-        b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
-        note
+    let text = crate::tr!(
+        lang,
+        "booking-announcement",
+        user = mention(&b.slack_user_id),
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        span = span_in(b.start, b.end, now, tz, lang),
+        note = note
     );
     Reply::with_blocks(
         Visibility::InChannel,
@@ -715,6 +717,16 @@ mod tests {
         }
         let ja = extended(&running, Duration::minutes(90), NOW, TZ, Lang::Ja).to_terminal();
         assert!(ja.contains("1時間30分") && !ja.contains("Extended"), "{ja}");
+    }
+
+    #[test]
+    fn announcement_in_both_languages() {
+        let mut b = booking(12, "U0ALICE", "gpu01", &[0, 1], NOW + 86_400, NOW + 93_600);
+        b.note = Some("bert finetune".to_owned());
+        for lang in Lang::ALL {
+            let reply = announcement(&b, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("announcement_{lang}"), reply.to_terminal());
+        }
     }
 
     #[test]
