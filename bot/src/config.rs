@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use maison_command::Lang;
 use serde::Deserialize;
 
 /// Everything `maison-bot serve` needs.
@@ -350,6 +351,16 @@ pub struct SlackConfig {
     /// How long a user's Slack profile (time zone, name) is trusted before it is fetched again.
     #[serde(default = "default_profile_ttl", with = "humantime_serde")]
     pub profile_ttl: Duration,
+    /// The language of channel posts (announcements, reports), which many people read: `en`
+    /// (the default) or `ja`. A person's own replies follow their Slack locale instead.
+    #[serde(default, deserialize_with = "lang_code")]
+    pub channel_language: Lang,
+}
+
+/// A language code, refused at start-up when Maison does not speak it.
+fn lang_code<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Lang, D::Error> {
+    let code = String::deserialize(deserializer)?;
+    code.parse().map_err(serde::de::Error::custom)
 }
 
 /// Limits on bookings; admins are exempt.
@@ -469,6 +480,7 @@ impl Default for SlackConfig {
             signing_secret: None,
             app_token: None,
             profile_ttl: default_profile_ttl(),
+            channel_language: Lang::default(),
         }
     }
 }
@@ -746,5 +758,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("listed twice"));
+    }
+
+    #[test]
+    fn channel_language_is_english_unless_set() {
+        let default = Config::from_toml("").unwrap();
+        assert_eq!(default.slack.channel_language, Lang::En);
+        let japanese = Config::from_toml("[slack]\nchannel_language = \"ja\"\n").unwrap();
+        assert_eq!(japanese.slack.channel_language, Lang::Ja);
+        let err = Config::from_toml("[slack]\nchannel_language = \"de\"\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`de` is not a language"),
+            "{err:#}"
+        );
     }
 }

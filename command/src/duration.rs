@@ -1,9 +1,12 @@
-//! Durations as users type them (`30m`, `2h`, `1h30m`, `1.5h`, `1d`) and as replies show them.
+//! Durations as users type them (`30m`, `2h`, `1h30m`, `1.5h`, `1d`, and the Japanese `2時間30分`)
+//! and as replies show them.
 //!
 //! Hand-written rather than humantime: we want decimals (`1.5h`), whole minutes only, and a cap
 //! that keeps `start + duration` far from chrono's overflow panics.
 
 use chrono::Duration;
+
+use crate::Lang;
 
 /// The longest duration accepted, in minutes (365 days).
 pub(crate) const MAX_MINUTES: i64 = 365 * 24 * 60;
@@ -14,8 +17,9 @@ pub(crate) enum DurationProblem {
     TooLong,
 }
 
-/// Parses `2h`, `1h30m`, `1h 30m`, `1.5h`, `90m`, `1d`, `2 days`. Units may be spelled out,
-/// must run from days down to minutes, and the total must be a positive whole number of minutes.
+/// Parses `2h`, `1h30m`, `1h 30m`, `1.5h`, `90m`, `1d`, `2 days`, and the same in Japanese units
+/// (`2時間`, `30分`, `2時間30分`, `1日`). Units may be spelled out, must run from days down to
+/// minutes, and the total must be a positive whole number of minutes.
 pub(crate) fn parse_duration(input: &str) -> Result<Duration, DurationProblem> {
     let compact: String = input
         .chars()
@@ -32,8 +36,9 @@ pub(crate) fn parse_duration(input: &str) -> Result<Duration, DurationProblem> {
     let mut previous_unit = u128::MAX;
     while !rest.is_empty() {
         let (amount, after_number) = take_number(rest, SCALE).ok_or(DurationProblem::Malformed)?;
+        // A unit is everything up to the next number: letters, or Japanese characters.
         let unit_len = after_number
-            .find(|c: char| !c.is_ascii_alphabetic())
+            .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after_number.len());
         let unit = unit_minutes(&after_number[..unit_len]).ok_or(DurationProblem::Malformed)?;
         if unit >= previous_unit {
@@ -83,9 +88,9 @@ fn take_number(text: &str, scale: u128) -> Option<(u128, &str)> {
 
 fn unit_minutes(unit: &str) -> Option<u128> {
     match unit {
-        "d" | "day" | "days" => Some(24 * 60),
-        "h" | "hr" | "hrs" | "hour" | "hours" => Some(60),
-        "m" | "min" | "mins" | "minute" | "minutes" => Some(1),
+        "d" | "day" | "days" | "日" => Some(24 * 60),
+        "h" | "hr" | "hrs" | "hour" | "hours" | "時間" => Some(60),
+        "m" | "min" | "mins" | "minute" | "minutes" | "分" => Some(1),
         _ => None,
     }
 }
@@ -118,6 +123,34 @@ pub fn format_duration(d: Duration) -> String {
     format!("{sign}{}", parts.join(" "))
 }
 
+/// Formats a duration for a reply in `lang`: English as [`format_duration`]; Japanese with no
+/// spaces, as written in a sentence (`45分`, `2時間30分`, `1日3時間`). Both parse back.
+pub fn format_duration_in(d: Duration, lang: Lang) -> String {
+    match lang {
+        Lang::En => format_duration(d),
+        Lang::Ja => format_duration_ja(d),
+    }
+}
+
+fn format_duration_ja(d: Duration) -> String {
+    let minutes = d.num_minutes();
+    let sign = if minutes < 0 { "-" } else { "" };
+    let minutes = minutes.unsigned_abs();
+    let parts: String = [
+        (minutes / 1440, "日"),
+        (minutes / 60 % 24, "時間"),
+        (minutes % 60, "分"),
+    ]
+    .into_iter()
+    .filter(|(amount, _)| *amount > 0)
+    .map(|(amount, unit)| format!("{amount}{unit}"))
+    .collect();
+    if parts.is_empty() {
+        return "0分".to_owned();
+    }
+    format!("{sign}{parts}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +171,27 @@ mod tests {
         assert_eq!(minutes("2 days 3 hours"), Ok(3060));
         assert_eq!(minutes("1H30M"), Ok(90));
         assert_eq!(minutes("0.25d"), Ok(360));
+    }
+
+    #[test]
+    fn accepts_japanese_units() {
+        assert_eq!(minutes("2時間"), Ok(120));
+        assert_eq!(minutes("30分"), Ok(30));
+        assert_eq!(minutes("2時間30分"), Ok(150));
+        assert_eq!(minutes("2時間 30分"), Ok(150));
+        assert_eq!(minutes("1.5時間"), Ok(90));
+        assert_eq!(minutes("1日"), Ok(1440));
+        assert_eq!(minutes("1日2時間"), Ok(1560));
+        assert!(is_duration_part("30分"));
+        assert!(is_duration_part("時間"));
+    }
+
+    #[test]
+    fn rejects_japanese_garbage() {
+        // `時` alone is an hour of the clock (`9時`), not a duration; units still run downwards.
+        for input in ["2時", "時間", "30分2時間", "2時間時間", "2じかん", "2時間x"] {
+            assert_eq!(minutes(input), Err(DurationProblem::Malformed), "{input:?}");
+        }
     }
 
     #[test]
@@ -170,5 +224,21 @@ mod tests {
         assert_eq!(format_duration(Duration::minutes(1441)), "1d 1m");
         assert_eq!(format_duration(Duration::seconds(59)), "0m");
         assert_eq!(format_duration(Duration::minutes(-90)), "-1h 30m");
+    }
+
+    #[test]
+    fn formats_japanese_without_spaces() {
+        let ja = |minutes| format_duration_in(Duration::minutes(minutes), Lang::Ja);
+        assert_eq!(ja(45), "45分");
+        assert_eq!(ja(150), "2時間30分");
+        assert_eq!(ja(120), "2時間");
+        assert_eq!(ja(51 * 60), "2日3時間");
+        assert_eq!(ja(1441), "1日1分");
+        assert_eq!(ja(0), "0分");
+        assert_eq!(ja(-90), "-1時間30分");
+        assert_eq!(
+            format_duration_in(Duration::minutes(90), Lang::En),
+            "1h 30m"
+        );
     }
 }

@@ -8,6 +8,7 @@
 mod duration;
 mod error;
 mod help;
+mod lang;
 mod lexer;
 mod names;
 mod parser;
@@ -17,9 +18,10 @@ mod time;
 
 use chrono::{DateTime, Duration, Utc};
 
-pub use duration::format_duration;
+pub use duration::{format_duration, format_duration_in};
 pub use error::ParseError;
 pub use help::help_text;
+pub use lang::{Lang, UnknownLang};
 pub use spec::{COMMANDS, CommandSpec, lookup};
 
 /// What the parser needs to know about the caller: times are typed in `tz` and relative to `now`.

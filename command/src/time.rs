@@ -37,8 +37,8 @@ impl Day {
 pub(crate) fn parse_day(word: &str) -> Result<Option<Day>, String> {
     let word = word.to_lowercase();
     let day = match word.as_str() {
-        "today" => Day::Today,
-        "tomorrow" | "tmrw" => Day::Tomorrow,
+        "today" | "今日" | "本日" => Day::Today,
+        "tomorrow" | "tmrw" | "明日" => Day::Tomorrow,
         "mon" | "monday" => Day::Next(Weekday::Mon),
         "tue" | "tues" | "tuesday" => Day::Next(Weekday::Tue),
         "wed" | "weds" | "wednesday" => Day::Next(Weekday::Wed),
@@ -46,9 +46,31 @@ pub(crate) fn parse_day(word: &str) -> Result<Option<Day>, String> {
         "fri" | "friday" => Day::Next(Weekday::Fri),
         "sat" | "saturday" => Day::Next(Weekday::Sat),
         "sun" | "sunday" => Day::Next(Weekday::Sun),
-        _ => return parse_date(&word).map(|date| date.map(Day::Date)),
+        _ => match japanese_weekday(&word) {
+            Some(weekday) => Day::Next(weekday),
+            None => return parse_date(&word).map(|date| date.map(Day::Date)),
+        },
     };
     Ok(Some(day))
+}
+
+/// `月曜`/`月曜日` … `日曜`/`日曜日`, as written in a sentence; a lone `金` is too short to be
+/// sure of.
+fn japanese_weekday(word: &str) -> Option<Weekday> {
+    let kanji = word
+        .strip_suffix("曜日")
+        .or_else(|| word.strip_suffix("曜"))?;
+    let weekday = match kanji {
+        "月" => Weekday::Mon,
+        "火" => Weekday::Tue,
+        "水" => Weekday::Wed,
+        "木" => Weekday::Thu,
+        "金" => Weekday::Fri,
+        "土" => Weekday::Sat,
+        "日" => Weekday::Sun,
+        _ => return None,
+    };
+    Some(weekday)
 }
 
 /// `YYYY-MM-DD`; `Ok(None)` when the word does not have that shape.
@@ -201,5 +223,16 @@ mod tests {
         );
         assert_eq!(parse_day("9:00-18:00"), Ok(None));
         assert_eq!(parse_day("Friday"), Ok(Some(Day::Next(Weekday::Fri))));
+    }
+
+    #[test]
+    fn japanese_days() {
+        assert_eq!(parse_day("今日"), Ok(Some(Day::Today)));
+        assert_eq!(parse_day("本日"), Ok(Some(Day::Today)));
+        assert_eq!(parse_day("明日"), Ok(Some(Day::Tomorrow)));
+        assert_eq!(parse_day("金曜"), Ok(Some(Day::Next(Weekday::Fri))));
+        assert_eq!(parse_day("日曜日"), Ok(Some(Day::Next(Weekday::Sun))));
+        assert_eq!(parse_day("金"), Ok(None));
+        assert_eq!(parse_day("曜日"), Ok(None));
     }
 }

@@ -152,6 +152,27 @@ fn book_at_accepts_every_time_form() {
     }
 }
 
+/// Japanese users type durations and days in Japanese; the command words stay English.
+#[test]
+fn book_accepts_japanese_durations_and_days() {
+    let cases = [
+        ("book gpu01 2時間 明日 9:00", 2 * 60, "2026-12-01 08:00"),
+        ("book gpu01 30分 今日 14:00", 30, "2026-11-30 13:00"),
+        ("book gpu01 2時間30分 at 明日 9:00", 150, "2026-12-01 08:00"),
+        ("book gpu01 1時間 30分 金曜 17:30", 90, "2026-12-04 16:30"),
+        ("book gpu01 1日 明日", 24 * 60, "2026-12-01 08:00"),
+    ];
+    for (text, minutes, start) in cases {
+        let request = book(text);
+        assert_eq!(
+            request.end,
+            BookingEnd::After(Duration::minutes(minutes)),
+            "{text}"
+        );
+        assert_eq!(request.start, Some(utc(start)), "{text}");
+    }
+}
+
 #[test]
 fn book_time_range_today() {
     let request = book("book gpu01 14:00-16:00");

@@ -5,8 +5,8 @@ mod support;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use maison_command::{
-    BookRequest, BookingEnd, Command, GpuSelection, LaunchGpus, LaunchRequest, WaitOptions,
-    format_duration,
+    BookRequest, BookingEnd, Command, GpuSelection, Lang, LaunchGpus, LaunchRequest, WaitOptions,
+    format_duration, format_duration_in,
 };
 use proptest::prelude::*;
 use support::{ctx, parse};
@@ -143,6 +143,15 @@ proptest! {
         let d = Duration::minutes(minutes);
         let text = format!("extend 7 {}", format_duration(d));
         prop_assert_eq!(parse(&text), Ok(Command::Extend { id: 7, by: d }), "{}", text);
+    }
+
+    #[test]
+    fn formatted_durations_parse_back_in_every_language(minutes in 1i64..=365 * 24 * 60) {
+        let d = Duration::minutes(minutes);
+        for lang in Lang::ALL {
+            let text = format!("extend 7 {}", format_duration_in(d, lang));
+            prop_assert_eq!(parse(&text), Ok(Command::Extend { id: 7, by: d }), "{}", text);
+        }
     }
 
     #[test]

@@ -57,6 +57,8 @@ struct Inner {
     /// Which calls a test has read (same indexes as `calls`).
     read: Vec<bool>,
     users: HashMap<String, (String, String)>,
+    /// Slack locales set by tests (`ja-JP`); anyone else reads `en-GB`.
+    locales: HashMap<String, String>,
     failures: VecDeque<Failure>,
     next_ts: u64,
     /// What `apps.connections.open` hands out (Socket Mode).
@@ -143,6 +145,15 @@ impl FakeSlack {
             .unwrap()
             .users
             .insert(id.to_owned(), (name.to_owned(), tz.to_owned()));
+    }
+
+    /// The locale `users.info` gives a user (with `include_locale`), instead of `en-GB`.
+    pub fn set_locale(&self, id: &str, locale: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .locales
+            .insert(id.to_owned(), locale.to_owned());
     }
 
     /// The websocket URL `apps.connections.open` returns, for Socket Mode tests.
@@ -357,13 +368,17 @@ fn answer(fake: &FakeSlack, method: &str, args: &Value) -> Value {
     match method {
         "users.info" => {
             let id = args["user"].as_str().unwrap_or_default().to_owned();
-            let known = fake.inner.lock().unwrap().users.get(&id).cloned();
+            let (known, locale) = {
+                let inner = fake.inner.lock().unwrap();
+                let locale = inner.locales.get(&id).cloned();
+                (inner.users.get(&id).cloned(), locale)
+            };
             match known {
                 Some((name, tz)) => json!({
                     "ok": true,
                     "user": {
                         "id": id, "name": name.to_lowercase(), "real_name": name, "tz": tz,
-                        "locale": "en-GB",
+                        "locale": locale.as_deref().unwrap_or("en-GB"),
                         "profile": {"display_name": name, "real_name": name},
                     }
                 }),

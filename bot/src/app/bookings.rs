@@ -241,7 +241,7 @@ impl App {
         booking: &BookingView,
         staged: Option<&(Catalog, DatasetVersion)>,
     ) -> anyhow::Result<Reply> {
-        let mut reply = replies::booked(booking, ctx.now.timestamp(), ctx.tz);
+        let mut reply = replies::booked(booking, ctx.now.timestamp(), ctx.tz, ctx.lang);
         let Some((catalog, version)) = staged else {
             return Ok(reply);
         };
@@ -277,6 +277,7 @@ impl App {
             &bookings,
             ctx.now.timestamp(),
             ctx.tz,
+            ctx.lang,
         ))
     }
 
@@ -294,6 +295,7 @@ impl App {
                     ending,
                     ctx.now.timestamp(),
                     ctx.tz,
+                    ctx.lang,
                 ))
             }
             Err(err) => self.booking_refusal(ctx, err, None).await,
@@ -328,8 +330,10 @@ impl App {
                     .collect();
                 match running.as_slice() {
                     [one] => one.id,
-                    [] => return Ok(replies::nothing_to_release(host.as_deref())),
-                    several => return Ok(replies::which_to_release(several, now, ctx.tz)),
+                    [] => return Ok(replies::nothing_to_release(host.as_deref(), ctx.lang)),
+                    several => {
+                        return Ok(replies::which_to_release(several, now, ctx.tz, ctx.lang));
+                    }
                 }
             }
         };
@@ -348,7 +352,7 @@ impl App {
             .extend_booking(ctx.actor(), id, by.num_seconds(), &self.limits, now)
             .await
         {
-            Ok(booking) => Ok(replies::extended(&booking, by, now, ctx.tz)),
+            Ok(booking) => Ok(replies::extended(&booking, by, now, ctx.tz, ctx.lang)),
             Err(err) => self.booking_refusal(ctx, err, None).await,
         }
     }
@@ -421,10 +425,11 @@ impl App {
     pub(super) fn announcer(&self, now: i64) -> Arc<Announcer> {
         let channel = self.config.slack.announce_channel.clone();
         let tz = self.default_tz;
+        let lang = self.config.slack.channel_language;
         Arc::new(move |booking: &BookingView| {
             Some(OutgoingMessage {
                 to: Recipient::Channel(channel.clone()?),
-                reply: replies::announcement(booking, now, tz),
+                reply: replies::announcement(booking, now, tz, lang),
                 attachment: None,
             })
         })

@@ -122,6 +122,7 @@ impl App {
             is_admin,
             request_id,
             response_url: action.response_url.as_deref(),
+            lang: super::lang_of(&user),
         };
         let parsed_id = action.value.trim_start_matches('#').parse::<i64>();
         match action.action_id.as_str() {

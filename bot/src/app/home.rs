@@ -225,6 +225,7 @@ impl App {
             is_admin: self.is_admin(&user.slack_user_id),
             request_id: &request_id,
             response_url: None,
+            lang: super::lang_of(&user),
         };
         let request = NewBooking {
             host: form.host,
@@ -238,7 +239,7 @@ impl App {
             Ok(booking) => {
                 let message = OutgoingMessage {
                     to: Recipient::User(user.slack_user_id.clone()),
-                    reply: replies::booked(&booking, now.timestamp(), tz),
+                    reply: replies::booked(&booking, now.timestamp(), tz, ctx.lang),
                     attachment: None,
                 };
                 let key = format!("form:booking:{}", booking.id);

@@ -15,7 +15,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use maison_command::{BookingEnd, Command, GpuSelection, ParseContext};
+use maison_command::{BookingEnd, Command, GpuSelection, Lang, ParseContext};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::{Config, UnixUserMapping};
@@ -147,6 +147,14 @@ pub(crate) struct Ctx<'a> {
     request_id: &'a str,
     /// Where a slow answer (a launch) is delivered; `None` in the terminal, which just waits.
     response_url: Option<&'a str>,
+    /// The language replies to this user are written in: see [`lang_of`].
+    lang: Lang,
+}
+
+/// The language a user is answered in: their Slack locale (`ja-*` reads Japanese, anything else
+/// or none English), as cached with their profile.
+pub(crate) fn lang_of(user: &user::Model) -> Lang {
+    Lang::from_slack_locale(user.locale.as_deref().unwrap_or_default())
 }
 
 impl Ctx<'_> {
@@ -301,6 +309,7 @@ impl App {
             is_admin,
             request_id,
             response_url: invocation.response_url.as_deref(),
+            lang: lang_of(&user),
         };
         self.dispatch(&ctx, command).await
     }

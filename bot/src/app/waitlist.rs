@@ -643,6 +643,7 @@ impl App {
             is_admin: false,
             request_id: "waitlist",
             response_url: None,
+            lang: super::lang_of(user),
         };
         if let Err(err) = self.stage_dataset(&ctx, row, booking).await {
             warn!(error = %format!("{err:#}"), request = row.id, "could not start the dataset copy of an auto booking");
@@ -683,6 +684,7 @@ impl App {
                 &booking,
                 ctx.now.timestamp(),
                 ctx.tz,
+                ctx.lang,
             ))),
             Err(BookingError::Db(err)) => Err(err.into()),
             Err(refusal) => Ok(Err(refusal)),

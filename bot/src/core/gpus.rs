@@ -1,6 +1,8 @@
 //! A set of GPUs of one host, as text: the comma list the database stores (`0,2`) and the
 //! labels replies show (`GPU 0`, `GPUs 0,2`).
 
+use maison_command::Lang;
+
 /// `0,2`: how a GPU list is stored.
 pub fn format_gpu_list(gpus: &[u32]) -> String {
     gpus.iter()
@@ -21,6 +23,14 @@ pub fn gpus_label(gpus: &[u32]) -> String {
     match gpus {
         [one] => format!("GPU {one}"),
         many => format!("GPUs {}", format_gpu_list(many)),
+    }
+}
+
+/// [`gpus_label`] in `lang`: Japanese has no plural, so `GPU 0,1` whatever the count.
+pub fn gpus_label_in(gpus: &[u32], lang: Lang) -> String {
+    match lang {
+        Lang::En => gpus_label(gpus),
+        Lang::Ja => format!("GPU {}", format_gpu_list(gpus)),
     }
 }
 

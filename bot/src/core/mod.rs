@@ -13,6 +13,7 @@ pub mod clock;
 pub mod datasets;
 pub mod fleet;
 pub mod gpus;
+pub mod i18n;
 pub mod inventory;
 pub mod jobs;
 pub mod message;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use maison_command::Lang;
 use serde_json::{Value, json};
 
 use super::when;
@@ -102,7 +103,8 @@ pub fn home_view(input: &HomeInput<'_>, now: i64, tz: Tz) -> Value {
         ));
     }
     for b in input.bookings {
-        blocks.extend(super::booking_with_buttons(b, now, tz));
+        // The Home tab is not translated yet (issue 12): English for everyone.
+        blocks.extend(super::booking_with_buttons(b, now, tz, Lang::En));
     }
     if !input.waits.is_empty() {
         blocks.push(Block::Header("Waiting for GPUs".to_owned()));

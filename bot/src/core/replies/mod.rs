@@ -9,38 +9,76 @@ pub mod images;
 pub mod projects;
 pub mod waitlist;
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use maison_command::{ParseError, format_duration};
+use maison_command::{Lang, ParseError, format_duration, format_duration_in};
 
 use crate::core::actions;
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, NewBooking};
 use crate::core::fleet::{Host, HostStatus};
-use crate::core::gpus::gpus_label;
+use crate::core::gpus::gpus_label_in;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::units::size_text;
 
 /// `today 14:00`, `tomorrow 09:00`, `Wed 3 Dec 09:00` or `3 Dec 2027 09:00`.
 pub fn when(ts: i64, now: i64, tz: Tz) -> String {
+    when_in(ts, now, tz, Lang::En)
+}
+
+/// [`when`] in `lang`. Japanese reads `今日 14:00`, `明日 9:00`, `12月3日(水) 9:00` or
+/// `2027年12月3日(金) 9:00`: the hour is not zero-padded, as Japanese schedules write it.
+pub fn when_in(ts: i64, now: i64, tz: Tz, lang: Lang) -> String {
     let at = tz.from_utc_datetime(&utc(ts).naive_utc());
     let today = tz.from_utc_datetime(&utc(now).naive_utc()).date_naive();
     let day = at.date_naive();
-    let clock = at.format("%H:%M");
+    let clock = match lang {
+        Lang::En => at.format("%H:%M"),
+        Lang::Ja => at.format("%-H:%M"),
+    };
     if day == today {
-        format!("today {clock}")
+        format!("{} {clock}", crate::tr!(lang, "day-today"))
     } else if Some(day) == today.succ_opt() {
-        format!("tomorrow {clock}")
-    } else if day.year() == today.year() {
-        format!("{} {clock}", at.format("%a %-d %b"))
+        format!("{} {clock}", crate::tr!(lang, "day-tomorrow"))
     } else {
-        format!("{} {clock}", at.format("%-d %b %Y"))
+        let same_year = day.year() == today.year();
+        match lang {
+            Lang::En if same_year => format!("{} {clock}", at.format("%a %-d %b")),
+            Lang::En => format!("{} {clock}", at.format("%-d %b %Y")),
+            Lang::Ja => {
+                let year = if same_year {
+                    String::new()
+                } else {
+                    format!("{}年", day.year())
+                };
+                let weekday = japanese_weekday(day.weekday());
+                format!("{year}{}月{}日({weekday}) {clock}", day.month(), day.day())
+            }
+        }
+    }
+}
+
+/// The one-character weekday Japanese dates carry in brackets: `12月3日(水)`.
+fn japanese_weekday(weekday: Weekday) -> char {
+    match weekday {
+        Weekday::Mon => '月',
+        Weekday::Tue => '火',
+        Weekday::Wed => '水',
+        Weekday::Thu => '木',
+        Weekday::Fri => '金',
+        Weekday::Sat => '土',
+        Weekday::Sun => '日',
     }
 }
 
 /// `today 14:00–16:00` or `today 22:00 – tomorrow 02:00`.
 pub fn span(start: i64, end: i64, now: i64, tz: Tz) -> String {
-    let from = when(start, now, tz);
-    let to = when(end, now, tz);
+    span_in(start, end, now, tz, Lang::En)
+}
+
+/// [`span`] in `lang`: `今日 14:00–16:00` or `今日 22:00 – 明日 2:00`.
+pub fn span_in(start: i64, end: i64, now: i64, tz: Tz, lang: Lang) -> String {
+    let from = when_in(start, now, tz, lang);
+    let to = when_in(end, now, tz, lang);
     match (from.rsplit_once(' '), to.rsplit_once(' ')) {
         (Some((day_a, _)), Some((day_b, clock_b))) if day_a == day_b => format!("{from}–{clock_b}"),
         _ => format!("{from} – {to}"),
@@ -51,18 +89,18 @@ fn utc(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap_or_default()
 }
 
-fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
-    let held;
+fn booking_line(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> String {
     let state = match b.held_until {
-        Some(until) => {
-            held = format!(
-                " _(offered from the wait-list: Accept in your DM by {})_",
-                when(until, now, tz)
-            );
-            held.as_str()
-        }
-        None if b.start <= now => " _(running)_",
-        None => "",
+        Some(until) => format!(
+            " {}",
+            crate::tr!(
+                lang,
+                "booking-offered",
+                until = when_in(until, now, tz, lang)
+            )
+        ),
+        None if b.start <= now => format!(" {}", crate::tr!(lang, "booking-running")),
+        None => String::new(),
     };
     let note = b
         .note
@@ -73,8 +111,8 @@ fn booking_line(b: &BookingView, now: i64, tz: Tz) -> String {
         "*#{}* `{}` {} · {}{}{}",
         b.id,
         b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
+        gpus_label_in(&b.gpus, lang),
+        span_in(b.start, b.end, now, tz, lang),
         state,
         note
     )
@@ -152,40 +190,38 @@ pub fn unknown_host(name: &str, hosts: &[Host]) -> Reply {
     ))
 }
 
-pub fn booked(b: &BookingView, now: i64, tz: Tz) -> Reply {
-    let text = format!(
-        ":white_check_mark: Booked `{}` {} for {} (booking *#{}*).",
-        b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
-        b.id
+pub fn booked(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
+    let text = crate::tr!(
+        lang,
+        "booked",
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        span = span_in(b.start, b.end, now, tz, lang),
+        id = b.id
     );
+    let hint = crate::tr!(lang, "booked", "hint", id = b.id);
     Reply::with_blocks(
         Visibility::Ephemeral,
         text.clone(),
-        vec![
-            Block::Section(text),
-            Block::Context(format!(
-                "`/maison release {}` ends it early · `/maison extend {} 1h` adds an hour · `/maison mine` lists your bookings",
-                b.id, b.id
-            )),
-        ],
+        vec![Block::Section(text), Block::Context(hint)],
     )
 }
 
-pub fn announcement(b: &BookingView, now: i64, tz: Tz) -> Reply {
+/// A new booking, in the channel: in the channel's language, not the booker's.
+pub fn announcement(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     let note = b
         .note
         .as_ref()
         .map(|n| format!(" — “{n}”"))
         .unwrap_or_default();
-    let text = format!(
-        ":calendar: {} booked `{}` {} for {}{}",
-        mention(&b.slack_user_id),
-        b.host,
-        gpus_label(&b.gpus),
-        span(b.start, b.end, now, tz),
-        note
+    let text = crate::tr!(
+        lang,
+        "booking-announcement",
+        user = mention(&b.slack_user_id),
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        span = span_in(b.start, b.end, now, tz, lang),
+        note = note
     );
     Reply::with_blocks(
         Visibility::InChannel,
@@ -329,70 +365,70 @@ pub fn booking_refused(err: &BookingError, now: i64, tz: Tz) -> Reply {
     Reply::ephemeral(text)
 }
 
-pub fn ended(b: &BookingView, ending: Ending, now: i64, tz: Tz) -> Reply {
-    let text = match ending {
-        Ending::Cancelled => format!(
-            ":wastebasket: Cancelled booking #{} (`{}` {}, {}).",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus),
-            when(b.start, now, tz)
+pub fn ended(b: &BookingView, ending: Ending, now: i64, tz: Tz, lang: Lang) -> Reply {
+    let host = b.host.as_str();
+    let gpus = gpus_label_in(&b.gpus, lang);
+    Reply::ephemeral(match ending {
+        Ending::Cancelled => crate::tr!(
+            lang,
+            "booking-cancelled",
+            id = b.id,
+            host = host,
+            gpus = gpus,
+            start = when_in(b.start, now, tz, lang)
         ),
-        Ending::Released => format!(
-            ":wave: Released booking #{}: `{}` {} is free again.",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus)
+        Ending::Released => crate::tr!(
+            lang,
+            "booking-released",
+            id = b.id,
+            host = host,
+            gpus = gpus
         ),
-    };
-    Reply::ephemeral(text)
-}
-
-pub fn extended(b: &BookingView, by: Duration, now: i64, tz: Tz) -> Reply {
-    Reply::ephemeral(format!(
-        ":stopwatch: Extended booking #{} by {}: `{}` {} is yours until {}.",
-        b.id,
-        format_duration(by),
-        b.host,
-        gpus_label(&b.gpus),
-        when(b.end, now, tz)
-    ))
-}
-
-pub fn nothing_to_release(host: Option<&str>) -> Reply {
-    Reply::ephemeral(match host {
-        Some(host) => {
-            format!("You have no running booking on `{host}`. `/maison mine` lists your bookings.")
-        }
-        None => "You have no running booking. `/maison mine` lists your bookings.".to_owned(),
     })
 }
 
-pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz) -> Reply {
-    let mut lines = vec![
-        "You have several running bookings; say which one, e.g. `/maison release 12`:".to_owned(),
-    ];
+pub fn extended(b: &BookingView, by: Duration, now: i64, tz: Tz, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "booking-extended",
+        id = b.id,
+        by = format_duration_in(by, lang),
+        host = b.host.as_str(),
+        gpus = gpus_label_in(&b.gpus, lang),
+        end = when_in(b.end, now, tz, lang)
+    ))
+}
+
+pub fn nothing_to_release(host: Option<&str>, lang: Lang) -> Reply {
+    Reply::ephemeral(match host {
+        Some(host) => crate::tr!(lang, "nothing-to-release-on", host = host),
+        None => crate::tr!(lang, "nothing-to-release"),
+    })
+}
+
+pub fn which_to_release(running: &[BookingView], now: i64, tz: Tz, lang: Lang) -> Reply {
+    let mut lines = vec![crate::tr!(lang, "which-to-release")];
     lines.extend(
         running
             .iter()
-            .map(|b| format!("• {}", booking_line(b, now, tz))),
+            .map(|b| format!("• {}", booking_line(b, now, tz, lang))),
     );
     Reply::ephemeral(lines.join("\n"))
 }
 
 /// One booking's line and its Release and Extend buttons (`mine`, the Home tab).
-pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz) -> [Block; 2] {
+pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> [Block; 2] {
     [
-        Block::Section(booking_line(b, now, tz)),
+        Block::Section(booking_line(b, now, tz, lang)),
         Block::Actions(vec![
             Button::new(
-                format!("Release #{}", b.id),
+                crate::tr!(lang, "button-release", id = b.id),
                 actions::RELEASE,
                 b.id.to_string(),
             )
             .styled(ButtonStyle::Danger),
             Button::new(
-                format!("Extend #{} 1h", b.id),
+                crate::tr!(lang, "button-extend-1h", id = b.id),
                 actions::EXTEND_1H,
                 b.id.to_string(),
             ),
@@ -401,23 +437,28 @@ pub(crate) fn booking_with_buttons(b: &BookingView, now: i64, tz: Tz) -> [Block;
 }
 
 /// `mine`: each booking with Release and Extend buttons; `headline` reports a button's effect.
-pub fn my_bookings(headline: Option<String>, bookings: &[BookingView], now: i64, tz: Tz) -> Reply {
+pub fn my_bookings(
+    headline: Option<String>,
+    bookings: &[BookingView],
+    now: i64,
+    tz: Tz,
+    lang: Lang,
+) -> Reply {
     let mut blocks = Vec::new();
     if let Some(headline) = &headline {
         blocks.push(Block::Section(headline.clone()));
         blocks.push(Block::Divider);
     }
     if bookings.is_empty() {
-        blocks.push(Block::Section(
-            "You have no current or upcoming bookings. Try `/maison book gpu01 2h`.".to_owned(),
-        ));
+        blocks.push(Block::Section(crate::tr!(lang, "my-bookings-none")));
     } else {
-        blocks.push(Block::Header("Your bookings".to_owned()));
+        blocks.push(Block::Header(crate::tr!(lang, "my-bookings-header")));
         for b in bookings {
-            blocks.extend(booking_with_buttons(b, now, tz));
+            blocks.extend(booking_with_buttons(b, now, tz, lang));
         }
     }
-    let text = headline.unwrap_or_else(|| format!("You have {} booking(s).", bookings.len()));
+    let text =
+        headline.unwrap_or_else(|| crate::tr!(lang, "my-bookings-count", count = bookings.len()));
     Reply::with_blocks(Visibility::Ephemeral, text, blocks)
 }
 
@@ -630,6 +671,75 @@ mod tests {
     }
 
     #[test]
+    fn japanese_times_read_like_a_japanese_schedule() {
+        let ja = |ts| when_in(ts, NOW, TZ, Lang::Ja);
+        assert_eq!(ja(NOW), "今日 11:00");
+        assert_eq!(ja(NOW - 2 * 3600), "今日 9:00");
+        assert_eq!(ja(NOW + 86_400), "明日 11:00");
+        assert_eq!(ja(NOW + 3 * 86_400), "12月3日(木) 11:00");
+        assert_eq!(ja(NOW + 400 * 86_400), "2028年1月4日(火) 11:00");
+        assert_eq!(
+            span_in(NOW, NOW + 7200, NOW, TZ, Lang::Ja),
+            "今日 11:00–13:00"
+        );
+        assert_eq!(
+            span_in(NOW + 12 * 3600, NOW + 15 * 3600, NOW, TZ, Lang::Ja),
+            "今日 23:00 – 明日 2:00"
+        );
+    }
+
+    #[test]
+    fn booked_in_both_languages() {
+        let b = booking(12, "U1", "gpu01", &[0, 1], NOW + 3 * 3600, NOW + 5 * 3600);
+        for lang in Lang::ALL {
+            let reply = booked(&b, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("booked_{lang}"), reply.to_terminal());
+            insta::assert_json_snapshot!(format!("booked_{lang}_slack"), reply.to_slack_json());
+        }
+        let ja = booked(&b, NOW, TZ, Lang::Ja).to_terminal();
+        assert!(
+            ja.contains("予約しました") && !ja.contains("Booked"),
+            "{ja}"
+        );
+    }
+
+    #[test]
+    fn ending_and_extending_in_both_languages() {
+        let upcoming = booking(
+            12,
+            "U1",
+            "gpu01",
+            &[0, 1],
+            NOW + 3 * 86_400,
+            NOW + 4 * 86_400,
+        );
+        let running = booking(13, "U1", "gpu02", &[3], NOW - 3600, NOW + 3600);
+        for lang in Lang::ALL {
+            let replies = [
+                ended(&upcoming, Ending::Cancelled, NOW, TZ, lang),
+                ended(&running, Ending::Released, NOW, TZ, lang),
+                extended(&running, Duration::minutes(90), NOW, TZ, lang),
+                nothing_to_release(Some("gpu02"), lang),
+                nothing_to_release(None, lang),
+            ];
+            let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
+            insta::assert_snapshot!(format!("ending_and_extending_{lang}"), text.join("\n"));
+        }
+        let ja = extended(&running, Duration::minutes(90), NOW, TZ, Lang::Ja).to_terminal();
+        assert!(ja.contains("1時間30分") && !ja.contains("Extended"), "{ja}");
+    }
+
+    #[test]
+    fn announcement_in_both_languages() {
+        let mut b = booking(12, "U0ALICE", "gpu01", &[0, 1], NOW + 86_400, NOW + 93_600);
+        b.note = Some("bert finetune".to_owned());
+        for lang in Lang::ALL {
+            let reply = announcement(&b, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("announcement_{lang}"), reply.to_terminal());
+        }
+    }
+
+    #[test]
     fn status_board_snapshot() {
         let hosts = [host("gpu01", 2), host("gpu02", 1), host("gpu03", 0)];
         let bookings = [
@@ -742,7 +852,7 @@ mod tests {
             booking(3, "U0ALICE", "gpu01", &[0, 1], NOW - 60, NOW + 3600),
             booking(4, "U0ALICE", "gpu02", &[0], NOW + 86_400, NOW + 90_000),
         ];
-        let reply = my_bookings(None, &bookings, NOW, TZ);
+        let reply = my_bookings(None, &bookings, NOW, TZ, Lang::En);
         let buttons: Vec<(&str, &str)> = reply
             .buttons()
             .map(|b| (b.action_id.as_str(), b.value.as_str()))
@@ -757,6 +867,34 @@ mod tests {
             ]
         );
         insta::assert_snapshot!(reply.to_terminal());
+    }
+
+    #[test]
+    fn my_bookings_in_both_languages() {
+        let mut offered = booking(5, "U0ALICE", "gpu03", &[2], NOW + 7200, NOW + 10_800);
+        offered.held_until = Some(NOW + 900);
+        offered.note = Some("bert finetune".to_owned());
+        let bookings = [
+            booking(3, "U0ALICE", "gpu01", &[0, 1], NOW - 60, NOW + 3600),
+            booking(4, "U0ALICE", "gpu02", &[0], NOW + 86_400, NOW + 90_000),
+            offered,
+        ];
+        for lang in Lang::ALL {
+            let mine = my_bookings(None, &bookings, NOW, TZ, lang);
+            insta::assert_snapshot!(format!("my_bookings_{lang}"), mine.to_terminal());
+            insta::assert_json_snapshot!(format!("my_bookings_{lang}_slack"), mine.to_slack_json());
+            let none = my_bookings(None, &[], NOW, TZ, lang).to_terminal();
+            let which = which_to_release(&bookings[..2], NOW, TZ, lang).to_terminal();
+            insta::assert_snapshot!(
+                format!("no_bookings_and_which_{lang}"),
+                format!("{none}\n{which}")
+            );
+        }
+        let labels: Vec<String> = my_bookings(None, &bookings, NOW, TZ, Lang::Ja)
+            .buttons()
+            .map(|b| b.label.clone())
+            .collect();
+        assert_eq!(labels[..2], ["終了 #3", "1時間延長 #3"]);
     }
 
     /// `queue` was "not yet available" before the wait-list: now it is a command, and a typo

@@ -1,0 +1,30 @@
+# Maison's messages in English, the fallback language: every message is defined here first.
+# Japanese (../ja/maison-bot.ftl) must define exactly the same ids, attributes and variables;
+# a test in bot/src/core/i18n.rs checks it both ways.
+
+## Days and times
+
+day-today = today
+day-tomorrow = tomorrow
+
+## Bookings
+
+booked = :white_check_mark: Booked `{ $host }` { $gpus } for { $span } (booking *#{ $id }*).
+    .hint = `/maison release { $id }` ends it early · `/maison extend { $id } 1h` adds an hour · `/maison mine` lists your bookings
+
+booking-cancelled = :wastebasket: Cancelled booking #{ $id } (`{ $host }` { $gpus }, { $start }).
+booking-released = :wave: Released booking #{ $id }: `{ $host }` { $gpus } is free again.
+booking-extended = :stopwatch: Extended booking #{ $id } by { $by }: `{ $host }` { $gpus } is yours until { $end }.
+nothing-to-release-on = You have no running booking on `{ $host }`. `/maison mine` lists your bookings.
+nothing-to-release = You have no running booking. `/maison mine` lists your bookings.
+
+booking-running = _(running)_
+booking-offered = _(offered from the wait-list: Accept in your DM by { $until })_
+button-release = Release #{ $id }
+button-extend-1h = Extend #{ $id } 1h
+which-to-release = You have several running bookings; say which one, e.g. `/maison release 12`:
+my-bookings-none = You have no current or upcoming bookings. Try `/maison book gpu01 2h`.
+my-bookings-header = Your bookings
+my-bookings-count = You have { $count } booking(s).
+
+booking-announcement = :calendar: { $user } booked `{ $host }` { $gpus } for { $span }{ $note }

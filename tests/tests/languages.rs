@@ -1,0 +1,74 @@
+//! Each person is answered in their Slack locale's language (issue 12): a Japanese user books in
+//! Japanese words and reads a Japanese reply, while an English user and the channel stay English.
+//! Each runs on SQLite and on PostgreSQL.
+
+use maison_command::Lang;
+use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
+
+on_both_databases! {
+    async fn a_japanese_locale_gets_japanese_replies(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
+        bot.slack.set_locale("U0HANAKO", "ja-JP");
+
+        // Japanese durations and days, English command words.
+        let reply = bot.command("U0HANAKO", "book gpu01 2時間 明日 9:00").await;
+        let text = reply_text(&reply);
+        assert!(
+            text.contains("`gpu01` の GPU 0 を 明日 9:00–11:00 で予約しました（予約 *#1*）。"),
+            "{text}"
+        );
+        assert!(!text.contains("Booked"), "{text}");
+        let text = bot.command_text("U0HANAKO", "extend 1 30分").await;
+        assert!(
+            text.contains("予約 #1 を 30分 延長しました。`gpu01` の GPU 0 は 明日 11:30 まで使えます。"),
+            "{text}"
+        );
+        // `mine` lists it with Japanese buttons.
+        let mine = bot.command("U0HANAKO", "mine").await;
+        let labels: Vec<&str> = mine["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|block| block["elements"].as_array())
+            .flatten()
+            .filter_map(|element| element["text"]["text"].as_str())
+            .collect();
+        assert_eq!(labels, ["終了 #1", "1時間延長 #1"], "{mine}");
+        let text = bot.command_text("U0HANAKO", "cancel 1").await;
+        assert!(text.contains("予約 #1 を取り消しました"), "{text}");
+
+        // An English locale on the same bot still reads English.
+        let text = bot.command_text("U0ALICE", "book gpu01:1 1h").await;
+        assert!(text.contains("Booked `gpu01` GPU 1"), "{text}");
+
+        // The channel announcements are not the booker's language: both are English.
+        for booker in ["U0HANAKO", "U0ALICE"] {
+            let announced = bot
+                .slack
+                .expect_matching("chat.postMessage", |call| {
+                    call.args["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains(&format!("<@{booker}> booked")))
+                })
+                .await;
+            assert_eq!(announced.args["channel"], "C0ANNOUNCE");
+        }
+        bot.finish().await;
+    }
+
+    /// The channel follows `[slack] channel_language`, whoever booked.
+    async fn the_channel_follows_its_own_language(backend: Backend) {
+        let mut config = test_config();
+        config.slack.channel_language = Lang::Ja;
+        let bot = BotTester::start_with(backend, config).await;
+        let text = bot.command_text("U0ALICE", "book gpu02 1h").await;
+        assert!(text.contains("Booked `gpu02`"), "{text}");
+        let announced = bot.slack.expect("chat.postMessage").await;
+        assert_eq!(announced.args["channel"], "C0ANNOUNCE");
+        let text = announced.args["text"].as_str().unwrap();
+        assert!(text.contains("<@U0ALICE> さんが `gpu02` の GPU 0 を 今日 "), "{text}");
+        assert!(text.contains("で予約しました"), "{text}");
+        bot.finish().await;
+    }
+}
