@@ -135,6 +135,18 @@ pub enum Command {
     Data(DataCommand),
     /// `image …`: images with a history.
     Image(ImageCommand),
+    /// `lang [en|ja|auto]`: the language replies are written in; alone, which one and why.
+    Lang {
+        choice: Option<LangChoice>,
+    },
+}
+
+/// What `lang` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LangChoice {
+    /// Follow the Slack locale.
+    Auto,
+    Fixed(Lang),
 }
 
 /// `image …`

@@ -10,8 +10,8 @@ use crate::spec::{PLANNED, lookup, nearest, suggest};
 use crate::time::{Day, local_to_utc, looks_like_time, parse_clock, parse_date_time, parse_day};
 use crate::{
     BookRequest, BookingEnd, Command, DataCommand, DatasetRef, GpuSelection, ImageCommand,
-    JobsCommand, LaunchGpus, LaunchRequest, ParseContext, ParseError, ProjectCommand,
-    ReleaseTarget, ReportPeriod, WaitOptions, WhatIfRequest,
+    JobsCommand, Lang, LangChoice, LaunchGpus, LaunchRequest, ParseContext, ParseError,
+    ProjectCommand, ReleaseTarget, ReportPeriod, WaitOptions, WhatIfRequest,
 };
 
 /// Highest GPU index accepted; far above any real host, low enough that `0-N` stays small.
@@ -86,6 +86,7 @@ pub(crate) fn parse(text: &str, ctx: &ParseContext) -> Result<Command, ParseErro
         "report" => parser.report(),
         "data" => parser.data(),
         "image" => parser.image(),
+        "lang" => parser.lang(),
         "project" => parser.project(),
         // A table entry without a parser; the every-example-parses test catches it.
         _ => Err(ParseError::UnknownCommand {
@@ -451,6 +452,31 @@ impl<'a> Parser<'a> {
     }
 
     /// `data [ls]`, `data add …`, `data where <dataset>`, `data <verb> <dataset> <host>`.
+    fn lang(mut self) -> Result<Command, ParseError> {
+        let Some(word) = self.next()? else {
+            return Ok(Command::Lang { choice: None });
+        };
+        let choice = if word.text.eq_ignore_ascii_case("auto") {
+            LangChoice::Auto
+        } else {
+            match word.text.parse::<Lang>() {
+                Ok(lang) => LangChoice::Fixed(lang),
+                Err(_) => {
+                    return Err(ParseError::UnknownSubcommand {
+                        command: self.command,
+                        word: word.raw.to_owned(),
+                        expected: "`en`, `ja` or `auto`",
+                        suggestion: None,
+                    });
+                }
+            }
+        };
+        self.finish()?;
+        Ok(Command::Lang {
+            choice: Some(choice),
+        })
+    }
+
     fn image(mut self) -> Result<Command, ParseError> {
         let verb = self.required("what to do, like `image save <container> <name>[:<tag>]`")?;
         let not_yet = |what: &'static str| {

@@ -248,6 +248,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         admin: false,
     },
     CommandSpec {
+        name: "lang",
+        aliases: &[],
+        usage: "lang [en|ja|auto]",
+        summary: "Choose the language Maison answers you in (English or Japanese)",
+        details: "`lang ja` or `lang en` sets it for you alone; `lang auto` follows your Slack \
+                  language again (Japanese for a Japanese Slack, English otherwise), which is \
+                  also the default. `lang` alone says which language you get and why. Channel \
+                  posts keep the channel's language.",
+        examples: &["lang ja", "lang en", "lang auto", "lang"],
+        admin: false,
+    },
+    CommandSpec {
         name: "image",
         aliases: &[],
         usage: "image save <container> <name>[:<tag>] [for \"<note>\"]",

@@ -2191,3 +2191,29 @@ fn image_errors_are_specific() {
         ParseError::UnexpectedArgument { .. }
     ));
 }
+
+#[test]
+fn lang_alone_or_with_a_language() {
+    use maison_command::{Lang, LangChoice};
+    assert_eq!(parse("lang"), Ok(Command::Lang { choice: None }));
+    assert_eq!(
+        parse("lang JA"),
+        Ok(Command::Lang {
+            choice: Some(LangChoice::Fixed(Lang::Ja))
+        })
+    );
+    assert_eq!(
+        parse("lang auto"),
+        Ok(Command::Lang {
+            choice: Some(LangChoice::Auto)
+        })
+    );
+    assert!(matches!(
+        err("lang fr"),
+        ParseError::UnknownSubcommand { word, .. } if word == "fr"
+    ));
+    assert!(matches!(
+        err("lang en now"),
+        ParseError::UnexpectedArgument { .. }
+    ));
+}

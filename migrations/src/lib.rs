@@ -21,6 +21,7 @@ mod m20261201_000009_waitlist;
 mod m20261205_000010_projects;
 mod m20261205_000011_lease_terms;
 mod m20261205_000020_image_parents;
+mod m20261205_000021_user_language;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_projects::Migration),
             Box::new(m20261205_000011_lease_terms::Migration),
             Box::new(m20261205_000020_image_parents::Migration),
+            Box::new(m20261205_000021_user_language::Migration),
         ]
     }
 }

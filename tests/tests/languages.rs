@@ -57,6 +57,35 @@ on_both_databases! {
         bot.finish().await;
     }
 
+    /// `/maison lang` overrides the Slack locale for one person, and `lang auto` gives it back.
+    async fn lang_overrides_the_slack_locale_and_auto_restores_it(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
+        bot.slack.set_locale("U0HANAKO", "ja-JP");
+
+        let text = bot.command_text("U0HANAKO", "lang").await;
+        assert!(text.contains("Slack の言語設定に合わせて、日本語でお答えしています"), "{text}");
+        let text = bot.command_text("U0HANAKO", "lang en").await;
+        assert!(text.contains("From now on I answer you in English"), "{text}");
+        let text = bot.command_text("U0HANAKO", "book gpu01 1h").await;
+        assert!(text.contains("Booked `gpu01` GPU 0"), "{text}");
+        bot.slack.expect("chat.postMessage").await; // the channel's announcement
+        let text = bot.command_text("U0HANAKO", "lang").await;
+        assert!(text.contains("as you chose with `/maison lang`"), "{text}");
+
+        let text = bot.command_text("U0HANAKO", "lang auto").await;
+        assert!(text.contains("Slack の言語設定に合わせます"), "{text}");
+        let text = bot.command_text("U0HANAKO", "cancel 1").await;
+        assert!(text.contains("予約 #1 を取り消しました"), "{text}");
+
+        // An English locale may choose Japanese too; a language Maison does not speak is refused.
+        let text = bot.command_text("U0ALICE", "lang ja").await;
+        assert!(text.contains("これからは日本語でお答えします"), "{text}");
+        let text = bot.command_text("U0ALICE", "lang fr").await;
+        assert!(text.contains("takes `en`, `ja` or `auto`, not `fr`"), "{text}");
+        bot.finish().await;
+    }
+
     /// The channel follows `[slack] channel_language`, whoever booked.
     async fn the_channel_follows_its_own_language(backend: Backend) {
         let mut config = test_config();

@@ -426,6 +426,20 @@ async fn dataset_commands_work_over_socket_mode() {
         reply_text(&late.args).contains("Registering `coco@v1` from `gpu01:/srv/datasets/coco`"),
         "{late:?}"
     );
+
+    // The language choice works over the socket too, and the next answer follows it.
+    to_bot.send(command("env-lang-1", "lang ja")).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert!(
+        reply_text(&ack["payload"]).contains("これからは日本語でお答えします"),
+        "{ack}"
+    );
+    to_bot.send(command("env-lang-2", "lang")).unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert!(
+        reply_text(&ack["payload"]).contains("`/maison lang` で選ばれたとおり"),
+        "{ack}"
+    );
     socket.shutdown().await;
     bot.finish().await;
 }

@@ -28,3 +28,10 @@ my-bookings-header = Your bookings
 my-bookings-count = You have { $count } booking(s).
 
 booking-announcement = :calendar: { $user } booked `{ $host }` { $gpus } for { $span }{ $note }
+
+## Language
+
+lang-set = :speech_balloon: From now on I answer you in English. `/maison lang auto` follows your Slack language again.
+lang-auto = :speech_balloon: I follow your Slack language again: English for you now. `/maison lang ja` or `/maison lang en` fixes one.
+lang-current-chosen = :speech_balloon: I answer you in English, as you chose with `/maison lang`. `/maison lang auto` follows your Slack language instead.
+lang-current-auto = :speech_balloon: I answer you in English, following your Slack language. `/maison lang ja` or `/maison lang en` fixes one.

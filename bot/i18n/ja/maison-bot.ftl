@@ -28,3 +28,10 @@ my-bookings-header = 予約一覧
 my-bookings-count = 予約は { $count } 件です。
 
 booking-announcement = :calendar: { $user } さんが `{ $host }` の { $gpus } を { $span } で予約しました{ $note }
+
+## 言語
+
+lang-set = :speech_balloon: これからは日本語でお答えします。`/maison lang auto` で Slack の言語設定に合わせる設定に戻せます。
+lang-auto = :speech_balloon: Slack の言語設定に合わせます。今は日本語でお答えします。`/maison lang ja` か `/maison lang en` で固定できます。
+lang-current-chosen = :speech_balloon: `/maison lang` で選ばれたとおり、日本語でお答えしています。`/maison lang auto` で Slack の言語設定に合わせられます。
+lang-current-auto = :speech_balloon: Slack の言語設定に合わせて、日本語でお答えしています。`/maison lang ja` か `/maison lang en` で固定できます。

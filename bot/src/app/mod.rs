@@ -115,6 +115,9 @@ pub const INLINE_BUDGET: StdDuration = StdDuration::from_millis(2500);
 /// How long a user lookup may take before we go on with the cached or default time zone:
 /// Slack wants an answer within 3 s.
 const PROFILE_LOOKUP_TIMEOUT: StdDuration = StdDuration::from_millis(1500);
+/// How long a user's row is kept in memory before it is read again (the Slack profile in it is
+/// refreshed far less often, by `[slack] profile_ttl`).
+const PROFILE_MEMORY: StdDuration = StdDuration::from_secs(5);
 
 pub struct App {
     pub config: Config,
@@ -125,8 +128,12 @@ pub struct App {
     limits: Limits,
     default_tz: Tz,
     /// Profiles read or refreshed within their TTL, by (team, Slack user): most commands then
-    /// need no statement to know who is asking. Only `identify` writes profiles.
-    profiles: std::sync::Mutex<std::collections::HashMap<(String, String), user::Model>>,
+    /// need no statement to know who is asking. Only `identify` writes profiles; `lang` drops
+    /// its own user's entry. Each entry is kept [`PROFILE_MEMORY`] at most, so a choice made
+    /// through another replica shows here within that time.
+    profiles: std::sync::Mutex<
+        std::collections::HashMap<(String, String), (std::time::Instant, user::Model)>,
+    >,
     /// Wakes the wait-list matcher when GPUs may have been freed.
     waitlist_nudge: Arc<tokio::sync::Notify>,
     /// When the last matching pass ran (for the idle-while-waiting count).
@@ -151,10 +158,52 @@ pub(crate) struct Ctx<'a> {
     lang: Lang,
 }
 
-/// The language a user is answered in: their Slack locale (`ja-*` reads Japanese, anything else
-/// or none English), as cached with their profile.
+impl App {
+    /// `lang [en|ja|auto]`: the answer is written in the language the user gets from now on.
+    async fn set_language(
+        &self,
+        ctx: &Ctx<'_>,
+        choice: Option<maison_command::LangChoice>,
+    ) -> anyhow::Result<Reply> {
+        use maison_command::LangChoice;
+        use replies::LanguageAnswer;
+        let from_slack = Lang::from_slack_locale(ctx.user.locale.as_deref().unwrap_or_default());
+        Ok(match choice {
+            None if ctx.user.language.is_some() => {
+                replies::language(ctx.lang, LanguageAnswer::CurrentChosen)
+            }
+            None => replies::language(ctx.lang, LanguageAnswer::CurrentAuto),
+            Some(LangChoice::Fixed(lang)) => {
+                self.db
+                    .set_user_language(ctx.user.id, Some(lang.code()))
+                    .await?;
+                self.forget_profile(ctx.user);
+                replies::language(lang, LanguageAnswer::Set)
+            }
+            Some(LangChoice::Auto) => {
+                self.db.set_user_language(ctx.user.id, None).await?;
+                self.forget_profile(ctx.user);
+                replies::language(from_slack, LanguageAnswer::Auto)
+            }
+        })
+    }
+
+    /// Drops a user's row from memory after this process changed it.
+    fn forget_profile(&self, user: &user::Model) {
+        self.profiles
+            .lock()
+            .unwrap()
+            .remove(&(user.team_id.clone(), user.slack_user_id.clone()));
+    }
+}
+
+/// The language a user is answered in: the one they chose with `/maison lang`, else their Slack
+/// locale (`ja-*` reads Japanese, anything else or none English), as cached with their profile.
 pub(crate) fn lang_of(user: &user::Model) -> Lang {
-    Lang::from_slack_locale(user.locale.as_deref().unwrap_or_default())
+    user.language
+        .as_deref()
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| Lang::from_slack_locale(user.locale.as_deref().unwrap_or_default()))
 }
 
 impl Ctx<'_> {
@@ -400,6 +449,7 @@ impl App {
             Command::Claim { target } => self.claim(ctx, &target).await,
             Command::Images { host } => self.images(ctx, host.as_deref()).await,
             Command::Image(command) => self.image(ctx, command).await,
+            Command::Lang { choice } => self.set_language(ctx, choice).await,
             Command::Hosts => self.hosts(ctx).await,
             Command::HostDrain { host } => self.set_host_state(ctx, &host, true).await,
             Command::HostUndrain { host } => self.set_host_state(ctx, &host, false).await,
@@ -417,8 +467,9 @@ impl App {
         let now = self.clock.now().timestamp();
         let ttl = self.config.slack.profile_ttl.as_secs() as i64;
         let key = (team_id.to_owned(), slack_user_id.to_owned());
-        if let Some(user) = self.profiles.lock().unwrap().get(&key)
+        if let Some((kept_at, user)) = self.profiles.lock().unwrap().get(&key)
             && now - user.profile_fetched_at < ttl
+            && kept_at.elapsed() < PROFILE_MEMORY
         {
             return Ok(user.clone());
         }
@@ -426,7 +477,10 @@ impl App {
         if let Some(user) = &cached
             && now - user.profile_fetched_at < ttl
         {
-            self.profiles.lock().unwrap().insert(key, user.clone());
+            self.profiles
+                .lock()
+                .unwrap()
+                .insert(key, (std::time::Instant::now(), user.clone()));
             return Ok(user.clone());
         }
         let fetched = tokio::time::timeout(
@@ -472,7 +526,10 @@ impl App {
                 fetched_at: if fetched_ok { now } else { 0 },
             })
             .await?;
-        self.profiles.lock().unwrap().insert(key, user.clone());
+        self.profiles
+            .lock()
+            .unwrap()
+            .insert(key, (std::time::Instant::now(), user.clone()));
         Ok(user)
     }
 

@@ -40,6 +40,7 @@ pub fn required_role(command: &Command) -> Role {
         | Command::Project(ProjectCommand::Ls | ProjectCommand::Default { .. })
         | Command::Data(_)
         | Command::Image(_)
+        | Command::Lang { .. }
         | Command::Queue
         | Command::Unwait { .. } => Role::Member,
         Command::Hosts

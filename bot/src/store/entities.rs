@@ -47,6 +47,8 @@ pub mod user {
         pub tz: String,
         pub locale: Option<String>,
         pub profile_fetched_at: i64,
+        /// Chosen with `/maison lang` (`en`, `ja`); `None` follows the Slack locale.
+        pub language: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -303,6 +303,18 @@ impl Db {
             .ok_or_else(|| DbErr::RecordNotFound("user just written".to_owned()))
     }
 
+    /// Sets the language a user chose (`None`: follow the Slack locale again).
+    pub async fn set_user_language(&self, user_id: i64, code: Option<&str>) -> Result<(), DbErr> {
+        self.conn
+            .execute_raw(sql::stmt(
+                self.backend(),
+                "UPDATE users SET language = ? WHERE id = ?",
+                vec![code.map(str::to_owned).into(), user_id.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Appends one audit record, on the pool or inside the caller's transaction.
     pub async fn audit<C: ConnectionTrait>(
         conn: &C,

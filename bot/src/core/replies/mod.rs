@@ -162,6 +162,29 @@ pub fn database_disk_full() -> Reply {
     )
 }
 
+/// What `lang` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LanguageAnswer {
+    /// A language was chosen.
+    Set,
+    /// Back to the Slack locale.
+    Auto,
+    /// `lang` alone, for someone who chose.
+    CurrentChosen,
+    /// `lang` alone, for someone who follows Slack.
+    CurrentAuto,
+}
+
+/// The answers of `lang`, each written in the language it announces.
+pub fn language(lang: Lang, answer: LanguageAnswer) -> Reply {
+    Reply::ephemeral(match answer {
+        LanguageAnswer::Set => crate::tr!(lang, "lang-set"),
+        LanguageAnswer::Auto => crate::tr!(lang, "lang-auto"),
+        LanguageAnswer::CurrentChosen => crate::tr!(lang, "lang-current-chosen"),
+        LanguageAnswer::CurrentAuto => crate::tr!(lang, "lang-current-auto"),
+    })
+}
+
 pub fn internal_error(request_id: &str) -> Reply {
     Reply::ephemeral(format!(
         ":boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{request_id}`."
