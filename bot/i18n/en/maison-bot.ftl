@@ -35,3 +35,10 @@ lang-set = :speech_balloon: From now on I answer you in English. `/maison lang a
 lang-auto = :speech_balloon: I follow your Slack language again: English for you now. `/maison lang ja` or `/maison lang en` fixes one.
 lang-current-chosen = :speech_balloon: I answer you in English, as you chose with `/maison lang`. `/maison lang auto` follows your Slack language instead.
 lang-current-auto = :speech_balloon: I answer you in English, following your Slack language. `/maison lang ja` or `/maison lang en` fixes one.
+
+## When something else is wrong
+
+working-on-it = :hourglass_flowing_sand: Working on it… the answer will follow here.
+database-unavailable = :hourglass: The database is not answering right now (it may be restarting), so nothing was changed. Please try again in a minute.
+database-disk-full = :floppy_disk: The disk that holds Maison's database is full, so nothing was changed. Ask an admin to free space on it; your request will work again as soon as there is room.
+internal-error = :boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{ $request_id }`.

@@ -35,3 +35,10 @@ lang-set = :speech_balloon: これからは日本語でお答えします。`/ma
 lang-auto = :speech_balloon: Slack の言語設定に合わせます。今は日本語でお答えします。`/maison lang ja` か `/maison lang en` で固定できます。
 lang-current-chosen = :speech_balloon: `/maison lang` で選ばれたとおり、日本語でお答えしています。`/maison lang auto` で Slack の言語設定に合わせられます。
 lang-current-auto = :speech_balloon: Slack の言語設定に合わせて、日本語でお答えしています。`/maison lang ja` か `/maison lang en` で固定できます。
+
+## そのほかの不具合
+
+working-on-it = :hourglass_flowing_sand: 処理中です… 結果はこのあとここに表示します。
+database-unavailable = :hourglass: データベースが応答していません（再起動中かもしれません）。何も変更していません。1 分ほどしてからもう一度お試しください。
+database-disk-full = :floppy_disk: Maison のデータベースを置いているディスクがいっぱいのため、何も変更していません。管理者に空き容量を増やしてもらってください。空きができればそのまま使えます。
+internal-error = :boom: こちら側で問題が起きたため、何も変更していません。もう一度お試しください。繰り返し失敗する場合は、このリクエスト ID を管理者に伝えてください: `{ $request_id }`

@@ -188,6 +188,16 @@ impl App {
         })
     }
 
+    /// The language of a user this process has seen, without asking the database (which may be
+    /// what failed); English for anyone not seen yet.
+    fn remembered_lang(&self, team_id: &str, slack_user_id: &str) -> Lang {
+        self.profiles
+            .lock()
+            .unwrap()
+            .get(&(team_id.to_owned(), slack_user_id.to_owned()))
+            .map_or(Lang::En, |(_, user)| lang_of(user))
+    }
+
     /// Drops a user's row from memory after this process changed it.
     fn forget_profile(&self, user: &user::Model) {
         self.profiles
@@ -251,6 +261,7 @@ impl App {
     /// on it", and the reply follows on the command's `response_url` when it is ready.
     pub async fn answer_command(self: &Arc<Self>, invocation: Invocation) -> Reply {
         let response_url = invocation.response_url.clone();
+        let lang = self.remembered_lang(&invocation.team_id, &invocation.user_id);
         let app = self.clone();
         let mut work = tokio::spawn(async move {
             let reply = app.handle_command(&invocation).await;
@@ -265,7 +276,7 @@ impl App {
             Ok(Ok(reply)) => reply,
             Ok(Err(join_error)) => {
                 warn!(error = %join_error, "command task failed");
-                replies::internal_error("-")
+                replies::internal_error(lang, "-")
             }
             Err(_) => {
                 let slack = self.slack.clone();
@@ -279,7 +290,7 @@ impl App {
                         warn!(error = %err, "could not deliver a late reply");
                     }
                 });
-                replies::working_on_it()
+                replies::working_on_it(lang)
             }
         }
     }
@@ -294,7 +305,9 @@ impl App {
                 Ok(reply) => reply,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "command failed");
-                    database_fault(&err).unwrap_or_else(|| replies::internal_error(&request_id))
+                    let lang = self.remembered_lang(&invocation.team_id, &invocation.user_id);
+                    database_fault(&err, lang)
+                        .unwrap_or_else(|| replies::internal_error(lang, &request_id))
                 }
             };
             info!("answered");
@@ -315,8 +328,9 @@ impl App {
                 Ok(answer) => answer,
                 Err(err) => {
                     warn!(error = %format!("{err:#}"), "action failed");
-                    database_fault(&err)
-                        .unwrap_or_else(|| replies::internal_error(&request_id))
+                    let lang = self.remembered_lang(&action.team_id, &action.user_id);
+                    database_fault(&err, lang)
+                        .unwrap_or_else(|| replies::internal_error(lang, &request_id))
                         .into()
                 }
             };
@@ -557,15 +571,15 @@ impl App {
 
 /// The answer for a handler that failed because of the database itself (not reachable, or
 /// its disk full) rather than a bug: what happened and when trying again will work.
-fn database_fault(err: &anyhow::Error) -> Option<Reply> {
+fn database_fault(err: &anyhow::Error, lang: Lang) -> Option<Reply> {
     let mut causes = err
         .chain()
         .filter_map(|cause| cause.downcast_ref::<sea_orm::DbErr>());
     causes.find_map(|db_err| {
         if crate::store::is_unavailable(db_err) {
-            Some(replies::database_unavailable())
+            Some(replies::database_unavailable(lang))
         } else if crate::store::is_disk_full(db_err) {
-            Some(replies::database_disk_full())
+            Some(replies::database_disk_full(lang))
         } else {
             None
         }

@@ -140,26 +140,20 @@ pub fn admins_only() -> Reply {
 }
 
 /// The answer to a command that takes longer than Slack waits: its reply follows.
-pub fn working_on_it() -> Reply {
-    Reply::ephemeral(":hourglass_flowing_sand: Working on it… the answer will follow here.")
+pub fn working_on_it(lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "working-on-it"))
 }
 
 /// The database could not be reached (down, restarting): nothing happened, and trying again
 /// in a moment will work.
-pub fn database_unavailable() -> Reply {
-    Reply::ephemeral(
-        ":hourglass: The database is not answering right now (it may be restarting), so \
-         nothing was changed. Please try again in a minute.",
-    )
+pub fn database_unavailable(lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "database-unavailable"))
 }
 
 /// The database's disk is full: nothing was written, and only an admin freeing space helps,
 /// so the reply says so instead of "try again in a minute".
-pub fn database_disk_full() -> Reply {
-    Reply::ephemeral(
-        ":floppy_disk: The disk that holds Maison's database is full, so nothing was changed. \
-         Ask an admin to free space on it; your request will work again as soon as there is room.",
-    )
+pub fn database_disk_full(lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "database-disk-full"))
 }
 
 /// What `lang` answers.
@@ -185,10 +179,8 @@ pub fn language(lang: Lang, answer: LanguageAnswer) -> Reply {
     })
 }
 
-pub fn internal_error(request_id: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{request_id}`."
-    ))
+pub fn internal_error(lang: Lang, request_id: &str) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "internal-error", request_id = request_id))
 }
 
 pub fn unknown_host(name: &str, hosts: &[Host]) -> Reply {
@@ -647,6 +639,25 @@ pub fn status_board(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn when_something_else_is_wrong_in_both_languages() {
+        for lang in Lang::ALL {
+            let text = [
+                working_on_it(lang),
+                database_unavailable(lang),
+                database_disk_full(lang),
+                internal_error(lang, "req-42"),
+                language(lang, LanguageAnswer::Set),
+                language(lang, LanguageAnswer::Auto),
+                language(lang, LanguageAnswer::CurrentChosen),
+                language(lang, LanguageAnswer::CurrentAuto),
+            ]
+            .map(|reply| reply.to_terminal())
+            .join("\n");
+            insta::assert_snapshot!(format!("something_else_wrong_and_lang_{lang}"), text);
+        }
+    }
+
     use super::*;
     use crate::core::rules::GpuWish;
 
