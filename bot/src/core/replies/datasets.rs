@@ -542,16 +542,13 @@ pub fn agent_refused(host: &str, label: &str, err: &ClientError) -> Reply {
                 error.message
             ),
         },
-        // No connection was made: the request never left.
-        ClientError::Transport(e) if e.is_connect() => format!(
-            ":electric_plug: The agent on `{host}` could not be reached ({err}). Nothing was \
-             changed; try again in a minute."
-        ),
-        // The request may have arrived and been carried out, with only the answer lost.
-        _ => format!(
-            ":electric_plug: The agent on `{host}` did not answer ({err}), so I cannot tell \
-             whether it acted on `{label}`. `/maison data where {label}` shows how things stand; \
-             asking again is safe."
+        _ => super::fleet::no_answer(
+            host,
+            err,
+            &format!(
+                "it acted on `{label}`. `/maison data where {label}` shows how things stand; \
+                 asking again is safe"
+            ),
         ),
     })
 }

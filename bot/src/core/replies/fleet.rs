@@ -142,6 +142,25 @@ pub fn launched(
     Reply::with_blocks(Visibility::Ephemeral, headline, blocks)
 }
 
+/// An agent call that got no usable answer. Whether the request can have been carried out
+/// decides what the user is told: never "nothing was changed" when only the answer was lost.
+/// `uncertain` ends "…so I cannot tell whether …": what may have happened and how to check.
+pub(crate) fn no_answer(host: &str, err: &ClientError, uncertain: &str) -> String {
+    match err {
+        // No connection was made: the request never left.
+        ClientError::Transport(e) if e.is_connect() => format!(
+            ":electric_plug: The agent on `{host}` could not be reached ({err}). Nothing was changed; try again in a minute."
+        ),
+        ClientError::Config(_) => format!(
+            ":electric_plug: The agent on `{host}` could not be called ({err}). Nothing was changed."
+        ),
+        // The request may have arrived and been carried out, with only the answer lost.
+        _ => format!(
+            ":electric_plug: The agent on `{host}` did not answer ({err}), so I cannot tell whether {uncertain}."
+        ),
+    }
+}
+
 /// What the agent said when it refused or failed, in words a user can act on.
 pub fn agent_refused(host: &str, name: &str, err: &ClientError) -> Reply {
     let text = match err {
@@ -159,19 +178,16 @@ pub fn agent_refused(host: &str, name: &str, err: &ClientError) -> Reply {
                 error.message
             ),
         },
-        // No connection was made: the request never left.
-        ClientError::Transport(e) if e.is_connect() => format!(
-            ":electric_plug: The agent on `{host}` could not be reached ({err}). Nothing was changed; try again in a minute."
-        ),
-        ClientError::Config(_) => format!(
-            ":electric_plug: The agent on `{host}` could not be called ({err}). Nothing was changed."
-        ),
-        // The request may have arrived and been carried out, with only the answer lost.
-        ClientError::Transport(_) | ClientError::Decode { .. } => format!(
-            ":electric_plug: The agent on `{host}` did not answer ({err}), so I cannot tell whether \
-             `{name}` was changed. `/maison ps` shows how things stand; asking again is safe (the \
-             same request never starts a second container)."
-        ),
+        ClientError::Transport(_) | ClientError::Config(_) | ClientError::Decode { .. } => {
+            no_answer(
+                host,
+                err,
+                &format!(
+                    "`{name}` was changed. `/maison ps` shows how things stand; asking again is \
+                     safe (the same request never starts a second container)"
+                ),
+            )
+        }
     };
     Reply::ephemeral(text)
 }
