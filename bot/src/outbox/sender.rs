@@ -337,55 +337,51 @@ impl Outbox {
             };
             // Named after its row, so that a share which landed before a crash can be found.
             let filename = shared_file_name(&filename, head.id);
-            if let Some(since) = head.sending_since {
-                match within_timeout(self.slack.find_shared_file(&channel, &filename, since)).await
-                {
-                    Ok(true) => {
-                        info!(id = head.id, %channel, %filename, "outbox: file found already shared; recorded, not shared again");
-                        recorded(
-                            self.db.mark_attachment_sent(fence, head.id, ts_now).await,
-                            head.id,
-                            "a shared file",
-                        )?;
-                        return Ok(Step::FileShared(now + PER_CHANNEL_INTERVAL));
-                    }
-                    Ok(false) => {}
-                    // Slack will not let us look (e.g. a missing `files:read` scope): sharing
-                    // again is the only way to deliver it, at the risk of a duplicate.
-                    Err(SlackApiError::Failed(code)) => {
-                        warn!(id = head.id, %channel, error = %code, "outbox: cannot look for an earlier share; sharing again");
-                    }
+            let shared_before = match head.sending_since {
+                Some(since) => match looked_up(
+                    within_timeout(self.slack.find_shared_file(&channel, &filename, since)).await,
+                    head.id,
+                    &channel,
+                ) {
+                    Ok(found) => found,
                     Err(err) => {
                         return Err(self.failed(&head, Some(&channel), err, now, fence).await);
                     }
+                },
+                None => false,
+            };
+            if shared_before {
+                info!(id = head.id, %channel, %filename, "outbox: file found already shared; recorded, not shared again");
+            } else {
+                recorded(
+                    self.db.mark_outbox_sending(fence, head.id, ts_now).await,
+                    head.id,
+                    "a file about to be shared",
+                )?;
+                let file = FileUpload {
+                    filename: &filename,
+                    title: &title,
+                    bytes: &bytes,
+                };
+                if let Err(err) = within_timeout(self.slack.upload_file(&channel, &file)).await {
+                    return Err(self.failed(&head, Some(&channel), err, now, fence).await);
                 }
+                debug!(id = head.id, %channel, bytes = bytes.len(), "outbox: file shared");
             }
             recorded(
-                self.db.mark_outbox_sending(fence, head.id, ts_now).await,
+                self.db.mark_attachment_sent(fence, head.id, ts_now).await,
                 head.id,
-                "a file about to be shared",
+                "a shared file",
             )?;
-            let file = FileUpload {
-                filename: &filename,
-                title: &title,
-                bytes: &bytes,
-            };
-            return match within_timeout(self.slack.upload_file(&channel, &file)).await {
-                Ok(()) => {
-                    debug!(id = head.id, %channel, bytes = bytes.len(), "outbox: file shared");
-                    recorded(
-                        self.db.mark_attachment_sent(fence, head.id, ts_now).await,
-                        head.id,
-                        "a shared file",
-                    )?;
-                    Ok(Step::FileShared(now + PER_CHANNEL_INTERVAL))
-                }
-                Err(err) => Err(self.failed(&head, Some(&channel), err, now, fence).await),
-            };
+            return Ok(Step::FileShared(now + PER_CHANNEL_INTERVAL));
         }
         if let Some(since) = head.sending_since {
             // An earlier attempt may have landed: look before posting again.
-            match within_timeout(self.slack.find_outbox_post(&channel, head.id, since)).await {
+            match looked_up(
+                within_timeout(self.slack.find_outbox_post(&channel, head.id, since)).await,
+                head.id,
+                &channel,
+            ) {
                 Ok(Some(ts)) => {
                     info!(id = head.id, %channel, %ts, "outbox: found already posted; recorded, not sent again");
                     recorded(
@@ -398,11 +394,6 @@ impl Outbox {
                     return Ok(Step::FoundPosted(head.id));
                 }
                 Ok(None) => {}
-                // Slack will not let us look (e.g. a missing `*:history` scope): posting again
-                // is the only way to deliver it, at the risk of a duplicate.
-                Err(SlackApiError::Failed(code)) => {
-                    warn!(id = head.id, %channel, error = %code, "outbox: cannot look for an earlier attempt; posting again");
-                }
                 Err(err) => return Err(self.failed(&head, Some(&channel), err, now, fence).await),
             }
         }
@@ -562,6 +553,23 @@ impl Outbox {
 }
 
 /// A Slack call that gives up after [`CALL_TIMEOUT`].
+/// The outcome of looking for an earlier attempt in Slack. Where Slack will not let us look
+/// (a refusal such as a missing `*:history` or `files:read` scope) the answer is "not found":
+/// acting again is then the only way to deliver, at the risk of a duplicate.
+fn looked_up<T: Default>(
+    looked: Result<T, SlackApiError>,
+    id: i64,
+    channel: &str,
+) -> Result<T, SlackApiError> {
+    match looked {
+        Err(SlackApiError::Failed(code)) => {
+            warn!(id, %channel, error = %code, "outbox: cannot look for an earlier attempt; sending again");
+            Ok(T::default())
+        }
+        other => other,
+    }
+}
+
 async fn within_timeout<T>(
     call: impl Future<Output = Result<T, SlackApiError>>,
 ) -> Result<T, SlackApiError> {
