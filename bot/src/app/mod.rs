@@ -167,7 +167,7 @@ impl App {
     ) -> anyhow::Result<Reply> {
         use maison_command::LangChoice;
         use replies::LanguageAnswer;
-        let from_slack = Lang::from_slack_locale(ctx.user.locale.as_deref().unwrap_or_default());
+        let from_slack = slack_lang(ctx.user);
         Ok(match choice {
             None if ctx.user.language.is_some() => {
                 replies::language(ctx.lang, LanguageAnswer::CurrentChosen)
@@ -213,7 +213,12 @@ pub(crate) fn lang_of(user: &user::Model) -> Lang {
     user.language
         .as_deref()
         .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| Lang::from_slack_locale(user.locale.as_deref().unwrap_or_default()))
+        .unwrap_or_else(|| slack_lang(user))
+}
+
+/// The language of a user's Slack locale, whatever they chose with `lang`.
+fn slack_lang(user: &user::Model) -> Lang {
+    Lang::from_slack_locale(user.locale.as_deref().unwrap_or_default())
 }
 
 impl Ctx<'_> {
@@ -261,7 +266,8 @@ impl App {
     /// on it", and the reply follows on the command's `response_url` when it is ready.
     pub async fn answer_command(self: &Arc<Self>, invocation: Invocation) -> Reply {
         let response_url = invocation.response_url.clone();
-        let lang = self.remembered_lang(&invocation.team_id, &invocation.user_id);
+        // Only the rare answers given here (a crash, a slow command) need the language.
+        let asker = (invocation.team_id.clone(), invocation.user_id.clone());
         let app = self.clone();
         let mut work = tokio::spawn(async move {
             let reply = app.handle_command(&invocation).await;
@@ -276,7 +282,7 @@ impl App {
             Ok(Ok(reply)) => reply,
             Ok(Err(join_error)) => {
                 warn!(error = %join_error, "command task failed");
-                replies::internal_error(lang, "-")
+                replies::internal_error(self.remembered_lang(&asker.0, &asker.1), "-")
             }
             Err(_) => {
                 let slack = self.slack.clone();
@@ -290,7 +296,7 @@ impl App {
                         warn!(error = %err, "could not deliver a late reply");
                     }
                 });
-                replies::working_on_it(lang)
+                replies::working_on_it(self.remembered_lang(&asker.0, &asker.1))
             }
         }
     }
