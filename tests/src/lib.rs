@@ -18,7 +18,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use maison_bot::app::App;
-use maison_bot::config::{Config, Secret};
+use maison_bot::config::{Config, Secret, UnixUserMapping};
 use maison_bot::core::clock::{Clock, ManualClock};
 use maison_bot::fleet::poller::Poller;
 use maison_bot::jobs::matcher::Matcher;
@@ -167,6 +167,19 @@ pub const SIGNING_SECRET: &str = "test-signing-secret-0123456789";
 pub const TEAM: &str = "T0MAISON";
 
 /// Config for scenarios: three hosts, an announcement channel, one admin.
+/// Alice (`U0ALICE`) as Unix user `alice`, uid and gid 1000, with no home or work mount; set
+/// `work` with `UnixUserMapping { work: …, ..alice_as_uid_1000() }`.
+pub fn alice_as_uid_1000() -> UnixUserMapping {
+    UnixUserMapping {
+        slack_user: "U0ALICE".into(),
+        unix_user: "alice".into(),
+        uid: 1000,
+        gid: 1000,
+        home: None,
+        work: None,
+    }
+}
+
 pub fn test_config() -> Config {
     Config::from_toml(
         r##"

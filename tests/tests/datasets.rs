@@ -39,12 +39,8 @@ fn config() -> Config {
         host.agent_url = Some(format!("https://{}.lan:8443", host.name));
     }
     config.users = vec![UnixUserMapping {
-        slack_user: "U0ALICE".into(),
-        unix_user: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: None,
         work: Some("/work/alice".into()),
+        ..maison_tests::alice_as_uid_1000()
     }];
     config
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use fake_agent::settle;
 use maison_agent_api::datasets::{ReplicaInfo, ReplicaState};
 use maison_agent_api::{AgentClient, ClientTls, Timeouts};
-use maison_bot::config::{HostConfig, UnixUserMapping};
+use maison_bot::config::HostConfig;
 use maison_bot::fleet;
 use maison_tests::{Backend, BotTester, agent_binary, docker, free_port, reply_text, test_config};
 
@@ -286,14 +286,7 @@ async fn register_copy_mount_read_only_resume_after_a_kill_and_refuse_corruption
     config.agents.ca = Some(pki.ca.clone());
     config.agents.cert = Some(pki.bot_cert.clone());
     config.agents.key = Some(pki.bot_key.clone());
-    config.users = vec![UnixUserMapping {
-        slack_user: "U0ALICE".into(),
-        unix_user: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: None,
-        work: None,
-    }];
+    config.users = vec![maison_tests::alice_as_uid_1000()];
     let fleet = fleet::from_config(&config.agents, &config.hosts).unwrap();
     let bot = BotTester::start_with_fleet(Backend::Sqlite, config, fleet).await;
     let name = format!("e2e-data-{}", std::process::id());

@@ -139,12 +139,8 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
     config.agents.cert = Some(pki.bot_cert.clone());
     config.agents.key = Some(pki.bot_key.clone());
     config.users = vec![maison_bot::config::UnixUserMapping {
-        slack_user: "U0ALICE".into(),
-        unix_user: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: None,
         work: Some(work.join("alice").display().to_string()),
+        ..maison_tests::alice_as_uid_1000()
     }];
     let fleet = fleet::from_config(&config.agents, &config.hosts).unwrap();
     let bot = BotTester::start_with_fleet(Backend::Sqlite, config, fleet).await;

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use chrono::Duration;
 use fake_agent::{FakeAgent, GIB, container, hex_id, image, settle};
 use maison_agent_api::{ContainerState, ResourceLimits};
-use maison_bot::config::{Config, UnixUserMapping};
+use maison_bot::config::Config;
 use maison_bot::core::actions;
 use maison_bot::ports::Fleet;
 use maison_tests::fake_slack::Call;
 use maison_tests::{
-    Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,
+    Backend, BotTester, alice_as_uid_1000, buttons, on_both_databases, reply_text, test_config,
+    test_start,
 };
 
 const LIMITS: ResourceLimits = ResourceLimits {
@@ -26,17 +27,6 @@ const LIMITS: ResourceLimits = ResourceLimits {
     cpu_millis: 8000,
     shm_bytes: 16 * GIB,
 };
-
-fn alice_as_uid_1000() -> UnixUserMapping {
-    UnixUserMapping {
-        slack_user: "U0ALICE".into(),
-        unix_user: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: None,
-        work: None,
-    }
-}
 
 /// Alice is mapped to uid 1000, Bob has no mapping; no announcement channel, so bookings post
 /// nothing and every Slack message a test sees comes from the rule under test.

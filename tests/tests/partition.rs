@@ -204,14 +204,7 @@ async fn a_partitioned_agent_is_shown_unreachable_and_nothing_is_done_twice() {
     config.agents.ca = Some(ca_path.clone());
     config.agents.cert = Some(write("bot.pem", &bot_cert.cert_pem));
     config.agents.key = Some(write("bot-key.pem", &bot_cert.key_pem));
-    config.users = vec![maison_bot::config::UnixUserMapping {
-        slack_user: "U0ALICE".into(),
-        unix_user: "alice".into(),
-        uid: 1000,
-        gid: 1000,
-        home: None,
-        work: None,
-    }];
+    config.users = vec![maison_tests::alice_as_uid_1000()];
     // Short waits, so the test does not sit through the production time-outs.
     config.agents.connect_timeout = Duration::from_secs(1);
     config.agents.request_timeout = Duration::from_secs(3);
