@@ -42,3 +42,24 @@ working-on-it = :hourglass_flowing_sand: Working on it… the answer will follow
 database-unavailable = :hourglass: The database is not answering right now (it may be restarting), so nothing was changed. Please try again in a minute.
 database-disk-full = :floppy_disk: The disk that holds Maison's database is full, so nothing was changed. Ask an admin to free space on it; your request will work again as soon as there is room.
 internal-error = :boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{ $request_id }`.
+
+## Help and parse errors
+
+
+## Booking refusals and admin answers
+
+
+## Fleet: status, launch, ps, stop, who
+
+
+## Projects
+
+
+## Reminders and DMs
+
+
+## Buttons
+
+
+## Wait-list
+
