@@ -101,6 +101,11 @@ impl BlobStream {
         self.len() == Some(0)
     }
 
+    /// A response header the peer sent, if it is there and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.resp.headers().get(name)?.to_str().ok()
+    }
+
     /// The next piece of the body; `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
         self.resp.chunk().await.map_err(ClientError::Transport)
@@ -246,6 +251,46 @@ impl AgentClient {
     ) -> Result<crate::images::SavedImage, ClientError> {
         self.call(Method::POST, &["v1", "images", "save"], &[], Some(request))
             .await
+    }
+
+    /// Copies an image here from peers that hold it; answers when the copy is complete.
+    /// `limit` bounds the whole copy (the client's usual request timeout is for quick calls).
+    pub async fn fetch_image(
+        &self,
+        request: &crate::images::FetchImageRequest,
+        limit: Duration,
+    ) -> Result<crate::images::FetchedImage, ClientError> {
+        let resp = self
+            .request(Method::POST, &["v1", "images", "fetch"], &[], Some(request))?
+            .timeout(limit)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(resp).await
+    }
+
+    /// An image as a `docker load` archive without the layers the asker holds, streamed. A
+    /// peer certificate may call this.
+    pub async fn export_image(
+        &self,
+        request: &crate::images::ExportImageRequest,
+    ) -> Result<BlobStream, ClientError> {
+        let resp = self
+            .request(
+                Method::POST,
+                &["v1", "images", "export"],
+                &[],
+                Some(request),
+            )?
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.map_err(ClientError::Transport)?;
+            return Err(api_error(status, &body));
+        }
+        Ok(BlobStream { resp })
     }
 
     /// Removes an image (id or reference); refused while any container uses it.
@@ -421,15 +466,7 @@ impl AgentClient {
             .send()
             .await
             .map_err(ClientError::Transport)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
-        if !status.is_success() {
-            return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
-        }
-        serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
-            status: status.as_u16(),
-            body: truncate(&String::from_utf8_lossy(&bytes)),
-        })
+        decode(resp).await
     }
 
     async fn call_empty(
@@ -450,6 +487,19 @@ impl AgentClient {
         let body = resp.text().await.map_err(ClientError::Transport)?;
         Err(api_error(status, &body))
     }
+}
+
+/// A JSON answer, or the agent's error.
+async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
+    if !status.is_success() {
+        return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
+    }
+    serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
+        status: status.as_u16(),
+        body: truncate(&String::from_utf8_lossy(&bytes)),
+    })
 }
 
 fn api_error(status: StatusCode, body: &str) -> ClientError {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::labels;
 
@@ -47,6 +48,75 @@ pub struct SavedImage {
     /// The image the container ran, by reference and id.
     pub parent: String,
     pub parent_id: String,
+}
+
+/// `POST /v1/images/fetch` (bot → the destination agent): copy an image here from a peer
+/// agent that holds it. The destination pulls; layers it already holds are not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchImageRequest {
+    /// The image id (`sha256:…`) to copy: what arrives must be exactly this image.
+    pub image_id: String,
+    /// `name:tag` to give it here, as it is known on the sources.
+    pub reference: String,
+    /// Its size on the source, to refuse at once when the disk here has no room for it.
+    pub size_bytes: u64,
+    /// Peers that hold it, best first.
+    pub sources: Vec<crate::datasets::PeerSource>,
+}
+
+/// What `POST /v1/images/fetch` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchedImage {
+    pub id: String,
+    pub reference: String,
+    /// The peer it came from; `None` when it was already here.
+    pub source: Option<String>,
+    /// Bytes that crossed the network (the archive, without the layers already here).
+    pub bytes_received: u64,
+    pub layers: u32,
+    /// Layers this host already had, so they were not sent.
+    pub layers_already_here: u32,
+    pub seconds: f64,
+}
+
+/// `POST /v1/images/export` (a peer → the agent that holds the image): the image as a
+/// `docker load` archive, without the layers the asker already has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportImageRequest {
+    pub image_id: String,
+    /// Layer chains (see [`chain_ids`]) the asker holds: a layer is left out only when the
+    /// asker has it together with everything under it, which is what `docker load` needs.
+    pub have_chains: Vec<String>,
+}
+
+/// Response header of `POST /v1/images/export`: how many of the image's bottom layers were
+/// left out because the asker has them.
+pub const LAYERS_SKIPPED_HEADER: &str = "x-maison-layers-skipped";
+
+/// The chain id of each prefix of an image's layers, bottom first, from their diff ids
+/// (`sha256:…` of each uncompressed layer): the first is the first diff id, each next one
+/// is `sha256(previous + " " + diff id)`. Docker names a layer stack by it, so two hosts
+/// agree on which stacks they share without sending a byte of them.
+pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut chains: Vec<String> = Vec::with_capacity(diff_ids.len());
+    for diff_id in diff_ids {
+        let next = match chains.last() {
+            None => diff_id.clone(),
+            Some(below) => {
+                let digest = Sha256::digest(format!("{below} {diff_id}").as_bytes());
+                let mut hex = String::with_capacity(7 + 64);
+                hex.push_str("sha256:");
+                for byte in digest {
+                    hex.push_str(&format!("{byte:02x}"));
+                }
+                hex
+            }
+        };
+        chains.push(next);
+    }
+    chains
 }
 
 /// Where an image came from, read from its labels (`None` for images Maison did not make).

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
-use maison_agent_api::images::{SaveImageRequest, SavedImage};
+use maison_agent_api::images::{FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage};
 use maison_agent_api::{
     ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
     LaunchSpec, MetricsResponse,
@@ -180,6 +180,13 @@ pub trait AgentApi: Send + Sync {
     async fn remove_image(&self, id: &str) -> Result<(), ClientError>;
     /// Commits a container into an image labelled with its provenance (`image save`).
     async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError>;
+    /// Copies an image to this host from peers that hold it (`image copy`); answers when the
+    /// copy is loaded, or after `limit`.
+    async fn fetch_image(
+        &self,
+        request: &FetchImageRequest,
+        limit: std::time::Duration,
+    ) -> Result<FetchedImage, ClientError>;
     /// The dataset copies on the host and the room left for more.
     async fn datasets(&self) -> Result<DatasetInventory, ClientError>;
     /// Starts scanning a directory already on the host (`data add`).

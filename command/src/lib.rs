@@ -159,6 +159,9 @@ pub enum ImageCommand {
         reference: String,
         note: Option<String>,
     },
+    /// `image copy <image> <host>`: copies an image to a host from one that holds it, agent
+    /// to agent, without the layers the destination already has.
+    Copy { image: String, host: String },
 }
 
 /// A dataset as typed: `imagenet` (the latest version) or `imagenet@v2`. Both parts are

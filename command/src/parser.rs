@@ -504,7 +504,13 @@ impl<'a> Parser<'a> {
                 }))
             }
             "build" => not_yet("Building images (`image build`)"),
-            "copy" => not_yet("Copying images between hosts (`image copy`)"),
+            "copy" => {
+                let image =
+                    self.reference_arg("the image to copy and a host, like `pytorch:2.3 gpu02`")?;
+                let host = self.data_host("a host to copy the image to, like `gpu02`")?;
+                self.finish()?;
+                Ok(Command::Image(ImageCommand::Copy { image, host }))
+            }
             "publish" => not_yet("Publishing images to the catalogue (`image publish`)"),
             _ => Err(self.unexpected(verb.raw)),
         }

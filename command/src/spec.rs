@@ -262,15 +262,21 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "image",
         aliases: &[],
-        usage: "image save <container> <name>[:<tag>] [for \"<note>\"]",
-        summary: "Save your container as an image that remembers where it came from",
+        usage: "image save <container> <name>[:<tag>] [for \"<note>\"]\n\
+                image copy <image> <host>",
+        summary: "Save your container as an image that remembers where it came from, or copy an image to another host",
         details: "Commits one of your own containers (paused for a moment) into a new image on \
                   the same host. The image records who saved it, the image and container it came \
                   from, the booking, the time and your note; `who <image>` shows it. The tag \
                   defaults to `latest`. A name that already belongs to another image is refused. \
-                  Building, copying between hosts and publishing to the catalogue are not yet \
+                  `image copy` sends an image from a host that has it straight to another host's \
+                  agent; layers that host already has are not sent again, and a host without room \
+                  for it is refused. Building and publishing to the catalogue are not yet \
                   available.",
-        examples: &["image save alice-c1 alice/tuned:v1 for \"cuda 12.4 + flash-attn\""],
+        examples: &[
+            "image save alice-c1 alice/tuned:v1 for \"cuda 12.4 + flash-attn\"",
+            "image copy alice/tuned:v1 gpu02",
+        ],
         admin: false,
     },
     CommandSpec {

@@ -2168,6 +2168,25 @@ fn image_save_with_and_without_a_note() {
 }
 
 #[test]
+fn image_copy_names_an_image_and_a_host() {
+    assert_eq!(
+        parse("image copy alice/tuned:v1 GPU02"),
+        Ok(Command::Image(ImageCommand::Copy {
+            image: "alice/tuned:v1".into(),
+            host: "gpu02".into(),
+        }))
+    );
+    assert!(matches!(
+        err("image copy alice/tuned:v1"),
+        ParseError::MissingArgument { what, .. } if what.contains("a host to copy the image to")
+    ));
+    assert!(matches!(
+        err("image copy alice/tuned:v1 gpu02 gpu03"),
+        ParseError::UnexpectedArgument { arg, .. } if arg == "gpu03"
+    ));
+}
+
+#[test]
 fn image_errors_are_specific() {
     assert!(matches!(
         err("image save alice-c1"),

@@ -22,7 +22,10 @@ use chrono::{DateTime, Utc};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
-use maison_agent_api::images::{SaveImageRequest, SavedImage};
+use maison_agent_api::images::{
+    ExportImageRequest, FetchImageRequest, FetchedImage, LAYERS_SKIPPED_HEADER, SaveImageRequest,
+    SavedImage,
+};
 use maison_agent_api::{
     ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
 };
@@ -202,7 +205,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let shared = Router::new()
         .route("/v1/blobs/{hash}", get(get_blob))
         .route("/v1/blobs", post(post_blobs))
-        .route("/v1/datasets/{id}/manifest", get(dataset_manifest));
+        .route("/v1/datasets/{id}/manifest", get(dataset_manifest))
+        .route("/v1/images/export", post(export_image));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
@@ -214,6 +218,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/containers/{id}", delete(remove_container))
         .route("/v1/images", get(list_images))
         .route("/v1/images/save", post(save_image))
+        .route("/v1/images/fetch", post(fetch_image))
         .route("/v1/images/{id}", delete(remove_image))
         .route("/v1/datasets", get(list_datasets))
         .route("/v1/datasets/register", post(register_dataset))
@@ -454,6 +459,44 @@ async fn save_image(
     let saved = s.engine.save_image(&request).await?;
     tracing::info!(owner = %request.owner, container = %request.container, image = %saved.reference, id = %saved.id, "container saved as an image");
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Copies an image here from the peers the bot names; answers when it is loaded and tagged.
+async fn fetch_image(
+    State(s): Shared,
+    body: Bytes,
+) -> Result<(StatusCode, Json<FetchedImage>), AppError> {
+    let request: FetchImageRequest = parse_json(&body, "image fetch request")?;
+    let datasets = s.datasets.clone();
+    let context = crate::images::fetch::FetchContext {
+        sources: s.datasets.peer_clients(&request.sources)?,
+        recv_cap: s.datasets.recv_cap.clone(),
+        keep_free: Box::new(move |total| datasets.free_margin_bytes(total)),
+    };
+    let fetched = s.engine.fetch_image(&request, context).await?;
+    Ok((StatusCode::OK, Json(fetched)))
+}
+
+/// An image for a peer that is copying it, as a `docker load` archive without the layers the
+/// peer says it holds; paced by the same cap as dataset serving.
+async fn export_image(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
+    let request: ExportImageRequest = parse_json(&body, "image export request")?;
+    let export = s
+        .engine
+        .export_image(&request, s.datasets.serve_cap.clone())
+        .await?;
+    tracing::info!(image = %request.image_id, layers_skipped = export.layers_skipped, "sending an image to a peer");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-tar".to_string()),
+            (
+                header::HeaderName::from_static(LAYERS_SKIPPED_HEADER),
+                export.layers_skipped.to_string(),
+            ),
+        ],
+        axum::body::Body::from_stream(export.body),
+    )
+        .into_response())
 }
 
 async fn remove_image(State(s): Shared, Path(id): Path<String>) -> Result<StatusCode, AppError> {

@@ -8,6 +8,7 @@
 //!   [`BotTester::finish`], which fails on messages nobody read: sent to Slack, or still
 //!   waiting in the outbox. So no reply goes unchecked.
 
+pub mod agents;
 pub mod fake_slack;
 pub mod garbage;
 

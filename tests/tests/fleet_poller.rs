@@ -172,6 +172,13 @@ impl AgentApi for FakeAgent {
     ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
         unimplemented!("the poller never saves images")
     }
+    async fn fetch_image(
+        &self,
+        _request: &maison_agent_api::images::FetchImageRequest,
+        _limit: std::time::Duration,
+    ) -> Result<maison_agent_api::images::FetchedImage, ClientError> {
+        unimplemented!("the poller never copies images")
+    }
     async fn remove_image(&self, _id: &str) -> Result<(), ClientError> {
         unimplemented!("the poller never removes images")
     }

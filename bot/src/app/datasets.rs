@@ -204,7 +204,7 @@ impl App {
     }
 
     /// Why `host` cannot receive a copy, if it cannot: unknown, drained or without an agent.
-    async fn check_destination(&self, host: &str) -> anyhow::Result<Option<Reply>> {
+    pub(super) async fn check_destination(&self, host: &str) -> anyhow::Result<Option<Reply>> {
         let hosts = self.listed_hosts().await?;
         let Some(found) = hosts.iter().find(|h| h.name == host) else {
             return Ok(Some(replies::unknown_host(host, &hosts)));
@@ -744,7 +744,7 @@ impl App {
     }
 
     /// The agent URL of a host, which peers use too.
-    fn agent_url(&self, host: &str) -> Option<String> {
+    pub(super) fn agent_url(&self, host: &str) -> Option<String> {
         self.config
             .hosts
             .iter()

@@ -4,15 +4,21 @@
 
 use std::time::Duration;
 
-use maison_agent_api::images::{SaveImageRequest, normalise_reference};
+use maison_agent_api::datasets::PeerSource;
+use maison_agent_api::images::{FetchImageRequest, SaveImageRequest, normalise_reference};
 use maison_command::ImageCommand;
 
 use super::fleet::within;
 use super::{App, Ctx};
+use crate::core::fleet::match_images;
 use crate::core::render::Reply;
 use crate::core::replies::fleet as fleet_replies;
 use crate::core::replies::images as image_replies;
 use crate::store::{AuditEntry, Db};
+
+/// A copy moves gigabytes at the host's rate cap; an hour covers a large image on a slow
+/// link. A slow answer goes to the command's `response_url` like any other.
+const COPY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A commit writes the container's changes as a layer: seconds for a small one, minutes for a
 /// big one. A slow answer goes to the command's `response_url` like any other.
@@ -30,7 +36,75 @@ impl App {
                 reference,
                 note,
             } => self.image_save(ctx, &container, &reference, note).await,
+            ImageCommand::Copy { image, host } => self.image_copy(ctx, &image, &host).await,
         }
+    }
+
+    /// `image copy <image> <host>`: the destination's agent pulls the image from a host that
+    /// holds it. Which hosts hold it, under which id, is asked of the agents now, not read
+    /// from the last poll: a copy made from a stale answer would fail at the source.
+    async fn image_copy(&self, ctx: &Ctx<'_>, target: &str, host: &str) -> anyhow::Result<Reply> {
+        let host = host.to_lowercase();
+        if let Some(refusal) = self.check_destination(&host).await? {
+            return Ok(refusal);
+        }
+        let images = self.images_everywhere(None, &[]).await?;
+        let found = match_images(&images.items, target);
+        let mut ids: Vec<&str> = found.iter().map(|i| i.image.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let image = match ids.as_slice() {
+            [] => return Ok(image_replies::no_image_to_copy(target, &images.unreachable)),
+            [_] => found[0],
+            _ => return Ok(image_replies::several_images_called(target, &found)),
+        };
+        if let Some(here) = found.iter().find(|i| i.host == host) {
+            return Ok(image_replies::already_on(target, here));
+        }
+        let Some(reference) = copy_reference(target, &image.image.tags) else {
+            return Ok(image_replies::unnamed_not_copied(target));
+        };
+        let sources: Vec<PeerSource> = found
+            .iter()
+            .filter_map(|i| {
+                let url = self.agent_url(&i.host)?;
+                Some(PeerSource {
+                    host: i.host.clone(),
+                    url,
+                })
+            })
+            .collect();
+        let Some(agent) = self.fleet.agent(&host) else {
+            return Ok(fleet_replies::no_agent(&host));
+        };
+        let request = FetchImageRequest {
+            image_id: image.image.id.clone(),
+            reference: reference.clone(),
+            size_bytes: image.image.size_bytes,
+            sources,
+        };
+        let result = agent.fetch_image(&request, COPY_TIMEOUT).await;
+        let outcome = match &result {
+            Ok(copied) => format!(
+                "ok: {} bytes from {}",
+                copied.bytes_received,
+                copied.source.as_deref().unwrap_or("-")
+            ),
+            Err(e) => format!("failed: {e}"),
+        };
+        let entry = AuditEntry {
+            actor: &ctx.user.slack_user_id,
+            action: "image copy",
+            target: format!("{reference} ({}) to {host}", image.image.id),
+            outcome: &outcome,
+            request_id: ctx.request_id,
+            detail: None,
+        };
+        Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
+        Ok(match result {
+            Ok(copied) => image_replies::copied(&copied, &host),
+            Err(err) => fleet_replies::agent_refused(&host, &reference, &err),
+        })
     }
 
     async fn image_save(
@@ -87,5 +161,15 @@ impl App {
             Ok(saved) => image_replies::saved(&found, &saved),
             Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
         })
+    }
+}
+
+/// The name the copy gets on the destination: the one typed, when it is one of the image's
+/// names; else the image's first name (the user typed an id); `None` for an image without any.
+fn copy_reference(typed: &str, tags: &[String]) -> Option<String> {
+    let typed = normalise_reference(typed).ok();
+    match typed {
+        Some(reference) if tags.contains(&reference) => Some(reference),
+        _ => tags.first().cloned(),
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
-use maison_agent_api::images::{SaveImageRequest, SavedImage};
+use maison_agent_api::images::{FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage};
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
     ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -55,6 +55,13 @@ impl AgentApi for AgentClient {
     }
     async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError> {
         AgentClient::save_image(self, request).await
+    }
+    async fn fetch_image(
+        &self,
+        request: &FetchImageRequest,
+        limit: std::time::Duration,
+    ) -> Result<FetchedImage, ClientError> {
+        AgentClient::fetch_image(self, request, limit).await
     }
     async fn datasets(&self) -> Result<DatasetInventory, ClientError> {
         AgentClient::datasets(self).await

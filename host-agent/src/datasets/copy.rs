@@ -15,15 +15,7 @@ impl Datasets {
                 req.manifest
             )));
         }
-        let Some(tls) = self.peer_tls.clone() else {
-            return Err(conflict(
-                "no-peer-identity",
-                format!(
-                    "{} has no peer certificate, so it cannot pull from other hosts: issue one with `maison-bot pki issue-agent {}` and set [datasets] peer_cert and peer_key",
-                    self.hostname, self.hostname
-                ),
-            ));
-        };
+        let sources = self.peer_clients(&req.sources)?;
         let _gate = self.fetch_gate.lock().await;
         let key = replica_key(&req.name, &req.version);
         {
@@ -75,7 +67,6 @@ impl Datasets {
                 "a copy needs at least one source host".into(),
             ));
         }
-        let sources = self.clients(&tls, &req.sources)?;
         let manifest = match store.load_manifest(&req.manifest) {
             Ok(m) => m,
             Err(_) => fetch_manifest(&sources, &req.manifest).await?,
@@ -160,6 +151,26 @@ impl Datasets {
         journal::Journal::create(&store.journal(id), "repair", &pieces)
             .map_err(|e| internal("writing the repair journal", e))?;
         Ok(())
+    }
+
+    /// Clients towards `sources` with this host's peer identity, for any transfer between
+    /// agents (dataset files, image layers); refused when this host has no peer certificate.
+    pub fn peer_clients(&self, sources: &[PeerSource]) -> Result<Vec<fetch::Source>, DatasetError> {
+        let Some(tls) = self.peer_tls.clone() else {
+            return Err(conflict(
+                "no-peer-identity",
+                format!(
+                    "{} has no peer certificate, so it cannot pull from other hosts: issue one with `maison-bot pki issue-agent {}` and set [datasets] peer_cert and peer_key",
+                    self.hostname, self.hostname
+                ),
+            ));
+        };
+        self.clients(&tls, sources)
+    }
+
+    /// Bytes to keep free on a filesystem of `total` bytes (`[datasets] free_margin`).
+    pub fn free_margin_bytes(&self, total: u64) -> u64 {
+        self.free_margin.bytes(total)
     }
 
     fn clients(

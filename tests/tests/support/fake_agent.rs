@@ -302,6 +302,16 @@ impl AgentApi for FakeAgent {
                 .into(),
         ))
     }
+    async fn fetch_image(
+        &self,
+        _request: &maison_agent_api::images::FetchImageRequest,
+        _limit: std::time::Duration,
+    ) -> Result<maison_agent_api::images::FetchedImage, ClientError> {
+        Err(ClientError::Config(
+            "the fake agent copies no images (tests/tests/images_e2e.rs copies between real agents)"
+                .into(),
+        ))
+    }
     async fn remove_image(&self, id: &str) -> Result<(), ClientError> {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("rmi {id}"));

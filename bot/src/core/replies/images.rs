@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use maison_agent_api::images::{Provenance, ReferenceError, SavedImage};
+use maison_agent_api::images::{FetchedImage, Provenance, ReferenceError, SavedImage};
 
-use crate::core::fleet::{Located, Owner};
+use crate::core::fleet::{Located, LocatedImage, Owner, short_id};
 use crate::core::render::{Reply, mention};
 use crate::core::units::size_text;
 
@@ -37,6 +37,71 @@ pub fn unowned_not_saved(found: &Located) -> Reply {
         ":grey_question: `{}` on `{}` has no owner (made outside Maison), so nobody can save it \
          through Maison. If it is yours, `/maison claim {}` first.",
         found.container.name, found.host, found.container.name
+    ))
+}
+
+pub fn copied(copied: &FetchedImage, host: &str) -> Reply {
+    let Some(source) = &copied.source else {
+        return Reply::ephemeral(format!(
+            ":white_check_mark: `{host}` already had this image; it is now also called `{}` there.",
+            copied.reference
+        ));
+    };
+    let rate = copied.bytes_received as f64 / copied.seconds.max(0.001);
+    let reused = match copied.layers_already_here {
+        0 => String::new(),
+        n => format!(
+            " {n} of its {} layers were already on `{host}` and were not sent.",
+            copied.layers
+        ),
+    };
+    Reply::ephemeral(format!(
+        ":package: Copied `{}` from `{source}` to `{host}`: {} in {:.0} s ({}/s).{reused} \
+         Launch it with `/maison launch {host} {}`.",
+        copied.reference,
+        size_text(copied.bytes_received),
+        copied.seconds.ceil(),
+        size_text(rate as u64),
+        copied.reference
+    ))
+}
+
+pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)]) -> Reply {
+    let mut text = format!(
+        ":grey_question: No host has an image called `{target}`, so nothing was copied. \
+         `/maison images` lists them."
+    );
+    if !unreachable.is_empty() {
+        let hosts: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        text.push_str(&format!(" (Not asked, unreachable: {}.)", hosts.join(", ")));
+    }
+    Reply::ephemeral(text)
+}
+
+pub fn several_images_called(target: &str, found: &[&LocatedImage]) -> Reply {
+    let lines: Vec<String> = found
+        .iter()
+        .map(|i| format!("• `{}` on `{}`", short_id(&i.image.id), i.host))
+        .collect();
+    Reply::ephemeral(format!(
+        ":twisted_rightwards_arrows: `{target}` names different images on different hosts, so I \
+         do not know which to copy; nothing was copied. Name one by its id:\n{}",
+        lines.join("\n")
+    ))
+}
+
+pub fn already_on(target: &str, here: &LocatedImage) -> Reply {
+    Reply::ephemeral(format!(
+        ":white_check_mark: `{}` already has `{target}` (`{}`); nothing to copy.",
+        here.host,
+        short_id(&here.image.id)
+    ))
+}
+
+pub fn unnamed_not_copied(target: &str) -> Reply {
+    Reply::ephemeral(format!(
+        ":warning: Image `{target}` has no name, and a copy needs one to be found on the other \
+         host. Give it one where it is (for a container's changes, `/maison image save`)."
     ))
 }
 

@@ -1,5 +1,9 @@
 //! Images made through Maison: a container saved (committed) into an image that records who
-//! made it, from which image and container, under which booking, and why.
+//! made it, from which image and container, under which booking, and why; and images copied
+//! between hosts, agent to agent ([`export`] sends, [`fetch`] receives).
+
+pub mod export;
+pub mod fetch;
 
 use bollard::models::ContainerConfig;
 use bollard::query_parameters::CommitContainerOptionsBuilder;
