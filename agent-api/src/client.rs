@@ -253,6 +253,22 @@ impl AgentClient {
             .await
     }
 
+    /// Builds an image from a Dockerfile in its owner's directory; answers when the build is
+    /// done. `limit` bounds the whole build.
+    pub async fn build_image(
+        &self,
+        request: &crate::images::BuildImageRequest,
+        limit: Duration,
+    ) -> Result<crate::images::BuiltImage, ClientError> {
+        let resp = self
+            .request(Method::POST, &["v1", "images", "build"], &[], Some(request))?
+            .timeout(limit)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(resp).await
+    }
+
     /// Copies an image here from peers that hold it; answers when the copy is complete.
     /// `limit` bounds the whole copy (the client's usual request timeout is for quick calls).
     pub async fn fetch_image(

@@ -20,6 +20,106 @@ pub mod provenance {
     pub const CONTAINER: &str = "maison.image.container";
     /// The maker's note ("for …").
     pub const NOTE: &str = "maison.image.note";
+    /// For a build, the Dockerfile's path on the host it was built on.
+    pub const DOCKERFILE: &str = "maison.image.dockerfile";
+    /// For a build, the SHA-256 of the Dockerfile's bytes: which recipe made the image.
+    pub const DOCKERFILE_SHA256: &str = "maison.image.dockerfile_sha256";
+}
+
+/// `POST /v1/images/build`: builds an image from a Dockerfile in the owner's work directory,
+/// its directory as the context, read with the owner's own permissions, without network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildImageRequest {
+    /// Absolute path of the Dockerfile on the host.
+    pub dockerfile: String,
+    /// `name[:tag]` of the new image; the tag defaults to `latest`.
+    pub reference: String,
+    /// Slack user id of whoever asks; the image is theirs.
+    pub owner: String,
+    /// The Unix account the context is read as: nothing they could not read goes in.
+    pub uid: u32,
+    pub gid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What `POST /v1/images/build` made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuiltImage {
+    pub id: String,
+    pub reference: String,
+    pub size_bytes: u64,
+    /// The image named by the Dockerfile's last `FROM`, as written.
+    pub parent: String,
+    pub dockerfile_sha256: String,
+    /// The last lines of the build's output.
+    pub log_tail: Vec<String>,
+    pub context_bytes: u64,
+    pub seconds: f64,
+}
+
+/// The labels of a built image: owner, how (`build`), parent, the Dockerfile and its hash,
+/// the note and the time. Every other `maison.*` label the base image carries is blanked, so
+/// the base's history (its container, its booking) is not read as this image's.
+pub fn built_image_labels(
+    parent_labels: &HashMap<String, String>,
+    request: &BuildImageRequest,
+    parent: &str,
+    parent_id: &str,
+    dockerfile_sha256: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = parent_labels
+        .keys()
+        .filter(|k| k.starts_with(labels::PREFIX))
+        .map(|k| (k.clone(), String::new()))
+        .collect();
+    out.extend(
+        crate::MaisonLabels {
+            owner: request.owner.clone(),
+            owner_name: None,
+            booking: None,
+            image_source: Some(crate::ImageSource::Custom),
+            created_at: Some(now),
+            idempotency_key: None,
+        }
+        .to_labels(),
+    );
+    out.insert(provenance::HOW.into(), "build".into());
+    out.insert(provenance::PARENT.into(), parent.into());
+    out.insert(provenance::PARENT_ID.into(), parent_id.into());
+    out.insert(provenance::DOCKERFILE.into(), request.dockerfile.clone());
+    out.insert(
+        provenance::DOCKERFILE_SHA256.into(),
+        dockerfile_sha256.into(),
+    );
+    if let Some(note) = &request.note {
+        out.insert(
+            provenance::NOTE.into(),
+            note.chars().take(MAX_NOTE_CHARS).collect(),
+        );
+    }
+    out
+}
+
+/// The image a Dockerfile builds on: the last `FROM` (the final stage), without `--platform`
+/// and `AS name`. `None` when there is no `FROM` at all.
+pub fn dockerfile_base(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|word| word.eq_ignore_ascii_case("FROM"))
+        })
+        .filter_map(|line| {
+            line.split_whitespace()
+                .skip(1)
+                .find(|word| !word.starts_with("--"))
+                .map(str::to_string)
+        })
+        .next_back()
 }
 
 /// `POST /v1/images/save`: commits a Maison container into a new image.
@@ -129,6 +229,9 @@ pub struct Provenance {
     pub container: Option<String>,
     pub booking: Option<String>,
     pub note: Option<String>,
+    /// For a build: the Dockerfile's path and the SHA-256 of its bytes.
+    pub dockerfile: Option<String>,
+    pub dockerfile_sha256: Option<String>,
 }
 
 impl Provenance {
@@ -142,6 +245,8 @@ impl Provenance {
             container: get(provenance::CONTAINER),
             booking: get(labels::BOOKING),
             note: get(provenance::NOTE),
+            dockerfile: get(provenance::DOCKERFILE),
+            dockerfile_sha256: get(provenance::DOCKERFILE_SHA256),
         })
     }
 }

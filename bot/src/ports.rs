@@ -13,7 +13,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
-use maison_agent_api::images::{FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage};
+use maison_agent_api::images::{
+    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage,
+};
 use maison_agent_api::{
     ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
     LaunchSpec, MetricsResponse,
@@ -180,6 +182,13 @@ pub trait AgentApi: Send + Sync {
     async fn remove_image(&self, id: &str) -> Result<(), ClientError>;
     /// Commits a container into an image labelled with its provenance (`image save`).
     async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError>;
+    /// Builds an image from a Dockerfile in its owner's directory (`image build`); answers when
+    /// the build is done, or after `limit`.
+    async fn build_image(
+        &self,
+        request: &BuildImageRequest,
+        limit: std::time::Duration,
+    ) -> Result<BuiltImage, ClientError>;
     /// Copies an image to this host from peers that hold it (`image copy`); answers when the
     /// copy is loaded, or after `limit`.
     async fn fetch_image(

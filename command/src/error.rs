@@ -171,6 +171,15 @@ pub enum ParseError {
     },
 
     #[error(
+        "`{input}` is not a Dockerfile path: give its absolute path on the host, like \
+         `/work/alice/tuned/Dockerfile`."
+    )]
+    BadDockerfilePath {
+        command: &'static str,
+        input: String,
+    },
+
+    #[error(
         "`{name}` is given twice after `--data`. Give each dataset once, like \
          `--data imagenet,coco@2017`."
     )]
@@ -276,6 +285,7 @@ impl ParseError {
             | ParseError::MissingVersion { command, .. }
             | ParseError::BadDataset { command, .. }
             | ParseError::BadDatasetPath { command, .. }
+            | ParseError::BadDockerfilePath { command, .. }
             | ParseError::DuplicateDataset { command, .. }
             | ParseError::WaitOptionWithoutWait { command, .. }
             | ParseError::WaitWithStartTime { command }

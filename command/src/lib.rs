@@ -162,6 +162,14 @@ pub enum ImageCommand {
     /// `image copy <image> <host>`: copies an image to a host from one that holds it, agent
     /// to agent, without the layers the destination already has.
     Copy { image: String, host: String },
+    /// `image build <host> <name>[:<tag>] <Dockerfile path> [for "<note>"]`: builds on that host
+    /// from a Dockerfile in one's own directory, without network.
+    Build {
+        host: String,
+        reference: String,
+        dockerfile: String,
+        note: Option<String>,
+    },
 }
 
 /// A dataset as typed: `imagenet` (the latest version) or `imagenet@v2`. Both parts are

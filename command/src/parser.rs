@@ -503,7 +503,33 @@ impl<'a> Parser<'a> {
                     note,
                 }))
             }
-            "build" => not_yet("Building images (`image build`)"),
+            "build" => {
+                let host = self.data_host("the host to build on, like `gpu01`")?;
+                let reference =
+                    self.reference_arg("a name for the image, like `alice/tuned:v1`")?;
+                let dockerfile =
+                    self.required("the Dockerfile's path, like `/work/alice/tuned/Dockerfile`")?;
+                if !dockerfile.text.starts_with('/') {
+                    return Err(ParseError::BadDockerfilePath {
+                        command: self.command,
+                        input: dockerfile.text.to_owned(),
+                    });
+                }
+                let dockerfile = dockerfile.text.to_owned();
+                let note = match self.next()? {
+                    None => None,
+                    Some(token) if !token.quoted && token.text.eq_ignore_ascii_case("for") => {
+                        Some(self.note()?)
+                    }
+                    Some(token) => return Err(self.unexpected(token.raw)),
+                };
+                Ok(Command::Image(ImageCommand::Build {
+                    host,
+                    reference,
+                    dockerfile,
+                    note,
+                }))
+            }
             "copy" => {
                 let image =
                     self.reference_arg("the image to copy and a host, like `pytorch:2.3 gpu02`")?;

@@ -263,19 +263,24 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "image",
         aliases: &[],
         usage: "image save <container> <name>[:<tag>] [for \"<note>\"]\n\
-                image copy <image> <host>",
-        summary: "Save your container as an image that remembers where it came from, or copy an image to another host",
+                image copy <image> <host>\n\
+                image build <host> <name>[:<tag>] <Dockerfile path> [for \"<note>\"]",
+        summary: "Save, build or copy images that remember where they came from",
         details: "Commits one of your own containers (paused for a moment) into a new image on \
                   the same host. The image records who saved it, the image and container it came \
                   from, the booking, the time and your note; `who <image>` shows it. The tag \
                   defaults to `latest`. A name that already belongs to another image is refused. \
                   `image copy` sends an image from a host that has it straight to another host's \
                   agent; layers that host already has are not sent again, and a host without room \
-                  for it is refused. Building and publishing to the catalogue are not yet \
-                  available.",
+                  for it is refused. `image build` builds on a host from a Dockerfile in your own \
+                  work or home directory: its directory is the context, read with your own \
+                  permissions, and the build has no network, so its base image must be on that \
+                  host. The image remembers the Dockerfile and its hash. Publishing to the \
+                  catalogue is not yet available.",
         examples: &[
             "image save alice-c1 alice/tuned:v1 for \"cuda 12.4 + flash-attn\"",
             "image copy alice/tuned:v1 gpu02",
+            "image build gpu01 alice/tuned:v2 /work/alice/tuned/Dockerfile for \"adds flash-attn\"",
         ],
         admin: false,
     },

@@ -2203,8 +2203,21 @@ fn image_errors_are_specific() {
     ));
     assert!(matches!(
         err("image build gpu01 x Dockerfile"),
-        ParseError::NotYetAvailable { what, .. } if what.contains("image build")
+        ParseError::BadDockerfilePath { input, .. } if input == "Dockerfile"
     ));
+    assert!(matches!(
+        err("image publish x"),
+        ParseError::NotYetAvailable { what, .. } if what.contains("image publish")
+    ));
+    assert_eq!(
+        parse("image build GPU01 alice/tuned:v2 /work/alice/t/Dockerfile for \"v2\""),
+        Ok(Command::Image(ImageCommand::Build {
+            host: "gpu01".into(),
+            reference: "alice/tuned:v2".into(),
+            dockerfile: "/work/alice/t/Dockerfile".into(),
+            note: Some("v2".into()),
+        }))
+    );
     assert!(matches!(
         err("image frobnicate"),
         ParseError::UnexpectedArgument { .. }

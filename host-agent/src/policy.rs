@@ -10,7 +10,7 @@
 //! Refusals quote paths as the user wrote them, never as they resolve on the host.
 
 use std::collections::{BTreeSet, HashMap};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig};
@@ -256,6 +256,46 @@ impl Policy {
     }
 
     /// The root a path lies under (the most specific one when roots nest) and the rest of it.
+    /// The directory a Dockerfile is built from (the one it sits in), checked as a read-only
+    /// mount of it would be for `uid`: under the home or work root, in `uid`'s own directory,
+    /// no link on the way. Answers the directory's real path. The context is then read as
+    /// `uid`, so this check is about where builds may come from, not about what may be read.
+    pub fn build_context(&self, dockerfile: &str, uid: u32) -> Result<PathBuf, PolicyRefusal> {
+        let path = lexical_check(dockerfile, "Dockerfile", Rule::MountParentDir)?;
+        let Some(dir) = path.parent().filter(|d| *d != Path::new("/")) else {
+            return refuse(
+                Rule::MountHostRoot,
+                format!("{dockerfile:?} is not in a directory of yours"),
+            );
+        };
+        match self.root_for(dir) {
+            Some((root, _)) if root.kind != RootKind::Datasets => {}
+            _ => {
+                return refuse(
+                    Rule::MountOutsideRoots,
+                    format!(
+                        "{dockerfile:?} is not under your work or home directory on this host, where builds come from"
+                    ),
+                );
+            }
+        }
+        let checked = open_mount(
+            &maison_agent_api::MountSpec {
+                source: dir.display().to_string(),
+                target: "/context".into(),
+                read_only: Some(true),
+            },
+            uid,
+            self,
+        )?;
+        std::fs::read_link(format!("/proc/self/fd/{}", checked.dir.as_raw_fd())).map_err(|e| {
+            PolicyRefusal {
+                rule: Rule::MountSourceMissing,
+                message: format!("the directory of {dockerfile:?} cannot be resolved: {e}"),
+            }
+        })
+    }
+
     fn root_for<'a>(&self, path: &'a Path) -> Option<(&MountRoot, &'a Path)> {
         self.roots
             .iter()

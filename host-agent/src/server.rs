@@ -23,8 +23,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::images::{
-    ExportImageRequest, FetchImageRequest, FetchedImage, LAYERS_SKIPPED_HEADER, SaveImageRequest,
-    SavedImage,
+    BuildImageRequest, BuiltImage, ExportImageRequest, FetchImageRequest, FetchedImage,
+    LAYERS_SKIPPED_HEADER, SaveImageRequest, SavedImage,
 };
 use maison_agent_api::{
     ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
@@ -219,6 +219,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/images", get(list_images))
         .route("/v1/images/save", post(save_image))
         .route("/v1/images/fetch", post(fetch_image))
+        .route("/v1/images/build", post(build_image))
         .route("/v1/images/{id}", delete(remove_image))
         .route("/v1/datasets", get(list_datasets))
         .route("/v1/datasets/register", post(register_dataset))
@@ -459,6 +460,31 @@ async fn save_image(
     let saved = s.engine.save_image(&request).await?;
     tracing::info!(owner = %request.owner, container = %request.container, image = %saved.reference, id = %saved.id, "container saved as an image");
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Builds an image from a Dockerfile in its owner's directory, the context read as the owner.
+async fn build_image(
+    State(s): Shared,
+    body: Bytes,
+) -> Result<(StatusCode, Json<BuiltImage>), AppError> {
+    let request: BuildImageRequest = parse_json(&body, "image build request")?;
+    let context = s
+        .policy
+        .build_context(&request.dockerfile, request.uid)
+        .map_err(|r| {
+            tracing::warn!(owner = %request.owner, rule = %r.rule, reason = %r.message, "build refused");
+            AppError(
+                StatusCode::FORBIDDEN,
+                ApiError {
+                    code: ErrorCode::PolicyRefused,
+                    message: r.message,
+                    rule: Some(r.rule.as_str().to_string()),
+                },
+            )
+        })?;
+    let built = s.engine.build_image(&request, &context).await?;
+    tracing::info!(owner = %request.owner, image = %built.reference, id = %built.id, dockerfile = %request.dockerfile, "image built");
+    Ok((StatusCode::CREATED, Json(built)))
 }
 
 /// Copies an image here from the peers the bot names; answers when it is loaded and tagged.

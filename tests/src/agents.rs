@@ -18,8 +18,10 @@ pub struct AgentOptions {
     pub docker_socket: Option<PathBuf>,
     /// `[datasets] max_rate`, e.g. `"24MiB"`.
     pub max_rate: Option<String>,
-    /// `[datasets] free_margin`, e.g. `"1MiB"` or `"100%"`.
+    /// `[datasets] free_margin`, e.g. `"1MiB"` or `"99%"`.
     pub free_margin: String,
+    /// `[mounts] work`: the root of the users' work directories (builds come from there).
+    pub work_root: Option<PathBuf>,
 }
 
 impl AgentOptions {
@@ -29,6 +31,7 @@ impl AgentOptions {
             docker_socket: None,
             max_rate: None,
             free_margin: "1MiB".into(),
+            work_root: None,
         }
     }
 }
@@ -58,6 +61,11 @@ impl AgentProcess {
             .as_ref()
             .map(|s| format!("[docker]\nsocket = {s:?}\n"))
             .unwrap_or_default();
+        let work = options
+            .work_root
+            .as_ref()
+            .map(|w| format!("work = {w:?}\n"))
+            .unwrap_or_default();
         let config = home.join("agent.toml");
         std::fs::write(
             &config,
@@ -65,7 +73,7 @@ impl AgentProcess {
                 "listen = \"127.0.0.1:{port}\"\n\
                  [tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n\
                  {docker}\
-                 [mounts]\ndatasets = {datasets:?}\n\
+                 [mounts]\ndatasets = {datasets:?}\n{work}\
                  [gpu]\nprobe = \"simulated\"\ncount = 2\n\
                  [policy]\nstaging_dir = {:?}\n\
                  [enter]\nsocket = {:?}\n\

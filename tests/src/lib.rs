@@ -627,10 +627,16 @@ pub fn buttons(reply: &Value) -> Vec<(String, String)> {
 /// The `maison-agent` binary built beside the running test (`scripts/test.sh` builds it), for
 /// the end-to-end scenarios that start agents as real processes.
 pub fn agent_binary() -> std::path::PathBuf {
-    // Integration tests run from target/<profile>/deps; the workspace's binaries sit one up.
+    // Integration tests run from target/<profile>/deps, where the workspace's binaries sit one
+    // up; benchmarks run from target/<profile> itself, beside them.
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
-    let bin = dir.join("maison-agent");
+    let here = exe.parent().unwrap();
+    let beside = here.join("maison-agent");
+    let bin = if beside.exists() {
+        beside
+    } else {
+        here.parent().unwrap().join("maison-agent")
+    };
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p maison-agent` (scripts/test.sh does)",

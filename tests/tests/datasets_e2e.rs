@@ -15,125 +15,24 @@
 mod fake_agent;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+
 use std::time::Duration;
 
 use fake_agent::settle;
+use maison_agent_api::ClientTls;
 use maison_agent_api::datasets::{ReplicaInfo, ReplicaState};
-use maison_agent_api::{AgentClient, ClientTls, Timeouts};
 use maison_bot::config::HostConfig;
 use maison_bot::fleet;
-use maison_tests::{Backend, BotTester, agent_binary, docker, free_port, reply_text, test_config};
+use maison_tests::agents::{AgentOptions, AgentProcess, bot_tls};
+use maison_tests::{Backend, BotTester, docker, reply_text, test_config};
 
 const IMAGE: &str = "maison-test/busybox:latest";
 const MIB: usize = 1 << 20;
 
-/// One agent: its own port, datasets directory, staging directory and enter socket.
-struct Agent {
-    config: PathBuf,
-    url: String,
-    datasets: PathBuf,
-    child: Option<Child>,
-}
-
-impl Agent {
-    fn new(dir: &Path, name: &str, pki: &Pki, max_rate: Option<&str>) -> Agent {
-        let home = dir.join(name);
-        let datasets = home.join("datasets");
-        std::fs::create_dir_all(&datasets).unwrap();
-        let port = free_port();
-        let rate = max_rate
-            .map(|r| format!("max_rate = {r:?}\n"))
-            .unwrap_or_default();
-        let config = home.join("agent.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\n\
-                 [tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n\
-                 [mounts]\ndatasets = {datasets:?}\n\
-                 [gpu]\nprobe = \"simulated\"\ncount = 2\n\
-                 [policy]\nstaging_dir = {:?}\n\
-                 [enter]\nsocket = {:?}\n\
-                 [datasets]\npeer_cert = {:?}\npeer_key = {:?}\nstreams = 4\nfree_margin = \"1MiB\"\n{rate}",
-                pki.agent_cert,
-                pki.agent_key,
-                pki.ca,
-                home.join("stage"),
-                home.join("enter.sock"),
-                pki.peer_cert,
-                pki.peer_key,
-            ),
-        )
-        .unwrap();
-        Agent {
-            config,
-            url: format!("https://127.0.0.1:{port}"),
-            datasets,
-            child: None,
-        }
-    }
-
-    async fn start(&mut self, tls: &ClientTls) {
-        let child = Command::new(agent_binary())
-            .args(["serve", "--config"])
-            .arg(&self.config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("maison-agent starts");
-        self.child = Some(child);
-        let client = self.client(tls);
-        for _ in 0..300 {
-            if client.healthz().await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("maison-agent did not come up at {}", self.url);
-    }
-
-    /// SIGKILL: no chance to tidy up, as in a crash.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn client(&self, tls: &ClientTls) -> AgentClient {
-        AgentClient::new(
-            &self.url,
-            tls,
-            Timeouts {
-                connect: Duration::from_millis(500),
-                request: Duration::from_secs(5),
-            },
-        )
-        .unwrap()
-    }
-
-    async fn replica(&self, tls: &ClientTls, name: &str) -> Option<ReplicaInfo> {
-        let inventory = self.client(tls).datasets().await.ok()?;
-        inventory.replicas.into_iter().find(|r| r.name == name)
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Pki {
-    ca: PathBuf,
-    bot_cert: PathBuf,
-    bot_key: PathBuf,
-    agent_cert: PathBuf,
-    agent_key: PathBuf,
-    peer_cert: PathBuf,
-    peer_key: PathBuf,
+/// The replica `name` on `agent`, as the agent reports it.
+async fn replica(agent: &AgentProcess, tls: &ClientTls, name: &str) -> Option<ReplicaInfo> {
+    let inventory = agent.client(tls).datasets().await.ok()?;
+    inventory.replicas.into_iter().find(|r| r.name == name)
 }
 
 /// Removes the test's containers whatever happens.
@@ -210,7 +109,7 @@ fn same_tree(a: &Path, b: &Path) {
 /// Polls the bot's poller and the agent until the replica `name` on `agent` satisfies `done`.
 async fn wait_for(
     bot: &BotTester,
-    agent: &Agent,
+    agent: &AgentProcess,
     tls: &ClientTls,
     name: &str,
     secs: u64,
@@ -218,7 +117,7 @@ async fn wait_for(
 ) -> ReplicaInfo {
     for _ in 0..secs * 5 {
         bot.poller().poll_once().await;
-        if let Some(r) = agent.replica(tls, name).await
+        if let Some(r) = replica(agent, tls, name).await
             && done(&r)
         {
             return r;
@@ -228,7 +127,7 @@ async fn wait_for(
     panic!(
         "replica {name} on {} did not get there: {:#?}",
         agent.url,
-        agent.replica(tls, name).await
+        replica(agent, tls, name).await
     );
 }
 
@@ -248,24 +147,18 @@ async fn register_copy_mount_read_only_resume_after_a_kill_and_refuse_corruption
         "test image {IMAGE} is missing: run scripts/build-test-image.sh"
     );
     let dir = tempfile::tempdir().unwrap();
-    let local = maison_bot::local::local_pki(&dir.path().join("pki")).unwrap();
-    let pki = Pki {
-        ca: local.ca.clone(),
-        bot_cert: local.bot_cert.clone(),
-        bot_key: local.bot_key.clone(),
-        agent_cert: local.agent_cert.clone(),
-        agent_key: local.agent_key.clone(),
-        peer_cert: local.peer_cert.clone(),
-        peer_key: local.peer_key.clone(),
-    };
-    let tls = ClientTls {
-        ca_pem: std::fs::read_to_string(&pki.ca).unwrap(),
-        cert_pem: std::fs::read_to_string(&pki.bot_cert).unwrap(),
-        key_pem: std::fs::read_to_string(&pki.bot_key).unwrap(),
-    };
-    let mut gpu01 = Agent::new(dir.path(), "gpu01", &pki, None);
+    let pki = maison_bot::local::local_pki(&dir.path().join("pki")).unwrap();
+    let tls = bot_tls(&pki);
+    let mut gpu01 = AgentProcess::new(dir.path(), &AgentOptions::named("gpu01"), &pki);
     // The destination is capped so the second copy is slow enough to be killed half-way.
-    let mut gpu02 = Agent::new(dir.path(), "gpu02", &pki, Some("24MiB"));
+    let mut gpu02 = AgentProcess::new(
+        dir.path(),
+        &AgentOptions {
+            max_rate: Some("24MiB".into()),
+            ..AgentOptions::named("gpu02")
+        },
+        &pki,
+    );
     gpu01.start(&tls).await;
     gpu02.start(&tls).await;
 

@@ -241,7 +241,7 @@ async fn book_launch_ps_who_stop_rm_claim_and_agent_outage() {
         .command_text("U0ALICE", &format!("image save {name} {IMAGE}"))
         .await;
     assert!(
-        taken.contains("already names an image you did not save here"),
+        taken.contains("already names an image you did not make here"),
         "{taken}"
     );
     assert!(!docker(&["image", "inspect", &saved_as]).status.success());

@@ -172,6 +172,13 @@ impl AgentApi for FakeAgent {
     ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
         unimplemented!("the poller never saves images")
     }
+    async fn build_image(
+        &self,
+        _request: &maison_agent_api::images::BuildImageRequest,
+        _limit: std::time::Duration,
+    ) -> Result<maison_agent_api::images::BuiltImage, ClientError> {
+        unimplemented!("the poller never builds images")
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

@@ -1,19 +1,24 @@
-//! Images copied between hosts, end to end: the bot (real router, signed Slack requests)
-//! drives two real `maison-agent` processes, each on a Docker engine of its own (the
-//! machine's, and one the test starts), which copy an image agent to agent over mutual TLS.
+//! Images built and copied between hosts, end to end: the bot (real router, signed Slack
+//! requests) drives real `maison-agent` processes, on two Docker engines (the machine's, and
+//! one the test starts), which build from a user's Dockerfile and copy the image agent to
+//! agent over mutual TLS.
 //!
-//! The destination already holds the image's base, so only the new layer travels; the copy
-//! is the same image (same id) and launches there. A host without room, a name taken by
+//! The build reads its context as the user (a file only root can read stops it) and records
+//! the Dockerfile's hash. The destination already holds the image's base, so only the new
+//! layer travels; the copy is the same image (same id) and launches there. A host without room, a name taken by
 //! another image there, an image nobody has and a copy that is already there are answered
 //! without copying anything.
 //!
 //! Needs root, Docker, the test image (`scripts/build-test-image.sh`) and the `maison-agent`
 //! binary (`scripts/test.sh` builds both).
 
-use maison_bot::config::HostConfig;
+use std::os::unix::fs::PermissionsExt;
+
+use maison_bot::config::{HostConfig, UnixUserMapping};
 use maison_bot::fleet;
 use maison_tests::agents::{AgentOptions, AgentProcess, PrivateDocker, bot_tls};
 use maison_tests::{Backend, BotTester, docker, reply_text, test_config};
+use sha2::{Digest, Sha256};
 
 const BASE: &str = "maison-test/busybox:latest";
 
@@ -65,31 +70,54 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         containers: vec![maker.clone()],
         images: vec![image.clone()],
     };
-    // The image: the test image plus one layer of 4 MiB of noise and a marker file.
-    let made = docker(&[
-        "run",
-        "--name",
-        &maker,
-        BASE,
-        "sh",
-        "-c",
-        &format!("head -c 4194304 /dev/urandom > /payload && echo copied-{pid} > /marker"),
-    ]);
+    // The maker container, for an image made outside Maison further down.
+    let made = docker(&["run", "--name", &maker, BASE, "true"]);
     assert!(made.status.success(), "{made:?}");
-    assert!(docker(&["commit", &maker, &image]).status.success());
-    let source_id = image_id(docker(&["image", "inspect", "-f", "{{.Id}}", &image])).unwrap();
+
+    // Alice's work directory, with a Dockerfile whose base is the local test image.
+    let dir = tempfile::tempdir().unwrap();
+    let work_root = dir.path().join("work");
+    let context = work_root.join("alice/build");
+    std::fs::create_dir_all(&context).unwrap();
+    let dockerfile = context.join("Dockerfile");
+    let recipe = format!("FROM {BASE}\nCOPY payload /payload\nRUN echo copied-{pid} > /marker\n");
+    std::fs::write(&dockerfile, &recipe).unwrap();
+    std::fs::write(context.join("payload"), vec![7u8; 4 << 20]).unwrap();
+    // Only root can read this one; tar, running as Alice, cannot.
+    let secret = context.join("root-only.txt");
+    std::fs::write(&secret, "not Alice's").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for path in [dir.path(), &work_root] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for path in [
+        work_root.join("alice"),
+        context.clone(),
+        dockerfile.clone(),
+        context.join("payload"),
+    ] {
+        std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
+    }
 
     // gpu02 is another engine that has the base image but not ours; gpu03 shares gpu02's
     // engine but must keep all of its disk free, so it has room for nothing.
     let engine = PrivateDocker::start(&[BASE]);
-    let dir = tempfile::tempdir().unwrap();
     let pki = maison_bot::local::local_pki(&dir.path().join("pki")).unwrap();
     let tls = bot_tls(&pki);
-    let mut gpu01 = AgentProcess::new(dir.path(), &AgentOptions::named("gpu01"), &pki);
+    let mut gpu01 = AgentProcess::new(
+        dir.path(),
+        &AgentOptions {
+            work_root: Some(work_root.clone()),
+            ..AgentOptions::named("gpu01")
+        },
+        &pki,
+    );
     let mut gpu02 = AgentProcess::new(
         dir.path(),
         &AgentOptions {
             docker_socket: Some(engine.socket()),
+            // Launches mount Alice's work directory, as on hosts sharing /work.
+            work_root: Some(work_root.clone()),
             ..AgentOptions::named("gpu02")
         },
         &pki,
@@ -120,11 +148,68 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
     config.agents.ca = Some(pki.ca.clone());
     config.agents.cert = Some(pki.bot_cert.clone());
     config.agents.key = Some(pki.bot_key.clone());
-    config.users = vec![maison_tests::alice_as_uid_1000()];
+    config.users = vec![UnixUserMapping {
+        work: Some(work_root.join("alice").display().to_string()),
+        ..maison_tests::alice_as_uid_1000()
+    }];
     let fleet = fleet::from_config(&config.agents, &config.hosts).unwrap();
     let bot = BotTester::start_with_fleet(Backend::Sqlite, config, fleet).await;
 
-    // Refusals first; none of them copies anything.
+    // The build: refused from outside Alice's directory, and while the context holds a file
+    // she cannot read; then built, with its recipe remembered.
+    let outside = answer(
+        &bot,
+        "U0ALICE",
+        &format!("image build gpu01 {image} /etc/Dockerfile"),
+    )
+    .await;
+    assert!(
+        outside.contains("is not in your own directories") && outside.contains("Nothing was built"),
+        "{outside}"
+    );
+    let build = format!(
+        "image build gpu01 {image} {} for \"e2e\"",
+        dockerfile.display()
+    );
+    let unreadable = answer(&bot, "U0ALICE", &build).await;
+    assert!(
+        unreadable.contains("cannot be read with your permissions")
+            && unreadable.contains("root-only.txt"),
+        "{unreadable}"
+    );
+    assert!(image_id(docker(&["image", "inspect", "-f", "{{.Id}}", &image])).is_none());
+    std::fs::remove_file(&secret).unwrap();
+    let built = answer(&bot, "U0ALICE", &build).await;
+    assert!(
+        built.contains(&format!("Built `{image}` on `gpu01` from `{BASE}`")),
+        "{built}"
+    );
+    let source_id = image_id(docker(&["image", "inspect", "-f", "{{.Id}}", &image])).unwrap();
+    let label = |key: &str| {
+        image_id(docker(&[
+            "image",
+            "inspect",
+            "-f",
+            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+            &image,
+        ]))
+        .unwrap_or_default()
+    };
+    let recipe_hash = Sha256::digest(recipe.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(label("maison.image.how"), "build");
+    assert_eq!(label("maison.owner"), "U0ALICE");
+    assert_eq!(label("maison.image.dockerfile_sha256"), recipe_hash);
+    assert_eq!(label("maison.image.parent"), BASE);
+    let who = bot.command_text("U0ALICE", &format!("who {image}")).await;
+    assert!(
+        who.contains(&format!("made by building `{}`", dockerfile.display())),
+        "{who}"
+    );
+
+    // Refusals of copies; none of them copies anything.
     let nobody = answer(&bot, "U0ALICE", "image copy maison-e2e/nothing:1 gpu02").await;
     assert!(
         nobody.contains("No host has an image called `maison-e2e/nothing:1`"),
@@ -148,7 +233,7 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         "{copied}"
     );
     assert!(
-        copied.contains("1 of its 2 layers were already on `gpu02` and were not sent"),
+        copied.contains("1 of its 3 layers were already on `gpu02` and were not sent"),
         "{copied}"
     );
     let arrived = image_id(engine.cli(&["image", "inspect", "-f", "{{.Id}}", &image]));

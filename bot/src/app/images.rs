@@ -5,11 +5,14 @@
 use std::time::Duration;
 
 use maison_agent_api::datasets::PeerSource;
-use maison_agent_api::images::{FetchImageRequest, SaveImageRequest, normalise_reference};
+use maison_agent_api::images::{
+    BuildImageRequest, FetchImageRequest, SaveImageRequest, normalise_reference,
+};
 use maison_command::ImageCommand;
 
 use super::fleet::within;
 use super::{App, Ctx};
+use crate::core::datasets::is_within;
 use crate::core::fleet::match_images;
 use crate::core::render::Reply;
 use crate::core::replies::fleet as fleet_replies;
@@ -19,6 +22,9 @@ use crate::store::{AuditEntry, Db};
 /// A copy moves gigabytes at the host's rate cap; an hour covers a large image on a slow
 /// link. A slow answer goes to the command's `response_url` like any other.
 const COPY_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A build runs the Dockerfile's steps: minutes are common, an hour is generous.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A commit writes the container's changes as a layer: seconds for a small one, minutes for a
 /// big one. A slow answer goes to the command's `response_url` like any other.
@@ -37,7 +43,81 @@ impl App {
                 note,
             } => self.image_save(ctx, &container, &reference, note).await,
             ImageCommand::Copy { image, host } => self.image_copy(ctx, &image, &host).await,
+            ImageCommand::Build {
+                host,
+                reference,
+                dockerfile,
+                note,
+            } => {
+                self.image_build(ctx, &host, &reference, &dockerfile, note)
+                    .await
+            }
         }
+    }
+
+    /// `image build <host> <name> <Dockerfile>`: the host's agent builds from the Dockerfile's
+    /// directory, read as the caller's Unix account. Where the Dockerfile may be is checked
+    /// here for a clear answer, and again by the agent on the real directories.
+    async fn image_build(
+        &self,
+        ctx: &Ctx<'_>,
+        host: &str,
+        reference: &str,
+        dockerfile: &str,
+        note: Option<String>,
+    ) -> anyhow::Result<Reply> {
+        let reference = match normalise_reference(reference) {
+            Ok(reference) => reference,
+            Err(err) => return Ok(image_replies::bad_image_name(&err)),
+        };
+        if let Some(refusal) = self.check_destination(host).await? {
+            return Ok(refusal);
+        }
+        let me = &ctx.user.slack_user_id;
+        let Some(mapping) = self.unix_mapping(me) else {
+            return Ok(fleet_replies::no_unix_mapping(me));
+        };
+        let yours = [mapping.work.as_deref(), mapping.home.as_deref()];
+        if !yours
+            .iter()
+            .flatten()
+            .any(|root| is_within(dockerfile, root))
+        {
+            return Ok(image_replies::dockerfile_not_yours(dockerfile, &yours));
+        }
+        let Some(agent) = self.fleet.agent(host) else {
+            return Ok(fleet_replies::no_agent(host));
+        };
+        let request = BuildImageRequest {
+            dockerfile: dockerfile.to_string(),
+            reference: reference.clone(),
+            owner: me.clone(),
+            uid: mapping.uid,
+            gid: mapping.gid,
+            note,
+        };
+        let result = agent.build_image(&request, BUILD_TIMEOUT).await;
+        let (outcome, log) = match &result {
+            Ok(built) => (
+                format!("ok: {} sha256 {}", built.id, built.dockerfile_sha256),
+                Some(built.log_tail.join("\n")),
+            ),
+            Err(e) => (format!("failed: {e}"), None),
+        };
+        let entry = AuditEntry {
+            actor: me,
+            action: "image build",
+            target: format!("{dockerfile} on {host} as {reference}"),
+            outcome: &outcome,
+            request_id: ctx.request_id,
+            // The build log's last lines are kept with the record of the build.
+            detail: log,
+        };
+        Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
+        Ok(match result {
+            Ok(built) => image_replies::built(&built, host),
+            Err(err) => fleet_replies::agent_refused(host, &reference, &err),
+        })
     }
 
     /// `image copy <image> <host>`: the destination's agent pulls the image from a host that

@@ -10,7 +10,9 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
-use maison_agent_api::images::{FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage};
+use maison_agent_api::images::{
+    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage,
+};
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
     ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse, LaunchSpec,
@@ -55,6 +57,13 @@ impl AgentApi for AgentClient {
     }
     async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, ClientError> {
         AgentClient::save_image(self, request).await
+    }
+    async fn build_image(
+        &self,
+        request: &BuildImageRequest,
+        limit: std::time::Duration,
+    ) -> Result<BuiltImage, ClientError> {
+        AgentClient::build_image(self, request, limit).await
     }
     async fn fetch_image(
         &self,

@@ -4,18 +4,21 @@
 //! `docker load` looks a layer up by its chain before it opens the layer's file, so an archive
 //! may leave out every layer whose whole stack the receiver has. Docker's archive names layers
 //! differently by version: newer engines write `blobs/sha256/<diff id>`, which says at once
-//! which layer it is; older ones write `<v1 id>/layer.tar`, whose name says nothing, so such a
-//! file is spooled to a temporary file while it is hashed, and sent only if its hash is not
-//! one the receiver has. An archive with nothing to leave out is passed through untouched.
+//! which layer it is; older ones write `<v1 id>/layer.tar`, where the v1 id is a hash of the
+//! layer's `json` (written just before it, in the same directory) with the layer's chain id
+//! added. So a legacy layer is recognised by recomputing that hash for each chain the receiver
+//! holds, with no need to read the layer itself. Should that recipe ever not match an engine's,
+//! the layer is simply sent: a layer sent needlessly costs bytes, never correctness. An
+//! archive with nothing to leave out is passed through untouched.
 
-use std::collections::HashSet;
-use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use maison_agent_api::images::{ExportImageRequest, chain_ids};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
 
@@ -56,6 +59,12 @@ impl Engine {
         let diff_ids = image.root_fs.and_then(|r| r.layers).unwrap_or_default();
         let skip = layers_to_leave_out(&diff_ids, &request.have_chains);
         let layers_skipped = diff_ids.iter().filter(|d| skip.contains(*d)).count();
+        let skip_chains: Vec<String> = diff_ids
+            .iter()
+            .zip(chain_ids(&diff_ids))
+            .filter(|(diff_id, _)| skip.contains(*diff_id))
+            .map(|(_, chain)| chain)
+            .collect();
         let archive = docker
             .export_image(&request.image_id)
             .map_err(io::Error::other);
@@ -63,7 +72,7 @@ impl Engine {
             if skip.is_empty() {
                 Box::pin(archive)
             } else {
-                Box::pin(filtered(archive, skip))
+                Box::pin(filtered(archive, skip, skip_chains))
             };
         let body = body.then(move |piece| {
             let cap = cap.clone();
@@ -103,15 +112,15 @@ pub fn layers_to_leave_out(diff_ids: &[String], have_chains: &[String]) -> HashS
 fn filtered(
     archive: impl Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
     skip: HashSet<String>,
+    skip_chains: Vec<String>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
     let (sender, receiver) = tokio::io::duplex(4 * PIECE);
     let input = SyncIoBridge::new(StreamReader::new(archive));
     let output = SyncIoBridge::new(sender);
-    let spool_dir = std::env::temp_dir();
     let work = tokio::task::spawn_blocking(move || {
         let input = BufReader::with_capacity(PIECE, input);
         let output = BufWriter::with_capacity(PIECE, output);
-        leave_out_layers(input, output, &skip, &spool_dir)
+        leave_out_layers(input, output, &skip, &skip_chains)
     });
     // The pipe ends when the writer is dropped; an error of the rewrite then ends the body
     // with that error instead of a clean end, so the receiver never loads a cut archive.
@@ -126,73 +135,74 @@ fn filtered(
     ReaderStream::with_capacity(receiver, PIECE).chain(failure)
 }
 
-/// Copies a `docker save` archive from `input` to `output`, leaving out the layer files whose
-/// diff id is in `skip`.
+/// Copies a `docker save` archive from `input` to `output`, leaving out the layer files of
+/// the layers in `skip` (diff ids), whose chain ids are `skip_chains`.
 pub fn leave_out_layers(
     input: impl Read,
     output: impl Write,
     skip: &HashSet<String>,
-    spool_dir: &Path,
+    skip_chains: &[String],
 ) -> io::Result<()> {
     let mut archive = tar::Archive::new(input);
     let mut out = tar::Builder::new(output);
+    // Legacy directories (`<v1 id>/`) found to hold a layer to leave out.
+    let mut skipped_dirs: HashSet<String> = HashSet::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();
         let mut header = entry.header().clone();
         header.set_size(entry.size());
-        let is_file = entry.header().entry_type().is_file();
-        match layer_name(&path) {
-            Some(LayerName::DiffId(diff_id)) if skip.contains(&diff_id) => continue,
-            Some(LayerName::Unnamed) if is_file => {
-                let mut spool = tempfile::tempfile_in(spool_dir)?;
-                let mut hashing = HashingWriter {
-                    inner: &mut spool,
-                    hasher: Sha256::new(),
-                };
-                io::copy(&mut entry, &mut hashing)?;
-                let diff_id = format!("sha256:{}", hex(&hashing.hasher.finalize()));
-                if skip.contains(&diff_id) {
-                    continue;
-                }
-                spool.rewind()?;
-                out.append_data(&mut header, &path, BufReader::with_capacity(PIECE, spool))?;
-            }
-            _ => out.append_data(&mut header, &path, &mut entry)?,
+        let text = path.to_str().unwrap_or_default();
+        if let Some(hex) = text.strip_prefix("blobs/sha256/")
+            && skip.contains(&format!("sha256:{hex}"))
+        {
+            continue;
         }
+        if let Some(dir) = text.strip_suffix("/layer.tar")
+            && skipped_dirs.contains(dir)
+        {
+            continue;
+        }
+        if let Some(dir) = text.strip_suffix("/json")
+            && !dir.contains('/')
+            && entry.size() <= MAX_LAYER_JSON
+        {
+            let mut json = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut json)?;
+            if skip_chains
+                .iter()
+                .any(|chain| legacy_layer_id(&json, chain).as_deref() == Some(dir))
+            {
+                skipped_dirs.insert(dir.to_string());
+            }
+            out.append_data(&mut header, &path, &json[..])?;
+            continue;
+        }
+        out.append_data(&mut header, &path, &mut entry)?;
     }
     out.into_inner()?.flush()
 }
 
-enum LayerName {
-    /// `blobs/sha256/<hex>`: an OCI-layout blob, named by its digest (for a layer, its diff id).
-    DiffId(String),
-    /// `<v1 id>/layer.tar`: the legacy layout, whose name does not say which layer it is.
-    Unnamed,
+/// A legacy layer's `json` is small; anything bigger is not one.
+const MAX_LAYER_JSON: u64 = 1 << 20;
+
+/// The v1 id Docker gives a layer directory in a legacy archive, from the `json` it writes
+/// there and the layer's chain id: the SHA-256 of that JSON without its `id`, with
+/// `layer_id` (the chain id) added and `parent` as a full digest, keys sorted, compact.
+fn legacy_layer_id(json: &[u8], chain: &str) -> Option<String> {
+    let mut fields: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(json).ok()?;
+    fields.remove("id");
+    if let Some(parent) = fields.remove("parent") {
+        let hex: String = serde_json::from_str(parent.get()).ok()?;
+        fields.insert("parent".into(), raw_string(&format!("sha256:{hex}"))?);
+    }
+    fields.insert("layer_id".into(), raw_string(chain)?);
+    let canonical = serde_json::to_vec(&fields).ok()?;
+    Some(hex(&Sha256::digest(&canonical)))
 }
 
-fn layer_name(path: &Path) -> Option<LayerName> {
-    let text = path.to_str()?;
-    if let Some(hex) = text.strip_prefix("blobs/sha256/") {
-        return Some(LayerName::DiffId(format!("sha256:{hex}")));
-    }
-    text.ends_with("/layer.tar").then_some(LayerName::Unnamed)
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
+fn raw_string(text: &str) -> Option<Box<RawValue>> {
+    RawValue::from_string(serde_json::to_string(text).ok()?).ok()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -223,19 +233,45 @@ mod tests {
         assert!(skip.is_empty(), "{skip:?}");
     }
 
-    /// An archive in the legacy layout with two layers; the first is left out by its hash,
-    /// everything else arrives byte for byte.
+    /// What Docker 20.10 wrote for the test image's one layer: its directory name is the v1 id
+    /// of this JSON with the layer's chain id (= its diff id, for a bottom layer).
+    const DOCKER_20_10_DIR: &str =
+        "0267b3a5390d0fb0676db1a1c5c378a9691ce78638c1cac60da0f051df8b9eea";
+    const DOCKER_20_10_JSON: &str = r#"{"id":"0267b3a5390d0fb0676db1a1c5c378a9691ce78638c1cac60da0f051df8b9eea","comment":"Imported from -","created":"2026-12-05T11:51:46.748509096Z","container_config":{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":null},"docker_version":"20.10.24+dfsg1","config":{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":["PATH=/bin"],"Cmd":["/bin/sh"],"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":{"org.opencontainers.image.title":"maison-test-busybox"}},"architecture":"amd64","os":"linux"}"#;
+    const DOCKER_20_10_DIFF_ID: &str =
+        "sha256:8c3728e7787ab47f786130ff7c1af65a99364d05683e3ecee0117a545727bf50";
+
+    #[test]
+    fn a_legacy_layer_is_known_by_its_json_and_chain() {
+        assert_eq!(
+            legacy_layer_id(DOCKER_20_10_JSON.as_bytes(), DOCKER_20_10_DIFF_ID).as_deref(),
+            Some(DOCKER_20_10_DIR)
+        );
+        assert_ne!(
+            legacy_layer_id(DOCKER_20_10_JSON.as_bytes(), "sha256:00").as_deref(),
+            Some(DOCKER_20_10_DIR)
+        );
+    }
+
+    /// A legacy archive with two layers: the held one is left out, everything else arrives
+    /// byte for byte (names too long for a plain header included).
     #[test]
     fn a_legacy_archive_loses_exactly_the_skipped_layer() {
-        let base = b"base layer bytes".repeat(100);
-        let top = b"top".to_vec();
+        let top_dir = "d".repeat(120);
+        let top_json = format!(r#"{{"id":"{top_dir}","parent":"{DOCKER_20_10_DIR}"}}"#);
         let mut built = tar::Builder::new(Vec::new());
-        let long_dir = "d".repeat(120); // a name only a long-name extension can carry
         for (path, data) in [
+            (
+                format!("{DOCKER_20_10_DIR}/json"),
+                DOCKER_20_10_JSON.as_bytes().to_vec(),
+            ),
+            (
+                format!("{DOCKER_20_10_DIR}/layer.tar"),
+                b"base".repeat(1000),
+            ),
+            (format!("{top_dir}/json"), top_json.as_bytes().to_vec()),
+            (format!("{top_dir}/layer.tar"), b"top".to_vec()),
             ("manifest.json".to_string(), b"[]".to_vec()),
-            ("1111/layer.tar".to_string(), base.clone()),
-            ("1111/json".to_string(), b"{}".to_vec()),
-            (format!("{long_dir}/layer.tar"), top.clone()),
         ] {
             let mut header = tar::Header::new_gnu();
             header.set_size(data.len() as u64);
@@ -243,9 +279,15 @@ mod tests {
             built.append_data(&mut header, &path, &data[..]).unwrap();
         }
         let archive = built.into_inner().unwrap();
-        let skip = HashSet::from([format!("sha256:{}", hex(&Sha256::digest(&base)))]);
+        let skip = HashSet::from([DOCKER_20_10_DIFF_ID.to_string()]);
         let mut out = Vec::new();
-        leave_out_layers(&archive[..], &mut out, &skip, &std::env::temp_dir()).unwrap();
+        leave_out_layers(
+            &archive[..],
+            &mut out,
+            &skip,
+            &[DOCKER_20_10_DIFF_ID.into()],
+        )
+        .unwrap();
 
         let mut read = tar::Archive::new(&out[..]);
         let mut seen = Vec::new();
@@ -256,12 +298,22 @@ mod tests {
             seen.push((entry.path().unwrap().display().to_string(), data));
         }
         let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
-        let long_layer = format!("{long_dir}/layer.tar");
+        let (base_json, top_json_path, top_layer) = (
+            format!("{DOCKER_20_10_DIR}/json"),
+            format!("{top_dir}/json"),
+            format!("{top_dir}/layer.tar"),
+        );
         assert_eq!(
             names,
-            ["manifest.json", "1111/json", long_layer.as_str()],
-            "only the skipped layer is gone"
+            [
+                base_json.as_str(),
+                top_json_path.as_str(),
+                top_layer.as_str(),
+                "manifest.json"
+            ],
+            "only the held layer's file is gone"
         );
-        assert_eq!(seen[2].1, top);
+        assert_eq!(seen[0].1, DOCKER_20_10_JSON.as_bytes());
+        assert_eq!(seen[2].1, b"top");
     }
 }

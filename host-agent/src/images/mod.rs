@@ -1,7 +1,9 @@
 //! Images made through Maison: a container saved (committed) into an image that records who
 //! made it, from which image and container, under which booking, and why; and images copied
-//! between hosts, agent to agent ([`export`] sends, [`fetch`] receives).
+//! between hosts, agent to agent ([`export`] sends, [`fetch`] receives); and images [`build`]
+//! from a Dockerfile in their owner's directory.
 
+pub mod build;
 pub mod export;
 pub mod fetch;
 
@@ -67,21 +69,7 @@ impl Engine {
             }
             Some(_) => {}
         }
-        if let Ok(existing) = docker.inspect_image(&reference).await {
-            let existing_labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
-            let own_save = existing_labels.get(labels::OWNER) == Some(&request.owner)
-                && existing_labels
-                    .get(provenance::HOW)
-                    .is_some_and(|h| !h.is_empty());
-            if !own_save {
-                return Err(EngineError::Conflict {
-                    message: format!(
-                        "{reference} already names an image you did not save here; pick another name or tag"
-                    ),
-                    rule: Some("image-exists"),
-                });
-            }
-        }
+        self.check_name_free(&reference, &request.owner).await?;
         let parent = container
             .config
             .as_ref()
@@ -127,6 +115,34 @@ impl Engine {
             size_bytes: image.size.unwrap_or(0).max(0) as u64,
             parent,
             parent_id,
+        })
+    }
+}
+
+impl Engine {
+    /// Refuses `reference` when it already names an image that is not `owner`'s own earlier
+    /// save or build: a new image must not take over someone else's name.
+    pub(crate) async fn check_name_free(
+        &self,
+        reference: &str,
+        owner: &str,
+    ) -> Result<(), EngineError> {
+        let Ok(existing) = self.client()?.inspect_image(reference).await else {
+            return Ok(());
+        };
+        let existing_labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
+        let own_make = existing_labels.get(labels::OWNER).map(String::as_str) == Some(owner)
+            && existing_labels
+                .get(provenance::HOW)
+                .is_some_and(|h| !h.is_empty());
+        if own_make {
+            return Ok(());
+        }
+        Err(EngineError::Conflict {
+            message: format!(
+                "{reference} already names an image you did not make here; pick another name or tag"
+            ),
+            rule: Some("image-exists"),
         })
     }
 }

@@ -481,6 +481,13 @@ impl AgentApi for DayAgent {
     ) -> Result<maison_agent_api::images::SavedImage, ClientError> {
         Err(ClientError::Config("not in the benchmark".into()))
     }
+    async fn build_image(
+        &self,
+        _request: &maison_agent_api::images::BuildImageRequest,
+        _limit: std::time::Duration,
+    ) -> Result<maison_agent_api::images::BuiltImage, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

@@ -302,6 +302,16 @@ impl AgentApi for FakeAgent {
                 .into(),
         ))
     }
+    async fn build_image(
+        &self,
+        _request: &maison_agent_api::images::BuildImageRequest,
+        _limit: std::time::Duration,
+    ) -> Result<maison_agent_api::images::BuiltImage, ClientError> {
+        Err(ClientError::Config(
+            "the fake agent builds no images (tests/tests/images_e2e.rs builds on a real agent)"
+                .into(),
+        ))
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

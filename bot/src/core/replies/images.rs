@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use maison_agent_api::images::{FetchedImage, Provenance, ReferenceError, SavedImage};
+use maison_agent_api::images::{BuiltImage, FetchedImage, Provenance, ReferenceError, SavedImage};
 
 use crate::core::fleet::{Located, LocatedImage, Owner, short_id};
 use crate::core::render::{Reply, mention};
@@ -66,6 +66,47 @@ pub fn copied(copied: &FetchedImage, host: &str) -> Reply {
     ))
 }
 
+pub fn built(built: &BuiltImage, host: &str) -> Reply {
+    let tail = built
+        .log_tail
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    Reply::ephemeral(format!(
+        ":hammer_and_wrench: Built `{}` on `{host}` from `{}` in {:.0} s ({}, context {}). \
+         Launch it with `/maison launch {host} {}`; `/maison who {}` shows how it was made.\n```{tail}```",
+        built.reference,
+        built.parent,
+        built.seconds.ceil(),
+        size_text(built.size_bytes),
+        size_text(built.context_bytes),
+        built.reference,
+        built.reference,
+    ))
+}
+
+pub fn dockerfile_not_yours(dockerfile: &str, yours: &[Option<&str>]) -> Reply {
+    let roots: Vec<String> = yours.iter().flatten().map(|r| format!("`{r}`")).collect();
+    let text = if roots.is_empty() {
+        format!(
+            ":no_entry: `{dockerfile}` refused: you have no work or home directory in Maison's \
+             config, so there is nowhere you can build from. Ask an admin to add one to your \
+             `[[users]]` entry. Nothing was built."
+        )
+    } else {
+        format!(
+            ":no_entry: `{dockerfile}` is not in your own directories ({}), where builds come \
+             from. Nothing was built.",
+            roots.join(", ")
+        )
+    };
+    Reply::ephemeral(text)
+}
+
 pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)]) -> Reply {
     let mut text = format!(
         ":grey_question: No host has an image called `{target}`, so nothing was copied. \
@@ -115,6 +156,13 @@ pub fn provenance_line(labels: &BTreeMap<String, String>) -> Option<String> {
     let p = Provenance::from_labels(labels)?;
     let how = match (p.how.as_str(), &p.container) {
         ("save", Some(container)) => format!("made by saving `{container}`"),
+        ("build", _) => match (&p.dockerfile, &p.dockerfile_sha256) {
+            (Some(file), Some(hash)) => format!(
+                "made by building `{file}` (Dockerfile sha256 `{}`)",
+                &hash[..hash.len().min(12)]
+            ),
+            _ => "made by `build`".to_string(),
+        },
         (how, _) => format!("made by `{how}`"),
     };
     let parent = p

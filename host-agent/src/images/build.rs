@@ -1,0 +1,301 @@
+//! Building an image from a Dockerfile in its owner's directory.
+//!
+//! The context (the Dockerfile's directory) is packed by `tar` running as the owner's Unix
+//! account, so nothing they could not read themselves goes into the image, whatever links or
+//! permissions the directory holds; the agent, which runs as root, never reads it. The build
+//! runs without network (the base image must already be on the host) and the image is
+//! labelled with who built it, from which Dockerfile (path and hash) and from which base.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use bollard::query_parameters::BuildImageOptionsBuilder;
+use futures::StreamExt;
+use maison_agent_api::images::{
+    BuildImageRequest, BuiltImage, built_image_labels, dockerfile_base, normalise_reference,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use crate::docker::{Engine, EngineError};
+
+/// The largest context packed: a build needs its recipe and a few files, not a dataset
+/// (datasets are mounted with `launch --data`).
+pub const MAX_CONTEXT_BYTES: u64 = 2 << 30;
+/// The largest Dockerfile read.
+const MAX_DOCKERFILE_BYTES: u64 = 1 << 20;
+/// Lines of build output kept for the answer.
+const LOG_TAIL_LINES: usize = 15;
+
+fn refused(rule: &'static str, message: String) -> EngineError {
+    EngineError::Refused { message, rule }
+}
+
+impl Engine {
+    /// Builds `request.dockerfile` from `context` (its directory, already checked to be the
+    /// owner's), reading it as `request.uid`.
+    pub async fn build_image(
+        &self,
+        request: &BuildImageRequest,
+        context: &Path,
+    ) -> Result<BuiltImage, EngineError> {
+        let started = Instant::now();
+        let reference = normalise_reference(&request.reference)
+            .map_err(|e| refused("image-name", e.to_string()))?;
+        if request.uid == 0 || request.gid == 0 {
+            return Err(refused(
+                "build-as-root",
+                "a build context is never read as root; the owner needs a Unix account".into(),
+            ));
+        }
+        let file_name = Path::new(&request.dockerfile)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| {
+                refused(
+                    "dockerfile-path",
+                    format!("{:?} does not name a file", request.dockerfile),
+                )
+            })?
+            .to_string();
+        let docker = self.client()?;
+        self.check_name_free(&reference, &request.owner).await?;
+
+        let (archive, context_bytes) = pack_as(context, request.uid, request.gid).await?;
+        let (recipe, archive) = tokio::task::spawn_blocking(move || {
+            let recipe = read_member(&archive, &file_name);
+            (recipe, archive)
+        })
+        .await
+        .map_err(|e| EngineError::Docker(format!("reading the context: {e}")))?;
+        let recipe = recipe.map_err(|e| refused("dockerfile-unreadable", e))?;
+        let dockerfile_sha256 = hex(&Sha256::digest(&recipe.bytes));
+        let text = String::from_utf8_lossy(&recipe.bytes);
+        let parent = dockerfile_base(&text).ok_or_else(|| {
+            refused(
+                "dockerfile-no-from",
+                format!("{} has no FROM line", request.dockerfile),
+            )
+        })?;
+        let (parent_id, parent_labels) = match docker.inspect_image(&parent).await {
+            Ok(image) => (
+                image.id.unwrap_or_default(),
+                image.config.and_then(|c| c.labels).unwrap_or_default(),
+            ),
+            // `FROM builder` may name an earlier stage of the same Dockerfile.
+            Err(_) if stage_names(&text).contains(&parent.to_lowercase()) => {
+                (String::new(), HashMap::new())
+            }
+            Err(_) => {
+                return Err(refused(
+                    "base-missing",
+                    format!(
+                        "the base image {parent} is not on this host, and builds have no network; copy it here first (`image copy`)"
+                    ),
+                ));
+            }
+        };
+        let labels = built_image_labels(
+            &parent_labels,
+            request,
+            &parent,
+            &parent_id,
+            &dockerfile_sha256,
+            chrono::Utc::now(),
+        );
+        let options = BuildImageOptionsBuilder::new()
+            .dockerfile(&recipe.name)
+            .t(&reference)
+            .labels(&labels)
+            .networkmode("none")
+            .rm(true)
+            .forcerm(true)
+            .build();
+        let mut output = docker.build_image(
+            options,
+            None,
+            Some(bollard::body_full(Bytes::from(archive))),
+        );
+        let mut tail: Vec<String> = Vec::new();
+        while let Some(step) = output.next().await {
+            match step {
+                Ok(info) => {
+                    for line in info.stream.iter().flat_map(|s| s.lines()) {
+                        let line = line.trim_end();
+                        if line.is_empty() {
+                            continue;
+                        }
+                        if tail.len() == LOG_TAIL_LINES {
+                            tail.remove(0);
+                        }
+                        tail.push(line.to_string());
+                    }
+                }
+                Err(e) => {
+                    let why = match e {
+                        bollard::errors::Error::DockerStreamError { error } => error,
+                        other => other.to_string(),
+                    };
+                    return Err(refused(
+                        "build-failed",
+                        format!("the build failed: {why}\n{}", tail.join("\n")),
+                    ));
+                }
+            }
+        }
+        let image = docker.inspect_image(&reference).await?;
+        self.relist_images().await?;
+        Ok(BuiltImage {
+            id: image.id.unwrap_or_default(),
+            reference,
+            size_bytes: image.size.unwrap_or(0).max(0) as u64,
+            parent,
+            dockerfile_sha256,
+            log_tail: tail,
+            context_bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The context as a tar archive, made by `tar` running as `uid`:`gid` (no supplementary
+/// groups), so the kernel, not the agent, decides what may be read.
+async fn pack_as(context: &Path, uid: u32, gid: u32) -> Result<(Vec<u8>, u64), EngineError> {
+    let mut child = tokio::process::Command::new("tar")
+        .arg("--create")
+        .arg("--file=-")
+        .arg("--directory")
+        .arg(context)
+        .arg(".")
+        .env_clear()
+        .current_dir("/")
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| EngineError::Docker(format!("running tar for the build context: {e}")))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let mut archive = Vec::new();
+    let mut piece = vec![0u8; 256 << 10];
+    loop {
+        let n = stdout
+            .read(&mut piece)
+            .await
+            .map_err(|e| EngineError::Docker(format!("reading the build context: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        if archive.len() as u64 + n as u64 > MAX_CONTEXT_BYTES {
+            let _ = child.kill().await;
+            return Err(refused(
+                "context-too-large",
+                format!(
+                    "the build context {} is over {} GiB; keep only what the build needs next to the Dockerfile",
+                    context.display(),
+                    MAX_CONTEXT_BYTES >> 30
+                ),
+            ));
+        }
+        archive.extend_from_slice(&piece[..n]);
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| EngineError::Docker(format!("waiting for tar: {e}")))?;
+    let errors = errors.await.unwrap_or_default();
+    if !status.success() {
+        let first: Vec<&str> = errors.lines().take(3).collect();
+        return Err(refused(
+            "context-unreadable",
+            format!(
+                "the build context cannot be read with your permissions: {}",
+                first.join("; ")
+            ),
+        ));
+    }
+    let size = archive.len() as u64;
+    Ok((archive, size))
+}
+
+struct Recipe {
+    /// Its name in the context, as `docker build` wants it.
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// The Dockerfile `name` at the top of the packed context.
+fn read_member(archive: &[u8], name: &str) -> Result<Recipe, String> {
+    let mut cursor = std::io::Cursor::new(archive);
+    let mut tar = tar::Archive::new(&mut cursor);
+    let entries = tar.entries().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let relative = path.strip_prefix(".").unwrap_or(&path);
+        if relative != Path::new(name) {
+            continue;
+        }
+        if !entry.header().entry_type().is_file() {
+            return Err(format!("{name} is not a regular file"));
+        }
+        if entry.size() > MAX_DOCKERFILE_BYTES {
+            return Err(format!("{name} is over 1 MiB; is it really a Dockerfile?"));
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        return Ok(Recipe {
+            name: relative.display().to_string(),
+            bytes,
+        });
+    }
+    let _ = cursor.rewind();
+    Err(format!(
+        "{name} is not in its directory (or you cannot read it)"
+    ))
+}
+
+/// Stage names (`FROM x AS name`), lower-cased.
+fn stage_names(text: &str) -> HashSet<String> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let from = words.first()?.eq_ignore_ascii_case("FROM");
+            let at = words.iter().position(|w| w.eq_ignore_ascii_case("AS"))?;
+            from.then(|| words.get(at + 1).map(|w| w.to_lowercase()))?
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_known_by_name() {
+        let text = "FROM base:1 AS Builder\nRUN make\nFROM builder\n";
+        assert_eq!(stage_names(text), HashSet::from(["builder".to_string()]));
+        assert_eq!(dockerfile_base(text).as_deref(), Some("builder"));
+        assert_eq!(
+            dockerfile_base("from --platform=linux/amd64 img:2 as x").as_deref(),
+            Some("img:2")
+        );
+        assert_eq!(dockerfile_base("# nothing\nRUN x"), None);
+    }
+}
