@@ -236,6 +236,28 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         copied.contains("1 of its 3 layers were already on `gpu02` and were not sent"),
         "{copied}"
     );
+    // The audit records the bytes that crossed: the new layers (4 MiB and the marker), not
+    // the base gpu02 had.
+    let audit = bot.db().audit_log().await.unwrap();
+    let outcome = &audit
+        .iter()
+        .rfind(|a| a.action == "image copy" && a.outcome.starts_with("ok"))
+        .expect("the copy is audited")
+        .outcome;
+    let sent: u64 = outcome["ok: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let base_size: u64 = image_id(docker(&["image", "inspect", "-f", "{{.Size}}", BASE]))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (4 << 20..(4 << 20) + base_size / 2).contains(&sent),
+        "sent {sent} bytes; the base is {base_size}"
+    );
     let arrived = image_id(engine.cli(&["image", "inspect", "-f", "{{.Id}}", &image]));
     assert_eq!(
         arrived.as_deref(),

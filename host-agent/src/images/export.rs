@@ -171,7 +171,7 @@ pub fn leave_out_layers(
             entry.read_to_end(&mut json)?;
             if skip_chains
                 .iter()
-                .any(|chain| legacy_layer_id(&json, chain).as_deref() == Some(dir))
+                .any(|chain| legacy_layer_ids(&json, chain).iter().any(|id| id == dir))
             {
                 skipped_dirs.insert(dir.to_string());
             }
@@ -186,19 +186,40 @@ pub fn leave_out_layers(
 /// A legacy layer's `json` is small; anything bigger is not one.
 const MAX_LAYER_JSON: u64 = 1 << 20;
 
-/// The v1 id Docker gives a layer directory in a legacy archive, from the `json` it writes
-/// there and the layer's chain id: the SHA-256 of that JSON without its `id`, with
-/// `layer_id` (the chain id) added and `parent` as a full digest, keys sorted, compact.
-fn legacy_layer_id(json: &[u8], chain: &str) -> Option<String> {
-    let mut fields: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(json).ok()?;
+/// The v1 ids Docker may give a layer directory in a legacy archive, from the `json` it writes
+/// there and the layer's chain id: the SHA-256 of that JSON without its `id`, with `layer_id`
+/// (the chain id) added and `parent` as a full digest, keys sorted, compact. Docker adds `os`
+/// to the JSON of a lower layer only after hashing it (the top layer's config has it from the
+/// start), so both forms are candidates.
+fn legacy_layer_ids(json: &[u8], chain: &str) -> Vec<String> {
+    let Ok(mut fields) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(json) else {
+        return Vec::new();
+    };
     fields.remove("id");
     if let Some(parent) = fields.remove("parent") {
-        let hex: String = serde_json::from_str(parent.get()).ok()?;
-        fields.insert("parent".into(), raw_string(&format!("sha256:{hex}"))?);
+        let Some(full) = serde_json::from_str::<String>(parent.get())
+            .ok()
+            .and_then(|hex| raw_string(&format!("sha256:{hex}")))
+        else {
+            return Vec::new();
+        };
+        fields.insert("parent".into(), full);
     }
-    fields.insert("layer_id".into(), raw_string(chain)?);
-    let canonical = serde_json::to_vec(&fields).ok()?;
-    Some(hex(&Sha256::digest(&canonical)))
+    let Some(layer_id) = raw_string(chain) else {
+        return Vec::new();
+    };
+    fields.insert("layer_id".into(), layer_id);
+    let mut ids = Vec::with_capacity(2);
+    let mut digest = |fields: &BTreeMap<String, Box<RawValue>>| {
+        if let Ok(canonical) = serde_json::to_vec(fields) {
+            ids.push(hex(&Sha256::digest(&canonical)));
+        }
+    };
+    digest(&fields);
+    if fields.remove("os").is_some() {
+        digest(&fields);
+    }
+    ids
 }
 
 fn raw_string(text: &str) -> Option<Box<RawValue>> {
@@ -241,16 +262,32 @@ mod tests {
     const DOCKER_20_10_DIFF_ID: &str =
         "sha256:8c3728e7787ab47f786130ff7c1af65a99364d05683e3ecee0117a545727bf50";
 
+    /// A lower layer as Docker 20.10 wrote it (its `os` added after its id was computed), and
+    /// the chain of the two layers up to it.
+    const LOWER_DIR: &str = "cf27c1bee9f08d6789fe30c6e1113cb6b53916ee64d5e37afacec00649fede83";
+    const LOWER_JSON: &str = r#"{"id":"cf27c1bee9f08d6789fe30c6e1113cb6b53916ee64d5e37afacec00649fede83","parent":"2fe31b2e68df5ac0f5dea6af275072d42ffd2234056c0f15ae7894ff7fef1b81","created":"1970-01-01T00:00:00Z","container_config":{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":null},"os":"linux"}"#;
+    const LOWER_DIFF_IDS: [&str; 2] = [
+        DOCKER_20_10_DIFF_ID,
+        "sha256:50bd27799dea3027e0c071b4f8ceee2a4ae372b2c8f56342740323d06b2ea28d",
+    ];
+
     #[test]
     fn a_legacy_layer_is_known_by_its_json_and_chain() {
-        assert_eq!(
-            legacy_layer_id(DOCKER_20_10_JSON.as_bytes(), DOCKER_20_10_DIFF_ID).as_deref(),
-            Some(DOCKER_20_10_DIR)
-        );
-        assert_ne!(
-            legacy_layer_id(DOCKER_20_10_JSON.as_bytes(), "sha256:00").as_deref(),
-            Some(DOCKER_20_10_DIR)
-        );
+        let known = |json: &str, chain: &str, dir: &str| {
+            legacy_layer_ids(json.as_bytes(), chain)
+                .iter()
+                .any(|id| id == dir)
+        };
+        assert!(known(
+            DOCKER_20_10_JSON,
+            DOCKER_20_10_DIFF_ID,
+            DOCKER_20_10_DIR
+        ));
+        assert!(!known(DOCKER_20_10_JSON, "sha256:00", DOCKER_20_10_DIR));
+        let diff_ids = LOWER_DIFF_IDS.map(String::from);
+        let chains = chain_ids(&diff_ids);
+        assert!(known(LOWER_JSON, &chains[1], LOWER_DIR));
+        assert!(!known(LOWER_JSON, &chains[0], LOWER_DIR));
     }
 
     /// A legacy archive with two layers: the held one is left out, everything else arrives
