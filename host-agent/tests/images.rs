@@ -163,3 +163,113 @@ async fn a_saved_container_becomes_an_image_with_its_history() {
     assert_eq!(again.reference, reference);
     t.agent.shutdown().await;
 }
+
+/// A Dockerfile in `dir` (created, owned by `uid`), based on the test image.
+fn recipe_in(dir: &std::path::Path, uid: u32, marker: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let dockerfile = dir.join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        format!("FROM {TEST_IMAGE}\nRUN echo {marker} > /marker\n"),
+    )
+    .unwrap();
+    for path in [dir, dockerfile.as_path()] {
+        std::os::unix::fs::chown(path, Some(uid), Some(uid)).unwrap();
+    }
+    dockerfile.display().to_string()
+}
+
+fn build(
+    dockerfile: &str,
+    reference: &str,
+    uid: u32,
+) -> maison_agent_api::images::BuildImageRequest {
+    maison_agent_api::images::BuildImageRequest {
+        dockerfile: dockerfile.into(),
+        reference: reference.into(),
+        owner: "U0ADA".into(),
+        uid,
+        gid: uid,
+        note: None,
+    }
+}
+
+/// The agent decides where builds come from on its own: asked directly (no bot to check
+/// first), it refuses a Dockerfile outside the work and home roots, in someone else's
+/// directory, and a build as root; the owner's own builds, labelled with the recipe's hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builds_come_only_from_the_owners_own_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    common::init();
+    let t = TestAgent::start().await;
+    let prefix = common::unique_prefix("build");
+    let reference = format!("{prefix}/built:v1");
+    let _images = ImageCleanup(vec![reference.clone()]);
+    // The tar that packs the context runs as the owner, who must reach the directory.
+    for dir in [t.dir.path(), t.work.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let limit = std::time::Duration::from_secs(300);
+    let refused_by = |r: Result<_, maison_agent_api::ClientError>| -> String {
+        match r {
+            Err(e) => e.rule().unwrap_or("none").to_string(),
+            Ok(built) => panic!("built: {built:?}"),
+        }
+    };
+
+    let outside = recipe_in(&t.dir.path().join("elsewhere"), 1000, "x");
+    let rule = refused_by(
+        t.client
+            .build_image(&build(&outside, &reference, 1000), limit)
+            .await,
+    );
+    assert_eq!(rule, "mount-outside-roots");
+
+    let bobs = recipe_in(&t.work.join("bob/proj"), 1001, "x");
+    let rule = refused_by(
+        t.client
+            .build_image(&build(&bobs, &reference, 1000), limit)
+            .await,
+    );
+    assert_eq!(rule, "mount-not-owner");
+
+    let adas = recipe_in(&t.work.join("ada/proj"), 1000, &prefix);
+    std::os::unix::fs::chown(t.work.join("ada"), Some(1000), Some(1000)).unwrap();
+    let rule = refused_by(
+        t.client
+            .build_image(&build(&adas, &reference, 0), limit)
+            .await,
+    );
+    assert!(
+        rule == "mount-not-owner" || rule == "build-as-root",
+        "{rule}"
+    );
+    assert!(!docker_cli(&["image", "inspect", &reference]).0);
+
+    let built = t
+        .client
+        .build_image(&build(&adas, &reference, 1000), limit)
+        .await
+        .expect("Ada's own build");
+    let recipe = std::fs::read(&adas).unwrap();
+    let expected_hash: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&recipe)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(built.dockerfile_sha256, expected_hash);
+    assert_eq!(built.parent, TEST_IMAGE);
+    let (_, how) = docker_cli(&[
+        "image",
+        "inspect",
+        "-f",
+        &format!("{{{{index .Config.Labels \"{}\"}}}}", provenance::HOW),
+        &reference,
+    ]);
+    assert_eq!(how, "build");
+    let (ran, marker) = docker_cli(&["run", "--rm", &reference, "cat", "/marker"]);
+    assert!(ran);
+    assert_eq!(marker, prefix);
+}
