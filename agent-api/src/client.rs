@@ -269,6 +269,12 @@ impl AgentClient {
         decode(resp).await
     }
 
+    /// The image copies arriving and builds running on this host.
+    pub async fn image_progress(&self) -> Result<Vec<crate::images::ImageProgress>, ClientError> {
+        self.call(Method::GET, &["v1", "images", "progress"], &[], None::<&()>)
+            .await
+    }
+
     /// Copies an image here from peers that hold it; answers when the copy is complete.
     /// `limit` bounds the whole copy (the client's usual request timeout is for quick calls).
     pub async fn fetch_image(

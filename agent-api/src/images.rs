@@ -165,6 +165,21 @@ pub struct FetchImageRequest {
     pub sources: Vec<crate::datasets::PeerSource>,
 }
 
+/// `GET /v1/images/progress`: one image copy arriving at, or build running on, the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageProgress {
+    pub reference: String,
+    /// `copy` or `build`.
+    pub kind: String,
+    /// Bytes received so far (a copy).
+    pub bytes_done: u64,
+    /// The image's size on its source (a copy); 0 when unknown.
+    pub bytes_total: u64,
+    /// The step running (a build), e.g. `Step 2/5 : RUN make`.
+    pub step: Option<String>,
+    pub seconds: f64,
+}
+
 /// What `POST /v1/images/fetch` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FetchedImage {

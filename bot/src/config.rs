@@ -241,6 +241,10 @@ pub struct AgentsConfig {
     /// Agents polled at the same time.
     #[serde(default = "default_poll_concurrency")]
     pub poll_concurrency: usize,
+    /// How often the progress message of a long image copy or build (a DM to whoever asked)
+    /// is edited; the first one appears after this long too, so quick work sends none.
+    #[serde(default = "default_progress_every", with = "humantime_serde")]
+    pub progress_every: Duration,
 }
 
 /// Whether `launch` needs a booking.
@@ -405,6 +409,9 @@ fn default_unreachable_after() -> Duration {
 fn default_poll_concurrency() -> usize {
     64
 }
+fn default_progress_every() -> Duration {
+    Duration::from_secs(10)
+}
 
 impl Default for AgentsConfig {
     fn default() -> Self {
@@ -417,6 +424,7 @@ impl Default for AgentsConfig {
             poll_interval: default_poll_interval(),
             unreachable_after: default_unreachable_after(),
             poll_concurrency: default_poll_concurrency(),
+            progress_every: default_progress_every(),
         }
     }
 }

@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::images::{
-    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage,
+    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, ImageProgress,
+    SaveImageRequest, SavedImage,
 };
 use maison_agent_api::{
     ClientError, ContainerProcesses, ContainerSummary, HostInfo, ImageSummary, LaunchResponse,
@@ -189,6 +190,8 @@ pub trait AgentApi: Send + Sync {
         request: &BuildImageRequest,
         limit: std::time::Duration,
     ) -> Result<BuiltImage, ClientError>;
+    /// The image copies arriving and builds running on this host.
+    async fn image_progress(&self) -> Result<Vec<ImageProgress>, ClientError>;
     /// Copies an image to this host from peers that hold it (`image copy`); answers when the
     /// copy is loaded, or after `limit`.
     async fn fetch_image(

@@ -90,6 +90,8 @@ pub struct Engine {
     /// launches create one container.
     in_flight: std::sync::Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
     stager: Arc<Stager>,
+    /// Image copies and builds in progress, for `GET /v1/images/progress`.
+    pub image_work: crate::images::progress::Board,
 }
 
 impl std::fmt::Debug for Engine {
@@ -119,6 +121,7 @@ impl Engine {
             gpu_count: gpus.len() as u32,
             in_flight: std::sync::Mutex::new(HashMap::new()),
             stager,
+            image_work: Default::default(),
         }
     }
 

@@ -24,7 +24,7 @@ use hyper_util::service::TowerToHyperService;
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::images::{
     BuildImageRequest, BuiltImage, ExportImageRequest, FetchImageRequest, FetchedImage,
-    LAYERS_SKIPPED_HEADER, SaveImageRequest, SavedImage,
+    ImageProgress, LAYERS_SKIPPED_HEADER, SaveImageRequest, SavedImage,
 };
 use maison_agent_api::{
     ApiError, ErrorCode, Health, HostInfo, LaunchResponse, LaunchSpec, MetricsResponse,
@@ -220,6 +220,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/images/save", post(save_image))
         .route("/v1/images/fetch", post(fetch_image))
         .route("/v1/images/build", post(build_image))
+        .route("/v1/images/progress", get(image_progress))
         .route("/v1/images/{id}", delete(remove_image))
         .route("/v1/datasets", get(list_datasets))
         .route("/v1/datasets/register", post(register_dataset))
@@ -460,6 +461,10 @@ async fn save_image(
     let saved = s.engine.save_image(&request).await?;
     tracing::info!(owner = %request.owner, container = %request.container, image = %saved.reference, id = %saved.id, "container saved as an image");
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+async fn image_progress(State(s): Shared) -> Json<Vec<ImageProgress>> {
+    Json(s.engine.image_work.snapshot())
 }
 
 /// Builds an image from a Dockerfile in its owner's directory, the context read as the owner.

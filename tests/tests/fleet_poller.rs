@@ -179,6 +179,11 @@ impl AgentApi for FakeAgent {
     ) -> Result<maison_agent_api::images::BuiltImage, ClientError> {
         unimplemented!("the poller never builds images")
     }
+    async fn image_progress(
+        &self,
+    ) -> Result<Vec<maison_agent_api::images::ImageProgress>, ClientError> {
+        unimplemented!("the poller never asks about image work")
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

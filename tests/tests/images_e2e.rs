@@ -118,6 +118,8 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
             docker_socket: Some(engine.socket()),
             // Launches mount Alice's work directory, as on hosts sharing /work.
             work_root: Some(work_root.clone()),
+            // Slow enough for the copy to show its progress.
+            max_rate: Some("2MiB".into()),
             ..AgentOptions::named("gpu02")
         },
         &pki,
@@ -148,6 +150,7 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
     config.agents.ca = Some(pki.ca.clone());
     config.agents.cert = Some(pki.bot_cert.clone());
     config.agents.key = Some(pki.bot_key.clone());
+    config.agents.progress_every = std::time::Duration::from_millis(400);
     config.users = vec![UnixUserMapping {
         work: Some(work_root.join("alice").display().to_string()),
         ..maison_tests::alice_as_uid_1000()
@@ -236,6 +239,25 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         copied.contains("1 of its 3 layers were already on `gpu02` and were not sent"),
         "{copied}"
     );
+    // While it ran, a DM showed how far it was, then that it was done.
+    let shown: Vec<String> = bot
+        .slack
+        .take_unread()
+        .iter()
+        .filter(|c| c.method == "chat.postMessage" || c.method == "chat.update")
+        .map(|c| c.args["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|t| t.contains(&format!("Copying `{image}` to `gpu02`")) && t.contains(" %)")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.last().is_some_and(|t| t.contains("is done")),
+        "{shown:?}"
+    );
+
     // The audit records the bytes that crossed: the new layers (4 MiB and the marker), not
     // the base gpu02 had.
     let audit = bot.db().audit_log().await.unwrap();

@@ -96,7 +96,14 @@ impl App {
             gid: mapping.gid,
             note,
         };
-        let result = agent.build_image(&request, BUILD_TIMEOUT).await;
+        let result = self
+            .with_progress(
+                ctx,
+                host,
+                &reference,
+                agent.build_image(&request, BUILD_TIMEOUT),
+            )
+            .await;
         let (outcome, log) = match &result {
             Ok(built) => (
                 format!("ok: {} sha256 {}", built.id, built.dockerfile_sha256),
@@ -163,7 +170,14 @@ impl App {
             size_bytes: image.image.size_bytes,
             sources,
         };
-        let result = agent.fetch_image(&request, COPY_TIMEOUT).await;
+        let result = self
+            .with_progress(
+                ctx,
+                &host,
+                &reference,
+                agent.fetch_image(&request, COPY_TIMEOUT),
+            )
+            .await;
         let outcome = match &result {
             Ok(copied) => format!(
                 "ok: {} bytes from {}",
@@ -241,6 +255,73 @@ impl App {
             Ok(saved) => image_replies::saved(&found, &saved),
             Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
         })
+    }
+}
+
+impl App {
+    /// Runs `work` (a copy to, or a build on, `host`); while it lasts longer than
+    /// `[agents] progress_every`, a DM to the caller shows what the agent reports of it, edited
+    /// at that pace, and says at the end that the answer is in the command's reply. A progress
+    /// message that cannot be sent is only logged: the work and its answer go on regardless.
+    async fn with_progress<T, E>(
+        &self,
+        ctx: &Ctx<'_>,
+        host: &str,
+        reference: &str,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let every = self.config.agents.progress_every;
+        let mut work = std::pin::pin!(work);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut message: Option<(String, String)> = None;
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut work => break outcome,
+                _ = ticks.tick() => {
+                    let Some(agent) = self.fleet.agent(host) else { continue };
+                    let Ok(all) = agent.image_progress().await else { continue };
+                    let Some(progress) = all.into_iter().find(|p| p.reference == reference) else {
+                        continue;
+                    };
+                    let reply = image_replies::progress(host, &progress);
+                    message = self.show_progress(ctx, message, &reply).await;
+                }
+            }
+        };
+        if message.is_some() {
+            let reply = image_replies::progress_done(host, reference, outcome.is_ok());
+            self.show_progress(ctx, message, &reply).await;
+        }
+        outcome
+    }
+
+    /// Posts the progress DM, or edits it once posted; answers where it is.
+    async fn show_progress(
+        &self,
+        ctx: &Ctx<'_>,
+        message: Option<(String, String)>,
+        reply: &Reply,
+    ) -> Option<(String, String)> {
+        let result = match message {
+            Some((channel, ts)) => self
+                .slack
+                .update_message(&channel, &ts, reply)
+                .await
+                .map(|()| (channel, ts)),
+            None => match self.slack.open_dm(&ctx.user.slack_user_id).await {
+                Ok(channel) => self
+                    .slack
+                    .post_message(&channel, reply)
+                    .await
+                    .map(|ts| (channel, ts)),
+                Err(e) => Err(e),
+            },
+        };
+        result
+            .map_err(
+                |e| tracing::warn!(error = %e, "the image progress message could not be shown"),
+            )
+            .ok()
     }
 }
 

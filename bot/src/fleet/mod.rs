@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetInventory, FetchRequest, RegisterRequest, ReplicaInfo};
 use maison_agent_api::images::{
-    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, SaveImageRequest, SavedImage,
+    BuildImageRequest, BuiltImage, FetchImageRequest, FetchedImage, ImageProgress,
+    SaveImageRequest, SavedImage,
 };
 use maison_agent_api::{AgentClient, ClientError, ClientTls, Timeouts};
 use maison_agent_api::{
@@ -64,6 +65,9 @@ impl AgentApi for AgentClient {
         limit: std::time::Duration,
     ) -> Result<BuiltImage, ClientError> {
         AgentClient::build_image(self, request, limit).await
+    }
+    async fn image_progress(&self) -> Result<Vec<ImageProgress>, ClientError> {
+        AgentClient::image_progress(self).await
     }
     async fn fetch_image(
         &self,

@@ -115,6 +115,7 @@ impl Engine {
             .rm(true)
             .forcerm(true)
             .build();
+        let entry = self.image_work.start(&reference, "build", 0);
         let mut output = docker.build_image(
             options,
             None,
@@ -128,6 +129,9 @@ impl Engine {
                         let line = line.trim_end();
                         if line.is_empty() {
                             continue;
+                        }
+                        if line.starts_with("Step ") {
+                            *entry.work.step.lock().unwrap() = Some(line.to_string());
                         }
                         if tail.len() == LOG_TAIL_LINES {
                             tail.remove(0);

@@ -87,9 +87,14 @@ impl Engine {
             image_id: request.image_id.clone(),
             have_chains: have_chains.into_iter().collect(),
         };
+        let entry = self
+            .image_work
+            .start(&reference, "copy", request.size_bytes);
         let mut failures = Vec::new();
         for source in &context.sources {
-            match load_from(&docker, source, &export, &context.recv_cap).await {
+            entry.work.bytes_done.store(0, Ordering::Relaxed);
+            let received = entry.work.bytes_done.clone();
+            match load_from(&docker, source, &export, &context.recv_cap, received).await {
                 Ok((bytes_received, layers_already_here)) => {
                     let loaded = docker.inspect_image(&request.image_id).await.map_err(|_| {
                         EngineError::Docker(format!(
@@ -164,6 +169,7 @@ async fn load_from(
     source: &Source,
     export: &ExportImageRequest,
     recv_cap: &Arc<RateCap>,
+    received: Arc<AtomicU64>,
 ) -> Result<(u64, u32), String> {
     let stream = source
         .client
@@ -174,7 +180,6 @@ async fn load_from(
         .header(LAYERS_SKIPPED_HEADER)
         .and_then(|h| h.parse().ok())
         .unwrap_or(0);
-    let received = Arc::new(AtomicU64::new(0));
     let body = archive_body(stream, recv_cap.clone(), received.clone());
     let mut progress = docker.import_image_stream(
         ImportImageOptionsBuilder::new().quiet(true).build(),

@@ -488,6 +488,11 @@ impl AgentApi for DayAgent {
     ) -> Result<maison_agent_api::images::BuiltImage, ClientError> {
         Err(ClientError::Config("not in the benchmark".into()))
     }
+    async fn image_progress(
+        &self,
+    ) -> Result<Vec<maison_agent_api::images::ImageProgress>, ClientError> {
+        Err(ClientError::Config("not in the benchmark".into()))
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

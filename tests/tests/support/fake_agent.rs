@@ -312,6 +312,11 @@ impl AgentApi for FakeAgent {
                 .into(),
         ))
     }
+    async fn image_progress(
+        &self,
+    ) -> Result<Vec<maison_agent_api::images::ImageProgress>, ClientError> {
+        Ok(Vec::new())
+    }
     async fn fetch_image(
         &self,
         _request: &maison_agent_api::images::FetchImageRequest,

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use maison_agent_api::images::{BuiltImage, FetchedImage, Provenance, ReferenceError, SavedImage};
+use maison_agent_api::images::{
+    BuiltImage, FetchedImage, ImageProgress, Provenance, ReferenceError, SavedImage,
+};
 
 use crate::core::fleet::{Located, LocatedImage, Owner, short_id};
 use crate::core::render::{Reply, mention};
@@ -105,6 +107,56 @@ pub fn dockerfile_not_yours(dockerfile: &str, yours: &[Option<&str>]) -> Reply {
         )
     };
     Reply::ephemeral(text)
+}
+
+/// The progress DM of a long copy or build: bytes, rate and how far for a copy; the step
+/// running for a build.
+pub fn progress(host: &str, progress: &ImageProgress) -> Reply {
+    let elapsed = progress.seconds.max(0.001);
+    let text = match progress.kind.as_str() {
+        "copy" => {
+            let rate = progress.bytes_done as f64 / elapsed;
+            let share = match progress.bytes_total {
+                0 => String::new(),
+                total => format!(
+                    " of about {} ({:.0} %)",
+                    size_text(total),
+                    (progress.bytes_done as f64 * 100.0 / total as f64).min(100.0)
+                ),
+            };
+            format!(
+                ":package: Copying `{}` to `{host}`: {}{share} in {:.0} s, {}/s.",
+                progress.reference,
+                size_text(progress.bytes_done),
+                elapsed,
+                size_text(rate as u64)
+            )
+        }
+        _ => format!(
+            ":hammer_and_wrench: Building `{}` on `{host}` for {:.0} s{}",
+            progress.reference,
+            elapsed,
+            progress
+                .step
+                .as_deref()
+                .map(|step| format!(": `{step}`"))
+                .unwrap_or_else(|| ".".into())
+        ),
+    };
+    Reply::ephemeral(text)
+}
+
+/// The progress DM's last edit: the outcome itself is the command's answer.
+pub fn progress_done(host: &str, reference: &str, succeeded: bool) -> Reply {
+    Reply::ephemeral(if succeeded {
+        format!(
+            ":white_check_mark: `{reference}` on `{host}` is done; the details are in the command's answer."
+        )
+    } else {
+        format!(
+            ":warning: `{reference}` on `{host}` did not finish; the command's answer says why."
+        )
+    })
 }
 
 pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)]) -> Reply {
