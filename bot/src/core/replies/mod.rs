@@ -118,19 +118,22 @@ fn booking_line(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> String {
     )
 }
 
-pub fn help(topic: Option<&str>) -> Reply {
-    match maison_command::help_text(topic) {
+/// `help [topic]`, generated from the parser's command table in `lang`.
+pub fn help(topic: Option<&str>, lang: Lang) -> Reply {
+    match maison_command::help_text(topic, lang) {
         Ok(text) => Reply::ephemeral(text),
-        Err(err) => parse_error(&err),
+        Err(err) => parse_error(&err, lang),
     }
 }
 
-pub fn parse_error(err: &ParseError) -> Reply {
-    let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
-    if let Some(right_form) = err.right_form() {
+/// A refused command line: what was wrong, then how the command is typed.
+pub fn parse_error(err: &ParseError, lang: Lang) -> Reply {
+    let message = err.message_in(lang);
+    let mut blocks = vec![Block::Section(format!(":warning: {message}"))];
+    if let Some(right_form) = err.right_form_in(lang) {
         blocks.push(Block::Context(right_form));
     }
-    Reply::with_blocks(Visibility::Ephemeral, err.to_string(), blocks)
+    Reply::with_blocks(Visibility::Ephemeral, message, blocks)
 }
 
 pub fn admins_only() -> Reply {
@@ -941,7 +944,7 @@ mod tests {
         };
         assert!(maison_command::parse("queue", &context).is_ok());
         let err = maison_command::parse("queu", &context).unwrap_err();
-        let text = parse_error(&err).text;
+        let text = parse_error(&err, Lang::En).text;
         assert!(!text.contains("not yet available"), "{text}");
         assert!(text.contains("`queue`"), "{text}");
     }
@@ -955,9 +958,12 @@ mod tests {
         };
         for text in ["book gpu01 9h please", "book", "data frobnicate", "cancel"] {
             let err = maison_command::parse(text, &context).unwrap_err();
-            let shown = parse_error(&err).to_terminal();
+            let shown = parse_error(&err, Lang::En).to_terminal();
             assert_eq!(shown.matches("Usage").count(), 1, "{text}: {shown}");
             assert_eq!(shown.matches("Example").count(), 1, "{text}: {shown}");
+            let shown = parse_error(&err, Lang::Ja).to_terminal();
+            assert_eq!(shown.matches("使い方").count(), 1, "{text}: {shown}");
+            assert_eq!(shown.matches("例: ").count(), 1, "{text}: {shown}");
         }
     }
 
