@@ -48,8 +48,72 @@ internal-error = :boom: Something went wrong on our side and nothing was changed
 
 ## Booking refusals and admin answers
 
+admins-only = :no_entry: Only Maison admins can do that. Ask one of them (they are listed in the bot's config).
+unknown-host = :grey_question: There is no host called `{ $name }`.
+host-did-you-mean = Did you mean `{ $host }`?
+hosts-listing = Hosts: { $hosts }.
+hosts-none-yet = No hosts are configured yet.
+
+taken = :no_entry_sign: `{ $host }` is taken for { $span }.
+taken-holder = • GPU { $gpu } — { $user } until { $until } (#{ $id })
+taken-a-moment-ago = • Someone booked it a moment before you.
+taken-next-slot = Next free slot on `{ $host }`: { $span }.
+taken-no-slot = `{ $host }` has no free slot of that length in the booking window.
+free-now = Free now: { $hosts }.
+free-now-host = `{ $host }` ({ $count } free)
+free-now-nowhere = No other host has a free GPU right now.
+extension-taken = :no_entry_sign: Can't extend: the GPUs are booked right after you.
+extension-holder = • GPU { $gpu } — { $user } from { $from } (#{ $id })
+
+nothing-free = :no_entry_sign: No host has { $what } for { $span }.
+nothing-free-one = a free GPU
+nothing-free-several = { $count } free GPUs
+nothing-free-earliest = The earliest fit is `{ $host }` from { $from }: `/maison book { $host } { $length } at { $at }`.
+nothing-free-ever = Nothing fits within the booking window either.
+
+refused-drained = :construction: `{ $host }` is drained for maintenance: no new bookings. Try `/maison book any …` or another host.
+refused-no-such-gpu = :grey_question: `{ $host }` has no GPU { $gpu }: its GPUs are 0–{ $last }. Example: `/maison book { $host }:0 2h`.
+refused-no-gpus = :grey_question: `{ $host }` has no GPUs to book.
+refused-not-enough-gpus = :grey_question: `{ $host }` has { $count } GPUs; you asked for { $wanted }.
+refused-in-past = :hourglass: That time is already past. Bookings start now or later, e.g. `/maison book gpu01 2h` or `… at 14:00`.
+refused-too-long = :straight_ruler: Bookings can last at most { $max }. Book that, then `/maison extend` later if you still need it.
+refused-too-far-ahead = :calendar: Bookings can start at most { $max } ahead.
+refused-user-limit = :scales: That would give you { $would_hold } GPUs at once; the limit is { $max } per person. Release one first (`/maison mine`).
+refused-not-found = :grey_question: There is no booking #{ $id }. `/maison mine` lists yours.
+refused-not-owner = :lock: Booking #{ $id } belongs to { $owner }. Only its owner or an admin can change it.
+refused-already-ended = :grey_question: Booking #{ $id } has already ended or was cancelled.
+refused-unknown-host = :grey_question: There is no host called `{ $host }`.
+refused-taken = :no_entry_sign: That slot is taken.
+refused-internal = :boom: Something went wrong on our side and nothing was changed.
+
 
 ## Fleet: status, launch, ps, stop, who
+
+hosts-none-configured = No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.
+fleet-header = GPU fleet
+fleet-legend = ■ booked now, □ free · { $free } GPU(s) free now · { $now } · `/maison status <host>` shows each GPU, who holds it and until when
+fleet-summary = GPU fleet: { $free } GPU(s) free now.
+board-booked = { $booked }/{ $total } booked
+board-busy = { $pct } % busy
+board-unbooked = :warning: { $gpus } in use without a booking
+board-agent-silent = agent not answering
+board-drained = _drained_
+status-agent-seen = :large_green_circle: agent seen { $seen }
+status-simulated = simulated GPUs
+status-agent-unreachable = :red_circle: agent unreachable, last seen { $seen }
+status-agent-not-polled = :white_circle: agent not polled yet
+status-never-seen = never
+status-host-one-gpu = { $count } GPU
+status-host-gpus = { $count } GPUs
+status-drained = :construction: drained
+status-gpu-held = :red_circle: { $user } until { $until }
+status-gpu-free-until = :large_green_circle: free until { $until } ({ $user } from then)
+status-gpu-free = :large_green_circle: free
+status-readings-stale = readings stale
+status-in-use = in use now { $pct }%, { $memory }
+status-memory-of = { $used } of { $total }
+status-as-of = As of { $now } ({ $tz }).
+status-free-summary = { $free } GPU(s) free now
 
 
 ## Projects

@@ -229,7 +229,7 @@ impl App {
         decision: Decision,
     ) -> anyhow::Result<Reply> {
         if !ctx.is_admin {
-            return Ok(replies::admins_only());
+            return Ok(replies::admins_only_in(ctx.lang));
         }
         let Ok(id) = value.trim_start_matches('#').parse::<i64>() else {
             return Ok(buttons::no_claim_request(value));

@@ -370,7 +370,7 @@ impl App {
         };
         let is_admin = self.is_admin(&user.slack_user_id);
         if auth::required_role(&command) == Role::Admin && !is_admin {
-            return Ok(replies::admins_only());
+            return Ok(replies::admins_only_in(lang));
         }
         let ctx = Ctx {
             user: &user,
