@@ -76,12 +76,13 @@ impl App {
                         return Ok(fleet_replies::nothing_called(
                             target,
                             &containers.unreachable,
+                            ctx.lang,
                         ));
                     }
-                    _ => return Ok(fleet_replies::ambiguous_images(target, &found)),
+                    _ => return Ok(fleet_replies::ambiguous_images(target, &found, ctx.lang)),
                 }
             }
-            many => return Ok(fleet_replies::ambiguous(target, many)),
+            many => return Ok(fleet_replies::ambiguous(target, many, ctx.lang)),
         };
         if let Some(owner) = &target.owner {
             return Ok(fleet_replies::already_owned(&target.label, owner));
