@@ -478,7 +478,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                   your bookings count for `vision` unless they say `--project`; `project default \
                   none` clears it. Admins keep the list: `project add` and `project rm` (a \
                   removed project stays in past bookings and reports, but takes no new ones).",
-        summary_ja: "GPU を予約する目的のプロジェクト。自分の既定のプロジェクトを設定します",
+        summary_ja: "GPU を何のプロジェクトに使うかを管理し、自分の既定のプロジェクトを設定します",
         details_ja: "`project` はプロジェクトの一覧と自分の既定を表示します。`project default vision` にすると、`--project` を付けない予約は `vision` の分として数えます。`project default none` で解除します。一覧は管理者が `project add` と `project rm` で管理します（削除したプロジェクトも過去の予約やレポートには残りますが、新しい予約には使えません）。",
         examples: &[
             "project",

@@ -206,6 +206,25 @@ host-open-again = :white_check_mark: `{ $host }` is open again for bookings and 
 
 ## Projects
 
+projects-none-admin = No projects yet. Add one with `/maison project add vision for "image models"`.
+projects-none = No projects yet. An admin adds them with `/maison project add`.
+projects-heading = *Projects*
+project-your-default = _(your default)_
+projects-removed = Removed (kept in past bookings): { $projects }
+projects-default-is = Your bookings count for `{ $name }` unless they say `--project`.
+projects-no-default = You have no default project: `/maison project default <project>` sets one.
+project-was-removed = :warning: The project `{ $name }` was removed and takes no new bookings.
+project-unknown = :warning: There is no project `{ $name }`.
+project-did-you-mean = Did you mean `{ $name }`?
+projects-none-yet = There are no projects yet; an admin adds them with `/maison project add`.
+projects-known = Projects: { $projects }.
+project-default-set = :white_check_mark: Your bookings now count for `{ $name }` unless they say `--project`.
+project-default-cleared = :white_check_mark: You have no default project any more.
+project-revived = :white_check_mark: `{ $name }` is back: it takes bookings again.
+project-added = :white_check_mark: Added the project `{ $name }`. People book for it with `--project { $name }`.
+project-exists = The project `{ $name }` already exists; nothing changed.
+project-removed = :white_check_mark: Removed `{ $name }`: it takes no new bookings, and stays in past bookings and reports.
+
 
 ## Reminders and DMs
 

@@ -206,6 +206,25 @@ host-open-again = :white_check_mark: `{ $host }` で再び予約と起動がで�
 
 ## プロジェクト
 
+projects-none-admin = プロジェクトはまだありません。`/maison project add vision for "image models"` で追加できます。
+projects-none = プロジェクトはまだありません。管理者が `/maison project add` で追加します。
+projects-heading = *プロジェクト*
+project-your-default = （あなたの既定）
+projects-removed = 削除済み（過去の予約には残ります）: { $projects }
+projects-default-is = `--project` を付けない予約は `{ $name }` の分として数えます。
+projects-no-default = 既定のプロジェクトはありません。`/maison project default <project>` で設定できます。
+project-was-removed = :warning: プロジェクト `{ $name }` は削除されたため、新しい予約には使えません。
+project-unknown = :warning: `{ $name }` というプロジェクトはありません。
+project-did-you-mean = `{ $name }` のことですか？
+projects-none-yet = プロジェクトはまだありません。管理者が `/maison project add` で追加します。
+projects-known = プロジェクト: { $projects }
+project-default-set = :white_check_mark: これからは、`--project` を付けない予約を `{ $name }` の分として数えます。
+project-default-cleared = :white_check_mark: 既定のプロジェクトを解除しました。
+project-revived = :white_check_mark: `{ $name }` を元に戻しました。また予約に使えます。
+project-added = :white_check_mark: プロジェクト `{ $name }` を追加しました。`--project { $name }` を付けて予約できます。
+project-exists = プロジェクト `{ $name }` はすでにあります。何も変更していません。
+project-removed = :white_check_mark: `{ $name }` を削除しました。新しい予約には使えませんが、過去の予約とレポートには残ります。
+
 
 ## リマインダーと DM
 

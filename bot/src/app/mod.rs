@@ -389,7 +389,10 @@ impl App {
             Command::Help { topic } => Ok(replies::help(topic.as_deref(), ctx.lang)),
             Command::Status { host } => self.status(ctx, host.as_deref()).await,
             Command::Book(request) => {
-                if let Some(refusal) = self.project_refusal(request.project.as_deref()).await? {
+                if let Some(refusal) = self
+                    .project_refusal(request.project.as_deref(), ctx.lang)
+                    .await?
+                {
                     return Ok(refusal);
                 }
                 let start = request.start.unwrap_or(ctx.now);
@@ -438,7 +441,7 @@ impl App {
                 min_mem,
                 project,
             } => {
-                if let Some(refusal) = self.project_refusal(project.as_deref()).await? {
+                if let Some(refusal) = self.project_refusal(project.as_deref(), ctx.lang).await? {
                     return Ok(refusal);
                 }
                 let wish = AnyWish {
