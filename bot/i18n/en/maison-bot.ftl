@@ -203,6 +203,13 @@ hosts-footer = As of { $now }. `/maison host drain <host>` stops new bookings an
 host-now-drained = :construction: `{ $host }` is drained: no new bookings or launches. Running containers and bookings are untouched.
 host-open-again = :white_check_mark: `{ $host }` is open again for bookings and launches.
 
+claim-kind-container = container
+claim-kind-image = image
+already-owned = :lock: `{ $label }` already belongs to { $owner }. Only unowned things can be claimed.
+claimed = :raising_hand: You now own the { $kind } `{ $label }` on `{ $host }`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.
+claimed-by-uid = :raising_hand: You now own the container `{ $label }` on `{ $host }`: it was claimed because its processes run as your uid { $uid }. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.
+claim-already-requested = :hourglass_flowing_sand: You already asked for the { $kind } `{ $label }` on `{ $host }` (request #{ $id }); it is waiting for an admin. You will get a DM when one of them decides.
+
 
 ## Projects
 

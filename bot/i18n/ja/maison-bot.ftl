@@ -203,6 +203,13 @@ hosts-footer = { $now } 時点。`/maison host drain <host>` でそのホスト�
 host-now-drained = :construction: `{ $host }` をメンテナンス中にしました。新しい予約と起動は受け付けません。動いているコンテナと予約はそのままです。
 host-open-again = :white_check_mark: `{ $host }` で再び予約と起動ができるようになりました。
 
+claim-kind-container = コンテナ
+claim-kind-image = イメージ
+already-owned = :lock: `{ $label }` にはすでに持ち主がいます: { $owner }。申請できるのは持ち主のいないものだけです。
+claimed = :raising_hand: `{ $host }` の{ $kind } `{ $label }` があなたのものになりました。`ps`、`who`、レポートにあなたのものとして表示されます。この申請は監査ログに記録されています。
+claimed-by-uid = :raising_hand: `{ $host }` のコンテナ `{ $label }` があなたのものになりました。プロセスがすべてあなたの uid { $uid } で動いていたためです。`ps`、`who`、レポートにあなたのものとして表示されます。この申請は監査ログに記録されています。
+claim-already-requested = :hourglass_flowing_sand: `{ $host }` の{ $kind } `{ $label }` はすでに申請済みです（申請 #{ $id }）。管理者の判断を待っています。決まったら DM でお知らせします。
+
 
 ## プロジェクト
 

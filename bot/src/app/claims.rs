@@ -85,7 +85,7 @@ impl App {
             many => return Ok(fleet_replies::ambiguous(target, many, ctx.lang)),
         };
         if let Some(owner) = &target.owner {
-            return Ok(fleet_replies::already_owned(&target.label, owner));
+            return Ok(fleet_replies::already_owned(&target.label, owner, ctx.lang));
         }
         let grounds = if ctx.is_admin {
             Ok(Grounds::Admin)
@@ -163,13 +163,15 @@ impl App {
         };
         Ok(match self.db.claim(&claim, ctx.now.timestamp()).await? {
             Ok(()) => match grounds {
-                Grounds::Admin => fleet_replies::claimed(target.kind, &target.label, &target.host),
+                Grounds::Admin => {
+                    fleet_replies::claimed(target.kind, &target.label, &target.host, ctx.lang)
+                }
                 Grounds::OwnUid(uid) => {
-                    fleet_replies::claimed_by_uid(&target.label, &target.host, uid)
+                    fleet_replies::claimed_by_uid(&target.label, &target.host, uid, ctx.lang)
                 }
             },
             Err(existing) => {
-                fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
+                fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing), ctx.lang)
             }
         })
     }
@@ -213,11 +215,13 @@ impl App {
             {
                 RequestOutcome::Asked(pending) => fleet_replies::claim_requested(&pending),
                 RequestOutcome::AlreadyAsked(pending) => {
-                    fleet_replies::claim_already_requested(&pending)
+                    fleet_replies::claim_already_requested(&pending, ctx.lang)
                 }
-                RequestOutcome::Owned(existing) => {
-                    fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
-                }
+                RequestOutcome::Owned(existing) => fleet_replies::already_owned(
+                    &target.label,
+                    &Owner::of_claim(&existing),
+                    ctx.lang,
+                ),
             },
         )
     }

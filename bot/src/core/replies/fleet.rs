@@ -588,24 +588,39 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz, lang: Lang) -> Repl
     Reply::ephemeral(sections.join("\n\n"))
 }
 
-pub fn already_owned(label: &str, owner: &Owner) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{label}` already belongs to {}{}. Only unowned things can be claimed.",
-        mention(&owner.slack_user),
-        if owner.claimed { " (claimed)" } else { "" }
+fn kind_in(kind: ClaimKind, lang: Lang) -> String {
+    match kind {
+        ClaimKind::Container => crate::tr!(lang, "claim-kind-container"),
+        ClaimKind::Image => crate::tr!(lang, "claim-kind-image"),
+    }
+}
+
+pub fn already_owned(label: &str, owner: &Owner, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "already-owned",
+        label = label,
+        owner = owner_text_in(&Some(owner.clone()), lang)
     ))
 }
 
-pub fn claimed(kind: ClaimKind, label: &str, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":raising_hand: You now own the {} `{label}` on `{host}`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.",
-        kind.as_str()
+pub fn claimed(kind: ClaimKind, label: &str, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claimed",
+        kind = kind_in(kind, lang),
+        label = label,
+        host = host
     ))
 }
 
-pub fn claimed_by_uid(label: &str, host: &str, uid: u32) -> Reply {
-    Reply::ephemeral(format!(
-        ":raising_hand: You now own the container `{label}` on `{host}`: it was claimed because its processes run as your uid {uid}. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log."
+pub fn claimed_by_uid(label: &str, host: &str, uid: u32, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claimed-by-uid",
+        label = label,
+        host = host,
+        uid = uid
     ))
 }
 
@@ -628,11 +643,14 @@ pub fn claim_requested(r: &ClaimRequest) -> Reply {
     ))
 }
 
-pub fn claim_already_requested(r: &ClaimRequest) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: You already asked for {} (request #{}); it is waiting for an admin. You will get a DM when one of them decides.",
-        request_subject(r),
-        r.id
+pub fn claim_already_requested(r: &ClaimRequest, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claim-already-requested",
+        kind = kind_in(r.kind, lang),
+        label = r.label.as_str(),
+        host = r.host.as_str(),
+        id = r.id
     ))
 }
 
@@ -1055,6 +1073,25 @@ mod tests {
             (&gpu02, Some(Err("connection refused".into()))),
             (&gpu03, None),
         ];
+        let request = ClaimRequest {
+            id: 3,
+            kind: ClaimKind::Container,
+            host: "gpu01".into(),
+            object_id: "3f2a9c0d1e2f".into(),
+            label: "old-notebook".into(),
+            requester: "U0ALICE".into(),
+            requester_name: "alice".into(),
+            reason: "it is stopped".into(),
+            status: "pending".into(),
+            decided_by: None,
+            created_at: NOW,
+            decided_at: None,
+            request_id: "req-1".into(),
+        };
+        let claimed_owner = Owner {
+            claimed: true,
+            ..alice()
+        };
         for lang in Lang::ALL {
             let replies = [
                 host_drained_in("gpu02", lang),
@@ -1115,6 +1152,10 @@ mod tests {
                 hosts(&rows, NOW, TZ, lang),
                 host_state_changed("gpu02", true, lang),
                 host_state_changed("gpu02", false, lang),
+                already_owned("old-notebook", &claimed_owner, lang),
+                claimed(ClaimKind::Image, "pytorch:2.3", "gpu01", lang),
+                claimed_by_uid("old-notebook", "gpu01", 1000, lang),
+                claim_already_requested(&request, lang),
             ];
             let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
             insta::assert_snapshot!(format!("fleet_replies_{lang}"), text.join("\n---\n"));
