@@ -7,6 +7,7 @@ use chrono::Duration;
 
 use crate::duration::format_duration;
 use crate::spec::{self, DURATION_FORMS, TIME_FORMS};
+use crate::{Lang, error_ja};
 
 /// A command line that does not parse. `Display` is the user-facing text (Slack mrkdwn).
 ///
@@ -259,6 +260,22 @@ impl ParseError {
     /// `/maison`, and an example. The error's own text never repeats it.
     pub fn right_form(&self) -> Option<String> {
         self.command().map(right_form)
+    }
+
+    /// The text shown to a reader of `lang`; `Display` is the English one (and what logs get).
+    pub fn message_in(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.to_string(),
+            Lang::Ja => error_ja::message(self),
+        }
+    }
+
+    /// [`right_form`](Self::right_form) in `lang`.
+    pub fn right_form_in(&self, lang: Lang) -> Option<String> {
+        self.command().map(|command| match lang {
+            Lang::En => right_form(command),
+            Lang::Ja => error_ja::right_form(command),
+        })
     }
 
     /// The canonical name of the command concerned, when the command word was recognised.

@@ -7,6 +7,7 @@
 
 mod duration;
 mod error;
+mod error_ja;
 mod help;
 mod lang;
 mod lexer;

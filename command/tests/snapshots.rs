@@ -5,7 +5,7 @@
 
 mod support;
 
-use maison_command::{COMMANDS, help_text};
+use maison_command::{COMMANDS, Lang, help_text};
 use support::parse;
 
 /// What the user sees for a refused line, with the usage the bot may attach.
@@ -17,12 +17,59 @@ fn reply(input: &str) -> String {
     )
 }
 
+/// The same in Japanese, as the bot shows it: the message, then how the command is typed.
+fn reply_ja(input: &str) -> String {
+    let error = parse(input).expect_err(input);
+    let message = error.message_in(Lang::Ja);
+    assert_reads_japanese(&message);
+    format!(
+        "input: /maison {input}\n\n{message}\n\n{}",
+        error.right_form_in(Lang::Ja).as_deref().unwrap_or("(none)")
+    )
+}
+
+/// Words a Japanese engineer writes in Latin letters anyway.
+const LATIN_IN_JAPANESE: &[&str] = &[
+    "GPU",
+    "ID",
+    "DM",
+    "Slack",
+    "Maison",
+    "maison",
+    "Unix",
+    "uid",
+    "root",
+    "Dockerfile",
+    "NUL",
+    "GB",
+    "MB",
+    "TB",
+    "GiB",
+    "Europe",
+    "Paris",
+];
+
+/// No English left outside `code` but command words: commands, names and examples are typed as
+/// they are, every other word is Japanese.
+fn assert_reads_japanese(text: &str) {
+    let prose: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    for word in prose.split(|c: char| !c.is_ascii_alphabetic()) {
+        assert!(
+            word.len() < 3
+                || LATIN_IN_JAPANESE.contains(&word)
+                || COMMANDS.iter().any(|spec| spec.name == word),
+            "English `{word}` in Japanese text: {text}"
+        );
+    }
+}
+
 macro_rules! error_snapshots {
     ($($name:ident: $input:expr;)*) => {
         $(
             #[test]
             fn $name() {
                 insta::assert_snapshot!(reply($input));
+                insta::assert_snapshot!(concat!(stringify!($name), "_ja"), reply_ja($input));
             }
         )*
     };
@@ -96,11 +143,17 @@ fn nonexistent_local_time() {
     };
     let error = maison_command::parse("book gpu01 1h at tomorrow 2:30", &ctx).unwrap_err();
     insta::assert_snapshot!(error.to_string());
+    let japanese = error.message_in(Lang::Ja);
+    assert_reads_japanese(&japanese);
+    insta::assert_snapshot!("nonexistent_local_time_ja", japanese);
 }
 
 #[test]
 fn help_overview() {
-    insta::assert_snapshot!(help_text(None).unwrap());
+    insta::assert_snapshot!(help_text(None, Lang::En).unwrap());
+    let japanese = help_text(None, Lang::Ja).unwrap();
+    assert_reads_japanese(&japanese);
+    insta::assert_snapshot!("help_overview_ja", japanese);
 }
 
 #[test]
@@ -108,22 +161,53 @@ fn help_for_each_command() {
     for spec in COMMANDS {
         insta::assert_snapshot!(
             format!("help_{}", spec.name),
-            help_text(Some(spec.name)).unwrap()
+            help_text(Some(spec.name), Lang::En).unwrap()
         );
+        let japanese = help_text(Some(spec.name), Lang::Ja).unwrap();
+        assert_reads_japanese(&japanese);
+        insta::assert_snapshot!(format!("help_{}_ja", spec.name), japanese);
+    }
+}
+
+/// Every command has its Japanese summary, and Japanese details exactly where it has English
+/// ones: a new command cannot reach Japanese readers in English.
+#[test]
+fn every_command_has_japanese_text() {
+    for spec in COMMANDS {
+        assert!(
+            !spec.summary_ja.is_empty(),
+            "{}: no Japanese summary",
+            spec.name
+        );
+        assert_eq!(
+            spec.details_ja.is_empty(),
+            spec.details.is_empty(),
+            "{}: Japanese details must exist exactly where English ones do",
+            spec.name
+        );
+        assert_reads_japanese(spec.summary_ja);
+        assert_reads_japanese(spec.details_ja);
     }
 }
 
 #[test]
 fn help_topics_accept_aliases_and_case() {
-    assert_eq!(help_text(Some("Bookings")), help_text(Some("mine")));
-    assert!(
-        help_text(Some("mine"))
-            .unwrap()
-            .starts_with("*/maison mine*")
-    );
+    for lang in Lang::ALL {
+        assert_eq!(
+            help_text(Some("Bookings"), lang),
+            help_text(Some("mine"), lang)
+        );
+        assert!(
+            help_text(Some("mine"), lang)
+                .unwrap()
+                .starts_with("*/maison mine*")
+        );
+    }
 }
 
 #[test]
 fn help_for_an_unknown_topic() {
-    insta::assert_snapshot!(help_text(Some("relase")).unwrap_err().to_string());
+    let error = help_text(Some("relase"), Lang::En).unwrap_err();
+    insta::assert_snapshot!(error.to_string());
+    insta::assert_snapshot!("help_for_an_unknown_topic_ja", error.message_in(Lang::Ja));
 }

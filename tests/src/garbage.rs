@@ -197,9 +197,11 @@ fn command_parser() -> Target {
         ],
         run: Box::new(move |input| {
             if let Err(err) = maison_command::parse(input, &context) {
-                let reply = maison_bot::core::replies::parse_error(&err);
-                let _ = reply.to_slack_json();
-                let _ = reply.to_terminal();
+                for lang in maison_command::Lang::ALL {
+                    let reply = maison_bot::core::replies::parse_error(&err, lang);
+                    let _ = reply.to_slack_json();
+                    let _ = reply.to_terminal();
+                }
             }
         }),
     }

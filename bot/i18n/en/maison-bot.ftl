@@ -48,11 +48,189 @@ internal-error = :boom: Something went wrong on our side and nothing was changed
 
 ## Booking refusals and admin answers
 
+admins-only = :no_entry: Only Maison admins can do that. Ask one of them (they are listed in the bot's config).
+unknown-host = :grey_question: There is no host called `{ $name }`.
+host-did-you-mean = Did you mean `{ $host }`?
+hosts-listing = Hosts: { $hosts }.
+hosts-none-yet = No hosts are configured yet.
+
+taken = :no_entry_sign: `{ $host }` is taken for { $span }.
+taken-holder = • GPU { $gpu } — { $user } until { $until } (#{ $id })
+taken-a-moment-ago = • Someone booked it a moment before you.
+taken-next-slot = Next free slot on `{ $host }`: { $span }.
+taken-no-slot = `{ $host }` has no free slot of that length in the booking window.
+free-now = Free now: { $hosts }.
+free-now-host = `{ $host }` ({ $count } free)
+free-now-nowhere = No other host has a free GPU right now.
+extension-taken = :no_entry_sign: Can't extend: the GPUs are booked right after you.
+extension-holder = • GPU { $gpu } — { $user } from { $from } (#{ $id })
+
+nothing-free = :no_entry_sign: No host has { $what } for { $span }.
+nothing-free-one = a free GPU
+nothing-free-several = { $count } free GPUs
+nothing-free-earliest = The earliest fit is `{ $host }` from { $from }: `/maison book { $host } { $length } at { $at }`.
+nothing-free-ever = Nothing fits within the booking window either.
+
+refused-drained = :construction: `{ $host }` is drained for maintenance: no new bookings. Try `/maison book any …` or another host.
+refused-no-such-gpu = :grey_question: `{ $host }` has no GPU { $gpu }: its GPUs are 0–{ $last }. Example: `/maison book { $host }:0 2h`.
+refused-no-gpus = :grey_question: `{ $host }` has no GPUs to book.
+refused-not-enough-gpus = :grey_question: `{ $host }` has { $count } GPUs; you asked for { $wanted }.
+refused-in-past = :hourglass: That time is already past. Bookings start now or later, e.g. `/maison book gpu01 2h` or `… at 14:00`.
+refused-too-long = :straight_ruler: Bookings can last at most { $max }. Book that, then `/maison extend` later if you still need it.
+refused-too-far-ahead = :calendar: Bookings can start at most { $max } ahead.
+refused-user-limit = :scales: That would give you { $would_hold } GPUs at once; the limit is { $max } per person. Release one first (`/maison mine`).
+refused-not-found = :grey_question: There is no booking #{ $id }. `/maison mine` lists yours.
+refused-not-owner = :lock: Booking #{ $id } belongs to { $owner }. Only its owner or an admin can change it.
+refused-already-ended = :grey_question: Booking #{ $id } has already ended or was cancelled.
+refused-unknown-host = :grey_question: There is no host called `{ $host }`.
+refused-taken = :no_entry_sign: That slot is taken.
+refused-internal = :boom: Something went wrong on our side and nothing was changed.
+
 
 ## Fleet: status, launch, ps, stop, who
 
+hosts-none-configured = No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.
+fleet-header = GPU fleet
+fleet-legend = ■ booked now, □ free · { $free } GPU(s) free now · { $now } · `/maison status <host>` shows each GPU, who holds it and until when
+fleet-summary = GPU fleet: { $free } GPU(s) free now.
+board-booked = { $booked }/{ $total } booked
+board-busy = { $pct } % busy
+board-unbooked = :warning: { $gpus } in use without a booking
+board-agent-silent = agent not answering
+board-drained = _drained_
+status-agent-seen = :large_green_circle: agent seen { $seen }
+status-simulated = simulated GPUs
+status-agent-unreachable = :red_circle: agent unreachable, last seen { $seen }
+status-agent-not-polled = :white_circle: agent not polled yet
+status-never-seen = never
+status-host-one-gpu = { $count } GPU
+status-host-gpus = { $count } GPUs
+status-drained = :construction: drained
+status-gpu-held = :red_circle: { $user } until { $until }
+status-gpu-free-until = :large_green_circle: free until { $until } ({ $user } from then)
+status-gpu-free = :large_green_circle: free
+status-readings-stale = readings stale
+status-in-use = in use now { $pct }%, { $memory }
+status-memory-of = { $used } of { $total }
+status-as-of = As of { $now } ({ $tz }).
+status-free-summary = { $free } GPU(s) free now
+
+fleet-host-drained = :construction: `{ $host }` is drained for maintenance: no new launches. Ask an admin, or use another host.
+fleet-no-agent = :electric_plug: `{ $host }` has no Maison agent configured (`agent_url` in the bot's config), so containers there cannot be managed from Slack yet.
+fleet-gpu-not-booked = :no_entry_sign: GPU { $gpu } is not in your booking #{ $id } on `{ $host }` ({ $gpus }). Launch on the GPUs you booked, or `/maison book { $host }:{ $gpu } 2h` first.
+fleet-booking-required = :ticket: You have no running booking on `{ $host }`, and launching needs one so GPUs are never shared by surprise. Book first, then launch again.
+fleet-book-now = Book { $host } now (1 GPU, 2h)
+fleet-no-unix-mapping = :bust_in_silhouette: You have no Unix account mapping, so Maison cannot launch containers for you (they never run as root or as the image's user). Ask an admin to add to `maison.toml`:
+fleet-no-booking-warning = :warning: You have no booking on `{ $host }`: the container runs without GPUs. `/maison book { $host } 2h` to get some.
+fleet-no-gpu = no GPU
+fleet-launching = :hourglass_flowing_sand: Starting `{ $name }` on `{ $host }` from `{ $image }` with { $gpus }… I'll post here when it is up.
+fleet-launched = :rocket: `{ $name }` is running on `{ $host }` ({ $image }, { $gpus }).
+fleet-launched-already = :recycle: `{ $name }` already exists on `{ $host }` from the same request: nothing new was started.
+fleet-enter-hint = Enter it: `ssh { $host }` then `maison enter { $name }` (no Docker group needed).
+fleet-launched-commands = `/maison ps` lists your containers · `/maison stop { $name }` · `/maison rm { $name }`
+fleet-agent-unreachable = :electric_plug: The agent on `{ $host }` could not be reached ({ $error }). Nothing was changed; try again in a minute.
+fleet-agent-uncallable = :electric_plug: The agent on `{ $host }` could not be called ({ $error }). Nothing was changed.
+fleet-agent-silent = :electric_plug: The agent on `{ $host }` did not answer ({ $error }), so I cannot tell whether { $uncertain }.
+fleet-uncertain-changed = `{ $name }` was changed. `/maison ps` shows how things stand; asking again is safe (the same request never starts a second container)
+fleet-policy-refused = :shield: The agent on `{ $host }` refused `{ $name }` (rule `{ $rule }`): { $message }
+fleet-still-running = :warning: `{ $name }` on `{ $host }` is still running: `/maison stop { $name }` first.
+fleet-host-says = :grey_question: `{ $host }` says: { $message }
+fleet-agent-failed = :warning: The agent on `{ $host }` could not do it: { $message }
+
+owner-claimed = { $user } (claimed)
+owner-none = _unowned_
+ps-title-all = All containers
+ps-title-mine = Your containers
+ps-none-anywhere = No containers on the reachable hosts.
+ps-none-mine = You have no containers. `/maison launch <host> <image>` starts one; `/maison ps --all` shows everyone's.
+ps-line = { $state } `{ $name }` on `{ $host }` · { $image } · { $gpus } · { $status }{ $owner }
+ps-more = … and { $count } more
+ps-not-answering = :electric_plug: Not answering, so not listed: { $hosts }.
+ps-as-of = As of { $now }.
+ps-count = { $count } container(s)
+no-such-container = :grey_question: No container called `{ $target }` on any host.
+container-did-you-mean = Did you mean `{ $name }`?
+no-such-container-hint = `/maison ps --all` lists them.
+hosts-did-not-answer = ({ $hosts } did not answer.)
+nothing-called = :grey_question: No container or image called `{ $target }` on any host. Use a container name, an id (at least 4 characters) or an image tag.
+ambiguous-containers = :grey_question: `{ $target }` matches several containers; use a longer id:
+ambiguous-container = • `{ $name }` on `{ $host }` (id `{ $id }`)
+ambiguous-images = :grey_question: `{ $target }` matches images on several hosts; use the id:
+ambiguous-image = • `{ $id }` on `{ $host }`
+not-your-container = :lock: `{ $name }` on `{ $host }` belongs to { $owner }. Only its owner or an admin can stop or remove it — ask them in a thread.
+unowned-container = :grey_question: `{ $name }` on `{ $host }` has no owner (made outside Maison). If it is yours, `/maison claim { $name }` first.
+container-stopped = :stop_sign: Stopped `{ $name }` on `{ $host }`. `/maison rm { $name }` removes it.
+container-removed = :wastebasket: Removed `{ $name }` from `{ $host }`.
+
+who-container = *`{ $name }`* on `{ $host }` — { $status }
+who-owner = • owner: { $owner }
+who-created = • created { $when } ({ $how })
+who-made-with-maison = launched with Maison
+who-made-outside = made outside Maison
+who-catalog-image = catalogue image
+who-custom-image = custom image
+who-plain-image = image
+who-image-line = • { $source }: `{ $image }`
+who-gpus-line = • { $gpus } · id `{ $id }`
+who-booking = booking #{ $id }
+who-no-booking = no booking
+who-last-gpu = last used a GPU { $when }
+who-no-gpu-use = no GPU use recorded
+limits = Limits: { $processes } · { $memory } memory · { $cpus } · /dev/shm { $shm }
+limits-docker-defaults = Limits: Docker defaults (made outside Maison)
+limits-processes = { $count } processes
+limits-no-process-limit = no process limit
+limits-one-cpu = 1 CPU
+limits-cpus = { $count } CPUs
+who-image = *`{ $name }`* on `{ $host }` — { $size }
+who-image-dangling = dangling
+who-image-created = • created { $when } · id `{ $id }`
+who-image-unused = unused
+who-image-used-by = used by { $containers }
+who-image-user = `{ $name }` ({ $owner })
+
+hosts-title = Hosts
+hosts-state-drained = :construction: drained
+hosts-state-active = active
+hosts-no-agent = no agent configured
+hosts-agent-up = :large_green_circle: agent { $version } · Docker { $docker } · { $gpus } GPU(s)
+hosts-agent-up-simulated = :large_green_circle: agent { $version } · Docker { $docker } · { $gpus } GPU(s) (simulated)
+hosts-docker-unreachable = unreachable
+hosts-agent-down = :red_circle: agent not answering ({ $error })
+hosts-line = • *{ $host }* — { $count } GPUs booked by Maison · { $state } · { $agent }
+hosts-none = No hosts configured.
+hosts-footer = As of { $now }. `/maison host drain <host>` stops new bookings and launches there; `undrain` reopens it.
+host-now-drained = :construction: `{ $host }` is drained: no new bookings or launches. Running containers and bookings are untouched.
+host-open-again = :white_check_mark: `{ $host }` is open again for bookings and launches.
+
+claim-kind-container = container
+claim-kind-image = image
+already-owned = :lock: `{ $label }` already belongs to { $owner }. Only unowned things can be claimed.
+claimed = :raising_hand: You now own the { $kind } `{ $label }` on `{ $host }`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.
+claimed-by-uid = :raising_hand: You now own the container `{ $label }` on `{ $host }`: it was claimed because its processes run as your uid { $uid }. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.
+claim-already-requested = :hourglass_flowing_sand: You already asked for the { $kind } `{ $label }` on `{ $host }` (request #{ $id }); it is waiting for an admin. You will get a DM when one of them decides.
+
 
 ## Projects
+
+projects-none-admin = No projects yet. Add one with `/maison project add vision for "image models"`.
+projects-none = No projects yet. An admin adds them with `/maison project add`.
+projects-heading = *Projects*
+project-your-default = _(your default)_
+projects-removed = Removed (kept in past bookings): { $projects }
+projects-default-is = Your bookings count for `{ $name }` unless they say `--project`.
+projects-no-default = You have no default project: `/maison project default <project>` sets one.
+project-was-removed = :warning: The project `{ $name }` was removed and takes no new bookings.
+project-unknown = :warning: There is no project `{ $name }`.
+project-did-you-mean = Did you mean `{ $name }`?
+projects-none-yet = There are no projects yet; an admin adds them with `/maison project add`.
+projects-known = Projects: { $projects }.
+project-default-set = :white_check_mark: Your bookings now count for `{ $name }` unless they say `--project`.
+project-default-cleared = :white_check_mark: You have no default project any more.
+project-revived = :white_check_mark: `{ $name }` is back: it takes bookings again.
+project-added = :white_check_mark: Added the project `{ $name }`. People book for it with `--project { $name }`.
+project-exists = The project `{ $name }` already exists; nothing changed.
+project-removed = :white_check_mark: Removed `{ $name }`: it takes no new bookings, and stays in past bookings and reports.
 
 
 ## Reminders and DMs

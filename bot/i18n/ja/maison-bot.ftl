@@ -48,11 +48,189 @@ internal-error = :boom: こちら側で問題が起きたため、何も変更�
 
 ## 予約の拒否と管理者向けの返答
 
+admins-only = :no_entry: この操作は Maison の管理者だけができます。管理者（ボットの設定に載っています）に依頼してください。
+unknown-host = :grey_question: `{ $name }` というホストはありません。
+host-did-you-mean = `{ $host }` のことですか？
+hosts-listing = ホスト: { $hosts }
+hosts-none-yet = ホストはまだ設定されていません。
+
+taken = :no_entry_sign: `{ $host }` は { $span } に空きがありません。
+taken-holder = • GPU { $gpu } — { $user } さんが { $until } まで使用中（#{ $id }）
+taken-a-moment-ago = • 直前にほかの人が予約しました。
+taken-next-slot = `{ $host }` の次の空きは { $span } です。
+taken-no-slot = `{ $host }` には、予約できる期間内にこの長さの空きがありません。
+free-now = 今空いているホスト: { $hosts }
+free-now-host = `{ $host }`（{ $count } 基空き）
+free-now-nowhere = ほかのホストにも今空いている GPU はありません。
+extension-taken = :no_entry_sign: 延長できません。この予約のすぐあとに GPU が予約されています。
+extension-holder = • GPU { $gpu } — { $user } さんが { $from } から使用（#{ $id }）
+
+nothing-free = :no_entry_sign: { $span } に{ $what }あるホストはありません。
+nothing-free-one = 空いている GPU が
+nothing-free-several = 空いている GPU が { $count } 基
+nothing-free-earliest = いちばん早いのは `{ $host }` の { $from } からです: `/maison book { $host } { $length } at { $at }`
+nothing-free-ever = 予約できる期間内にも空きはありません。
+
+refused-drained = :construction: `{ $host }` はメンテナンス中のため、新しい予約を受け付けていません。`/maison book any …` かほかのホストをお試しください。
+refused-no-such-gpu = :grey_question: `{ $host }` に GPU { $gpu } はありません。GPU の番号は 0〜{ $last } です。例: `/maison book { $host }:0 2h`
+refused-no-gpus = :grey_question: `{ $host }` には予約できる GPU がありません。
+refused-not-enough-gpus = :grey_question: `{ $host }` の GPU は { $count } 基ですが、{ $wanted } 基を指定しています。
+refused-in-past = :hourglass: その時刻はもう過ぎています。予約は今以降から始めてください（例: `/maison book gpu01 2h`、`… at 14:00`）。
+refused-too-long = :straight_ruler: 予約できるのは最長 { $max } です。まずその長さで予約し、必要ならあとで `/maison extend` で延長してください。
+refused-too-far-ahead = :calendar: 予約を始められるのは最大 { $max } 先までです。
+refused-user-limit = :scales: この予約で同時に使う GPU が { $would_hold } 基になります。上限は 1 人 { $max } 基です。先にどれかを終了してください（`/maison mine`）。
+refused-not-found = :grey_question: 予約 #{ $id } はありません。自分の予約は `/maison mine` で表示できます。
+refused-not-owner = :lock: 予約 #{ $id } は { $owner } さんの予約です。変更できるのは本人か管理者だけです。
+refused-already-ended = :grey_question: 予約 #{ $id } はすでに終了したか、取り消されています。
+refused-unknown-host = :grey_question: `{ $host }` というホストはありません。
+refused-taken = :no_entry_sign: その時間帯はすでに予約されています。
+refused-internal = :boom: こちら側で問題が起きたため、何も変更していません。
+
 
 ## フリート: status, launch, ps, stop, who
 
+hosts-none-configured = ホストがまだ設定されていません。ボットの設定に `[[hosts]]` を追加してください。
+fleet-header = GPU フリート
+fleet-legend = ■ 予約中、□ 空き · 今空いている GPU: { $free } 基 · { $now } · `/maison status <host>` で GPU ごとに、誰がいつまで使うかを表示します
+fleet-summary = GPU フリート: 今空いている GPU は { $free } 基です。
+board-booked = { $booked }/{ $total } 予約中
+board-busy = 使用率 { $pct } %
+board-unbooked = :warning: { $gpus } が予約なしで使われています
+board-agent-silent = エージェントが応答しません
+board-drained = （メンテナンス中）
+status-agent-seen = :large_green_circle: エージェント応答あり（{ $seen }）
+status-simulated = 模擬 GPU
+status-agent-unreachable = :red_circle: エージェントに接続できません（最終応答 { $seen }）
+status-agent-not-polled = :white_circle: エージェントはまだ確認していません
+status-never-seen = なし
+status-host-one-gpu = GPU { $count } 基
+status-host-gpus = GPU { $count } 基
+status-drained = :construction: メンテナンス中
+status-gpu-held = :red_circle: { $user } さんが { $until } まで使用
+status-gpu-free-until = :large_green_circle: { $until } まで空き（その後 { $user } さん）
+status-gpu-free = :large_green_circle: 空き
+status-readings-stale = 計測値が古くなっています
+status-in-use = 現在の使用率 { $pct }%、メモリ { $memory }
+status-memory-of = { $used } / { $total }
+status-as-of = { $now } 時点（{ $tz }）
+status-free-summary = 今空いている GPU は { $free } 基です
+
+fleet-host-drained = :construction: `{ $host }` はメンテナンス中のため、新しいコンテナを起動できません。管理者に相談するか、ほかのホストを使ってください。
+fleet-no-agent = :electric_plug: `{ $host }` には Maison のエージェントが設定されていない（ボットの設定の `agent_url`）ため、まだ Slack からコンテナを管理できません。
+fleet-gpu-not-booked = :no_entry_sign: GPU { $gpu } は `{ $host }` の予約 #{ $id }（{ $gpus }）に含まれていません。予約した GPU で起動するか、先に `/maison book { $host }:{ $gpu } 2h` で予約してください。
+fleet-booking-required = :ticket: `{ $host }` で実行中の予約がありません。知らないうちに GPU を共有することがないよう、起動には予約が必要です。予約してから、もう一度起動してください。
+fleet-book-now = { $host } を今すぐ予約（GPU 1 基、2時間）
+fleet-no-unix-mapping = :bust_in_silhouette: Unix アカウントが対応付けられていないため、コンテナを起動できません（コンテナは root やイメージのユーザーでは動かしません）。管理者に `maison.toml` へ次の設定を追加してもらってください:
+fleet-no-booking-warning = :warning: `{ $host }` の予約がないため、コンテナは GPU なしで動きます。GPU を使うには `/maison book { $host } 2h` で予約してください。
+fleet-no-gpu = GPU なし
+fleet-launching = :hourglass_flowing_sand: `{ $host }` で `{ $image }` から `{ $name }` を起動しています（{ $gpus }）… 起動したらここでお知らせします。
+fleet-launched = :rocket: `{ $name }` が `{ $host }` で動いています（{ $image }、{ $gpus }）。
+fleet-launched-already = :recycle: 同じリクエストの `{ $name }` がすでに `{ $host }` にあるため、新しくは起動していません。
+fleet-enter-hint = 入り方: `ssh { $host }` のあと `maison enter { $name }` を実行してください（docker グループは不要です）。
+fleet-launched-commands = `/maison ps` で自分のコンテナを一覧表示 · `/maison stop { $name }` · `/maison rm { $name }`
+fleet-agent-unreachable = :electric_plug: `{ $host }` のエージェントに接続できませんでした（{ $error }）。何も変更していません。1 分ほどしてからもう一度お試しください。
+fleet-agent-uncallable = :electric_plug: `{ $host }` のエージェントを呼び出せませんでした（{ $error }）。何も変更していません。
+fleet-agent-silent = :electric_plug: `{ $host }` のエージェントから応答がありませんでした（{ $error }）。{ $uncertain }。
+fleet-uncertain-changed = そのため `{ $name }` が変更されたかどうかわかりません。`/maison ps` で今の状態を確認できます。同じリクエストで 2 つ目のコンテナが起動することはないので、もう一度実行しても大丈夫です
+fleet-policy-refused = :shield: `{ $host }` のエージェントが `{ $name }` を拒否しました（ルール `{ $rule }`）: { $message }
+fleet-still-running = :warning: `{ $host }` の `{ $name }` はまだ動いています。先に `/maison stop { $name }` を実行してください。
+fleet-host-says = :grey_question: `{ $host }` からの応答: { $message }
+fleet-agent-failed = :warning: `{ $host }` のエージェントが処理できませんでした: { $message }
+
+owner-claimed = { $user }（申請で取得）
+owner-none = （持ち主なし）
+ps-title-all = すべてのコンテナ
+ps-title-mine = 自分のコンテナ
+ps-none-anywhere = 応答のあるホストにコンテナはありません。
+ps-none-mine = コンテナはありません。`/maison launch <host> <image>` で起動でき、`/maison ps --all` で全員のコンテナを表示できます。
+ps-line = { $state } `{ $name }`（`{ $host }`）· { $image } · { $gpus } · { $status }{ $owner }
+ps-more = … ほか { $count } 件
+ps-not-answering = :electric_plug: 応答がないため表示していないホスト: { $hosts }
+ps-as-of = { $now } 時点
+ps-count = コンテナ { $count } 件
+no-such-container = :grey_question: `{ $target }` というコンテナはどのホストにもありません。
+container-did-you-mean = `{ $name }` のことですか？
+no-such-container-hint = `/maison ps --all` で一覧を表示できます。
+hosts-did-not-answer = （{ $hosts } から応答がありませんでした）
+nothing-called = :grey_question: `{ $target }` というコンテナやイメージはどのホストにもありません。コンテナの名前、ID（4 文字以上）、またはイメージのタグを指定してください。
+ambiguous-containers = :grey_question: `{ $target }` に当てはまるコンテナが複数あります。もっと長い ID を指定してください:
+ambiguous-container = • `{ $name }`（`{ $host }`、ID `{ $id }`）
+ambiguous-images = :grey_question: `{ $target }` に当てはまるイメージが複数のホストにあります。ID を指定してください:
+ambiguous-image = • `{ $id }`（`{ $host }`）
+not-your-container = :lock: `{ $host }` の `{ $name }` は { $owner } さんのものです。停止や削除ができるのは持ち主か管理者だけです。スレッドで本人に相談してください。
+unowned-container = :grey_question: `{ $host }` の `{ $name }` には持ち主がいません（Maison の外で作られました）。自分のものなら、先に `/maison claim { $name }` を実行してください。
+container-stopped = :stop_sign: `{ $host }` の `{ $name }` を停止しました。`/maison rm { $name }` で削除できます。
+container-removed = :wastebasket: `{ $host }` から `{ $name }` を削除しました。
+
+who-container = *`{ $name }`*（`{ $host }`）— { $status }
+who-owner = • 持ち主: { $owner }
+who-created = • 作成: { $when }（{ $how }）
+who-made-with-maison = Maison で起動
+who-made-outside = Maison の外で作成
+who-catalog-image = カタログのイメージ
+who-custom-image = カスタムイメージ
+who-plain-image = イメージ
+who-image-line = • { $source }: `{ $image }`
+who-gpus-line = • { $gpus } · ID `{ $id }`
+who-booking = 予約 #{ $id }
+who-no-booking = 予約なし
+who-last-gpu = GPU の最終使用: { $when }
+who-no-gpu-use = GPU の使用記録なし
+limits = 上限: { $processes } · メモリ { $memory } · { $cpus } · /dev/shm { $shm }
+limits-docker-defaults = 上限: Docker の既定値（Maison の外で作成）
+limits-processes = プロセス { $count } 個
+limits-no-process-limit = プロセス数の上限なし
+limits-one-cpu = CPU 1 個
+limits-cpus = CPU { $count } 個
+who-image = *`{ $name }`*（`{ $host }`）— { $size }
+who-image-dangling = タグなし（dangling）
+who-image-created = • 作成: { $when } · ID `{ $id }`
+who-image-unused = 未使用
+who-image-used-by = 使用中: { $containers }
+who-image-user = `{ $name }`（{ $owner }）
+
+hosts-title = ホスト
+hosts-state-drained = :construction: メンテナンス中
+hosts-state-active = 稼働中
+hosts-no-agent = エージェント未設定
+hosts-agent-up = :large_green_circle: エージェント { $version } · Docker { $docker } · GPU { $gpus } 基
+hosts-agent-up-simulated = :large_green_circle: エージェント { $version } · Docker { $docker } · GPU { $gpus } 基（模擬）
+hosts-docker-unreachable = 接続不可
+hosts-agent-down = :red_circle: エージェントが応答しません（{ $error }）
+hosts-line = • *{ $host }* — Maison で予約できる GPU { $count } 基 · { $state } · { $agent }
+hosts-none = ホストが設定されていません。
+hosts-footer = { $now } 時点。`/maison host drain <host>` でそのホストへの新しい予約と起動を止め、`undrain` で再開します。
+host-now-drained = :construction: `{ $host }` をメンテナンス中にしました。新しい予約と起動は受け付けません。動いているコンテナと予約はそのままです。
+host-open-again = :white_check_mark: `{ $host }` で再び予約と起動ができるようになりました。
+
+claim-kind-container = コンテナ
+claim-kind-image = イメージ
+already-owned = :lock: `{ $label }` にはすでに持ち主がいます: { $owner }。申請できるのは持ち主のいないものだけです。
+claimed = :raising_hand: `{ $host }` の{ $kind } `{ $label }` があなたのものになりました。`ps`、`who`、レポートにあなたのものとして表示されます。この申請は監査ログに記録されています。
+claimed-by-uid = :raising_hand: `{ $host }` のコンテナ `{ $label }` があなたのものになりました。プロセスがすべてあなたの uid { $uid } で動いていたためです。`ps`、`who`、レポートにあなたのものとして表示されます。この申請は監査ログに記録されています。
+claim-already-requested = :hourglass_flowing_sand: `{ $host }` の{ $kind } `{ $label }` はすでに申請済みです（申請 #{ $id }）。管理者の判断を待っています。決まったら DM でお知らせします。
+
 
 ## プロジェクト
+
+projects-none-admin = プロジェクトはまだありません。`/maison project add vision for "image models"` で追加できます。
+projects-none = プロジェクトはまだありません。管理者が `/maison project add` で追加します。
+projects-heading = *プロジェクト*
+project-your-default = （あなたの既定）
+projects-removed = 削除済み（過去の予約には残ります）: { $projects }
+projects-default-is = `--project` を付けない予約は `{ $name }` の分として数えます。
+projects-no-default = 既定のプロジェクトはありません。`/maison project default <project>` で設定できます。
+project-was-removed = :warning: プロジェクト `{ $name }` は削除されたため、新しい予約には使えません。
+project-unknown = :warning: `{ $name }` というプロジェクトはありません。
+project-did-you-mean = `{ $name }` のことですか？
+projects-none-yet = プロジェクトはまだありません。管理者が `/maison project add` で追加します。
+projects-known = プロジェクト: { $projects }
+project-default-set = :white_check_mark: これからは、`--project` を付けない予約を `{ $name }` の分として数えます。
+project-default-cleared = :white_check_mark: 既定のプロジェクトを解除しました。
+project-revived = :white_check_mark: `{ $name }` を元に戻しました。また予約に使えます。
+project-added = :white_check_mark: プロジェクト `{ $name }` を追加しました。`--project { $name }` を付けて予約できます。
+project-exists = プロジェクト `{ $name }` はすでにあります。何も変更していません。
+project-removed = :white_check_mark: `{ $name }` を削除しました。新しい予約には使えませんが、過去の予約とレポートには残ります。
 
 
 ## リマインダーと DM

@@ -40,13 +40,15 @@ impl App {
         if let Some(name) = host
             && !hosts.iter().any(|h| h.name == name)
         {
-            return Ok(replies::unknown_host(name, &hosts));
+            return Ok(replies::unknown_host_in(name, &hosts, ctx.lang));
         }
         let now = ctx.now.timestamp();
         if host.is_none() {
             let bookings = self.db.bookings_overlapping(None, now, now + 1).await?;
             let live = self.db.host_statuses().await?;
-            return Ok(replies::fleet_board(&hosts, &bookings, &live, now, ctx.tz));
+            return Ok(replies::fleet_board(
+                &hosts, &bookings, &live, now, ctx.tz, ctx.lang,
+            ));
         }
         let horizon = now + 24 * 3600;
         let bookings = self.db.bookings_overlapping(host, now, horizon).await?;
@@ -57,7 +59,7 @@ impl App {
         let live = self.db.host_statuses().await?;
         let agents: Vec<String> = self.fleet.hosts();
         Ok(replies::status_board(
-            &shown, &bookings, &live, &agents, now, ctx.tz,
+            &shown, &bookings, &live, &agents, now, ctx.tz, ctx.lang,
         ))
     }
 
@@ -188,6 +190,7 @@ impl App {
             next,
             ctx.now.timestamp(),
             ctx.tz,
+            ctx.lang,
         ))
     }
 
@@ -318,7 +321,7 @@ impl App {
                 if let Some(name) = &host {
                     let hosts = self.listed_hosts().await?;
                     if !hosts.iter().any(|h| &h.name == name) {
-                        return Ok(replies::unknown_host(name, &hosts));
+                        return Ok(replies::unknown_host_in(name, &hosts, ctx.lang));
                     }
                 }
                 let running: Vec<_> = self
@@ -369,11 +372,11 @@ impl App {
             BookingError::Db(db) => Err(db.into()),
             BookingError::UnknownHost(name) => {
                 let hosts = self.listed_hosts().await?;
-                Ok(replies::unknown_host(&name, &hosts))
+                Ok(replies::unknown_host_in(&name, &hosts, ctx.lang))
             }
             BookingError::Taken { holders } => {
                 let Some(request) = request else {
-                    return Ok(replies::extension_taken(&holders, now, ctx.tz));
+                    return Ok(replies::extension_taken(&holders, now, ctx.tz, ctx.lang));
                 };
                 let hosts = self.listed_hosts().await?;
                 let gpu_count = hosts
@@ -412,10 +415,10 @@ impl App {
                     }
                 }
                 Ok(replies::taken(
-                    request, &holders, next, &free_now, now, ctx.tz,
+                    request, &holders, next, &free_now, now, ctx.tz, ctx.lang,
                 ))
             }
-            other => Ok(replies::booking_refused(&other, now, ctx.tz)),
+            other => Ok(replies::booking_refused_in(&other, now, ctx.tz, ctx.lang)),
         }
     }
 

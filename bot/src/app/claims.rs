@@ -76,15 +76,16 @@ impl App {
                         return Ok(fleet_replies::nothing_called(
                             target,
                             &containers.unreachable,
+                            ctx.lang,
                         ));
                     }
-                    _ => return Ok(fleet_replies::ambiguous_images(target, &found)),
+                    _ => return Ok(fleet_replies::ambiguous_images(target, &found, ctx.lang)),
                 }
             }
-            many => return Ok(fleet_replies::ambiguous(target, many)),
+            many => return Ok(fleet_replies::ambiguous(target, many, ctx.lang)),
         };
         if let Some(owner) = &target.owner {
-            return Ok(fleet_replies::already_owned(&target.label, owner));
+            return Ok(fleet_replies::already_owned(&target.label, owner, ctx.lang));
         }
         let grounds = if ctx.is_admin {
             Ok(Grounds::Admin)
@@ -162,13 +163,15 @@ impl App {
         };
         Ok(match self.db.claim(&claim, ctx.now.timestamp()).await? {
             Ok(()) => match grounds {
-                Grounds::Admin => fleet_replies::claimed(target.kind, &target.label, &target.host),
+                Grounds::Admin => {
+                    fleet_replies::claimed(target.kind, &target.label, &target.host, ctx.lang)
+                }
                 Grounds::OwnUid(uid) => {
-                    fleet_replies::claimed_by_uid(&target.label, &target.host, uid)
+                    fleet_replies::claimed_by_uid(&target.label, &target.host, uid, ctx.lang)
                 }
             },
             Err(existing) => {
-                fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
+                fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing), ctx.lang)
             }
         })
     }
@@ -212,11 +215,13 @@ impl App {
             {
                 RequestOutcome::Asked(pending) => fleet_replies::claim_requested(&pending),
                 RequestOutcome::AlreadyAsked(pending) => {
-                    fleet_replies::claim_already_requested(&pending)
+                    fleet_replies::claim_already_requested(&pending, ctx.lang)
                 }
-                RequestOutcome::Owned(existing) => {
-                    fleet_replies::already_owned(&target.label, &Owner::of_claim(&existing))
-                }
+                RequestOutcome::Owned(existing) => fleet_replies::already_owned(
+                    &target.label,
+                    &Owner::of_claim(&existing),
+                    ctx.lang,
+                ),
             },
         )
     }
@@ -229,7 +234,7 @@ impl App {
         decision: Decision,
     ) -> anyhow::Result<Reply> {
         if !ctx.is_admin {
-            return Ok(replies::admins_only());
+            return Ok(replies::admins_only_in(ctx.lang));
         }
         let Ok(id) = value.trim_start_matches('#').parse::<i64>() else {
             return Ok(buttons::no_claim_request(value));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use maison_agent_api::{ClientError, ImageSource, LaunchSpec, MountSpec};
-use maison_command::{LaunchGpus, LaunchRequest};
+use maison_command::{Lang, LaunchGpus, LaunchRequest};
 use tracing::warn;
 
 use super::{App, Ctx};
@@ -42,16 +42,19 @@ impl App {
     ) -> anyhow::Result<Reply> {
         let hosts = self.listed_hosts().await?;
         let Some(host) = hosts.iter().find(|h| h.name == request.host) else {
-            return Ok(replies::unknown_host(&request.host, &hosts));
+            return Ok(replies::unknown_host_in(&request.host, &hosts, ctx.lang));
         };
         if host.is_drained() {
-            return Ok(fleet_replies::host_drained(&host.name));
+            return Ok(fleet_replies::host_drained_in(&host.name, ctx.lang));
         }
         let Some(agent) = self.fleet.agent(&host.name) else {
-            return Ok(fleet_replies::no_agent(&host.name));
+            return Ok(fleet_replies::no_agent_in(&host.name, ctx.lang));
         };
         let Some(mapping) = self.unix_mapping(&ctx.user.slack_user_id) else {
-            return Ok(fleet_replies::no_unix_mapping(&ctx.user.slack_user_id));
+            return Ok(fleet_replies::no_unix_mapping_in(
+                &ctx.user.slack_user_id,
+                ctx.lang,
+            ));
         };
         let datasets = match self.dataset_mounts(&request.datasets, &host.name).await? {
             Ok(datasets) => datasets,
@@ -77,16 +80,16 @@ impl App {
             (Some(b), None) => (b.gpus.clone(), Some(b.id)),
             (Some(b), Some(LaunchGpus::Indexes(wanted))) => {
                 if let Some(outside) = wanted.iter().find(|g| !b.gpus.contains(g)) {
-                    return Ok(fleet_replies::gpu_not_booked(*outside, b));
+                    return Ok(fleet_replies::gpu_not_booked(*outside, b, ctx.lang));
                 }
                 (wanted.clone(), Some(b.id))
             }
             (None, wanted) => match self.config.launch.require_booking {
                 BookingRequirement::Enforce => {
-                    return Ok(fleet_replies::booking_required(&host.name));
+                    return Ok(fleet_replies::booking_required(&host.name, ctx.lang));
                 }
                 BookingRequirement::Warn => {
-                    warning = Some(fleet_replies::no_booking_warning(&host.name));
+                    warning = Some(fleet_replies::no_booking_warning(&host.name, ctx.lang));
                     (explicit_gpus(wanted), None)
                 }
                 BookingRequirement::Off => (explicit_gpus(wanted), None),
@@ -133,6 +136,7 @@ impl App {
             request_id: ctx.request_id.to_owned(),
             now,
             warning,
+            lang: ctx.lang,
             datasets: datasets
                 .iter()
                 .map(|(version, mount)| (version.label(), mount.name.clone()))
@@ -142,7 +146,7 @@ impl App {
             // Slack: answer now, deliver the outcome when the agent has started the container.
             Some(url) => {
                 let (url, slack) = (url.to_owned(), self.slack.clone());
-                let starting = fleet_replies::launching(&job.spec, &job.host);
+                let starting = fleet_replies::launching(&job.spec, &job.host, ctx.lang);
                 tokio::spawn(async move {
                     let reply = job.run().await;
                     if let Err(err) = slack.respond(&url, &reply, false).await {
@@ -161,7 +165,7 @@ impl App {
         host: Option<&str>,
         all: bool,
     ) -> anyhow::Result<Reply> {
-        if let Some(reply) = self.check_host_argument(host).await? {
+        if let Some(reply) = self.check_host_argument(host, ctx.lang).await? {
             return Ok(reply);
         }
         let inventory = self.containers_everywhere(host).await?;
@@ -177,6 +181,7 @@ impl App {
             &inventory.unreachable,
             ctx.now.timestamp(),
             ctx.tz,
+            ctx.lang,
         ))
     }
 
@@ -186,7 +191,7 @@ impl App {
         target: &str,
         removal: Removal,
     ) -> anyhow::Result<Reply> {
-        let found = match self.one_container(target).await? {
+        let found = match self.one_container_in(target, ctx.lang).await? {
             Ok(found) => found,
             Err(reply) => return Ok(reply),
         };
@@ -194,11 +199,11 @@ impl App {
         match &found.owner {
             Some(owner) if &owner.slack_user == me || ctx.is_admin => {}
             None if ctx.is_admin => {}
-            Some(owner) => return Ok(fleet_replies::not_your_container(&found, owner)),
-            None => return Ok(fleet_replies::unowned_container(&found)),
+            Some(owner) => return Ok(fleet_replies::not_your_container(&found, owner, ctx.lang)),
+            None => return Ok(fleet_replies::unowned_container(&found, ctx.lang)),
         }
         let Some(agent) = self.fleet.agent(&found.host) else {
-            return Ok(fleet_replies::no_agent(&found.host));
+            return Ok(fleet_replies::no_agent_in(&found.host, ctx.lang));
         };
         let id = found.container.id.clone();
         let result = match removal {
@@ -226,16 +231,28 @@ impl App {
         };
         Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
         Ok(match result {
-            Ok(()) => fleet_replies::removed(&found, removal),
-            Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
+            Ok(()) => fleet_replies::removed(&found, removal, ctx.lang),
+            Err(err) => {
+                fleet_replies::agent_refused_in(&found.host, &found.container.name, &err, ctx.lang)
+            }
         })
     }
 
     /// The one container `target` names on any host, or the reply saying there is none (with
     /// the hosts that did not answer) or several.
+    /// [`one_container_in`](Self::one_container_in), answered in English.
     pub(super) async fn one_container(
         &self,
         target: &str,
+    ) -> anyhow::Result<Result<Located, Reply>> {
+        self.one_container_in(target, Lang::En).await
+    }
+
+    /// The one container `target` names, or the reply saying why there is none or several.
+    pub(super) async fn one_container_in(
+        &self,
+        target: &str,
+        lang: Lang,
     ) -> anyhow::Result<Result<Located, Reply>> {
         let inventory = self.containers_everywhere(None).await?;
         Ok(
@@ -244,9 +261,10 @@ impl App {
                     target,
                     &inventory.items,
                     &inventory.unreachable,
+                    lang,
                 )),
                 [one] => Ok((*one).clone()),
-                many => Err(fleet_replies::ambiguous(target, many)),
+                many => Err(fleet_replies::ambiguous(target, many, lang)),
             },
         )
     }
@@ -261,10 +279,11 @@ impl App {
                 last_gpu,
                 ctx.now.timestamp(),
                 ctx.tz,
+                ctx.lang,
             ));
         }
         if found.len() > 1 {
-            return Ok(fleet_replies::ambiguous(target, &found));
+            return Ok(fleet_replies::ambiguous(target, &found, ctx.lang));
         }
         let images = self.images_everywhere(None, &containers.items).await?;
         let found = match_images(&images.items, target);
@@ -272,13 +291,19 @@ impl App {
             [] => Ok(fleet_replies::nothing_called(
                 target,
                 &containers.unreachable,
+                ctx.lang,
             )),
-            many => Ok(fleet_replies::who_images(many, ctx.now.timestamp(), ctx.tz)),
+            many => Ok(fleet_replies::who_images(
+                many,
+                ctx.now.timestamp(),
+                ctx.tz,
+                ctx.lang,
+            )),
         }
     }
 
-    pub(super) async fn images(&self, _ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
-        if let Some(reply) = self.check_host_argument(host).await? {
+    pub(super) async fn images(&self, ctx: &Ctx<'_>, host: Option<&str>) -> anyhow::Result<Reply> {
+        if let Some(reply) = self.check_host_argument(host, ctx.lang).await? {
             return Ok(reply);
         }
         let containers = self.containers_everywhere(host).await?;
@@ -309,7 +334,12 @@ impl App {
                 (h, state)
             })
             .collect();
-        Ok(fleet_replies::hosts(&rows, ctx.now.timestamp(), ctx.tz))
+        Ok(fleet_replies::hosts(
+            &rows,
+            ctx.now.timestamp(),
+            ctx.tz,
+            ctx.lang,
+        ))
     }
 
     pub(super) async fn set_host_state(
@@ -320,7 +350,7 @@ impl App {
     ) -> anyhow::Result<Reply> {
         let hosts = self.listed_hosts().await?;
         if !hosts.iter().any(|h| h.name == host) {
-            return Ok(replies::unknown_host(host, &hosts));
+            return Ok(replies::unknown_host_in(host, &hosts, ctx.lang));
         }
         let state = if drain {
             HostState::Drained
@@ -339,13 +369,18 @@ impl App {
         if !drain {
             self.nudge_matcher();
         }
-        Ok(fleet_replies::host_state_changed(host, drain))
+        Ok(fleet_replies::host_state_changed(host, drain, ctx.lang))
     }
 
-    async fn check_host_argument(&self, host: Option<&str>) -> anyhow::Result<Option<Reply>> {
+    async fn check_host_argument(
+        &self,
+        host: Option<&str>,
+        lang: Lang,
+    ) -> anyhow::Result<Option<Reply>> {
         let Some(name) = host else { return Ok(None) };
         let hosts = self.listed_hosts().await?;
-        Ok((!hosts.iter().any(|h| h.name == name)).then(|| replies::unknown_host(name, &hosts)))
+        Ok((!hosts.iter().any(|h| h.name == name))
+            .then(|| replies::unknown_host_in(name, &hosts, lang)))
     }
 
     /// Asks every agent (or one host's) the same question in parallel, each bounded by
@@ -479,6 +514,8 @@ struct LaunchJob {
     warning: Option<String>,
     /// `(label, name)` of each dataset mounted, for the reply.
     datasets: Vec<(String, String)>,
+    /// The launcher's, for the outcome delivered later.
+    lang: Lang,
 }
 
 impl LaunchJob {
@@ -514,11 +551,13 @@ impl LaunchJob {
                 &response,
                 self.warning.as_deref(),
                 &self.datasets,
+                self.lang,
             ),
-            Err(err) => fleet_replies::agent_refused(
+            Err(err) => fleet_replies::agent_refused_in(
                 &self.host,
                 self.spec.name.as_deref().unwrap_or_default(),
                 &err,
+                self.lang,
             ),
         }
     }

@@ -363,13 +363,14 @@ impl App {
         {
             return Ok(replies::home::form_opening());
         }
+        let lang = lang_of(&user);
         let command = match maison_command::parse(&invocation.text, &ParseContext { now, tz }) {
             Ok(command) => command,
-            Err(err) => return Ok(replies::parse_error(&err)),
+            Err(err) => return Ok(replies::parse_error(&err, lang)),
         };
         let is_admin = self.is_admin(&user.slack_user_id);
         if auth::required_role(&command) == Role::Admin && !is_admin {
-            return Ok(replies::admins_only());
+            return Ok(replies::admins_only_in(lang));
         }
         let ctx = Ctx {
             user: &user,
@@ -378,17 +379,20 @@ impl App {
             is_admin,
             request_id,
             response_url: invocation.response_url.as_deref(),
-            lang: lang_of(&user),
+            lang,
         };
         self.dispatch(&ctx, command).await
     }
 
     async fn dispatch(&self, ctx: &Ctx<'_>, command: Command) -> anyhow::Result<Reply> {
         match command {
-            Command::Help { topic } => Ok(replies::help(topic.as_deref())),
+            Command::Help { topic } => Ok(replies::help(topic.as_deref(), ctx.lang)),
             Command::Status { host } => self.status(ctx, host.as_deref()).await,
             Command::Book(request) => {
-                if let Some(refusal) = self.project_refusal(request.project.as_deref()).await? {
+                if let Some(refusal) = self
+                    .project_refusal(request.project.as_deref(), ctx.lang)
+                    .await?
+                {
                     return Ok(refusal);
                 }
                 let start = request.start.unwrap_or(ctx.now);
@@ -437,7 +441,7 @@ impl App {
                 min_mem,
                 project,
             } => {
-                if let Some(refusal) = self.project_refusal(project.as_deref()).await? {
+                if let Some(refusal) = self.project_refusal(project.as_deref(), ctx.lang).await? {
                     return Ok(refusal);
                 }
                 let wish = AnyWish {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use maison_command::ProjectCommand;
+use maison_command::{Lang, ProjectCommand};
 use sea_orm::DbErr;
 
 use super::{App, Ctx};
@@ -82,6 +82,7 @@ impl App {
     pub(super) async fn project_refusal(
         &self,
         typed: Option<&str>,
+        lang: Lang,
     ) -> anyhow::Result<Option<Reply>> {
         let Some(name) = typed else {
             return Ok(None);
@@ -92,6 +93,7 @@ impl App {
         Ok(Some(replies::unknown(
             name,
             &lines(&self.db.projects().await?),
+            lang,
         )))
     }
 
@@ -126,20 +128,25 @@ impl App {
             ProjectCommand::Ls => {
                 let projects = self.db.projects().await?;
                 let default = self.project_or_default(ctx, None).await?;
-                replies::list(&lines(&projects), default.as_deref(), ctx.is_admin)
+                replies::list(
+                    &lines(&projects),
+                    default.as_deref(),
+                    ctx.is_admin,
+                    ctx.lang,
+                )
             }
             ProjectCommand::Default { name: None } => {
                 self.db.set_default_project(ctx.user.id, None, now).await?;
-                replies::default_cleared()
+                replies::default_cleared(ctx.lang)
             }
             ProjectCommand::Default { name: Some(name) } => {
-                if let Some(refusal) = self.project_refusal(Some(&name)).await? {
+                if let Some(refusal) = self.project_refusal(Some(&name), ctx.lang).await? {
                     return Ok(refusal);
                 }
                 self.db
                     .set_default_project(ctx.user.id, Some(&name), now)
                     .await?;
-                replies::default_set(&name)
+                replies::default_set(&name, ctx.lang)
             }
             ProjectCommand::Add { name, description } => {
                 match self
@@ -147,9 +154,9 @@ impl App {
                     .add_project(&name, description.as_deref(), actor, ctx.request_id, now)
                     .await?
                 {
-                    Added::Created => replies::added(&name, false),
-                    Added::Revived => replies::added(&name, true),
-                    Added::AlreadyThere => replies::already_exists(&name),
+                    Added::Created => replies::added(&name, false, ctx.lang),
+                    Added::Revived => replies::added(&name, true, ctx.lang),
+                    Added::AlreadyThere => replies::already_exists(&name, ctx.lang),
                 }
             }
             ProjectCommand::Rm { name } => {
@@ -158,9 +165,9 @@ impl App {
                     .retire_project(&name, actor, ctx.request_id, now)
                     .await?
                 {
-                    replies::removed(&name)
+                    replies::removed(&name, ctx.lang)
                 } else {
-                    replies::unknown(&name, &lines(&self.db.projects().await?))
+                    replies::unknown(&name, &lines(&self.db.projects().await?), ctx.lang)
                 }
             }
         };

@@ -4,8 +4,9 @@ use chrono_tz::Tz;
 use maison_agent_api::{
     ClientError, ContainerState, ErrorCode, HostInfo, LaunchResponse, LaunchSpec, ResourceLimits,
 };
+use maison_command::Lang;
 
-use super::when;
+use super::{listed, sentences, when, when_in};
 use crate::config::CatalogImage;
 use crate::core::actions;
 use crate::core::booking::BookingView;
@@ -20,76 +21,108 @@ use crate::core::units::size_text;
 const MAX_LISTED: usize = 40;
 
 fn owner_text(owner: &Option<Owner>) -> String {
+    owner_text_in(owner, Lang::En)
+}
+
+fn owner_text_in(owner: &Option<Owner>, lang: Lang) -> String {
     match owner {
-        Some(o) if o.claimed => format!("{} (claimed)", mention(&o.slack_user)),
+        Some(o) if o.claimed => crate::tr!(lang, "owner-claimed", user = mention(&o.slack_user)),
         Some(o) => mention(&o.slack_user),
-        None => "_unowned_".to_owned(),
+        None => crate::tr!(lang, "owner-none"),
     }
 }
 
+/// `GPU 0,2`, or "no GPU" in `lang`: the GPUs a container was given (often none).
+fn gpus_in(gpus: &[u32], lang: Lang) -> String {
+    if gpus.is_empty() {
+        crate::tr!(lang, "fleet-no-gpu")
+    } else {
+        gpus_text(gpus)
+    }
+}
+
+/// Host names in `code`, listed in `lang`.
+fn host_list(hosts: &[(String, String)], lang: Lang) -> String {
+    let names: Vec<String> = hosts.iter().map(|(h, _)| format!("`{h}`")).collect();
+    listed(&names, lang)
+}
+
+/// [`host_drained_in`] in English, for callers that do not know the reader's language.
 pub fn host_drained(host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":construction: `{host}` is drained for maintenance: no new launches. Ask an admin, or use another host."
-    ))
+    host_drained_in(host, Lang::En)
 }
 
+pub fn host_drained_in(host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "fleet-host-drained", host = host))
+}
+
+/// [`no_agent_in`] in English, for callers that do not know the reader's language.
 pub fn no_agent(host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":electric_plug: `{host}` has no Maison agent configured (`agent_url` in the bot's config), so containers there cannot be managed from Slack yet."
+    no_agent_in(host, Lang::En)
+}
+
+pub fn no_agent_in(host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "fleet-no-agent", host = host))
+}
+
+pub fn gpu_not_booked(gpu: u32, booking: &BookingView, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "fleet-gpu-not-booked",
+        gpu = gpu,
+        id = booking.id,
+        host = booking.host.as_str(),
+        gpus = gpus_in(&booking.gpus, lang)
     ))
 }
 
-pub fn gpu_not_booked(gpu: u32, booking: &BookingView) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry_sign: GPU {gpu} is not in your booking #{} on `{}` ({}). Launch on the GPUs you booked, or `/maison book {}:{gpu} 2h` first.",
-        booking.id,
-        booking.host,
-        gpus_text(&booking.gpus),
-        booking.host
-    ))
+fn book_now_button(host: &str, lang: Lang) -> Button {
+    Button::new(
+        crate::tr!(lang, "fleet-book-now", host = host),
+        actions::BOOK_NOW,
+        host,
+    )
+    .styled(ButtonStyle::Primary)
 }
 
-pub fn booking_required(host: &str) -> Reply {
-    let text = format!(
-        ":ticket: You have no running booking on `{host}`, and launching needs one so GPUs are never shared by surprise. Book first, then launch again."
-    );
+pub fn booking_required(host: &str, lang: Lang) -> Reply {
+    let text = crate::tr!(lang, "fleet-booking-required", host = host);
     Reply::with_blocks(
         Visibility::Ephemeral,
         text.clone(),
         vec![
             Block::Section(text),
-            Block::Actions(vec![
-                Button::new(
-                    format!("Book {host} now (1 GPU, 2h)"),
-                    actions::BOOK_NOW,
-                    host,
-                )
-                .styled(ButtonStyle::Primary),
-            ]),
+            Block::Actions(vec![book_now_button(host, lang)]),
         ],
     )
 }
 
+/// [`no_unix_mapping_in`] in English, for callers that do not know the reader's language.
+pub fn no_unix_mapping(slack_user: &str) -> Reply {
+    no_unix_mapping_in(slack_user, Lang::En)
+}
+
 /// Containers run as the caller's mapped Unix account, never as root or the image's user, so
 /// without a mapping there is nothing to launch as: say exactly what an admin must add.
-pub fn no_unix_mapping(slack_user: &str) -> Reply {
+pub fn no_unix_mapping_in(slack_user: &str, lang: Lang) -> Reply {
     Reply::ephemeral(format!(
-        ":bust_in_silhouette: You have no Unix account mapping, so Maison cannot launch containers for you (they never run as root or as the image's user). Ask an admin to add to `maison.toml`:\n```[[users]]\nslack_user = \"{slack_user}\"\nunix_user = \"…\"\nuid = …\ngid = …```"
+        "{}\n```[[users]]\nslack_user = \"{slack_user}\"\nunix_user = \"…\"\nuid = …\ngid = …```",
+        crate::tr!(lang, "fleet-no-unix-mapping")
     ))
 }
 
-pub fn no_booking_warning(host: &str) -> String {
-    format!(
-        ":warning: You have no booking on `{host}`: the container runs without GPUs. `/maison book {host} 2h` to get some."
-    )
+pub fn no_booking_warning(host: &str, lang: Lang) -> String {
+    crate::tr!(lang, "fleet-no-booking-warning", host = host)
 }
 
-pub fn launching(spec: &LaunchSpec, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: Starting `{}` on `{host}` from `{}` with {}… I'll post here when it is up.",
-        spec.name.as_deref().unwrap_or_default(),
-        spec.image,
-        gpus_text(&spec.gpus)
+pub fn launching(spec: &LaunchSpec, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "fleet-launching",
+        name = spec.name.as_deref().unwrap_or_default(),
+        host = host,
+        image = spec.image.as_str(),
+        gpus = gpus_in(&spec.gpus, lang)
     ))
 }
 
@@ -99,26 +132,29 @@ pub fn launched(
     response: &LaunchResponse,
     warning: Option<&str>,
     datasets: &[(String, String)],
+    lang: Lang,
 ) -> Reply {
     let c = &response.container;
+    let name = c.name.as_str();
     let headline = if response.created {
-        format!(
-            ":rocket: `{}` is running on `{host}` ({}, {}).",
-            c.name,
-            c.image,
-            gpus_text(&c.gpus)
+        crate::tr!(
+            lang,
+            "fleet-launched",
+            name = name,
+            host = host,
+            image = c.image.as_str(),
+            gpus = gpus_in(&c.gpus, lang)
         )
     } else {
-        format!(
-            ":recycle: `{}` already exists on `{host}` from the same request: nothing new was started.",
-            c.name
-        )
+        crate::tr!(lang, "fleet-launched-already", name = name, host = host)
     };
     let mut blocks = vec![
         Block::Section(headline.clone()),
-        Block::Section(format!(
-            "Enter it: `ssh {host}` then `maison enter {}` (no Docker group needed).",
-            c.name
+        Block::Section(crate::tr!(
+            lang,
+            "fleet-enter-hint",
+            host = host,
+            name = name
         )),
     ];
     if !datasets.is_empty() {
@@ -126,66 +162,81 @@ pub fn launched(
     }
     if let Some(warning) = warning {
         blocks.push(Block::Section(warning.to_owned()));
-        blocks.push(Block::Actions(vec![
-            Button::new(
-                format!("Book {host} now (1 GPU, 2h)"),
-                actions::BOOK_NOW,
-                host,
-            )
-            .styled(ButtonStyle::Primary),
-        ]));
+        blocks.push(Block::Actions(vec![book_now_button(host, lang)]));
     }
-    blocks.push(Block::Context(format!(
-        "`/maison ps` lists your containers · `/maison stop {}` · `/maison rm {}`",
-        c.name, c.name
+    blocks.push(Block::Context(crate::tr!(
+        lang,
+        "fleet-launched-commands",
+        name = name
     )));
     Reply::with_blocks(Visibility::Ephemeral, headline, blocks)
 }
 
+/// [`no_answer_in`] in English.
+pub(crate) fn no_answer(host: &str, err: &ClientError, uncertain: &str) -> String {
+    no_answer_in(host, err, uncertain, Lang::En)
+}
+
 /// An agent call that got no usable answer. Whether the request can have been carried out
 /// decides what the user is told: never "nothing was changed" when only the answer was lost.
-/// `uncertain` ends "…so I cannot tell whether …": what may have happened and how to check.
-pub(crate) fn no_answer(host: &str, err: &ClientError, uncertain: &str) -> String {
+/// `uncertain`, in `lang`, says what may have happened and how to check: in English it ends
+/// "…so I cannot tell whether …", in Japanese it is a sentence of its own.
+pub(crate) fn no_answer_in(host: &str, err: &ClientError, uncertain: &str, lang: Lang) -> String {
+    let error = err.to_string();
     match err {
         // No connection was made: the request never left.
-        ClientError::Transport(e) if e.is_connect() => format!(
-            ":electric_plug: The agent on `{host}` could not be reached ({err}). Nothing was changed; try again in a minute."
-        ),
-        ClientError::Config(_) => format!(
-            ":electric_plug: The agent on `{host}` could not be called ({err}). Nothing was changed."
-        ),
+        ClientError::Transport(e) if e.is_connect() => {
+            crate::tr!(lang, "fleet-agent-unreachable", host = host, error = error)
+        }
+        ClientError::Config(_) => {
+            crate::tr!(lang, "fleet-agent-uncallable", host = host, error = error)
+        }
         // The request may have arrived and been carried out, with only the answer lost.
-        _ => format!(
-            ":electric_plug: The agent on `{host}` did not answer ({err}), so I cannot tell whether {uncertain}."
+        _ => crate::tr!(
+            lang,
+            "fleet-agent-silent",
+            host = host,
+            error = error,
+            uncertain = uncertain
         ),
     }
 }
 
-/// What the agent said when it refused or failed, in words a user can act on.
+/// [`agent_refused_in`] in English, for callers that do not know the reader's language.
 pub fn agent_refused(host: &str, name: &str, err: &ClientError) -> Reply {
+    agent_refused_in(host, name, err, Lang::En)
+}
+
+/// What the agent said when it refused or failed, in words a user can act on. The agent's own
+/// message is passed on as it wrote it.
+pub fn agent_refused_in(host: &str, name: &str, err: &ClientError, lang: Lang) -> Reply {
     let text = match err {
-        ClientError::Api { error, .. } => match (error.code, error.rule.as_deref()) {
-            (ErrorCode::PolicyRefused, Some(rule)) => format!(
-                ":shield: The agent on `{host}` refused `{name}` (rule `{rule}`): {}",
-                error.message
-            ),
-            (ErrorCode::Conflict, Some("container-running")) => format!(
-                ":warning: `{name}` on `{host}` is still running: `/maison stop {name}` first."
-            ),
-            (ErrorCode::NotFound, _) => format!(":grey_question: `{host}` says: {}", error.message),
-            _ => format!(
-                ":warning: The agent on `{host}` could not do it: {}",
-                error.message
-            ),
-        },
+        ClientError::Api { error, .. } => {
+            let message = error.message.as_str();
+            match (error.code, error.rule.as_deref()) {
+                (ErrorCode::PolicyRefused, Some(rule)) => crate::tr!(
+                    lang,
+                    "fleet-policy-refused",
+                    host = host,
+                    name = name,
+                    rule = rule,
+                    message = message
+                ),
+                (ErrorCode::Conflict, Some("container-running")) => {
+                    crate::tr!(lang, "fleet-still-running", name = name, host = host)
+                }
+                (ErrorCode::NotFound, _) => {
+                    crate::tr!(lang, "fleet-host-says", host = host, message = message)
+                }
+                _ => crate::tr!(lang, "fleet-agent-failed", host = host, message = message),
+            }
+        }
         ClientError::Transport(_) | ClientError::Config(_) | ClientError::Decode { .. } => {
-            no_answer(
+            no_answer_in(
                 host,
                 err,
-                &format!(
-                    "`{name}` was changed. `/maison ps` shows how things stand; asking again is \
-                     safe (the same request never starts a second container)"
-                ),
+                &crate::tr!(lang, "fleet-uncertain-changed", name = name),
+                lang,
             )
         }
     };
@@ -198,18 +249,19 @@ pub fn ps(
     unreachable: &[(String, String)],
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
     let title = if all {
-        "All containers"
+        crate::tr!(lang, "ps-title-all")
     } else {
-        "Your containers"
+        crate::tr!(lang, "ps-title-mine")
     };
-    let mut blocks = vec![Block::Header(title.to_owned())];
+    let mut blocks = vec![Block::Header(title)];
     if containers.is_empty() {
         blocks.push(Block::Section(if all {
-            "No containers on the reachable hosts.".to_owned()
+            crate::tr!(lang, "ps-none-anywhere")
         } else {
-            "You have no containers. `/maison launch <host> <image>` starts one; `/maison ps --all` shows everyone's.".to_owned()
+            crate::tr!(lang, "ps-none-mine")
         }));
     }
     let mut lines = Vec::new();
@@ -220,41 +272,64 @@ pub fn ps(
             _ => ":white_circle:",
         };
         let owner = if all {
-            format!(" · {}", owner_text(&c.owner))
+            format!(" · {}", owner_text_in(&c.owner, lang))
         } else {
             String::new()
         };
-        lines.push(format!(
-            "{state} `{}` on `{}` · {} · {} · {}{owner}",
-            c.container.name,
-            c.host,
-            c.container.image,
-            gpus_text(&c.container.gpus),
-            c.container.status
+        lines.push(crate::tr!(
+            lang,
+            "ps-line",
+            state = state,
+            name = c.container.name.as_str(),
+            host = c.host.as_str(),
+            image = c.container.image.as_str(),
+            gpus = gpus_in(&c.container.gpus, lang),
+            status = c.container.status.as_str(),
+            owner = owner
         ));
     }
     if containers.len() > MAX_LISTED {
-        lines.push(format!("… and {} more", containers.len() - MAX_LISTED));
+        let more = containers.len() - MAX_LISTED;
+        lines.push(crate::tr!(lang, "ps-more", count = more));
     }
     if !lines.is_empty() {
         blocks.push(Block::Section(lines.join("\n")));
     }
     if !unreachable.is_empty() {
-        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        blocks.push(Block::Context(format!(
-            ":electric_plug: Not answering, so not listed: {}.",
-            names.join(", ")
+        blocks.push(Block::Context(crate::tr!(
+            lang,
+            "ps-not-answering",
+            hosts = host_list(unreachable, lang)
         )));
     }
-    blocks.push(Block::Context(format!("As of {}.", when(now, now, tz))));
+    blocks.push(Block::Context(crate::tr!(
+        lang,
+        "ps-as-of",
+        now = when_in(now, now, tz, lang)
+    )));
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("{} container(s)", containers.len()),
+        crate::tr!(lang, "ps-count", count = containers.len()),
         blocks,
     )
 }
 
-pub fn no_such_container(target: &str, all: &[Located], unreachable: &[(String, String)]) -> Reply {
+fn did_not_answer(unreachable: &[(String, String)], lang: Lang) -> Option<String> {
+    (!unreachable.is_empty()).then(|| {
+        crate::tr!(
+            lang,
+            "hosts-did-not-answer",
+            hosts = host_list(unreachable, lang)
+        )
+    })
+}
+
+pub fn no_such_container(
+    target: &str,
+    all: &[Located],
+    unreachable: &[(String, String)],
+    lang: Lang,
+) -> Reply {
     let mut nearest: Vec<(usize, &str)> = all
         .iter()
         .map(|c| {
@@ -265,143 +340,149 @@ pub fn no_such_container(target: &str, all: &[Located], unreachable: &[(String, 
         })
         .collect();
     nearest.sort();
-    let hint = nearest
-        .first()
-        .filter(|(d, _)| *d <= 3)
-        .map(|(_, n)| format!(" Did you mean `{n}`?"))
-        .unwrap_or_default();
-    let down = if unreachable.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        format!(" ({} did not answer.)", names.join(", "))
-    };
-    Reply::ephemeral(format!(
-        ":grey_question: No container called `{target}` on any host.{hint} `/maison ps --all` lists them.{down}"
+    let mut parts = vec![crate::tr!(lang, "no-such-container", target = target)];
+    if let Some(&(_, name)) = nearest.first().filter(|(d, _)| *d <= 3) {
+        parts.push(crate::tr!(lang, "container-did-you-mean", name = name));
+    }
+    parts.push(crate::tr!(lang, "no-such-container-hint"));
+    parts.extend(did_not_answer(unreachable, lang));
+    Reply::ephemeral(sentences(&parts, lang))
+}
+
+pub fn nothing_called(target: &str, unreachable: &[(String, String)], lang: Lang) -> Reply {
+    let mut parts = vec![crate::tr!(lang, "nothing-called", target = target)];
+    parts.extend(did_not_answer(unreachable, lang));
+    Reply::ephemeral(sentences(&parts, lang))
+}
+
+pub fn ambiguous(target: &str, found: &[&Located], lang: Lang) -> Reply {
+    let mut lines = vec![crate::tr!(lang, "ambiguous-containers", target = target)];
+    lines.extend(found.iter().take(MAX_LISTED).map(|c| {
+        crate::tr!(
+            lang,
+            "ambiguous-container",
+            name = c.container.name.as_str(),
+            host = c.host.as_str(),
+            id = short_id(&c.container.id)
+        )
+    }));
+    Reply::ephemeral(lines.join("\n"))
+}
+
+pub fn ambiguous_images(target: &str, found: &[&LocatedImage], lang: Lang) -> Reply {
+    let mut lines = vec![crate::tr!(lang, "ambiguous-images", target = target)];
+    lines.extend(found.iter().take(MAX_LISTED).map(|i| {
+        crate::tr!(
+            lang,
+            "ambiguous-image",
+            id = short_id(&i.image.id),
+            host = i.host.as_str()
+        )
+    }));
+    Reply::ephemeral(lines.join("\n"))
+}
+
+pub fn not_your_container(found: &Located, owner: &Owner, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "not-your-container",
+        name = found.container.name.as_str(),
+        host = found.host.as_str(),
+        owner = mention(&owner.slack_user)
     ))
 }
 
-pub fn nothing_called(target: &str, unreachable: &[(String, String)]) -> Reply {
-    let down = if unreachable.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        format!(" ({} did not answer.)", names.join(", "))
-    };
-    Reply::ephemeral(format!(
-        ":grey_question: No container or image called `{target}` on any host. Use a container name, an id (at least 4 characters) or an image tag.{down}"
+pub fn unowned_container(found: &Located, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "unowned-container",
+        name = found.container.name.as_str(),
+        host = found.host.as_str()
     ))
 }
 
-pub fn ambiguous(target: &str, found: &[&Located]) -> Reply {
-    let lines: Vec<String> = found
-        .iter()
-        .take(MAX_LISTED)
-        .map(|c| {
-            format!(
-                "• `{}` on `{}` (id `{}`)",
-                c.container.name,
-                c.host,
-                short_id(&c.container.id)
-            )
-        })
-        .collect();
-    Reply::ephemeral(format!(
-        ":grey_question: `{target}` matches several containers; use a longer id:\n{}",
-        lines.join("\n")
-    ))
-}
-
-pub fn ambiguous_images(target: &str, found: &[&LocatedImage]) -> Reply {
-    let lines: Vec<String> = found
-        .iter()
-        .take(MAX_LISTED)
-        .map(|i| format!("• `{}` on `{}`", short_id(&i.image.id), i.host))
-        .collect();
-    Reply::ephemeral(format!(
-        ":grey_question: `{target}` matches images on several hosts; use the id:\n{}",
-        lines.join("\n")
-    ))
-}
-
-pub fn not_your_container(found: &Located, owner: &Owner) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{}` on `{}` belongs to {}. Only its owner or an admin can stop or remove it — ask them in a thread.",
-        found.container.name,
-        found.host,
-        mention(&owner.slack_user)
-    ))
-}
-
-pub fn unowned_container(found: &Located) -> Reply {
-    Reply::ephemeral(format!(
-        ":grey_question: `{}` on `{}` has no owner (made outside Maison). If it is yours, `/maison claim {}` first.",
-        found.container.name, found.host, found.container.name
-    ))
-}
-
-pub fn removed(found: &Located, removal: Removal) -> Reply {
+pub fn removed(found: &Located, removal: Removal, lang: Lang) -> Reply {
+    let name = found.container.name.as_str();
+    let host = found.host.as_str();
     Reply::ephemeral(match removal {
-        Removal::Stop => format!(
-            ":stop_sign: Stopped `{}` on `{}`. `/maison rm {}` removes it.",
-            found.container.name, found.host, found.container.name
-        ),
-        Removal::Remove => format!(
-            ":wastebasket: Removed `{}` from `{}`.",
-            found.container.name, found.host
-        ),
+        Removal::Stop => crate::tr!(lang, "container-stopped", name = name, host = host),
+        Removal::Remove => crate::tr!(lang, "container-removed", name = name, host = host),
     })
 }
 
-pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz) -> Reply {
+pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz, lang: Lang) -> Reply {
     let labels = c.container.maison.as_ref();
     let how = match labels {
-        Some(_) => "launched with Maison",
-        None => "made outside Maison",
+        Some(_) => crate::tr!(lang, "who-made-with-maison"),
+        None => crate::tr!(lang, "who-made-outside"),
     };
     let created = labels
         .and_then(|l| l.created_at)
         .unwrap_or(c.container.created)
         .timestamp();
     let source = match labels.and_then(|l| l.image_source) {
-        Some(maison_agent_api::ImageSource::Catalog) => "catalogue image",
-        Some(maison_agent_api::ImageSource::Custom) => "custom image",
-        None => "image",
+        Some(maison_agent_api::ImageSource::Catalog) => crate::tr!(lang, "who-catalog-image"),
+        Some(maison_agent_api::ImageSource::Custom) => crate::tr!(lang, "who-custom-image"),
+        None => crate::tr!(lang, "who-plain-image"),
     };
     let booking = labels
         .and_then(|l| l.booking.clone())
-        .map(|b| format!("booking #{b}"))
-        .unwrap_or_else(|| "no booking".to_owned());
+        .map(|id| crate::tr!(lang, "who-booking", id = id))
+        .unwrap_or_else(|| crate::tr!(lang, "who-no-booking"));
     let gpu = match last_gpu {
-        Some(at) => format!("last used a GPU {}", when(at, now, tz)),
-        None => "no GPU use recorded".to_owned(),
+        Some(at) => crate::tr!(lang, "who-last-gpu", when = when_in(at, now, tz, lang)),
+        None => crate::tr!(lang, "who-no-gpu-use"),
     };
-    let text = format!(
-        "*`{}`* on `{}` — {}\n• owner: {}\n• created {} ({how})\n• {source}: `{}`\n• {} · id `{}`\n• {booking} · {gpu}\n• {}",
-        c.container.name,
-        c.host,
-        c.container.status,
-        owner_text(&c.owner),
-        when(created, now, tz),
-        c.container.image,
-        gpus_text(&c.container.gpus),
-        short_id(&c.container.id),
-        limits_text(c.container.limits.as_ref()),
-    );
-    Reply::ephemeral(text)
+    let lines = [
+        crate::tr!(
+            lang,
+            "who-container",
+            name = c.container.name.as_str(),
+            host = c.host.as_str(),
+            status = c.container.status.as_str()
+        ),
+        crate::tr!(lang, "who-owner", owner = owner_text_in(&c.owner, lang)),
+        crate::tr!(
+            lang,
+            "who-created",
+            when = when_in(created, now, tz, lang),
+            how = how
+        ),
+        crate::tr!(
+            lang,
+            "who-image-line",
+            source = source,
+            image = c.container.image.as_str()
+        ),
+        crate::tr!(
+            lang,
+            "who-gpus-line",
+            gpus = gpus_in(&c.container.gpus, lang),
+            id = short_id(&c.container.id)
+        ),
+        format!("• {booking} · {gpu}"),
+        format!("• {}", limits_text_in(c.container.limits.as_ref(), lang)),
+    ];
+    Reply::ephemeral(lines.join("\n"))
 }
 
 /// `Limits: 4,096 processes · 64 GiB memory · 8 CPUs · /dev/shm 16 GiB`.
 pub fn limits_text(limits: Option<&ResourceLimits>) -> String {
+    limits_text_in(limits, Lang::En)
+}
+
+/// [`limits_text`] in `lang`.
+pub fn limits_text_in(limits: Option<&ResourceLimits>, lang: Lang) -> String {
     match limits {
-        Some(l) => format!(
-            "Limits: {} · {} memory · {} · /dev/shm {}",
-            processes_text(l.pids),
-            binary_size(l.memory_bytes),
-            cpus_text(l.cpu_millis),
-            binary_size(l.shm_bytes)
+        Some(l) => crate::tr!(
+            lang,
+            "limits",
+            processes = processes_text(l.pids, lang),
+            memory = binary_size(l.memory_bytes),
+            cpus = cpus_text(l.cpu_millis, lang),
+            shm = binary_size(l.shm_bytes)
         ),
-        None => "Limits: Docker defaults (made outside Maison)".to_owned(),
+        None => crate::tr!(lang, "limits-docker-defaults"),
     }
 }
 
@@ -418,10 +499,10 @@ pub(crate) fn thousands(n: u64) -> String {
 }
 
 /// Docker reads a pids limit of 0 or -1 as none.
-fn processes_text(pids: i64) -> String {
+fn processes_text(pids: i64, lang: Lang) -> String {
     match u64::try_from(pids) {
-        Ok(n) if n > 0 => format!("{} processes", thousands(n)),
-        _ => "no process limit".to_owned(),
+        Ok(n) if n > 0 => crate::tr!(lang, "limits-processes", count = thousands(n)),
+        _ => crate::tr!(lang, "limits-no-process-limit"),
     }
 }
 
@@ -441,7 +522,7 @@ fn binary_size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-fn cpus_text(millis: u64) -> String {
+fn cpus_text(millis: u64, lang: Lang) -> String {
     let cpus = if millis.is_multiple_of(1000) {
         (millis / 1000).to_string()
     } else {
@@ -450,13 +531,13 @@ fn cpus_text(millis: u64) -> String {
             .to_owned()
     };
     if millis == 1000 {
-        "1 CPU".to_owned()
+        crate::tr!(lang, "limits-one-cpu")
     } else {
-        format!("{cpus} CPUs")
+        crate::tr!(lang, "limits-cpus", count = cpus)
     }
 }
 
-pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
+pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz, lang: Lang) -> Reply {
     let mut sections = Vec::new();
     for i in found.iter().take(10) {
         let name = i
@@ -468,47 +549,78 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz) -> Reply {
         let users: Vec<String> = i
             .users
             .iter()
-            .map(|c| format!("`{}` ({})", c.container.name, owner_text(&c.owner)))
+            .map(|c| {
+                crate::tr!(
+                    lang,
+                    "who-image-user",
+                    name = c.container.name.as_str(),
+                    owner = owner_text_in(&c.owner, lang)
+                )
+            })
             .collect();
         let used = if users.is_empty() {
-            "unused".to_owned()
+            crate::tr!(lang, "who-image-unused")
         } else {
-            format!("used by {}", users.join(", "))
+            crate::tr!(lang, "who-image-used-by", containers = listed(&users, lang))
         };
         let history = super::images::provenance_line(&i.image.labels)
             .map(|line| format!("\n• {line}"))
             .unwrap_or_default();
-        sections.push(format!(
-            "*`{name}`* on `{}` — {}{}\n• owner: {}\n• created {} · id `{}`{history}\n• {used}",
-            i.host,
-            size_text(i.image.size_bytes),
-            if i.image.dangling { " · dangling" } else { "" },
-            owner_text(&i.owner),
-            when(i.image.created.timestamp(), now, tz),
-            short_id(&i.image.id),
-        ));
+        let mut heading = crate::tr!(
+            lang,
+            "who-image",
+            name = name,
+            host = i.host.as_str(),
+            size = size_text(i.image.size_bytes)
+        );
+        if i.image.dangling {
+            heading.push_str(&format!(" · {}", crate::tr!(lang, "who-image-dangling")));
+        }
+        let owner = crate::tr!(lang, "who-owner", owner = owner_text_in(&i.owner, lang));
+        let created = crate::tr!(
+            lang,
+            "who-image-created",
+            when = when_in(i.image.created.timestamp(), now, tz, lang),
+            id = short_id(&i.image.id)
+        );
+        sections.push(format!("{heading}\n{owner}\n{created}{history}\n• {used}"));
     }
     Reply::ephemeral(sections.join("\n\n"))
 }
 
-pub fn already_owned(label: &str, owner: &Owner) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{label}` already belongs to {}{}. Only unowned things can be claimed.",
-        mention(&owner.slack_user),
-        if owner.claimed { " (claimed)" } else { "" }
+fn kind_in(kind: ClaimKind, lang: Lang) -> String {
+    match kind {
+        ClaimKind::Container => crate::tr!(lang, "claim-kind-container"),
+        ClaimKind::Image => crate::tr!(lang, "claim-kind-image"),
+    }
+}
+
+pub fn already_owned(label: &str, owner: &Owner, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "already-owned",
+        label = label,
+        owner = owner_text_in(&Some(owner.clone()), lang)
     ))
 }
 
-pub fn claimed(kind: ClaimKind, label: &str, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":raising_hand: You now own the {} `{label}` on `{host}`. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log.",
-        kind.as_str()
+pub fn claimed(kind: ClaimKind, label: &str, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claimed",
+        kind = kind_in(kind, lang),
+        label = label,
+        host = host
     ))
 }
 
-pub fn claimed_by_uid(label: &str, host: &str, uid: u32) -> Reply {
-    Reply::ephemeral(format!(
-        ":raising_hand: You now own the container `{label}` on `{host}`: it was claimed because its processes run as your uid {uid}. It shows as yours in `ps`, `who` and the reports; the claim is in the audit log."
+pub fn claimed_by_uid(label: &str, host: &str, uid: u32, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claimed-by-uid",
+        label = label,
+        host = host,
+        uid = uid
     ))
 }
 
@@ -531,11 +643,14 @@ pub fn claim_requested(r: &ClaimRequest) -> Reply {
     ))
 }
 
-pub fn claim_already_requested(r: &ClaimRequest) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: You already asked for {} (request #{}); it is waiting for an admin. You will get a DM when one of them decides.",
-        request_subject(r),
-        r.id
+pub fn claim_already_requested(r: &ClaimRequest, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claim-already-requested",
+        kind = kind_in(r.kind, lang),
+        label = r.label.as_str(),
+        host = r.host.as_str(),
+        id = r.id
     ))
 }
 
@@ -741,60 +856,311 @@ pub fn images(
 
 type HostRow<'a> = (&'a Host, Option<Result<HostInfo, String>>);
 
-pub fn hosts(rows: &[HostRow<'_>], now: i64, tz: Tz) -> Reply {
+pub fn hosts(rows: &[HostRow<'_>], now: i64, tz: Tz, lang: Lang) -> Reply {
     let mut lines = Vec::new();
     for (host, probe) in rows {
         let state = if host.is_drained() {
-            ":construction: drained"
+            crate::tr!(lang, "hosts-state-drained")
         } else {
-            "active"
+            crate::tr!(lang, "hosts-state-active")
         };
         let agent = match probe {
-            None => "no agent configured".to_owned(),
-            Some(Ok(info)) => format!(
-                ":large_green_circle: agent {} · Docker {} · {} GPU(s){}",
-                info.agent_version,
-                info.docker_version.as_deref().unwrap_or("unreachable"),
-                info.gpus.len(),
+            None => crate::tr!(lang, "hosts-no-agent"),
+            Some(Ok(info)) => {
+                let docker = info
+                    .docker_version
+                    .clone()
+                    .unwrap_or_else(|| crate::tr!(lang, "hosts-docker-unreachable"));
+                let version = info.agent_version.as_str();
+                let gpus = info.gpus.len();
                 if info.gpus_simulated {
-                    " (simulated)"
+                    crate::tr!(
+                        lang,
+                        "hosts-agent-up-simulated",
+                        version = version,
+                        docker = docker,
+                        gpus = gpus
+                    )
                 } else {
-                    ""
+                    crate::tr!(
+                        lang,
+                        "hosts-agent-up",
+                        version = version,
+                        docker = docker,
+                        gpus = gpus
+                    )
                 }
-            ),
-            Some(Err(err)) => format!(":red_circle: agent not answering ({err})"),
+            }
+            Some(Err(err)) => crate::tr!(lang, "hosts-agent-down", error = err.as_str()),
         };
-        lines.push(format!(
-            "• *{}* — {} GPUs booked by Maison · {state} · {agent}",
-            host.name, host.gpu_count
+        lines.push(crate::tr!(
+            lang,
+            "hosts-line",
+            host = host.name.as_str(),
+            count = host.gpu_count,
+            state = state,
+            agent = agent
         ));
     }
-    let mut blocks = vec![Block::Header("Hosts".to_owned())];
+    let title = crate::tr!(lang, "hosts-title");
+    let mut blocks = vec![Block::Header(title.clone())];
     blocks.push(Block::Section(if lines.is_empty() {
-        "No hosts configured.".to_owned()
+        crate::tr!(lang, "hosts-none")
     } else {
         lines.join("\n")
     }));
-    blocks.push(Block::Context(format!(
-        "As of {}. `/maison host drain <host>` stops new bookings and launches there; `undrain` reopens it.",
-        when(now, now, tz)
+    blocks.push(Block::Context(crate::tr!(
+        lang,
+        "hosts-footer",
+        now = when_in(now, now, tz, lang)
     )));
-    Reply::with_blocks(Visibility::Ephemeral, "Hosts".to_owned(), blocks)
+    Reply::with_blocks(Visibility::Ephemeral, title, blocks)
 }
 
-pub fn host_state_changed(host: &str, drained: bool) -> Reply {
+pub fn host_state_changed(host: &str, drained: bool, lang: Lang) -> Reply {
     Reply::ephemeral(if drained {
-        format!(
-            ":construction: `{host}` is drained: no new bookings or launches. Running containers and bookings are untouched."
-        )
+        crate::tr!(lang, "host-now-drained", host = host)
     } else {
-        format!(":white_check_mark: `{host}` is open again for bookings and launches.")
+        crate::tr!(lang, "host-open-again", host = host)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use chrono::{DateTime, Utc};
+    use maison_agent_api::{ApiError, ContainerSummary, ImageSummary, MaisonLabels};
+
+    const TZ: Tz = chrono_tz::Europe::Paris;
+    // Monday 30 Nov 2026, 10:00 UTC = 11:00 in Paris.
+    const NOW: i64 = 1_796_032_800;
+
+    fn at(ts: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(ts, 0).unwrap()
+    }
+
+    fn alice() -> Owner {
+        Owner {
+            slack_user: "U0ALICE".into(),
+            name: "alice".into(),
+            claimed: false,
+        }
+    }
+
+    fn container(name: &str, gpus: &[u32], launched: bool) -> Located {
+        Located {
+            host: "gpu01".into(),
+            container: ContainerSummary {
+                id: "3f2a9c0d1e2f".into(),
+                name: name.into(),
+                image: "pytorch:2.3".into(),
+                image_id: "sha256:abc".into(),
+                state: ContainerState::Running,
+                status: "Up 2 hours".into(),
+                created: at(NOW - 7200),
+                gpus: gpus.to_vec(),
+                owned: launched,
+                maison: launched.then(|| MaisonLabels {
+                    owner: "U0ALICE".into(),
+                    owner_name: None,
+                    booking: Some("12".into()),
+                    image_source: Some(maison_agent_api::ImageSource::Catalog),
+                    created_at: Some(at(NOW - 7200)),
+                    idempotency_key: None,
+                }),
+                limits: launched.then_some(ResourceLimits {
+                    pids: 4096,
+                    memory_bytes: 64 << 30,
+                    cpu_millis: 8000,
+                    shm_bytes: 16 << 30,
+                }),
+            },
+            owner: launched.then(alice),
+        }
+    }
+
+    /// Every fleet reply a user can get, in both languages, as one reviewed page each.
+    #[test]
+    fn fleet_replies_in_both_languages() {
+        let mine = container("llama-ft", &[0, 1], true);
+        let stray = container("old-notebook", &[], false);
+        let booking = BookingView {
+            id: 12,
+            user_id: 1,
+            slack_user_id: "U0ALICE".into(),
+            display_name: "alice".into(),
+            host: "gpu01".into(),
+            gpus: vec![0, 1],
+            start: NOW - 3600,
+            end: NOW + 3600,
+            note: None,
+            cancelled: false,
+            released: false,
+            held_until: None,
+        };
+        let spec = LaunchSpec {
+            name: Some("llama-ft".into()),
+            image: "pytorch:2.3".into(),
+            gpus: vec![0, 1],
+            ..LaunchSpec::default()
+        };
+        let started = LaunchResponse {
+            created: true,
+            container: mine.container.clone(),
+        };
+        let again = LaunchResponse {
+            created: false,
+            container: mine.container.clone(),
+        };
+        let refused = |code, rule: Option<&str>| ClientError::Api {
+            status: 409,
+            error: ApiError {
+                code,
+                message: "the agent's own words".into(),
+                rule: rule.map(str::to_owned),
+            },
+        };
+        let lost = ClientError::Decode {
+            status: 502,
+            body: "bad gateway".into(),
+        };
+        let image = LocatedImage {
+            host: "gpu01".into(),
+            image: ImageSummary {
+                id: "sha256:0123456789ab".into(),
+                tags: vec!["pytorch:2.3".into()],
+                size_bytes: 9_000_000_000,
+                created: at(NOW - 3 * 86_400),
+                labels: Default::default(),
+                used_by: vec![],
+                dangling: false,
+            },
+            owner: None,
+            users: vec![mine.clone()],
+        };
+        let down = [("gpu02".to_owned(), "timeout".to_owned())];
+        let host = |name: &str, drained: bool| Host {
+            name: name.into(),
+            gpu_count: 2,
+            state: if drained {
+                crate::core::fleet::HostState::Drained
+            } else {
+                crate::core::fleet::HostState::Active
+            },
+        };
+        let (gpu01, gpu02, gpu03) = (
+            host("gpu01", false),
+            host("gpu02", true),
+            host("gpu03", false),
+        );
+        let info = HostInfo {
+            hostname: "gpu01".into(),
+            cpus: 64,
+            memory_total_bytes: 512 << 30,
+            docker_root_dir: None,
+            docker_root_free_bytes: None,
+            docker_root_total_bytes: None,
+            docker_version: Some("27.1".into()),
+            docker_api_version: None,
+            nvidia: None,
+            gpus: vec![],
+            gpus_simulated: true,
+            agent_version: "0.1.0".into(),
+        };
+        let rows: Vec<HostRow<'_>> = vec![
+            (&gpu01, Some(Ok(info))),
+            (&gpu02, Some(Err("connection refused".into()))),
+            (&gpu03, None),
+        ];
+        let request = ClaimRequest {
+            id: 3,
+            kind: ClaimKind::Container,
+            host: "gpu01".into(),
+            object_id: "3f2a9c0d1e2f".into(),
+            label: "old-notebook".into(),
+            requester: "U0ALICE".into(),
+            requester_name: "alice".into(),
+            reason: "it is stopped".into(),
+            status: "pending".into(),
+            decided_by: None,
+            created_at: NOW,
+            decided_at: None,
+            request_id: "req-1".into(),
+        };
+        let claimed_owner = Owner {
+            claimed: true,
+            ..alice()
+        };
+        for lang in Lang::ALL {
+            let replies = [
+                host_drained_in("gpu02", lang),
+                no_agent_in("gpu03", lang),
+                gpu_not_booked(3, &booking, lang),
+                booking_required("gpu01", lang),
+                no_unix_mapping_in("U0ALICE", lang),
+                Reply::ephemeral(no_booking_warning("gpu01", lang)),
+                launching(&spec, "gpu01", lang),
+                launched(
+                    "gpu01",
+                    &started,
+                    Some(&no_booking_warning("gpu01", lang)),
+                    &[],
+                    lang,
+                ),
+                launched("gpu01", &again, None, &[], lang),
+                agent_refused_in(
+                    "gpu01",
+                    "llama-ft",
+                    &refused(ErrorCode::PolicyRefused, Some("no-privileged")),
+                    lang,
+                ),
+                agent_refused_in(
+                    "gpu01",
+                    "llama-ft",
+                    &refused(ErrorCode::Conflict, Some("container-running")),
+                    lang,
+                ),
+                agent_refused_in(
+                    "gpu01",
+                    "llama-ft",
+                    &refused(ErrorCode::NotFound, None),
+                    lang,
+                ),
+                agent_refused_in(
+                    "gpu01",
+                    "llama-ft",
+                    &refused(ErrorCode::Internal, None),
+                    lang,
+                ),
+                agent_refused_in("gpu01", "llama-ft", &lost, lang),
+                ps(&[&mine], false, &[], NOW, TZ, lang),
+                ps(&[&mine, &stray], true, &down, NOW, TZ, lang),
+                ps(&[], false, &[], NOW, TZ, lang),
+                ps(&[], true, &[], NOW, TZ, lang),
+                no_such_container("llama-fx", std::slice::from_ref(&mine), &down, lang),
+                nothing_called("zzz", &down, lang),
+                ambiguous("3f2a", &[&mine, &stray], lang),
+                ambiguous_images("pytorch", &[&image, &image], lang),
+                not_your_container(&mine, &alice(), lang),
+                unowned_container(&stray, lang),
+                removed(&mine, Removal::Stop, lang),
+                removed(&mine, Removal::Remove, lang),
+                who_container(&mine, Some(NOW - 600), NOW, TZ, lang),
+                who_container(&stray, None, NOW, TZ, lang),
+                who_images(&[&image], NOW, TZ, lang),
+                hosts(&rows, NOW, TZ, lang),
+                host_state_changed("gpu02", true, lang),
+                host_state_changed("gpu02", false, lang),
+                already_owned("old-notebook", &claimed_owner, lang),
+                claimed(ClaimKind::Image, "pytorch:2.3", "gpu01", lang),
+                claimed_by_uid("old-notebook", "gpu01", 1000, lang),
+                claim_already_requested(&request, lang),
+            ];
+            let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
+            insta::assert_snapshot!(format!("fleet_replies_{lang}"), text.join("\n---\n"));
+        }
+    }
 
     #[test]
     fn limits_read_in_the_units_they_were_set_in() {
@@ -818,10 +1184,10 @@ mod tests {
             limits_text(Some(&odd)),
             "Limits: 512 processes · 1.5 GiB memory · 2.5 CPUs · /dev/shm 64 MiB"
         );
-        assert_eq!(cpus_text(1000), "1 CPU");
-        assert_eq!(cpus_text(250), "0.25 CPUs");
+        assert_eq!(cpus_text(1000, Lang::En), "1 CPU");
+        assert_eq!(cpus_text(250, Lang::En), "0.25 CPUs");
         assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(processes_text(-1), "no process limit");
+        assert_eq!(processes_text(-1, Lang::En), "no process limit");
         assert_eq!(
             limits_text(None),
             "Limits: Docker defaults (made outside Maison)"

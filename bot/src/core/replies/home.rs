@@ -45,19 +45,32 @@ pub fn board_line(
     live: Option<&HostStatus>,
     now: i64,
 ) -> String {
+    board_line_in(host, bookings, live, now, Lang::En)
+}
+
+/// [`board_line`] in `lang`.
+pub fn board_line_in(
+    host: &Host,
+    bookings: &[BookingView],
+    live: Option<&HostStatus>,
+    now: i64,
+    lang: Lang,
+) -> String {
     let booked = booked_now(host, bookings, now);
     let cells: String = booked.iter().map(|b| if *b { '■' } else { '□' }).collect();
-    let mut line = format!(
-        "`{}` {cells} {}/{} booked",
-        host.name,
-        booked.iter().filter(|b| **b).count(),
-        host.gpu_count
+    let counts = crate::tr!(
+        lang,
+        "board-booked",
+        booked = booked.iter().filter(|b| **b).count(),
+        total = host.gpu_count
     );
+    let mut line = format!("`{}` {cells} {counts}", host.name);
     if let Some(status) = live.filter(|s| s.reachable) {
         let readings: Vec<_> = status.readings.iter().filter(|r| !r.stale).collect();
         if !readings.is_empty() {
             let mean = readings.iter().map(|r| r.util_pct).sum::<f64>() / readings.len() as f64;
-            line.push_str(&format!(" · {mean:.0} % busy"));
+            let busy = crate::tr!(lang, "board-busy", pct = format!("{mean:.0}"));
+            line.push_str(&format!(" · {busy}"));
         }
         let unbooked: Vec<u32> = readings
             .iter()
@@ -66,16 +79,14 @@ pub fn board_line(
             .map(|r| r.gpu)
             .collect();
         if !unbooked.is_empty() {
-            line.push_str(&format!(
-                " · :warning: {} in use without a booking",
-                gpus_text(&unbooked)
-            ));
+            let flag = crate::tr!(lang, "board-unbooked", gpus = gpus_text(&unbooked));
+            line.push_str(&format!(" · {flag}"));
         }
     } else if live.is_some() {
-        line.push_str(" · agent not answering");
+        line.push_str(&format!(" · {}", crate::tr!(lang, "board-agent-silent")));
     }
     if host.state == HostState::Drained {
-        line.push_str(" · _drained_");
+        line.push_str(&format!(" · {}", crate::tr!(lang, "board-drained")));
     }
     line
 }

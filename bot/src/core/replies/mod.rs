@@ -118,25 +118,50 @@ fn booking_line(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> String {
     )
 }
 
-pub fn help(topic: Option<&str>) -> Reply {
-    match maison_command::help_text(topic) {
+/// `help [topic]`, generated from the parser's command table in `lang`.
+pub fn help(topic: Option<&str>, lang: Lang) -> Reply {
+    match maison_command::help_text(topic, lang) {
         Ok(text) => Reply::ephemeral(text),
-        Err(err) => parse_error(&err),
+        Err(err) => parse_error(&err, lang),
     }
 }
 
-pub fn parse_error(err: &ParseError) -> Reply {
-    let mut blocks = vec![Block::Section(format!(":warning: {err}"))];
-    if let Some(right_form) = err.right_form() {
+/// A refused command line: what was wrong, then how the command is typed.
+pub fn parse_error(err: &ParseError, lang: Lang) -> Reply {
+    let message = err.message_in(lang);
+    let mut blocks = vec![Block::Section(format!(":warning: {message}"))];
+    if let Some(right_form) = err.right_form_in(lang) {
         blocks.push(Block::Context(right_form));
     }
-    Reply::with_blocks(Visibility::Ephemeral, err.to_string(), blocks)
+    Reply::with_blocks(Visibility::Ephemeral, message, blocks)
 }
 
+/// [`admins_only_in`] in English, for callers that do not know the reader's language.
 pub fn admins_only() -> Reply {
-    Reply::ephemeral(
-        ":no_entry: Only Maison admins can do that. Ask one of them (they are listed in the bot's config).",
-    )
+    admins_only_in(Lang::En)
+}
+
+/// An admin command asked for by someone who is not one.
+pub fn admins_only_in(lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "admins-only"))
+}
+
+/// Sentences one after the other: English puts a space between them, Japanese does not.
+fn sentences(parts: &[String], lang: Lang) -> String {
+    let gap = match lang {
+        Lang::En => " ",
+        Lang::Ja => "",
+    };
+    parts.join(gap)
+}
+
+/// Items of a list in a sentence: `a, b` in English, `a、b` in Japanese.
+fn listed(items: &[String], lang: Lang) -> String {
+    let separator = match lang {
+        Lang::En => ", ",
+        Lang::Ja => "、",
+    };
+    items.join(separator)
 }
 
 /// The answer to a command that takes longer than Slack waits: its reply follows.
@@ -183,26 +208,29 @@ pub fn internal_error(lang: Lang, request_id: &str) -> Reply {
     Reply::ephemeral(crate::tr!(lang, "internal-error", request_id = request_id))
 }
 
+/// [`unknown_host_in`] in English, for callers that do not know the reader's language.
 pub fn unknown_host(name: &str, hosts: &[Host]) -> Reply {
+    unknown_host_in(name, hosts, Lang::En)
+}
+
+/// A host name that is not in the fleet: the nearest one if it looks like a typo, and the list.
+pub fn unknown_host_in(name: &str, hosts: &[Host], lang: Lang) -> Reply {
     let mut by_distance: Vec<(usize, &str)> = hosts
         .iter()
         .map(|h| (strsim::levenshtein(name, &h.name), h.name.as_str()))
         .collect();
     by_distance.sort();
-    let suggestion = by_distance
-        .first()
-        .filter(|(d, _)| *d <= 3)
-        .map(|(_, n)| format!(" Did you mean `{n}`?"))
-        .unwrap_or_default();
+    let mut parts = vec![crate::tr!(lang, "unknown-host", name = name)];
+    if let Some(&(_, nearest)) = by_distance.first().filter(|(d, _)| *d <= 3) {
+        parts.push(crate::tr!(lang, "host-did-you-mean", host = nearest));
+    }
     let all: Vec<String> = hosts.iter().map(|h| format!("`{}`", h.name)).collect();
-    let listing = if all.is_empty() {
-        "No hosts are configured yet.".to_owned()
+    parts.push(if all.is_empty() {
+        crate::tr!(lang, "hosts-none-yet")
     } else {
-        format!("Hosts: {}.", all.join(", "))
-    };
-    Reply::ephemeral(format!(
-        ":grey_question: There is no host called `{name}`.{suggestion} {listing}"
-    ))
+        crate::tr!(lang, "hosts-listing", hosts = listed(&all, lang))
+    });
+    Reply::ephemeral(sentences(&parts, lang))
 }
 
 pub fn booked(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
@@ -245,6 +273,8 @@ pub fn announcement(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     )
 }
 
+/// A booking refused because its GPUs are held: by whom until when, the next free slot on that
+/// host, and which other hosts have a GPU free now.
 pub fn taken(
     request: &NewBooking,
     holders: &[BookingHolder],
@@ -252,64 +282,67 @@ pub fn taken(
     free_now: &[(String, usize)],
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
-    let mut lines = vec![format!(
-        ":no_entry_sign: `{}` is taken for {}.",
-        request.host,
-        span(request.start, request.end, now, tz)
+    let mut lines = vec![crate::tr!(
+        lang,
+        "taken",
+        host = request.host.as_str(),
+        span = span_in(request.start, request.end, now, tz, lang)
     )];
     for h in holders {
-        lines.push(format!(
-            "• GPU {} — {} until {} (#{})",
-            h.gpu,
-            mention(&h.slack_user_id),
-            when(h.end, now, tz),
-            h.booking_id
+        lines.push(crate::tr!(
+            lang,
+            "taken-holder",
+            gpu = h.gpu,
+            user = mention(&h.slack_user_id),
+            until = when_in(h.end, now, tz, lang),
+            id = h.booking_id
         ));
     }
     if holders.is_empty() {
-        lines.push("• Someone booked it a moment before you.".to_owned());
+        lines.push(crate::tr!(lang, "taken-a-moment-ago"));
     }
     let mut blocks = vec![Block::Section(lines.join("\n"))];
     let next_line = match next {
-        Some((start, end)) => format!(
-            "Next free slot on `{}`: {}.",
-            request.host,
-            span(start, end, now, tz)
+        Some((start, end)) => crate::tr!(
+            lang,
+            "taken-next-slot",
+            host = request.host.as_str(),
+            span = span_in(start, end, now, tz, lang)
         ),
-        None => format!(
-            "`{}` has no free slot of that length in the booking window.",
-            request.host
-        ),
+        None => crate::tr!(lang, "taken-no-slot", host = request.host.as_str()),
     };
     let free_line = if free_now.is_empty() {
-        "No other host has a free GPU right now.".to_owned()
+        crate::tr!(lang, "free-now-nowhere")
     } else {
         let hosts: Vec<String> = free_now
             .iter()
-            .map(|(name, n)| format!("`{name}` ({n} free)"))
+            .map(|(name, n)| crate::tr!(lang, "free-now-host", host = name.as_str(), count = n))
             .collect();
-        format!("Free now: {}.", hosts.join(", "))
+        crate::tr!(lang, "free-now", hosts = listed(&hosts, lang))
     };
-    blocks.push(Block::Context(format!("{next_line} {free_line}")));
+    blocks.push(Block::Context(sentences(&[next_line, free_line], lang)));
     Reply::with_blocks(Visibility::Ephemeral, lines[0].clone(), blocks)
 }
 
-pub fn extension_taken(holders: &[BookingHolder], now: i64, tz: Tz) -> Reply {
-    let mut lines =
-        vec![":no_entry_sign: Can't extend: the GPUs are booked right after you.".to_owned()];
+/// An extension refused because the GPUs are booked right after: by whom from when.
+pub fn extension_taken(holders: &[BookingHolder], now: i64, tz: Tz, lang: Lang) -> Reply {
+    let mut lines = vec![crate::tr!(lang, "extension-taken")];
     for h in holders {
-        lines.push(format!(
-            "• GPU {} — {} from {} (#{})",
-            h.gpu,
-            mention(&h.slack_user_id),
-            when(h.start, now, tz),
-            h.booking_id
+        lines.push(crate::tr!(
+            lang,
+            "extension-holder",
+            gpu = h.gpu,
+            user = mention(&h.slack_user_id),
+            from = when_in(h.start, now, tz, lang),
+            id = h.booking_id
         ));
     }
     Reply::ephemeral(lines.join("\n"))
 }
 
+/// `book any` with no host free: the earliest fit, typed out as a command to copy.
 pub fn nothing_free(
     gpus: u32,
     start: i64,
@@ -317,64 +350,97 @@ pub fn nothing_free(
     next: Option<(i64, String)>,
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
     let what = if gpus == 1 {
-        "a free GPU".to_owned()
+        crate::tr!(lang, "nothing-free-one")
     } else {
-        format!("{gpus} free GPUs")
+        crate::tr!(lang, "nothing-free-several", count = gpus)
     };
-    let mut text = format!(
-        ":no_entry_sign: No host has {what} for {}.",
-        span(start, end, now, tz)
-    );
-    match next {
-        Some((at, host)) => text.push_str(&format!(
-            " The earliest fit is `{host}` from {}: `/maison book {host} {} at {}`.",
-            when(at, now, tz),
-            format_duration(Duration::seconds(end - start)),
-            tz.from_utc_datetime(&utc(at).naive_utc())
+    let mut parts = vec![crate::tr!(
+        lang,
+        "nothing-free",
+        what = what,
+        span = span_in(start, end, now, tz, lang)
+    )];
+    parts.push(match next {
+        // The suggestion is a command to type, so its duration and time are the parser's.
+        Some((at, host)) => crate::tr!(
+            lang,
+            "nothing-free-earliest",
+            host = host.as_str(),
+            from = when_in(at, now, tz, lang),
+            length = format_duration(Duration::seconds(end - start)),
+            at = tz
+                .from_utc_datetime(&utc(at).naive_utc())
                 .format("%Y-%m-%d %H:%M")
-        )),
-        None => text.push_str(" Nothing fits within the booking window either."),
-    }
-    Reply::ephemeral(text)
+                .to_string()
+        ),
+        None => crate::tr!(lang, "nothing-free-ever"),
+    });
+    Reply::ephemeral(sentences(&parts, lang))
 }
 
+/// [`booking_refused_in`] in English, for callers that do not know the reader's language.
 pub fn booking_refused(err: &BookingError, now: i64, tz: Tz) -> Reply {
+    booking_refused_in(err, now, tz, Lang::En)
+}
+
+/// Why the booking rules refused a booking, a cancellation or an extension, and what to do.
+pub fn booking_refused_in(err: &BookingError, now: i64, tz: Tz, lang: Lang) -> Reply {
+    let most = |seconds: i64| format_duration_in(Duration::seconds(seconds), lang);
     let text = match err {
-        BookingError::HostDrained(host) => format!(":construction: `{host}` is drained for maintenance: no new bookings. Try `/maison book any …` or another host."),
-        BookingError::NoSuchGpu { host, gpu, gpu_count } => format!(
-            ":grey_question: `{host}` has no GPU {gpu}: its GPUs are 0–{}. Example: `/maison book {host}:0 2h`.",
-            gpu_count.saturating_sub(1)
-        ),
-        BookingError::NotEnoughGpus { host, gpu_count, wanted } => {
-            if *gpu_count == 0 {
-                format!(":grey_question: `{host}` has no GPUs to book.")
-            } else {
-                format!(":grey_question: `{host}` has {gpu_count} GPUs; you asked for {wanted}.")
-            }
+        BookingError::HostDrained(host) => {
+            crate::tr!(lang, "refused-drained", host = host.as_str())
         }
-        BookingError::InPast => ":hourglass: That time is already past. Bookings start now or later, e.g. `/maison book gpu01 2h` or `… at 14:00`.".to_owned(),
-        BookingError::TooLong { max } => format!(
-            ":straight_ruler: Bookings can last at most {}. Book that, then `/maison extend` later if you still need it.",
-            format_duration(Duration::seconds(*max))
+        BookingError::NoSuchGpu {
+            host,
+            gpu,
+            gpu_count,
+        } => crate::tr!(
+            lang,
+            "refused-no-such-gpu",
+            host = host.as_str(),
+            gpu = gpu,
+            last = gpu_count.saturating_sub(1)
         ),
-        BookingError::TooFarAhead { max } => format!(
-            ":calendar: Bookings can start at most {} ahead.",
-            format_duration(Duration::seconds(*max))
+        BookingError::NotEnoughGpus {
+            host, gpu_count, ..
+        } if *gpu_count == 0 => {
+            crate::tr!(lang, "refused-no-gpus", host = host.as_str())
+        }
+        BookingError::NotEnoughGpus {
+            host,
+            gpu_count,
+            wanted,
+        } => crate::tr!(
+            lang,
+            "refused-not-enough-gpus",
+            host = host.as_str(),
+            count = gpu_count,
+            wanted = wanted
         ),
-        BookingError::UserLimit { would_hold, max } => format!(
-            ":scales: That would give you {would_hold} GPUs at once; the limit is {max} per person. Release one first (`/maison mine`)."
+        BookingError::InPast => crate::tr!(lang, "refused-in-past"),
+        BookingError::TooLong { max } => crate::tr!(lang, "refused-too-long", max = most(*max)),
+        BookingError::TooFarAhead { max } => {
+            crate::tr!(lang, "refused-too-far-ahead", max = most(*max))
+        }
+        BookingError::UserLimit { would_hold, max } => crate::tr!(
+            lang,
+            "refused-user-limit",
+            would_hold = would_hold,
+            max = max
         ),
-        BookingError::NotFound(id) => format!(":grey_question: There is no booking #{id}. `/maison mine` lists yours."),
-        BookingError::NotOwner { id, owner } => format!(
-            ":lock: Booking #{id} belongs to {}. Only its owner or an admin can change it.",
-            mention(owner)
-        ),
-        BookingError::AlreadyEnded(id) => format!(":grey_question: Booking #{id} has already ended or was cancelled."),
-        BookingError::UnknownHost(host) => format!(":grey_question: There is no host called `{host}`."),
-        BookingError::Taken { .. } => ":no_entry_sign: That slot is taken.".to_owned(),
-        BookingError::Db(_) => ":boom: Something went wrong on our side and nothing was changed.".to_owned(),
+        BookingError::NotFound(id) => crate::tr!(lang, "refused-not-found", id = id),
+        BookingError::NotOwner { id, owner } => {
+            crate::tr!(lang, "refused-not-owner", id = id, owner = mention(owner))
+        }
+        BookingError::AlreadyEnded(id) => crate::tr!(lang, "refused-already-ended", id = id),
+        BookingError::UnknownHost(host) => {
+            crate::tr!(lang, "refused-unknown-host", host = host.as_str())
+        }
+        BookingError::Taken { .. } => crate::tr!(lang, "refused-taken"),
+        BookingError::Db(_) => crate::tr!(lang, "refused-internal"),
     };
     let _ = (now, tz);
     Reply::ephemeral(text)
@@ -485,17 +551,19 @@ pub fn fleet_board(
     live: &[HostStatus],
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
     if hosts.is_empty() {
-        return Reply::ephemeral(
-            "No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.",
-        );
+        return Reply::ephemeral(crate::tr!(lang, "hosts-none-configured"));
     }
     let lines: Vec<String> = hosts
         .iter()
-        .map(|h| home::board_line(h, bookings, live.iter().find(|s| s.host == h.name), now))
+        .map(|h| {
+            let status = live.iter().find(|s| s.host == h.name);
+            home::board_line_in(h, bookings, status, now, lang)
+        })
         .collect();
-    let mut blocks = vec![Block::Header("GPU fleet".to_owned())];
+    let mut blocks = vec![Block::Header(crate::tr!(lang, "fleet-header"))];
     // Ten hosts a section keeps each well under Slack's text limit.
     blocks.extend(
         lines
@@ -512,13 +580,15 @@ pub fn fleet_board(
                 .count() as u32
         })
         .sum();
-    blocks.push(Block::Context(format!(
-        "■ booked now, □ free · {free} GPU(s) free now · {} · `/maison status <host>` shows each GPU, who holds it and until when",
-        when(now, now, tz)
+    blocks.push(Block::Context(crate::tr!(
+        lang,
+        "fleet-legend",
+        free = free,
+        now = when_in(now, now, tz, lang)
     )));
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("GPU fleet: {free} GPU(s) free now."),
+        crate::tr!(lang, "fleet-summary", free = free),
         blocks,
     )
 }
@@ -532,44 +602,49 @@ pub fn status_board(
     with_agent: &[String],
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
-    let mut blocks = vec![Block::Header("GPU fleet".to_owned())];
+    let mut blocks = vec![Block::Header(crate::tr!(lang, "fleet-header"))];
     if hosts.is_empty() {
-        blocks.push(Block::Section(
-            "No hosts are configured yet. Add `[[hosts]]` entries to the bot's config.".to_owned(),
-        ));
+        blocks.push(Block::Section(crate::tr!(lang, "hosts-none-configured")));
     }
     for host in hosts {
         let status = live.iter().find(|s| s.host == host.name);
         let seen = |s: &HostStatus| {
-            s.last_seen_at
-                .map_or_else(|| "never".to_owned(), |t| when(t, now, tz))
+            s.last_seen_at.map_or_else(
+                || crate::tr!(lang, "status-never-seen"),
+                |t| when_in(t, now, tz, lang),
+            )
         };
         let agent = match status {
             _ if !with_agent.contains(&host.name) => String::new(),
-            Some(s) if s.reachable => format!(
-                " · :large_green_circle: agent seen {}{}",
-                seen(s),
+            Some(s) if s.reachable => {
+                let mut agent = format!(
+                    " · {}",
+                    crate::tr!(lang, "status-agent-seen", seen = seen(s))
+                );
                 if s.gpus_simulated {
-                    " · simulated GPUs"
-                } else {
-                    ""
+                    agent.push_str(&format!(" · {}", crate::tr!(lang, "status-simulated")));
                 }
-            ),
-            Some(s) => format!(" · :red_circle: agent unreachable, last seen {}", seen(s)),
-            None => " · :white_circle: agent not polled yet".to_owned(),
-        };
-        let mut lines = vec![format!(
-            "*{}* — {} GPU{}{}{agent}",
-            host.name,
-            host.gpu_count,
-            if host.gpu_count == 1 { "" } else { "s" },
-            if host.is_drained() {
-                " · :construction: drained"
-            } else {
-                ""
+                agent
             }
-        )];
+            Some(s) => format!(
+                " · {}",
+                crate::tr!(lang, "status-agent-unreachable", seen = seen(s))
+            ),
+            None => format!(" · {}", crate::tr!(lang, "status-agent-not-polled")),
+        };
+        let gpus = if host.gpu_count == 1 {
+            crate::tr!(lang, "status-host-one-gpu", count = host.gpu_count)
+        } else {
+            crate::tr!(lang, "status-host-gpus", count = host.gpu_count)
+        };
+        let drained = if host.is_drained() {
+            format!(" · {}", crate::tr!(lang, "status-drained"))
+        } else {
+            String::new()
+        };
+        let mut lines = vec![format!("*{}* — {gpus}{drained}{agent}", host.name)];
         for gpu in 0..host.gpu_count {
             let on_gpu: Vec<&BookingView> = bookings
                 .iter()
@@ -580,43 +655,56 @@ pub fn status_board(
                 .iter()
                 .filter(|b| b.start > now)
                 .min_by_key(|b| b.start);
-            let mut line = match (current, next) {
-                (Some(b), _) => format!(
-                    "`GPU {gpu}` :red_circle: {} until {}",
-                    mention(&b.slack_user_id),
-                    when(b.end, now, tz)
+            let state = match (current, next) {
+                (Some(b), _) => crate::tr!(
+                    lang,
+                    "status-gpu-held",
+                    user = mention(&b.slack_user_id),
+                    until = when_in(b.end, now, tz, lang)
                 ),
-                (None, Some(b)) => format!(
-                    "`GPU {gpu}` :large_green_circle: free until {} ({} from then)",
-                    when(b.start, now, tz),
-                    mention(&b.slack_user_id)
+                (None, Some(b)) => crate::tr!(
+                    lang,
+                    "status-gpu-free-until",
+                    until = when_in(b.start, now, tz, lang),
+                    user = mention(&b.slack_user_id)
                 ),
-                (None, None) => format!("`GPU {gpu}` :large_green_circle: free"),
+                (None, None) => crate::tr!(lang, "status-gpu-free"),
             };
+            let mut line = format!("`GPU {gpu}` {state}");
             let reading = status
                 .filter(|s| s.reachable)
                 .and_then(|s| s.readings.iter().find(|r| r.gpu == gpu));
             if let Some(r) = reading {
-                if r.stale {
-                    line.push_str(" · readings stale");
+                let now_doing = if r.stale {
+                    crate::tr!(lang, "status-readings-stale")
                 } else {
                     let memory = match r.mem_total_bytes {
-                        Some(total) if total > 0 => {
-                            format!("{} of {}", size_text(r.mem_used_bytes), size_text(total))
-                        }
+                        Some(total) if total > 0 => crate::tr!(
+                            lang,
+                            "status-memory-of",
+                            used = size_text(r.mem_used_bytes),
+                            total = size_text(total)
+                        ),
                         _ => size_text(r.mem_used_bytes),
                     };
-                    line.push_str(&format!(" · in use now {:.0}%, {memory}", r.util_pct));
-                }
+                    crate::tr!(
+                        lang,
+                        "status-in-use",
+                        pct = format!("{:.0}", r.util_pct),
+                        memory = memory
+                    )
+                };
+                line.push_str(&format!(" · {now_doing}"));
             }
             lines.push(line);
         }
         blocks.push(Block::Section(lines.join("\n")));
     }
-    blocks.push(Block::Context(format!(
-        "As of {} ({}).",
-        when(now, now, tz),
-        tz.name()
+    blocks.push(Block::Context(crate::tr!(
+        lang,
+        "status-as-of",
+        now = when_in(now, now, tz, lang),
+        tz = tz.name()
     )));
     let free: usize = hosts
         .iter()
@@ -632,7 +720,7 @@ pub fn status_board(
         .sum();
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("{free} GPU(s) free now"),
+        crate::tr!(lang, "status-free-summary", free = free),
         blocks,
     )
 }
@@ -784,7 +872,7 @@ mod tests {
         busy.mem_used_bytes = 30_000_000_000;
         let live = [reachable_host("gpu01", vec![busy])];
         let with_agent = ["gpu01".to_owned(), "gpu02".to_owned()];
-        let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ);
+        let reply = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ, Lang::En);
         assert_eq!(reply.text, "2 GPU(s) free now");
         insta::assert_snapshot!(reply.to_terminal());
     }
@@ -832,7 +920,7 @@ mod tests {
             "gpu01",
             vec![reading(0, 90.0), reading(1, 50.0), reading(5, 60.0)],
         )];
-        let reply = fleet_board(&hosts, &bookings, &live, NOW, TZ);
+        let reply = fleet_board(&hosts, &bookings, &live, NOW, TZ, Lang::En);
         let text = reply.to_terminal();
         assert_eq!(
             text.lines().filter(|l| l.starts_with("gpu")).count(),
@@ -875,6 +963,7 @@ mod tests {
             &[("gpu02".into(), 1)],
             NOW,
             TZ,
+            Lang::En,
         );
         insta::assert_snapshot!(reply.to_terminal());
         insta::assert_json_snapshot!(reply.to_slack_json());
@@ -941,7 +1030,7 @@ mod tests {
         };
         assert!(maison_command::parse("queue", &context).is_ok());
         let err = maison_command::parse("queu", &context).unwrap_err();
-        let text = parse_error(&err).text;
+        let text = parse_error(&err, Lang::En).text;
         assert!(!text.contains("not yet available"), "{text}");
         assert!(text.contains("`queue`"), "{text}");
     }
@@ -955,9 +1044,161 @@ mod tests {
         };
         for text in ["book gpu01 9h please", "book", "data frobnicate", "cancel"] {
             let err = maison_command::parse(text, &context).unwrap_err();
-            let shown = parse_error(&err).to_terminal();
+            let shown = parse_error(&err, Lang::En).to_terminal();
             assert_eq!(shown.matches("Usage").count(), 1, "{text}: {shown}");
             assert_eq!(shown.matches("Example").count(), 1, "{text}: {shown}");
+            let shown = parse_error(&err, Lang::Ja).to_terminal();
+            assert_eq!(shown.matches("使い方").count(), 1, "{text}: {shown}");
+            assert_eq!(shown.matches("例: ").count(), 1, "{text}: {shown}");
+        }
+    }
+
+    #[test]
+    fn help_and_parse_errors_in_both_languages() {
+        let context = maison_command::ParseContext {
+            now: utc(NOW),
+            tz: TZ,
+        };
+        for lang in Lang::ALL {
+            let mut text = vec![
+                help(None, lang).to_terminal(),
+                help(Some("cancel"), lang).to_terminal(),
+            ];
+            for line in ["cancel abc", "boook gpu01 2h", "book gpu01 2h at 25:00"] {
+                let err = maison_command::parse(line, &context).unwrap_err();
+                text.push(parse_error(&err, lang).to_terminal());
+            }
+            text.push(help(Some("relase"), lang).to_terminal());
+            insta::assert_snapshot!(
+                format!("help_and_parse_errors_{lang}"),
+                text.join("\n---\n")
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_and_admin_answers_in_both_languages() {
+        let hosts = [host("gpu01", 2), host("gpu02", 2), host("dgx-a100", 8)];
+        let request = NewBooking {
+            host: "gpu01".into(),
+            gpus: GpuWish::Indexes(vec![0]),
+            start: NOW,
+            end: NOW + 7200,
+            note: None,
+            project: None,
+        };
+        let holders = [BookingHolder {
+            booking_id: 7,
+            slack_user_id: "U0ALICE".into(),
+            display_name: "alice".into(),
+            gpu: 0,
+            start: NOW + 600,
+            end: NOW + 3600,
+        }];
+        let refusals = [
+            BookingError::HostDrained("gpu03".into()),
+            BookingError::NoSuchGpu {
+                host: "gpu01".into(),
+                gpu: 4,
+                gpu_count: 2,
+            },
+            BookingError::NotEnoughGpus {
+                host: "gpu03".into(),
+                gpu_count: 0,
+                wanted: 1,
+            },
+            BookingError::NotEnoughGpus {
+                host: "gpu01".into(),
+                gpu_count: 2,
+                wanted: 4,
+            },
+            BookingError::InPast,
+            BookingError::TooLong { max: 7 * 86_400 },
+            BookingError::TooFarAhead { max: 30 * 86_400 },
+            BookingError::UserLimit {
+                would_hold: 5,
+                max: 4,
+            },
+            BookingError::NotFound(42),
+            BookingError::NotOwner {
+                id: 42,
+                owner: "U0BOB".into(),
+            },
+            BookingError::AlreadyEnded(42),
+            BookingError::UnknownHost("gpu9".into()),
+            BookingError::Taken { holders: vec![] },
+        ];
+        for lang in Lang::ALL {
+            let mut replies = vec![
+                admins_only_in(lang),
+                unknown_host_in("gpu1", &hosts, lang),
+                unknown_host_in("zzzzzzzz", &[], lang),
+                taken(
+                    &request,
+                    &holders,
+                    Some((NOW + 3600, NOW + 3 * 3600)),
+                    &[("gpu02".into(), 1)],
+                    NOW,
+                    TZ,
+                    lang,
+                ),
+                taken(&request, &[], None, &[], NOW, TZ, lang),
+                extension_taken(&holders, NOW, TZ, lang),
+                nothing_free(
+                    1,
+                    NOW,
+                    NOW + 7200,
+                    Some((NOW + 86_400, "gpu02".into())),
+                    NOW,
+                    TZ,
+                    lang,
+                ),
+                nothing_free(2, NOW, NOW + 7200, None, NOW, TZ, lang),
+            ];
+            replies.extend(
+                refusals
+                    .iter()
+                    .map(|err| booking_refused_in(err, NOW, TZ, lang)),
+            );
+            let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
+            insta::assert_snapshot!(format!("refusals_{lang}"), text.join("\n---\n"));
+        }
+        assert_eq!(
+            booking_refused(&refusals[0], NOW, TZ).text,
+            booking_refused_in(&refusals[0], NOW, TZ, Lang::En).text,
+        );
+    }
+
+    #[test]
+    fn status_in_both_languages() {
+        let hosts = [host("gpu01", 2), host("gpu02", 1), host("gpu03", 0)];
+        let bookings = [
+            booking(1, "U0ALICE", "gpu01", &[0], NOW - 3600, NOW + 7200),
+            booking(2, "U0BOB", "gpu01", &[1], NOW + 3600, NOW + 5 * 3600),
+        ];
+        let mut busy = reading(0, 87.0);
+        busy.mem_used_bytes = 30_000_000_000;
+        let mut silent = reachable_host("gpu02", vec![]);
+        silent.reachable = false;
+        let live = [
+            reachable_host("gpu01", vec![busy, reading(1, 95.0)]),
+            silent,
+        ];
+        let with_agent = ["gpu01".to_owned(), "gpu02".to_owned()];
+        let mut drained = hosts.to_vec();
+        drained[2].state = crate::core::fleet::HostState::Drained;
+        for lang in Lang::ALL {
+            let board = fleet_board(&drained, &bookings, &live, NOW, TZ, lang);
+            let detail = status_board(&hosts, &bookings, &live, &with_agent, NOW, TZ, lang);
+            let empty = fleet_board(&[], &[], &[], NOW, TZ, lang);
+            insta::assert_snapshot!(
+                format!("status_{lang}"),
+                [board, detail, empty]
+                    .iter()
+                    .map(|reply| format!("{}\n{}", reply.text, reply.to_terminal()))
+                    .collect::<Vec<_>>()
+                    .join("\n---\n")
+            );
         }
     }
 

@@ -1,5 +1,8 @@
 //! Replies of `project …` and of a `--project` that names no project.
 
+use maison_command::Lang;
+
+use super::{listed, sentences};
 use crate::core::datasets::nearest_name;
 use crate::core::render::Reply;
 
@@ -12,127 +15,99 @@ pub struct ProjectLine {
 }
 
 /// `project ls`: active projects first, then removed ones, and the caller's default.
-pub fn list(projects: &[ProjectLine], default: Option<&str>, is_admin: bool) -> Reply {
+pub fn list(projects: &[ProjectLine], default: Option<&str>, is_admin: bool, lang: Lang) -> Reply {
     let active: Vec<&ProjectLine> = projects.iter().filter(|p| p.active).collect();
-    let mut text = if active.is_empty() {
-        let how = if is_admin {
-            "Add one with `/maison project add vision for \"image models\"`."
+    let mut lines = Vec::new();
+    if active.is_empty() {
+        lines.push(if is_admin {
+            crate::tr!(lang, "projects-none-admin")
         } else {
-            "An admin adds them with `/maison project add`."
-        };
-        format!("No projects yet. {how}")
+            crate::tr!(lang, "projects-none")
+        });
     } else {
-        let lines: Vec<String> = active
-            .iter()
-            .map(|p| {
-                let mark = if Some(p.name.as_str()) == default {
-                    " _(your default)_"
-                } else {
-                    ""
-                };
-                match &p.description {
-                    Some(description) => format!("• `{}` — {description}{mark}", p.name),
-                    None => format!("• `{}`{mark}", p.name),
-                }
-            })
-            .collect();
-        format!("*Projects*\n{}", lines.join("\n"))
-    };
-    let retired: Vec<&str> = projects
+        lines.push(crate::tr!(lang, "projects-heading"));
+        for p in &active {
+            let mut line = match &p.description {
+                Some(description) => format!("• `{}` — {description}", p.name),
+                None => format!("• `{}`", p.name),
+            };
+            if Some(p.name.as_str()) == default {
+                line = sentences(&[line, crate::tr!(lang, "project-your-default")], lang);
+            }
+            lines.push(line);
+        }
+    }
+    let retired: Vec<String> = projects
         .iter()
         .filter(|p| !p.active)
-        .map(|p| p.name.as_str())
+        .map(|p| format!("`{}`", p.name))
         .collect();
     if !retired.is_empty() {
-        text.push_str(&format!(
-            "\nRemoved (kept in past bookings): {}",
-            retired
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        lines.push(crate::tr!(
+            lang,
+            "projects-removed",
+            projects = listed(&retired, lang)
         ));
     }
     match default {
-        Some(name) => text.push_str(&format!(
-            "\nYour bookings count for `{name}` unless they say `--project`."
-        )),
-        None if !active.is_empty() => text.push_str(
-            "\nYou have no default project: `/maison project default <project>` sets one.",
-        ),
+        Some(name) => lines.push(crate::tr!(lang, "projects-default-is", name = name)),
+        None if !active.is_empty() => lines.push(crate::tr!(lang, "projects-no-default")),
         None => {}
     }
-    Reply::ephemeral(text)
+    Reply::ephemeral(lines.join("\n"))
 }
 
 /// `--project` or `project default` naming no active project.
-pub fn unknown(name: &str, projects: &[ProjectLine]) -> Reply {
+pub fn unknown(name: &str, projects: &[ProjectLine], lang: Lang) -> Reply {
     let active: Vec<String> = projects
         .iter()
         .filter(|p| p.active)
         .map(|p| p.name.clone())
         .collect();
+    let mut parts = Vec::new();
     if projects.iter().any(|p| p.name == name && !p.active) {
-        return Reply::ephemeral(format!(
-            ":warning: The project `{name}` was removed and takes no new bookings. {}",
-            known_list(&active)
-        ));
+        parts.push(crate::tr!(lang, "project-was-removed", name = name));
+    } else {
+        parts.push(crate::tr!(lang, "project-unknown", name = name));
+        if let Some(nearest) = nearest_name(name, &active) {
+            parts.push(crate::tr!(lang, "project-did-you-mean", name = nearest));
+        }
     }
-    let guess = nearest_name(name, &active)
-        .map(|n| format!(" Did you mean `{n}`?"))
-        .unwrap_or_default();
-    Reply::ephemeral(format!(
-        ":warning: There is no project `{name}`.{guess} {}",
-        known_list(&active)
-    ))
+    parts.push(known_list(&active, lang));
+    Reply::ephemeral(sentences(&parts, lang))
 }
 
-fn known_list(active: &[String]) -> String {
+fn known_list(active: &[String], lang: Lang) -> String {
     if active.is_empty() {
-        "There are no projects yet; an admin adds them with `/maison project add`.".to_owned()
+        crate::tr!(lang, "projects-none-yet")
     } else {
-        format!(
-            "Projects: {}.",
-            active
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        let names: Vec<String> = active.iter().map(|n| format!("`{n}`")).collect();
+        crate::tr!(lang, "projects-known", projects = listed(&names, lang))
     }
 }
 
-pub fn default_set(name: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: Your bookings now count for `{name}` unless they say `--project`."
-    ))
+pub fn default_set(name: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "project-default-set", name = name))
 }
 
-pub fn default_cleared() -> Reply {
-    Reply::ephemeral(":white_check_mark: You have no default project any more.")
+pub fn default_cleared(lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "project-default-cleared"))
 }
 
-pub fn added(name: &str, revived: bool) -> Reply {
+pub fn added(name: &str, revived: bool, lang: Lang) -> Reply {
     Reply::ephemeral(if revived {
-        format!(":white_check_mark: `{name}` is back: it takes bookings again.")
+        crate::tr!(lang, "project-revived", name = name)
     } else {
-        format!(
-            ":white_check_mark: Added the project `{name}`. People book for it with `--project {name}`."
-        )
+        crate::tr!(lang, "project-added", name = name)
     })
 }
 
-pub fn already_exists(name: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "The project `{name}` already exists; nothing changed."
-    ))
+pub fn already_exists(name: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "project-exists", name = name))
 }
 
-pub fn removed(name: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: Removed `{name}`: it takes no new bookings, and stays in past \
-         bookings and reports."
-    ))
+pub fn removed(name: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(lang, "project-removed", name = name))
 }
 
 #[cfg(test)]
@@ -154,7 +129,7 @@ mod tests {
             line("speech", true),
             line("old", false),
         ];
-        let reply = unknown("visoin", &projects);
+        let reply = unknown("visoin", &projects, Lang::En);
         assert!(
             reply.text.contains("Did you mean `vision`?"),
             "{}",
@@ -162,9 +137,9 @@ mod tests {
         );
         assert!(reply.text.contains("`speech`"), "{}", reply.text);
         assert!(!reply.text.contains("`old`"), "{}", reply.text);
-        let reply = unknown("old", &projects);
+        let reply = unknown("old", &projects, Lang::En);
         assert!(reply.text.contains("was removed"), "{}", reply.text);
-        let reply = unknown("x", &[]);
+        let reply = unknown("x", &[], Lang::En);
         assert!(reply.text.contains("no projects yet"), "{}", reply.text);
     }
 
@@ -175,7 +150,7 @@ mod tests {
             line("vision", true),
             line("old", false),
         ];
-        let reply = list(&projects, Some("vision"), false);
+        let reply = list(&projects, Some("vision"), false, Lang::En);
         assert!(
             reply.text.contains("`vision` _(your default)_"),
             "{}",
@@ -186,6 +161,32 @@ mod tests {
                 .text
                 .contains("Removed (kept in past bookings): `old`")
         );
-        assert!(list(&[], None, true).text.contains("project add"));
+        assert!(list(&[], None, true, Lang::En).text.contains("project add"));
+    }
+
+    #[test]
+    fn project_replies_in_both_languages() {
+        let mut vision = line("vision", true);
+        vision.description = Some("image models".to_owned());
+        let projects = [line("speech", true), vision, line("old", false)];
+        for lang in Lang::ALL {
+            let replies = [
+                list(&projects, Some("vision"), false, lang),
+                list(&projects[..2], None, false, lang),
+                list(&[], None, true, lang),
+                list(&[], None, false, lang),
+                unknown("visoin", &projects, lang),
+                unknown("old", &projects, lang),
+                unknown("x", &[], lang),
+                default_set("vision", lang),
+                default_cleared(lang),
+                added("vision", false, lang),
+                added("vision", true, lang),
+                already_exists("vision", lang),
+                removed("vision", lang),
+            ];
+            let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
+            insta::assert_snapshot!(format!("projects_{lang}"), text.join("\n---\n"));
+        }
     }
 }
