@@ -82,7 +82,11 @@ on_both_databases! {
         let text = bot.command_text("U0ALICE", "lang ja").await;
         assert!(text.contains("これからは日本語でお答えします"), "{text}");
         let text = bot.command_text("U0ALICE", "lang fr").await;
-        assert!(text.contains("takes `en`, `ja` or `auto`, not `fr`"), "{text}");
+        // Alice now reads Japanese, refusals included.
+        assert!(
+            text.contains("`en`、`ja`、`auto` のいずれかを指定してください（`fr` は使えません）"),
+            "{text}"
+        );
         bot.finish().await;
     }
 
