@@ -43,6 +43,39 @@ database-unavailable = :hourglass: The database is not answering right now (it m
 database-disk-full = :floppy_disk: The disk that holds Maison's database is full, so nothing was changed. Ask an admin to free space on it; your request will work again as soon as there is room.
 internal-error = :boom: Something went wrong on our side and nothing was changed. Please try again; if it keeps failing, give an admin this request id: `{ $request_id }`.
 
+## Images
+
+image-saved = :floppy_disk: Saved `{ $container }` on `{ $host }` as `{ $image }` ({ $size }, made from `{ $parent }`). Launch it with `/maison launch { $host } { $image }`; `/maison who { $image }` shows where it came from.
+image-not-yours-to-save = :lock: `{ $container }` on `{ $host }` belongs to { $owner }. Only its owner can save it as an image; nothing was saved.
+image-unowned-not-saved = :grey_question: `{ $container }` on `{ $host }` has no owner (made outside Maison), so nobody can save it through Maison. If it is yours, `/maison claim { $container }` first.
+image-built = :hammer_and_wrench: Built `{ $image }` on `{ $host }` from `{ $parent }` in { $seconds } s ({ $size }, context { $context }). Launch it with `/maison launch { $host } { $image }`; `/maison who { $image }` shows how it was made.
+image-dockerfile-no-directory = :no_entry: `{ $dockerfile }` refused: you have no work or home directory in Maison's config, so there is nowhere you can build from. Ask an admin to add one to your `[[users]]` entry. Nothing was built.
+image-dockerfile-not-yours = :no_entry: `{ $dockerfile }` is not in your own directories ({ $roots }), where builds come from. Nothing was built.
+image-copy-progress = :package: Copying `{ $image }` to `{ $host }`: { $done } in { $seconds } s, { $rate }/s.
+image-copy-progress-share = :package: Copying `{ $image }` to `{ $host }`: { $done } of about { $total } ({ $percent } %) in { $seconds } s, { $rate }/s.
+image-build-progress = :hammer_and_wrench: Building `{ $image }` on `{ $host }` for { $seconds } s.
+image-build-progress-step = :hammer_and_wrench: Building `{ $image }` on `{ $host }` for { $seconds } s: `{ $step }`
+image-progress-done = :white_check_mark: `{ $image }` on `{ $host }` is done; the details are in the command's answer.
+image-progress-failed = :warning: `{ $image }` on `{ $host }` did not finish; the command's answer says why.
+image-already-had = :white_check_mark: `{ $host }` already had this image; it is now also called `{ $image }` there.
+image-copied = :package: Copied `{ $image }` from `{ $source }` to `{ $host }`: { $size } in { $seconds } s ({ $rate }/s). Launch it with `/maison launch { $host } { $image }`.
+image-copied-reused = { $reused } of its { $layers } layers were already on `{ $host }` and were not sent.
+image-nothing-to-copy = :grey_question: No host has an image called `{ $image }`, so nothing was copied. `/maison images` lists them.
+image-not-asked = (Not asked, unreachable: { $hosts }.)
+image-several-called = :twisted_rightwards_arrows: `{ $image }` names different images on different hosts, so I do not know which to copy; nothing was copied. Name one by its id:
+image-already-on = :white_check_mark: `{ $host }` already has `{ $image }` (`{ $id }`); nothing to copy.
+image-unnamed-not-copied = :warning: Image `{ $image }` has no name, and a copy needs one to be found on the other host. Give it one where it is (for a container's changes, `/maison image save`).
+image-bad-name = :warning: { $problem } Nothing was saved.
+image-name-empty = An image name is needed, e.g. `alice/tuned:v1`.
+image-name-too-long = `{ $name }` is too long (at most 255 characters).
+image-name-malformed = `{ $name }` is not an image name: use lowercase letters, digits and `._-`, parts separated by `/`, then an optional `:tag` (letters, digits, `._-`, up to 128), e.g. `alice/tuned:v1`.
+image-name-digest = `{ $name }` names a digest; give a name and a tag instead, e.g. `alice/tuned:v1`.
+image-history-saved = made by saving `{ $container }`
+image-history-built = made by building `{ $dockerfile }` (Dockerfile sha256 `{ $hash }`)
+image-history-other = made by `{ $how }`
+image-history-parent = (from `{ $parent }`)
+image-history-booking = under booking #{ $booking }
+
 ## Help and parse errors
 
 

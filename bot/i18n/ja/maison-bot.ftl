@@ -43,6 +43,39 @@ database-unavailable = :hourglass: データベースが応答していません
 database-disk-full = :floppy_disk: Maison のデータベースを置いているディスクがいっぱいのため、何も変更していません。管理者に空き容量を増やしてもらってください。空きができればそのまま使えます。
 internal-error = :boom: こちら側で問題が起きたため、何も変更していません。もう一度お試しください。繰り返し失敗する場合は、このリクエスト ID を管理者に伝えてください: `{ $request_id }`
 
+## イメージ
+
+image-saved = :floppy_disk: `{ $host }` の `{ $container }` を `{ $image }` として保存しました（{ $size }、元のイメージは `{ $parent }`）。`/maison launch { $host } { $image }` で起動でき、`/maison who { $image }` で由来を確認できます。
+image-not-yours-to-save = :lock: `{ $host }` の `{ $container }` は { $owner } さんのコンテナです。イメージとして保存できるのは持ち主だけなので、何も保存していません。
+image-unowned-not-saved = :grey_question: `{ $host }` の `{ $container }` には持ち主がいない（Maison の外で作られた）ため、Maison からは誰も保存できません。ご自身のものなら、先に `/maison claim { $container }` を実行してください。
+image-built = :hammer_and_wrench: `{ $host }` で `{ $parent }` をもとに `{ $image }` をビルドしました（{ $seconds } 秒、{ $size }、コンテキスト { $context }）。`/maison launch { $host } { $image }` で起動でき、`/maison who { $image }` で作り方を確認できます。
+image-dockerfile-no-directory = :no_entry: `{ $dockerfile }` は使えません。Maison の設定にあなたの work・home ディレクトリがないため、ビルド元にできる場所がありません。管理者に `[[users]]` への追加を依頼してください。何もビルドしていません。
+image-dockerfile-not-yours = :no_entry: `{ $dockerfile }` はあなた自身のディレクトリ（{ $roots }）の中にありません。ビルドはそこからのみ行えます。何もビルドしていません。
+image-copy-progress = :package: `{ $image }` を `{ $host }` へコピー中: { $seconds } 秒で { $done }（{ $rate }/秒）。
+image-copy-progress-share = :package: `{ $image }` を `{ $host }` へコピー中: 約 { $total } のうち { $done }（{ $percent } %）、{ $seconds } 秒経過、{ $rate }/秒。
+image-build-progress = :hammer_and_wrench: `{ $host }` で `{ $image }` をビルド中（{ $seconds } 秒経過）。
+image-build-progress-step = :hammer_and_wrench: `{ $host }` で `{ $image }` をビルド中（{ $seconds } 秒経過）: `{ $step }`
+image-progress-done = :white_check_mark: `{ $host }` の `{ $image }` が完了しました。詳細はコマンドへの返信をご覧ください。
+image-progress-failed = :warning: `{ $host }` の `{ $image }` は完了しませんでした。理由はコマンドへの返信にあります。
+image-already-had = :white_check_mark: `{ $host }` にはこのイメージがすでにありました。そちらでも `{ $image }` という名前で使えるようにしました。
+image-copied = :package: `{ $image }` を `{ $source }` から `{ $host }` へコピーしました: { $seconds } 秒で { $size }（{ $rate }/秒）。`/maison launch { $host } { $image }` で起動できます。
+image-copied-reused = { $layers } 層のうち { $reused } 層は `{ $host }` にすでにあったため、送っていません。
+image-nothing-to-copy = :grey_question: `{ $image }` というイメージはどのホストにもないため、何もコピーしていません。一覧は `/maison images` で確認できます。
+image-not-asked = （応答がなく確認できなかったホスト: { $hosts }）
+image-several-called = :twisted_rightwards_arrows: `{ $image }` はホストごとに別のイメージを指しているため、どれをコピーすればよいか分かりません。何もコピーしていません。ID で指定してください:
+image-already-on = :white_check_mark: `{ $host }` にはすでに `{ $image }`（`{ $id }`）があります。コピーは不要です。
+image-unnamed-not-copied = :warning: イメージ `{ $image }` には名前がありません。コピー先で見つけられるよう、コピーには名前が必要です。今あるホストで名前を付けてください（コンテナの変更なら `/maison image save`）。
+image-bad-name = :warning: { $problem }何も保存していません。
+image-name-empty = イメージ名が必要です（例: `alice/tuned:v1`）。
+image-name-too-long = `{ $name }` は長すぎます（255 文字まで）。
+image-name-malformed = `{ $name }` はイメージ名として使えません。英小文字・数字・`._-` を `/` で区切り、必要なら `:タグ`（英数字と `._-`、128 文字まで）を付けてください（例: `alice/tuned:v1`）。
+image-name-digest = `{ $name }` はダイジェストを指しています。代わりに名前とタグを指定してください（例: `alice/tuned:v1`）。
+image-history-saved = `{ $container }` を保存して作成
+image-history-built = `{ $dockerfile }` からビルド（Dockerfile の sha256 `{ $hash }`）
+image-history-other = `{ $how }` で作成
+image-history-parent = （元: `{ $parent }`）
+image-history-booking = 予約 #{ $booking } の中で
+
 ## ヘルプと入力エラー
 
 

@@ -68,14 +68,14 @@ impl App {
     ) -> anyhow::Result<Reply> {
         let reference = match normalise_reference(reference) {
             Ok(reference) => reference,
-            Err(err) => return Ok(image_replies::bad_image_name(&err)),
+            Err(err) => return Ok(image_replies::bad_image_name(&err, ctx.lang)),
         };
         if let Some(refusal) = self.check_destination(host).await? {
             return Ok(refusal);
         }
         let me = &ctx.user.slack_user_id;
         let Some(mapping) = self.unix_mapping(me) else {
-            return Ok(fleet_replies::no_unix_mapping(me));
+            return Ok(fleet_replies::no_unix_mapping_in(me, ctx.lang));
         };
         let yours = [mapping.work.as_deref(), mapping.home.as_deref()];
         if !yours
@@ -83,10 +83,12 @@ impl App {
             .flatten()
             .any(|root| is_within(dockerfile, root))
         {
-            return Ok(image_replies::dockerfile_not_yours(dockerfile, &yours));
+            return Ok(image_replies::dockerfile_not_yours(
+                dockerfile, &yours, ctx.lang,
+            ));
         }
         let Some(agent) = self.fleet.agent(host) else {
-            return Ok(fleet_replies::no_agent(host));
+            return Ok(fleet_replies::no_agent_in(host, ctx.lang));
         };
         let request = BuildImageRequest {
             dockerfile: dockerfile.to_string(),
@@ -122,8 +124,8 @@ impl App {
         };
         Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
         Ok(match result {
-            Ok(built) => image_replies::built(&built, host),
-            Err(err) => fleet_replies::agent_refused(host, &reference, &err),
+            Ok(built) => image_replies::built(&built, host, ctx.lang),
+            Err(err) => fleet_replies::agent_refused_in(host, &reference, &err, ctx.lang),
         })
     }
 
@@ -141,15 +143,25 @@ impl App {
         ids.sort_unstable();
         ids.dedup();
         let image = match ids.as_slice() {
-            [] => return Ok(image_replies::no_image_to_copy(target, &images.unreachable)),
+            [] => {
+                return Ok(image_replies::no_image_to_copy(
+                    target,
+                    &images.unreachable,
+                    ctx.lang,
+                ));
+            }
             [_] => found[0],
-            _ => return Ok(image_replies::several_images_called(target, &found)),
+            _ => {
+                return Ok(image_replies::several_images_called(
+                    target, &found, ctx.lang,
+                ));
+            }
         };
         if let Some(here) = found.iter().find(|i| i.host == host) {
-            return Ok(image_replies::already_on(target, here));
+            return Ok(image_replies::already_on(target, here, ctx.lang));
         }
         let Some(reference) = copy_reference(target, &image.image.tags) else {
-            return Ok(image_replies::unnamed_not_copied(target));
+            return Ok(image_replies::unnamed_not_copied(target, ctx.lang));
         };
         let sources: Vec<PeerSource> = found
             .iter()
@@ -162,7 +174,7 @@ impl App {
             })
             .collect();
         let Some(agent) = self.fleet.agent(&host) else {
-            return Ok(fleet_replies::no_agent(&host));
+            return Ok(fleet_replies::no_agent_in(&host, ctx.lang));
         };
         let request = FetchImageRequest {
             image_id: image.image.id.clone(),
@@ -196,8 +208,8 @@ impl App {
         };
         Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
         Ok(match result {
-            Ok(copied) => image_replies::copied(&copied, &host),
-            Err(err) => fleet_replies::agent_refused(&host, &reference, &err),
+            Ok(copied) => image_replies::copied(&copied, &host, ctx.lang),
+            Err(err) => fleet_replies::agent_refused_in(&host, &reference, &err, ctx.lang),
         })
     }
 
@@ -210,7 +222,7 @@ impl App {
     ) -> anyhow::Result<Reply> {
         let reference = match normalise_reference(reference) {
             Ok(reference) => reference,
-            Err(err) => return Ok(image_replies::bad_image_name(&err)),
+            Err(err) => return Ok(image_replies::bad_image_name(&err, ctx.lang)),
         };
         let found = match self.one_container(target).await? {
             Ok(found) => found,
@@ -221,11 +233,11 @@ impl App {
         // so not even an admin saves someone else's.
         match &found.owner {
             Some(owner) if &owner.slack_user == me => {}
-            Some(owner) => return Ok(image_replies::not_yours_to_save(&found, owner)),
-            None => return Ok(image_replies::unowned_not_saved(&found)),
+            Some(owner) => return Ok(image_replies::not_yours_to_save(&found, owner, ctx.lang)),
+            None => return Ok(image_replies::unowned_not_saved(&found, ctx.lang)),
         }
         let Some(agent) = self.fleet.agent(&found.host) else {
-            return Ok(fleet_replies::no_agent(&found.host));
+            return Ok(fleet_replies::no_agent_in(&found.host, ctx.lang));
         };
         let request = SaveImageRequest {
             container: found.container.id.clone(),
@@ -252,8 +264,10 @@ impl App {
         };
         Db::audit(self.db.connection(), ctx.now.timestamp(), entry).await?;
         Ok(match result {
-            Ok(saved) => image_replies::saved(&found, &saved),
-            Err(err) => fleet_replies::agent_refused(&found.host, &found.container.name, &err),
+            Ok(saved) => image_replies::saved(&found, &saved, ctx.lang),
+            Err(err) => {
+                fleet_replies::agent_refused_in(&found.host, &found.container.name, &err, ctx.lang)
+            }
         })
     }
 }
@@ -283,13 +297,13 @@ impl App {
                     let Some(progress) = all.into_iter().find(|p| p.reference == reference) else {
                         continue;
                     };
-                    let reply = image_replies::progress(host, &progress);
+                    let reply = image_replies::progress(host, &progress, ctx.lang);
                     message = self.show_progress(ctx, message, &reply).await;
                 }
             }
         };
         if message.is_some() {
-            let reply = image_replies::progress_done(host, reference, outcome.is_ok());
+            let reply = image_replies::progress_done(host, reference, outcome.is_ok(), ctx.lang);
             self.show_progress(ctx, message, &reply).await;
         }
         outcome

@@ -563,7 +563,7 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz, lang: Lang) -> Repl
         } else {
             crate::tr!(lang, "who-image-used-by", containers = listed(&users, lang))
         };
-        let history = super::images::provenance_line(&i.image.labels)
+        let history = super::images::provenance_line(&i.image.labels, lang)
             .map(|line| format!("\n• {line}"))
             .unwrap_or_default();
         let mut heading = crate::tr!(
@@ -926,7 +926,7 @@ pub fn host_state_changed(host: &str, drained: bool, lang: Lang) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use chrono::{DateTime, Utc};
@@ -940,7 +940,7 @@ mod tests {
         DateTime::from_timestamp(ts, 0).unwrap()
     }
 
-    fn alice() -> Owner {
+    pub(crate) fn alice() -> Owner {
         Owner {
             slack_user: "U0ALICE".into(),
             name: "alice".into(),
@@ -948,7 +948,8 @@ mod tests {
         }
     }
 
-    fn container(name: &str, gpus: &[u32], launched: bool) -> Located {
+    /// A container on gpu01 (Alice's when `launched`), for the replies' snapshots.
+    pub(crate) fn container(name: &str, gpus: &[u32], launched: bool) -> Located {
         Located {
             host: "gpu01".into(),
             container: ContainerSummary {

@@ -1,74 +1,66 @@
-//! Replies of `image …` and the history line `who <image>` shows.
+//! Replies of `image …` and the history line `who <image>` shows, in the reader's language.
 
 use std::collections::BTreeMap;
 
 use maison_agent_api::images::{
     BuiltImage, FetchedImage, ImageProgress, Provenance, ReferenceError, SavedImage,
 };
+use maison_command::Lang;
 
 use crate::core::fleet::{Located, LocatedImage, Owner, short_id};
 use crate::core::render::{Reply, mention};
 use crate::core::units::size_text;
+use crate::tr;
 
-pub fn saved(found: &Located, saved: &SavedImage) -> Reply {
-    Reply::ephemeral(format!(
-        ":floppy_disk: Saved `{}` on `{}` as `{}` ({}, made from `{}`). Launch it with \
-         `/maison launch {} {}`; `/maison who {}` shows where it came from.",
-        found.container.name,
-        found.host,
-        saved.reference,
-        size_text(saved.size_bytes),
-        saved.parent,
-        found.host,
-        saved.reference,
-        saved.reference
+/// Whole seconds, rounded up: "0 s" would read as "did nothing".
+fn seconds(s: f64) -> String {
+    format!("{:.0}", s.max(0.0).ceil())
+}
+
+/// What goes between two sentences: a space in English, nothing after a Japanese `。`.
+fn gap(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => " ",
+        Lang::Ja => "",
+    }
+}
+
+fn per_second(bytes: u64, seconds: f64) -> String {
+    size_text((bytes as f64 / seconds.max(0.001)) as u64)
+}
+
+pub fn saved(found: &Located, saved: &SavedImage, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "image-saved",
+        container = found.container.name.as_str(),
+        host = found.host.as_str(),
+        image = saved.reference.as_str(),
+        size = size_text(saved.size_bytes),
+        parent = saved.parent.as_str()
     ))
 }
 
-pub fn not_yours_to_save(found: &Located, owner: &Owner) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{}` on `{}` belongs to {}. Only its owner can save it as an image; nothing was saved.",
-        found.container.name,
-        found.host,
-        mention(&owner.slack_user)
+pub fn not_yours_to_save(found: &Located, owner: &Owner, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "image-not-yours-to-save",
+        container = found.container.name.as_str(),
+        host = found.host.as_str(),
+        owner = mention(&owner.slack_user)
     ))
 }
 
-pub fn unowned_not_saved(found: &Located) -> Reply {
-    Reply::ephemeral(format!(
-        ":grey_question: `{}` on `{}` has no owner (made outside Maison), so nobody can save it \
-         through Maison. If it is yours, `/maison claim {}` first.",
-        found.container.name, found.host, found.container.name
+pub fn unowned_not_saved(found: &Located, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "image-unowned-not-saved",
+        container = found.container.name.as_str(),
+        host = found.host.as_str()
     ))
 }
 
-pub fn copied(copied: &FetchedImage, host: &str) -> Reply {
-    let Some(source) = &copied.source else {
-        return Reply::ephemeral(format!(
-            ":white_check_mark: `{host}` already had this image; it is now also called `{}` there.",
-            copied.reference
-        ));
-    };
-    let rate = copied.bytes_received as f64 / copied.seconds.max(0.001);
-    let reused = match copied.layers_already_here {
-        0 => String::new(),
-        n => format!(
-            " {n} of its {} layers were already on `{host}` and were not sent.",
-            copied.layers
-        ),
-    };
-    Reply::ephemeral(format!(
-        ":package: Copied `{}` from `{source}` to `{host}`: {} in {:.0} s ({}/s).{reused} \
-         Launch it with `/maison launch {host} {}`.",
-        copied.reference,
-        size_text(copied.bytes_received),
-        copied.seconds.ceil(),
-        size_text(rate as u64),
-        copied.reference
-    ))
-}
-
-pub fn built(built: &BuiltImage, host: &str) -> Reply {
+pub fn built(built: &BuiltImage, host: &str, lang: Lang) -> Reply {
     let tail = built
         .log_tail
         .iter()
@@ -78,162 +70,363 @@ pub fn built(built: &BuiltImage, host: &str) -> Reply {
         .map(String::as_str)
         .collect::<Vec<_>>()
         .join("\n");
-    Reply::ephemeral(format!(
-        ":hammer_and_wrench: Built `{}` on `{host}` from `{}` in {:.0} s ({}, context {}). \
-         Launch it with `/maison launch {host} {}`; `/maison who {}` shows how it was made.\n```{tail}```",
-        built.reference,
-        built.parent,
-        built.seconds.ceil(),
-        size_text(built.size_bytes),
-        size_text(built.context_bytes),
-        built.reference,
-        built.reference,
-    ))
+    let text = tr!(
+        lang,
+        "image-built",
+        image = built.reference.as_str(),
+        host = host,
+        parent = built.parent.as_str(),
+        seconds = seconds(built.seconds),
+        size = size_text(built.size_bytes),
+        context = size_text(built.context_bytes)
+    );
+    Reply::ephemeral(format!("{text}\n```{tail}```"))
 }
 
-pub fn dockerfile_not_yours(dockerfile: &str, yours: &[Option<&str>]) -> Reply {
+pub fn dockerfile_not_yours(dockerfile: &str, yours: &[Option<&str>], lang: Lang) -> Reply {
     let roots: Vec<String> = yours.iter().flatten().map(|r| format!("`{r}`")).collect();
-    let text = if roots.is_empty() {
-        format!(
-            ":no_entry: `{dockerfile}` refused: you have no work or home directory in Maison's \
-             config, so there is nowhere you can build from. Ask an admin to add one to your \
-             `[[users]]` entry. Nothing was built."
+    Reply::ephemeral(if roots.is_empty() {
+        tr!(
+            lang,
+            "image-dockerfile-no-directory",
+            dockerfile = dockerfile
         )
     } else {
-        format!(
-            ":no_entry: `{dockerfile}` is not in your own directories ({}), where builds come \
-             from. Nothing was built.",
-            roots.join(", ")
+        tr!(
+            lang,
+            "image-dockerfile-not-yours",
+            dockerfile = dockerfile,
+            roots = roots.join(", ")
         )
-    };
-    Reply::ephemeral(text)
+    })
 }
 
 /// The progress DM of a long copy or build: bytes, rate and how far for a copy; the step
 /// running for a build.
-pub fn progress(host: &str, progress: &ImageProgress) -> Reply {
-    let elapsed = progress.seconds.max(0.001);
-    let text = match progress.kind.as_str() {
-        "copy" => {
-            let rate = progress.bytes_done as f64 / elapsed;
-            let share = match progress.bytes_total {
-                0 => String::new(),
-                total => format!(
-                    " of about {} ({:.0} %)",
-                    size_text(total),
-                    (progress.bytes_done as f64 * 100.0 / total as f64).min(100.0)
-                ),
-            };
-            format!(
-                ":package: Copying `{}` to `{host}`: {}{share} in {:.0} s, {}/s.",
-                progress.reference,
-                size_text(progress.bytes_done),
-                elapsed,
-                size_text(rate as u64)
-            )
-        }
-        _ => format!(
-            ":hammer_and_wrench: Building `{}` on `{host}` for {:.0} s{}",
-            progress.reference,
-            elapsed,
-            progress
-                .step
-                .as_deref()
-                .map(|step| format!(": `{step}`"))
-                .unwrap_or_else(|| ".".into())
+pub fn progress(host: &str, progress: &ImageProgress, lang: Lang) -> Reply {
+    let image = progress.reference.as_str();
+    let elapsed = seconds(progress.seconds);
+    let text = match (progress.kind.as_str(), progress.bytes_total, &progress.step) {
+        ("copy", 0, _) => tr!(
+            lang,
+            "image-copy-progress",
+            image = image,
+            host = host,
+            done = size_text(progress.bytes_done),
+            seconds = elapsed,
+            rate = per_second(progress.bytes_done, progress.seconds)
+        ),
+        ("copy", total, _) => tr!(
+            lang,
+            "image-copy-progress-share",
+            image = image,
+            host = host,
+            done = size_text(progress.bytes_done),
+            total = size_text(total),
+            percent = format!(
+                "{:.0}",
+                (progress.bytes_done as f64 * 100.0 / total as f64).min(100.0)
+            ),
+            seconds = elapsed,
+            rate = per_second(progress.bytes_done, progress.seconds)
+        ),
+        (_, _, Some(step)) => tr!(
+            lang,
+            "image-build-progress-step",
+            image = image,
+            host = host,
+            seconds = elapsed,
+            step = step.as_str()
+        ),
+        (_, _, None) => tr!(
+            lang,
+            "image-build-progress",
+            image = image,
+            host = host,
+            seconds = elapsed
         ),
     };
     Reply::ephemeral(text)
 }
 
 /// The progress DM's last edit: the outcome itself is the command's answer.
-pub fn progress_done(host: &str, reference: &str, succeeded: bool) -> Reply {
+pub fn progress_done(host: &str, reference: &str, succeeded: bool, lang: Lang) -> Reply {
     Reply::ephemeral(if succeeded {
-        format!(
-            ":white_check_mark: `{reference}` on `{host}` is done; the details are in the command's answer."
-        )
+        tr!(lang, "image-progress-done", image = reference, host = host)
     } else {
-        format!(
-            ":warning: `{reference}` on `{host}` did not finish; the command's answer says why."
+        tr!(
+            lang,
+            "image-progress-failed",
+            image = reference,
+            host = host
         )
     })
 }
 
-pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)]) -> Reply {
-    let mut text = format!(
-        ":grey_question: No host has an image called `{target}`, so nothing was copied. \
-         `/maison images` lists them."
+pub fn copied(copied: &FetchedImage, host: &str, lang: Lang) -> Reply {
+    let image = copied.reference.as_str();
+    let Some(source) = &copied.source else {
+        return Reply::ephemeral(tr!(lang, "image-already-had", host = host, image = image));
+    };
+    let mut text = tr!(
+        lang,
+        "image-copied",
+        image = image,
+        source = source.as_str(),
+        host = host,
+        size = size_text(copied.bytes_received),
+        seconds = seconds(copied.seconds),
+        rate = per_second(copied.bytes_received, copied.seconds)
     );
-    if !unreachable.is_empty() {
-        let hosts: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        text.push_str(&format!(" (Not asked, unreachable: {}.)", hosts.join(", ")));
+    if copied.layers_already_here > 0 {
+        text.push_str(gap(lang));
+        text.push_str(&tr!(
+            lang,
+            "image-copied-reused",
+            reused = copied.layers_already_here,
+            layers = copied.layers,
+            host = host
+        ));
     }
     Reply::ephemeral(text)
 }
 
-pub fn several_images_called(target: &str, found: &[&LocatedImage]) -> Reply {
+pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)], lang: Lang) -> Reply {
+    let mut text = tr!(lang, "image-nothing-to-copy", image = target);
+    if !unreachable.is_empty() {
+        let hosts: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
+        text.push_str(gap(lang));
+        text.push_str(&tr!(lang, "image-not-asked", hosts = hosts.join(", ")));
+    }
+    Reply::ephemeral(text)
+}
+
+pub fn several_images_called(target: &str, found: &[&LocatedImage], lang: Lang) -> Reply {
     let lines: Vec<String> = found
         .iter()
-        .map(|i| format!("• `{}` on `{}`", short_id(&i.image.id), i.host))
+        .map(|i| format!("• `{}` · `{}`", short_id(&i.image.id), i.host))
         .collect();
     Reply::ephemeral(format!(
-        ":twisted_rightwards_arrows: `{target}` names different images on different hosts, so I \
-         do not know which to copy; nothing was copied. Name one by its id:\n{}",
+        "{}\n{}",
+        tr!(lang, "image-several-called", image = target),
         lines.join("\n")
     ))
 }
 
-pub fn already_on(target: &str, here: &LocatedImage) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: `{}` already has `{target}` (`{}`); nothing to copy.",
-        here.host,
-        short_id(&here.image.id)
+pub fn already_on(target: &str, here: &LocatedImage, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "image-already-on",
+        host = here.host.as_str(),
+        image = target,
+        id = short_id(&here.image.id)
     ))
 }
 
-pub fn unnamed_not_copied(target: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":warning: Image `{target}` has no name, and a copy needs one to be found on the other \
-         host. Give it one where it is (for a container's changes, `/maison image save`)."
-    ))
+pub fn unnamed_not_copied(target: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "image-unnamed-not-copied", image = target))
 }
 
-pub fn bad_image_name(err: &ReferenceError) -> Reply {
-    Reply::ephemeral(format!(":warning: {err}. Nothing was saved."))
+pub fn bad_image_name(err: &ReferenceError, lang: Lang) -> Reply {
+    let problem = match err {
+        ReferenceError::Empty => tr!(lang, "image-name-empty"),
+        ReferenceError::TooLong(name) => tr!(lang, "image-name-too-long", name = name.as_str()),
+        ReferenceError::Malformed(name) => {
+            tr!(lang, "image-name-malformed", name = name.as_str())
+        }
+        ReferenceError::Digest(name) => tr!(lang, "image-name-digest", name = name.as_str()),
+    };
+    Reply::ephemeral(tr!(lang, "image-bad-name", problem = problem))
 }
 
 /// `made by saving `alice-c1` (from `pytorch:2.3`) under booking #12 · “note”`, for images
 /// Maison made; `None` for the others.
-pub fn provenance_line(labels: &BTreeMap<String, String>) -> Option<String> {
+pub fn provenance_line(labels: &BTreeMap<String, String>, lang: Lang) -> Option<String> {
     let p = Provenance::from_labels(labels)?;
-    let how = match (p.how.as_str(), &p.container) {
-        ("save", Some(container)) => format!("made by saving `{container}`"),
-        ("build", _) => match (&p.dockerfile, &p.dockerfile_sha256) {
-            (Some(file), Some(hash)) => format!(
-                "made by building `{file}` (Dockerfile sha256 `{}`)",
-                &hash[..hash.len().min(12)]
-            ),
-            _ => "made by `build`".to_string(),
-        },
-        (how, _) => format!("made by `{how}`"),
+    let how = match (
+        p.how.as_str(),
+        &p.container,
+        &p.dockerfile,
+        &p.dockerfile_sha256,
+    ) {
+        ("save", Some(container), _, _) => {
+            tr!(lang, "image-history-saved", container = container.as_str())
+        }
+        ("build", _, Some(file), Some(hash)) => {
+            let short = hash.get(..12).unwrap_or(hash);
+            tr!(
+                lang,
+                "image-history-built",
+                dockerfile = file.as_str(),
+                hash = short
+            )
+        }
+        (how, _, _, _) => tr!(lang, "image-history-other", how = how),
     };
     let parent = p
         .parent
-        .map(|parent| format!(" (from `{parent}`)"))
-        .unwrap_or_default();
+        .map(|parent| tr!(lang, "image-history-parent", parent = parent.as_str()));
     let booking = p
         .booking
-        .map(|b| format!(" under booking #{b}"))
-        .unwrap_or_default();
+        .map(|b| tr!(lang, "image-history-booking", booking = b.as_str()));
     let note = p.note.map(|n| format!(" · “{n}”")).unwrap_or_default();
-    Some(format!("{how}{parent}{booking}{note}"))
+    // English says how first ("made by saving x (from y) under booking #12"); Japanese sets
+    // the booking first ("予約 #12 の中で x を保存して作成（元: y）").
+    let line = match lang {
+        Lang::En => [Some(how), parent, booking]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+        Lang::Ja => format!(
+            "{}{}{}",
+            booking.map(|b| format!("{b} ")).unwrap_or_default(),
+            how,
+            parent.unwrap_or_default()
+        ),
+    };
+    Some(format!("{line}{note}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::replies::fleet::tests::{alice, container};
     use maison_agent_api::images::provenance;
-    use maison_agent_api::labels;
+    use maison_agent_api::{ImageSummary, labels};
+
+    fn image_on(host: &str, id: &str) -> LocatedImage {
+        LocatedImage {
+            host: host.into(),
+            image: ImageSummary {
+                id: id.into(),
+                tags: vec!["alice/tuned:v1".into()],
+                size_bytes: 9_400_000_000,
+                created: chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap(),
+                labels: Default::default(),
+                used_by: vec![],
+                dangling: false,
+            },
+            owner: None,
+            users: vec![],
+        }
+    }
+
+    /// Every image reply, in both languages, as one reviewed page each.
+    #[test]
+    fn image_replies_in_both_languages() {
+        let mine = container("alice-c1", &[0], true);
+        let stray = container("old-notebook", &[], false);
+        let saved_image = SavedImage {
+            id: "sha256:5e1".into(),
+            reference: "alice/tuned:v1".into(),
+            size_bytes: 9_400_000_000,
+            parent: "pytorch:2.3".into(),
+            parent_id: "sha256:0ff".into(),
+        };
+        let built_image = BuiltImage {
+            id: "sha256:b11".into(),
+            reference: "alice/tuned:v2".into(),
+            size_bytes: 9_500_000_000,
+            parent: "pytorch:2.3".into(),
+            dockerfile_sha256: "3f2a9c0d1e2f".repeat(5),
+            log_tail: vec![
+                "Step 3/3 : RUN pip install flash-attn".into(),
+                "Successfully built b11".into(),
+                "Successfully tagged alice/tuned:v2".into(),
+            ],
+            context_bytes: 12_000,
+            seconds: 94.2,
+        };
+        let fetched = FetchedImage {
+            id: "sha256:5e1".into(),
+            reference: "alice/tuned:v1".into(),
+            source: Some("gpu01".into()),
+            bytes_received: 1_200_000_000,
+            layers: 12,
+            layers_already_here: 10,
+            seconds: 19.5,
+        };
+        let already = FetchedImage {
+            source: None,
+            ..fetched.clone()
+        };
+        let copy = ImageProgress {
+            reference: "alice/tuned:v1".into(),
+            kind: "copy".into(),
+            bytes_done: 600_000_000,
+            bytes_total: 1_200_000_000,
+            step: None,
+            seconds: 10.0,
+        };
+        let build = ImageProgress {
+            kind: "build".into(),
+            bytes_total: 0,
+            step: Some("Step 2/3 : COPY . /src".into()),
+            ..copy.clone()
+        };
+        let history: BTreeMap<String, String> = [
+            (labels::OWNER, "U0ALICE"),
+            (labels::BOOKING, "12"),
+            (provenance::HOW, "build"),
+            (provenance::PARENT, "pytorch:2.3"),
+            (provenance::DOCKERFILE, "/work/alice/tuned/Dockerfile"),
+            (provenance::DOCKERFILE_SHA256, "3f2a9c0d1e2f3f2a"),
+            (provenance::NOTE, "flash-attn"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let (a, b) = (
+            image_on("gpu01", "sha256:5e1aa"),
+            image_on("gpu03", "sha256:77bcd"),
+        );
+        for lang in Lang::ALL {
+            let mut page = [
+                saved(&mine, &saved_image, lang),
+                not_yours_to_save(&mine, &alice(), lang),
+                unowned_not_saved(&stray, lang),
+                built(&built_image, "gpu01", lang),
+                dockerfile_not_yours("/etc/Dockerfile", &[Some("/work/alice"), None], lang),
+                dockerfile_not_yours("/etc/Dockerfile", &[None, None], lang),
+                progress("gpu02", &copy, lang),
+                progress(
+                    "gpu02",
+                    &ImageProgress {
+                        bytes_total: 0,
+                        ..copy.clone()
+                    },
+                    lang,
+                ),
+                progress("gpu01", &build, lang),
+                progress(
+                    "gpu01",
+                    &ImageProgress {
+                        step: None,
+                        ..build.clone()
+                    },
+                    lang,
+                ),
+                progress_done("gpu02", "alice/tuned:v1", true, lang),
+                progress_done("gpu02", "alice/tuned:v1", false, lang),
+                copied(&fetched, "gpu02", lang),
+                copied(&already, "gpu02", lang),
+                no_image_to_copy("alice/nothing", &[("gpu04".into(), "timeout".into())], lang),
+                several_images_called("alice/tuned:v1", &[&a, &b], lang),
+                already_on("alice/tuned:v1", &a, lang),
+                unnamed_not_copied("5e1aa", lang),
+                bad_image_name(&ReferenceError::Empty, lang),
+                bad_image_name(&ReferenceError::TooLong("x".repeat(8)), lang),
+                bad_image_name(&ReferenceError::Malformed("Tuned/Upper".into()), lang),
+                bad_image_name(&ReferenceError::Digest("a@sha256:1".into()), lang),
+            ]
+            .map(|reply| reply.to_terminal())
+            .join("\n---\n");
+            page.push_str("\n---\n");
+            page.push_str(&provenance_line(&history, lang).unwrap());
+            insta::assert_snapshot!(format!("image_replies_{lang}"), page);
+        }
+    }
 
     #[test]
     fn the_history_line_says_how_from_what_and_why() {
@@ -249,10 +442,10 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(
-            provenance_line(&map).unwrap(),
+            provenance_line(&map, Lang::En).unwrap(),
             "made by saving `alice-c1` (from `pytorch:2.3`) under booking #12 · “flash-attn”"
         );
         map.remove(provenance::HOW);
-        assert_eq!(provenance_line(&map), None, "not made by Maison");
+        assert_eq!(provenance_line(&map, Lang::En), None, "not made by Maison");
     }
 }
