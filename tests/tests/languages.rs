@@ -1,11 +1,90 @@
 //! Each person is answered in their Slack locale's language (issue 12): a Japanese user books in
-//! Japanese words and reads a Japanese reply, while an English user and the channel stay English.
-//! Each runs on SQLite and on PostgreSQL.
+//! Japanese words and reads a Japanese reply, and their reminder DMs come in Japanese with
+//! Japanese buttons, while an English user and the channel stay English. Each runs on SQLite
+//! and on PostgreSQL.
 
+use maison_bot::core::clock::Clock;
+use maison_bot::jobs::reminders;
 use maison_command::Lang;
+use maison_tests::fake_slack::Call;
 use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
 
+/// Runs the reminders job now and answers the DM it sends whose text contains `wanted`.
+async fn reminder(bot: &BotTester, wanted: &str) -> Call {
+    reminders::run(&bot.app, bot.clock.now()).await.unwrap();
+    bot.slack
+        .expect_matching("chat.postMessage", |call| {
+            call.args["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(wanted))
+        })
+        .await
+}
+
+/// The labels of a message's buttons, in order.
+fn button_labels(call: &Call) -> Vec<String> {
+    call.args["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|block| block["elements"].as_array())
+        .flatten()
+        .filter_map(|element| element["text"]["text"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
 on_both_databases! {
+    /// A `ja-JP` user's reminder DM is Japanese, its buttons too (doing what they always do);
+    /// after `lang en` the next one is English.
+    async fn reminder_dms_follow_the_recipients_language(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
+        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let now = bot.clock.now();
+        let soon = (now + chrono::Duration::minutes(10))
+            .with_timezone(&chrono_tz::Asia::Tokyo)
+            .format("%H:%M")
+            .to_string();
+        let text = bot
+            .command_text("U0HANAKO", &format!("book gpu01 30分 {soon}"))
+            .await;
+        assert!(text.contains("予約しました（予約 *#1*）"), "{text}");
+        bot.slack.expect("chat.postMessage").await; // the channel's announcement
+
+        let dm = reminder(&bot, "の予約 *#1* は").await;
+        let dm_text = dm.args["text"].as_str().unwrap();
+        assert!(dm_text.contains("（あと 10 分）に始まり"), "{dm_text}");
+        assert_eq!(button_labels(&dm), ["1時間延長", "終了"], "{:?}", dm.args);
+        let action_ids: Vec<&str> = dm.args["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|block| block["elements"].as_array())
+            .flatten()
+            .filter_map(|element| element["action_id"].as_str())
+            .collect();
+        assert_eq!(
+            action_ids,
+            [
+                maison_bot::core::actions::REMIND_EXTEND_1H,
+                maison_bot::core::actions::REMIND_RELEASE
+            ]
+        );
+
+        // English from now on: the next booking's reminder reads English.
+        let text = bot.command_text("U0HANAKO", "lang en").await;
+        assert!(text.contains("From now on I answer you in English"), "{text}");
+        let text = bot
+            .command_text("U0HANAKO", &format!("book gpu01:1 30m {soon}"))
+            .await;
+        assert!(text.contains("Booked `gpu01` GPU 1"), "{text}");
+        bot.slack.expect("chat.postMessage").await; // the channel's announcement
+        let dm = reminder(&bot, "Your booking *#2*").await;
+        assert_eq!(button_labels(&dm), ["Extend 1h", "Release"], "{:?}", dm.args);
+        bot.finish().await;
+    }
+
     async fn a_japanese_locale_gets_japanese_replies(backend: Backend) {
         let bot = BotTester::start(backend).await;
         bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");

@@ -20,6 +20,7 @@ use maison_bot::core::message::Recipient;
 use maison_bot::core::reminders::messages::{self, HeldBy};
 use maison_bot::jobs::reminders;
 use maison_bot::ports::Fleet;
+use maison_command::Lang;
 use maison_tests::{
     Backend, BotTester, buttons, on_both_databases, reply_text, test_config, test_start,
 };
@@ -77,62 +78,87 @@ fn held(owner: Option<&str>) -> HeldBy {
     }
 }
 
+/// The snapshot's name: the English one as it always was, `_ja` for Japanese.
+fn named(base: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => base.to_owned(),
+        Lang::Ja => format!("{base}_ja"),
+    }
+}
+
 #[test]
 fn booking_reminder_snapshots() {
-    let starts =
-        messages::booking_starts(&booking(12, now() + 600, now() + 7800), None, now(), PARIS);
-    insta::assert_snapshot!("booking_starts", starts.to_terminal());
-    let ends = messages::booking_ends(&booking(12, now() - 3600, now() + 900), now(), PARIS);
-    insta::assert_snapshot!("booking_ends", ends.to_terminal());
-    let pairs: Vec<(&str, &str)> = ends
-        .buttons()
-        .map(|b| (b.action_id.as_str(), b.value.as_str()))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            (actions::REMIND_EXTEND_1H, "12"),
-            (actions::REMIND_RELEASE, "12")
-        ]
-    );
+    for lang in Lang::ALL {
+        let starts = messages::booking_starts(
+            &booking(12, now() + 600, now() + 7800),
+            None,
+            now(),
+            PARIS,
+            lang,
+        );
+        insta::assert_snapshot!(named("booking_starts", lang), starts.to_terminal());
+        let ends =
+            messages::booking_ends(&booking(12, now() - 3600, now() + 900), now(), PARIS, lang);
+        insta::assert_snapshot!(named("booking_ends", lang), ends.to_terminal());
+        // The buttons read in the recipient's language; what they do does not change.
+        let pairs: Vec<(&str, &str)> = ends
+            .buttons()
+            .map(|b| (b.action_id.as_str(), b.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (actions::REMIND_EXTEND_1H, "12"),
+                (actions::REMIND_RELEASE, "12")
+            ]
+        );
+    }
 }
 
 #[test]
 fn container_reminder_snapshots() {
-    let stopped = stored(ContainerState::Exited, "Exited (0) 10 days ago", &[]);
-    let reply = messages::container_stopped(&stopped, now() - 10 * 86_400, 7, now(), PARIS);
-    insta::assert_snapshot!("container_stopped", reply.to_terminal());
-    let running = stored(ContainerState::Running, "Up 3 days", &[0, 1]);
-    let reply = messages::container_idle(&running, now() - 5 * 3600, 7, now(), PARIS);
-    insta::assert_snapshot!("container_idle", reply.to_terminal());
-    let pairs: Vec<(&str, String)> = reply
-        .buttons()
-        .map(|b| (b.action_id.as_str(), b.value.clone()))
-        .collect();
-    let id = hex_id("alice-train");
-    assert_eq!(
-        pairs,
-        [
-            (actions::KEEP_CONTAINER, format!("gpu01/{id}")),
-            (actions::STOP_CONTAINER, id.clone()),
-            (actions::REMOVE_CONTAINER, id.clone()),
-        ]
-    );
+    for lang in Lang::ALL {
+        let stopped = stored(ContainerState::Exited, "Exited (0) 10 days ago", &[]);
+        let reply =
+            messages::container_stopped(&stopped, now() - 10 * 86_400, 7, now(), PARIS, lang);
+        insta::assert_snapshot!(named("container_stopped", lang), reply.to_terminal());
+        let running = stored(ContainerState::Running, "Up 3 days", &[0, 1]);
+        let reply = messages::container_idle(&running, now() - 5 * 3600, 7, now(), PARIS, lang);
+        insta::assert_snapshot!(named("container_idle", lang), reply.to_terminal());
+        let pairs: Vec<(&str, String)> = reply
+            .buttons()
+            .map(|b| (b.action_id.as_str(), b.value.clone()))
+            .collect();
+        let id = hex_id("alice-train");
+        assert_eq!(
+            pairs,
+            [
+                (actions::KEEP_CONTAINER, format!("gpu01/{id}")),
+                (actions::STOP_CONTAINER, id.clone()),
+                (actions::REMOVE_CONTAINER, id.clone()),
+            ]
+        );
+    }
 }
 
 #[test]
 fn gpu_use_reminder_snapshots() {
-    let reply = messages::unbooked_use(&held(Some("U0ALICE")));
-    insta::assert_snapshot!("unbooked_use", reply.to_terminal());
-    assert_eq!(reply.buttons().next().unwrap().value, "gpu01:1");
-    let mut bobs = booking(7, now() - 3600, now() + 3600);
-    bobs.slack_user_id = "U0BOB".into();
-    let reply = messages::intrusion_to_user(&held(Some("U0ALICE")), &bobs, now(), PARIS);
-    insta::assert_snapshot!("intrusion_to_user", reply.to_terminal());
-    let reply = messages::intrusion_to_owner(&held(Some("U0ALICE")), &bobs);
-    insta::assert_snapshot!("intrusion_to_owner", reply.to_terminal());
-    let reply = messages::intrusion_to_owner(&held(None), &bobs);
-    insta::assert_snapshot!("intrusion_to_owner_unowned", reply.to_terminal());
+    for lang in Lang::ALL {
+        let reply = messages::unbooked_use(&held(Some("U0ALICE")), lang);
+        insta::assert_snapshot!(named("unbooked_use", lang), reply.to_terminal());
+        assert_eq!(reply.buttons().next().unwrap().value, "gpu01:1");
+        let mut bobs = booking(7, now() - 3600, now() + 3600);
+        bobs.slack_user_id = "U0BOB".into();
+        let reply = messages::intrusion_to_user(&held(Some("U0ALICE")), &bobs, now(), PARIS, lang);
+        insta::assert_snapshot!(named("intrusion_to_user", lang), reply.to_terminal());
+        let reply = messages::intrusion_to_owner(&held(Some("U0ALICE")), &bobs, lang);
+        insta::assert_snapshot!(named("intrusion_to_owner", lang), reply.to_terminal());
+        let reply = messages::intrusion_to_owner(&held(None), &bobs, lang);
+        insta::assert_snapshot!(
+            named("intrusion_to_owner_unowned", lang),
+            reply.to_terminal()
+        );
+    }
 }
 
 /// A bot whose gpu01 has a fake agent; no announcement channel, so bookings post nothing.

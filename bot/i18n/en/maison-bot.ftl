@@ -268,6 +268,30 @@ project-removed = :white_check_mark: Removed `{ $name }`: it takes no new bookin
 
 ## Reminders and DMs
 
+remind-in-minutes = in { $minutes } min
+remind-booking-starts = :calendar: Your booking *#{ $id }* of `{ $host }` { $gpus } starts { $when } ({ $soon }), until { $end }.
+remind-booking-starts-hint = Not needed any more? Release it so someone else can have the GPUs.
+remind-booking-ends = :hourglass_flowing_sand: Your booking *#{ $id }* of `{ $host }` { $gpus } ends { $when } ({ $soon }).
+remind-booking-ends-hint = After the end your containers keep running, but the GPUs can be booked by others.
+remind-data-ready = :white_check_mark: `{ $label }` is ready on `{ $host }`: `launch { $host } <image> --data { $label }` mounts it at `/data/…`, read-only.
+remind-data-copying = :truck: `{ $label }` is still being copied to `{ $host }`: { $progress }.
+remind-data-missing = :warning: `{ $label }` is not on `{ $host }`, and no copy is running: `/maison data get { $label } { $host }` starts one.
+remind-container-stopped = :wastebasket: Your container `{ $name }` on `{ $host }` has been stopped for { $days } days (since { $since }, image `{ $image }`). If you no longer need it, remove it to free the disk.
+remind-container-idle = :stopwatch: Your container `{ $name }` on `{ $host }` holds { $gpus } but has not used them for { $hours } hours (since { $since }). Stop it if you are done, so the GPUs can go to someone else.
+remind-keep-hint = Keep: no more reminders about it for { $days } days.
+remind-unbooked = :warning: Your container `{ $name }` is using GPU { $gpu } on `{ $host }`, which nobody has booked. Book it so that nobody else is scheduled onto it.
+remind-unbooked-hint = Books GPU { $gpu } of `{ $host }` for 2 hours from now; `/maison extend` adds time.
+remind-intrusion-user = :no_entry: Your container `{ $name }` is using GPU { $gpu } on `{ $host }`, inside { $owner }'s booking *#{ $id }* (until { $end }). Please stop it or move to a free GPU (`/maison status`); { $owner } has been told.
+remind-intrusion-owner = :warning: { $user }'s container `{ $name }` is using GPU { $gpu } on `{ $host }` during your booking *#{ $id }*. They have been told.
+remind-intrusion-owner-unowned = :warning: An unowned container, `{ $name }`, is using GPU { $gpu } on `{ $host }` during your booking *#{ $id }*. An admin can stop it (`/maison stop { $name }`), or you can `/maison claim` it.
+button-remind-extend = Extend 1h
+button-remind-release = Release
+button-keep-days = Keep { $days } days
+button-remove = Remove
+button-stop = Stop
+button-book-now = Book it now
+button-stop-mine = Stop my container
+
 
 ## Buttons
 

@@ -268,6 +268,30 @@ project-removed = :white_check_mark: `{ $name }` を削除しました。新し�
 
 ## リマインダーと DM
 
+remind-in-minutes = あと { $minutes } 分
+remind-booking-starts = :calendar: `{ $host }` { $gpus } の予約 *#{ $id }* は{ $when }（{ $soon }）に始まり、{ $end }までです。
+remind-booking-starts-hint = 不要になったら終了してください。ほかの人が GPU を使えるようになります。
+remind-booking-ends = :hourglass_flowing_sand: `{ $host }` { $gpus } の予約 *#{ $id }* は{ $when }（{ $soon }）に終わります。
+remind-booking-ends-hint = 終了後もコンテナは動き続けますが、GPU はほかの人が予約できるようになります。
+remind-data-ready = :white_check_mark: `{ $label }` は `{ $host }` で使えます。`launch { $host } <image> --data { $label }` で `/data/…` に読み取り専用でマウントされます。
+remind-data-copying = :truck: `{ $label }` はまだ `{ $host }` へコピー中です: { $progress }。
+remind-data-missing = :warning: `{ $label }` は `{ $host }` になく、コピーも動いていません。`/maison data get { $label } { $host }` でコピーを始められます。
+remind-container-stopped = :wastebasket: `{ $host }` のコンテナ `{ $name }` は { $days } 日間停止したままです（{ $since } から、イメージ `{ $image }`）。不要なら削除してディスクを空けてください。
+remind-container-idle = :stopwatch: `{ $host }` のコンテナ `{ $name }` は { $gpus } を確保していますが、{ $hours } 時間使っていません（{ $since } から）。作業が終わっていれば停止して、GPU をほかの人に回してください。
+remind-keep-hint = 「保持」を押すと、{ $days } 日間このコンテナについてお知らせしません。
+remind-unbooked = :warning: あなたのコンテナ `{ $name }` が `{ $host }` の GPU { $gpu } を使っていますが、この GPU は誰も予約していません。ほかの人が割り当てられないよう予約してください。
+remind-unbooked-hint = `{ $host }` の GPU { $gpu } を今から 2 時間予約します。延長は `/maison extend` でできます。
+remind-intrusion-user = :no_entry: あなたのコンテナ `{ $name }` が `{ $host }` の GPU { $gpu } を使っていますが、そこは { $owner } さんの予約 *#{ $id }*（{ $end } まで）の中です。停止するか、空いている GPU に移ってください（`/maison status`）。{ $owner } さんにもお知らせしています。
+remind-intrusion-owner = :warning: あなたの予約 *#{ $id }* の間に、{ $user } さんのコンテナ `{ $name }` が `{ $host }` の GPU { $gpu } を使っています。その方にもお知らせしました。
+remind-intrusion-owner-unowned = :warning: あなたの予約 *#{ $id }* の間に、持ち主のいないコンテナ `{ $name }` が `{ $host }` の GPU { $gpu } を使っています。管理者が停止できます（`/maison stop { $name }`）。ご自身で `/maison claim` することもできます。
+button-remind-extend = 1時間延長
+button-remind-release = 終了
+button-keep-days = { $days }日間保持
+button-remove = 削除
+button-stop = 停止
+button-book-now = 今すぐ予約
+button-stop-mine = 自分のコンテナを停止
+
 
 ## ボタン
 

@@ -85,12 +85,14 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
             activity,
         });
     }
-    let tz_of = app
-        .db
-        .user_time_zones()
-        .await?
-        .into_iter()
-        .filter_map(|(user, tz)| Some((user, tz.parse::<Tz>().ok()?)))
+    let users = app.db.known_users().await?;
+    let tz_of = users
+        .iter()
+        .filter_map(|u| Some((u.slack_user_id.clone(), u.tz.parse::<Tz>().ok()?)))
+        .collect();
+    let lang_of = users
+        .iter()
+        .map(|u| (u.slack_user_id.clone(), crate::app::lang_of(u)))
         .collect();
     let booking_data = booking_data(app, &bookings).await?;
     Ok(ReminderInput {
@@ -104,6 +106,7 @@ async fn load(app: &App, now: i64) -> anyhow::Result<ReminderInput> {
         statuses,
         containers,
         tz_of,
+        lang_of,
         default_tz: app.config.slack.default_tz.parse().unwrap_or(Tz::UTC),
     })
 }

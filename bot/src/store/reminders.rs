@@ -152,12 +152,8 @@ impl Db {
     }
 
     /// Each known user's time zone, by Slack user id (as stored; not checked).
-    pub async fn user_time_zones(&self) -> Result<Vec<(String, String)>, DbErr> {
-        Ok(user::Entity::find()
-            .all(self.connection())
-            .await?
-            .into_iter()
-            .map(|u| (u.slack_user_id, u.tz))
-            .collect())
+    /// Everyone the bot knows, for each recipient's time zone and language.
+    pub async fn known_users(&self) -> Result<Vec<user::Model>, DbErr> {
+        user::Entity::find().all(self.connection()).await
     }
 }

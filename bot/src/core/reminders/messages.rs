@@ -7,9 +7,11 @@ use crate::core::actions;
 use crate::core::booking::BookingView;
 use crate::core::datasets::{BookingData, Readiness};
 use crate::core::fleet::StoredContainer;
-use crate::core::gpus::gpus_label;
+use crate::core::gpus::gpus_label_in;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::core::replies::when;
+use crate::core::replies::when_in;
+use crate::tr;
+use maison_command::{Lang, format_duration_in};
 
 /// A GPU holder as the reminders see it: a container on a host, maybe owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +23,9 @@ pub struct HeldBy {
     pub owner: Option<String>,
 }
 
-fn minutes_until(ts: i64, now: i64) -> String {
+fn minutes_until(ts: i64, now: i64, lang: Lang) -> String {
     let minutes = ((ts - now).max(0) + 59) / 60;
-    format!("in {minutes} min")
+    tr!(lang, "remind-in-minutes", minutes = minutes)
 }
 
 fn dm(text: String, mut extra: Vec<Block>) -> Reply {
@@ -32,10 +34,18 @@ fn dm(text: String, mut extra: Vec<Block>) -> Reply {
     Reply::with_blocks(Visibility::InChannel, text, blocks)
 }
 
-fn booking_buttons(b: &BookingView, extend_first: bool) -> Block {
-    let extend = Button::new("Extend 1h", actions::REMIND_EXTEND_1H, b.id.to_string());
-    let release = Button::new("Release", actions::REMIND_RELEASE, b.id.to_string())
-        .styled(ButtonStyle::Danger);
+fn booking_buttons(b: &BookingView, extend_first: bool, lang: Lang) -> Block {
+    let extend = Button::new(
+        tr!(lang, "button-remind-extend"),
+        actions::REMIND_EXTEND_1H,
+        b.id.to_string(),
+    );
+    let release = Button::new(
+        tr!(lang, "button-remind-release"),
+        actions::REMIND_RELEASE,
+        b.id.to_string(),
+    )
+    .styled(ButtonStyle::Danger);
     Block::Actions(if extend_first {
         vec![extend.styled(ButtonStyle::Primary), release]
     } else {
@@ -44,74 +54,99 @@ fn booking_buttons(b: &BookingView, extend_first: bool) -> Block {
 }
 
 /// `data`: the dataset the booking was made with (`--data`), and whether it is there.
-pub fn booking_starts(b: &BookingView, data: Option<&BookingData>, now: i64, tz: Tz) -> Reply {
+pub fn booking_starts(
+    b: &BookingView,
+    data: Option<&BookingData>,
+    now: i64,
+    tz: Tz,
+    lang: Lang,
+) -> Reply {
     let mut extra = Vec::new();
     if let Some(data) = data {
-        extra.push(Block::Section(dataset_readiness(data, &b.host)));
+        extra.push(Block::Section(dataset_readiness(data, &b.host, lang)));
     }
-    extra.push(booking_buttons(b, false));
-    extra.push(Block::Context(
-        "Not needed any more? Release it so someone else can have the GPUs.".to_owned(),
-    ));
+    extra.push(booking_buttons(b, false, lang));
+    extra.push(Block::Context(tr!(lang, "remind-booking-starts-hint")));
     dm(
-        format!(
-            ":calendar: Your booking *#{}* of `{}` {} starts {} ({}), until {}.",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus),
-            when(b.start, now, tz),
-            minutes_until(b.start, now),
-            when(b.end, now, tz)
+        tr!(
+            lang,
+            "remind-booking-starts",
+            id = b.id,
+            host = b.host.as_str(),
+            gpus = gpus_label_in(&b.gpus, lang),
+            when = when_in(b.start, now, tz, lang),
+            soon = minutes_until(b.start, now, lang),
+            end = when_in(b.end, now, tz, lang)
         ),
         extra,
     )
 }
 
 /// `imagenet@v2` is ready on the host, or how far its copy is.
-fn dataset_readiness(data: &BookingData, host: &str) -> String {
-    let label = &data.label;
+fn dataset_readiness(data: &BookingData, host: &str, lang: Lang) -> String {
+    let label = data.label.as_str();
     match &data.readiness {
-        Readiness::Ready => format!(
-            ":white_check_mark: `{label}` is ready on `{host}`: `launch {host} <image> --data \
-             {label}` mounts it at `/data/…`, read-only."
-        ),
-        Readiness::Copying(progress) => format!(
-            ":truck: `{label}` is still being copied to `{host}`: {}.",
-            progress.text()
-        ),
-        Readiness::Missing => format!(
-            ":warning: `{label}` is not on `{host}`, and no copy is running: `/maison data get \
-             {label} {host}` starts one."
-        ),
+        Readiness::Ready => tr!(lang, "remind-data-ready", label = label, host = host),
+        Readiness::Copying(progress) => {
+            let how_far = match lang {
+                Lang::En => progress.text(),
+                Lang::Ja => match progress.seconds_left() {
+                    Some(secs) if progress.present < progress.total => format!(
+                        "{} %、残り約 {}",
+                        progress.percent(),
+                        format_duration_in(
+                            chrono::Duration::seconds(secs.max(60) as i64),
+                            Lang::Ja
+                        )
+                    ),
+                    _ => format!("{} %", progress.percent()),
+                },
+            };
+            tr!(
+                lang,
+                "remind-data-copying",
+                label = label,
+                host = host,
+                progress = how_far
+            )
+        }
+        Readiness::Missing => tr!(lang, "remind-data-missing", label = label, host = host),
     }
 }
 
-pub fn booking_ends(b: &BookingView, now: i64, tz: Tz) -> Reply {
+pub fn booking_ends(b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     dm(
-        format!(
-            ":hourglass_flowing_sand: Your booking *#{}* of `{}` {} ends {} ({}).",
-            b.id,
-            b.host,
-            gpus_label(&b.gpus),
-            when(b.end, now, tz),
-            minutes_until(b.end, now)
+        tr!(
+            lang,
+            "remind-booking-ends",
+            id = b.id,
+            host = b.host.as_str(),
+            gpus = gpus_label_in(&b.gpus, lang),
+            when = when_in(b.end, now, tz, lang),
+            soon = minutes_until(b.end, now, lang)
         ),
         vec![
-            booking_buttons(b, true),
-            Block::Context(
-                "After the end your containers keep running, but the GPUs can be booked by others."
-                    .to_owned(),
-            ),
+            booking_buttons(b, true, lang),
+            Block::Context(tr!(lang, "remind-booking-ends-hint")),
         ],
     )
 }
 
-fn keep_button(c: &StoredContainer, keep_days: u32) -> Button {
+fn keep_button(c: &StoredContainer, keep_days: u32, lang: Lang) -> Button {
     Button::new(
-        format!("Keep {keep_days} days"),
+        tr!(lang, "button-keep-days", days = keep_days),
         actions::KEEP_CONTAINER,
         format!("{}/{}", c.host, c.id),
     )
+}
+
+fn remove_button(c: &StoredContainer, lang: Lang) -> Button {
+    Button::new(
+        tr!(lang, "button-remove"),
+        actions::REMOVE_CONTAINER,
+        c.id.clone(),
+    )
+    .styled(ButtonStyle::Danger)
 }
 
 pub fn container_stopped(
@@ -120,25 +155,25 @@ pub fn container_stopped(
     keep_days: u32,
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
     let days = (now - since).max(0) / 86_400;
     dm(
-        format!(
-            ":wastebasket: Your container `{}` on `{}` has been stopped for {days} days (since {}, image `{}`). If you no longer need it, remove it to free the disk.",
-            c.name,
-            c.host,
-            when(since, now, tz),
-            c.image
+        tr!(
+            lang,
+            "remind-container-stopped",
+            name = c.name.as_str(),
+            host = c.host.as_str(),
+            days = days,
+            since = when_in(since, now, tz, lang),
+            image = c.image.as_str()
         ),
         vec![
             Block::Actions(vec![
-                keep_button(c, keep_days),
-                Button::new("Remove", actions::REMOVE_CONTAINER, c.id.clone())
-                    .styled(ButtonStyle::Danger),
+                keep_button(c, keep_days, lang),
+                remove_button(c, lang),
             ]),
-            Block::Context(format!(
-                "Keep: no more reminders about it for {keep_days} days."
-            )),
+            Block::Context(tr!(lang, "remind-keep-hint", days = keep_days)),
         ],
     )
 }
@@ -149,68 +184,77 @@ pub fn container_idle(
     keep_days: u32,
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
     let hours = (now - idle_since).max(0) / 3600;
     dm(
-        format!(
-            ":stopwatch: Your container `{}` on `{}` holds {} but has not used them for {hours} hours (since {}). Stop it if you are done, so the GPUs can go to someone else.",
-            c.name,
-            c.host,
-            gpus_label(&c.gpus),
-            when(idle_since, now, tz)
+        tr!(
+            lang,
+            "remind-container-idle",
+            name = c.name.as_str(),
+            host = c.host.as_str(),
+            gpus = gpus_label_in(&c.gpus, lang),
+            hours = hours,
+            since = when_in(idle_since, now, tz, lang)
         ),
         vec![
             Block::Actions(vec![
-                keep_button(c, keep_days),
-                Button::new("Stop", actions::STOP_CONTAINER, c.id.clone()),
-                Button::new("Remove", actions::REMOVE_CONTAINER, c.id.clone())
-                    .styled(ButtonStyle::Danger),
+                keep_button(c, keep_days, lang),
+                Button::new(
+                    tr!(lang, "button-stop"),
+                    actions::STOP_CONTAINER,
+                    c.id.clone(),
+                ),
+                remove_button(c, lang),
             ]),
-            Block::Context(format!(
-                "Keep: no more reminders about it for {keep_days} days."
-            )),
+            Block::Context(tr!(lang, "remind-keep-hint", days = keep_days)),
         ],
     )
 }
 
-pub fn unbooked_use(h: &HeldBy) -> Reply {
+pub fn unbooked_use(h: &HeldBy, lang: Lang) -> Reply {
     dm(
-        format!(
-            ":warning: Your container `{}` is using GPU {} on `{}`, which nobody has booked. Book it so that nobody else is scheduled onto it.",
-            h.container_name, h.gpu, h.host
+        tr!(
+            lang,
+            "remind-unbooked",
+            name = h.container_name.as_str(),
+            gpu = h.gpu,
+            host = h.host.as_str()
         ),
         vec![
             Block::Actions(vec![
                 Button::new(
-                    "Book it now",
+                    tr!(lang, "button-book-now"),
                     actions::BOOK_GPU_NOW,
                     format!("{}:{}", h.host, h.gpu),
                 )
                 .styled(ButtonStyle::Primary),
             ]),
-            Block::Context(format!(
-                "Books GPU {} of `{}` for 2 hours from now; `/maison extend` adds time.",
-                h.gpu, h.host
+            Block::Context(tr!(
+                lang,
+                "remind-unbooked-hint",
+                gpu = h.gpu,
+                host = h.host.as_str()
             )),
         ],
     )
 }
 
-pub fn intrusion_to_user(h: &HeldBy, b: &BookingView, now: i64, tz: Tz) -> Reply {
+pub fn intrusion_to_user(h: &HeldBy, b: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
     dm(
-        format!(
-            ":no_entry: Your container `{}` is using GPU {} on `{}`, inside {}'s booking *#{}* (until {}). Please stop it or move to a free GPU (`/maison status`); {} has been told.",
-            h.container_name,
-            h.gpu,
-            h.host,
-            mention(&b.slack_user_id),
-            b.id,
-            when(b.end, now, tz),
-            mention(&b.slack_user_id)
+        tr!(
+            lang,
+            "remind-intrusion-user",
+            name = h.container_name.as_str(),
+            gpu = h.gpu,
+            host = h.host.as_str(),
+            owner = mention(&b.slack_user_id),
+            id = b.id,
+            end = when_in(b.end, now, tz, lang)
         ),
         vec![Block::Actions(vec![
             Button::new(
-                "Stop my container",
+                tr!(lang, "button-stop-mine"),
                 actions::STOP_CONTAINER,
                 h.container_id.clone(),
             )
@@ -219,20 +263,25 @@ pub fn intrusion_to_user(h: &HeldBy, b: &BookingView, now: i64, tz: Tz) -> Reply
     )
 }
 
-pub fn intrusion_to_owner(h: &HeldBy, b: &BookingView) -> Reply {
-    let who = match &h.owner {
-        Some(owner) => format!(
-            "{}'s container `{}` is using GPU {} on `{}` during your booking *#{}*. They have been told.",
-            mention(owner),
-            h.container_name,
-            h.gpu,
-            h.host,
-            b.id
+pub fn intrusion_to_owner(h: &HeldBy, b: &BookingView, lang: Lang) -> Reply {
+    let text = match &h.owner {
+        Some(owner) => tr!(
+            lang,
+            "remind-intrusion-owner",
+            user = mention(owner),
+            name = h.container_name.as_str(),
+            gpu = h.gpu,
+            host = h.host.as_str(),
+            id = b.id
         ),
-        None => format!(
-            "An unowned container, `{}`, is using GPU {} on `{}` during your booking *#{}*. An admin can stop it (`/maison stop {}`), or you can `/maison claim` it.",
-            h.container_name, h.gpu, h.host, b.id, h.container_name
+        None => tr!(
+            lang,
+            "remind-intrusion-owner-unowned",
+            name = h.container_name.as_str(),
+            gpu = h.gpu,
+            host = h.host.as_str(),
+            id = b.id
         ),
     };
-    dm(format!(":warning: {who}"), Vec::new())
+    dm(text, Vec::new())
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use maison_agent_api::ContainerState;
+use maison_command::Lang;
 
 use super::booking::{BOOK_NOW_SECS, BookingView, NewBooking};
 use super::datasets::BookingData;
@@ -62,6 +63,9 @@ pub struct ReminderInput {
     pub containers: Vec<ContainerFacts>,
     /// Each person's time zone, by Slack user id.
     pub tz_of: HashMap<String, Tz>,
+    /// Each person's language (their `lang` choice, else their Slack locale); English for
+    /// anyone not in it.
+    pub lang_of: HashMap<String, Lang>,
     /// The dataset each booking made with `--data` needs, by booking id, and whether it is
     /// on the booking's host yet.
     pub booking_data: HashMap<i64, BookingData>,
@@ -120,6 +124,7 @@ pub fn dedupe_key(notice: &Notice, prev: Option<&ReminderRow>) -> String {
 pub fn plan(input: &ReminderInput) -> Vec<Notice> {
     let now = input.now;
     let tz = |user: &str| input.tz_of.get(user).copied().unwrap_or(input.default_tz);
+    let lang = |user: &str| input.lang_of.get(user).copied().unwrap_or(Lang::En);
     let mut notices = Vec::new();
 
     for b in &input.bookings {
@@ -136,6 +141,7 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                     input.booking_data.get(&b.id),
                     now,
                     tz(&b.slack_user_id),
+                    lang(&b.slack_user_id),
                 ),
             });
         }
@@ -144,7 +150,7 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                 subject: format!("booking-end:{}", b.id),
                 recipient: b.slack_user_id.clone(),
                 episode: b.end,
-                reply: messages::booking_ends(b, now, tz(&b.slack_user_id)),
+                reply: messages::booking_ends(b, now, tz(&b.slack_user_id), lang(&b.slack_user_id)),
             });
         }
     }
@@ -159,7 +165,14 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                     subject,
                     recipient: owner.clone(),
                     episode: EPISODE_STOPPED,
-                    reply: messages::container_stopped(c, since, input.keep_days, now, tz(owner)),
+                    reply: messages::container_stopped(
+                        c,
+                        since,
+                        input.keep_days,
+                        now,
+                        tz(owner),
+                        lang(owner),
+                    ),
                 });
             }
             continue;
@@ -176,7 +189,14 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                 subject,
                 recipient: owner.clone(),
                 episode: idle_since,
-                reply: messages::container_idle(c, idle_since, input.keep_days, now, tz(owner)),
+                reply: messages::container_idle(
+                    c,
+                    idle_since,
+                    input.keep_days,
+                    now,
+                    tz(owner),
+                    lang(owner),
+                ),
             });
         }
     }
@@ -227,7 +247,7 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                         ),
                         recipient: owner.clone(),
                         episode: 0,
-                        reply: messages::unbooked_use(&held),
+                        reply: messages::unbooked_use(&held, lang(owner)),
                     }),
                     (None, None) => {}
                     (Some(b), owner) if owner.as_deref() != Some(b.slack_user_id.as_str()) => {
@@ -239,14 +259,20 @@ pub fn plan(input: &ReminderInput) -> Vec<Notice> {
                                 subject: subject(owner),
                                 recipient: owner.clone(),
                                 episode: 0,
-                                reply: messages::intrusion_to_user(&held, b, now, tz(owner)),
+                                reply: messages::intrusion_to_user(
+                                    &held,
+                                    b,
+                                    now,
+                                    tz(owner),
+                                    lang(owner),
+                                ),
                             });
                         }
                         notices.push(Notice {
                             subject: subject(&b.slack_user_id),
                             recipient: b.slack_user_id.clone(),
                             episode: 0,
-                            reply: messages::intrusion_to_owner(&held, b),
+                            reply: messages::intrusion_to_owner(&held, b, lang(&b.slack_user_id)),
                         });
                     }
                     (Some(_), _) => {}
