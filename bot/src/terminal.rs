@@ -188,7 +188,7 @@ Maison — local try-out. Type commands as in Slack, e.g.
   /maison book gpu01 2h
   /maison mine
 Type a button's label (e.g. Release #1) to press it, `:user U0BOB` to act as someone else,
-`:quit` (or Ctrl-D) to leave.";
+`:lang ja` (or `en`, `auto`) to read Maison in Japanese or English, `:quit` (or Ctrl-D) to leave.";
 
 /// The buttons of Block Kit `blocks` (as the outbox stores a message).
 fn buttons_in(blocks: &serde_json::Value) -> Vec<Button> {
@@ -271,6 +271,13 @@ where
             }
             continue;
         }
+        // `:lang ja` is `/maison lang ja` for whoever is typing: the same stored choice a
+        // Slack user makes, so everything after it (replies, DMs, buttons) reads that way.
+        let line = match line.strip_prefix(":lang") {
+            Some(choice) if choice.trim().is_empty() => "lang",
+            Some(_) => line.trim_start_matches(':'),
+            None => line,
+        };
         let pressed = buttons
             .iter()
             .find(|b| b.label.eq_ignore_ascii_case(line))

@@ -184,3 +184,48 @@ on_both_databases! {
         bot.finish().await;
     }
 }
+
+/// `maison-bot try` takes `:lang ja` to try Maison in Japanese, and `:lang en` to go back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_tries_japanese_with_lang() {
+    use maison_bot::app::App;
+    use maison_bot::core::clock::SystemClock;
+    use maison_bot::terminal::{self, TerminalSlack};
+    use maison_tests::TestDb;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let config = test_config();
+    test_db
+        .db
+        .sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    let slack = Arc::new(TerminalSlack::new("UTC"));
+    let app = Arc::new(App::new(
+        config,
+        test_db.db.clone(),
+        slack.clone(),
+        Arc::new(SystemClock),
+    ));
+    let (mut typing, input) = tokio::io::duplex(4096);
+    let (output, mut screen) = tokio::io::duplex(1 << 16);
+    let session = tokio::spawn(terminal::run(app, slack, "U0ALICE".into(), input, output));
+    typing
+        .write_all(":lang ja\n/maison book gpu01 1h\n:lang\n:lang en\nmine\n:quit\n".as_bytes())
+        .await
+        .unwrap();
+    session.await.unwrap().unwrap();
+    let mut shown = String::new();
+    screen.read_to_string(&mut shown).await.unwrap();
+    assert!(shown.contains(":lang ja"), "the banner tells: {shown}");
+    assert!(shown.contains("これからは日本語でお答えします"), "{shown}");
+    assert!(shown.contains("予約しました（予約 #1）"), "{shown}");
+    assert!(shown.contains("/maison lang で選ばれたとおり"), "{shown}");
+    assert!(
+        shown.contains("From now on I answer you in English"),
+        "{shown}"
+    );
+    assert!(shown.contains("[Release #1]"), "{shown}");
+}
