@@ -295,6 +295,20 @@ button-stop-mine = Stop my container
 
 ## Buttons
 
+button-no-booking-id = That button carries no booking id ({ $value }).
+button-no-gpu = That button carries no GPU ({ $value }).
+button-no-container = That button carries no container ({ $value }); this message may be outdated.
+button-no-image = That button carries no image ({ $value }); this message may be outdated.
+button-no-claim-request = That button carries no claim request ({ $value }); this message may be outdated.
+button-unknown = Unknown button `{ $action }`; this message may be outdated.
+button-container-gone = :grey_question: That container is no longer on `{ $host }`: nothing to keep.
+button-keep-not-yours = :lock: `{ $name }` belongs to { $owner }; only they or an admin can keep it.
+button-keep-unowned = :lock: `{ $name }` has no owner; `/maison claim { $name }` it first, or ask an admin.
+button-kept = :lock: Keeping `{ $name }` on `{ $host }`: no reminders about it until { $until }.
+button-image-removed = :wastebasket: Removed image `{ $name }` from `{ $host }`.
+button-image-not-removed = :no_entry: `{ $host }` did not remove `{ $name }`: { $error }
+button-opening-form = Opening the booking form…
+
 
 ## Wait-list
 

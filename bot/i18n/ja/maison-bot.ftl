@@ -295,6 +295,20 @@ button-stop-mine = 自分のコンテナを停止
 
 ## ボタン
 
+button-no-booking-id = このボタンには予約番号がありません（{ $value }）。
+button-no-gpu = このボタンには GPU の指定がありません（{ $value }）。
+button-no-container = このボタンにはコンテナの指定がありません（{ $value }）。メッセージが古くなっている可能性があります。
+button-no-image = このボタンにはイメージの指定がありません（{ $value }）。メッセージが古くなっている可能性があります。
+button-no-claim-request = このボタンには引き取り申請の指定がありません（{ $value }）。メッセージが古くなっている可能性があります。
+button-unknown = 不明なボタン `{ $action }` です。メッセージが古くなっている可能性があります。
+button-container-gone = :grey_question: そのコンテナはもう `{ $host }` にありません。保持するものはありません。
+button-keep-not-yours = :lock: `{ $name }` は { $owner } さんのものです。保持できるのは持ち主か管理者だけです。
+button-keep-unowned = :lock: `{ $name }` には持ち主がいません。先に `/maison claim { $name }` で引き取るか、管理者に相談してください。
+button-kept = :lock: `{ $host }` の `{ $name }` を保持します。{ $until }まではお知らせしません。
+button-image-removed = :wastebasket: `{ $host }` からイメージ `{ $name }` を削除しました。
+button-image-not-removed = :no_entry: `{ $host }` で `{ $name }` を削除できませんでした: { $error }
+button-opening-form = 予約フォームを開いています…
+
 
 ## ウェイトリスト
 

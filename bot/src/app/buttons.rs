@@ -166,7 +166,7 @@ impl App {
             actions::HOME_BOOK => {
                 self.book_from_home(&ctx, action.trigger_id.as_deref())
                     .await;
-                return Ok(Reply::ephemeral("Opening the booking form…").into());
+                return Ok(buttons::opening_form(ctx.lang).into());
             }
             actions::WAIT_ACCEPT | actions::WAIT_DECLINE => {
                 let accept = action.action_id == actions::WAIT_ACCEPT;
@@ -175,13 +175,13 @@ impl App {
             actions::BOOK_GPU_NOW => {
                 return match gpu_booking(&action.value, now.timestamp()) {
                     Some(request) => self.book(&ctx, &request, None).await.map(Into::into),
-                    None => Ok(buttons::no_gpu(&action.value).into()),
+                    None => Ok(buttons::no_gpu(&action.value, ctx.lang).into()),
                 };
             }
             _ => {}
         }
         let Ok(id) = parsed_id else {
-            return Ok(buttons::no_booking_id(&action.value).into());
+            return Ok(buttons::no_booking_id(&action.value, ctx.lang).into());
         };
         let outcome = match action.action_id.as_str() {
             actions::RELEASE => self.end_booking(&ctx, id).await?,
@@ -193,7 +193,7 @@ impl App {
                     .map(Into::into);
             }
             actions::REMIND_RELEASE => return self.end_booking(&ctx, id).await.map(Into::into),
-            other => return Ok(buttons::unknown(other).into()),
+            other => return Ok(buttons::unknown(other, ctx.lang).into()),
         };
         // The click's message was a bookings list: show the outcome above the refreshed list.
         self.mine(&ctx, Some(outcome.text)).await.map(Into::into)
@@ -202,7 +202,7 @@ impl App {
     /// The "Keep N days" button: value `host/container id`. Owners and admins only; audited.
     async fn keep_container(&self, ctx: &Ctx<'_>, value: &str) -> anyhow::Result<ClickAnswer> {
         let Some((host, id)) = value.split_once('/') else {
-            return Ok(buttons::no_container(value).into());
+            return Ok(buttons::no_container(value, ctx.lang).into());
         };
         let Some(container) = self
             .db
@@ -211,7 +211,7 @@ impl App {
             .into_iter()
             .find(|c| c.id == id)
         else {
-            return Ok(buttons::container_gone(host).into());
+            return Ok(buttons::container_gone(host, ctx.lang).into());
         };
         let claims = self.db.claims(Some(host)).await?;
         let owner = inventory::container_owner(
@@ -222,8 +222,8 @@ impl App {
         match &owner {
             Some(o) if o == me || ctx.is_admin => {}
             None if ctx.is_admin => {}
-            Some(o) => return Ok(buttons::keep_not_yours(&container.name, o).into()),
-            None => return Ok(buttons::keep_unowned(&container.name).into()),
+            Some(o) => return Ok(buttons::keep_not_yours(&container.name, o, ctx.lang).into()),
+            None => return Ok(buttons::keep_unowned(&container.name, ctx.lang).into()),
         }
         let now = ctx.now.timestamp();
         let until = now + self.config.reports.keep_for.as_secs() as i64;
@@ -238,7 +238,7 @@ impl App {
         };
         self.db.keep_container(&keep, now).await?;
         Ok(ClickAnswer {
-            reply: buttons::kept(&container.name, host, until, now, ctx.tz),
+            reply: buttons::kept(&container.name, host, until, now, ctx.tz, ctx.lang),
             settled: Some(buttons::settled(&container.name, host, "kept", me)),
         })
     }
@@ -250,7 +250,7 @@ impl App {
             return Ok(replies::admins_only().into());
         }
         let Some((host, id)) = value.split_once('/') else {
-            return Ok(buttons::no_image(value).into());
+            return Ok(buttons::no_image(value, ctx.lang).into());
         };
         let Some(agent) = self.fleet.agent(host) else {
             return Ok(replies::fleet::no_agent(host).into());
@@ -290,7 +290,7 @@ impl App {
         .await?;
         Ok(match result {
             Ok(()) => ClickAnswer {
-                reply: buttons::image_removed(&name, host),
+                reply: buttons::image_removed(&name, host, ctx.lang),
                 settled: Some(buttons::settled(
                     &name,
                     host,
@@ -298,7 +298,7 @@ impl App {
                     &ctx.user.slack_user_id,
                 )),
             },
-            Err(err) => buttons::image_not_removed(&name, host, &err).into(),
+            Err(err) => buttons::image_not_removed(&name, host, &err, ctx.lang).into(),
         })
     }
 }

@@ -237,7 +237,7 @@ impl App {
             return Ok(replies::admins_only_in(ctx.lang));
         }
         let Ok(id) = value.trim_start_matches('#').parse::<i64>() else {
-            return Ok(buttons::no_claim_request(value));
+            return Ok(buttons::no_claim_request(value, ctx.lang));
         };
         let admin = &ctx.user.slack_user_id;
         let notify = |outcome: &DecisionOutcome| {

@@ -420,7 +420,7 @@ impl App {
         accept: bool,
     ) -> anyhow::Result<ClickAnswer> {
         let Ok(offer_id) = value.parse::<i64>() else {
-            return Ok(buttons::no_booking_id(value).into());
+            return Ok(buttons::no_booking_id(value, ctx.lang).into());
         };
         let now = ctx.now.timestamp();
         if !accept {

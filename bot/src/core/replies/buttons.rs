@@ -1,71 +1,77 @@
 //! Replies to button clicks that are not a command's reply: a button carrying no usable value,
-//! and the "Keep" and "Remove image" buttons of the reminders and the daily report.
+//! and the "Keep" and "Remove image" buttons of the reminders and the daily report, in the
+//! clicker's language.
 
 use chrono_tz::Tz;
+use maison_command::Lang;
 
-use super::when;
+use super::when_in;
 use crate::core::render::{Reply, mention};
+use crate::tr;
 
-pub fn no_booking_id(value: &str) -> Reply {
-    Reply::ephemeral(format!("That button carries no booking id ({value:?})."))
+/// A button's value as it arrived, quoted, for the replies that say it is unusable.
+fn quoted(value: &str) -> String {
+    format!("{value:?}")
 }
 
-pub fn no_gpu(value: &str) -> Reply {
-    Reply::ephemeral(format!("That button carries no GPU ({value:?})."))
+pub fn no_booking_id(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-no-booking-id", value = quoted(value)))
 }
 
-pub fn no_container(value: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "That button carries no container ({value:?}); this message may be outdated."
+pub fn no_gpu(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-no-gpu", value = quoted(value)))
+}
+
+pub fn no_container(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-no-container", value = quoted(value)))
+}
+
+pub fn no_image(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-no-image", value = quoted(value)))
+}
+
+pub fn no_claim_request(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-no-claim-request", value = quoted(value)))
+}
+
+pub fn unknown(action_id: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-unknown", action = action_id))
+}
+
+pub fn container_gone(host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-container-gone", host = host))
+}
+
+pub fn keep_not_yours(name: &str, owner: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "button-keep-not-yours",
+        name = name,
+        owner = mention(owner)
     ))
 }
 
-pub fn no_image(value: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "That button carries no image ({value:?}); this message may be outdated."
+pub fn keep_unowned(name: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-keep-unowned", name = name))
+}
+
+pub fn kept(name: &str, host: &str, until: i64, now: i64, tz: Tz, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "button-kept",
+        name = name,
+        host = host,
+        until = when_in(until, now, tz, lang)
     ))
 }
 
-pub fn no_claim_request(value: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "That button carries no claim request ({value:?}); this message may be outdated."
-    ))
-}
-
-pub fn unknown(action_id: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "Unknown button `{action_id}`; this message may be outdated."
-    ))
-}
-
-pub fn container_gone(host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":grey_question: That container is no longer on `{host}`: nothing to keep."
-    ))
-}
-
-pub fn keep_not_yours(name: &str, owner: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{name}` belongs to {}; only they or an admin can keep it.",
-        mention(owner)
-    ))
-}
-
-pub fn keep_unowned(name: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{name}` has no owner; `/maison claim {name}` it first, or ask an admin."
-    ))
-}
-
-pub fn kept(name: &str, host: &str, until: i64, now: i64, tz: Tz) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: Keeping `{name}` on `{host}`: no reminders about it until {}.",
-        when(until, now, tz)
-    ))
+pub fn opening_form(lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-opening-form"))
 }
 
 /// The line that takes the place of an item's button in a channel message once someone dealt
-/// with it, e.g. "`pytorch:old` on `gpu01`: removed by @alice".
+/// with it, e.g. "`pytorch:old` on `gpu01`: removed by @alice". The channel's message, so in
+/// the channel's words (English), whoever clicked.
 pub fn settled(item: &str, host: &str, done: &str, user_id: &str) -> String {
     format!(
         ":white_check_mark: `{item}` on `{host}`: {done} by {}.",
@@ -73,14 +79,55 @@ pub fn settled(item: &str, host: &str, done: &str, user_id: &str) -> String {
     )
 }
 
-pub fn image_removed(name: &str, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":wastebasket: Removed image `{name}` from `{host}`."
+pub fn image_removed(name: &str, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "button-image-removed", name = name, host = host))
+}
+
+pub fn image_not_removed(name: &str, host: &str, err: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "button-image-not-removed",
+        name = name,
+        host = host,
+        error = err
     ))
 }
 
-pub fn image_not_removed(name: &str, host: &str, err: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry: `{host}` did not remove `{name}`: {err}"
-    ))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every click reply, in both languages.
+    #[test]
+    fn button_replies_in_both_languages() {
+        // Monday 30 Nov 2026, 10:00 UTC.
+        let now = 1_796_032_800;
+        for lang in Lang::ALL {
+            let page = [
+                no_booking_id("x", lang),
+                no_gpu("gpu01:", lang),
+                no_container("", lang),
+                no_image("", lang),
+                no_claim_request("", lang),
+                unknown("frobnicate", lang),
+                container_gone("gpu01", lang),
+                keep_not_yours("alice-train", "U0ALICE", lang),
+                keep_unowned("old-notebook", lang),
+                kept(
+                    "alice-train",
+                    "gpu01",
+                    now + 7 * 86_400,
+                    now,
+                    chrono_tz::Asia::Tokyo,
+                    lang,
+                ),
+                opening_form(lang),
+                image_removed("pytorch:old", "gpu01", lang),
+                image_not_removed("pytorch:old", "gpu01", "image is in use", lang),
+            ]
+            .map(|reply| reply.to_terminal())
+            .join("\n---\n");
+            insta::assert_snapshot!(format!("button_replies_{lang}"), page);
+        }
+    }
 }
