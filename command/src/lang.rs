@@ -17,6 +17,14 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::En, Lang::Ja];
 
+    /// A person's language: the one they chose (`/maison lang`, stored as its code), else the
+    /// one of their Slack locale.
+    pub fn chosen_or_slack(chosen: Option<&str>, slack_locale: Option<&str>) -> Lang {
+        chosen
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| Lang::from_slack_locale(slack_locale.unwrap_or_default()))
+    }
+
     /// The language for a Slack locale (`ja-JP`, `en-US`, …): any Japanese locale reads
     /// Japanese, everything else, unknown ones included, reads English.
     pub fn from_slack_locale(locale: &str) -> Lang {

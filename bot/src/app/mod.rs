@@ -210,10 +210,7 @@ impl App {
 /// The language a user is answered in: the one they chose with `/maison lang`, else their Slack
 /// locale (`ja-*` reads Japanese, anything else or none English), as cached with their profile.
 pub(crate) fn lang_of(user: &user::Model) -> Lang {
-    user.language
-        .as_deref()
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| slack_lang(user))
+    Lang::chosen_or_slack(user.language.as_deref(), user.locale.as_deref())
 }
 
 /// The language of a user's Slack locale, whatever they chose with `lang`.
@@ -424,7 +421,9 @@ impl App {
                         self.book_or_wait(ctx, &new, &wait).await
                     }
                     None => {
-                        if let Some(refusal) = self.memory_check(&new.host, request.min_mem).await?
+                        if let Some(refusal) = self
+                            .memory_check(&new.host, request.min_mem, ctx.lang)
+                            .await?
                         {
                             return Ok(refusal);
                         }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use maison_command::{DatasetRef, WaitOptions};
+use maison_command::{DatasetRef, Lang, WaitOptions};
 use tracing::{info, warn};
 
 use super::{App, ClickAnswer, Ctx};
@@ -196,12 +196,10 @@ impl App {
                 .map(|h| h.gpu_count)
                 .max()
                 .unwrap_or(0);
-            return Ok(wait_replies::cannot_wait(&wait_replies::nothing_suits(
-                gpus,
-                wish.min_mem,
-                biggest,
-                host,
-            )));
+            return Ok(wait_replies::cannot_wait(
+                &wait_replies::nothing_suits(gpus, wish.min_mem, biggest, host, ctx.lang),
+                ctx.lang,
+            ));
         }
         let start_by = wish
             .options
@@ -245,6 +243,7 @@ impl App {
             self.config.waitlist.offer_for.as_secs() as i64,
             now,
             ctx.tz,
+            ctx.lang,
         ))
     }
 
@@ -259,7 +258,7 @@ impl App {
         let Some(host) = hosts.iter().find(|h| h.name == request.host) else {
             return self.book(ctx, request, wish.data).await;
         };
-        if let Some(refusal) = self.memory_refusal(host, wish.min_mem) {
+        if let Some(refusal) = self.memory_refusal(host, wish.min_mem, ctx.lang) {
             return Ok(refusal);
         }
         if !host.active {
@@ -273,18 +272,20 @@ impl App {
             GpuWish::Count(n) => *n,
             GpuWish::All => host.gpu_count,
             GpuWish::Indexes(_) => {
-                return Ok(wait_replies::cannot_wait(
-                    "`--wait` waits for a number of GPUs (`--gpus 2`), not for GPUs by index.",
-                ));
+                return Ok(wait_replies::cannot_wait_by_index(ctx.lang));
             }
         };
         if gpus > host.gpu_count {
-            return Ok(wait_replies::cannot_wait(&wait_replies::nothing_suits(
-                gpus,
-                None,
-                host.gpu_count,
-                Some(&host.name),
-            )));
+            return Ok(wait_replies::cannot_wait(
+                &wait_replies::nothing_suits(
+                    gpus,
+                    None,
+                    host.gpu_count,
+                    Some(&host.name),
+                    ctx.lang,
+                ),
+                ctx.lang,
+            ));
         }
         // Someone already waiting for this host goes first: a newcomer books directly only
         // when nobody waits for it.
@@ -322,11 +323,12 @@ impl App {
         &self,
         host: &HostCapacity,
         min_mem: Option<u64>,
+        lang: Lang,
     ) -> Option<Reply> {
         let want = min_mem?;
         match host.gpu_memory {
             Some(have) if have >= want => None,
-            have => Some(wait_replies::memory_short(&host.name, have, want)),
+            have => Some(wait_replies::memory_short(&host.name, have, want, lang)),
         }
     }
 
@@ -335,6 +337,7 @@ impl App {
         &self,
         host: &str,
         min_mem: Option<u64>,
+        lang: Lang,
     ) -> anyhow::Result<Option<Reply>> {
         if min_mem.is_none() {
             return Ok(None);
@@ -344,7 +347,7 @@ impl App {
             .await?
             .iter()
             .find(|h| h.name == host)
-            .and_then(|h| self.memory_refusal(h, min_mem)))
+            .and_then(|h| self.memory_refusal(h, min_mem, lang)))
     }
 
     /// Hosts whose GPUs have at least `min_mem` (all hosts without it).
@@ -387,7 +390,13 @@ impl App {
             place: None,
             planned: None,
         }));
-        Ok(wait_replies::line(&entries, ctx.user.id, now, ctx.tz))
+        Ok(wait_replies::line(
+            &entries,
+            ctx.user.id,
+            now,
+            ctx.tz,
+            ctx.lang,
+        ))
     }
 
     /// `unwait <id>`.
@@ -405,10 +414,10 @@ impl App {
         {
             Ok(row) => {
                 self.nudge_matcher();
-                Ok(wait_replies::withdrawn(&row))
+                Ok(wait_replies::withdrawn(&row, ctx.lang))
             }
             Err(OfferError::Db(err)) => Err(err.into()),
-            Err(refusal) => Ok(wait_replies::offer_refused(&refusal, id)),
+            Err(refusal) => Ok(wait_replies::offer_refused(&refusal, id, ctx.lang)),
         }
     }
 
@@ -431,10 +440,12 @@ impl App {
             {
                 Ok(row) => {
                     self.nudge_matcher();
-                    Ok(wait_replies::declined(&row).into())
+                    Ok(wait_replies::declined(&row, ctx.lang).into())
                 }
                 Err(OfferError::Db(err)) => Err(err.into()),
-                Err(refusal) => Ok(wait_replies::offer_refused(&refusal, offer_id).into()),
+                Err(refusal) => {
+                    Ok(wait_replies::offer_refused(&refusal, offer_id, ctx.lang).into())
+                }
             };
         }
         match self
@@ -444,7 +455,7 @@ impl App {
         {
             Ok((row, booking)) => {
                 self.announce_booking(&booking, now).await;
-                let mut reply = wait_replies::accepted(&booking, now, ctx.tz);
+                let mut reply = wait_replies::accepted(&booking, now, ctx.tz, ctx.lang);
                 if let Some(line) = self.stage_dataset(ctx, &row, &booking).await? {
                     reply.text.push('\n');
                     reply.text.push_str(&line);
@@ -453,7 +464,7 @@ impl App {
                 Ok(reply.into())
             }
             Err(OfferError::Db(err)) => Err(err.into()),
-            Err(refusal) => Ok(wait_replies::offer_refused(&refusal, offer_id).into()),
+            Err(refusal) => Ok(wait_replies::offer_refused(&refusal, offer_id, ctx.lang).into()),
         }
     }
 

@@ -99,6 +99,8 @@ pub struct WaitRow {
     pub slack_user_id: String,
     pub display_name: String,
     pub tz: String,
+    /// The language their DMs are written in (their `lang` choice, else their Slack locale).
+    pub lang: maison_command::Lang,
     pub host: Option<String>,
     pub gpus: u32,
     pub length: i64,

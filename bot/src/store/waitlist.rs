@@ -7,6 +7,7 @@
 //! one open offer per request is a unique index, and a held booking takes its slots like any
 //! booking, so the no-overlap guarantee is the bookings' own.
 
+use maison_command::Lang;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Value};
 
 use super::bookings::{Actor, decide_in, is_overlap_violation, make_view, write_batch};
@@ -64,7 +65,7 @@ pub type OfferNotice<'a> = dyn Fn(&WaitRow, &BookingView) -> OutgoingMessage + S
 const SELECT: &str = "SELECT w.id, w.user_id, u.slack_user_id, u.display_name, u.tz, w.host, \
     w.gpus, w.length_secs, w.min_mem_bytes, w.dataset, w.auto_book, w.created_at, w.start_by, \
     w.state, w.missed_offers, w.booking_id, w.resolved_at, o.id, o.booking_id, o.offered_at, \
-    o.expires_at, w.in_line_since, w.project FROM wait_requests w JOIN users u ON u.id = w.user_id \
+    o.expires_at, w.in_line_since, w.project, u.language, u.locale FROM wait_requests w JOIN users u ON u.id = w.user_id \
     LEFT JOIN wait_offers o ON o.request_id = w.id AND o.outcome IS NULL";
 
 fn wait_row(r: &sea_orm::QueryResult) -> Result<WaitRow, DbErr> {
@@ -83,6 +84,10 @@ fn wait_row(r: &sea_orm::QueryResult) -> Result<WaitRow, DbErr> {
         slack_user_id: get(r, 2)?,
         display_name: get(r, 3)?,
         tz: get(r, 4)?,
+        lang: Lang::chosen_or_slack(
+            get::<Option<String>>(r, 23)?.as_deref(),
+            get::<Option<String>>(r, 24)?.as_deref(),
+        ),
         host: get(r, 5)?,
         gpus: get::<i32>(r, 6)? as u32,
         length: get(r, 7)?,

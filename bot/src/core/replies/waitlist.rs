@@ -1,17 +1,19 @@
 //! Replies and DMs of the wait-list: joining the line, the line itself, offers with their
-//! Accept / Decline buttons, and every way a request ends.
+//! Accept / Decline buttons, and every way a request ends, in the reader's language (a DM in
+//! its recipient's, [`WaitRow::lang`]).
 
 use chrono::Duration;
 use chrono_tz::Tz;
-use maison_command::format_duration;
+use maison_command::{Lang, format_duration_in};
 
-use super::{span, when};
+use super::{span_in, when_in};
 use crate::core::actions;
 use crate::core::booking::BookingView;
-use crate::core::gpus::gpus_label;
+use crate::core::gpus::gpus_label_in;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::units::size_text;
 use crate::core::waitlist::{OfferError, Placement, WaitRow};
+use crate::tr;
 
 /// One request of the line as `queue` shows it.
 #[derive(Debug, Clone)]
@@ -23,35 +25,53 @@ pub struct InLine {
     pub planned: Option<Placement>,
 }
 
-/// "2 GPUs on any host for 2h, each with at least 40 GB"
+/// What goes between two sentences: a space in English, nothing after a Japanese `。`.
+fn gap(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => " ",
+        Lang::Ja => "",
+    }
+}
+
+/// "2 GPUs on any host for 2h, each with at least 40 GB", in English.
 pub fn wanted(row: &WaitRow) -> String {
+    wanted_in(row, Lang::En)
+}
+
+/// What a request asks for, in `lang`.
+pub fn wanted_in(row: &WaitRow, lang: Lang) -> String {
     let gpus = if row.gpus == 1 {
-        "1 GPU".to_owned()
+        tr!(lang, "wait-one-gpu")
     } else {
-        format!("{} GPUs", row.gpus)
+        tr!(lang, "wait-gpus", count = row.gpus)
     };
     let host = match &row.host {
-        Some(host) => format!("`{host}`"),
-        None => "any host".to_owned(),
+        Some(host) => tr!(lang, "wait-named-host", host = host.as_str()),
+        None => tr!(lang, "wait-any-host"),
     };
     let memory = row
         .min_mem
-        .map(|m| format!(", each with at least {}", size_text(m)))
+        .map(|m| tr!(lang, "wait-wanted-memory", size = size_text(m)))
         .unwrap_or_default();
-    format!(
-        "{gpus} on {host} for {}{memory}",
-        format_duration(Duration::seconds(row.length))
+    tr!(
+        lang,
+        "wait-wanted",
+        gpus = gpus,
+        host = host,
+        length = format_duration_in(Duration::seconds(row.length), lang),
+        memory = memory
     )
 }
 
-fn predicted(planned: Option<&Placement>, now: i64, tz: Tz) -> String {
+fn predicted(planned: Option<&Placement>, now: i64, tz: Tz, lang: Lang) -> String {
     match planned {
-        Some(p) => format!(
-            "predicted start {} on `{}` (if bookings end on time)",
-            when(p.start, now, tz),
-            p.host
+        Some(p) => tr!(
+            lang,
+            "wait-predicted",
+            when = when_in(p.start, now, tz, lang),
+            host = p.host.as_str()
         ),
-        None => "no predicted start within the booking window yet".to_owned(),
+        None => tr!(lang, "wait-no-prediction"),
     }
 }
 
@@ -63,31 +83,39 @@ pub fn joined(
     offer_for: i64,
     now: i64,
     tz: Tz,
+    lang: Lang,
 ) -> Reply {
-    let text = format!(
-        ":hourglass_flowing_sand: Nothing fits now, so you are *#{place}* in line for {} (request *{}*).",
-        wanted(row),
-        row.id
+    let text = tr!(
+        lang,
+        "wait-joined",
+        place = place,
+        wanted = wanted_in(row, lang),
+        id = row.id
     );
     let how = if row.auto {
-        "When GPUs free up I book them for you and send you a DM.".to_owned()
+        tr!(lang, "wait-how-auto")
     } else {
-        format!(
-            "When GPUs free up you get a DM with *Accept* / *Decline*; they are held for you for {}.",
-            format_duration(Duration::seconds(offer_for))
+        tr!(
+            lang,
+            "wait-how-offer",
+            hold = format_duration_in(Duration::seconds(offer_for), lang)
         )
     };
-    let mut context = format!("{}. {how}", capitalised(&predicted(planned, now, tz)));
+    let prediction = capitalised(&predicted(planned, now, tz, lang));
+    let mut context = match lang {
+        Lang::En => format!("{prediction}. {how}"),
+        Lang::Ja => format!("{prediction}。{how}"),
+    };
     if let Some(start_by) = row.start_by {
-        context.push_str(&format!(
-            " If it cannot start by {}, you leave the line.",
-            when(start_by, now, tz)
+        context.push_str(gap(lang));
+        context.push_str(&tr!(
+            lang,
+            "wait-start-by",
+            when = when_in(start_by, now, tz, lang)
         ));
     }
-    context.push_str(&format!(
-        " `/maison queue` shows the line · `/maison unwait {}` leaves it.",
-        row.id
-    ));
+    context.push_str(gap(lang));
+    context.push_str(&tr!(lang, "wait-commands", id = row.id));
     Reply::with_blocks(
         Visibility::Ephemeral,
         text.clone(),
@@ -104,59 +132,58 @@ fn capitalised(s: &str) -> String {
 }
 
 /// `queue`: the line in serving order, then the open offers.
-pub fn line(entries: &[InLine], viewer: i64, now: i64, tz: Tz) -> Reply {
+pub fn line(entries: &[InLine], viewer: i64, now: i64, tz: Tz, lang: Lang) -> Reply {
     if entries.is_empty() {
-        return Reply::ephemeral(
-            ":white_check_mark: Nobody is waiting. `/maison book any 2h --wait` joins the line when nothing is free.",
-        );
+        return Reply::ephemeral(tr!(lang, "wait-nobody"));
     }
-    let mut blocks = vec![Block::Header("Wait-list".to_owned())];
+    let mut blocks = vec![Block::Header(tr!(lang, "wait-header"))];
     for entry in entries {
         let row = &entry.row;
-        let yours = if row.user_id == viewer {
-            " _(you)_"
+        let you = if row.user_id == viewer {
+            tr!(lang, "wait-you")
         } else {
-            ""
+            String::new()
         };
-        let waited = format_duration(Duration::seconds((now - row.created_at).max(0) / 60 * 60));
+        let waited_secs = (now - row.created_at).max(0) / 60 * 60;
+        let waited = if waited_secs < 60 {
+            tr!(lang, "wait-under-a-minute")
+        } else {
+            format_duration_in(Duration::seconds(waited_secs), lang)
+        };
         let line = match (&entry.place, &row.offer) {
-            (_, Some(offer)) => format!(
-                ":gift: *{}* {}{yours} — {} · offered, answer by {}",
-                row.id,
-                mention(&row.slack_user_id),
-                wanted(row),
-                when(offer.expires_at, now, tz)
+            (_, Some(offer)) => tr!(
+                lang,
+                "wait-line-offered",
+                id = row.id,
+                user = mention(&row.slack_user_id),
+                you = you,
+                wanted = wanted_in(row, lang),
+                when = when_in(offer.expires_at, now, tz, lang)
             ),
-            (place, None) => format!(
-                "*#{}* · request *{}* {}{yours} — {} · waiting {} · {}",
-                place.unwrap_or(0),
-                row.id,
-                mention(&row.slack_user_id),
-                wanted(row),
-                if waited == "0m" {
-                    "<1m".to_owned()
-                } else {
-                    waited
-                },
-                predicted(entry.planned.as_ref(), now, tz)
+            (place, None) => tr!(
+                lang,
+                "wait-line-waiting",
+                place = place.unwrap_or(0),
+                id = row.id,
+                user = mention(&row.slack_user_id),
+                you = you,
+                wanted = wanted_in(row, lang),
+                waited = waited,
+                predicted = predicted(entry.planned.as_ref(), now, tz, lang)
             ),
         };
         blocks.push(Block::Section(line));
     }
-    blocks.push(Block::Context(
-        "The line is ordered by time waited, less a penalty for GPU-hours used in the last days; \
-         a smaller request may go first only if it ends before the slot kept for those ahead."
-            .to_owned(),
-    ));
+    blocks.push(Block::Context(tr!(lang, "wait-order")));
     let waiting = entries.iter().filter(|e| e.row.offer.is_none()).count();
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("{waiting} request(s) waiting."),
+        tr!(lang, "wait-count", count = waiting),
         blocks,
     )
 }
 
-/// The DM of an offer: the held GPUs and the two buttons.
+/// The DM of an offer: the held GPUs and the two buttons, in the recipient's language.
 pub fn offer(
     row: &WaitRow,
     booking: &BookingView,
@@ -165,14 +192,16 @@ pub fn offer(
     now: i64,
     tz: Tz,
 ) -> Reply {
+    let lang = row.lang;
     let until = booking.held_until.unwrap_or(now);
-    let text = format!(
-        ":gift: GPUs are free for your request *{}*: `{}` {} for {}. They are held for you until {}.",
-        row.id,
-        booking.host,
-        gpus_label(&booking.gpus),
-        span(booking.start, booking.end, now, tz),
-        when(until, now, tz)
+    let text = tr!(
+        lang,
+        "wait-offer",
+        id = row.id,
+        host = booking.host.as_str(),
+        gpus = gpus_label_in(&booking.gpus, lang),
+        span = span_in(booking.start, booking.end, now, tz, lang),
+        until = when_in(until, now, tz, lang)
     );
     let id = offer_id.to_string();
     Reply::with_blocks(
@@ -181,86 +210,82 @@ pub fn offer(
         vec![
             Block::Section(text),
             Block::Actions(vec![
-                Button::new("Accept", actions::WAIT_ACCEPT, id.clone())
+                Button::new(tr!(lang, "button-accept"), actions::WAIT_ACCEPT, id.clone())
                     .styled(ButtonStyle::Primary),
-                Button::new("Decline", actions::WAIT_DECLINE, id).styled(ButtonStyle::Danger),
+                Button::new(tr!(lang, "button-decline"), actions::WAIT_DECLINE, id)
+                    .styled(ButtonStyle::Danger),
             ]),
-            Block::Context(format!(
-                "Without an answer they go to the next in line and you go to the back of the line (after {max_missed} missed offers you leave it)."
-            )),
+            Block::Context(tr!(lang, "wait-offer-hint", max = max_missed)),
         ],
     )
 }
 
-/// The DM when `--auto` booked for the user.
+/// The DM when `--auto` booked for the user, in their language.
 pub fn auto_booked(row: &WaitRow, booking: &BookingView, now: i64, tz: Tz) -> Reply {
-    let text = format!(
-        ":white_check_mark: Your turn came: booked `{}` {} for {} (booking *#{}*, from request {}).",
-        booking.host,
-        gpus_label(&booking.gpus),
-        span(booking.start, booking.end, now, tz),
-        booking.id,
-        row.id
+    let lang = row.lang;
+    let text = tr!(
+        lang,
+        "wait-auto-booked",
+        host = booking.host.as_str(),
+        gpus = gpus_label_in(&booking.gpus, lang),
+        span = span_in(booking.start, booking.end, now, tz, lang),
+        id = booking.id,
+        request = row.id
     );
     Reply::with_blocks(
         Visibility::InChannel,
         text.clone(),
         vec![
             Block::Section(text),
-            Block::Context(format!(
-                "`/maison release {}` gives them back early.",
-                booking.id
-            )),
+            Block::Context(tr!(lang, "wait-release-hint", id = booking.id)),
         ],
     )
 }
 
 /// Accept: the booking is the user's now.
-pub fn accepted(booking: &BookingView, now: i64, tz: Tz) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: Accepted: `{}` {} is yours for {} (booking *#{}*). `/maison release {}` gives it back early.",
-        booking.host,
-        gpus_label(&booking.gpus),
-        span(booking.start, booking.end, now, tz),
-        booking.id,
-        booking.id
+pub fn accepted(booking: &BookingView, now: i64, tz: Tz, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "wait-accepted",
+        host = booking.host.as_str(),
+        gpus = gpus_label_in(&booking.gpus, lang),
+        span = span_in(booking.start, booking.end, now, tz, lang),
+        id = booking.id
     ))
 }
 
-pub fn declined(row: &WaitRow) -> Reply {
-    Reply::ephemeral(format!(
-        ":wave: Declined: the GPUs go to the next in line, and request {} has left the line.",
-        row.id
-    ))
+pub fn declined(row: &WaitRow, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "wait-declined", id = row.id))
 }
 
-pub fn withdrawn(row: &WaitRow) -> Reply {
-    let offer = if row.offer.is_some() {
-        " The GPUs held for you go to the next in line."
-    } else {
-        ""
-    };
-    Reply::ephemeral(format!(
-        ":wave: Request {} ({}) has left the line.{offer}",
-        row.id,
-        wanted(row)
-    ))
+pub fn withdrawn(row: &WaitRow, lang: Lang) -> Reply {
+    let mut text = tr!(
+        lang,
+        "wait-withdrawn",
+        id = row.id,
+        wanted = wanted_in(row, lang)
+    );
+    if row.offer.is_some() {
+        text.push_str(gap(lang));
+        text.push_str(&tr!(lang, "wait-withdrawn-offer"));
+    }
+    Reply::ephemeral(text)
 }
 
-/// The DM when an offer ran out unanswered.
+/// The DM when an offer ran out unanswered, in the recipient's language.
 pub fn offer_lapsed(row: &WaitRow, dropped: bool, max_missed: u32) -> Reply {
+    let lang = row.lang;
+    let wanted = wanted_in(row, lang);
     let text = if dropped {
-        format!(
-            ":zzz: The GPUs offered for request {} ({}) went unanswered. After {max_missed} missed offers the request has left the line; `/maison book … --wait` joins it again.",
-            row.id,
-            wanted(row)
+        tr!(
+            lang,
+            "wait-lapsed-dropped",
+            id = row.id,
+            wanted = wanted,
+            max = max_missed
         )
     } else {
-        format!(
-            ":zzz: The GPUs offered for request {} ({}) went unanswered and went to the next in line. You are back in line, at the end; the next offer comes as a DM too.",
-            row.id,
-            wanted(row)
-        )
+        tr!(lang, "wait-lapsed", id = row.id, wanted = wanted)
     };
     Reply::with_blocks(
         Visibility::InChannel,
@@ -271,10 +296,12 @@ pub fn offer_lapsed(row: &WaitRow, dropped: bool, max_missed: u32) -> Reply {
 
 /// The DM when a request could not start within its `--within`.
 pub fn expired(row: &WaitRow) -> Reply {
-    let text = format!(
-        ":hourglass: Request {} ({}) could not start in time to end within what you asked, so it has left the line.",
-        row.id,
-        wanted(row)
+    let lang = row.lang;
+    let text = tr!(
+        lang,
+        "wait-expired",
+        id = row.id,
+        wanted = wanted_in(row, lang)
     );
     Reply::with_blocks(
         Visibility::InChannel,
@@ -284,53 +311,67 @@ pub fn expired(row: &WaitRow) -> Reply {
 }
 
 /// A click or `unwait` that cannot act.
-pub fn offer_refused(err: &OfferError, id: i64) -> Reply {
+pub fn offer_refused(err: &OfferError, id: i64, lang: Lang) -> Reply {
     Reply::ephemeral(match err {
-        OfferError::NotFound => format!(
-            ":grey_question: There is no wait-list request or offer {id}. `/maison queue` shows the line."
-        ),
-        OfferError::NotYours => {
-            ":lock: That is someone else's; only they or an admin can change it.".to_owned()
+        OfferError::NotFound => tr!(lang, "wait-no-such", id = id),
+        OfferError::NotYours => tr!(lang, "wait-not-yours"),
+        OfferError::AlreadyDecided(how) => {
+            let how = match *how {
+                "accepted" => tr!(lang, "wait-already-accepted"),
+                _ => tr!(lang, "wait-already-decided"),
+            };
+            tr!(lang, "wait-already", how = how)
         }
-        OfferError::AlreadyDecided(how) => format!(":grey_question: That is already {how}."),
-        OfferError::Db(_) => {
-            ":boom: Something went wrong on our side and nothing was changed.".to_owned()
-        }
+        OfferError::Db(_) => tr!(lang, "wait-went-wrong"),
     })
 }
 
 /// `--wait` that can never be served, and `--min-mem` that cannot be met.
-pub fn cannot_wait(reason: &str) -> Reply {
-    Reply::ephemeral(format!(":no_entry_sign: {reason}"))
+pub fn cannot_wait(reason: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "wait-cannot", reason = reason))
+}
+
+/// `--wait` with GPUs named by index.
+pub fn cannot_wait_by_index(lang: Lang) -> Reply {
+    cannot_wait(&tr!(lang, "wait-by-index"), lang)
 }
 
 /// Why no host suits a request: GPUs, memory or state, in the user's words.
-pub fn nothing_suits(gpus: u32, min_mem: Option<u64>, biggest: u32, host: Option<&str>) -> String {
+pub fn nothing_suits(
+    gpus: u32,
+    min_mem: Option<u64>,
+    biggest: u32,
+    host: Option<&str>,
+    lang: Lang,
+) -> String {
     match (host, min_mem) {
-        (Some(host), _) => format!("`{host}` cannot take {gpus} GPUs."),
-        (None, Some(mem)) if gpus <= biggest => format!(
-            "No host has {gpus} GPUs with at least {} each (as their agents report them).",
-            size_text(mem)
+        (Some(host), _) => tr!(lang, "wait-host-too-small", host = host, gpus = gpus),
+        (None, Some(mem)) if gpus <= biggest => tr!(
+            lang,
+            "wait-no-host-memory",
+            gpus = gpus,
+            size = size_text(mem)
         ),
-        (None, _) => format!(
-            "No host has {gpus} GPUs: the largest has {biggest}. Ask for fewer with `--gpus`."
-        ),
+        (None, _) => tr!(lang, "wait-no-host-gpus", gpus = gpus, biggest = biggest),
     }
 }
 
 /// A host whose GPUs have too little memory, or have not reported it.
-pub fn memory_short(host: &str, have: Option<u64>, want: u64) -> Reply {
-    cannot_wait(&match have {
-        Some(have) => format!(
-            "`{host}`'s GPUs have {} each; you asked for at least {}. `/maison book any … --min-mem {}` finds a host that has it.",
-            size_text(have),
-            size_text(want),
-            size_text(want).replace(' ', "")
-        ),
-        None => format!(
-            "`{host}`'s agent has not reported its GPU memory yet, so `--min-mem` cannot be checked there."
-        ),
-    })
+pub fn memory_short(host: &str, have: Option<u64>, want: u64, lang: Lang) -> Reply {
+    cannot_wait(
+        &match have {
+            Some(have) => tr!(
+                lang,
+                "wait-memory-short",
+                host = host,
+                have = size_text(have),
+                want = size_text(want),
+                flag = size_text(want).replace(' ', "")
+            ),
+            None => tr!(lang, "wait-memory-unknown", host = host),
+        },
+        lang,
+    )
 }
 
 #[cfg(test)]
@@ -358,6 +399,7 @@ mod tests {
             slack_user_id: "U0ALICE".into(),
             display_name: "Alice".into(),
             tz: "UTC".into(),
+            lang: Lang::En,
             host: None,
             gpus: 2,
             length: 7200,
@@ -384,7 +426,7 @@ mod tests {
             start: 1800,
             end: 9000,
         };
-        let reply = joined(&row(), 2, Some(&planned), 600, 0, Tz::UTC);
+        let reply = joined(&row(), 2, Some(&planned), 600, 0, Tz::UTC, Lang::En);
         let text = mrkdwn(&reply);
         assert!(
             text.contains(
@@ -423,7 +465,7 @@ mod tests {
                 planned: None,
             },
         ];
-        let text = mrkdwn(&line(&entries, 1, 120, Tz::UTC));
+        let text = mrkdwn(&line(&entries, 1, 120, Tz::UTC, Lang::En));
         assert!(
             text.contains("*#1* · request *7* <@U0ALICE> _(you)_"),
             "{text}"
@@ -433,12 +475,100 @@ mod tests {
         assert!(text.contains("answer by today 00:11"), "{text}");
     }
 
+    /// Every wait-list reply and DM, in both languages, as one reviewed page each; a DM is in
+    /// its recipient's language, whatever the reader of the page.
+    #[test]
+    fn waitlist_replies_in_both_languages() {
+        let booking = BookingView {
+            id: 12,
+            user_id: 1,
+            slack_user_id: "U0ALICE".into(),
+            display_name: "Alice".into(),
+            host: "gpu03".into(),
+            gpus: vec![0, 1],
+            start: 1800,
+            end: 9000,
+            note: None,
+            cancelled: false,
+            released: false,
+            held_until: Some(2400),
+        };
+        let planned = Placement {
+            host: "gpu03".into(),
+            gpus: vec![0, 1],
+            start: 1800,
+            end: 9000,
+        };
+        for lang in Lang::ALL {
+            let mut waiting = row();
+            waiting.lang = lang;
+            let mut offered = waiting.clone();
+            offered.id = 8;
+            offered.offer = Some(OpenOffer {
+                id: 3,
+                booking_id: 12,
+                offered_at: 60,
+                expires_at: 660,
+            });
+            let mut one_on_host = waiting.clone();
+            one_on_host.gpus = 1;
+            one_on_host.host = Some("gpu01".into());
+            one_on_host.min_mem = None;
+            one_on_host.auto = true;
+            let entries = [
+                InLine {
+                    row: waiting.clone(),
+                    place: Some(1),
+                    planned: Some(planned.clone()),
+                },
+                InLine {
+                    row: one_on_host.clone(),
+                    place: Some(2),
+                    planned: None,
+                },
+                InLine {
+                    row: offered.clone(),
+                    place: None,
+                    planned: None,
+                },
+            ];
+            let page = [
+                joined(&waiting, 2, Some(&planned), 600, 0, Tz::UTC, lang),
+                joined(&one_on_host, 1, None, 600, 0, Tz::UTC, lang),
+                line(&[], 1, 120, Tz::UTC, lang),
+                line(&entries, 1, 7200, Tz::UTC, lang),
+                offer(&waiting, &booking, 3, 3, 0, Tz::UTC),
+                auto_booked(&waiting, &booking, 0, Tz::UTC),
+                accepted(&booking, 0, Tz::UTC, lang),
+                declined(&waiting, lang),
+                withdrawn(&offered, lang),
+                offer_lapsed(&waiting, true, 3),
+                offer_lapsed(&waiting, false, 3),
+                expired(&waiting),
+                offer_refused(&OfferError::NotFound, 9, lang),
+                offer_refused(&OfferError::NotYours, 9, lang),
+                offer_refused(&OfferError::AlreadyDecided("accepted"), 9, lang),
+                cannot_wait_by_index(lang),
+                cannot_wait(&nothing_suits(16, None, 8, None, lang), lang),
+                cannot_wait(&nothing_suits(2, Some(80_000_000_000), 8, None, lang), lang),
+                cannot_wait(&nothing_suits(4, None, 2, Some("gpu01"), lang), lang),
+                memory_short("gpu01", Some(24_000_000_000), 40_000_000_000, lang),
+                memory_short("gpu01", None, 40_000_000_000, lang),
+            ]
+            .map(|reply| mrkdwn(&reply))
+            .join("\n---\n");
+            insta::assert_snapshot!(format!("waitlist_replies_{lang}"), page);
+        }
+    }
+
     #[test]
     fn nothing_suits_names_the_limit() {
         assert_eq!(
-            nothing_suits(16, None, 8, None),
+            nothing_suits(16, None, 8, None, Lang::En),
             "No host has 16 GPUs: the largest has 8. Ask for fewer with `--gpus`."
         );
-        assert!(nothing_suits(2, Some(80_000_000_000), 8, None).contains("at least 80 GB"));
+        assert!(
+            nothing_suits(2, Some(80_000_000_000), 8, None, Lang::En).contains("at least 80 GB")
+        );
     }
 }
