@@ -77,6 +77,9 @@ impl ClientError {
     }
 }
 
+/// The longest a container's commit into an image is waited for.
+const SAVE_LIMIT: Duration = Duration::from_secs(600);
+
 /// A client bound to one agent.
 #[derive(Clone, Debug)]
 pub struct AgentClient {
@@ -249,7 +252,9 @@ impl AgentClient {
         &self,
         request: &crate::images::SaveImageRequest,
     ) -> Result<crate::images::SavedImage, ClientError> {
-        self.call(Method::POST, &["v1", "images", "save"], &[], Some(request))
+        // A commit writes the container's changes as a layer: minutes for a big container,
+        // longer than the client's timeout for quick calls.
+        self.post_within(&["v1", "images", "save"], request, SAVE_LIMIT)
             .await
     }
 
@@ -260,13 +265,8 @@ impl AgentClient {
         request: &crate::images::BuildImageRequest,
         limit: Duration,
     ) -> Result<crate::images::BuiltImage, ClientError> {
-        let resp = self
-            .request(Method::POST, &["v1", "images", "build"], &[], Some(request))?
-            .timeout(limit)
-            .send()
+        self.post_within(&["v1", "images", "build"], request, limit)
             .await
-            .map_err(ClientError::Transport)?;
-        decode(resp).await
     }
 
     /// The image copies arriving and builds running on this host.
@@ -282,13 +282,8 @@ impl AgentClient {
         request: &crate::images::FetchImageRequest,
         limit: Duration,
     ) -> Result<crate::images::FetchedImage, ClientError> {
-        let resp = self
-            .request(Method::POST, &["v1", "images", "fetch"], &[], Some(request))?
-            .timeout(limit)
-            .send()
+        self.post_within(&["v1", "images", "fetch"], request, limit)
             .await
-            .map_err(ClientError::Transport)?;
-        decode(resp).await
     }
 
     /// An image as a `docker load` archive without the layers the asker holds, streamed. A
@@ -485,6 +480,23 @@ impl AgentClient {
     ) -> Result<T, ClientError> {
         let resp = self
             .request(method, segments, query, body)?
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(resp).await
+    }
+
+    /// A POST whose answer may take long (a build, a copy): bounded by `limit` rather than by
+    /// the client's timeout for quick calls.
+    async fn post_within<T: DeserializeOwned, B: Serialize>(
+        &self,
+        segments: &[&str],
+        body: &B,
+        limit: Duration,
+    ) -> Result<T, ClientError> {
+        let resp = self
+            .request(Method::POST, segments, &[], Some(body))?
+            .timeout(limit)
             .send()
             .await
             .map_err(ClientError::Transport)?;

@@ -91,7 +91,7 @@ pub struct Engine {
     in_flight: std::sync::Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
     stager: Arc<Stager>,
     /// Image copies and builds in progress, for `GET /v1/images/progress`.
-    pub image_work: crate::images::progress::Board,
+    pub image_work: crate::image_work::Board,
 }
 
 impl std::fmt::Debug for Engine {

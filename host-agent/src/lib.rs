@@ -15,6 +15,7 @@ pub mod datasets;
 pub mod docker;
 pub mod enter;
 pub mod gpu;
+pub mod image_work;
 pub mod images;
 pub mod inventory;
 pub mod mounts;

@@ -6,7 +6,6 @@
 pub mod build;
 pub mod export;
 pub mod fetch;
-pub mod progress;
 
 use bollard::models::ContainerConfig;
 use bollard::query_parameters::CommitContainerOptionsBuilder;
