@@ -229,8 +229,41 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
     );
     assert!(image_id(engine.cli(&["image", "inspect", "-f", "{{.Id}}", &image])).is_none());
 
-    // The copy: the same image arrives, and the base layer gpu02 already had stays home.
-    let copied = answer(&bot, "U0ALICE", &format!("image copy {image} gpu02")).await;
+    // Launching it on gpu02, which lacks it, offers the copy instead of failing; the button
+    // copies it: the same image arrives, and the base layer gpu02 already had stays home.
+    bot.poller().poll_once().await;
+    let booked = bot.command_text("U0ALICE", "book gpu02 2h").await;
+    assert!(booked.contains("Booked `gpu02`"), "{booked}");
+    let offer = bot
+        .command(
+            "U0ALICE",
+            &format!("launch gpu02 {image} --name {launched} -- sleep 600"),
+        )
+        .await;
+    let offered = reply_text(&offer);
+    assert!(
+        offered.contains(&format!("`{image}` is not on `gpu02`"))
+            && offered.contains("`gpu01` has it"),
+        "{offered}"
+    );
+    assert_eq!(
+        maison_tests::buttons(&offer),
+        [(
+            maison_bot::core::actions::COPY_IMAGE.to_string(),
+            format!("gpu02 {image}")
+        )]
+    );
+    let clicked = bot
+        .click(
+            "U0ALICE",
+            maison_bot::core::actions::COPY_IMAGE,
+            &format!("gpu02 {image}"),
+        )
+        .await;
+    let mut copied = reply_text(&clicked);
+    if copied.contains("Working on it") {
+        copied = reply_text(&bot.slack.expect("response_url").await.args);
+    }
     assert!(
         copied.contains(&format!("Copied `{image}` from `gpu01` to `gpu02`")),
         "{copied}"
@@ -293,8 +326,6 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
     );
 
     // It launches there, with the new layer's files in it.
-    let booked = bot.command_text("U0ALICE", "book gpu02 2h").await;
-    assert!(booked.contains("Booked `gpu02`"), "{booked}");
     let started = answer(
         &bot,
         "U0ALICE",

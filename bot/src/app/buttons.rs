@@ -145,6 +145,12 @@ impl App {
                     .await
                     .map(Into::into);
             }
+            actions::COPY_IMAGE => {
+                return match action.value.split_once(' ') {
+                    Some((host, image)) => self.image_copy(&ctx, image, host).await.map(Into::into),
+                    None => Ok(buttons::no_image(&action.value, ctx.lang).into()),
+                };
+            }
             actions::REMOVE_IMAGE => {
                 return self.remove_image(&ctx, &action.value).await;
             }

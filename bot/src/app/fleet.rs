@@ -66,6 +66,12 @@ impl App {
                 Some(house) => (house.reference.clone(), ImageSource::Catalog),
                 None => (request.image.clone(), ImageSource::Custom),
             };
+        if let Some(offer) = self
+            .offer_missing_image(&host.name, &image, ctx.lang)
+            .await?
+        {
+            return Ok(offer);
+        }
         let running: Vec<BookingView> = self
             .db
             .upcoming_bookings_of(ctx.user.id, now)

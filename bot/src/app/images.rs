@@ -13,7 +13,7 @@ use maison_command::ImageCommand;
 use super::fleet::within;
 use super::{App, Ctx};
 use crate::core::datasets::is_within;
-use crate::core::fleet::match_images;
+use crate::core::fleet::{LocatedImage, match_images};
 use crate::core::render::Reply;
 use crate::core::replies::fleet as fleet_replies;
 use crate::core::replies::images as image_replies;
@@ -53,6 +53,47 @@ impl App {
                     .await
             }
         }
+    }
+
+    /// A launch on `host` of an image it does not have but other hosts do: the agent never
+    /// pulls, so instead of failing the launch the answer offers to copy it. Other hosts are
+    /// known from the last poll; `host` itself is asked now (a copy may have just landed).
+    /// `None` when the host has it, nobody else has it, or the host cannot say (then the
+    /// agent answers the launch for itself).
+    pub(super) async fn offer_missing_image(
+        &self,
+        host: &str,
+        image: &str,
+        lang: maison_command::Lang,
+    ) -> anyhow::Result<Option<Reply>> {
+        let holders = self.db.find_image(image).await?;
+        if holders.is_empty() || holders.iter().any(|i| i.host == host) {
+            return Ok(None);
+        }
+        let Some(agent) = self.fleet.agent(host) else {
+            return Ok(None);
+        };
+        let Ok(here) = agent.images().await else {
+            return Ok(None);
+        };
+        let here: Vec<LocatedImage> = here
+            .into_iter()
+            .map(|image| LocatedImage {
+                host: host.to_string(),
+                image,
+                owner: None,
+                users: Vec::new(),
+            })
+            .collect();
+        if !match_images(&here, image).is_empty() {
+            return Ok(None);
+        }
+        let mut sources: Vec<&str> = holders.iter().map(|i| i.host.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        Ok(Some(image_replies::missing_here(
+            image, host, &sources, lang,
+        )))
     }
 
     /// `image build <host> <name> <Dockerfile>`: the host's agent builds from the Dockerfile's
@@ -132,7 +173,12 @@ impl App {
     /// `image copy <image> <host>`: the destination's agent pulls the image from a host that
     /// holds it. Which hosts hold it, under which id, is asked of the agents now, not read
     /// from the last poll: a copy made from a stale answer would fail at the source.
-    async fn image_copy(&self, ctx: &Ctx<'_>, target: &str, host: &str) -> anyhow::Result<Reply> {
+    pub(super) async fn image_copy(
+        &self,
+        ctx: &Ctx<'_>,
+        target: &str,
+        host: &str,
+    ) -> anyhow::Result<Reply> {
         let host = host.to_lowercase();
         if let Some(refusal) = self.check_destination(&host).await? {
             return Ok(refusal);

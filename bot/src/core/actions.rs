@@ -27,5 +27,8 @@ pub const REMOVE_DATASET_COPY: &str = "dataset_remove";
 /// The DM offering GPUs to someone in the wait-list; value: the offer id. Its owner only.
 pub const WAIT_ACCEPT: &str = "wait_accept";
 pub const WAIT_DECLINE: &str = "wait_decline";
+/// Offered by a launch whose image is on other hosts but not this one; value:
+/// `<host> <image>`. Copies the image there, as `image copy` does.
+pub const COPY_IMAGE: &str = "image_copy";
 /// The App Home's "Book GPUs" button: opens the booking form.
 pub const HOME_BOOK: &str = "home_book";

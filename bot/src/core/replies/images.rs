@@ -7,8 +7,9 @@ use maison_agent_api::images::{
 };
 use maison_command::Lang;
 
+use crate::core::actions;
 use crate::core::fleet::{Located, LocatedImage, Owner, short_id};
-use crate::core::render::{Reply, mention};
+use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
 use crate::core::units::size_text;
 use crate::tr;
 
@@ -189,6 +190,33 @@ pub fn copied(copied: &FetchedImage, host: &str, lang: Lang) -> Reply {
         ));
     }
     Reply::ephemeral(text)
+}
+
+/// A launch's image is not on the host, but other hosts have it: a button copies it there.
+pub fn missing_here(image: &str, host: &str, sources: &[&str], lang: Lang) -> Reply {
+    let holders: Vec<String> = sources.iter().map(|h| format!("`{h}`")).collect();
+    let text = tr!(
+        lang,
+        "image-missing-here",
+        image = image,
+        host = host,
+        holders = holders.join(", ")
+    );
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        text.clone(),
+        vec![
+            Block::Section(text),
+            Block::Actions(vec![
+                Button::new(
+                    tr!(lang, "button-copy-image", host = host),
+                    actions::COPY_IMAGE,
+                    format!("{host} {image}"),
+                )
+                .styled(ButtonStyle::Primary),
+            ]),
+        ],
+    )
 }
 
 pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)], lang: Lang) -> Reply {
@@ -419,6 +447,7 @@ mod tests {
                 bad_image_name(&ReferenceError::TooLong("x".repeat(8)), lang),
                 bad_image_name(&ReferenceError::Malformed("Tuned/Upper".into()), lang),
                 bad_image_name(&ReferenceError::Digest("a@sha256:1".into()), lang),
+                missing_here("alice/tuned:v1", "gpu02", &["gpu01", "gpu03"], lang),
             ]
             .map(|reply| reply.to_terminal())
             .join("\n---\n");
