@@ -702,6 +702,33 @@ macro_rules! on_both_databases {
     };
 }
 
+/// What `maison-bot try` runs on: the real app on a fresh SQLite database with the test config's
+/// hosts, answering through a [`maison_bot::terminal::TerminalSlack`] (UTC).
+pub struct TerminalApp {
+    pub db: TestDb,
+    pub app: Arc<App>,
+    pub slack: Arc<maison_bot::terminal::TerminalSlack>,
+}
+
+impl TerminalApp {
+    pub async fn start() -> TerminalApp {
+        let db = TestDb::new(Backend::Sqlite).await;
+        let config = test_config();
+        db.db
+            .sync_hosts(&config.hosts, Utc::now().timestamp())
+            .await
+            .unwrap();
+        let slack = Arc::new(maison_bot::terminal::TerminalSlack::new("UTC"));
+        let app = Arc::new(App::new(
+            config,
+            db.db.clone(),
+            slack.clone(),
+            Arc::new(maison_bot::core::clock::SystemClock),
+        ));
+        TerminalApp { db, app, slack }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

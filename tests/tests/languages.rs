@@ -188,27 +188,15 @@ on_both_databases! {
 /// `maison-bot try` takes `:lang ja` to try Maison in Japanese, and `:lang en` to go back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_terminal_tries_japanese_with_lang() {
-    use maison_bot::app::App;
-    use maison_bot::core::clock::SystemClock;
-    use maison_bot::terminal::{self, TerminalSlack};
-    use maison_tests::TestDb;
-    use std::sync::Arc;
+    use maison_bot::terminal;
+    use maison_tests::TerminalApp;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let test_db = TestDb::new(Backend::Sqlite).await;
-    let config = test_config();
-    test_db
-        .db
-        .sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
-        .await
-        .unwrap();
-    let slack = Arc::new(TerminalSlack::new("UTC"));
-    let app = Arc::new(App::new(
-        config,
-        test_db.db.clone(),
-        slack.clone(),
-        Arc::new(SystemClock),
-    ));
+    let TerminalApp {
+        db: _db,
+        app,
+        slack,
+    } = TerminalApp::start().await;
     let (mut typing, input) = tokio::io::duplex(4096);
     let (output, mut screen) = tokio::io::duplex(1 << 16);
     let session = tokio::spawn(terminal::run(app, slack, "U0ALICE".into(), input, output));

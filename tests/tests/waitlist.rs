@@ -256,33 +256,22 @@ on_both_databases! {
 /// pressed by typing its label, as a reply's buttons can.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_the_terminal_an_offer_dm_can_be_accepted() {
-    use maison_bot::app::App;
     use maison_bot::core::clock::SystemClock;
     use maison_bot::jobs::matcher::Matcher;
     use maison_bot::outbox::Outbox;
-    use maison_bot::terminal::{self, TerminalSlack};
-    use maison_tests::{TestDb, test_config};
+    use maison_bot::terminal;
+    use maison_tests::TerminalApp;
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_util::sync::CancellationToken;
 
-    let test_db = TestDb::new(Backend::Sqlite).await;
-    let config = test_config();
-    let clock = Arc::new(SystemClock);
-    test_db
-        .db
-        .sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
-        .await
-        .unwrap();
-    let slack = Arc::new(TerminalSlack::new("UTC"));
-    let app = Arc::new(App::new(
-        config,
-        test_db.db.clone(),
-        slack.clone(),
-        clock.clone(),
-    ));
+    let TerminalApp {
+        db: test_db,
+        app,
+        slack,
+    } = TerminalApp::start().await;
     let stop = CancellationToken::new();
-    Outbox::new(test_db.db.clone(), slack.clone(), clock).spawn(stop.clone());
+    Outbox::new(test_db.db.clone(), slack.clone(), Arc::new(SystemClock)).spawn(stop.clone());
     Matcher::new(app.clone()).spawn(stop.clone());
     let (mut typing, input) = tokio::io::duplex(4096);
     let (output, mut screen) = tokio::io::duplex(1 << 16);
