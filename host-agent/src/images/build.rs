@@ -16,11 +16,12 @@ use axum::body::Bytes;
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures::StreamExt;
 use maison_agent_api::images::{
-    BuildImageRequest, BuiltImage, built_image_labels, dockerfile_base, normalise_reference,
+    BuildImageRequest, BuiltImage, built_image_labels, dockerfile_base,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use super::image_name;
 use crate::docker::{Engine, EngineError};
 
 /// The largest context packed: a build needs its recipe and a few files, not a dataset
@@ -44,8 +45,7 @@ impl Engine {
         context: &Path,
     ) -> Result<BuiltImage, EngineError> {
         let started = Instant::now();
-        let reference = normalise_reference(&request.reference)
-            .map_err(|e| refused("image-name", e.to_string()))?;
+        let reference = image_name(&request.reference)?;
         if request.uid == 0 || request.gid == 0 {
             return Err(refused(
                 "build-as-root",

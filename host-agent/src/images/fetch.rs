@@ -17,10 +17,10 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use maison_agent_api::images::{
     ExportImageRequest, FetchImageRequest, FetchedImage, LAYERS_SKIPPED_HEADER, chain_ids,
-    normalise_reference,
 };
 use maison_agent_api::{BlobStream, ClientError};
 
+use super::image_name;
 use crate::datasets::fetch::Source;
 use crate::datasets::fsx::disk_space;
 use crate::datasets::human_bytes;
@@ -48,11 +48,7 @@ impl Engine {
                 request.image_id
             )));
         }
-        let reference =
-            normalise_reference(&request.reference).map_err(|e| EngineError::Refused {
-                message: e.to_string(),
-                rule: "image-name",
-            })?;
+        let reference = image_name(&request.reference)?;
         let docker = self.client()?;
         if let Ok(named) = docker.inspect_image(&reference).await
             && named.id.as_deref() != Some(request.image_id.as_str())

@@ -21,11 +21,7 @@ impl Engine {
     /// container Maison did not make or someone else owns, and for a name that already
     /// belongs to another image (re-saving one's own saved name moves it).
     pub async fn save_image(&self, request: &SaveImageRequest) -> Result<SavedImage, EngineError> {
-        let reference =
-            normalise_reference(&request.reference).map_err(|e| EngineError::Refused {
-                message: e.to_string(),
-                rule: "image-name",
-            })?;
+        let reference = image_name(&request.reference)?;
         let docker = self.client()?;
         let container = docker
             .inspect_container(&request.container, None)
@@ -145,4 +141,12 @@ impl Engine {
             rule: Some("image-exists"),
         })
     }
+}
+
+/// `name[:tag]` as every host will show it, or the refusal saying what is wrong with it.
+pub(crate) fn image_name(reference: &str) -> Result<String, EngineError> {
+    normalise_reference(reference).map_err(|e| EngineError::Refused {
+        message: e.to_string(),
+        rule: "image-name",
+    })
 }
