@@ -18,14 +18,6 @@ fn seconds(s: f64) -> String {
     format!("{:.0}", s.max(0.0).ceil())
 }
 
-/// What goes between two sentences: a space in English, nothing after a Japanese `。`.
-fn gap(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => " ",
-        Lang::Ja => "",
-    }
-}
-
 fn per_second(bytes: u64, seconds: f64) -> String {
     size_text((bytes as f64 / seconds.max(0.001)) as u64)
 }
@@ -180,7 +172,7 @@ pub fn copied(copied: &FetchedImage, host: &str, lang: Lang) -> Reply {
         rate = per_second(copied.bytes_received, copied.seconds)
     );
     if copied.layers_already_here > 0 {
-        text.push_str(gap(lang));
+        text.push_str(super::sentence_gap(lang));
         text.push_str(&tr!(
             lang,
             "image-copied-reused",
@@ -223,7 +215,7 @@ pub fn no_image_to_copy(target: &str, unreachable: &[(String, String)], lang: La
     let mut text = tr!(lang, "image-nothing-to-copy", image = target);
     if !unreachable.is_empty() {
         let hosts: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        text.push_str(gap(lang));
+        text.push_str(super::sentence_gap(lang));
         text.push_str(&tr!(lang, "image-not-asked", hosts = hosts.join(", ")));
     }
     Reply::ephemeral(text)

@@ -164,6 +164,15 @@ fn listed(items: &[String], lang: Lang) -> String {
     items.join(separator)
 }
 
+/// What goes between two sentences of one reply: a space in English, nothing after a
+/// Japanese `。`.
+pub(crate) fn sentence_gap(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => " ",
+        Lang::Ja => "",
+    }
+}
+
 /// The answer to a command that takes longer than Slack waits: its reply follows.
 pub fn working_on_it(lang: Lang) -> Reply {
     Reply::ephemeral(crate::tr!(lang, "working-on-it"))

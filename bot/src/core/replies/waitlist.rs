@@ -25,14 +25,6 @@ pub struct InLine {
     pub planned: Option<Placement>,
 }
 
-/// What goes between two sentences: a space in English, nothing after a Japanese `。`.
-fn gap(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => " ",
-        Lang::Ja => "",
-    }
-}
-
 /// "2 GPUs on any host for 2h, each with at least 40 GB", in English.
 pub fn wanted(row: &WaitRow) -> String {
     wanted_in(row, Lang::En)
@@ -107,14 +99,14 @@ pub fn joined(
         Lang::Ja => format!("{prediction}。{how}"),
     };
     if let Some(start_by) = row.start_by {
-        context.push_str(gap(lang));
+        context.push_str(super::sentence_gap(lang));
         context.push_str(&tr!(
             lang,
             "wait-start-by",
             when = when_in(start_by, now, tz, lang)
         ));
     }
-    context.push_str(gap(lang));
+    context.push_str(super::sentence_gap(lang));
     context.push_str(&tr!(lang, "wait-commands", id = row.id));
     Reply::with_blocks(
         Visibility::Ephemeral,
@@ -266,7 +258,7 @@ pub fn withdrawn(row: &WaitRow, lang: Lang) -> Reply {
         wanted = wanted_in(row, lang)
     );
     if row.offer.is_some() {
-        text.push_str(gap(lang));
+        text.push_str(super::sentence_gap(lang));
         text.push_str(&tr!(lang, "wait-withdrawn-offer"));
     }
     Reply::ephemeral(text)
