@@ -498,11 +498,10 @@ async fn fetch_image(
     body: Bytes,
 ) -> Result<(StatusCode, Json<FetchedImage>), AppError> {
     let request: FetchImageRequest = parse_json(&body, "image fetch request")?;
-    let datasets = s.datasets.clone();
     let context = crate::images::fetch::FetchContext {
         sources: s.datasets.peer_clients(&request.sources)?,
         recv_cap: s.datasets.recv_cap.clone(),
-        keep_free: Box::new(move |total| datasets.free_margin_bytes(total)),
+        free_margin: s.datasets.free_margin(),
     };
     let fetched = s.engine.fetch_image(&request, context).await?;
     Ok((StatusCode::OK, Json(fetched)))

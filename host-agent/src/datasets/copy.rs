@@ -168,9 +168,9 @@ impl Datasets {
         self.clients(&tls, sources)
     }
 
-    /// Bytes to keep free on a filesystem of `total` bytes (`[datasets] free_margin`).
-    pub fn free_margin_bytes(&self, total: u64) -> u64 {
-        self.free_margin.bytes(total)
+    /// The free space to keep on a disk (`[datasets] free_margin`).
+    pub fn free_margin(&self) -> crate::config::FreeMargin {
+        self.free_margin
     }
 
     fn clients(

@@ -21,6 +21,7 @@ use maison_agent_api::images::{
 use maison_agent_api::{BlobStream, ClientError};
 
 use super::image_name;
+use crate::config::FreeMargin;
 use crate::datasets::fetch::Source;
 use crate::datasets::fsx::disk_space;
 use crate::datasets::human_bytes;
@@ -31,8 +32,8 @@ use crate::docker::{Engine, EngineError};
 pub struct FetchContext {
     pub sources: Vec<Source>,
     pub recv_cap: Arc<RateCap>,
-    /// Bytes to keep free on a filesystem of the given size.
-    pub keep_free: Box<dyn Fn(u64) -> u64 + Send + Sync>,
+    /// Free space the Docker disk must keep (`[datasets] free_margin`).
+    pub free_margin: FreeMargin,
 }
 
 impl Engine {
@@ -141,7 +142,7 @@ impl Engine {
         let Some((free, total)) = disk_space(std::path::Path::new(&root)) else {
             return Ok(());
         };
-        let keep = (context.keep_free)(total);
+        let keep = context.free_margin.bytes(total);
         if free.saturating_sub(request.size_bytes) < keep {
             return Err(EngineError::Conflict {
                 message: format!(
