@@ -21,9 +21,9 @@ async fn reminder(bot: &BotTester, wanted: &str) -> Call {
         .await
 }
 
-/// The labels of a message's buttons, in order.
-fn button_labels(call: &Call) -> Vec<String> {
-    call.args["blocks"]
+/// The labels of a message's buttons, in order (a reply, or a posted message's arguments).
+fn button_labels(message: &serde_json::Value) -> Vec<String> {
+    message["blocks"]
         .as_array()
         .into_iter()
         .flatten()
@@ -55,7 +55,7 @@ on_both_databases! {
         let dm = reminder(&bot, "の予約 *#1* は").await;
         let dm_text = dm.args["text"].as_str().unwrap();
         assert!(dm_text.contains("（あと 10 分）に始まり"), "{dm_text}");
-        assert_eq!(button_labels(&dm), ["1時間延長", "終了"], "{:?}", dm.args);
+        assert_eq!(button_labels(&dm.args), ["1時間延長", "終了"], "{:?}", dm.args);
         let action_ids: Vec<&str> = dm.args["blocks"]
             .as_array()
             .into_iter()
@@ -81,7 +81,7 @@ on_both_databases! {
         assert!(text.contains("Booked `gpu01` GPU 1"), "{text}");
         bot.slack.expect("chat.postMessage").await; // the channel's announcement
         let dm = reminder(&bot, "Your booking *#2*").await;
-        assert_eq!(button_labels(&dm), ["Extend 1h", "Release"], "{:?}", dm.args);
+        assert_eq!(button_labels(&dm.args), ["Extend 1h", "Release"], "{:?}", dm.args);
         bot.finish().await;
     }
 
@@ -105,15 +105,7 @@ on_both_databases! {
         );
         // `mine` lists it with Japanese buttons.
         let mine = bot.command("U0HANAKO", "mine").await;
-        let labels: Vec<&str> = mine["blocks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|block| block["elements"].as_array())
-            .flatten()
-            .filter_map(|element| element["text"]["text"].as_str())
-            .collect();
-        assert_eq!(labels, ["終了 #1", "1時間延長 #1"], "{mine}");
+        assert_eq!(button_labels(&mine), ["終了 #1", "1時間延長 #1"], "{mine}");
         let text = bot.command_text("U0HANAKO", "cancel 1").await;
         assert!(text.contains("予約 #1 を取り消しました"), "{text}");
 
