@@ -239,7 +239,7 @@ fn init_tracing(default: &str) {
 
 async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect_warm(config.database.url.expose(), config.database.pool_size).await?;
-    db.sync_hosts(&config.hosts, chrono::Utc::now().timestamp())
+    db.sync_config(config, chrono::Utc::now().timestamp())
         .await?;
     Ok(db)
 }

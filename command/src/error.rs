@@ -239,6 +239,17 @@ pub enum ParseError {
         reason: String,
     },
 
+    #[error(
+        "`{input}` is not a catalogue name: it {reason}. A catalogue name is a plain name made \
+         of letters, digits, `_`, `.` and `-`, optionally with `:version`, like `resnet` or \
+         `resnet:v2`; `/maison images` lists them."
+    )]
+    BadCatalogName {
+        command: &'static str,
+        input: String,
+        reason: String,
+    },
+
     /// `report what-if` with an addition it cannot read.
     #[error(
         "`{input}` is not capacity I can add. Say how many GPUs, like `+4 gpus` (one new host \
@@ -308,7 +319,8 @@ impl ParseError {
             | ParseError::WaitWithStartTime { command }
             | ParseError::WithinShorterThanBooking { command, .. }
             | ParseError::BadMemorySize { command, .. }
-            | ParseError::BadProject { command, .. } => Some(command),
+            | ParseError::BadProject { command, .. }
+            | ParseError::BadCatalogName { command, .. } => Some(command),
             ParseError::BadWhatIf { .. } | ParseError::BadWeeks { .. } => Some("report"),
         }
     }

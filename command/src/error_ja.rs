@@ -165,6 +165,12 @@ pub(crate) fn message(error: &ParseError) -> String {
              英字・数字・`_`・`.`・`-` からなる名前です。`/maison project` で一覧を表示します。",
             problem(reason)
         ),
+        ParseError::BadCatalogName { input, reason, .. } => format!(
+            "`{input}` はカタログ名に使えません（{}）。カタログ名は `resnet` や `resnet:v2` のように、\
+             英字・数字・`_`・`.`・`-` からなる名前に、必要なら `:バージョン` を付けたものです。\
+             `/maison images` で一覧を表示します。",
+            problem(reason)
+        ),
         ParseError::BadWhatIf { input } => format!(
             "`{input}` は追加するキャパシティとして読めません。`+4 gpus`（4 GPU のホストを 1 台）\
              のように GPU 数か、`+2 hosts of 8` のようにホスト数と 1 台あたりの GPU 数を指定して\

@@ -171,6 +171,25 @@ pub enum ImageCommand {
         dockerfile: String,
         note: Option<String>,
     },
+    /// `image publish <image> [as <name>[:<version>]] [--project <p>] [for "<description>"]`:
+    /// asks the admins to add the image to the catalogue, so that `launch <host> <name>` runs it.
+    Publish {
+        image: String,
+        /// The short name; `None`: the image's own name, without registry, path and tag.
+        name: Option<String>,
+        /// `None`: the next `vN` of that name.
+        version: Option<String>,
+        project: Option<String>,
+        description: Option<String>,
+    },
+    /// `image deprecate <name>[:<version>] [use <name>[:<version>]]`: marks catalogue versions
+    /// as no longer recommended (the admins, or whoever published the name).
+    Deprecate {
+        name: String,
+        /// `None`: every version of the name.
+        version: Option<String>,
+        replaced_by: Option<String>,
+    },
 }
 
 /// A dataset as typed: `imagenet` (the latest version) or `imagenet@v2`. Both parts are

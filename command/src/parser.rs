@@ -479,12 +479,6 @@ impl<'a> Parser<'a> {
 
     fn image(mut self) -> Result<Command, ParseError> {
         let verb = self.required("what to do, like `image save <container> <name>[:<tag>]`")?;
-        let not_yet = |what: &'static str| {
-            Err(ParseError::NotYetAvailable {
-                word: format!("image {}", verb.text.to_lowercase()),
-                what,
-            })
-        };
         match verb.text.to_lowercase().as_str() {
             "save" => {
                 let container = self.reference_arg("the container to save, like `alice-c1`")?;
@@ -537,8 +531,87 @@ impl<'a> Parser<'a> {
                 self.finish()?;
                 Ok(Command::Image(ImageCommand::Copy { image, host }))
             }
-            "publish" => not_yet("Publishing images to the catalogue (`image publish`)"),
-            _ => Err(self.unexpected(verb.raw)),
+            "publish" => self.image_publish(),
+            "deprecate" => {
+                let (name, version) =
+                    self.catalog_name("a catalogue name, like `resnet` or `resnet:v1`")?;
+                let replaced_by = match self.next()? {
+                    None => None,
+                    Some(token) if !token.quoted && token.text.eq_ignore_ascii_case("use") => {
+                        let (name, version) =
+                            self.catalog_name("what to use instead after `use`, like `resnet:v2`")?;
+                        Some(match version {
+                            Some(version) => format!("{name}:{version}"),
+                            None => name,
+                        })
+                    }
+                    Some(token) => return Err(self.unexpected(token.raw)),
+                };
+                self.finish()?;
+                Ok(Command::Image(ImageCommand::Deprecate {
+                    name,
+                    version,
+                    replaced_by,
+                }))
+            }
+            _ => Err(self.unknown_subcommand(
+                verb.raw,
+                "`save`, `build`, `copy`, `publish` or `deprecate`",
+                ["save", "build", "copy", "publish", "deprecate"],
+            )),
+        }
+    }
+
+    /// `image publish <image> [as <name>[:<version>]] [--project <p>] [for "<description>"]`.
+    fn image_publish(mut self) -> Result<Command, ParseError> {
+        let image = self.reference_arg("the image to publish, like `alice/resnet:v1`")?;
+        let (mut name, mut version, mut project, mut description) = (None, None, None, None);
+        while let Some(token) = self.next()? {
+            let word = token.text.to_lowercase();
+            if token.quoted {
+                return Err(self.unexpected(token.raw));
+            } else if word == "as" && name.is_none() {
+                let (short, tag) =
+                    self.catalog_name("a catalogue name after `as`, like `resnet`")?;
+                name = Some(short);
+                version = tag;
+            } else if (word == "--project" || word.starts_with("--project=")) && project.is_none() {
+                let inline = token.text.split_once('=').map(|(_, value)| value);
+                let value =
+                    self.option_token(inline, "a project after `--project`, like `vision`")?;
+                project = Some(self.project_name(value.text)?);
+            } else if word == "for" && description.is_none() {
+                description = Some(self.note()?);
+            } else {
+                return Err(self.unexpected(token.raw));
+            }
+        }
+        Ok(Command::Image(ImageCommand::Publish {
+            image,
+            name,
+            version,
+            project,
+            description,
+        }))
+    }
+
+    /// `resnet` or `resnet:v2`: a catalogue name (lower-cased) and maybe a version, both plain
+    /// names, as they are typed after `launch <host>`.
+    fn catalog_name(&mut self, what: &'static str) -> Result<(String, Option<String>), ParseError> {
+        let token = self.required(what)?;
+        let (name, version) = match token.text.split_once(':') {
+            Some((name, version)) => (name.to_lowercase(), Some(version.to_owned())),
+            None => (token.text.to_lowercase(), None),
+        };
+        let problem = dataset_part_problem(&name)
+            .or_else(|| version.as_deref().and_then(dataset_part_problem));
+        match problem {
+            Some(reason) => Err(ParseError::BadCatalogName {
+                command: self.command,
+                input: token.raw.to_owned(),
+                reason,
+            }),
+            None => Ok((name, version)),
         }
     }
 

@@ -335,8 +335,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         usage: "image save <container> <name>[:<tag>] [for \"<note>\"]\n\
                 image copy <image> <host>\n\
-                image build <host> <name>[:<tag>] <Dockerfile path> [for \"<note>\"]",
-        summary: "Save, build or copy images that remember where they came from",
+                image build <host> <name>[:<tag>] <Dockerfile path> [for \"<note>\"]\n\
+                image publish <image> [as <name>[:<version>]] [--project <project>] [for \"<description>\"]\n\
+                image deprecate <name>[:<version>] [use <name>[:<version>]]",
+        summary: "Save, build, copy and publish images that remember where they came from",
         details: "Commits one of your own containers (paused for a moment) into a new image on \
                   the same host. The image records who saved it, the image and container it came \
                   from, the booking, the time and your note; `who <image>` shows it. The tag \
@@ -346,14 +348,25 @@ pub const COMMANDS: &[CommandSpec] = &[
                   for it is refused. `image build` builds on a host from a Dockerfile in your own \
                   work or home directory: its directory is the context, read with your own \
                   permissions, and the build has no network, so its base image must be on that \
-                  host. The image remembers the Dockerfile and its hash. Publishing to the \
-                  catalogue is not yet available.",
-        summary_ja: "出どころを記録したイメージを保存・ビルド・コピーします",
-        details_ja: "自分のコンテナ（一瞬だけ一時停止します）を同じホスト上の新しいイメージとして保存します。イメージには、保存した人、元のイメージとコンテナ、予約、日時、メモが記録され、`who <image>` で確認できます。タグを省くと `latest` になります。ほかのイメージが使っている名前は使えません。`image copy` は、イメージを持っているホストから別のホストのエージェントへ直接送ります。送り先にすでにあるレイヤーは送らず、空き容量が足りないホストへは送りません。`image build` は、自分の作業ディレクトリかホームディレクトリにある Dockerfile からホスト上でビルドします。Dockerfile のあるディレクトリをあなたの権限で読み込んでコンテキストにし、ネットワークなしでビルドするため、ベースイメージはそのホストにある必要があります。イメージには Dockerfile とそのハッシュが記録されます。カタログへの公開はまだできません。",
+                  host. The image remembers the Dockerfile and its hash.\n\
+                  `image publish` asks the admins (a DM with Approve / Reject) to add one of \
+                  your images to the catalogue under a short name, by default the image's own \
+                  name; once approved, `launch <host> <name>` runs it, and `<name>:<version>` a \
+                  given version. Each publish of a name is a new version (`v1`, `v2`, … unless \
+                  you name it); a name belongs to whoever first published it, and the house \
+                  images of the config are not published over. `image deprecate` marks a \
+                  version (or all of a name's) as replaced: launches still work, with a \
+                  warning, and once unused for the report's orphan days its copies are listed \
+                  as orphans.",
+        summary_ja: "出どころを記録したイメージを保存・ビルド・コピー・公開します",
+        details_ja: "自分のコンテナ（一瞬だけ一時停止します）を同じホスト上の新しいイメージとして保存します。イメージには、保存した人、元のイメージとコンテナ、予約、日時、メモが記録され、`who <image>` で確認できます。タグを省くと `latest` になります。ほかのイメージが使っている名前は使えません。`image copy` は、イメージを持っているホストから別のホストのエージェントへ直接送ります。送り先にすでにあるレイヤーは送らず、空き容量が足りないホストへは送りません。`image build` は、自分の作業ディレクトリかホームディレクトリにある Dockerfile からホスト上でビルドします。Dockerfile のあるディレクトリをあなたの権限で読み込んでコンテキストにし、ネットワークなしでビルドするため、ベースイメージはそのホストにある必要があります。イメージには Dockerfile とそのハッシュが記録されます。\n\
+                     `image publish` は、自分のイメージを短い名前（省略時はイメージ自身の名前）でカタログに載せるよう管理者に依頼します（承認・却下ボタン付きの DM が届きます）。承認されると `launch <host> <name>` で起動でき、`<name>:<version>` で特定のバージョンを指定できます。同じ名前で公開するたびに新しいバージョン（指定しなければ `v1`、`v2`、…）になります。名前は最初に公開した人のもので、設定ファイルのハウスイメージの名前では公開できません。`image deprecate` はバージョン（省略時はその名前の全バージョン）を非推奨にします。起動は警告付きで続けられ、レポートの孤立日数のあいだ使われなければ、そのイメージは孤立イメージとして一覧に載ります。",
         examples: &[
             "image save alice-c1 alice/tuned:v1 for \"cuda 12.4 + flash-attn\"",
             "image copy alice/tuned:v1 gpu02",
             "image build gpu01 alice/tuned:v2 /work/alice/tuned/Dockerfile for \"adds flash-attn\"",
+            "image publish alice/tuned:v2 as tuned --project vision for \"PyTorch + flash-attn\"",
+            "image deprecate tuned:v1 use tuned:v2",
         ],
         admin: false,
     },

@@ -2206,8 +2206,8 @@ fn image_errors_are_specific() {
         ParseError::BadDockerfilePath { input, .. } if input == "Dockerfile"
     ));
     assert!(matches!(
-        err("image publish x"),
-        ParseError::NotYetAvailable { what, .. } if what.contains("image publish")
+        err("image publish"),
+        ParseError::MissingArgument { what, .. } if what.contains("the image to publish")
     ));
     assert_eq!(
         parse("image build GPU01 alice/tuned:v2 /work/alice/t/Dockerfile for \"v2\""),
@@ -2220,7 +2220,85 @@ fn image_errors_are_specific() {
     );
     assert!(matches!(
         err("image frobnicate"),
-        ParseError::UnexpectedArgument { .. }
+        ParseError::UnknownSubcommand { expected, .. } if expected.contains("`publish`")
+    ));
+    assert!(matches!(
+        err("image pubish x"),
+        ParseError::UnknownSubcommand { suggestion: Some(word), .. } if word == "publish"
+    ));
+}
+
+#[test]
+fn image_publish_names_the_image_and_maybe_its_catalogue_name() {
+    assert_eq!(
+        parse("image publish alice/resnet:v1"),
+        Ok(Command::Image(ImageCommand::Publish {
+            image: "alice/resnet:v1".into(),
+            name: None,
+            version: None,
+            project: None,
+            description: None,
+        }))
+    );
+    assert_eq!(
+        parse("image publish 3f2a9c AS ResNet:2024.1 --project=Vision for \"ResNet-50 trainer\""),
+        Ok(Command::Image(ImageCommand::Publish {
+            image: "3f2a9c".into(),
+            name: Some("resnet".into()),
+            version: Some("2024.1".into()),
+            project: Some("vision".into()),
+            description: Some("ResNet-50 trainer".into()),
+        }))
+    );
+    assert_eq!(
+        parse("image publish alice/resnet:v1 for ResNet as a service"),
+        Ok(Command::Image(ImageCommand::Publish {
+            image: "alice/resnet:v1".into(),
+            name: None,
+            version: None,
+            project: None,
+            description: Some("ResNet as a service".into()),
+        }))
+    );
+    assert!(matches!(
+        err("image publish alice/resnet:v1 as res/net"),
+        ParseError::BadCatalogName { input, reason, .. } if input == "res/net" && reason.contains("`/`")
+    ));
+    assert!(matches!(
+        err("image publish alice/resnet:v1 as"),
+        ParseError::MissingArgument { what, .. } if what.contains("after `as`")
+    ));
+    assert!(matches!(
+        err("image publish alice/resnet:v1 as a as b"),
+        ParseError::UnexpectedArgument { arg, .. } if arg == "as"
+    ));
+}
+
+#[test]
+fn image_deprecate_names_versions_and_what_replaces_them() {
+    assert_eq!(
+        parse("image deprecate resnet:v1 use resnet:v2"),
+        Ok(Command::Image(ImageCommand::Deprecate {
+            name: "resnet".into(),
+            version: Some("v1".into()),
+            replaced_by: Some("resnet:v2".into()),
+        }))
+    );
+    assert_eq!(
+        parse("image deprecate ResNet"),
+        Ok(Command::Image(ImageCommand::Deprecate {
+            name: "resnet".into(),
+            version: None,
+            replaced_by: None,
+        }))
+    );
+    assert!(matches!(
+        err("image deprecate resnet instead"),
+        ParseError::UnexpectedArgument { arg, .. } if arg == "instead"
+    ));
+    assert!(matches!(
+        err("image deprecate resnet:"),
+        ParseError::BadCatalogName { reason, .. } if reason == "is empty"
     ));
 }
 

@@ -22,6 +22,7 @@ mod m20261205_000010_projects;
 mod m20261205_000011_lease_terms;
 mod m20261205_000020_image_parents;
 mod m20261205_000021_user_language;
+mod m20261205_000022_image_catalogue;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_lease_terms::Migration),
             Box::new(m20261205_000020_image_parents::Migration),
             Box::new(m20261205_000021_user_language::Migration),
+            Box::new(m20261205_000022_image_catalogue::Migration),
         ]
     }
 }

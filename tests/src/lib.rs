@@ -269,9 +269,9 @@ impl BotTester {
         let clock = Arc::new(ManualClock::new(test_start()));
         test_db
             .db
-            .sync_hosts(&config.hosts, clock.now().timestamp())
+            .sync_config(&config, clock.now().timestamp())
             .await
-            .expect("hosts");
+            .expect("hosts and catalogue");
         let api = SlackWebApi::new(&slack.api_url(), "xoxb-test-token").expect("Slack client");
         let app = Arc::new(
             App::new(config, test_db.db.clone(), Arc::new(api), clock.clone()).with_fleet(fleet),
@@ -715,7 +715,7 @@ impl TerminalApp {
         let db = TestDb::new(Backend::Sqlite).await;
         let config = test_config();
         db.db
-            .sync_hosts(&config.hosts, Utc::now().timestamp())
+            .sync_config(&config, Utc::now().timestamp())
             .await
             .unwrap();
         let slack = Arc::new(maison_bot::terminal::TerminalSlack::new("UTC"));

@@ -7,7 +7,8 @@
 //! the Dockerfile's hash. The destination already holds the image's base, so only the new
 //! layer travels; the copy is the same image (same id) and launches there. A host without room, a name taken by
 //! another image there, an image nobody has and a copy that is already there are answered
-//! without copying anything.
+//! without copying anything. Published and approved, the image launches by its catalogue
+//! name there.
 //!
 //! Needs root, Docker, the test image (`scripts/build-test-image.sh`) and the `maison-agent`
 //! binary (`scripts/test.sh` builds both).
@@ -346,6 +347,67 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         String::from_utf8_lossy(&marker.stdout).trim(),
         format!("copied-{pid}")
     );
+
+    // Published to the catalogue and approved by an admin, the image launches by its short
+    // name (by id, so a later re-tag cannot change it); the same name and version again is
+    // refused.
+    let asked = answer(
+        &bot,
+        "U0ALICE",
+        &format!("image publish {image} as e2e-trainer for \"e2e\""),
+    )
+    .await;
+    assert!(asked.contains("as `e2e-trainer:v1`"), "{asked}");
+    let asked_admin = bot.slack.expect("chat.postMessage").await;
+    assert_eq!(asked_admin.args["channel"], "DU0ADMIN");
+    let request = bot
+        .db()
+        .catalog()
+        .await
+        .unwrap()
+        .versions()
+        .iter()
+        .find(|v| v.name == "e2e-trainer")
+        .map(|v| v.id)
+        .expect("the request is recorded");
+    let approved = bot
+        .click(
+            "U0ADMIN",
+            maison_bot::core::actions::PUBLISH_APPROVE,
+            &request.to_string(),
+        )
+        .await;
+    assert!(
+        reply_text(&approved).contains("Approved `e2e-trainer:v1`"),
+        "{approved}"
+    );
+    let told = bot.slack.expect("chat.postMessage").await;
+    assert_eq!(told.args["channel"], "DU0ALICE");
+    let taken = answer(
+        &bot,
+        "U0ALICE",
+        &format!("image publish {image} as e2e-trainer:v1"),
+    )
+    .await;
+    assert!(taken.contains("is already in the catalogue"), "{taken}");
+    let by_name = format!("e2e-catalogue-{pid}");
+    let started = answer(
+        &bot,
+        "U0ALICE",
+        &format!("launch gpu02 e2e-trainer --name {by_name} -- sleep 600"),
+    )
+    .await;
+    let started = if started.contains("Starting") {
+        reply_text(&bot.slack.expect("response_url").await.args)
+    } else {
+        started
+    };
+    assert!(
+        started.contains(&format!("`{by_name}` is running on `gpu02`")),
+        "{started}"
+    );
+    let runs = image_id(engine.cli(&["inspect", "-f", "{{.Image}}", &by_name]));
+    assert_eq!(runs.as_deref(), Some(source_id.as_str()));
 
     // A name gpu02 already gives to another image: asked by name, the bot sees two images
     // and asks which; asked by id, the agent refuses to take the name over.

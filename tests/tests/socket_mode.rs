@@ -362,6 +362,105 @@ async fn claim_approval_buttons_work_over_socket_mode() {
     bot.finish().await;
 }
 
+/// `image publish` and the admins' Approve over the socket: the same request, DM and decision
+/// as over HTTP (`catalogue.rs`), ending with the short name launching the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_approval_buttons_work_over_socket_mode() {
+    let agent = Arc::new(FakeAgent::new("gpu01", 2));
+    agent.edit(|s| {
+        s.images = vec![image(
+            "resnet",
+            &["alice/resnet:v1"],
+            3,
+            Some("U0ALICE"),
+            test_start(),
+            &[],
+        )];
+        s.launch_limits = Some(maison_agent_api::ResourceLimits {
+            pids: 4096,
+            memory_bytes: 1 << 36,
+            cpu_millis: 8000,
+            shm_bytes: 1 << 34,
+        });
+    });
+    let mut fleet = Fleet::default();
+    fleet.insert("gpu01", agent.clone());
+    let mut config = test_config();
+    config.users = vec![maison_tests::alice_as_uid_1000()];
+    config.launch.require_booking = maison_bot::config::BookingRequirement::Off;
+    let bot = BotTester::start_with_fleet(Backend::Sqlite, config, fleet).await;
+    let (socket, to_bot, mut acks) = connect(&bot).await;
+
+    to_bot
+        .send(command_envelope(
+            "env-publish",
+            "U0ALICE",
+            "image publish alice/resnet:v1 as resnet",
+            &bot.slack.response_url(),
+        ))
+        .unwrap();
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["envelope_id"], "env-publish");
+    let asked = reply_text(&ack["payload"]);
+    assert!(asked.contains("as `resnet:v1`"), "{asked}");
+    let dm = settle(&bot)
+        .await
+        .into_iter()
+        .find(|c| c.method == "chat.postMessage")
+        .expect("the admin's DM");
+    assert_eq!(dm.args["channel"], "DU0ADMIN");
+    let [(approve, id), _] = buttons(&dm.args).try_into().expect("two buttons");
+    assert_eq!(approve, actions::PUBLISH_APPROVE);
+
+    to_bot
+        .send(click_envelope(
+            "env-publish-1",
+            "U0ADMIN",
+            actions::PUBLISH_APPROVE,
+            &id,
+            &bot.slack.response_url(),
+        ))
+        .unwrap();
+    assert_eq!(next_ack(&mut acks).await["envelope_id"], "env-publish-1");
+    let approved = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&approved.args).contains("Approved `resnet:v1`"),
+        "{approved:?}"
+    );
+    let told = settle(&bot).await;
+    assert!(
+        told.iter()
+            .any(|c| c.method == "chat.postMessage" && c.args["channel"] == "DU0ALICE"),
+        "{told:?}"
+    );
+
+    to_bot
+        .send(command_envelope(
+            "env-launch",
+            "U0ALICE",
+            "launch gpu01 resnet --name trainer",
+            &bot.slack.response_url(),
+        ))
+        .unwrap();
+    next_ack(&mut acks).await;
+    let started = bot.slack.expect("response_url").await;
+    assert!(
+        reply_text(&started.args).contains("`trainer` is running on `gpu01`"),
+        "{started:?}"
+    );
+    let launched = agent
+        .state
+        .lock()
+        .unwrap()
+        .launches
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(launched.image, format!("sha256:{}", hex_id("resnet")));
+    socket.shutdown().await;
+    bot.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dataset_commands_work_over_socket_mode() {
     let agent = Arc::new(FakeAgent::new("gpu01", 2));

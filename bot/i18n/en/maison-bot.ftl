@@ -362,3 +362,41 @@ wait-no-host-gpus = No host has { $gpus } GPUs: the largest has { $biggest }. As
 wait-memory-short = `{ $host }`'s GPUs have { $have } each; you asked for at least { $want }. `/maison book any … --min-mem { $flag }` finds a host that has it.
 wait-memory-unknown = `{ $host }`'s agent has not reported its GPU memory yet, so `--min-mem` cannot be checked there.
 
+
+## The image catalogue
+
+catalog-asked = :inbox_tray: Asked the admins to add `{ $image }` (`{ $id }` on `{ $host }`) to the catalogue as `{ $label }`. You'll get a DM when one of them decides; until then the name launches nothing.
+catalog-no-admins = :no_entry: Nobody can approve `{ $label }`: the config names no admins (`[bookings] admins`). Nothing was asked.
+catalog-house-name = :no_entry: `{ $name }` is a house image of the bot's config, which alone decides its versions. Pick another name with `as <name>`; nothing was asked.
+catalog-version-exists = :no_entry: `{ $label }` is already in the catalogue (published by { $owner }). Give another version with `as { $name }:<version>`, or none for the next one; nothing was asked.
+catalog-version-pending = :no_entry: `{ $label }` is already waiting for an admin (asked by { $owner }). Give another version with `as { $name }:<version>`; nothing was asked.
+catalog-name-taken = :no_entry: The catalogue name `{ $name }` belongs to { $owner }, who first published it; only they or an admin add versions to it. Pick another name with `as <name>`; nothing was asked.
+catalog-not-yours = :lock: `{ $image }` on `{ $host }` belongs to { $owner }; only its owner or an admin can publish it. Nothing was asked.
+catalog-unowned = :grey_question: `{ $image }` on `{ $host }` has no owner (made outside Maison), so nobody can publish it through Maison. If it is yours, `/maison claim { $image }` first.
+catalog-no-image = :grey_question: No host has an image called `{ $image }`, so nothing was published. `/maison images` lists them.
+catalog-several = :twisted_rightwards_arrows: `{ $image }` names different images on different hosts, so I do not know which to publish; nothing was asked. Name one by its id:
+catalog-needs-name = :grey_question: `{ $image }` has no name a catalogue name could come from; give one with `as <name>`, like `/maison image publish { $image } as resnet`. Nothing was asked.
+catalog-unknown-project = :grey_question: There is no project `{ $project }`; `/maison project` lists them. Nothing was asked.
+catalog-request-for-admins = :inbox_tray: { $requester } asks to add `{ $image }` (`{ $id }` on `{ $host }`) to the image catalogue as `{ $label }`.
+catalog-request-description = Description: { $description }
+catalog-request-project = For the project `{ $project }`.
+catalog-request-context = Approving lets anyone run it with `/maison launch <host> { $name }`. Publish request #{ $request }; every decision is audited.
+button-approve = Approve
+button-reject = Reject
+catalog-approved = :white_check_mark: Approved `{ $label }`: `/maison launch <host> { $name }` now runs it. { $requester } has been told.
+catalog-rejected = :x: Rejected `{ $label }`; { $requester } has been told.
+catalog-already-approved = :information_source: `{ $label }` was already approved by { $admin }; nothing changed.
+catalog-already-rejected = :information_source: `{ $label }` was already rejected by { $admin }; nothing changed.
+catalog-no-request = :grey_question: There is no publish request `{ $value }`; nothing changed.
+catalog-approved-dm = :white_check_mark: { $admin } approved `{ $label }`: `/maison launch <host> { $name }` runs it on any host that has it, and offers a copy on the others.
+catalog-rejected-dm = :x: { $admin } did not add `{ $label }` to the catalogue; your image `{ $image }` is unchanged.
+catalog-deprecated = :wastebasket: Deprecated { $labels }. Launches still work, with a warning; copies nobody uses are listed as orphans { $days } days from now.
+catalog-deprecated-use = :wastebasket: Deprecated { $labels }; use `{ $replacement }` instead. Launches still work, with a warning; copies nobody uses are listed as orphans { $days } days from now.
+catalog-nothing-to-deprecate = :grey_question: `{ $target }` has no approved version left to deprecate; nothing changed. `/maison images` lists the catalogue.
+catalog-deprecate-house = :no_entry: `{ $name }` is a house image of the bot's config: change or remove it there, and the versions it drops are deprecated at the next start. Nothing changed.
+catalog-deprecate-not-yours = :lock: Only an admin or { $owner }, who published `{ $name }`, can deprecate it; nothing changed.
+catalog-unknown-replacement = :grey_question: `{ $replacement }` is not an approved catalogue image, so it cannot replace `{ $target }`; nothing changed.
+catalog-launch-deprecated = :warning: `{ $label }` is deprecated.
+catalog-launch-deprecated-use = :warning: `{ $label }` is deprecated; use `{ $replacement }` instead.
+catalog-launch-pending = :hourglass: `{ $name }` is waiting for an admin to approve it for the catalogue; nothing was launched.
+catalog-the-config = the config

@@ -362,3 +362,41 @@ wait-no-host-gpus = GPU を { $gpus } 基持つホストはありません。最
 wait-memory-short = `{ $host }` の GPU はそれぞれ { $have } で、指定の { $want } 以上に足りません。`/maison book any … --min-mem { $flag }` で条件を満たすホストを探せます。
 wait-memory-unknown = `{ $host }` のエージェントがまだ GPU メモリを報告していないため、そこでは `--min-mem` を確認できません。
 
+
+## イメージカタログ
+
+catalog-asked = :inbox_tray: `{ $image }`（`{ $host }` の `{ $id }`）を `{ $label }` としてカタログに追加するよう管理者に依頼しました。判断が出たら DM でお知らせします。それまではこの名前では何も起動しません。
+catalog-no-admins = :no_entry: 設定に管理者（`[bookings] admins`）がいないため、`{ $label }` を承認できる人がいません。何も依頼していません。
+catalog-house-name = :no_entry: `{ $name }` は Bot の設定にあるハウスイメージで、バージョンは設定だけが決めます。`as <name>` で別の名前を指定してください。何も依頼していません。
+catalog-version-exists = :no_entry: `{ $label }` はすでにカタログにあります（公開者: { $owner }）。`as { $name }:<version>` で別のバージョンを指定するか、バージョンを省いて次の番号にしてください。何も依頼していません。
+catalog-version-pending = :no_entry: `{ $label }` はすでに管理者の承認待ちです（依頼者: { $owner }）。`as { $name }:<version>` で別のバージョンを指定してください。何も依頼していません。
+catalog-name-taken = :no_entry: カタログ名 `{ $name }` は最初に公開した { $owner } さんのもので、バージョンを追加できるのはその人か管理者だけです。`as <name>` で別の名前を指定してください。何も依頼していません。
+catalog-not-yours = :lock: `{ $host }` の `{ $image }` は { $owner } さんのイメージです。公開できるのは持ち主か管理者だけなので、何も依頼していません。
+catalog-unowned = :grey_question: `{ $host }` の `{ $image }` には持ち主がいない（Maison の外で作られた）ため、Maison からは誰も公開できません。ご自身のものなら、先に `/maison claim { $image }` を実行してください。
+catalog-no-image = :grey_question: `{ $image }` というイメージはどのホストにもないため、何も公開していません。一覧は `/maison images` で確認できます。
+catalog-several = :twisted_rightwards_arrows: `{ $image }` はホストごとに別のイメージを指しているため、どれを公開すればよいか分かりません。何も依頼していません。ID で指定してください:
+catalog-needs-name = :grey_question: `{ $image }` にはカタログ名のもとになる名前がありません。`/maison image publish { $image } as resnet` のように `as <name>` で指定してください。何も依頼していません。
+catalog-unknown-project = :grey_question: `{ $project }` というプロジェクトはありません。一覧は `/maison project` で確認できます。何も依頼していません。
+catalog-request-for-admins = :inbox_tray: { $requester } さんが `{ $image }`（`{ $host }` の `{ $id }`）を `{ $label }` としてイメージカタログに追加したいと依頼しています。
+catalog-request-description = 説明: { $description }
+catalog-request-project = プロジェクト `{ $project }` 向けです。
+catalog-request-context = 承認すると、誰でも `/maison launch <host> { $name }` で起動できるようになります。公開依頼 #{ $request }。判断はすべて監査ログに残ります。
+button-approve = 承認
+button-reject = 却下
+catalog-approved = :white_check_mark: `{ $label }` を承認しました。`/maison launch <host> { $name }` で起動できます。{ $requester } さんにもお知らせしました。
+catalog-rejected = :x: `{ $label }` を却下しました。{ $requester } さんにもお知らせしました。
+catalog-already-approved = :information_source: `{ $label }` は { $admin } さんがすでに承認しています。何も変更していません。
+catalog-already-rejected = :information_source: `{ $label }` は { $admin } さんがすでに却下しています。何も変更していません。
+catalog-no-request = :grey_question: 公開依頼 `{ $value }` は見つかりません。何も変更していません。
+catalog-approved-dm = :white_check_mark: { $admin } さんが `{ $label }` を承認しました。`/maison launch <host> { $name }` で、このイメージがあるホストなら起動でき、ないホストではコピーを提案します。
+catalog-rejected-dm = :x: { $admin } さんは `{ $label }` をカタログに追加しませんでした。イメージ `{ $image }` 自体はそのままです。
+catalog-deprecated = :wastebasket: { $labels } を非推奨にしました。起動は警告付きで続けられます。誰も使っていないコピーは { $days } 日後から孤立イメージとして一覧に載ります。
+catalog-deprecated-use = :wastebasket: { $labels } を非推奨にしました。代わりに `{ $replacement }` を使ってください。起動は警告付きで続けられます。誰も使っていないコピーは { $days } 日後から孤立イメージとして一覧に載ります。
+catalog-nothing-to-deprecate = :grey_question: `{ $target }` には非推奨にできる承認済みのバージョンがありません。何も変更していません。カタログは `/maison images` で確認できます。
+catalog-deprecate-house = :no_entry: `{ $name }` は Bot の設定にあるハウスイメージです。設定で変更・削除すれば、外れたバージョンは次の起動時に非推奨になります。何も変更していません。
+catalog-deprecate-not-yours = :lock: `{ $name }` を非推奨にできるのは、管理者か公開した { $owner } さんだけです。何も変更していません。
+catalog-unknown-replacement = :grey_question: `{ $replacement }` は承認済みのカタログイメージではないため、`{ $target }` の代わりにできません。何も変更していません。
+catalog-launch-deprecated = :warning: `{ $label }` は非推奨です。
+catalog-launch-deprecated-use = :warning: `{ $label }` は非推奨です。代わりに `{ $replacement }` を使ってください。
+catalog-launch-pending = :hourglass: `{ $name }` はカタログへの追加を管理者が承認するのを待っています。何も起動していません。
+catalog-the-config = 設定ファイル

@@ -169,6 +169,16 @@ impl App {
                     .await
                     .map(Into::into);
             }
+            actions::PUBLISH_APPROVE => {
+                return self
+                    .decide_publish(&ctx, &action.value, Decision::Approve)
+                    .await;
+            }
+            actions::PUBLISH_REJECT => {
+                return self
+                    .decide_publish(&ctx, &action.value, Decision::Deny)
+                    .await;
+            }
             actions::HOME_BOOK => {
                 self.book_from_home(&ctx, action.trigger_id.as_deref())
                     .await;

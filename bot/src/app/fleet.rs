@@ -11,6 +11,7 @@ use maison_agent_api::{ClientError, ImageSource, LaunchSpec, MountSpec};
 use maison_command::{Lang, LaunchGpus, LaunchRequest};
 use tracing::warn;
 
+use super::catalogue::LaunchImage;
 use super::{App, Ctx};
 use crate::config::BookingRequirement;
 use crate::core::booking::BookingView;
@@ -20,6 +21,7 @@ use crate::core::fleet::{
 };
 use crate::core::render::Reply;
 use crate::core::replies;
+use crate::core::replies::catalogue as catalog_replies;
 use crate::core::replies::fleet as fleet_replies;
 use crate::ports::AgentApi;
 use crate::store::{AuditEntry, Db};
@@ -61,11 +63,19 @@ impl App {
             Err(not_ready) => return Ok(not_ready),
         };
         let now = ctx.now.timestamp();
-        let (image, image_source) =
-            match self.config.images.iter().find(|i| i.name == request.image) {
-                Some(house) => (house.reference.clone(), ImageSource::Catalog),
-                None => (request.image.clone(), ImageSource::Custom),
-            };
+        let mut notes = Vec::new();
+        let (image, image_source) = match self.launch_image(&request.image).await? {
+            LaunchImage::Catalog(version) => {
+                if version.deprecated_at.is_some() {
+                    notes.push(catalog_replies::launch_deprecated(&version, ctx.lang));
+                }
+                (version.reference, ImageSource::Catalog)
+            }
+            LaunchImage::Pending => {
+                return Ok(catalog_replies::launch_pending(&request.image, ctx.lang));
+            }
+            LaunchImage::Custom => (request.image.clone(), ImageSource::Custom),
+        };
         if let Some(offer) = self
             .offer_missing_image(&host.name, &image, ctx.lang)
             .await?
@@ -101,6 +111,8 @@ impl App {
                 BookingRequirement::Off => (explicit_gpus(wanted), None),
             },
         };
+        notes.extend(warning);
+        let warning = (!notes.is_empty()).then(|| notes.join("\n"));
         let mounts: Vec<MountSpec> = [mapping.home.clone(), mapping.work.clone()]
             .into_iter()
             .flatten()
@@ -315,7 +327,7 @@ impl App {
         let containers = self.containers_everywhere(host).await?;
         let images = self.images_everywhere(host, &containers.items).await?;
         Ok(fleet_replies::images(
-            &self.config.images,
+            &self.db.catalog().await?,
             &images.items,
             &images.unreachable,
         ))

@@ -10,6 +10,7 @@ use maison_agent_api::images::{
 };
 use maison_command::ImageCommand;
 
+use super::catalogue::PublishRequest;
 use super::fleet::within;
 use super::{App, Ctx};
 use crate::core::datasets::is_within;
@@ -50,6 +51,30 @@ impl App {
                 note,
             } => {
                 self.image_build(ctx, &host, &reference, &dockerfile, note)
+                    .await
+            }
+            ImageCommand::Publish {
+                image,
+                name,
+                version,
+                project,
+                description,
+            } => {
+                let request = PublishRequest {
+                    image,
+                    name,
+                    version,
+                    project,
+                    description,
+                };
+                self.image_publish(ctx, request).await
+            }
+            ImageCommand::Deprecate {
+                name,
+                version,
+                replaced_by,
+            } => {
+                self.image_deprecate(ctx, &name, version.as_deref(), replaced_by.as_deref())
                     .await
             }
         }

@@ -95,6 +95,7 @@ mod bookings;
 
 use bookings::AnyWish;
 mod buttons;
+mod catalogue;
 mod claims;
 mod datasets;
 mod fleet;

@@ -32,3 +32,6 @@ pub const WAIT_DECLINE: &str = "wait_decline";
 pub const COPY_IMAGE: &str = "image_copy";
 /// The App Home's "Book GPUs" button: opens the booking form.
 pub const HOME_BOOK: &str = "home_book";
+/// The admins' DM about an `image publish` request; value: the request id. Admins only.
+pub const PUBLISH_APPROVE: &str = "publish_approve";
+pub const PUBLISH_REJECT: &str = "publish_reject";

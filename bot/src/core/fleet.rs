@@ -433,6 +433,16 @@ pub fn short_id(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
+/// A container's image as people read it: a name as it is, an image id (what a launch of a
+/// published catalogue version runs) shortened as `docker ps` does.
+pub fn image_shown(image: &str) -> String {
+    if image.starts_with("sha256:") {
+        short_id(image)
+    } else {
+        image.to_owned()
+    }
+}
+
 /// By exact name, exact id, or an id prefix of at least 4 characters.
 pub fn match_containers<'a>(all: &'a [Located], target: &str) -> Vec<&'a Located> {
     let target = target.trim_start_matches('/');

@@ -6,10 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use maison_agent_api::ContainerState;
 
-use super::fleet::{
-    Claim, ClaimIndex, ClaimKind, StoredContainer, StoredImage, normalize_reference, short_id,
-};
-use crate::config::CatalogImage;
+use super::catalogue::{Catalog, Standing};
+use super::fleet::{Claim, ClaimIndex, ClaimKind, StoredContainer, StoredImage, short_id};
 
 const DAY: i64 = 24 * 3600;
 
@@ -22,6 +20,8 @@ pub enum OrphanReason {
     Unowned,
     /// No container uses it and it is older than this many days.
     Unused { days: u32 },
+    /// A catalogue version deprecated at least this many days ago, which no container uses.
+    Deprecated { days: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,42 +76,35 @@ fn ancestors_of_used(images: &[StoredImage]) -> HashSet<(&str, &str)> {
     kept
 }
 
-/// Unused images that are dangling, unowned, or older than `unused_days`; the house images of
-/// the catalogue, and images a used image was made from, are never orphans. Largest first.
+/// Unused images that are dangling, unowned, older than `unused_days`, or catalogue versions
+/// deprecated at least `unused_days` ago. The catalogue's other versions, and images a used
+/// image was made from, are never orphans. Largest first.
 pub fn orphan_images(
     images: &[StoredImage],
     claims: &[Claim],
-    catalog: &[CatalogImage],
+    catalog: &Catalog,
     now: i64,
     unused_days: u32,
 ) -> Vec<OrphanImage> {
     let claimed = ClaimIndex::of_kind(claims, ClaimKind::Image);
-    let house: Vec<String> = catalog
-        .iter()
-        .map(|c| normalize_reference(&c.reference))
-        .collect();
     let history_of_used = ancestors_of_used(images);
     let mut orphans: Vec<OrphanImage> = images
         .iter()
         .filter(|i| i.in_use == 0)
         .filter(|i| !history_of_used.contains(&(i.host.as_str(), i.id.as_str())))
-        .filter(|i| {
-            !i.tags
-                .iter()
-                .any(|t| house.contains(&normalize_reference(t)))
-        })
         .filter_map(|i| {
             let owner = claimed
                 .owner(&i.host, &i.id, i.labelled_owner())
                 .map(|o| o.slack_user);
-            let reason = if i.dangling || i.tags.is_empty() {
-                OrphanReason::Dangling
-            } else if owner.is_none() {
-                OrphanReason::Unowned
-            } else if now - i.created_at >= i64::from(unused_days) * DAY {
-                OrphanReason::Unused { days: unused_days }
-            } else {
-                return None;
+            let reason = match catalog.standing(i, now, unused_days) {
+                Standing::Kept => return None,
+                Standing::DeprecatedUnused(_) => OrphanReason::Deprecated { days: unused_days },
+                Standing::NotListed if i.dangling || i.tags.is_empty() => OrphanReason::Dangling,
+                Standing::NotListed if owner.is_none() => OrphanReason::Unowned,
+                Standing::NotListed if now - i.created_at >= i64::from(unused_days) * DAY => {
+                    OrphanReason::Unused { days: unused_days }
+                }
+                Standing::NotListed => return None,
             };
             Some(OrphanImage {
                 host: i.host.clone(),
@@ -260,14 +253,20 @@ mod tests {
             image("loop-a", Some("loop-b"), 1),
             image("loop-b", Some("loop-a"), 0),
         ];
-        let orphans = orphan_images(&images, &[], &[], 400 * DAY, 30);
+        let orphans = orphan_images(&images, &[], &Catalog::default(), 400 * DAY, 30);
         let mut names: Vec<&str> = orphans.iter().map(|o| o.id.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["lonely", "other"]);
         // The same ids on another host are that host's business.
         let mut elsewhere = image("base", None, 0);
         elsewhere.host = "gpu02".into();
-        let orphans = orphan_images(&[images[2].clone(), elsewhere], &[], &[], 400 * DAY, 30);
+        let orphans = orphan_images(
+            &[images[2].clone(), elsewhere],
+            &[],
+            &Catalog::default(),
+            400 * DAY,
+            30,
+        );
         assert_eq!(orphans.len(), 1);
         assert_eq!(orphans[0].host, "gpu02");
     }

@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod auth;
 pub mod booking;
+pub mod catalogue;
 pub mod clock;
 pub mod datasets;
 pub mod fleet;

@@ -79,6 +79,13 @@ impl FleetView {
 }
 
 impl Db {
+    /// What the database keeps of the config, made to match it at start-up: the hosts and
+    /// the catalogue's house images.
+    pub async fn sync_config(&self, config: &crate::config::Config, now: i64) -> Result<(), DbErr> {
+        self.sync_hosts(&config.hosts, now).await?;
+        self.seed_catalog(&config.images, now).await
+    }
+
     /// Makes the hosts table match the config: new hosts added, GPU counts and URLs updated.
     /// Hosts removed from the config are kept (bookings refer to them) but stop being listed.
     pub async fn sync_hosts(&self, hosts: &[HostConfig], now: i64) -> Result<(), DbErr> {

@@ -7,6 +7,7 @@
 //! `ports`, `app` or a front.
 
 pub mod bookings;
+pub mod catalogue;
 pub mod claims;
 pub mod datasets;
 pub mod entities;

@@ -179,10 +179,11 @@ pub async fn load_daily(
     let listed = |host: &str| hosts.iter().any(|h| h.name == host);
     let images: Vec<_> = images.into_iter().filter(|i| listed(&i.host)).collect();
     let containers: Vec<_> = containers.into_iter().filter(|c| listed(&c.host)).collect();
+    let catalog = db.catalog().await?;
     let orphans = inventory::orphan_images(
         &images,
         &claims,
-        &config.images,
+        &catalog,
         now,
         config.reports.orphan_image_days,
     );

@@ -7,11 +7,12 @@ use maison_agent_api::{
 use maison_command::Lang;
 
 use super::{listed, sentences, when, when_in};
-use crate::config::CatalogImage;
 use crate::core::actions;
 use crate::core::booking::BookingView;
+use crate::core::catalogue::{Catalog, CatalogOrigin};
 use crate::core::fleet::{
-    ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, Owner, Removal, short_id,
+    ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, Owner, Removal,
+    image_shown, short_id,
 };
 use crate::core::gpus::gpus_text;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
@@ -121,7 +122,7 @@ pub fn launching(spec: &LaunchSpec, host: &str, lang: Lang) -> Reply {
         "fleet-launching",
         name = spec.name.as_deref().unwrap_or_default(),
         host = host,
-        image = spec.image.as_str(),
+        image = image_shown(&spec.image),
         gpus = gpus_in(&spec.gpus, lang)
     ))
 }
@@ -142,7 +143,7 @@ pub fn launched(
             "fleet-launched",
             name = name,
             host = host,
-            image = c.image.as_str(),
+            image = image_shown(&c.image),
             gpus = gpus_in(&c.gpus, lang)
         )
     } else {
@@ -282,7 +283,7 @@ pub fn ps(
             state = state,
             name = c.container.name.as_str(),
             host = c.host.as_str(),
-            image = c.container.image.as_str(),
+            image = image_shown(&c.container.image),
             gpus = gpus_in(&c.container.gpus, lang),
             status = c.container.status.as_str(),
             owner = owner
@@ -452,7 +453,7 @@ pub fn who_container(c: &Located, last_gpu: Option<i64>, now: i64, tz: Tz, lang:
             lang,
             "who-image-line",
             source = source,
-            image = c.container.image.as_str()
+            image = image_shown(&c.container.image)
         ),
         crate::tr!(
             lang,
@@ -762,26 +763,21 @@ pub fn claim_decided(id: i64, outcome: &DecisionOutcome, now: i64, tz: Tz) -> Re
 }
 
 pub fn images(
-    catalog: &[CatalogImage],
+    catalog: &Catalog,
     images: &[LocatedImage],
     unreachable: &[(String, String)],
 ) -> Reply {
     let mut blocks = vec![Block::Header("Images".to_owned())];
     let mut house = Vec::new();
-    for entry in catalog {
-        let with_latest = if entry.reference.contains(':') {
-            entry.reference.clone()
-        } else {
-            format!("{}:latest", entry.reference)
+    let mut waiting = Vec::new();
+    for name in catalog.names() {
+        let Some(current) = catalog.resolve(name) else {
+            waiting.extend(catalog.of(name).map(|v| format!("`{}`", v.label())));
+            continue;
         };
         let mut hosts: Vec<&str> = images
             .iter()
-            .filter(|i| {
-                i.image
-                    .tags
-                    .iter()
-                    .any(|t| *t == entry.reference || *t == with_latest)
-            })
+            .filter(|i| current.is_image(&i.image.id, &i.image.tags))
             .map(|i| i.host.as_str())
             .collect();
         hosts.sort();
@@ -791,34 +787,75 @@ pub fn images(
         } else {
             format!("on {}", hosts.join(", "))
         };
-        let description = if entry.description.is_empty() {
+        let description = if current.description.is_empty() {
             String::new()
         } else {
-            format!(" — {}", entry.description)
+            format!(" — {}", current.description)
         };
-        house.push(format!(
-            "• *{}* `{}`{description} ({present})",
-            entry.name, entry.reference
-        ));
+        let made = match current.origin {
+            CatalogOrigin::Config => format!("`{}`", current.reference),
+            CatalogOrigin::Published => format!(
+                "`{}` by {}{}",
+                current.source_name.as_deref().unwrap_or(&current.reference),
+                mention(&current.requested_by),
+                current
+                    .project
+                    .as_deref()
+                    .map(|p| format!(", project `{p}`"))
+                    .unwrap_or_default()
+            ),
+        };
+        let mut line = format!(
+            "• *{name}* {} {made}{description} ({present})",
+            current.version
+        );
+        if let Some(replacement) = &current.replaced_by {
+            line.push_str(&format!(" — deprecated, use `{replacement}`"));
+        } else if current.deprecated_at.is_some() {
+            line.push_str(" — deprecated");
+        }
+        let older: Vec<String> = catalog
+            .of(name)
+            .filter(|v| v.id != current.id && v.is_approved())
+            .map(|v| match v.deprecated_at {
+                Some(_) => format!("~{}~", v.version),
+                None => v.version.clone(),
+            })
+            .collect();
+        if !older.is_empty() {
+            line.push_str(&format!("; other versions: {}", older.join(", ")));
+        }
+        let asked: Vec<String> = catalog
+            .of(name)
+            .filter(|v| !v.is_approved())
+            .map(|v| format!("`{}`", v.label()))
+            .collect();
+        waiting.extend(asked);
+        house.push(line);
     }
     blocks.push(Block::Section(if house.is_empty() {
-        "*House images*: none configured (`[[images]]` in the bot's config).".to_owned()
+        "*Catalogue*: empty (`[[images]]` in the bot's config, or `/maison image publish`)."
+            .to_owned()
     } else {
         format!(
-            "*House images* — `/maison launch <host> <name>`\n{}",
+            "*Catalogue* — `/maison launch <host> <name>[:<version>]`\n{}",
             house.join("\n")
         )
     }));
-    let catalog_refs: Vec<&str> = catalog.iter().map(|c| c.reference.as_str()).collect();
+    if !waiting.is_empty() {
+        blocks.push(Block::Context(format!(
+            "Waiting for an admin: {}.",
+            waiting.join(", ")
+        )));
+    }
     let custom: Vec<String> = images
         .iter()
         .filter(|i| !i.users.is_empty())
         .filter(|i| {
-            !i.image.tags.iter().any(|t| {
-                catalog_refs
-                    .iter()
-                    .any(|r| t == r || t.strip_suffix(":latest") == Some(r))
-            })
+            !catalog
+                .versions()
+                .iter()
+                .any(|v| v.is_approved() && v.is_image(&i.image.id, &i.image.tags))
         })
         .take(MAX_LISTED)
         .map(|i| {

@@ -2,6 +2,7 @@
 //! Times are shown in the reader's time zone, relative to today where that reads better.
 
 pub mod buttons;
+pub mod catalogue;
 pub mod datasets;
 pub mod fleet;
 pub mod home;

@@ -344,6 +344,9 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
             OrphanReason::Dangling => "dangling".to_owned(),
             OrphanReason::Unowned => "unused, unowned".to_owned(),
             OrphanReason::Unused { days } => format!("unused, older than {days} days"),
+            OrphanReason::Deprecated { days } => {
+                format!("deprecated in the catalogue over {days} days ago, unused")
+            }
         };
         let owner = o
             .owner
