@@ -4,7 +4,7 @@
 //! and on PostgreSQL.
 
 use maison_bot::core::clock::Clock;
-use maison_bot::jobs::reminders;
+use maison_bot::jobs::{reminders, reports};
 use maison_command::Lang;
 use maison_tests::fake_slack::Call;
 use maison_tests::{Backend, BotTester, on_both_databases, reply_text, test_config};
@@ -161,10 +161,12 @@ on_both_databases! {
         bot.finish().await;
     }
 
-    /// The channel follows `[slack] channel_language`, whoever booked.
+    /// The channel follows `[slack] channel_language`, whoever booked: announcements and the
+    /// daily report.
     async fn the_channel_follows_its_own_language(backend: Backend) {
         let mut config = test_config();
         config.slack.channel_language = Lang::Ja;
+        config.reports.channel = Some("C0FLEET".into());
         let bot = BotTester::start_with(backend, config).await;
         let text = bot.command_text("U0ALICE", "book gpu02 1h").await;
         assert!(text.contains("Booked `gpu02`"), "{text}");
@@ -173,6 +175,27 @@ on_both_databases! {
         let text = announced.args["text"].as_str().unwrap();
         assert!(text.contains("<@U0ALICE> さんが `gpu02` の GPU 0 を 今日 "), "{text}");
         assert!(text.contains("で予約しました"), "{text}");
+
+        // The daily report in the channel is Japanese too, while `report day` follows its
+        // reader (English for Alice, whose Slack locale is not Japanese).
+        let slot = bot.clock.now().with_timezone(&chrono_tz::UTC) + chrono::Duration::days(1);
+        let queued = reports::post_daily(&bot.app, bot.clock.now(), slot).await.unwrap();
+        assert!(queued.contains("queued for C0FLEET"), "{queued}");
+        let posted = bot
+            .slack
+            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
+            .await;
+        let report = reply_text(&posted.args);
+        assert!(
+            report.contains("GPU フリートレポート") && report.contains("予約"),
+            "{report}"
+        );
+        assert!(!report.contains("booked"), "{report}");
+        let chart = bot.slack.expect("files.completeUploadExternal").await;
+        let title = chart.args["files"][0]["title"].as_str().unwrap_or_default();
+        assert!(title.starts_with("GPU 使用率"), "{title}");
+        let mine = bot.command_text("U0ALICE", "report day").await;
+        assert!(mine.contains("GPU fleet report"), "{mine}");
         bot.finish().await;
     }
 }

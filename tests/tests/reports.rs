@@ -173,6 +173,56 @@ fn daily_report_snapshot() {
     insta::assert_json_snapshot!(reply.to_slack_json());
 }
 
+/// The same report in Japanese (the channel's `[slack] channel_language = "ja"`, or `report day`
+/// by a Japanese reader), with every section filled: the same buttons, no English words left.
+#[test]
+fn the_daily_report_reads_in_japanese() {
+    use maison_bot::core::datasets::{DatasetsDay, HostDatasets, UnusedCopy};
+    use maison_command::Lang;
+    let mut data = sample_daily();
+    data.orphans[0].reason = OrphanReason::Deprecated { days: 30 };
+    data.stale[0].kept_until = Some(ts(30, 18));
+    data.datasets = DatasetsDay {
+        hosts: vec![HostDatasets {
+            host: "gpu01".into(),
+            complete: 3,
+            in_progress: 1,
+            bytes: 25_400_000_000,
+        }],
+        unused: vec![UnusedCopy {
+            label: "imagenet@v1".into(),
+            host: "gpu01".into(),
+            bytes: 7_400_000_000,
+            last_used: ts(2, 9),
+            owner: "U0ADMIN".into(),
+        }],
+        unused_days: 30,
+    };
+    let english = daily::build(&data);
+    let japanese = daily::build_in(&data, Lang::Ja);
+    let page = japanese.to_terminal();
+    insta::assert_snapshot!("daily_report_ja", page);
+    let actions = |reply: &maison_bot::core::render::Reply| -> Vec<(String, String)> {
+        reply
+            .buttons()
+            .map(|b| (b.action_id.clone(), b.value.clone()))
+            .collect()
+    };
+    assert_eq!(actions(&japanese), actions(&english));
+    for word in [
+        "booked",
+        "busy",
+        "Orphan",
+        "Remove",
+        "Stale",
+        "Datasets",
+        "Top users",
+        "days",
+    ] {
+        assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+    }
+}
+
 #[test]
 fn an_empty_fleet_still_reports_plainly() {
     let mut data = sample_daily();

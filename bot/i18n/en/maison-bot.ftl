@@ -400,3 +400,51 @@ catalog-launch-deprecated = :warning: `{ $label }` is deprecated.
 catalog-launch-deprecated-use = :warning: `{ $label }` is deprecated; use `{ $replacement }` instead.
 catalog-launch-pending = :hourglass: `{ $name }` is waiting for an admin to approve it for the catalogue; nothing was launched.
 catalog-the-config = the config
+
+## The daily report
+
+daily-header = GPU fleet report — { $day }
+daily-text = GPU fleet report for { $day }: { $booked } booked, { $busy } busy, { $idle } GPU-h booked but idle.
+daily-fleet = *Fleet:* { $hosts } hosts, { $gpus } GPUs ({ $capacity } GPU-h in the day)
+daily-booked = • Booked *{ $hours }* GPU-h ({ $share } of capacity)
+daily-busy = • Busy *{ $hours }* GPU-h ({ $share } of measured time), idle { $idle } GPU-h
+daily-booked-idle = • Booked but idle *{ $hours }* GPU-h ({ $share } of booked time)
+daily-more-hosts = … and { $count } more hosts not listed; the chart shows them all.
+daily-legend = Busy = a GPU-minute averaging at least { $pct }% utilisation. Chart: hosts × hours ({ $tz }), darker = busier, grey = no readings.
+daily-chart-title = GPU utilisation { $day }, hosts × hours
+daily-table-title = *GPU-hours per host*
+daily-column-host = host
+daily-column-gpus = GPUs
+daily-column-booked = booked
+daily-column-busy = busy
+daily-column-idle = idle
+daily-column-booked-idle = booked-idle
+daily-top-none = *Top users:* nobody booked or used a GPU.
+daily-top-title = *Top users*
+daily-top-line = { $rank }. { $user } — booked { $booked } GPU-h, used { $used } GPU-h (busy { $busy })
+daily-and-more = … and { $count } more
+daily-and-more-of = … and { $count } more ({ $total } in all)
+daily-datasets-title = *Datasets*
+daily-datasets-host = • `{ $host }`: { $copies ->
+        [one] { $copies } copy
+       *[other] { $copies } copies
+    }{ $copying }, { $size } on disk
+daily-datasets-copying = , { $count } being copied
+daily-unused-title = *Copies unused for { $days } days or more* (other copies remain)
+daily-unused-line = • `{ $label }` on `{ $host }`, { $size }, last used { $when } — { $owner }
+button-remove-dataset = Remove { $label } from { $host }
+daily-orphans-none = *Orphan images:* none — every image is in use, owned, or recent.
+daily-orphans-title = *Orphan images:* { $size } reclaimable — { $hosts }
+daily-orphan-dangling = dangling
+daily-orphan-unowned = unused, unowned
+daily-orphan-unused = unused, older than { $days } days
+daily-orphan-deprecated = deprecated in the catalogue over { $days } days ago, unused
+daily-orphan-owner = , owner { $owner }
+daily-orphan-line = • `{ $host }` `{ $name }` { $size } — { $why }{ $owner }, built { $when }
+button-remove-image = Remove { $name } ({ $host })
+daily-orphans-note = Remove is for admins; the host's agent refuses an image that has come into use since.
+daily-stale-none = *Stale containers:* none stopped for { $days } days or more.
+daily-stale-title = *Stale containers* (stopped { $days } days or more): { $count }
+daily-stale-unowned = unowned
+daily-stale-kept = , kept until { $when }
+daily-stale-line = • `{ $host }` `{ $name }` — stopped { $days } days, { $owner }{ $kept }

@@ -24,7 +24,7 @@ impl App {
                 let (from, to) = previous_day(slot);
                 let now = ctx.now.timestamp();
                 let data = load_daily(&self.db, &self.config, from, to, tz, now).await?;
-                daily::build(&data)
+                daily::build_in(&data, ctx.lang)
             }
             ReportPeriod::Week => {
                 let (from, to) = previous_days(slot, CAPACITY_DAYS);

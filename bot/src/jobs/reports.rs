@@ -60,8 +60,12 @@ pub async fn post_daily(
         app,
         now,
         &channel,
-        daily::build(&data),
-        Some(daily::chart_attachment(day, png)),
+        daily::build_in(&data, app.config.slack.channel_language),
+        Some(daily::chart_attachment(
+            day,
+            png,
+            app.config.slack.channel_language,
+        )),
         &format!("report:daily:{day}:{channel}"),
     )
     .await?;

@@ -59,7 +59,7 @@ pub fn when_in(ts: i64, now: i64, tz: Tz, lang: Lang) -> String {
 }
 
 /// The one-character weekday Japanese dates carry in brackets: `12月3日(水)`.
-fn japanese_weekday(weekday: Weekday) -> char {
+pub(crate) fn japanese_weekday(weekday: Weekday) -> char {
     match weekday {
         Weekday::Mon => '月',
         Weekday::Tue => '火',
@@ -157,7 +157,7 @@ fn sentences(parts: &[String], lang: Lang) -> String {
 }
 
 /// Items of a list in a sentence: `a, b` in English, `a、b` in Japanese.
-fn listed(items: &[String], lang: Lang) -> String {
+pub(crate) fn listed(items: &[String], lang: Lang) -> String {
     let separator = match lang {
         Lang::En => ", ",
         Lang::Ja => "、",

@@ -2,8 +2,10 @@
 //! booked but idle), the top users, orphan images with Remove buttons for admins, and stale
 //! containers. [`build`] turns loaded data into the message; [`heat_map`] into the chart.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use maison_command::Lang;
+use unicode_width::UnicodeWidthStr;
 
 use super::chart::{HeatMap, HeatRow};
 use super::{hours, pct};
@@ -12,8 +14,9 @@ use crate::core::datasets::DatasetsDay;
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
 use crate::core::message::Attachment;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
-use crate::core::replies::when;
+use crate::core::replies::{japanese_weekday, listed, when_in};
 use crate::core::units::size_text;
+use crate::tr;
 
 /// Lines of the per-host table (one section); more hosts are counted, not listed.
 const MAX_HOST_LINES: usize = 40;
@@ -75,8 +78,14 @@ pub struct UserDay {
 
 /// The message: a fleet summary, the host table, top users, orphans and stale containers.
 pub fn build(data: &DailyData) -> Reply {
-    let day = day_label(data.from, data.tz);
-    let mut blocks = vec![Block::Header(format!("GPU fleet report — {day}"))];
+    build_in(data, Lang::En)
+}
+
+/// [`build`] in `lang`: the channel's report in `[slack] channel_language`, `report day` in the
+/// reader's.
+pub fn build_in(data: &DailyData, lang: Lang) -> Reply {
+    let day = day_label_in(data.from, data.tz, lang);
+    let mut blocks = vec![Block::Header(tr!(lang, "daily-header", day = day.as_str()))];
 
     let gpus: u32 = data.hosts.iter().map(|h| h.gpus).sum();
     let capacity = u64::from(gpus) * ((data.to - data.from).max(0) as u64 / 60);
@@ -88,65 +97,83 @@ pub fn build(data: &DailyData) -> Reply {
         total(|h| h.booked_idle),
     );
     let idle = observed.saturating_sub(busy);
-    let summary = format!(
-        "*Fleet:* {} hosts, {gpus} GPUs ({} GPU-h in the day)\n\
-         • Booked *{}* GPU-h ({} of capacity)\n\
-         • Busy *{}* GPU-h ({} of measured time), idle {} GPU-h\n\
-         • Booked but idle *{}* GPU-h ({} of booked time)",
-        data.hosts.len(),
-        hours(capacity),
-        hours(booked),
-        pct(booked, capacity),
-        hours(busy),
-        pct(busy, observed),
-        hours(idle),
-        hours(booked_idle),
-        pct(booked_idle, booked),
-    );
-    blocks.push(Block::Section(summary));
+    let summary = [
+        tr!(
+            lang,
+            "daily-fleet",
+            hosts = data.hosts.len(),
+            gpus = gpus,
+            capacity = hours(capacity)
+        ),
+        tr!(
+            lang,
+            "daily-booked",
+            hours = hours(booked),
+            share = pct(booked, capacity)
+        ),
+        tr!(
+            lang,
+            "daily-busy",
+            hours = hours(busy),
+            share = pct(busy, observed),
+            idle = hours(idle)
+        ),
+        tr!(
+            lang,
+            "daily-booked-idle",
+            hours = hours(booked_idle),
+            share = pct(booked_idle, booked)
+        ),
+    ];
+    blocks.push(Block::Section(summary.join("\n")));
     if !data.hosts.is_empty() {
-        blocks.push(Block::Section(host_table(&data.hosts)));
+        blocks.push(Block::Section(host_table(&data.hosts, lang)));
         if data.hosts.len() > MAX_HOST_LINES {
-            blocks.push(Block::Context(format!(
-                "… and {} more hosts not listed; the chart shows them all.",
-                data.hosts.len() - MAX_HOST_LINES
+            blocks.push(Block::Context(tr!(
+                lang,
+                "daily-more-hosts",
+                count = data.hosts.len().saturating_sub(MAX_HOST_LINES)
             )));
         }
     }
-    blocks.push(Block::Context(format!(
-        "Busy = a GPU-minute averaging at least {}% utilisation. Chart: hosts × hours ({}), darker = busier, grey = no readings.",
-        data.busy_util_pct,
-        data.tz.name()
+    blocks.push(Block::Context(tr!(
+        lang,
+        "daily-legend",
+        pct = data.busy_util_pct,
+        tz = data.tz.name()
     )));
 
     blocks.push(Block::Divider);
-    blocks.push(Block::Section(top_users(&data.users)));
+    blocks.push(Block::Section(top_users(&data.users, lang)));
 
     blocks.push(Block::Divider);
-    blocks.extend(orphan_blocks(&data.orphans, data.now, data.tz));
+    blocks.extend(orphan_blocks(&data.orphans, data.now, data.tz, lang));
 
     blocks.push(Block::Divider);
-    blocks.push(Block::Section(stale_lines(data)));
+    blocks.push(Block::Section(stale_lines(data, lang)));
 
     if !data.datasets.hosts.is_empty() {
         blocks.push(Block::Divider);
-        blocks.extend(dataset_blocks(&data.datasets, data.now, data.tz));
+        blocks.extend(dataset_blocks(&data.datasets, data.now, data.tz, lang));
     }
 
-    let text = format!(
-        "GPU fleet report for {day}: {} booked, {} busy, {} GPU-h booked but idle.",
-        pct(booked, capacity),
-        pct(busy, observed),
-        hours(booked_idle)
+    let text = tr!(
+        lang,
+        "daily-text",
+        day = day.as_str(),
+        booked = pct(booked, capacity),
+        busy = pct(busy, observed),
+        idle = hours(booked_idle)
     );
     Reply::with_blocks(Visibility::InChannel, text, blocks)
 }
 
-/// The chart's PNG as shared with the channel's report of `day`.
-pub fn chart_attachment(day: NaiveDate, png: Vec<u8>) -> Attachment {
+/// The chart's PNG as shared with the channel's report of `day`. The chart itself holds only
+/// host names and numbers (its font is ASCII); its title is in the channel's language.
+pub fn chart_attachment(day: NaiveDate, png: Vec<u8>, lang: Lang) -> Attachment {
     Attachment {
         filename: format!("maison-utilisation-{day}.png"),
-        title: format!("GPU utilisation {day}, hosts × hours"),
+        title: tr!(lang, "daily-chart-title", day = day.to_string()),
         bytes: png,
     }
 }
@@ -194,38 +221,89 @@ pub fn heat_map(data: &DailyData) -> HeatMap {
 
 /// `Sun 29 Nov 2026`.
 pub fn day_label(from: i64, tz: Tz) -> String {
-    tz.from_utc_datetime(&utc(from).naive_utc())
-        .format("%a %-d %b %Y")
-        .to_string()
+    day_label_in(from, tz, Lang::En)
 }
 
-fn host_table(hosts: &[HostDay]) -> String {
-    let width = hosts
+/// [`day_label`] in `lang`: `2026年11月29日(日)` in Japanese.
+pub fn day_label_in(from: i64, tz: Tz, lang: Lang) -> String {
+    let at = tz.from_utc_datetime(&utc(from).naive_utc());
+    match lang {
+        Lang::En => at.format("%a %-d %b %Y").to_string(),
+        Lang::Ja => format!(
+            "{}年{}月{}日({})",
+            at.year(),
+            at.month(),
+            at.day(),
+            japanese_weekday(at.weekday())
+        ),
+    }
+}
+
+/// `text` padded to `width` terminal columns (a Japanese character takes two), on the left or
+/// the right, so that the monospace table lines up in either language.
+fn pad(text: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(text.width()));
+    if right {
+        format!("{fill}{text}")
+    } else {
+        format!("{text}{fill}")
+    }
+}
+
+fn host_table(hosts: &[HostDay], lang: Lang) -> String {
+    let header = [
+        tr!(lang, "daily-column-host"),
+        tr!(lang, "daily-column-gpus"),
+        tr!(lang, "daily-column-booked"),
+        tr!(lang, "daily-column-busy"),
+        tr!(lang, "daily-column-idle"),
+        tr!(lang, "daily-column-booked-idle"),
+    ];
+    let rows: Vec<[String; 6]> = hosts
         .iter()
         .take(MAX_HOST_LINES)
-        .map(|h| h.host.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 24);
-    let mut lines = vec![format!(
-        "{:<width$} {:>4} {:>7} {:>7} {:>7} {:>11}",
-        "host", "GPUs", "booked", "busy", "idle", "booked-idle"
-    )];
-    for h in hosts.iter().take(MAX_HOST_LINES) {
-        let name: String = h.host.chars().take(width).collect();
-        lines.push(format!(
-            "{name:<width$} {:>4} {:>7} {:>7} {:>7} {:>11}",
-            h.gpus,
-            hours(h.booked),
-            hours(h.busy),
-            hours(h.idle()),
-            hours(h.booked_idle)
-        ));
-    }
-    format!("*GPU-hours per host*\n```\n{}\n```", lines.join("\n"))
+        .map(|h| {
+            [
+                h.host.chars().take(24).collect(),
+                h.gpus.to_string(),
+                hours(h.booked),
+                hours(h.busy),
+                hours(h.idle()),
+                hours(h.booked_idle),
+            ]
+        })
+        .collect();
+    // The columns are at least as wide as the English table always was.
+    let minimum = [4, 4, 7, 7, 7, 11];
+    let widths: Vec<usize> = (0..6)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].width())
+                .chain([header[c].width().max(if c == 0 { 0 } else { minimum[c] })])
+                .max()
+                .unwrap_or(0)
+                .max(minimum[c])
+                .min(if c == 0 { 24 } else { usize::MAX })
+        })
+        .collect();
+    let line = |cells: &[String; 6]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| pad(cell, widths[c], c > 0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut lines = vec![line(&header)];
+    lines.extend(rows.iter().map(line));
+    format!(
+        "{}\n```\n{}\n```",
+        tr!(lang, "daily-table-title"),
+        lines.join("\n")
+    )
 }
 
-fn top_users(users: &[UserDay]) -> String {
+fn top_users(users: &[UserDay], lang: Lang) -> String {
     let mut ranked: Vec<&UserDay> = users
         .iter()
         .filter(|u| u.booked > 0 || u.held > 0)
@@ -236,65 +314,70 @@ fn top_users(users: &[UserDay]) -> String {
             .then_with(|| a.slack_user.cmp(&b.slack_user))
     });
     if ranked.is_empty() {
-        return "*Top users:* nobody booked or used a GPU.".to_owned();
+        return tr!(lang, "daily-top-none");
     }
-    let mut lines = vec!["*Top users*".to_owned()];
+    let mut lines = vec![tr!(lang, "daily-top-title")];
     for (i, u) in ranked.iter().take(MAX_TOP_USERS).enumerate() {
-        lines.push(format!(
-            "{}. {} — booked {} GPU-h, used {} GPU-h (busy {})",
-            i + 1,
-            mention(&u.slack_user),
-            hours(u.booked),
-            hours(u.held),
-            hours(u.busy)
+        lines.push(tr!(
+            lang,
+            "daily-top-line",
+            rank = i.saturating_add(1),
+            user = mention(&u.slack_user),
+            booked = hours(u.booked),
+            used = hours(u.held),
+            busy = hours(u.busy)
         ));
     }
     if ranked.len() > MAX_TOP_USERS {
-        lines.push(format!("… and {} more", ranked.len() - MAX_TOP_USERS));
+        lines.push(tr!(
+            lang,
+            "daily-and-more",
+            count = ranked.len().saturating_sub(MAX_TOP_USERS)
+        ));
     }
     lines.join("\n")
 }
 
 /// Copies and disk use per host, then the copies unused for a while, with Remove buttons for
 /// the largest (the click is refused unless the dataset's owner or an admin presses it).
-fn dataset_blocks(day: &DatasetsDay, now: i64, tz: Tz) -> Vec<Block> {
-    let mut lines = vec!["*Datasets*".to_owned()];
+fn dataset_blocks(day: &DatasetsDay, now: i64, tz: Tz, lang: Lang) -> Vec<Block> {
+    let mut lines = vec![tr!(lang, "daily-datasets-title")];
     for h in &day.hosts {
         let copying = if h.in_progress > 0 {
-            format!(", {} being copied", h.in_progress)
+            tr!(lang, "daily-datasets-copying", count = h.in_progress)
         } else {
             String::new()
         };
-        lines.push(format!(
-            "• `{}`: {} cop{}{copying}, {} on disk",
-            h.host,
-            h.complete,
-            if h.complete == 1 { "y" } else { "ies" },
-            size_text(h.bytes)
+        lines.push(tr!(
+            lang,
+            "daily-datasets-host",
+            host = h.host.as_str(),
+            copies = h.complete,
+            copying = copying,
+            size = size_text(h.bytes)
         ));
     }
     let mut blocks = vec![Block::Section(lines.join("\n"))];
     if day.unused.is_empty() {
         return blocks;
     }
-    let mut lines = vec![format!(
-        "*Copies unused for {} days or more* (other copies remain)",
-        day.unused_days
-    )];
+    let mut lines = vec![tr!(lang, "daily-unused-title", days = day.unused_days)];
     for u in day.unused.iter().take(MAX_UNUSED_DATASET_LINES) {
-        lines.push(format!(
-            "• `{}` on `{}`, {}, last used {} — {}",
-            u.label,
-            u.host,
-            size_text(u.bytes),
-            when(u.last_used, now, tz),
-            mention(&u.owner)
+        lines.push(tr!(
+            lang,
+            "daily-unused-line",
+            label = u.label.as_str(),
+            host = u.host.as_str(),
+            size = size_text(u.bytes),
+            when = when_in(u.last_used, now, tz, lang),
+            owner = mention(&u.owner)
         ));
     }
     if day.unused.len() > MAX_UNUSED_DATASET_LINES {
-        lines.push(format!(
-            "… and {} more",
-            day.unused.len() - MAX_UNUSED_DATASET_LINES
+        lines.push(tr!(
+            lang,
+            "daily-and-more",
+            count = day.unused.len().saturating_sub(MAX_UNUSED_DATASET_LINES)
         ));
     }
     blocks.push(Block::Section(lines.join("\n")));
@@ -304,7 +387,12 @@ fn dataset_blocks(day: &DatasetsDay, now: i64, tz: Tz) -> Vec<Block> {
         .take(MAX_REMOVE_BUTTONS)
         .map(|u| {
             Button::new(
-                format!("Remove {} from {}", u.label, u.host),
+                tr!(
+                    lang,
+                    "button-remove-dataset",
+                    label = u.label.as_str(),
+                    host = u.host.as_str()
+                ),
                 actions::REMOVE_DATASET_COPY,
                 format!("{} {}", u.label, u.host),
             )
@@ -315,11 +403,9 @@ fn dataset_blocks(day: &DatasetsDay, now: i64, tz: Tz) -> Vec<Block> {
     blocks
 }
 
-fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
+fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz, lang: Lang) -> Vec<Block> {
     if orphans.is_empty() {
-        return vec![Block::Section(
-            "*Orphan images:* none — every image is in use, owned, or recent.".to_owned(),
-        )];
+        return vec![Block::Section(tr!(lang, "daily-orphans-none"))];
     }
     let total: u64 = orphans.iter().map(|o| o.size_bytes).sum();
     let mut per_host: Vec<(String, u64)> = Vec::new();
@@ -334,38 +420,43 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
         .iter()
         .map(|(h, b)| format!("`{h}` {}", size_text(*b)))
         .collect();
-    let mut lines = vec![format!(
-        "*Orphan images:* {} reclaimable — {}",
-        size_text(total),
-        reclaim.join(", ")
+    let mut lines = vec![tr!(
+        lang,
+        "daily-orphans-title",
+        size = size_text(total),
+        hosts = listed(&reclaim, lang)
     )];
     for o in orphans.iter().take(MAX_ORPHAN_LINES) {
         let why = match o.reason {
-            OrphanReason::Dangling => "dangling".to_owned(),
-            OrphanReason::Unowned => "unused, unowned".to_owned(),
-            OrphanReason::Unused { days } => format!("unused, older than {days} days"),
+            OrphanReason::Dangling => tr!(lang, "daily-orphan-dangling"),
+            OrphanReason::Unowned => tr!(lang, "daily-orphan-unowned"),
+            OrphanReason::Unused { days } => tr!(lang, "daily-orphan-unused", days = days),
             OrphanReason::Deprecated { days } => {
-                format!("deprecated in the catalogue over {days} days ago, unused")
+                tr!(lang, "daily-orphan-deprecated", days = days)
             }
         };
         let owner = o
             .owner
             .as_deref()
-            .map(|u| format!(", owner {}", mention(u)))
+            .map(|u| tr!(lang, "daily-orphan-owner", owner = mention(u)))
             .unwrap_or_default();
-        lines.push(format!(
-            "• `{}` `{}` {} — {why}{owner}, built {}",
-            o.host,
-            o.name,
-            size_text(o.size_bytes),
-            when(o.created_at, now, tz)
+        lines.push(tr!(
+            lang,
+            "daily-orphan-line",
+            host = o.host.as_str(),
+            name = o.name.as_str(),
+            size = size_text(o.size_bytes),
+            why = why,
+            owner = owner,
+            when = when_in(o.created_at, now, tz, lang)
         ));
     }
     if orphans.len() > MAX_ORPHAN_LINES {
-        lines.push(format!(
-            "… and {} more ({} in all)",
-            orphans.len() - MAX_ORPHAN_LINES,
-            orphans.len()
+        lines.push(tr!(
+            lang,
+            "daily-and-more-of",
+            count = orphans.len().saturating_sub(MAX_ORPHAN_LINES),
+            total = orphans.len()
         ));
     }
     let buttons: Vec<Button> = orphans
@@ -374,7 +465,12 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
         .map(|o| {
             let name: String = o.name.chars().take(40).collect();
             Button::new(
-                format!("Remove {name} ({})", o.host),
+                tr!(
+                    lang,
+                    "button-remove-image",
+                    name = name.as_str(),
+                    host = o.host.as_str()
+                ),
                 actions::REMOVE_IMAGE,
                 format!("{}/{}", o.host, o.id),
             )
@@ -384,43 +480,51 @@ fn orphan_blocks(orphans: &[OrphanImage], now: i64, tz: Tz) -> Vec<Block> {
     vec![
         Block::Section(lines.join("\n")),
         Block::Actions(buttons),
-        Block::Context(
-            "Remove is for admins; the host's agent refuses an image that has come into use since."
-                .to_owned(),
-        ),
+        Block::Context(tr!(lang, "daily-orphans-note")),
     ]
 }
 
-fn stale_lines(data: &DailyData) -> String {
+fn stale_lines(data: &DailyData, lang: Lang) -> String {
     if data.stale.is_empty() {
-        return format!(
-            "*Stale containers:* none stopped for {} days or more.",
-            data.stale_container_days
-        );
+        return tr!(lang, "daily-stale-none", days = data.stale_container_days);
     }
-    let mut lines = vec![format!(
-        "*Stale containers* (stopped {} days or more): {}",
-        data.stale_container_days,
-        data.stale.len()
+    let mut lines = vec![tr!(
+        lang,
+        "daily-stale-title",
+        days = data.stale_container_days,
+        count = data.stale.len()
     )];
     for s in data.stale.iter().take(MAX_STALE_LINES) {
         let owner = match &s.owner {
             Some(u) => mention(u),
-            None => "unowned".to_owned(),
+            None => tr!(lang, "daily-stale-unowned"),
         };
         let kept = s
             .kept_until
-            .map(|k| format!(", kept until {}", when(k, data.now, data.tz)))
+            .map(|k| {
+                tr!(
+                    lang,
+                    "daily-stale-kept",
+                    when = when_in(k, data.now, data.tz, lang)
+                )
+            })
             .unwrap_or_default();
-        lines.push(format!(
-            "• `{}` `{}` — stopped {} days, {owner}{kept}",
-            s.host,
-            s.name,
-            (data.now - s.stopped_since).max(0) / 86_400
+        lines.push(tr!(
+            lang,
+            "daily-stale-line",
+            host = s.host.as_str(),
+            name = s.name.as_str(),
+            days = (data.now - s.stopped_since).max(0).div_euclid(86_400),
+            owner = owner,
+            kept = kept
         ));
     }
     if data.stale.len() > MAX_STALE_LINES {
-        lines.push(format!("… and {} more", data.stale.len() - MAX_STALE_LINES));
+        lines.push(tr!(
+            lang,
+            "daily-and-more",
+            count = data.stale.len().saturating_sub(MAX_STALE_LINES)
+        ));
     }
     lines.join("\n")
 }
@@ -464,7 +568,7 @@ mod dataset_tests {
         let reply = Reply::with_blocks(
             Visibility::InChannel,
             "datasets",
-            dataset_blocks(&day, now, chrono_tz::UTC),
+            dataset_blocks(&day, now, chrono_tz::UTC, Lang::En),
         );
         insta::assert_snapshot!(reply.to_terminal());
         let buttons: Vec<(&str, &str)> = reply
