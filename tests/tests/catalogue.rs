@@ -2,6 +2,7 @@
 //! PostgreSQL: the config's house images seed it; `image publish` asks the admins by DM; only an
 //! admin's Approve makes the short name launch the published image (by id); a name, a version
 //! and a house name are never published over; someone else's or an unowned image is refused;
+//! `images` shows each name's current version and the images made from it;
 //! `image deprecate` keeps launches working with a warning and, once the orphan days have
 //! passed, the daily report lists the unused deprecated version as an orphan. (The real
 //! agents and Docker run the same flow in `images_e2e`; Socket Mode in `socket_mode`.)
@@ -12,8 +13,9 @@ mod fake_agent;
 use std::sync::Arc;
 
 use chrono::Duration;
-use fake_agent::{FakeAgent, hex_id, image, settle};
-use maison_agent_api::{ImageSource, ResourceLimits};
+use fake_agent::{FakeAgent, container, hex_id, image, settle};
+use maison_agent_api::images::provenance;
+use maison_agent_api::{ContainerState, ImageSource, ResourceLimits};
 use maison_bot::config::{CatalogImage, Config};
 use maison_bot::core::actions;
 use maison_bot::core::catalogue::CatalogStatus;
@@ -29,8 +31,38 @@ use maison_tests::{
 async fn start(backend: Backend) -> (BotTester, Arc<FakeAgent>) {
     let gpu01 = Arc::new(FakeAgent::new("gpu01", 2));
     let created = test_start() - Duration::days(1);
+    // Alice saved her container of `alice/resnet:v1` as `alice/resnet-tuned:1`, which a
+    // container of hers runs.
+    let mut tuned = image(
+        "tuned",
+        &["alice/resnet-tuned:1"],
+        3,
+        Some("U0ALICE"),
+        created,
+        &[hex_id("alice-c2")],
+    );
+    for (key, value) in [
+        (
+            provenance::PARENT_ID,
+            format!("sha256:{}", hex_id("resnet1")),
+        ),
+        (provenance::PARENT, "alice/resnet:v1".to_owned()),
+        (provenance::HOW, "save".to_owned()),
+        (provenance::CONTAINER, "alice-c1".to_owned()),
+    ] {
+        tuned.labels.insert(key.into(), value);
+    }
     gpu01.edit(|s| {
+        s.containers = vec![container(
+            "alice-c2",
+            Some("U0ALICE"),
+            ContainerState::Running,
+            "Up 2 hours",
+            created,
+            &[],
+        )];
         s.images = vec![
+            tuned,
             image(
                 "resnet1",
                 &["alice/resnet:v1"],
@@ -178,6 +210,10 @@ on_both_databases! {
         assert!(
             listed.contains("*resnet* v1 `alice/resnet:v1` by <@U0ALICE>")
                 && listed.contains("ResNet-50 trainer")
+                && listed.contains("↳ made from it: `alice/resnet-tuned:1` (<@U0ALICE>)")
+                && listed.contains(
+                    "in use by <@U0ALICE>; made by saving `alice-c1` (from `alice/resnet:v1`)"
+                )
                 && listed.contains("*pytorch* 2.5 `registry.lan/house/pytorch:2.5`"),
             "{listed}"
         );
@@ -282,7 +318,8 @@ on_both_databases! {
             [format!("sha256:{}", hex_id("resnet2")), format!("sha256:{}", hex_id("resnet1"))]
         );
 
-        // Unused: listed as an orphan once deprecated for the report's orphan days; v2 is not.
+        // Unused: listed as an orphan once deprecated for the report's orphan days (v2 is
+        // current), unless an image in use was made from it.
         let orphans = |days: i64| {
             let bot = &bot;
             async move {
@@ -292,12 +329,17 @@ on_both_databases! {
                 let catalog = bot.db().catalog().await.unwrap();
                 maison_bot::core::inventory::orphan_images(&images, &[], &catalog, now.timestamp(), 30)
                     .into_iter()
-                    .filter(|o| o.name.starts_with("alice/"))
+                    .filter(|o| o.name.starts_with("alice/resnet:"))
                     .map(|o| (o.name, o.reason))
                     .collect::<Vec<_>>()
             }
         };
         assert_eq!(orphans(29).await, []);
+        assert_eq!(orphans(31).await, [], "alice/resnet-tuned:1, made from it, is in use");
+        gpu01.edit(|s| {
+            s.containers.clear();
+            s.images.iter_mut().for_each(|i| i.used_by.clear());
+        });
         assert_eq!(
             orphans(31).await,
             [("alice/resnet:v1".to_owned(), OrphanReason::Deprecated { days: 30 })]

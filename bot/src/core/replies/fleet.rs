@@ -9,7 +9,7 @@ use maison_command::Lang;
 use super::{listed, sentences, when, when_in};
 use crate::core::actions;
 use crate::core::booking::BookingView;
-use crate::core::catalogue::{Catalog, CatalogOrigin};
+use crate::core::catalogue::{Catalog, CatalogOrigin, CatalogVersion};
 use crate::core::fleet::{
     ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, Owner, Removal,
     image_shown, short_id,
@@ -20,6 +20,8 @@ use crate::core::units::size_text;
 
 /// Long lists are cut here, with a count of what was left out (Slack caps a message at 50 blocks).
 const MAX_LISTED: usize = 40;
+/// Images made from one catalogue version named in `images`; the rest are counted.
+const MAX_DERIVED: usize = 5;
 
 fn owner_text(owner: &Option<Owner>) -> String {
     owner_text_in(owner, Lang::En)
@@ -814,6 +816,10 @@ pub fn images(
         } else if current.deprecated_at.is_some() {
             line.push_str(" — deprecated");
         }
+        let derived = derived_from(current, images);
+        if !derived.is_empty() {
+            line.push_str(&format!("\n      ↳ made from it: {}", derived.join(", ")));
+        }
         let older: Vec<String> = catalog
             .of(name)
             .filter(|v| v.id != current.id && v.is_approved())
@@ -868,8 +874,11 @@ pub fn images(
             let mut owners: Vec<String> = i.users.iter().map(|c| owner_text(&c.owner)).collect();
             owners.sort();
             owners.dedup();
+            let history = super::images::provenance_line(&i.image.labels, Lang::En)
+                .map(|line| format!("; {line}"))
+                .unwrap_or_default();
             format!(
-                "• `{name}` on `{}` ({}) — in use by {}",
+                "• `{name}` on `{}` ({}) — in use by {}{history}",
                 i.host,
                 size_text(i.image.size_bytes),
                 owners.join(", ")
@@ -889,6 +898,42 @@ pub fn images(
         )));
     }
     Reply::with_blocks(Visibility::Ephemeral, "Images".to_owned(), blocks)
+}
+
+/// The images Maison made from a catalogue version (saved from a container of it, or built
+/// on it), by name and who made them, each once however many hosts hold it.
+fn derived_from(version: &CatalogVersion, images: &[LocatedImage]) -> Vec<String> {
+    let ids: Vec<&str> = images
+        .iter()
+        .filter(|i| version.is_image(&i.image.id, &i.image.tags))
+        .map(|i| i.image.id.as_str())
+        .collect();
+    let mut made: Vec<String> = images
+        .iter()
+        .filter(|i| {
+            i.image
+                .labels
+                .get(maison_agent_api::images::provenance::PARENT_ID)
+                .is_some_and(|parent| ids.contains(&parent.as_str()))
+        })
+        .map(|i| {
+            let name = i
+                .image
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| short_id(&i.image.id));
+            format!("`{name}` ({})", owner_text(&i.owner))
+        })
+        .collect();
+    made.sort();
+    made.dedup();
+    if made.len() > MAX_DERIVED {
+        let more = made.len() - MAX_DERIVED;
+        made.truncate(MAX_DERIVED);
+        made.push(format!("{more} more"));
+    }
+    made
 }
 
 type HostRow<'a> = (&'a Host, Option<Result<HostInfo, String>>);
