@@ -217,6 +217,12 @@ on_both_databases! {
                 && listed.contains("*pytorch* 2.5 `registry.lan/house/pytorch:2.5`"),
             "{listed}"
         );
+        let who = bot.command_text("U0BOB", "who alice/resnet:v1").await;
+        assert!(
+            who.contains("• in the catalogue as `resnet:v1`")
+                && who.contains("• made from it: `alice/resnet-tuned:1` (`gpu01`)"),
+            "{who}"
+        );
         let audit = bot.db().audit_log().await.unwrap();
         assert!(audit.iter().any(|a| a.action == "image publish" && a.outcome == "pending"));
         assert!(audit

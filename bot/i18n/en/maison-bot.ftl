@@ -223,6 +223,8 @@ who-image-created = • created { $when } · id `{ $id }`
 who-image-unused = unused
 who-image-used-by = used by { $containers }
 who-image-user = `{ $name }` ({ $owner })
+who-image-catalog = • in the catalogue as { $versions }
+who-image-made-from = • made from it: { $images }
 
 hosts-title = Hosts
 hosts-state-drained = :construction: drained

@@ -223,6 +223,8 @@ who-image-created = • 作成: { $when } · ID `{ $id }`
 who-image-unused = 未使用
 who-image-used-by = 使用中: { $containers }
 who-image-user = `{ $name }`（{ $owner }）
+who-image-catalog = • カタログ: { $versions }
+who-image-made-from = • これをもとに作られたイメージ: { $images }
 
 hosts-title = ホスト
 hosts-state-drained = :construction: メンテナンス中

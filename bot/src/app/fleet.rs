@@ -313,6 +313,10 @@ impl App {
             )),
             many => Ok(fleet_replies::who_images(
                 many,
+                &fleet_replies::Lineage {
+                    images: &images.items,
+                    catalog: &self.db.catalog().await?,
+                },
                 ctx.now.timestamp(),
                 ctx.tz,
                 ctx.lang,

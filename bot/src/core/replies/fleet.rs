@@ -540,7 +540,58 @@ fn cpus_text(millis: u64, lang: Lang) -> String {
     }
 }
 
-pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz, lang: Lang) -> Reply {
+/// What `who <image>` says about where an image stands: the fleet's images (to find those
+/// made from it) and the catalogue (to name the versions it is).
+pub struct Lineage<'a> {
+    pub images: &'a [LocatedImage],
+    pub catalog: &'a Catalog,
+}
+
+impl Lineage<'_> {
+    /// The catalogue versions an image is, as `name:version`.
+    fn versions_of(&self, image: &LocatedImage) -> Vec<String> {
+        self.catalog
+            .versions()
+            .iter()
+            .filter(|v| v.is_approved() && v.is_image(&image.image.id, &image.image.tags))
+            .map(|v| format!("`{}`", v.label()))
+            .collect()
+    }
+
+    /// The images Maison made from it (its id as their `parent_id`), on any host.
+    fn made_from(&self, image: &LocatedImage) -> Vec<String> {
+        let mut made: Vec<String> = self
+            .images
+            .iter()
+            .filter(|i| {
+                i.image
+                    .labels
+                    .get(maison_agent_api::images::provenance::PARENT_ID)
+                    .is_some_and(|parent| *parent == image.image.id)
+            })
+            .map(|i| {
+                let name = i
+                    .image
+                    .tags
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| short_id(&i.image.id));
+                format!("`{name}` (`{}`)", i.host)
+            })
+            .collect();
+        made.sort();
+        made.dedup();
+        made
+    }
+}
+
+pub fn who_images(
+    found: &[&LocatedImage],
+    lineage: &Lineage<'_>,
+    now: i64,
+    tz: Tz,
+    lang: Lang,
+) -> Reply {
     let mut sections = Vec::new();
     for i in found.iter().take(10) {
         let name = i
@@ -586,7 +637,26 @@ pub fn who_images(found: &[&LocatedImage], now: i64, tz: Tz, lang: Lang) -> Repl
             when = when_in(i.image.created.timestamp(), now, tz, lang),
             id = short_id(&i.image.id)
         );
-        sections.push(format!("{heading}\n{owner}\n{created}{history}\n• {used}"));
+        let mut section = format!("{heading}\n{owner}\n{created}{history}\n• {used}");
+        let versions = lineage.versions_of(i);
+        if !versions.is_empty() {
+            section.push('\n');
+            section.push_str(&crate::tr!(
+                lang,
+                "who-image-catalog",
+                versions = listed(&versions, lang)
+            ));
+        }
+        let made = lineage.made_from(i);
+        if !made.is_empty() {
+            section.push('\n');
+            section.push_str(&crate::tr!(
+                lang,
+                "who-image-made-from",
+                images = listed(&made, lang)
+            ));
+        }
+        sections.push(section);
     }
     Reply::ephemeral(sections.join("\n\n"))
 }
@@ -1122,6 +1192,40 @@ pub(crate) mod tests {
             owner: None,
             users: vec![mine.clone()],
         };
+        // `pytorch:2.3` is a house image, and Alice saved an image from it on gpu02.
+        let mut derived = image.clone();
+        derived.host = "gpu02".into();
+        derived.image.id = "sha256:fedcba987654".into();
+        derived.image.tags = vec!["alice/tuned:v1".into()];
+        derived.image.labels.insert(
+            maison_agent_api::images::provenance::PARENT_ID.into(),
+            image.image.id.clone(),
+        );
+        let catalog = Catalog::new(vec![crate::core::catalogue::CatalogVersion {
+            id: 1,
+            name: "pytorch".into(),
+            version: "2.3".into(),
+            reference: "pytorch:2.3".into(),
+            image_id: None,
+            source_name: None,
+            source_host: None,
+            description: String::new(),
+            project: None,
+            origin: CatalogOrigin::Config,
+            status: crate::core::catalogue::CatalogStatus::Approved,
+            requested_by: "config".into(),
+            requester_name: "the config".into(),
+            created_at: 0,
+            decided_by: None,
+            decided_at: None,
+            deprecated_at: None,
+            replaced_by: None,
+        }]);
+        let fleet_images = [image.clone(), derived];
+        let lineage = Lineage {
+            images: &fleet_images,
+            catalog: &catalog,
+        };
         let down = [("gpu02".to_owned(), "timeout".to_owned())];
         let host = |name: &str, drained: bool| Host {
             name: name.into(),
@@ -1231,7 +1335,7 @@ pub(crate) mod tests {
                 removed(&mine, Removal::Remove, lang),
                 who_container(&mine, Some(NOW - 600), NOW, TZ, lang),
                 who_container(&stray, None, NOW, TZ, lang),
-                who_images(&[&image], NOW, TZ, lang),
+                who_images(&[&image], &lineage, NOW, TZ, lang),
                 hosts(&rows, NOW, TZ, lang),
                 host_state_changed("gpu02", true, lang),
                 host_state_changed("gpu02", false, lang),
