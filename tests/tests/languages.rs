@@ -161,8 +161,8 @@ on_both_databases! {
         bot.finish().await;
     }
 
-    /// The channel follows `[slack] channel_language`, whoever booked: announcements and the
-    /// daily report.
+    /// The channel follows `[slack] channel_language`, whoever booked: announcements, the daily
+    /// report and the weekly capacity report.
     async fn the_channel_follows_its_own_language(backend: Backend) {
         let mut config = test_config();
         config.slack.channel_language = Lang::Ja;
@@ -196,6 +196,16 @@ on_both_databases! {
         assert!(title.starts_with("GPU 使用率"), "{title}");
         let mine = bot.command_text("U0ALICE", "report day").await;
         assert!(mine.contains("GPU fleet report"), "{mine}");
+        let queued = reports::post_capacity(&bot.app, bot.clock.now(), slot).await.unwrap();
+        assert!(queued.contains("queued for C0FLEET"), "{queued}");
+        let posted = bot
+            .slack
+            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
+            .await;
+        let report = reply_text(&posted.args);
+        assert!(report.contains("GPU キャパシティ") && report.contains("予測:"), "{report}");
+        let mine = bot.command_text("U0ALICE", "report week").await;
+        assert!(mine.contains("GPU capacity"), "{mine}");
         bot.finish().await;
     }
 }

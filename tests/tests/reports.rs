@@ -491,6 +491,23 @@ fn capacity_report_counts_the_wait_list() {
     // Without a wait-list, no section.
     let quiet = weekly::build(&weekly::summarize(&capacity_input())).to_terminal();
     assert!(!quiet.contains("Wait-list"), "{quiet}");
+
+    // The same week in Japanese (the channel's `channel_language = "ja"`, or `report week` by
+    // a Japanese reader), with a forecast: no English left but names and numbers.
+    input.weekly_peaks = (0..16).map(|w| 1.0 + w as f64 * 0.125).collect();
+    let page = weekly::build_in(&weekly::summarize(&input), maison_command::Lang::Ja).to_terminal();
+    insta::assert_snapshot!("capacity_report_ja", page);
+    for word in [
+        "GPU-h",
+        "booked",
+        "Forecast",
+        "Wait-list",
+        "refused",
+        "peak",
+        "days",
+    ] {
+        assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+    }
 }
 
 /// The report ends with the forecast: when peak demand passes the fleet's GPUs.

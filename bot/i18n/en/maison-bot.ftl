@@ -450,3 +450,35 @@ daily-stale-title = *Stale containers* (stopped { $days } days or more): { $coun
 daily-stale-unowned = unowned
 daily-stale-kept = , kept until { $when }
 daily-stale-line = • `{ $host }` `{ $name }` — stopped { $days } days, { $owner }{ $kept }
+
+## The weekly capacity report, and its forecast
+
+weekly-header = GPU capacity — { $from } to { $to }
+weekly-text = GPU capacity { $from } to { $to }: { $verdict }
+weekly-no-gpus = No bookable GPUs: nothing to judge.
+weekly-enough = Capacity was enough: no booking was refused and some GPU was always free on all { $days } days.
+weekly-over = Demand exceeded capacity on { $over } of { $days } days{ $hint }.
+weekly-over-hint = , yet { $share }% of booked time was idle: reclaim idle bookings before buying
+weekly-at = ({ $when })
+weekly-fleet = • Fleet: { $hosts } hosts, { $gpus } GPUs, { $hours } hours
+weekly-peak-demand = • Peak concurrent demand: *{ $peak } of { $gpus }* GPUs booked at once{ $at }
+weekly-peak-use = • Peak use: { $busy } GPUs busy on average in one hour{ $at }
+weekly-full = • Every GPU booked: *{ $full }* of { $hours } hours ({ $share })
+weekly-refused = • Refused for lack of GPUs: *{ $refusals }* request(s) from { $users } person(s), { $asked } GPU-h asked
+weekly-booked = • Booked { $booked } GPU-h, busy { $busy } GPU-h; booked but idle *{ $idle }* GPU-h ({ $share } of measured booked time)
+weekly-forecast = *Forecast:* { $sentence }
+weekly-wait-title = *Wait-list*
+weekly-wait-served = • Got GPUs after waiting: *{ $served }* request(s), wait p50 { $p50 } · p90 { $p90 }
+weekly-wait-unserved = • Left without GPUs: *{ $unserved }* request(s), *{ $unmet }* GPU-h unmet
+weekly-wait-offers = • Offers accepted / declined / expired: { $accepted } / { $declined } / { $expired }
+weekly-wait-idle = • GPU-minutes left free while someone waited: *{ $minutes }*
+weekly-column-day = day
+weekly-column-refused = refused
+weekly-column-full = full hours
+weekly-column-peak = peak
+weekly-legend = Demand exceeds capacity on a day with a refused booking or an hour with every GPU booked. Busy from hourly rollups; booked-but-idle counted per host and hour. Days in { $tz }.
+forecast-not-enough = Not enough history for a forecast yet: { $weeks } week(s) of data, { $needed } needed.
+forecast-already-over = Peak demand already reaches the fleet's { $capacity } GPUs (based on { $weeks } weeks).
+forecast-not-expected = At the current trend, peak demand stays below the fleet's { $capacity } GPUs for the next { $horizon } weeks (based on { $weeks } weeks).
+forecast-crosses = At the current trend, peak demand passes the fleet's { $capacity } GPUs in the week of { $week } (80 % interval: { $interval }; based on { $weeks } weeks).
+forecast-later = later

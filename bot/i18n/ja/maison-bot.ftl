@@ -447,3 +447,35 @@ daily-stale-title = *放置コンテナ*（{ $days } 日以上停止）: { $coun
 daily-stale-unowned = 持ち主なし
 daily-stale-kept = 、{ $when } まで保持
 daily-stale-line = • `{ $host }` `{ $name }` — { $days } 日間停止、{ $owner }{ $kept }
+
+## 週次キャパシティレポートと予測
+
+weekly-header = GPU キャパシティ — { $from }〜{ $to }
+weekly-text = GPU キャパシティ { $from }〜{ $to }: { $verdict }
+weekly-no-gpus = 予約できる GPU がないため、判断できません。
+weekly-enough = キャパシティは足りていました。{ $days } 日間、予約が断られたことはなく、常にどこかの GPU が空いていました。
+weekly-over = { $days } 日のうち { $over } 日は、需要がキャパシティを上回りました{ $hint }。
+weekly-over-hint = 。ただし予約時間の { $share }% は空いていたので、購入の前に使われていない予約を見直してください
+weekly-at = （{ $when }）
+weekly-fleet = • フリート: ホスト { $hosts } 台、GPU { $gpus } 基、{ $hours } 時間
+weekly-peak-demand = • 同時需要のピーク: *GPU { $gpus } 基中 { $peak } 基* が同時に予約{ $at }
+weekly-peak-use = • 使用のピーク: 1 時間平均で GPU { $busy } 基が稼働{ $at }
+weekly-full = • 全 GPU が予約済み: { $hours } 時間中 *{ $full }* 時間（{ $share }）
+weekly-refused = • GPU 不足で断った予約: { $users } 人から *{ $refusals }* 件、計 { $asked } GPU 時間
+weekly-booked = • 予約 { $booked } GPU 時間、稼働 { $busy } GPU 時間。予約されたまま空き *{ $idle }* GPU 時間（計測した予約時間の { $share }）
+weekly-forecast = *予測:* { $sentence }
+weekly-wait-title = *待ち行列*
+weekly-wait-served = • 待ったあと GPU を得た依頼: *{ $served }* 件、待ち時間の中央値 { $p50 } · 90 パーセンタイル { $p90 }
+weekly-wait-unserved = • GPU を得られずに抜けた依頼: *{ $unserved }* 件、満たせなかった需要 *{ $unmet }* GPU 時間
+weekly-wait-offers = • 提案の承諾 / 辞退 / 期限切れ: { $accepted } / { $declined } / { $expired }
+weekly-wait-idle = • 誰かが待っている間に空いていた GPU 分: *{ $minutes }*
+weekly-column-day = 日
+weekly-column-refused = 断った数
+weekly-column-full = 満杯の時間
+weekly-column-peak = ピーク
+weekly-legend = 予約を断った日、または全 GPU が予約済みの時間があった日を「需要がキャパシティを上回った日」と数えます。稼働は 1 時間ごとの集計から、予約中の空きはホスト・時間ごとに数えます。日付は { $tz } です。
+forecast-not-enough = 予測にはまだ履歴が足りません（データ { $weeks } 週、必要 { $needed } 週）。
+forecast-already-over = 需要のピークはすでにフリートの GPU { $capacity } 基に達しています（{ $weeks } 週のデータから）。
+forecast-not-expected = 今の傾向では、今後 { $horizon } 週、需要のピークはフリートの GPU { $capacity } 基を下回ります（{ $weeks } 週のデータから）。
+forecast-crosses = 今の傾向では、{ $week }の週に需要のピークがフリートの GPU { $capacity } 基を超えます（80 % 区間: { $interval }、{ $weeks } 週のデータから）。
+forecast-later = それ以降

@@ -29,7 +29,7 @@ impl App {
             ReportPeriod::Week => {
                 let (from, to) = previous_days(slot, CAPACITY_DAYS);
                 let input = load_capacity(&self.db, &self.config, from, to, tz).await?;
-                weekly::build(&weekly::summarize(&input))
+                weekly::build_in(&weekly::summarize(&input), ctx.lang)
             }
             ReportPeriod::Month => {
                 let month = monthly::previous_month(slot.date_naive());

@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 const SECTION_TEXT_LIMIT: usize = 3000;
 /// Slack limits a message to 50 blocks.
 const MAX_BLOCKS: usize = 50;
+/// Slack limits a header's text to 150 characters and a button's to 75. Slack counts
+/// characters, not bytes: a Japanese character is one, though UTF-8 spends three on it.
+const HEADER_TEXT_LIMIT: usize = 150;
+const BUTTON_TEXT_LIMIT: usize = 75;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
@@ -163,7 +167,7 @@ impl Block {
         match self {
             Block::Header(text) => json!({
                 "type": "header",
-                "text": {"type": "plain_text", "text": truncate(text, 150), "emoji": true},
+                "text": {"type": "plain_text", "text": truncate(text, HEADER_TEXT_LIMIT), "emoji": true},
             }),
             Block::Section(text) => json!({
                 "type": "section",
@@ -204,7 +208,7 @@ impl Button {
     fn to_slack_json(&self) -> Value {
         let mut button = json!({
             "type": "button",
-            "text": {"type": "plain_text", "text": self.label},
+            "text": {"type": "plain_text", "text": truncate(&self.label, BUTTON_TEXT_LIMIT)},
             "action_id": self.action_id,
             "value": self.value,
         });
@@ -376,6 +380,37 @@ mod tests {
             SECTION_TEXT_LIMIT
         );
         assert_eq!(blocks[49]["elements"][0]["text"], "… and 12 more not shown");
+    }
+
+    /// Japanese text is measured as Slack measures it, in characters: a section of 3,000
+    /// Japanese characters (9,000 bytes) is sent whole, one more is cut; headers and button
+    /// labels likewise.
+    #[test]
+    fn japanese_text_is_counted_in_characters() {
+        let whole = "予".repeat(SECTION_TEXT_LIMIT);
+        let over = "約".repeat(SECTION_TEXT_LIMIT + 1);
+        let label = "削".repeat(BUTTON_TEXT_LIMIT + 5);
+        let blocks = vec![
+            Block::Header("表".repeat(HEADER_TEXT_LIMIT + 1)),
+            Block::Section(whole.clone()),
+            Block::Section(over),
+            Block::Actions(vec![Button::new(label, "a", "v")]),
+        ];
+        let json = Reply::with_blocks(Visibility::Ephemeral, "t", blocks).to_slack_json();
+        let text = |i: usize| {
+            json["blocks"][i]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(text(0).chars().count(), HEADER_TEXT_LIMIT);
+        assert_eq!(text(1), whole);
+        assert_eq!(text(2).chars().count(), SECTION_TEXT_LIMIT);
+        assert!(text(2).ends_with('…'));
+        let button = json["blocks"][3]["elements"][0]["text"]["text"]
+            .as_str()
+            .unwrap();
+        assert_eq!(button.chars().count(), BUTTON_TEXT_LIMIT);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub async fn post_capacity(
         app,
         now,
         &channel,
-        weekly::build(&summary),
+        weekly::build_in(&summary, app.config.slack.channel_language),
         None,
         &format!("report:capacity:{}:{channel}", slot.date_naive()),
     )

@@ -5,10 +5,9 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use maison_command::Lang;
-use unicode_width::UnicodeWidthStr;
 
 use super::chart::{HeatMap, HeatRow};
-use super::{hours, pct};
+use super::{column_widths, hours, pct, table_line};
 use crate::core::actions;
 use crate::core::datasets::DatasetsDay;
 use crate::core::inventory::{OrphanImage, OrphanReason, StaleContainer};
@@ -239,17 +238,6 @@ pub fn day_label_in(from: i64, tz: Tz, lang: Lang) -> String {
     }
 }
 
-/// `text` padded to `width` terminal columns (a Japanese character takes two), on the left or
-/// the right, so that the monospace table lines up in either language.
-fn pad(text: &str, width: usize, right: bool) -> String {
-    let fill = " ".repeat(width.saturating_sub(text.width()));
-    if right {
-        format!("{fill}{text}")
-    } else {
-        format!("{text}{fill}")
-    }
-}
-
 fn host_table(hosts: &[HostDay], lang: Lang) -> String {
     let header = [
         tr!(lang, "daily-column-host"),
@@ -274,28 +262,9 @@ fn host_table(hosts: &[HostDay], lang: Lang) -> String {
         })
         .collect();
     // The columns are at least as wide as the English table always was.
-    let minimum = [4, 4, 7, 7, 7, 11];
-    let widths: Vec<usize> = (0..6)
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].width())
-                .chain([header[c].width().max(if c == 0 { 0 } else { minimum[c] })])
-                .max()
-                .unwrap_or(0)
-                .max(minimum[c])
-                .min(if c == 0 { 24 } else { usize::MAX })
-        })
-        .collect();
-    let line = |cells: &[String; 6]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| pad(cell, widths[c], c > 0))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut lines = vec![line(&header)];
-    lines.extend(rows.iter().map(line));
+    let widths = column_widths(&header, rows.iter(), [4, 4, 7, 7, 7, 11]);
+    let mut lines = vec![table_line(&header, &widths)];
+    lines.extend(rows.iter().map(|cells| table_line(cells, &widths)));
     format!(
         "{}\n```\n{}\n```",
         tr!(lang, "daily-table-title"),

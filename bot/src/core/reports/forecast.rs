@@ -16,6 +16,11 @@
 //!
 //! Pure: weeks are numbers here; the caller dates them.
 
+use chrono::Datelike;
+use maison_command::Lang;
+
+use crate::tr;
+
 /// Fewer weeks than this and the report says so instead of guessing.
 pub const MIN_WEEKS: usize = 8;
 
@@ -158,17 +163,41 @@ pub fn outlook(series: &[f64], capacity: f64, horizon: usize) -> Outlook {
 
 /// The report's one sentence. `last_week` is the first day of the last observed week.
 pub fn sentence(outlook: &Outlook, capacity: u32, last_week: chrono::NaiveDate) -> String {
+    sentence_in(outlook, capacity, last_week, Lang::En)
+}
+
+/// [`sentence`] in `lang`: months read `Mar 2027` or `2027年3月`, the week `2027-03-01` or
+/// `2027年3月1日`.
+pub fn sentence_in(
+    outlook: &Outlook,
+    capacity: u32,
+    last_week: chrono::NaiveDate,
+    lang: Lang,
+) -> String {
     let week_of = |weeks: usize| last_week + chrono::Duration::weeks(weeks as i64);
-    let month = |weeks: usize| week_of(weeks).format("%b %Y").to_string();
-    match outlook {
-        Outlook::NotEnoughHistory { weeks, needed } => format!(
-            "Not enough history for a forecast yet: {weeks} week(s) of data, {needed} needed."
+    let month = |weeks: usize| {
+        let date = week_of(weeks);
+        match lang {
+            Lang::En => date.format("%b %Y").to_string(),
+            Lang::Ja => format!("{}年{}月", date.year(), date.month()),
+        }
+    };
+    match *outlook {
+        Outlook::NotEnoughHistory { weeks, needed } => {
+            tr!(lang, "forecast-not-enough", weeks = weeks, needed = needed)
+        }
+        Outlook::AlreadyOver { weeks } => tr!(
+            lang,
+            "forecast-already-over",
+            capacity = capacity,
+            weeks = weeks
         ),
-        Outlook::AlreadyOver { weeks } => format!(
-            "Peak demand already reaches the fleet's {capacity} GPUs (based on {weeks} weeks)."
-        ),
-        Outlook::NotExpected { horizon, weeks } => format!(
-            "At the current trend, peak demand stays below the fleet's {capacity} GPUs for the next {horizon} weeks (based on {weeks} weeks)."
+        Outlook::NotExpected { horizon, weeks } => tr!(
+            lang,
+            "forecast-not-expected",
+            capacity = capacity,
+            horizon = horizon,
+            weeks = weeks
         ),
         Outlook::Crosses {
             week,
@@ -176,16 +205,25 @@ pub fn sentence(outlook: &Outlook, capacity: u32, last_week: chrono::NaiveDate) 
             latest,
             weeks,
         } => {
-            let from = month(*earliest);
-            let until = latest.map_or_else(|| "later".to_owned(), month);
+            let from = month(earliest);
+            let until = latest.map_or_else(|| tr!(lang, "forecast-later"), month);
             let interval = if from == until {
                 from
             } else {
                 format!("{from} – {until}")
             };
-            format!(
-                "At the current trend, peak demand passes the fleet's {capacity} GPUs in the week of {} (80 % interval: {interval}; based on {weeks} weeks).",
-                week_of(*week).format("%Y-%m-%d"),
+            let date = week_of(week);
+            let week = match lang {
+                Lang::En => date.format("%Y-%m-%d").to_string(),
+                Lang::Ja => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+            };
+            tr!(
+                lang,
+                "forecast-crosses",
+                capacity = capacity,
+                week = week,
+                interval = interval,
+                weeks = weeks
             )
         }
     }

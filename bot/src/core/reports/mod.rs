@@ -14,6 +14,7 @@ pub mod whatif;
 
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
+use unicode_width::UnicodeWidthStr;
 
 /// The weekly report covers this many days before the slot's day.
 pub const CAPACITY_DAYS: u32 = 7;
@@ -51,6 +52,43 @@ pub fn previous_days(slot: DateTime<Tz>, days: u32) -> (i64, i64) {
     let first = today - chrono::Duration::days(i64::from(days));
     let tz = slot.timezone();
     (local_midnight(first, tz), local_midnight(today, tz))
+}
+
+/// `text` padded to `width` terminal columns (a Japanese character takes two), on the left or
+/// the right, so that a report's monospace table lines up in either language.
+pub(crate) fn pad(text: &str, width: usize, right: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(text.width()));
+    if right {
+        format!("{fill}{text}")
+    } else {
+        format!("{text}{fill}")
+    }
+}
+
+/// Each column's width: its widest cell or header, at least `minimum`.
+pub(crate) fn column_widths<'a, const N: usize>(
+    header: &'a [String; N],
+    rows: impl Iterator<Item = &'a [String; N]>,
+    minimum: [usize; N],
+) -> [usize; N] {
+    let mut widths = minimum;
+    for cells in std::iter::once(header).chain(rows) {
+        for (width, cell) in widths.iter_mut().zip(cells) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    widths
+}
+
+/// One line of a monospace table: the first column on the left, the others on the right.
+pub(crate) fn table_line<const N: usize>(cells: &[String; N], widths: &[usize; N]) -> String {
+    cells
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(c, (cell, width))| pad(cell, *width, c > 0))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `12.5` GPU-hours from GPU-minutes.

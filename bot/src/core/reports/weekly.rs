@@ -4,15 +4,17 @@
 //!
 //! [`summarize`] does the arithmetic on loaded data, [`build`] writes the message; both pure.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use chrono_tz::Tz;
+use maison_command::Lang;
 
-use super::{forecast, hours_f};
+use super::{column_widths, forecast, hours_f, table_line};
 
 /// How far ahead the forecast looks.
 const FORECAST_HORIZON_WEEKS: usize = 26;
 use crate::core::render::{Block, Reply, Visibility};
-use crate::core::replies::when;
+use crate::core::replies::{japanese_weekday, sentence_gap, when_in};
+use crate::tr;
 
 /// A booking's share of the fleet: `gpus` GPUs of host `host` (index into the hosts) over
 /// `[start, end)`.
@@ -344,119 +346,184 @@ pub fn queued_summary(channel: &str, summary: &CapacitySummary, queued: bool) ->
 
 /// The plain answer: on how many days demand exceeded capacity.
 pub fn verdict(s: &CapacitySummary) -> String {
+    verdict_in(s, Lang::En)
+}
+
+/// [`verdict`] in `lang`.
+pub fn verdict_in(s: &CapacitySummary, lang: Lang) -> String {
     let over = s.days.iter().filter(|d| d.over_capacity()).count();
     let days = s.days.len();
     if s.gpus == 0 {
-        return "No bookable GPUs: nothing to judge.".to_owned();
+        return tr!(lang, "weekly-no-gpus");
     }
     if over == 0 {
-        return format!(
-            "Capacity was enough: no booking was refused and some GPU was always free on all {days} days."
-        );
+        return tr!(lang, "weekly-enough", days = days);
     }
     let idle_share = share(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours);
     let hint = if idle_share >= 0.3 {
-        format!(
-            ", yet {:.0}% of booked time was idle: reclaim idle bookings before buying",
-            idle_share * 100.0
+        tr!(
+            lang,
+            "weekly-over-hint",
+            share = format!("{:.0}", idle_share * 100.0)
         )
     } else {
         String::new()
     };
-    format!("Demand exceeded capacity on {over} of {days} days{hint}.")
+    tr!(lang, "weekly-over", over = over, days = days, hint = hint)
 }
 
 pub fn build(s: &CapacitySummary) -> Reply {
-    let from_label = day(s.from, s.tz);
-    let to_label = day(s.to - 1, s.tz);
-    let verdict = verdict(s);
+    build_in(s, Lang::En)
+}
+
+/// [`build`] in `lang`: the channel's report in `[slack] channel_language`, `report week` in
+/// the reader's.
+pub fn build_in(s: &CapacitySummary, lang: Lang) -> Reply {
+    let from_label = day_in(s.from, s.tz, lang);
+    let to_label = day_in(s.to - 1, s.tz, lang);
+    let verdict = verdict_in(s, lang);
     let mut blocks = vec![
-        Block::Header(format!("GPU capacity — {from_label} to {to_label}")),
+        Block::Header(tr!(
+            lang,
+            "weekly-header",
+            from = from_label.as_str(),
+            to = to_label.as_str()
+        )),
         Block::Section(format!("*{verdict}*")),
     ];
     let peak_at = |at: Option<i64>| {
-        at.map(|t| format!(" ({})", when(t, s.to, s.tz)))
-            .unwrap_or_default()
+        at.map(|t| {
+            let when = when_in(t, s.to, s.tz, lang);
+            format!(
+                "{}{}",
+                sentence_gap(lang),
+                tr!(lang, "weekly-at", when = when)
+            )
+        })
+        .unwrap_or_default()
     };
-    blocks.push(Block::Section(format!(
-        "• Fleet: {} hosts, {} GPUs, {} hours\n\
-         • Peak concurrent demand: *{} of {}* GPUs booked at once{}\n\
-         • Peak use: {:.1} GPUs busy on average in one hour{}\n\
-         • Every GPU booked: *{}* of {} hours ({})\n\
-         • Refused for lack of GPUs: *{}* request(s) from {} person(s), {} GPU-h asked\n\
-         • Booked {} GPU-h, busy {} GPU-h; booked but idle *{}* GPU-h ({} of measured booked time)",
-        s.hosts,
-        s.gpus,
-        s.hours,
-        s.peak_booked.0,
-        s.gpus,
-        peak_at(s.peak_booked.1),
-        s.peak_busy.0,
-        peak_at(s.peak_busy.1),
-        s.full_hours,
-        s.hours,
-        pct_f(f64::from(s.full_hours), f64::from(s.hours)),
-        s.refusals,
-        s.refused_users,
-        hours_f(s.refused_gpu_hours),
-        hours_f(s.booked_gpu_hours),
-        hours_f(s.busy_gpu_hours),
-        hours_f(s.booked_idle_gpu_hours),
-        pct_f(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours),
-    )));
+    let fleet = [
+        tr!(
+            lang,
+            "weekly-fleet",
+            hosts = s.hosts,
+            gpus = s.gpus,
+            hours = s.hours
+        ),
+        tr!(
+            lang,
+            "weekly-peak-demand",
+            peak = s.peak_booked.0,
+            gpus = s.gpus,
+            at = peak_at(s.peak_booked.1)
+        ),
+        tr!(
+            lang,
+            "weekly-peak-use",
+            busy = format!("{:.1}", s.peak_busy.0),
+            at = peak_at(s.peak_busy.1)
+        ),
+        tr!(
+            lang,
+            "weekly-full",
+            full = s.full_hours,
+            hours = s.hours,
+            share = pct_f(f64::from(s.full_hours), f64::from(s.hours))
+        ),
+        tr!(
+            lang,
+            "weekly-refused",
+            refusals = s.refusals,
+            users = s.refused_users,
+            asked = hours_f(s.refused_gpu_hours)
+        ),
+        tr!(
+            lang,
+            "weekly-booked",
+            booked = hours_f(s.booked_gpu_hours),
+            busy = hours_f(s.busy_gpu_hours),
+            idle = hours_f(s.booked_idle_gpu_hours),
+            share = pct_f(s.booked_idle_gpu_hours, s.booked_observed_gpu_hours)
+        ),
+    ];
+    blocks.push(Block::Section(fleet.join("\n")));
     // The weekly peaks are counted in weeks that end at the window's end.
     let last_week_start = tz_date(s.to - 7 * 24 * 3600, s.tz);
-    blocks.push(Block::Section(format!(
-        "*Forecast:* {}",
-        forecast::sentence(&s.outlook, s.gpus, last_week_start)
+    blocks.push(Block::Section(tr!(
+        lang,
+        "weekly-forecast",
+        sentence = forecast::sentence_in(&s.outlook, s.gpus, last_week_start, lang)
     )));
     let w = &s.waitlist;
     if !w.is_empty() {
         let wait = |secs: Option<i64>| {
             secs.map_or("–".to_owned(), |s| {
-                maison_command::format_duration(chrono::Duration::seconds(s / 60 * 60))
+                maison_command::format_duration_in(chrono::Duration::seconds(s / 60 * 60), lang)
             })
         };
-        blocks.push(Block::Section(format!(
-            "*Wait-list*\n\
-             • Got GPUs after waiting: *{}* request(s), wait p50 {} · p90 {}\n\
-             • Left without GPUs: *{}* request(s), *{}* GPU-h unmet\n\
-             • Offers accepted / declined / expired: {} / {} / {}\n\
-             • GPU-minutes left free while someone waited: *{}*",
-            w.served,
-            wait(w.wait_p50),
-            wait(w.wait_p90),
-            w.unserved,
-            hours_f(w.unmet_gpu_hours),
-            w.offers.0,
-            w.offers.1,
-            w.offers.2,
-            w.idle_gpu_minutes,
-        )));
+        let lines = [
+            tr!(lang, "weekly-wait-title"),
+            tr!(
+                lang,
+                "weekly-wait-served",
+                served = w.served,
+                p50 = wait(w.wait_p50),
+                p90 = wait(w.wait_p90)
+            ),
+            tr!(
+                lang,
+                "weekly-wait-unserved",
+                unserved = w.unserved,
+                unmet = hours_f(w.unmet_gpu_hours)
+            ),
+            tr!(
+                lang,
+                "weekly-wait-offers",
+                accepted = w.offers.0,
+                declined = w.offers.1,
+                expired = w.offers.2
+            ),
+            tr!(lang, "weekly-wait-idle", minutes = w.idle_gpu_minutes),
+        ];
+        blocks.push(Block::Section(lines.join("\n")));
     }
     // One line per day while that fits; a long window (a quarter) is summarised above only.
     if s.days.len() <= 14 {
-        let mut lines = vec![format!(
-            "{:<10} {:>7} {:>10} {:>8}",
-            "day", "refused", "full hours", "peak"
-        )];
-        for d in &s.days {
-            lines.push(format!(
-                "{:<10} {:>7} {:>10} {:>8}{}",
-                day(d.start, s.tz),
-                d.refusals,
-                d.full_hours,
-                format!("{}/{}", d.peak_booked, s.gpus),
-                if d.over_capacity() { "  ←" } else { "" }
-            ));
+        let header = [
+            tr!(lang, "weekly-column-day"),
+            tr!(lang, "weekly-column-refused"),
+            tr!(lang, "weekly-column-full"),
+            tr!(lang, "weekly-column-peak"),
+        ];
+        let rows: Vec<([String; 4], bool)> = s
+            .days
+            .iter()
+            .map(|d| {
+                let cells = [
+                    day_in(d.start, s.tz, lang),
+                    d.refusals.to_string(),
+                    d.full_hours.to_string(),
+                    format!("{}/{}", d.peak_booked, s.gpus),
+                ];
+                (cells, d.over_capacity())
+            })
+            .collect();
+        let widths = column_widths(&header, rows.iter().map(|(cells, _)| cells), [10, 7, 10, 8]);
+        let mut lines = vec![table_line(&header, &widths)];
+        for (cells, over) in &rows {
+            let arrow = if *over { "  ←" } else { "" };
+            lines.push(format!("{}{arrow}", table_line(cells, &widths)));
         }
         blocks.push(Block::Section(format!("```\n{}\n```", lines.join("\n"))));
     }
-    blocks.push(Block::Context(format!(
-        "Demand exceeds capacity on a day with a refused booking or an hour with every GPU booked. Busy from hourly rollups; booked-but-idle counted per host and hour. Days in {}.",
-        s.tz.name()
-    )));
-    let text = format!("GPU capacity {from_label} to {to_label}: {verdict}");
+    blocks.push(Block::Context(tr!(lang, "weekly-legend", tz = s.tz.name())));
+    let text = tr!(
+        lang,
+        "weekly-text",
+        from = from_label.as_str(),
+        to = to_label.as_str(),
+        verdict = verdict.as_str()
+    );
     Reply::with_blocks(Visibility::InChannel, text, blocks)
 }
 
@@ -523,10 +590,18 @@ pub fn day_starts(from: i64, to: i64, tz: Tz) -> Vec<(i64, i64)> {
     days
 }
 
-fn day(ts: i64, tz: Tz) -> String {
-    tz.from_utc_datetime(&utc(ts).naive_utc())
-        .format("%a %-d %b")
-        .to_string()
+/// `Tue 24 Nov`, or `11月24日(火)`.
+fn day_in(ts: i64, tz: Tz, lang: Lang) -> String {
+    let at = tz.from_utc_datetime(&utc(ts).naive_utc());
+    match lang {
+        Lang::En => at.format("%a %-d %b").to_string(),
+        Lang::Ja => format!(
+            "{}月{}日({})",
+            at.month(),
+            at.day(),
+            japanese_weekday(at.weekday())
+        ),
+    }
 }
 
 fn share(part: f64, whole: f64) -> f64 {
