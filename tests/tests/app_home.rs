@@ -145,6 +145,44 @@ on_both_databases! {
         bot.finish().await;
     }
 
+    /// A `ja-JP` user's Home tab, booking form and the form's field errors are Japanese; the
+    /// buttons do what they always do.
+    async fn a_japanese_user_gets_a_japanese_home_tab_and_form(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.slack.set_locale("U0ALICE", "ja-JP");
+        let booked = bot.command_text("U0ALICE", "book gpu01 2h").await;
+        assert!(booked.contains("予約しました"), "{booked}");
+        // The channel's announcement stays in the channel's language (English here).
+        let announced = bot.slack.expect_matching("chat.postMessage", |c| c.args["channel"] == "C0ANNOUNCE").await;
+        assert!(reply_text(&announced.args).contains("booked `gpu01`"));
+        open_home(&bot, "U0ALICE", "Ev0JA").await;
+        let (user, view) = published(&bot).await;
+        assert_eq!(user, "U0ALICE");
+        let text = view_text(&view);
+        for expected in ["あなたの予約", "あなたのコンテナ", "フリート", "予約中、□ 空き"] {
+            assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+        }
+        for english in ["Your bookings", "Fleet", "booked now", "None running"] {
+            assert!(!text.contains(english), "{english:?} left:\n{text}");
+        }
+        assert_eq!(buttons(&json!({"blocks": view["blocks"]}))[0].0, actions::HOME_BOOK);
+
+        let reply = bot.command_text("U0ALICE", "book").await;
+        assert!(reply.contains("予約フォームを開いています"), "{reply}");
+        let (_, form) = opened_form(&bot).await;
+        // The open tab is refreshed after her command, still in Japanese.
+        let (_, view) = published(&bot).await;
+        assert!(view_text(&view).contains("あなたの予約"));
+        assert_eq!(form["title"]["text"], "GPU を予約");
+        let options = form["blocks"][0]["element"]["options"].as_array().unwrap();
+        assert_eq!(options[1]["text"]["text"], "gpu02 — GPU 2 基中 2 基が空き");
+        let answer = submit(&bot, "U0ALICE", [("host", ""), ("gpus", "0"), ("date", "2026-11-30"), ("time", "08:00"), ("duration", "soon")]).await;
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["errors"]["host"], "ホストを選んでください。");
+        assert_eq!(answer["errors"]["time"], "その時刻はすでに過ぎています（現在 今日 9:00）。");
+        bot.finish().await;
+    }
+
     async fn the_booking_form_opens_everywhere_and_books_or_says_what_is_wrong(backend: Backend) {
         let bot = BotTester::start(backend).await;
         // 1. `/maison book` with nothing after it.
@@ -204,17 +242,22 @@ on_both_databases! {
 #[test]
 fn the_booking_form_is_a_view_slack_accepts() {
     use maison_bot::core::replies::home::{FormHost, booking_form};
-    let form = booking_form(
-        &[FormHost {
-            name: "gpu01".into(),
-            gpu_count: 2,
-            free_now: 1,
-        }],
-        test_start().timestamp(),
-        chrono_tz::UTC,
-    );
-    if let Err(err) = serde_json::from_value::<SlackView>(form.clone()) {
-        panic!("{err}: {form:#}");
+    for lang in maison_command::Lang::ALL {
+        let form = booking_form(
+            &[FormHost {
+                name: "gpu01".into(),
+                gpu_count: 2,
+                free_now: 1,
+            }],
+            test_start().timestamp(),
+            chrono_tz::UTC,
+            lang,
+        );
+        if let Err(err) = serde_json::from_value::<SlackView>(form.clone()) {
+            panic!("{err}: {form:#}");
+        }
+        // Slack caps a modal's title at 24 characters.
+        assert!(form["title"]["text"].as_str().unwrap().chars().count() <= 24);
     }
 }
 

@@ -121,6 +121,7 @@ impl App {
             },
             now,
             tz,
+            super::lang_of(&user),
         ))
     }
 
@@ -130,7 +131,7 @@ impl App {
         let tz = user.tz.parse().unwrap_or(self.default_tz);
         let now = self.clock.now().timestamp();
         let form = match self.form_hosts(now).await {
-            Ok(hosts) => home_replies::booking_form(&hosts, now, tz),
+            Ok(hosts) => home_replies::booking_form(&hosts, now, tz, super::lang_of(user)),
             Err(err) => {
                 warn!(error = %format!("{err:#}"), "cannot build the booking form");
                 return false;
@@ -197,11 +198,10 @@ impl App {
             Ok(Some(errors)) => errors,
             Err(err) => {
                 warn!(error = %format!("{err:#}"), "booking form failed");
-                FieldErrors::from([(
-                    "host".to_owned(),
-                    "Something went wrong on our side and nothing was booked; try again."
-                        .to_owned(),
-                )])
+                let lang = self
+                    .lang_of_member(&submission.team_id, &submission.user_id)
+                    .await;
+                FieldErrors::from([("host".to_owned(), home_replies::form_internal_error(lang))])
             }
         };
         Some(json!({"response_action": "errors", "errors": errors}))
@@ -213,7 +213,8 @@ impl App {
             .await?;
         let tz = user.tz.parse().unwrap_or(self.default_tz);
         let now = self.clock.now();
-        let form = match home_replies::read_form(&submission.values, now.timestamp(), tz) {
+        let lang = super::lang_of(&user);
+        let form = match home_replies::read_form(&submission.values, now.timestamp(), tz, lang) {
             Ok(form) => form,
             Err(errors) => return Ok(Some(errors)),
         };
@@ -225,7 +226,7 @@ impl App {
             is_admin: self.is_admin(&user.slack_user_id),
             request_id: &request_id,
             response_url: None,
-            lang: super::lang_of(&user),
+            lang,
         };
         let request = NewBooking {
             host: form.host,

@@ -359,7 +359,7 @@ impl App {
             && let Some(trigger) = &invocation.trigger_id
             && self.open_booking_form(&user, trigger).await
         {
-            return Ok(replies::home::form_opening());
+            return Ok(replies::home::form_opening(lang_of(&user)));
         }
         let lang = lang_of(&user);
         let command = match maison_command::parse(&invocation.text, &ParseContext { now, tz }) {

@@ -36,7 +36,7 @@ fn owner_text_in(owner: &Option<Owner>, lang: Lang) -> String {
 }
 
 /// `GPU 0,2`, or "no GPU" in `lang`: the GPUs a container was given (often none).
-fn gpus_in(gpus: &[u32], lang: Lang) -> String {
+pub(crate) fn gpus_in(gpus: &[u32], lang: Lang) -> String {
     if gpus.is_empty() {
         crate::tr!(lang, "fleet-no-gpu")
     } else {

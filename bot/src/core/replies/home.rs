@@ -10,14 +10,15 @@ use chrono_tz::Tz;
 use maison_command::Lang;
 use serde_json::{Value, json};
 
-use super::when;
+use super::when_in;
 use crate::core::actions;
 use crate::core::booking::BookingView;
-use crate::core::fleet::{BUSY_UTIL_PCT, Host, HostState, HostStatus, Located};
+use crate::core::fleet::{BUSY_UTIL_PCT, Host, HostState, HostStatus, Located, image_shown};
 use crate::core::gpus::gpus_text;
 use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility};
-use crate::core::replies::waitlist::wanted;
+use crate::core::replies::waitlist::wanted_in;
 use crate::core::waitlist::WaitRow;
+use crate::tr;
 
 /// The form's `callback_id`: a submission carrying it is a booking.
 pub const BOOKING_FORM: &str = "booking_form";
@@ -101,81 +102,83 @@ pub struct HomeInput<'a> {
     pub live: &'a [HostStatus],
 }
 
-/// The App Home tab (a `home` view).
-pub fn home_view(input: &HomeInput<'_>, now: i64, tz: Tz) -> Value {
+/// The App Home tab (a `home` view), in its viewer's language.
+pub fn home_view(input: &HomeInput<'_>, now: i64, tz: Tz, lang: Lang) -> Value {
     let mut blocks = vec![Block::Actions(vec![
-        Button::new("Book GPUs", actions::HOME_BOOK, "").styled(ButtonStyle::Primary),
+        Button::new(tr!(lang, "home-book-button"), actions::HOME_BOOK, "")
+            .styled(ButtonStyle::Primary),
     ])];
-    blocks.push(Block::Header("Your bookings".to_owned()));
+    blocks.push(Block::Header(tr!(lang, "home-your-bookings")));
     if input.bookings.is_empty() {
-        blocks.push(Block::Context(
-            "No current or upcoming bookings. *Book GPUs* above, or `/maison book gpu01 2h`."
-                .to_owned(),
-        ));
+        blocks.push(Block::Context(tr!(lang, "home-no-bookings")));
     }
     for b in input.bookings {
-        // The Home tab is not translated yet (issue 12): English for everyone.
-        blocks.extend(super::booking_with_buttons(b, now, tz, Lang::En));
+        blocks.extend(super::booking_with_buttons(b, now, tz, lang));
     }
     if !input.waits.is_empty() {
-        blocks.push(Block::Header("Waiting for GPUs".to_owned()));
+        blocks.push(Block::Header(tr!(lang, "home-waiting")));
         for w in input.waits {
             let state = match &w.offer {
-                Some(offer) => format!(
-                    "offered: answer the DM by {}",
-                    when(offer.expires_at, now, tz)
+                Some(offer) => tr!(
+                    lang,
+                    "home-wait-offered",
+                    when = when_in(offer.expires_at, now, tz, lang)
                 ),
-                None => format!("waiting since {}", when(w.created_at, now, tz)),
+                None => tr!(
+                    lang,
+                    "home-wait-since",
+                    when = when_in(w.created_at, now, tz, lang)
+                ),
             };
-            blocks.push(Block::Section(format!(
-                "Request *{}*: {} · {state} · `/maison unwait {}` leaves the line",
-                w.id,
-                wanted(w),
-                w.id
+            blocks.push(Block::Section(tr!(
+                lang,
+                "home-wait-line",
+                id = w.id,
+                wanted = wanted_in(w, lang),
+                state = state
             )));
         }
     }
-    blocks.push(Block::Header("Your containers".to_owned()));
+    blocks.push(Block::Header(tr!(lang, "home-your-containers")));
     if input.containers.is_empty() {
-        blocks.push(Block::Context(
-            "None running. `/maison launch gpu01 pytorch` starts one on your booked GPUs."
-                .to_owned(),
-        ));
+        blocks.push(Block::Context(tr!(lang, "home-no-containers")));
     }
     for c in input.containers {
         let name = c.container.name.clone();
-        blocks.push(Block::Section(format!(
-            "`{name}` on `{}` · {} · {} · enter it: `ssh {}` then `maison enter {name}`",
-            c.host,
-            c.container.image,
-            gpus_text(&c.container.gpus),
-            c.host
+        blocks.push(Block::Section(tr!(
+            lang,
+            "home-container-line",
+            name = name.as_str(),
+            host = c.host.as_str(),
+            image = image_shown(&c.container.image),
+            gpus = super::fleet::gpus_in(&c.container.gpus, lang)
         )));
         blocks.push(Block::Actions(vec![
             Button::new(
-                format!("Stop {name}"),
+                tr!(lang, "button-stop-container", name = name.as_str()),
                 actions::STOP_CONTAINER,
                 format!("{}/{}", c.host, c.container.id),
             )
             .styled(ButtonStyle::Danger),
         ]));
     }
-    blocks.push(Block::Header("Fleet".to_owned()));
+    blocks.push(Block::Header(tr!(lang, "home-fleet")));
     let lines: Vec<String> = input
         .hosts
         .iter()
         .map(|h| {
             let live = input.live.iter().find(|s| s.host == h.name);
-            board_line(h, input.fleet_bookings, live, now)
+            board_line_in(h, input.fleet_bookings, live, now, lang)
         })
         .collect();
     // One section per ten hosts keeps each under Slack's text limit.
     for chunk in lines.chunks(10) {
         blocks.push(Block::Section(chunk.join("\n")));
     }
-    blocks.push(Block::Context(format!(
-        "■ booked now, □ free · updated {} · `/maison status <host>` for each GPU",
-        when(now, now, tz)
+    blocks.push(Block::Context(tr!(
+        lang,
+        "home-legend",
+        when = when_in(now, now, tz, lang)
     )));
     let reply = Reply::with_blocks(Visibility::Ephemeral, "Maison".to_owned(), blocks);
     json!({"type": "home", "blocks": reply.blocks_json()})
@@ -190,45 +193,50 @@ pub struct FormHost {
 
 /// The booking form (a modal). Times are in the user's time zone, as Slack's pickers show
 /// them; it opens on now, rounded up to the next quarter hour, for 2 h.
-pub fn booking_form(hosts: &[FormHost], now: i64, tz: Tz) -> Value {
+pub fn booking_form(hosts: &[FormHost], now: i64, tz: Tz, lang: Lang) -> Value {
     let options: Vec<Value> = hosts
         .iter()
         .take(MAX_HOST_OPTIONS)
         .map(|h| {
-            json!({
-                "text": {"type": "plain_text", "text": format!("{} — {} of {} GPUs free now", h.name, h.free_now, h.gpu_count)},
-                "value": h.name,
-            })
+            let text = tr!(
+                lang,
+                "form-host-option",
+                host = h.name.as_str(),
+                free = h.free_now,
+                total = h.gpu_count
+            );
+            json!({"text": {"type": "plain_text", "text": text}, "value": h.name})
         })
         .collect();
+    let text = |value: String| json!({"type": "plain_text", "text": value});
     let start = local(now + (900 - now.rem_euclid(900)) % 900, tz);
     json!({
         "type": "modal",
         "callback_id": BOOKING_FORM,
-        "title": {"type": "plain_text", "text": "Book GPUs"},
-        "submit": {"type": "plain_text", "text": "Book"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": text(tr!(lang, "form-title")),
+        "submit": text(tr!(lang, "form-submit")),
+        "close": text(tr!(lang, "form-close")),
         "blocks": [
-            input("host", "Host", json!({"type": "static_select", "action_id": "host", "options": options,
-                "placeholder": {"type": "plain_text", "text": "Pick a host"}}), false),
-            input("gpus", "GPUs", json!({"type": "number_input", "action_id": "gpus", "is_decimal_allowed": false,
+            input("host", text(tr!(lang, "form-host")), json!({"type": "static_select", "action_id": "host", "options": options,
+                "placeholder": text(tr!(lang, "form-pick-host"))}), false),
+            input("gpus", text(tr!(lang, "form-gpus")), json!({"type": "number_input", "action_id": "gpus", "is_decimal_allowed": false,
                 "min_value": "1", "initial_value": "1"}), false),
-            input("date", "Start date", json!({"type": "datepicker", "action_id": "date",
+            input("date", text(tr!(lang, "form-date")), json!({"type": "datepicker", "action_id": "date",
                 "initial_date": start.format("%Y-%m-%d").to_string()}), false),
-            input("time", "Start time", json!({"type": "timepicker", "action_id": "time",
+            input("time", text(tr!(lang, "form-time")), json!({"type": "timepicker", "action_id": "time",
                 "initial_time": start.format("%H:%M").to_string()}), false),
-            input("duration", "Duration", json!({"type": "plain_text_input", "action_id": "duration",
-                "initial_value": "2h", "placeholder": {"type": "plain_text", "text": "30m, 2h, 1h30m, 1d"}}), false),
-            input("note", "Note (shown to others)", json!({"type": "plain_text_input", "action_id": "note"}), true),
+            input("duration", text(tr!(lang, "form-duration")), json!({"type": "plain_text_input", "action_id": "duration",
+                "initial_value": "2h", "placeholder": text(tr!(lang, "form-duration-hint"))}), false),
+            input("note", text(tr!(lang, "form-note")), json!({"type": "plain_text_input", "action_id": "note"}), true),
         ],
     })
 }
 
-fn input(block_id: &str, label: &str, element: Value, optional: bool) -> Value {
+fn input(block_id: &str, label: Value, element: Value, optional: bool) -> Value {
     json!({
         "type": "input",
         "block_id": block_id,
-        "label": {"type": "plain_text", "text": label},
+        "label": label,
         "element": element,
         "optional": optional,
     })
@@ -255,8 +263,9 @@ pub struct FormBooking {
 /// Field errors, by block id, as `response_action: errors` shows them under each field.
 pub type FieldErrors = BTreeMap<String, String>;
 
-/// Reads a submitted form (`view.state.values`) in the user's time zone.
-pub fn read_form(values: &Value, now: i64, tz: Tz) -> Result<FormBooking, FieldErrors> {
+/// Reads a submitted form (`view.state.values`) in the user's time zone; the field errors are
+/// in their language.
+pub fn read_form(values: &Value, now: i64, tz: Tz, lang: Lang) -> Result<FormBooking, FieldErrors> {
     let field = |block: &str| &values[block][block];
     let text = |block: &str| {
         let f = field(block);
@@ -274,45 +283,39 @@ pub fn read_form(values: &Value, now: i64, tz: Tz) -> Result<FormBooking, FieldE
     };
     let host = text("host").map(str::to_owned);
     if host.is_none() {
-        fail("host", "Pick a host.".to_owned());
+        fail("host", tr!(lang, "form-error-host"));
     }
     let gpus = match text("gpus").map(str::parse::<u32>) {
         Some(Ok(n)) if n >= 1 => Some(n),
         _ => {
-            fail("gpus", "A whole number of GPUs, at least 1.".to_owned());
+            fail("gpus", tr!(lang, "form-error-gpus"));
             None
         }
     };
     let date = text("date").and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     if date.is_none() {
-        fail("date", "Pick a day.".to_owned());
+        fail("date", tr!(lang, "form-error-date"));
     }
     let time = text("time").and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok());
     if time.is_none() {
-        fail("time", "Pick a time, like 14:00.".to_owned());
+        fail("time", tr!(lang, "form-error-time"));
     }
     let length = text("duration").and_then(maison_command::parse_length);
     if length.is_none() {
-        fail(
-            "duration",
-            "A duration like 30m, 2h, 1h30m or 1d.".to_owned(),
-        );
+        fail("duration", tr!(lang, "form-error-duration"));
     }
     let start = match (date, time) {
         (Some(date), Some(time)) => match tz.from_local_datetime(&date.and_time(time)).earliest() {
             Some(at) if at.timestamp() < now - 60 => {
                 fail(
                     "time",
-                    format!("That is already past: it is {} now.", when(now, now, tz)),
+                    tr!(lang, "form-error-past", now = when_in(now, now, tz, lang)),
                 );
                 None
             }
             Some(at) => Some(at.timestamp().max(now)),
             None => {
-                fail(
-                    "time",
-                    "That time does not exist on that day (a clock change).".to_owned(),
-                );
+                fail("time", tr!(lang, "form-error-gap"));
                 None
             }
         },
@@ -363,10 +366,13 @@ pub fn plain(text: &str) -> String {
 }
 
 /// Shown in the channel where `/maison book` was typed while the form opens.
-pub fn form_opening() -> Reply {
-    Reply::ephemeral(
-        "Opening the booking form… (or type it: `/maison book gpu01 2h`, `/maison help book`)",
-    )
+pub fn form_opening(lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "form-opening"))
+}
+
+/// The field error of a form that failed on our side.
+pub fn form_internal_error(lang: Lang) -> String {
+    tr!(lang, "form-error-internal")
 }
 
 #[cfg(test)]
@@ -393,6 +399,7 @@ mod tests {
             &values("gpu01", "2", "2026-11-30", "14:00", "1h30m"),
             NOW,
             tz,
+            Lang::En,
         )
         .expect("valid");
         assert_eq!(form.host, "gpu01");
@@ -405,7 +412,13 @@ mod tests {
 
     #[test]
     fn each_bad_field_gets_its_own_error() {
-        let errors = read_form(&values("", "0", "", "25:00", "soon"), NOW, Tz::UTC).unwrap_err();
+        let errors = read_form(
+            &values("", "0", "", "25:00", "soon"),
+            NOW,
+            Tz::UTC,
+            Lang::En,
+        )
+        .unwrap_err();
         assert_eq!(
             errors.keys().map(String::as_str).collect::<Vec<_>>(),
             ["date", "duration", "gpus", "host", "time"]
@@ -414,6 +427,7 @@ mod tests {
             &values("gpu01", "1", "2026-11-30", "07:00", "1h"),
             NOW,
             Tz::UTC,
+            Lang::En,
         )
         .unwrap_err();
         assert_eq!(past["time"], "That is already past: it is today 08:00 now.");
