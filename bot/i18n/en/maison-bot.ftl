@@ -519,3 +519,24 @@ form-error-past = That is already past: it is { $now } now.
 form-error-gap = That time does not exist on that day (a clock change).
 form-error-internal = Something went wrong on our side and nothing was booked; try again.
 form-opening = Opening the booking form… (or type it: `/maison book gpu01 2h`, `/maison help book`)
+
+## Claim requests: the requester, the admins' DM and decision
+
+claim-subject = the { $kind } `{ $label }` on `{ $host }`
+claim-needs-admins = :lock: `{ $label }` cannot be claimed directly: { $reason }. An admin would have to approve it, but none is configured (`bookings.admins`).
+claim-requested = :hourglass_flowing_sand: Asked the admins to approve your claim on { $subject } (request #{ $id }): it could not be claimed directly because { $reason }. You will get a DM when one of them decides.
+claim-request-for-admins = :raising_hand: { $requester } asks to own { $subject } (made outside Maison, id `{ $id }`). It could not be claimed directly because { $reason }.
+button-deny = Deny
+claim-request-context = Approving makes { $requester } its owner: they can then stop and remove it. Claim request #{ $id }; every decision is audited.
+claim-approved-dm = :white_check_mark: { $admin } approved your claim: you now own { $subject }. It shows as yours in `ps`, `who` and the reports.
+claim-denied-dm = :no_entry: { $admin } denied your claim on { $subject } (request #{ $id }). Ask them if you think it is yours.
+claim-superseded-dm = :lock: Your claim on { $subject } (request #{ $id }) cannot take effect: it already belongs to { $holder }.
+claim-decided-approved = :white_check_mark: Approved request #{ $id }: { $requester } now owns { $subject }. They have been told.
+claim-decided-denied = :no_entry: Denied request #{ $id }: { $requester } does not get { $subject }. They have been told.
+claim-decided-superseded = :lock: { $subject } already belongs to { $holder }, so request #{ $id } is closed without effect. { $requester } has been told.
+claim-status-approved = approved
+claim-status-denied = denied
+claim-an-admin = an admin
+claim-decided-when = {" "}{ $when }
+claim-decided-already = :information_source: Request #{ $id } ({ $subject } for { $requester }) was already { $status } by { $admin }{ $when }. Nothing changed.
+claim-no-request = :grey_question: There is no claim request #{ $id }; this message may be outdated.

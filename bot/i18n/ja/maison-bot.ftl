@@ -516,3 +516,24 @@ form-error-past = その時刻はすでに過ぎています（現在 { $now }�
 form-error-gap = その日のその時刻は存在しません（時計の切り替えのため）。
 form-error-internal = こちら側で問題が起きたため、何も予約していません。もう一度お試しください。
 form-opening = 予約フォームを開いています…（入力する場合は `/maison book gpu01 2h`、詳しくは `/maison help book`）
+
+## 所有の依頼: 依頼者、管理者への DM と判断
+
+claim-subject = `{ $host }` の{ $kind } `{ $label }`
+claim-needs-admins = :lock: `{ $label }` は直接は自分のものにできません（{ $reason }）。管理者の承認が必要ですが、設定に管理者（`bookings.admins`）がいません。
+claim-requested = :hourglass_flowing_sand: { $subject } を自分のものにする依頼を管理者に送りました（依頼 #{ $id }）。直接できなかった理由: { $reason }。判断が出たら DM でお知らせします。
+claim-request-for-admins = :raising_hand: { $requester } さんが { $subject }（Maison の外で作成、ID `{ $id }`）を自分のものにしたいと依頼しています。直接できなかった理由: { $reason }。
+button-deny = 拒否
+claim-request-context = 承認すると { $requester } さんが持ち主になり、停止や削除ができるようになります。依頼 #{ $id }。判断はすべて監査ログに残ります。
+claim-approved-dm = :white_check_mark: { $admin } さんが依頼を承認しました。{ $subject } はあなたのものになり、`ps`、`who`、レポートにあなたのものとして表示されます。
+claim-denied-dm = :no_entry: { $admin } さんが { $subject } の依頼（#{ $id }）を拒否しました。ご自身のものだと思う場合は、その人に確認してください。
+claim-superseded-dm = :lock: { $subject } の依頼（#{ $id }）は反映できません。すでに { $holder } さんのものです。
+claim-decided-approved = :white_check_mark: 依頼 #{ $id } を承認しました。{ $subject } は { $requester } さんのものになりました。本人にもお知らせしました。
+claim-decided-denied = :no_entry: 依頼 #{ $id } を拒否しました。{ $subject } は { $requester } さんのものになりません。本人にもお知らせしました。
+claim-decided-superseded = :lock: { $subject } はすでに { $holder } さんのものなので、依頼 #{ $id } は反映せずに閉じました。{ $requester } さんにもお知らせしました。
+claim-status-approved = 承認
+claim-status-denied = 拒否
+claim-an-admin = 管理者
+claim-decided-when = （{ $when }）
+claim-decided-already = :information_source: 依頼 #{ $id }（{ $requester } さんの { $subject }）は、{ $admin } さんがすでに{ $status }しています{ $when }。何も変更していません。
+claim-no-request = :grey_question: 依頼 #{ $id } は見つかりません。このメッセージは古いかもしれません。

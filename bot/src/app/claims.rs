@@ -185,7 +185,11 @@ impl App {
     ) -> anyhow::Result<Reply> {
         let admins = &self.config.bookings.admins;
         if admins.is_empty() {
-            return Ok(fleet_replies::claim_needs_admins(&target.label, reason));
+            return Ok(fleet_replies::claim_needs_admins(
+                &target.label,
+                reason,
+                ctx.lang,
+            ));
         }
         let request = NewClaimRequest {
             host: &target.host,
@@ -197,12 +201,17 @@ impl App {
             reason,
             request_id: ctx.request_id,
         };
+        let mut admin_langs = Vec::with_capacity(admins.len());
+        for admin in admins {
+            let lang = self.lang_of_member(&ctx.user.team_id, admin).await;
+            admin_langs.push((admin.clone(), lang));
+        }
         let notify = |pending: &ClaimRequest| {
-            admins
+            admin_langs
                 .iter()
-                .map(|admin| OutgoingMessage {
+                .map(|(admin, lang)| OutgoingMessage {
                     to: Recipient::User(admin.clone()),
-                    reply: fleet_replies::claim_request_for_admins(pending),
+                    reply: fleet_replies::claim_request_for_admins(pending, *lang),
                     attachment: None,
                 })
                 .collect()
@@ -213,7 +222,9 @@ impl App {
                 .request_claim(&request, ctx.now.timestamp(), &notify)
                 .await?
             {
-                RequestOutcome::Asked(pending) => fleet_replies::claim_requested(&pending),
+                RequestOutcome::Asked(pending) => {
+                    fleet_replies::claim_requested(&pending, ctx.lang)
+                }
                 RequestOutcome::AlreadyAsked(pending) => {
                     fleet_replies::claim_already_requested(&pending, ctx.lang)
                 }
@@ -240,8 +251,16 @@ impl App {
             return Ok(buttons::no_claim_request(value, ctx.lang));
         };
         let admin = &ctx.user.slack_user_id;
+        // The requester's language is read before the transaction that queues their DM.
+        let requester_lang = match self.db.claim_request(id).await? {
+            Some(request) => {
+                self.lang_of_member(&ctx.user.team_id, &request.requester)
+                    .await
+            }
+            None => ctx.lang,
+        };
         let notify = |outcome: &DecisionOutcome| {
-            fleet_replies::claim_decision_for_requester(outcome)
+            fleet_replies::claim_decision_for_requester(outcome, requester_lang)
                 .map(|(requester, reply)| OutgoingMessage {
                     to: Recipient::User(requester),
                     reply,
@@ -266,6 +285,7 @@ impl App {
             &outcome,
             ctx.now.timestamp(),
             ctx.tz,
+            ctx.lang,
         ))
     }
 }

@@ -6,7 +6,7 @@ use maison_agent_api::{
 };
 use maison_command::Lang;
 
-use super::{listed, sentences, when, when_in};
+use super::{listed, sentences, when_in};
 use crate::core::actions;
 use crate::core::booking::BookingView;
 use crate::core::catalogue::{Catalog, CatalogOrigin, CatalogVersion};
@@ -697,22 +697,33 @@ pub fn claimed_by_uid(label: &str, host: &str, uid: u32, lang: Lang) -> Reply {
     ))
 }
 
-pub fn claim_needs_admins(label: &str, reason: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{label}` cannot be claimed directly: {reason}. An admin would have to approve it, but none is configured (`bookings.admins`)."
+pub fn claim_needs_admins(label: &str, reason: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claim-needs-admins",
+        label = label,
+        reason = reason
     ))
 }
 
-fn request_subject(r: &ClaimRequest) -> String {
-    format!("the {} `{}` on `{}`", r.kind, r.label, r.host)
+/// `the container `x` on `gpu01`` (or `` `gpu01` のコンテナ `x` ``).
+fn request_subject(r: &ClaimRequest, lang: Lang) -> String {
+    crate::tr!(
+        lang,
+        "claim-subject",
+        kind = kind_in(r.kind, lang),
+        label = r.label.as_str(),
+        host = r.host.as_str()
+    )
 }
 
-pub fn claim_requested(r: &ClaimRequest) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: Asked the admins to approve your claim on {} (request #{}): it could not be claimed directly because {}. You will get a DM when one of them decides.",
-        request_subject(r),
-        r.id,
-        r.reason
+pub fn claim_requested(r: &ClaimRequest, lang: Lang) -> Reply {
+    Reply::ephemeral(crate::tr!(
+        lang,
+        "claim-requested",
+        subject = request_subject(r, lang),
+        id = r.id,
+        reason = r.reason.as_str()
     ))
 }
 
@@ -727,14 +738,16 @@ pub fn claim_already_requested(r: &ClaimRequest, lang: Lang) -> Reply {
     ))
 }
 
-/// The DM every admin gets about a pending claim request, with its two buttons.
-pub fn claim_request_for_admins(r: &ClaimRequest) -> Reply {
-    let text = format!(
-        ":raising_hand: {} asks to own {} (made outside Maison, id `{}`). It could not be claimed directly because {}.",
-        mention(&r.requester),
-        request_subject(r),
-        short_id(&r.object_id),
-        r.reason
+/// The DM every admin gets about a pending claim request, with its two buttons, in that
+/// admin's language (the requester's reason is quoted as it was written).
+pub fn claim_request_for_admins(r: &ClaimRequest, lang: Lang) -> Reply {
+    let text = crate::tr!(
+        lang,
+        "claim-request-for-admins",
+        requester = mention(&r.requester),
+        subject = request_subject(r, lang),
+        id = short_id(&r.object_id),
+        reason = r.reason.as_str()
     );
     let id = r.id.to_string();
     Reply::with_blocks(
@@ -743,47 +756,60 @@ pub fn claim_request_for_admins(r: &ClaimRequest) -> Reply {
         vec![
             Block::Section(text),
             Block::Actions(vec![
-                Button::new("Approve", actions::CLAIM_APPROVE, id.clone())
-                    .styled(ButtonStyle::Primary),
-                Button::new("Deny", actions::CLAIM_DENY, id).styled(ButtonStyle::Danger),
+                Button::new(
+                    crate::tr!(lang, "button-approve"),
+                    actions::CLAIM_APPROVE,
+                    id.clone(),
+                )
+                .styled(ButtonStyle::Primary),
+                Button::new(crate::tr!(lang, "button-deny"), actions::CLAIM_DENY, id)
+                    .styled(ButtonStyle::Danger),
             ]),
-            Block::Context(format!(
-                "Approving makes {} its owner: they can then stop and remove it. Claim request #{}; every decision is audited.",
-                mention(&r.requester),
-                r.id
+            Block::Context(crate::tr!(
+                lang,
+                "claim-request-context",
+                requester = mention(&r.requester),
+                id = r.id
             )),
         ],
     )
 }
 
-/// The requester's DM about an admin's decision: `(requester, message)`, or nothing when the
-/// click changed nothing.
-pub fn claim_decision_for_requester(outcome: &DecisionOutcome) -> Option<(String, Reply)> {
+/// The requester's DM about an admin's decision, in the requester's language: `(requester,
+/// message)`, or nothing when the click changed nothing.
+pub fn claim_decision_for_requester(
+    outcome: &DecisionOutcome,
+    lang: Lang,
+) -> Option<(String, Reply)> {
+    let admin = |r: &ClaimRequest| mention(r.decided_by.as_deref().unwrap_or_default());
     let (r, text) = match outcome {
         DecisionOutcome::Approved(r) => (
             r,
-            format!(
-                ":white_check_mark: {} approved your claim: you now own {}. It shows as yours in `ps`, `who` and the reports.",
-                mention(r.decided_by.as_deref().unwrap_or_default()),
-                request_subject(r)
+            crate::tr!(
+                lang,
+                "claim-approved-dm",
+                admin = admin(r),
+                subject = request_subject(r, lang)
             ),
         ),
         DecisionOutcome::Denied(r) => (
             r,
-            format!(
-                ":no_entry: {} denied your claim on {} (request #{}). Ask them if you think it is yours.",
-                mention(r.decided_by.as_deref().unwrap_or_default()),
-                request_subject(r),
-                r.id
+            crate::tr!(
+                lang,
+                "claim-denied-dm",
+                admin = admin(r),
+                subject = request_subject(r, lang),
+                id = r.id
             ),
         ),
         DecisionOutcome::Superseded(r, holder) => (
             r,
-            format!(
-                ":lock: Your claim on {} (request #{}) cannot take effect: it already belongs to {}.",
-                request_subject(r),
-                r.id,
-                mention(&holder.owner)
+            crate::tr!(
+                lang,
+                "claim-superseded-dm",
+                subject = request_subject(r, lang),
+                id = r.id,
+                holder = mention(&holder.owner)
             ),
         ),
         DecisionOutcome::AlreadyDecided(_) | DecisionOutcome::NoSuchRequest => return None,
@@ -797,40 +823,63 @@ pub fn claim_decision_for_requester(outcome: &DecisionOutcome) -> Option<(String
 }
 
 /// What the admin who pressed Approve or Deny sees in place of the request.
-pub fn claim_decided(id: i64, outcome: &DecisionOutcome, now: i64, tz: Tz) -> Reply {
+pub fn claim_decided(id: i64, outcome: &DecisionOutcome, now: i64, tz: Tz, lang: Lang) -> Reply {
     Reply::ephemeral(match outcome {
-        DecisionOutcome::Approved(r) => format!(
-            ":white_check_mark: Approved request #{id}: {} now owns {}. They have been told.",
-            mention(&r.requester),
-            request_subject(r)
+        DecisionOutcome::Approved(r) => crate::tr!(
+            lang,
+            "claim-decided-approved",
+            id = id,
+            requester = mention(&r.requester),
+            subject = request_subject(r, lang)
         ),
-        DecisionOutcome::Denied(r) => format!(
-            ":no_entry: Denied request #{id}: {} does not get {}. They have been told.",
-            mention(&r.requester),
-            request_subject(r)
+        DecisionOutcome::Denied(r) => crate::tr!(
+            lang,
+            "claim-decided-denied",
+            id = id,
+            requester = mention(&r.requester),
+            subject = request_subject(r, lang)
         ),
-        DecisionOutcome::Superseded(r, holder) => format!(
-            ":lock: {} already belongs to {}, so request #{id} is closed without effect. {} has been told.",
-            request_subject(r),
-            mention(&holder.owner),
-            mention(&r.requester)
+        DecisionOutcome::Superseded(r, holder) => crate::tr!(
+            lang,
+            "claim-decided-superseded",
+            subject = request_subject(r, lang),
+            holder = mention(&holder.owner),
+            id = id,
+            requester = mention(&r.requester)
         ),
-        DecisionOutcome::AlreadyDecided(r) => format!(
-            ":information_source: Request #{id} ({} for {}) was already {} by {}{}. Nothing changed.",
-            request_subject(r),
-            mention(&r.requester),
-            r.status,
-            r.decided_by
+        DecisionOutcome::AlreadyDecided(r) => {
+            let status = if r.status == "approved" {
+                crate::tr!(lang, "claim-status-approved")
+            } else {
+                crate::tr!(lang, "claim-status-denied")
+            };
+            let admin = r
+                .decided_by
                 .as_deref()
                 .map(mention)
-                .unwrap_or_else(|| "an admin".to_owned()),
-            r.decided_at
-                .map(|at| format!(" {}", when(at, now, tz)))
-                .unwrap_or_default()
-        ),
-        DecisionOutcome::NoSuchRequest => format!(
-            ":grey_question: There is no claim request #{id}; this message may be outdated."
-        ),
+                .unwrap_or_else(|| crate::tr!(lang, "claim-an-admin"));
+            let when = r
+                .decided_at
+                .map(|at| {
+                    crate::tr!(
+                        lang,
+                        "claim-decided-when",
+                        when = when_in(at, now, tz, lang)
+                    )
+                })
+                .unwrap_or_default();
+            crate::tr!(
+                lang,
+                "claim-decided-already",
+                id = id,
+                subject = request_subject(r, lang),
+                requester = mention(&r.requester),
+                status = status,
+                admin = admin,
+                when = when
+            )
+        }
+        DecisionOutcome::NoSuchRequest => crate::tr!(lang, "claim-no-request", id = id),
     })
 }
 
@@ -1279,6 +1328,28 @@ pub(crate) mod tests {
             claimed: true,
             ..alice()
         };
+        let decided = ClaimRequest {
+            status: "approved".into(),
+            decided_by: Some("U0ADMIN".into()),
+            decided_at: Some(NOW - 3600),
+            ..request.clone()
+        };
+        let denied = ClaimRequest {
+            status: "denied".into(),
+            ..decided.clone()
+        };
+        let superseded = DecisionOutcome::Superseded(
+            decided.clone(),
+            crate::core::fleet::Claim {
+                host: "gpu01".into(),
+                kind: ClaimKind::Container,
+                object_id: "3f2a9c0d1e2f".into(),
+                owner: "U0BOB".into(),
+                owner_name: "bob".into(),
+                claimed_at: NOW - 60,
+                request_id: "req-2".into(),
+            },
+        );
         for lang in Lang::ALL {
             let replies = [
                 host_drained_in("gpu02", lang),
@@ -1343,6 +1414,33 @@ pub(crate) mod tests {
                 claimed(ClaimKind::Image, "pytorch:2.3", "gpu01", lang),
                 claimed_by_uid("old-notebook", "gpu01", 1000, lang),
                 claim_already_requested(&request, lang),
+                claim_needs_admins("old-notebook", "it is stopped", lang),
+                claim_requested(&request, lang),
+                claim_request_for_admins(&request, lang),
+                claim_decision_for_requester(&DecisionOutcome::Approved(decided.clone()), lang)
+                    .unwrap()
+                    .1,
+                claim_decision_for_requester(&DecisionOutcome::Denied(denied.clone()), lang)
+                    .unwrap()
+                    .1,
+                claim_decision_for_requester(&superseded, lang).unwrap().1,
+                claim_decided(
+                    3,
+                    &DecisionOutcome::Approved(decided.clone()),
+                    NOW,
+                    TZ,
+                    lang,
+                ),
+                claim_decided(3, &DecisionOutcome::Denied(denied.clone()), NOW, TZ, lang),
+                claim_decided(3, &superseded, NOW, TZ, lang),
+                claim_decided(
+                    3,
+                    &DecisionOutcome::AlreadyDecided(decided.clone()),
+                    NOW,
+                    TZ,
+                    lang,
+                ),
+                claim_decided(3, &DecisionOutcome::NoSuchRequest, NOW, TZ, lang),
             ];
             let text: Vec<String> = replies.iter().map(Reply::to_terminal).collect();
             insta::assert_snapshot!(format!("fleet_replies_{lang}"), text.join("\n---\n"));
