@@ -193,6 +193,22 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 on_both_databases! {
+    /// The poller's DMs go out in their reader's language: a `ja-JP` admin hears about the scan
+    /// in Japanese (the registration's answer too), an English one in English.
+    async fn the_scan_dm_is_in_the_registrants_language(backend: Backend) {
+        let f = start(backend).await;
+        f.bot.slack.set_locale("U0ADMIN", "ja-JP");
+        let text = f.bot.command_text("U0ADMIN", "data add coco@v1 gpu03:/srv/datasets/coco").await;
+        assert!(text.contains("として登録しています"), "{text}");
+        scan_done(&f.gpu03, "coco", "v1", COCO, GB);
+        f.bot.poller().poll_once().await;
+        let told = dms(&settle(&f.bot).await);
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "DU0ADMIN");
+        assert!(told[0].1.contains("`coco@v1` を登録しました"), "{told:?}");
+        f.bot.finish().await;
+    }
+
     /// Slack waits 3 s for an answer; an agent slower than that must not lose the reply.
     async fn a_slow_agent_is_answered_in_time_and_the_reply_follows(backend: Backend) {
         let f = start(backend).await;

@@ -540,3 +540,25 @@ claim-an-admin = an admin
 claim-decided-when = {" "}{ $when }
 claim-decided-already = :information_source: Request #{ $id } ({ $subject } for { $requester }) was already { $status } by { $admin }{ $when }. Nothing changed.
 claim-no-request = :grey_question: There is no claim request #{ $id }; this message may be outdated.
+
+## Datasets: copies, their progress, launches, and the DMs
+
+data-registering = :hourglass_flowing_sand: Registering `{ $label }` from `{ $host }:{ $path }`. The agent on `{ $host }` is scanning it (hashing every file); I'll DM you when it is ready to copy and mount.
+data-copying = :truck: Copying `{ $label }` ({ $size }) to `{ $host }` from { $sources }. I'll keep a progress message up to date in your DMs.
+data-copying-evicted = To make room on `{ $host }`, I removed the copies there unused for longest: { $copies }.
+data-not-staged = :warning: The booking stands, but the dataset is not being copied: { $why }
+data-progress-left = { $percent } %, about { $left } left
+data-progress-running = :truck: Copying `{ $label }` to `{ $host }` from { $sources }: { $present } of { $total }, { $progress }{ $rate }
+data-progress-complete = :white_check_mark: `{ $label }` ready on `{ $host }` ({ $size } in { $took }, { $rate })
+data-progress-failed = :warning: Copying `{ $label }` to `{ $host }` failed at { $percent } %: { $error }. `/maison data get { $label } { $host }` resumes it.
+data-unknown-error = unknown error
+data-not-ready-copying = :hourglass_flowing_sand: `{ $label }` is still being copied to `{ $host }`: { $progress }. Launch again when it is ready (your progress DM says so).
+data-not-ready-failed = :warning: The copy of `{ $label }` on `{ $host }` stopped at { $percent } % ({ $error }). `/maison data get { $label } { $host }` resumes it.
+data-not-ready-partial = :hourglass_flowing_sand: The copy of `{ $label }` on `{ $host }` is not complete: { $progress }.
+data-not-ready-none = :no_entry_sign: `{ $host }` has no copy of `{ $label }`. `/maison data get { $label } { $host }` copies it there; then launch again.
+data-mount = `{ $label }` at `{ $path }`
+data-mounted = :books: Datasets (read-only): { $mounts }.
+data-scanned = :white_check_mark: `{ $label }` is registered: { $size } in { $files } files on `{ $host }`. Copy it with `/maison data get { $label } <host>`, mount it with `launch … --data { $label }`.
+data-scan-failed = :warning: Registering `{ $label }` from `{ $host }:{ $path }` failed: { $error }.
+data-verified-ok = :white_check_mark: The copy of `{ $label }` on `{ $host }` is intact: { $checked } files hashed, all as registered.
+data-verified-bad = :warning: The copy of `{ $label }` on `{ $host }` has { $bad } bad file(s) of { $checked }: { $files }. A copy with bad files is not mounted; `/maison data get { $label } { $host }` fetches them again.

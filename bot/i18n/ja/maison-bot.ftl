@@ -537,3 +537,25 @@ claim-an-admin = 管理者
 claim-decided-when = （{ $when }）
 claim-decided-already = :information_source: 依頼 #{ $id }（{ $requester } さんの { $subject }）は、{ $admin } さんがすでに{ $status }しています{ $when }。何も変更していません。
 claim-no-request = :grey_question: 依頼 #{ $id } は見つかりません。このメッセージは古いかもしれません。
+
+## データセット: コピーとその進み具合、起動、DM
+
+data-registering = :hourglass_flowing_sand: `{ $host }:{ $path }` を `{ $label }` として登録しています。`{ $host }` のエージェントがスキャン中です（すべてのファイルをハッシュします）。コピーやマウントができるようになったら DM でお知らせします。
+data-copying = :truck: `{ $label }`（{ $size }）を { $sources } から `{ $host }` へコピーしています。進み具合は DM のメッセージで随時お知らせします。
+data-copying-evicted = `{ $host }` の空きを作るため、最も長く使われていなかったコピーを削除しました: { $copies }。
+data-not-staged = :warning: 予約はそのままですが、データセットはコピーしていません: { $why }
+data-progress-left = { $percent } %、残り約 { $left }
+data-progress-running = :truck: `{ $label }` を { $sources } から `{ $host }` へコピー中: { $total } のうち { $present }、{ $progress }{ $rate }
+data-progress-complete = :white_check_mark: `{ $host }` の `{ $label }` の準備ができました（{ $size }、{ $took }、{ $rate }）
+data-progress-failed = :warning: `{ $label }` の `{ $host }` へのコピーが { $percent } % で失敗しました: { $error }。`/maison data get { $label } { $host }` で再開できます。
+data-unknown-error = 不明なエラー
+data-not-ready-copying = :hourglass_flowing_sand: `{ $label }` はまだ `{ $host }` へコピー中です: { $progress }。準備ができたら（進み具合の DM でお知らせします）もう一度起動してください。
+data-not-ready-failed = :warning: `{ $host }` の `{ $label }` のコピーは { $percent } % で止まっています（{ $error }）。`/maison data get { $label } { $host }` で再開できます。
+data-not-ready-partial = :hourglass_flowing_sand: `{ $host }` の `{ $label }` のコピーはまだそろっていません: { $progress }。
+data-not-ready-none = :no_entry_sign: `{ $host }` には `{ $label }` のコピーがありません。`/maison data get { $label } { $host }` でコピーしてから、もう一度起動してください。
+data-mount = `{ $path }` に `{ $label }`
+data-mounted = :books: データセット（読み取り専用）: { $mounts }。
+data-scanned = :white_check_mark: `{ $label }` を登録しました: `{ $host }` 上の { $files } ファイル、{ $size }。`/maison data get { $label } <host>` でコピー、`launch … --data { $label }` でマウントできます。
+data-scan-failed = :warning: `{ $host }:{ $path }` からの `{ $label }` の登録に失敗しました: { $error }。
+data-verified-ok = :white_check_mark: `{ $host }` の `{ $label }` のコピーは無傷です: { $checked } ファイルをハッシュし、すべて登録どおりでした。
+data-verified-bad = :warning: `{ $host }` の `{ $label }` のコピーには、{ $checked } ファイル中 { $bad } 件の不正なファイルがあります: { $files }。不正なファイルのあるコピーはマウントしません。`/maison data get { $label } { $host }` で取り直せます。

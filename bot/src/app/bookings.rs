@@ -254,13 +254,13 @@ impl App {
             .await?
         {
             CopyOutcome::Started { sources, evicted } => {
-                data_replies::copying(version, &booking.host, &sources, &evicted).text
+                data_replies::copying(version, &booking.host, &sources, &evicted, ctx.lang).text
             }
             CopyOutcome::AlreadyThere => data_replies::already_there(version, &booking.host).text,
             CopyOutcome::AlreadyCopying(transfer) => {
                 data_replies::already_copying(version, &transfer).text
             }
-            CopyOutcome::Refused(refusal) => data_replies::not_staged(&refusal.text),
+            CopyOutcome::Refused(refusal) => data_replies::not_staged(&refusal.text, ctx.lang),
         };
         reply.blocks.insert(1, Block::Section(line));
         Ok(reply)

@@ -152,7 +152,7 @@ impl App {
                 .await?
             {
                 Registered::Added(_) => {
-                    data_replies::registering(add.name, add.version, add.host, add.path)
+                    data_replies::registering(add.name, add.version, add.host, add.path, ctx.lang)
                 }
                 Registered::AlreadyRegistered => {
                     data_replies::already_registered(add.name, add.version)
@@ -192,7 +192,7 @@ impl App {
                 .await?
             {
                 CopyOutcome::Started { sources, evicted } => {
-                    data_replies::copying(&version, host, &sources, &evicted)
+                    data_replies::copying(&version, host, &sources, &evicted, ctx.lang)
                 }
                 CopyOutcome::AlreadyThere => data_replies::already_there(&version, host),
                 CopyOutcome::AlreadyCopying(transfer) => {
@@ -314,7 +314,7 @@ impl App {
         };
         let progress = OutgoingMessage {
             to: Recipient::User(ctx.user.slack_user_id.clone()),
-            reply: data_replies::progress_message(&version.label(), &preview, now),
+            reply: data_replies::progress_message(&version.label(), &preview, now, ctx.lang),
             attachment: None,
         };
         let new = NewTransfer {
@@ -693,6 +693,7 @@ impl App {
         &self,
         wanted: &[DatasetRef],
         host: &str,
+        lang: maison_command::Lang,
     ) -> anyhow::Result<Result<Vec<(DatasetVersion, DatasetMount)>, Reply>> {
         if wanted.is_empty() {
             return Ok(Ok(Vec::new()));
@@ -714,6 +715,7 @@ impl App {
                     host,
                     replica,
                     catalog.running_transfer(version.id, host),
+                    lang,
                 )));
             }
             let mount = DatasetMount {

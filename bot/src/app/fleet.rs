@@ -58,7 +58,10 @@ impl App {
                 ctx.lang,
             ));
         };
-        let datasets = match self.dataset_mounts(&request.datasets, &host.name).await? {
+        let datasets = match self
+            .dataset_mounts(&request.datasets, &host.name, ctx.lang)
+            .await?
+        {
             Ok(datasets) => datasets,
             Err(not_ready) => return Ok(not_ready),
         };

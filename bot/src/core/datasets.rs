@@ -7,7 +7,7 @@
 
 use super::units::size_text;
 use maison_agent_api::datasets::{ReplicaOrigin, ReplicaState};
-use maison_command::DatasetRef;
+use maison_command::{DatasetRef, Lang};
 
 /// Who the bot itself is in the audit log, for changes nobody typed (a scan ending, a copy
 /// removed to make room).
@@ -587,11 +587,17 @@ impl Progress {
 
     /// `80 %, about 4 min left`, or `80 %` when nothing is moving.
     pub fn text(&self) -> String {
+        self.text_in(Lang::En)
+    }
+
+    /// [`Progress::text`] in `lang`: `80 %、残り約 4 分`.
+    pub fn text_in(&self, lang: Lang) -> String {
         match self.seconds_left() {
-            Some(secs) if self.present < self.total => format!(
-                "{} %, about {} left",
-                self.percent(),
-                duration_text(secs.max(1))
+            Some(secs) if self.present < self.total => crate::tr!(
+                lang,
+                "data-progress-left",
+                percent = self.percent(),
+                left = duration_text_in(secs.max(1), lang)
             ),
             _ => format!("{} %", self.percent()),
         }
@@ -600,21 +606,30 @@ impl Progress {
 
 /// `45 s`, `4 min`, `1 h 20 min`, `2 d 3 h`: rounded, for humans.
 pub fn duration_text(secs: u64) -> String {
+    duration_text_in(secs, Lang::En)
+}
+
+/// [`duration_text`] in `lang`: `45 秒`, `4 分`, `1 時間 20 分`, `2 日 3 時間`.
+pub fn duration_text_in(secs: u64, lang: Lang) -> String {
+    let [s, min, h, d] = match lang {
+        Lang::En => ["s", "min", "h", "d"],
+        Lang::Ja => ["秒", "分", "時間", "日"],
+    };
     match secs {
-        0..60 => format!("{secs} s"),
-        60..3600 => format!("{} min", (secs + 30) / 60),
+        0..60 => format!("{secs} {s}"),
+        60..3600 => format!("{} {min}", (secs + 30) / 60),
         3600..86_400 => {
             let minutes = (secs + 30) / 60;
             match minutes % 60 {
-                0 => format!("{} h", minutes / 60),
-                m => format!("{} h {m} min", minutes / 60),
+                0 => format!("{} {h}", minutes / 60),
+                m => format!("{} {h} {m} {min}", minutes / 60),
             }
         }
         _ => {
             let hours = (secs + 1800) / 3600;
             match hours % 24 {
-                0 => format!("{} d", hours / 24),
-                h => format!("{} d {h} h", hours / 24),
+                0 => format!("{} {d}", hours / 24),
+                rest => format!("{} {d} {rest} {h}", hours / 24),
             }
         }
     }

@@ -429,7 +429,10 @@ impl Poller {
     /// verification's result, a failed copy) is queued with them.
     async fn store_datasets(&self, host: &str, inventory: &DatasetInventory, polled_at: i64) {
         let now = self.clock.now().timestamp();
-        let notify = |event: &_| data_replies::event_messages(event, now);
+        // Read before the transaction: the DMs it queues go out in their readers' languages.
+        let languages = self.db.languages().await.unwrap_or_default();
+        let lang_of = |user: &str| languages.get(user).copied().unwrap_or_default();
+        let notify = |event: &_| data_replies::event_messages(event, now, &lang_of);
         if let Err(e) = self
             .db
             .store_datasets(host, inventory, polled_at, now, &notify)
@@ -452,6 +455,7 @@ impl Poller {
             }
         };
         let now = self.clock.now().timestamp();
+        let languages = self.db.languages().await.unwrap_or_default();
         let mut edits = 0;
         for progress in shown {
             let last = progress.transfer.state != TransferState::Running;
@@ -461,7 +465,12 @@ impl Poller {
             if !(last || due) {
                 continue;
             }
-            let reply = data_replies::progress_message(&progress.label, &progress.transfer, now);
+            let lang = languages
+                .get(&progress.transfer.requested_by)
+                .copied()
+                .unwrap_or_default();
+            let reply =
+                data_replies::progress_message(&progress.label, &progress.transfer, now, lang);
             let done = match slack
                 .update_message(&progress.channel, &progress.ts, &reply)
                 .await

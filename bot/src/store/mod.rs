@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use maison_command::Lang;
 use maison_migrations::{Migrator, MigratorTrait};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -302,6 +303,27 @@ impl Db {
         self.find_user(profile.team_id, profile.slack_user_id)
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("user just written".to_owned()))
+    }
+
+    /// Each known member's language (their choice, else their Slack locale), by Slack user id:
+    /// for what is sent outside a request of theirs (the poller's DMs). Members are few.
+    pub async fn languages(&self) -> Result<std::collections::HashMap<String, Lang>, DbErr> {
+        let rows = self
+            .reader()
+            .query_all_raw(sql::stmt(
+                self.backend(),
+                "SELECT slack_user_id, language, locale FROM users",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let language: Option<String> = sql::get(r, 1)?;
+                let locale: Option<String> = sql::get(r, 2)?;
+                let lang = Lang::chosen_or_slack(language.as_deref(), locale.as_deref());
+                Ok((sql::get(r, 0)?, lang))
+            })
+            .collect()
     }
 
     /// Sets the language a user chose (`None`: follow the Slack locale again).

@@ -5,14 +5,16 @@ use maison_agent_api::datasets::{MOUNT_PARENT, ReplicaOrigin, ReplicaState};
 use maison_agent_api::{ClientError, ErrorCode};
 
 use super::fleet::thousands;
-use super::when;
+use super::{listed, when};
 use crate::core::datasets::{
     Catalog, DatasetEvent, DatasetVersion, Replica, Transfer, TransferState, Unresolved,
-    duration_text, rate_text,
+    duration_text_in, rate_text,
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::{Block, Reply, Visibility, mention};
 use crate::core::units::size_text;
+use crate::tr;
+use maison_command::Lang;
 
 fn copy_count(n: usize) -> String {
     match n {
@@ -31,11 +33,13 @@ fn quoted_hosts(hosts: &[&str]) -> String {
 }
 
 /// `data add` accepted: the agent scans; the DM comes later.
-pub fn registering(name: &str, version: &str, host: &str, path: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: Registering `{name}@{version}` from `{host}:{path}`. The agent \
-         on `{host}` is scanning it (hashing every file); I'll DM you when it is ready to copy \
-         and mount."
+pub fn registering(name: &str, version: &str, host: &str, path: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-registering",
+        label = format!("{name}@{version}"),
+        host = host,
+        path = path
     ))
 }
 
@@ -331,42 +335,44 @@ pub fn copying(
     host: &str,
     sources: &[String],
     evicted: &[String],
+    lang: Lang,
 ) -> Reply {
-    let mut text = format!(
-        ":truck: Copying `{}` ({}) to `{host}` from {}. I'll keep a progress message up to \
-         date in your DMs.",
-        version.label(),
-        size_text(version.total_bytes),
-        quoted_hosts(&sources.iter().map(String::as_str).collect::<Vec<_>>())
+    let mut text = tr!(
+        lang,
+        "data-copying",
+        label = version.label(),
+        size = size_text(version.total_bytes),
+        host = host,
+        sources = quoted_hosts_in(sources, lang)
     );
     if !evicted.is_empty() {
-        text.push_str(&format!(
-            "\nTo make room on `{host}`, I removed the copies there unused for longest: {}.",
-            evicted
-                .iter()
-                .map(|e| format!("`{e}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        text.push('\n');
+        text.push_str(&tr!(
+            lang,
+            "data-copying-evicted",
+            host = host,
+            copies = quoted_hosts_in(evicted, lang)
         ));
     }
     Reply::ephemeral(text)
 }
 
-/// A `book --data` whose copy could not start: the booking stands.
-pub fn not_staged(why: &str) -> String {
-    format!(":warning: The booking stands, but the dataset is not being copied: {why}")
+/// Names in `code`, listed in `lang`.
+fn quoted_hosts_in(names: &[String], lang: Lang) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    listed(&quoted, lang)
 }
 
-/// The message kept up to date while a copy runs, and its final state.
-pub fn progress_message(label: &str, transfer: &Transfer, now: i64) -> Reply {
-    let host = &transfer.host;
-    let from = quoted_hosts(
-        &transfer
-            .sources
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+/// A `book --data` whose copy could not start: the booking stands.
+pub fn not_staged(why: &str, lang: Lang) -> String {
+    tr!(lang, "data-not-staged", why = why)
+}
+
+/// The message kept up to date while a copy runs, and its final state, in the language of
+/// whoever asked for the copy.
+pub fn progress_message(label: &str, transfer: &Transfer, now: i64, lang: Lang) -> Reply {
+    let host = transfer.host.as_str();
+    let from = quoted_hosts_in(&transfer.sources, lang);
     let text = match transfer.state {
         TransferState::Running => {
             let rate = if transfer.rate > 0 {
@@ -374,11 +380,16 @@ pub fn progress_message(label: &str, transfer: &Transfer, now: i64) -> Reply {
             } else {
                 String::new()
             };
-            format!(
-                ":truck: Copying `{label}` to `{host}` from {from}: {} of {}, {}{rate}",
-                size_text(transfer.present_bytes),
-                size_text(transfer.total_bytes),
-                transfer.progress().text()
+            tr!(
+                lang,
+                "data-progress-running",
+                label = label,
+                host = host,
+                sources = from,
+                present = size_text(transfer.present_bytes),
+                total = size_text(transfer.total_bytes),
+                progress = transfer.progress().text_in(lang),
+                rate = rate
             )
         }
         TransferState::Complete => {
@@ -386,18 +397,23 @@ pub fn progress_message(label: &str, transfer: &Transfer, now: i64) -> Reply {
             let average = (transfer.total_bytes)
                 .checked_div(took.max(1) as u64)
                 .unwrap_or_default();
-            format!(
-                ":white_check_mark: `{label}` ready on `{host}` ({} in {}, {})",
-                size_text(transfer.total_bytes),
-                duration_text(took.max(1) as u64),
-                rate_text(average)
+            tr!(
+                lang,
+                "data-progress-complete",
+                label = label,
+                host = host,
+                size = size_text(transfer.total_bytes),
+                took = duration_text_in(took.max(1) as u64, lang),
+                rate = rate_text(average)
             )
         }
-        TransferState::Failed => format!(
-            ":warning: Copying `{label}` to `{host}` failed at {} %: {}. `/maison data get \
-             {label} {host}` resumes it.",
-            transfer.progress().percent(),
-            transfer.error.as_deref().unwrap_or("unknown error")
+        TransferState::Failed => tr!(
+            lang,
+            "data-progress-failed",
+            label = label,
+            host = host,
+            percent = transfer.progress().percent(),
+            error = error_text(transfer.error.as_deref(), lang)
         ),
     };
     Reply::with_blocks(
@@ -553,55 +569,84 @@ pub fn agent_refused(host: &str, label: &str, err: &ClientError) -> Reply {
     })
 }
 
+/// An agent's error as it came, or "unknown error" in `lang`.
+fn error_text(error: Option<&str>, lang: Lang) -> String {
+    error.map_or_else(|| tr!(lang, "data-unknown-error"), str::to_owned)
+}
+
 /// `launch --data` on a host without a complete copy: how far it is, and what to do.
 pub fn not_ready_for_launch(
     version: &DatasetVersion,
     host: &str,
     replica: Option<&Replica>,
     transfer: Option<&Transfer>,
+    lang: Lang,
 ) -> Reply {
     let label = version.label();
     let text = match (replica, transfer) {
-        (_, Some(t)) => format!(
-            ":hourglass_flowing_sand: `{label}` is still being copied to `{host}`: {}. Launch \
-             again when it is ready (your progress DM says so).",
-            t.progress().text()
+        (_, Some(t)) => tr!(
+            lang,
+            "data-not-ready-copying",
+            label = label,
+            host = host,
+            progress = t.progress().text_in(lang)
         ),
-        (Some(r), None) if r.state == ReplicaState::Failed => format!(
-            ":warning: The copy of `{label}` on `{host}` stopped at {} % ({}). `/maison data get \
-             {label} {host}` resumes it.",
-            r.progress().percent(),
-            r.error.as_deref().unwrap_or("unknown error")
+        (Some(r), None) if r.state == ReplicaState::Failed => tr!(
+            lang,
+            "data-not-ready-failed",
+            label = label,
+            host = host,
+            percent = r.progress().percent(),
+            error = error_text(r.error.as_deref(), lang)
         ),
-        (Some(r), None) => format!(
-            ":hourglass_flowing_sand: The copy of `{label}` on `{host}` is not complete: {}.",
-            r.progress().text()
+        (Some(r), None) => tr!(
+            lang,
+            "data-not-ready-partial",
+            label = label,
+            host = host,
+            progress = r.progress().text_in(lang)
         ),
-        (None, None) => format!(
-            ":no_entry_sign: `{host}` has no copy of `{label}`. `/maison data get {label} \
-             {host}` copies it there; then launch again."
-        ),
+        (None, None) => tr!(lang, "data-not-ready-none", label = label, host = host),
     };
     Reply::ephemeral(text)
 }
 
 /// The line a launch reply gets for its mounted datasets.
-pub fn mounted_line(labels: &[(String, String)]) -> String {
+pub fn mounted_line(labels: &[(String, String)], lang: Lang) -> String {
     let mounts: Vec<String> = labels
         .iter()
-        .map(|(label, name)| format!("`{label}` at `{MOUNT_PARENT}/{name}`"))
+        .map(|(label, name)| {
+            tr!(
+                lang,
+                "data-mount",
+                label = label.as_str(),
+                path = format!("{MOUNT_PARENT}/{name}")
+            )
+        })
         .collect();
-    format!(":books: Datasets (read-only): {}.", mounts.join(", "))
+    tr!(lang, "data-mounted", mounts = listed(&mounts, lang))
 }
 
 // ------------------------------------------------------------------------ DMs
 
-/// The DMs an event from the poller becomes.
-pub fn event_messages(event: &DatasetEvent, now: i64) -> Vec<OutgoingMessage> {
+/// The DMs an event from the poller becomes, each in its recipient's language.
+pub fn event_messages(
+    event: &DatasetEvent,
+    now: i64,
+    lang_of: &dyn Fn(&str) -> Lang,
+) -> Vec<OutgoingMessage> {
+    let to = match event {
+        DatasetEvent::Scanned { version } | DatasetEvent::ScanFailed { version, .. } => {
+            &version.registered_by
+        }
+        DatasetEvent::Verified { requested_by, .. } => requested_by,
+        DatasetEvent::TransferFailed { transfer, .. } => &transfer.requested_by,
+    };
+    let lang = lang_of(to);
     let (to, reply) = match event {
-        DatasetEvent::Scanned { version } => (&version.registered_by, scanned_dm(version)),
+        DatasetEvent::Scanned { version } => (&version.registered_by, scanned_dm(version, lang)),
         DatasetEvent::ScanFailed { version, error } => {
-            (&version.registered_by, scan_failed_dm(version, error))
+            (&version.registered_by, scan_failed_dm(version, error, lang))
         }
         DatasetEvent::Verified {
             version,
@@ -613,11 +658,11 @@ pub fn event_messages(event: &DatasetEvent, now: i64) -> Vec<OutgoingMessage> {
             ..
         } => (
             requested_by,
-            verified_dm(version, host, *files_checked, *bad_count, bad_files),
+            verified_dm(version, host, *files_checked, *bad_count, bad_files, lang),
         ),
         DatasetEvent::TransferFailed { version, transfer } => (
             &transfer.requested_by,
-            transfer_failed_dm(version, transfer, now),
+            transfer_failed_dm(version, transfer, now, lang),
         ),
     };
     vec![OutgoingMessage {
@@ -627,25 +672,25 @@ pub fn event_messages(event: &DatasetEvent, now: i64) -> Vec<OutgoingMessage> {
     }]
 }
 
-pub fn scanned_dm(version: &DatasetVersion) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: `{}` is registered: {} in {} files on `{}`. Copy it with `/maison \
-         data get {} <host>`, mount it with `launch … --data {}`.",
-        version.label(),
-        size_text(version.total_bytes),
-        thousands(version.total_files),
-        version.registered_host,
-        version.label(),
-        version.label()
+pub fn scanned_dm(version: &DatasetVersion, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-scanned",
+        label = version.label(),
+        size = size_text(version.total_bytes),
+        files = thousands(version.total_files),
+        host = version.registered_host.as_str()
     ))
 }
 
-pub fn scan_failed_dm(version: &DatasetVersion, error: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":warning: Registering `{}` from `{}:{}` failed: {error}.",
-        version.label(),
-        version.registered_host,
-        version.registered_path
+pub fn scan_failed_dm(version: &DatasetVersion, error: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-scan-failed",
+        label = version.label(),
+        host = version.registered_host.as_str(),
+        path = version.registered_path.as_str(),
+        error = error
     ))
 }
 
@@ -655,28 +700,36 @@ pub fn verified_dm(
     checked: u64,
     bad: u64,
     bad_files: &[String],
+    lang: Lang,
 ) -> Reply {
     Reply::ephemeral(if bad == 0 {
-        format!(
-            ":white_check_mark: The copy of `{}` on `{host}` is intact: {checked} files hashed, \
-             all as registered.",
-            version.label()
+        tr!(
+            lang,
+            "data-verified-ok",
+            label = version.label(),
+            host = host,
+            checked = checked
         )
     } else {
-        let listed: Vec<String> = bad_files.iter().map(|f| format!("`{f}`")).collect();
-        format!(
-            ":warning: The copy of `{}` on `{host}` has {bad} bad file(s) of {checked}: {}. A \
-             copy with bad files is not mounted; `/maison data get {} {host}` fetches them \
-             again.",
-            version.label(),
-            listed.join(", "),
-            version.label()
+        tr!(
+            lang,
+            "data-verified-bad",
+            label = version.label(),
+            host = host,
+            bad = bad,
+            checked = checked,
+            files = quoted_hosts_in(bad_files, lang)
         )
     })
 }
 
-pub fn transfer_failed_dm(version: &DatasetVersion, transfer: &Transfer, now: i64) -> Reply {
-    let mut reply = progress_message(&version.label(), transfer, now);
+pub fn transfer_failed_dm(
+    version: &DatasetVersion,
+    transfer: &Transfer,
+    now: i64,
+    lang: Lang,
+) -> Reply {
+    let mut reply = progress_message(&version.label(), transfer, now, lang);
     reply.visibility = Visibility::Ephemeral;
     reply
 }
@@ -798,6 +851,7 @@ mod tests {
             "imagenet@v2",
             &transfer(TransferState::Running, 5_920_000_000, 41_000_000),
             NOW,
+            Lang::En,
         );
         assert_eq!(
             running.text,
@@ -807,6 +861,7 @@ mod tests {
             "imagenet@v2",
             &transfer(TransferState::Complete, 7_400_000_000, 0),
             NOW,
+            Lang::En,
         );
         assert_eq!(
             done.text,
@@ -816,6 +871,7 @@ mod tests {
             "imagenet@v2",
             &transfer(TransferState::Failed, 3_700_000_000, 0),
             NOW,
+            Lang::En,
         );
         insta::assert_snapshot!(failed.text);
     }
@@ -852,9 +908,10 @@ mod tests {
             "gpu05",
             catalog.replica(2, "gpu05"),
             catalog.running_transfer(2, "gpu05"),
+            Lang::En,
         );
         insta::assert_snapshot!(copying.text);
-        let nothing = not_ready_for_launch(v2, "gpu02", None, None);
+        let nothing = not_ready_for_launch(v2, "gpu02", None, None, Lang::En);
         assert!(
             nothing
                 .text
@@ -867,16 +924,89 @@ mod tests {
     #[test]
     fn direct_messages() {
         let v2 = version(2, "imagenet", "v2", true);
-        insta::assert_snapshot!(scanned_dm(&v2).text);
+        insta::assert_snapshot!(scanned_dm(&v2, Lang::En).text);
         insta::assert_snapshot!(
             verified_dm(
                 &v2,
                 "gpu05",
                 1000,
                 2,
-                &["train/a.jpg".into(), "train/b.jpg".into()]
+                &["train/a.jpg".into(), "train/b.jpg".into()],
+                Lang::En
             )
             .text
         );
+    }
+
+    /// The dataset messages people get unasked (DMs, the progress message) and those around a
+    /// launch or a copy, in both languages, as one reviewed page each.
+    #[test]
+    fn dataset_messages_in_both_languages() {
+        let catalog = sample();
+        let v2 = &catalog.versions[1];
+        let mut stopped = replica(2, "gpu02", ReplicaState::Failed, 3_700_000_000);
+        stopped.error = Some("no source answers".into());
+        let partial = replica(2, "gpu04", ReplicaState::Fetching, 3_700_000_000);
+        for lang in Lang::ALL {
+            let page = [
+                registering("imagenet", "v2", "gpu03", "/srv/datasets/imagenet", lang).text,
+                copying(
+                    v2,
+                    "gpu05",
+                    &["gpu03".into(), "gpu01".into()],
+                    &["coco@2017".into()],
+                    lang,
+                )
+                .text,
+                not_staged("no host has room", lang),
+                progress_message(
+                    "imagenet@v2",
+                    &transfer(TransferState::Running, 5_920_000_000, 41_000_000),
+                    NOW,
+                    lang,
+                )
+                .text,
+                progress_message(
+                    "imagenet@v2",
+                    &transfer(TransferState::Complete, 7_400_000_000, 0),
+                    NOW,
+                    lang,
+                )
+                .text,
+                progress_message(
+                    "imagenet@v2",
+                    &transfer(TransferState::Failed, 3_700_000_000, 0),
+                    NOW,
+                    lang,
+                )
+                .text,
+                not_ready_for_launch(
+                    v2,
+                    "gpu05",
+                    catalog.replica(2, "gpu05"),
+                    catalog.running_transfer(2, "gpu05"),
+                    lang,
+                )
+                .text,
+                not_ready_for_launch(v2, "gpu02", Some(&stopped), None, lang).text,
+                not_ready_for_launch(v2, "gpu04", Some(&partial), None, lang).text,
+                not_ready_for_launch(v2, "gpu02", None, None, lang).text,
+                mounted_line(
+                    &[
+                        ("imagenet@v2".into(), "imagenet".into()),
+                        ("coco@2017".into(), "coco".into()),
+                    ],
+                    lang,
+                ),
+                scanned_dm(v2, lang).text,
+                scan_failed_dm(v2, "permission denied", lang).text,
+                verified_dm(v2, "gpu05", 1000, 0, &[], lang).text,
+                verified_dm(v2, "gpu05", 1000, 1, &["train/a.jpg".into()], lang).text,
+                duration_text_in(4_800, lang),
+                duration_text_in(183_600, lang),
+            ]
+            .join("\n---\n");
+            insta::assert_snapshot!(format!("dataset_messages_{lang}"), page);
+        }
     }
 }

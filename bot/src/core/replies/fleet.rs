@@ -161,7 +161,9 @@ pub fn launched(
         )),
     ];
     if !datasets.is_empty() {
-        blocks.push(Block::Section(super::datasets::mounted_line(datasets)));
+        blocks.push(Block::Section(super::datasets::mounted_line(
+            datasets, lang,
+        )));
     }
     if let Some(warning) = warning {
         blocks.push(Block::Section(warning.to_owned()));
