@@ -10,7 +10,7 @@ use super::fleet::timed;
 use super::{App, Ctx};
 use crate::core::fleet::{
     ClaimKind, ClaimRequest, Decision, DecisionOutcome, Located, LocatedImage, Owner,
-    RequestOutcome, match_containers, match_images, short_id,
+    RequestOutcome, match_containers, match_images,
 };
 use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
@@ -43,12 +43,7 @@ impl Target {
             host: i.host.clone(),
             kind: ClaimKind::Image,
             object_id: i.image.id.clone(),
-            label: i
-                .image
-                .tags
-                .first()
-                .cloned()
-                .unwrap_or_else(|| short_id(&i.image.id)),
+            label: i.name(),
             owner: i.owner.clone(),
         }
     }

@@ -403,6 +403,17 @@ pub struct LocatedImage {
     pub users: Vec<Located>,
 }
 
+impl LocatedImage {
+    /// How lists name it: its first tag, else its short id.
+    pub fn name(&self) -> String {
+        self.image
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| short_id(&self.image.id))
+    }
+}
+
 /// `alice-pytorch-b12`: who, what, for which booking; valid as a Docker name.
 pub fn default_container_name(login: &str, image: &str, booking: Option<i64>) -> String {
     let base = image.rsplit('/').next().unwrap_or(image);

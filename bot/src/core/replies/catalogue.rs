@@ -6,7 +6,7 @@ use maison_command::Lang;
 use crate::core::actions;
 use crate::core::catalogue::{CatalogOrigin, CatalogStatus, CatalogVersion, PublishRefusal};
 use crate::core::fleet::{LocatedImage, short_id};
-use crate::core::render::{Block, Button, ButtonStyle, Reply, Visibility, mention};
+use crate::core::render::{Block, Button, Reply, Visibility, mention};
 use crate::tr;
 
 /// The image a publish names, as the requester and the admins read it.
@@ -145,28 +145,16 @@ pub fn request_for_admins(image: &Published<'_>, pending: &CatalogVersion, lang:
         ));
     }
     let id = pending.id.to_string();
-    Reply::with_blocks(
-        Visibility::InChannel,
-        text.clone(),
-        vec![
-            Block::Section(text),
-            Block::Actions(vec![
-                Button::new(
-                    tr!(lang, "button-approve"),
-                    actions::PUBLISH_APPROVE,
-                    id.clone(),
-                )
-                .styled(ButtonStyle::Primary),
-                Button::new(tr!(lang, "button-reject"), actions::PUBLISH_REJECT, id)
-                    .styled(ButtonStyle::Danger),
-            ]),
-            Block::Context(tr!(
-                lang,
-                "catalog-request-context",
-                name = pending.name.as_str(),
-                request = pending.id
-            )),
-        ],
+    super::decision_request(
+        text,
+        Button::new(tr!(lang, "button-approve"), actions::PUBLISH_APPROVE, &id),
+        Button::new(tr!(lang, "button-reject"), actions::PUBLISH_REJECT, id),
+        tr!(
+            lang,
+            "catalog-request-context",
+            name = pending.name.as_str(),
+            request = pending.id
+        ),
     )
 }
 
@@ -308,10 +296,9 @@ pub fn launch_pending(name: &str, lang: Lang) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    use maison_agent_api::ImageSummary;
-
     use super::*;
     use crate::core::catalogue::CatalogOrigin;
+    use crate::core::replies::images::tests::image_on;
 
     fn version(id: i64, version: &str, status: CatalogStatus) -> CatalogVersion {
         CatalogVersion {
@@ -336,23 +323,6 @@ mod tests {
         }
     }
 
-    fn on(host: &str, id: &str) -> LocatedImage {
-        LocatedImage {
-            host: host.into(),
-            image: ImageSummary {
-                id: id.into(),
-                tags: vec!["alice/resnet:v1".into()],
-                size_bytes: 9_400_000_000,
-                created: chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap(),
-                labels: Default::default(),
-                used_by: vec![],
-                dangling: false,
-            },
-            owner: None,
-            users: vec![],
-        }
-    }
-
     /// Every catalogue reply and DM, in both languages, as one reviewed page each.
     #[test]
     fn catalogue_replies_in_both_languages() {
@@ -370,7 +340,10 @@ mod tests {
             id: "sha256:5e1aa0",
             host: "gpu01",
         };
-        let (a, b) = (on("gpu01", "sha256:5e1aa"), on("gpu03", "sha256:77bcd"));
+        let (a, b) = (
+            image_on("gpu01", "sha256:5e1aa"),
+            image_on("gpu03", "sha256:77bcd"),
+        );
         for lang in Lang::ALL {
             let page = [
                 asked(&image, &pending, lang),

@@ -572,12 +572,7 @@ impl Lineage<'_> {
                     .is_some_and(|parent| *parent == image.image.id)
             })
             .map(|i| {
-                let name = i
-                    .image
-                    .tags
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| short_id(&i.image.id));
+                let name = i.name();
                 format!("`{name}` (`{}`)", i.host)
             })
             .collect();
@@ -752,28 +747,20 @@ pub fn claim_request_for_admins(r: &ClaimRequest, lang: Lang) -> Reply {
         reason = r.reason.as_str()
     );
     let id = r.id.to_string();
-    Reply::with_blocks(
-        Visibility::InChannel,
-        text.clone(),
-        vec![
-            Block::Section(text),
-            Block::Actions(vec![
-                Button::new(
-                    crate::tr!(lang, "button-approve"),
-                    actions::CLAIM_APPROVE,
-                    id.clone(),
-                )
-                .styled(ButtonStyle::Primary),
-                Button::new(crate::tr!(lang, "button-deny"), actions::CLAIM_DENY, id)
-                    .styled(ButtonStyle::Danger),
-            ]),
-            Block::Context(crate::tr!(
-                lang,
-                "claim-request-context",
-                requester = mention(&r.requester),
-                id = r.id
-            )),
-        ],
+    super::decision_request(
+        text,
+        Button::new(
+            crate::tr!(lang, "button-approve"),
+            actions::CLAIM_APPROVE,
+            &id,
+        ),
+        Button::new(crate::tr!(lang, "button-deny"), actions::CLAIM_DENY, id),
+        crate::tr!(
+            lang,
+            "claim-request-context",
+            requester = mention(&r.requester),
+            id = r.id
+        ),
     )
 }
 
@@ -986,12 +973,7 @@ pub fn images(
         })
         .take(MAX_LISTED)
         .map(|i| {
-            let name = i
-                .image
-                .tags
-                .first()
-                .cloned()
-                .unwrap_or_else(|| short_id(&i.image.id));
+            let name = i.name();
             let mut owners: Vec<String> = i.users.iter().map(|c| owner_text(&c.owner)).collect();
             owners.sort();
             owners.dedup();
@@ -1038,12 +1020,7 @@ fn derived_from(version: &CatalogVersion, images: &[LocatedImage]) -> Vec<String
                 .is_some_and(|parent| ids.contains(&parent.as_str()))
         })
         .map(|i| {
-            let name = i
-                .image
-                .tags
-                .first()
-                .cloned()
-                .unwrap_or_else(|| short_id(&i.image.id));
+            let name = i.name();
             format!("`{name}` ({})", owner_text(&i.owner))
         })
         .collect();

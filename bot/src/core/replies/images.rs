@@ -309,13 +309,14 @@ pub fn provenance_line(labels: &BTreeMap<String, String>, lang: Lang) -> Option<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::replies::fleet::tests::{alice, container};
     use maison_agent_api::images::provenance;
     use maison_agent_api::{ImageSummary, labels};
 
-    fn image_on(host: &str, id: &str) -> LocatedImage {
+    /// `alice/tuned:v1` on `host`, with id `id`.
+    pub(crate) fn image_on(host: &str, id: &str) -> LocatedImage {
         LocatedImage {
             host: host.into(),
             image: ImageSummary {

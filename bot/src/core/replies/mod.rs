@@ -156,6 +156,28 @@ fn sentences(parts: &[String], lang: Lang) -> String {
     parts.join(gap)
 }
 
+/// A DM asking an admin to decide: the question, an approving and a refusing button (both
+/// carrying the request's id), and a line saying what approving does.
+pub(crate) fn decision_request(
+    question: String,
+    approve: Button,
+    refuse: Button,
+    footnote: String,
+) -> Reply {
+    Reply::with_blocks(
+        Visibility::InChannel,
+        question.clone(),
+        vec![
+            Block::Section(question),
+            Block::Actions(vec![
+                approve.styled(ButtonStyle::Primary),
+                refuse.styled(ButtonStyle::Danger),
+            ]),
+            Block::Context(footnote),
+        ],
+    )
+}
+
 /// Items of a list in a sentence: `a, b` in English, `a、b` in Japanese.
 pub(crate) fn listed(items: &[String], lang: Lang) -> String {
     let separator = match lang {
