@@ -562,3 +562,74 @@ data-scanned = :white_check_mark: `{ $label }` is registered: { $size } in { $fi
 data-scan-failed = :warning: Registering `{ $label }` from `{ $host }:{ $path }` failed: { $error }.
 data-verified-ok = :white_check_mark: The copy of `{ $label }` on `{ $host }` is intact: { $checked } files hashed, all as registered.
 data-verified-bad = :warning: The copy of `{ $label }` on `{ $host }` has { $bad } bad file(s) of { $checked }: { $files }. A copy with bad files is not mounted; `/maison data get { $label } { $host }` fetches them again.
+
+## Datasets: the registry's other answers
+
+data-no-copy = no complete copy
+data-copies = { $count ->
+        [one] { $count } copy
+       *[other] { $count } copies
+    }
+data-already-registered = :no_entry_sign: `{ $label }` is already registered, and a version never changes. Register the new files under a new version, like `{ $name }@v2`; `/maison data where { $label }` shows where this one is.
+data-not-owner = :lock: `{ $name }` belongs to { $owner }: only its owner or an admin can { $what }.
+data-to-add-versions = add versions to it
+data-to-remove = remove its copies
+data-to-pin = pin its copies
+data-to-unpin = unpin its copies
+data-outside-work = :lock: `{ $path }` is not under your work directory `{ $work }`. You can register directories you own there; an admin registers anything else (under the datasets root).
+data-no-work = :lock: You have no work directory in Maison's user mapping, so you can't register datasets yourself. Ask an admin to register it, or to add `work = "…"` to your `[[users]]` entry.
+data-no-such-dataset = :grey_question: There is no dataset called `{ $name }`.{ $hint } { $listing }
+data-did-you-mean = {" "}Did you mean `{ $suggestion }`?
+data-none-registered = No dataset is registered yet: `/maison data add <name>@<version> <host>:<path>` registers one.
+data-known = Datasets: { $names }.
+data-no-such-version = :grey_question: `{ $name }` has no version `{ $version }`. Its versions: { $versions }.
+data-ls-empty = No dataset is registered yet. `/maison data add imagenet@v1 gpu03:/srv/datasets/imagenet` registers a directory that is already on a host.
+data-ls-header = Datasets
+data-ls-owner = *{ $name }* · owner { $owner }
+data-ls-context = `/maison data where <dataset>` lists its hosts · `/maison data get <dataset> <host>` copies it · `launch … --data <dataset>` mounts it read-only
+data-ls-text = { $count } dataset(s) registered
+data-ls-scanning = • `{ $version }` scanning on `{ $host }`{ $note }
+data-ls-being-copied = , { $count } being copied
+data-ls-version = • `{ $version }` { $size } in { $files } files · { $copies } ({ $hosts }){ $copying }{ $note }
+data-where-head = *{ $label }* · { $size } in { $files } files · registered from `{ $host }:{ $path }`
+data-where-head-scanning = *{ $label }* · registered from `{ $host }:{ $path }`
+data-where-none = No complete copy yet.
+data-where-complete = *Complete on*
+data-where-partial = *In progress*
+data-where-text = Where { $label } is
+data-where-context = `/maison data get { $label } <host>` copies it · `launch <host> <image> --data { $label }` mounts it read-only at `{ $path }`
+data-note-registered = registered at `{ $path }`
+data-note-verifying = verifying now
+data-note-mounted = mounted by { $count } container(s)
+data-note-last-mounted = last mounted { $when }
+data-note-pinned = :pushpin: pinned
+data-note-verified = verified
+data-note-bad = :warning: { $count } bad file(s) at the last verification
+data-partial-scanning = `{ $host }` scanning: { $progress }
+data-partial-failed = `{ $host }` failed at { $percent } %: { $error }
+data-partial-copying = `{ $host }` copying{ $from }: { $progress }
+data-partial-from = {" "}from { $hosts }
+data-still-scanning = :hourglass_flowing_sand: `{ $label }` is still being scanned on `{ $host }`; it can be copied and mounted once the scan is done (its owner gets a DM).
+data-already-there = :white_check_mark: `{ $host }` already has a complete copy of `{ $label }`: `launch { $host } <image> --data { $label }` mounts it.
+data-already-copying = :hourglass_flowing_sand: `{ $label }` is already being copied to `{ $host }` for { $user }: { $progress }.
+data-no-source = :no_entry_sign: No host has a complete copy of `{ $label }` to copy from.
+data-source-silent = :electric_plug: `{ $label }` is complete only on { $hosts }, whose agent is not answering now. Try again when it is back (`/maison hosts` shows the agents).
+data-no-copy-on = :grey_question: `{ $host }` has no copy of `{ $label }`. { $listing }
+data-no-copy-anywhere = It has no copy anywhere yet.
+data-copies-on = Its copies are on { $hosts }.
+data-last-copy = :no_entry_sign: `{ $host }` holds the last complete copy of `{ $label }`, so I won't remove it. Copy it elsewhere first (`/maison data get { $label } <host>`).
+data-copy-mounted = :no_entry_sign: The copy of `{ $label }` on `{ $host }` is mounted by { $count } container(s); remove them first (`/maison ps { $host } --all`).
+data-copy-stopped = :wastebasket: Stopped copying `{ $label }` to `{ $host }`; what had arrived is deleted.
+data-copy-removed = :wastebasket: Removed the copy of `{ $label }` from `{ $host }`.
+data-copy-untracked = :wastebasket: Maison no longer tracks `{ $label }` on `{ $host }`; the registered directory itself is left as it was.
+data-no-such-copy-button = :grey_question: This button names no dataset copy (`{ $value }`); `/maison data ls` shows what there is.
+data-pinned = :pushpin: The copy of `{ $label }` on `{ $host }` is pinned: it is never removed to make room.
+data-unpinned = :white_check_mark: The copy of `{ $label }` on `{ $host }` is no longer pinned.
+data-not-complete-to-verify = :hourglass_flowing_sand: The copy of `{ $label }` on `{ $host }` is not complete yet; every chunk is checked as it arrives, and a complete copy can be verified again.
+data-verifying = :mag: Verifying the copy of `{ $label }` on `{ $host }`: every file is hashed again. I'll DM you the result.
+data-no-room = :no_entry_sign: `{ $host }` has no room for `{ $label }`: it needs { $needed } and { $available } is free above the disk's safety margin, even after removing the copies that may go. Remove something there (`/maison data where …`, `/maison data rm …`), or pick another host.
+data-agent-no-space = :no_entry_sign: `{ $host }` has no room for `{ $label }`: { $message }
+data-agent-in-use = :no_entry_sign: `{ $host }` keeps `{ $label }`: { $message }
+data-agent-rule = :shield: The agent on `{ $host }` refused `{ $label }` (rule `{ $rule }`): { $message }
+data-agent-conflict = :no_entry_sign: `{ $host }` says about `{ $label }`: { $message }
+data-agent-failed = :warning: The agent on `{ $host }` could not do it for `{ $label }`: { $message }

@@ -71,7 +71,7 @@ impl App {
         request: &NewBooking,
         data: Option<&DatasetRef>,
     ) -> anyhow::Result<Reply> {
-        let staged = match self.dataset_to_stage(data).await? {
+        let staged = match self.dataset_to_stage(data, ctx.lang).await? {
             Ok(staged) => staged,
             Err(refusal) => return Ok(refusal),
         };
@@ -88,7 +88,7 @@ impl App {
         ctx: &Ctx<'_>,
         wish: &AnyWish<'_>,
     ) -> anyhow::Result<Reply> {
-        let staged = match self.dataset_to_stage(wish.data).await? {
+        let staged = match self.dataset_to_stage(wish.data, ctx.lang).await? {
             Ok(staged) => staged,
             Err(refusal) => return Ok(refusal),
         };
@@ -224,12 +224,15 @@ impl App {
     pub(super) async fn dataset_to_stage(
         &self,
         data: Option<&DatasetRef>,
+        lang: maison_command::Lang,
     ) -> anyhow::Result<Result<Option<(Catalog, DatasetVersion)>, Reply>> {
         let Some(wanted) = data else {
             return Ok(Ok(None));
         };
-        Ok(match self.resolve(wanted).await? {
-            Ok((_, version)) if !version.is_ready() => Err(data_replies::still_scanning(&version)),
+        Ok(match self.resolve(wanted, lang).await? {
+            Ok((_, version)) if !version.is_ready() => {
+                Err(data_replies::still_scanning(&version, lang))
+            }
             Ok(resolved) => Ok(Some(resolved)),
             Err(unresolved) => Err(unresolved),
         })
@@ -256,9 +259,11 @@ impl App {
             CopyOutcome::Started { sources, evicted } => {
                 data_replies::copying(version, &booking.host, &sources, &evicted, ctx.lang).text
             }
-            CopyOutcome::AlreadyThere => data_replies::already_there(version, &booking.host).text,
+            CopyOutcome::AlreadyThere => {
+                data_replies::already_there(version, &booking.host, ctx.lang).text
+            }
             CopyOutcome::AlreadyCopying(transfer) => {
-                data_replies::already_copying(version, &transfer).text
+                data_replies::already_copying(version, &transfer, ctx.lang).text
             }
             CopyOutcome::Refused(refusal) => data_replies::not_staged(&refusal.text, ctx.lang),
         };

@@ -25,7 +25,7 @@ use crate::core::message::{OutgoingMessage, Recipient};
 use crate::core::render::Reply;
 use crate::core::replies;
 use crate::core::replies::buttons;
-use crate::core::replies::datasets as data_replies;
+use crate::core::replies::datasets::{self as data_replies, OwnersOnly};
 use crate::core::replies::fleet as fleet_replies;
 use crate::ports::AgentApi;
 use crate::store::datasets::{DatasetActor, NewTransfer, NewVersion, Registered, TransferStart};
@@ -76,7 +76,10 @@ impl App {
                 };
                 self.data_add(ctx, &add).await
             }
-            DataCommand::Ls => Ok(data_replies::catalog(&self.db.dataset_catalog().await?)),
+            DataCommand::Ls => Ok(data_replies::catalog(
+                &self.db.dataset_catalog().await?,
+                ctx.lang,
+            )),
             DataCommand::Where { dataset } => self.data_where(ctx, &dataset).await,
             DataCommand::Get { dataset, host } => self.data_get(ctx, &dataset, &host).await,
             DataCommand::Rm { dataset, host } => self.data_rm(ctx, &dataset, &host).await,
@@ -104,14 +107,20 @@ impl App {
                 .map(|m| (m.uid, m.work.as_deref()));
             match work {
                 Some((uid, Some(work))) if is_within(add.path, work) => Some(uid),
-                Some((_, work)) => return Ok(data_replies::outside_work_root(add.path, work)),
-                None => return Ok(data_replies::outside_work_root(add.path, None)),
+                Some((_, work)) => {
+                    return Ok(data_replies::outside_work_root(add.path, work, ctx.lang));
+                }
+                None => return Ok(data_replies::outside_work_root(add.path, None, ctx.lang)),
             }
         };
         let catalog = self.db.dataset_catalog().await?;
         let existing = catalog.versions_of(add.name);
         if existing.iter().any(|v| v.version == add.version) {
-            return Ok(data_replies::already_registered(add.name, add.version));
+            return Ok(data_replies::already_registered(
+                add.name,
+                add.version,
+                ctx.lang,
+            ));
         }
         if let Some(first) = existing.first()
             && first.owner != ctx.user.slack_user_id
@@ -120,7 +129,8 @@ impl App {
             return Ok(data_replies::not_dataset_owner(
                 add.name,
                 &first.owner,
-                "add versions to it",
+                OwnersOnly::AddVersions,
+                ctx.lang,
             ));
         }
         let request = RegisterRequest {
@@ -132,7 +142,11 @@ impl App {
         let label = format!("{}@{}", add.name, add.version);
         let replica = match within(DATASET_CALL_TIMEOUT, agent.register_dataset(&request)).await {
             Ok(replica) => replica,
-            Err(err) => return Ok(data_replies::agent_refused(add.host, &label, &err)),
+            Err(err) => {
+                return Ok(data_replies::agent_refused(
+                    add.host, &label, &err, ctx.lang,
+                ));
+            }
         };
         let new = NewVersion {
             name: add.name,
@@ -155,19 +169,22 @@ impl App {
                     data_replies::registering(add.name, add.version, add.host, add.path, ctx.lang)
                 }
                 Registered::AlreadyRegistered => {
-                    data_replies::already_registered(add.name, add.version)
+                    data_replies::already_registered(add.name, add.version, ctx.lang)
                 }
-                Registered::NotOwner { owner } => {
-                    data_replies::not_dataset_owner(add.name, &owner, "add versions to it")
-                }
+                Registered::NotOwner { owner } => data_replies::not_dataset_owner(
+                    add.name,
+                    &owner,
+                    OwnersOnly::AddVersions,
+                    ctx.lang,
+                ),
             },
         )
     }
 
     async fn data_where(&self, ctx: &Ctx<'_>, wanted: &DatasetRef) -> anyhow::Result<Reply> {
-        Ok(match self.resolve(wanted).await? {
+        Ok(match self.resolve(wanted, ctx.lang).await? {
             Ok((catalog, version)) => {
-                data_replies::where_is(&catalog, &version, ctx.now.timestamp(), ctx.tz)
+                data_replies::where_is(&catalog, &version, ctx.now.timestamp(), ctx.tz, ctx.lang)
             }
             Err(unresolved) => unresolved,
         })
@@ -179,7 +196,7 @@ impl App {
         wanted: &DatasetRef,
         host: &str,
     ) -> anyhow::Result<Reply> {
-        let (catalog, version) = match self.resolve(wanted).await? {
+        let (catalog, version) = match self.resolve(wanted, ctx.lang).await? {
             Ok(resolved) => resolved,
             Err(unresolved) => return Ok(unresolved),
         };
@@ -194,9 +211,9 @@ impl App {
                 CopyOutcome::Started { sources, evicted } => {
                     data_replies::copying(&version, host, &sources, &evicted, ctx.lang)
                 }
-                CopyOutcome::AlreadyThere => data_replies::already_there(&version, host),
+                CopyOutcome::AlreadyThere => data_replies::already_there(&version, host, ctx.lang),
                 CopyOutcome::AlreadyCopying(transfer) => {
-                    data_replies::already_copying(&version, &transfer)
+                    data_replies::already_copying(&version, &transfer, ctx.lang)
                 }
                 CopyOutcome::Refused(reply) => reply,
             },
@@ -233,7 +250,9 @@ impl App {
             return Ok(CopyOutcome::Refused(fleet_replies::no_agent(host)));
         };
         let Some(manifest) = version.manifest.clone() else {
-            return Ok(CopyOutcome::Refused(data_replies::still_scanning(version)));
+            return Ok(CopyOutcome::Refused(data_replies::still_scanning(
+                version, ctx.lang,
+            )));
         };
         if catalog
             .replica(version.id, host)
@@ -262,7 +281,7 @@ impl App {
                 .map(|r| r.host.as_str())
                 .collect();
             return Ok(CopyOutcome::Refused(data_replies::no_source(
-                version, host, &holders,
+                version, host, &holders, ctx.lang,
             )));
         }
         let evicted = match self
@@ -285,6 +304,7 @@ impl App {
                     host,
                     &version.label(),
                     &err,
+                    ctx.lang,
                 )));
             }
         };
@@ -372,7 +392,9 @@ impl App {
             .await?;
         let candidates = catalog.eviction_candidates(host, &needed_soon);
         let Some(victims) = plan_eviction(&candidates, needed - available) else {
-            return Ok(Err(data_replies::no_room(version, host, needed, available)));
+            return Ok(Err(data_replies::no_room(
+                version, host, needed, available, ctx.lang,
+            )));
         };
         let reason = format!(
             "room for {} asked by {}",
@@ -494,29 +516,35 @@ impl App {
         host: &str,
     ) -> anyhow::Result<(Reply, bool)> {
         let refused = |reply: Reply| Ok((reply, false));
-        let target = match self.copy_on(ctx, wanted, host, "remove its copies").await? {
+        let target = match self.copy_on(ctx, wanted, host, OwnersOnly::Remove).await? {
             Ok(target) => target,
             Err(refusal) => return refused(refusal),
         };
         let (version, replica) = (&target.version, &target.replica);
         if replica.is_complete() && target.catalog.complete_copies(version.id).len() == 1 {
-            return refused(data_replies::last_copy(version, host));
+            return refused(data_replies::last_copy(version, host, ctx.lang));
         }
         if replica.mounted_count > 0 {
             return refused(data_replies::copy_mounted(
                 version,
                 host,
                 replica.mounted_count,
+                ctx.lang,
             ));
         }
         let Some(manifest) = &version.manifest else {
-            return refused(data_replies::still_scanning(version));
+            return refused(data_replies::still_scanning(version, ctx.lang));
         };
         let Some(agent) = self.fleet.agent(host) else {
             return refused(fleet_replies::no_agent(host));
         };
         if let Err(err) = within(DATASET_CALL_TIMEOUT, agent.remove_dataset(manifest)).await {
-            return refused(data_replies::agent_refused(host, &version.label(), &err));
+            return refused(data_replies::agent_refused(
+                host,
+                &version.label(),
+                &err,
+                ctx.lang,
+            ));
         }
         let actor = DatasetActor {
             user: &ctx.user.slack_user_id,
@@ -532,7 +560,7 @@ impl App {
             )
             .await?;
         let complete = replica.is_complete();
-        let reply = data_replies::copy_removed(version, host, replica.origin, complete);
+        let reply = data_replies::copy_removed(version, host, replica.origin, complete, ctx.lang);
         Ok((reply, true))
     }
 
@@ -552,7 +580,7 @@ impl App {
             Some((wanted, host.to_owned()))
         });
         let Some((wanted, host)) = parsed else {
-            return Ok(data_replies::no_such_copy_button(value).into());
+            return Ok(data_replies::no_such_copy_button(value, ctx.lang).into());
         };
         let (reply, removed) = self.remove_copy(ctx, &wanted, &host).await?;
         Ok(ClickAnswer {
@@ -576,9 +604,9 @@ impl App {
         pinned: bool,
     ) -> anyhow::Result<Reply> {
         let what = if pinned {
-            "pin its copies"
+            OwnersOnly::Pin
         } else {
-            "unpin its copies"
+            OwnersOnly::Unpin
         };
         let target = match self.copy_on(ctx, wanted, host, what).await? {
             Ok(target) => target,
@@ -593,9 +621,9 @@ impl App {
             .set_pinned(&target.version, host, pinned, actor, ctx.now.timestamp())
             .await?;
         Ok(if changed {
-            data_replies::pinned(&target.version, host, pinned)
+            data_replies::pinned(&target.version, host, pinned, ctx.lang)
         } else {
-            data_replies::no_copy_on(&target.version, host, &target.catalog)
+            data_replies::no_copy_on(&target.version, host, &target.catalog, ctx.lang)
         })
     }
 
@@ -605,7 +633,7 @@ impl App {
         wanted: &DatasetRef,
         host: &str,
     ) -> anyhow::Result<Reply> {
-        let (catalog, version) = match self.resolve(wanted).await? {
+        let (catalog, version) = match self.resolve(wanted, ctx.lang).await? {
             Ok(resolved) => resolved,
             Err(unresolved) => return Ok(unresolved),
         };
@@ -613,17 +641,26 @@ impl App {
             return Ok(refusal);
         }
         let Some(replica) = catalog.replica(version.id, host) else {
-            return Ok(data_replies::no_copy_on(&version, host, &catalog));
+            return Ok(data_replies::no_copy_on(&version, host, &catalog, ctx.lang));
         };
         let (Some(manifest), true) = (&version.manifest, replica.is_complete()) else {
-            return Ok(data_replies::not_complete_to_verify(&version, host));
+            return Ok(data_replies::not_complete_to_verify(
+                &version, host, ctx.lang,
+            ));
         };
         let Some(agent) = self.fleet.agent(host) else {
             return Ok(fleet_replies::no_agent(host));
         };
         let replica = match within(DATASET_CALL_TIMEOUT, agent.verify_dataset(manifest)).await {
             Ok(replica) => replica,
-            Err(err) => return Ok(data_replies::agent_refused(host, &version.label(), &err)),
+            Err(err) => {
+                return Ok(data_replies::agent_refused(
+                    host,
+                    &version.label(),
+                    &err,
+                    ctx.lang,
+                ));
+            }
         };
         let actor = DatasetActor {
             user: &ctx.user.slack_user_id,
@@ -632,7 +669,7 @@ impl App {
         self.db
             .request_verification(&version, host, &replica, actor, ctx.now.timestamp())
             .await?;
-        Ok(data_replies::verifying(&version, host))
+        Ok(data_replies::verifying(&version, host, ctx.lang))
     }
 
     /// The copy of `wanted` on `host` that the caller may change (the dataset's owner or an
@@ -642,9 +679,9 @@ impl App {
         ctx: &Ctx<'_>,
         wanted: &DatasetRef,
         host: &str,
-        what: &str,
+        what: OwnersOnly,
     ) -> anyhow::Result<Result<CopyTarget, Reply>> {
-        let (catalog, version) = match self.resolve(wanted).await? {
+        let (catalog, version) = match self.resolve(wanted, ctx.lang).await? {
             Ok(resolved) => resolved,
             Err(unresolved) => return Ok(Err(unresolved)),
         };
@@ -652,13 +689,16 @@ impl App {
             return Ok(Err(refusal));
         }
         let Some(replica) = catalog.replica(version.id, host).cloned() else {
-            return Ok(Err(data_replies::no_copy_on(&version, host, &catalog)));
+            return Ok(Err(data_replies::no_copy_on(
+                &version, host, &catalog, ctx.lang,
+            )));
         };
         if version.owner != ctx.user.slack_user_id && !ctx.is_admin {
             return Ok(Err(data_replies::not_dataset_owner(
                 &version.dataset,
                 &version.owner,
                 what,
+                ctx.lang,
             )));
         }
         Ok(Ok(CopyTarget {
@@ -673,11 +713,12 @@ impl App {
     pub(super) async fn resolve(
         &self,
         wanted: &DatasetRef,
+        lang: maison_command::Lang,
     ) -> anyhow::Result<Result<(Catalog, DatasetVersion), Reply>> {
         let catalog = self.db.dataset_catalog().await?;
         let version = match catalog.resolve(wanted) {
             Ok(version) => version.clone(),
-            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
+            Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved, lang))),
         };
         Ok(Ok((catalog, version)))
     }
@@ -703,10 +744,10 @@ impl App {
         for dataset in wanted {
             let version = match catalog.resolve(dataset) {
                 Ok(version) => version,
-                Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved))),
+                Err(unresolved) => return Ok(Err(data_replies::unresolved(&unresolved, lang))),
             };
             let Some(manifest) = &version.manifest else {
-                return Ok(Err(data_replies::still_scanning(version)));
+                return Ok(Err(data_replies::still_scanning(version, lang)));
             };
             let replica = catalog.replica(version.id, host);
             if !replica.is_some_and(|r| r.is_complete()) {

@@ -480,7 +480,7 @@ impl App {
             return Ok(None);
         };
         let wanted = dataset_ref(text);
-        let staged = match self.dataset_to_stage(Some(&wanted)).await? {
+        let staged = match self.dataset_to_stage(Some(&wanted), ctx.lang).await? {
             Ok(staged) => staged,
             // Removed or not scanned since the request joined the line: say why.
             Err(refusal) => return Ok(Some(refusal.text)),

@@ -5,7 +5,7 @@ use maison_agent_api::datasets::{MOUNT_PARENT, ReplicaOrigin, ReplicaState};
 use maison_agent_api::{ClientError, ErrorCode};
 
 use super::fleet::thousands;
-use super::{listed, when};
+use super::{listed, when_in};
 use crate::core::datasets::{
     Catalog, DatasetEvent, DatasetVersion, Replica, Transfer, TransferState, Unresolved,
     duration_text_in, rate_text,
@@ -16,20 +16,16 @@ use crate::core::units::size_text;
 use crate::tr;
 use maison_command::Lang;
 
-fn copy_count(n: usize) -> String {
+fn copy_count(n: usize, lang: Lang) -> String {
     match n {
-        0 => "no complete copy".to_owned(),
-        1 => "1 copy".to_owned(),
-        n => format!("{n} copies"),
+        0 => tr!(lang, "data-no-copy"),
+        n => tr!(lang, "data-copies", count = n),
     }
 }
 
-fn quoted_hosts(hosts: &[&str]) -> String {
-    hosts
-        .iter()
-        .map(|h| format!("`{h}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn quoted_hosts(hosts: &[&str], lang: Lang) -> String {
+    let quoted: Vec<String> = hosts.iter().map(|h| format!("`{h}`")).collect();
+    listed(&quoted, lang)
 }
 
 /// `data add` accepted: the agent scans; the DM comes later.
@@ -43,37 +39,49 @@ pub fn registering(name: &str, version: &str, host: &str, path: &str, lang: Lang
     ))
 }
 
-pub fn already_registered(name: &str, version: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry_sign: `{name}@{version}` is already registered, and a version never changes. \
-         Register the new files under a new version, like `{name}@v2`; `/maison data where \
-         {name}@{version}` shows where this one is."
+pub fn already_registered(name: &str, version: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-already-registered",
+        label = format!("{name}@{version}"),
+        name = name
     ))
 }
 
-pub fn not_dataset_owner(name: &str, owner: &str, what: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":lock: `{name}` belongs to {}: only its owner or an admin can {what}.",
-        mention(owner)
+/// What only a dataset's owner (or an admin) may do, as a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnersOnly {
+    AddVersions,
+    Remove,
+    Pin,
+    Unpin,
+}
+
+pub fn not_dataset_owner(name: &str, owner: &str, what: OwnersOnly, lang: Lang) -> Reply {
+    let what = match what {
+        OwnersOnly::AddVersions => tr!(lang, "data-to-add-versions"),
+        OwnersOnly::Remove => tr!(lang, "data-to-remove"),
+        OwnersOnly::Pin => tr!(lang, "data-to-pin"),
+        OwnersOnly::Unpin => tr!(lang, "data-to-unpin"),
+    };
+    Reply::ephemeral(tr!(
+        lang,
+        "data-not-owner",
+        name = name,
+        owner = mention(owner),
+        what = what
     ))
 }
 
 /// A member registering something outside their work root.
-pub fn outside_work_root(path: &str, work: Option<&str>) -> Reply {
+pub fn outside_work_root(path: &str, work: Option<&str>, lang: Lang) -> Reply {
     Reply::ephemeral(match work {
-        Some(work) => format!(
-            ":lock: `{path}` is not under your work directory `{work}`. You can register \
-             directories you own there; an admin registers anything else (under the datasets \
-             root)."
-        ),
-        None => ":lock: You have no work directory in Maison's user mapping, so you can't \
-                 register datasets yourself. Ask an admin to register it, or to add `work = \
-                 \"…\"` to your `[[users]]` entry."
-            .to_owned(),
+        Some(work) => tr!(lang, "data-outside-work", path = path, work = work),
+        None => tr!(lang, "data-no-work"),
     })
 }
 
-pub fn unresolved(unresolved: &Unresolved) -> Reply {
+pub fn unresolved(unresolved: &Unresolved, lang: Lang) -> Reply {
     Reply::ephemeral(match unresolved {
         Unresolved::NoSuchDataset {
             name,
@@ -82,17 +90,21 @@ pub fn unresolved(unresolved: &Unresolved) -> Reply {
         } => {
             let hint = suggestion
                 .as_ref()
-                .map(|s| format!(" Did you mean `{s}`?"))
+                .map(|s| tr!(lang, "data-did-you-mean", suggestion = s.as_str()))
                 .unwrap_or_default();
             let listing = if known.is_empty() {
-                "No dataset is registered yet: `/maison data add <name>@<version> \
-                 <host>:<path>` registers one."
-                    .to_owned()
+                tr!(lang, "data-none-registered")
             } else {
                 let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-                format!("Datasets: {}.", names.join(", "))
+                tr!(lang, "data-known", names = listed(&names, lang))
             };
-            format!(":grey_question: There is no dataset called `{name}`.{hint} {listing}")
+            tr!(
+                lang,
+                "data-no-such-dataset",
+                name = name.as_str(),
+                hint = hint,
+                listing = listing
+            )
         }
         Unresolved::NoSuchVersion {
             name,
@@ -100,58 +112,62 @@ pub fn unresolved(unresolved: &Unresolved) -> Reply {
             versions,
         } => {
             let list: Vec<String> = versions.iter().map(|v| format!("`{name}@{v}`")).collect();
-            format!(
-                ":grey_question: `{name}` has no version `{version}`. Its versions: {}.",
-                list.join(", ")
+            tr!(
+                lang,
+                "data-no-such-version",
+                name = name.as_str(),
+                version = version.as_str(),
+                versions = listed(&list, lang)
             )
         }
     })
 }
 
 /// `data ls`: each dataset with its versions, size and copies.
-pub fn catalog(catalog: &Catalog) -> Reply {
+pub fn catalog(catalog: &Catalog, lang: Lang) -> Reply {
     let names = catalog.dataset_names();
     if names.is_empty() {
-        return Reply::ephemeral(
-            "No dataset is registered yet. `/maison data add imagenet@v1 \
-             gpu03:/srv/datasets/imagenet` registers a directory that is already on a host.",
-        );
+        return Reply::ephemeral(tr!(lang, "data-ls-empty"));
     }
-    let mut blocks = vec![Block::Header("Datasets".to_owned())];
+    let mut blocks = vec![Block::Header(tr!(lang, "data-ls-header"))];
     for name in &names {
         let versions = catalog.versions_of(name);
         let owner = versions
             .first()
             .map(|v| v.owner.as_str())
             .unwrap_or_default();
-        let mut lines = vec![format!("*{name}* · owner {}", mention(owner))];
+        let mut lines = vec![tr!(
+            lang,
+            "data-ls-owner",
+            name = name.as_str(),
+            owner = mention(owner)
+        )];
         for v in versions.iter().rev() {
-            lines.push(version_line(catalog, v));
+            lines.push(version_line(catalog, v, lang));
         }
         blocks.push(Block::Section(lines.join("\n")));
     }
-    blocks.push(Block::Context(
-        "`/maison data where <dataset>` lists its hosts · `/maison data get <dataset> <host>` \
-         copies it · `launch … --data <dataset>` mounts it read-only"
-            .to_owned(),
-    ));
+    blocks.push(Block::Context(tr!(lang, "data-ls-context")));
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("{} dataset(s) registered", names.len()),
+        tr!(lang, "data-ls-text", count = names.len()),
         blocks,
     )
 }
 
-fn version_line(catalog: &Catalog, v: &DatasetVersion) -> String {
+fn version_line(catalog: &Catalog, v: &DatasetVersion, lang: Lang) -> String {
     let note = v
         .note
         .as_ref()
         .map(|n| format!(" — “{n}”"))
         .unwrap_or_default();
     if !v.is_ready() {
-        return format!(
-            "• `{}` scanning on `{}`{note}",
-            v.version, v.registered_host
+        return tr!(
+            lang,
+            "data-ls-scanning",
+            version = v.version.as_str(),
+            host = v.registered_host.as_str(),
+            note = note
         );
     }
     let complete: Vec<&str> = catalog
@@ -165,166 +181,207 @@ fn version_line(catalog: &Catalog, v: &DatasetVersion) -> String {
         .filter(|r| r.state == ReplicaState::Fetching)
         .count();
     let copying = if copying > 0 {
-        format!(", {copying} being copied")
+        tr!(lang, "data-ls-being-copied", count = copying)
     } else {
         String::new()
     };
-    format!(
-        "• `{}` {} in {} files · {} ({}){copying}{note}",
-        v.version,
-        size_text(v.total_bytes),
-        thousands(v.total_files),
-        copy_count(complete.len()),
-        quoted_hosts(&complete)
+    tr!(
+        lang,
+        "data-ls-version",
+        version = v.version.as_str(),
+        size = size_text(v.total_bytes),
+        files = thousands(v.total_files),
+        copies = copy_count(complete.len(), lang),
+        hosts = quoted_hosts(&complete, lang),
+        copying = copying,
+        note = note
     )
 }
 
 /// `data where`: complete copies, copies on their way, and a scan still running.
-pub fn where_is(catalog: &Catalog, version: &DatasetVersion, now: i64, tz: Tz) -> Reply {
+pub fn where_is(
+    catalog: &Catalog,
+    version: &DatasetVersion,
+    now: i64,
+    tz: Tz,
+    lang: Lang,
+) -> Reply {
     let label = version.label();
-    let mut lines = vec![format!(
-        "*{label}* · {} in {} files · registered from `{}:{}`",
-        size_text(version.total_bytes),
-        thousands(version.total_files),
-        version.registered_host,
-        version.registered_path
-    )];
+    let head = if version.is_ready() {
+        tr!(
+            lang,
+            "data-where-head",
+            label = label.as_str(),
+            size = size_text(version.total_bytes),
+            files = thousands(version.total_files),
+            host = version.registered_host.as_str(),
+            path = version.registered_path.as_str()
+        )
+    } else {
+        tr!(
+            lang,
+            "data-where-head-scanning",
+            label = label.as_str(),
+            host = version.registered_host.as_str(),
+            path = version.registered_path.as_str()
+        )
+    };
+    let mut lines = vec![head];
     let replicas = catalog.replicas_of(version.id);
-    if !version.is_ready() {
-        lines[0] = format!(
-            "*{label}* · registered from `{}:{}`",
-            version.registered_host, version.registered_path
-        );
-    }
     let complete: Vec<&&Replica> = replicas.iter().filter(|r| r.is_complete()).collect();
     if complete.is_empty() {
-        lines.push("No complete copy yet.".to_owned());
+        lines.push(tr!(lang, "data-where-none"));
     } else {
-        lines.push("*Complete on*".to_owned());
+        lines.push(tr!(lang, "data-where-complete"));
         for r in complete {
-            lines.push(format!("• {}", complete_line(r, now, tz)));
+            lines.push(format!("• {}", complete_line(r, now, tz, lang)));
         }
     }
     let partial: Vec<&&Replica> = replicas.iter().filter(|r| !r.is_complete()).collect();
     if !partial.is_empty() {
-        lines.push("*In progress*".to_owned());
+        lines.push(tr!(lang, "data-where-partial"));
         for r in partial {
             let transfer = catalog.running_transfer(version.id, &r.host);
-            lines.push(format!("• {}", partial_line(r, transfer)));
+            lines.push(format!("• {}", partial_line(r, transfer, lang)));
         }
     }
     Reply::with_blocks(
         Visibility::Ephemeral,
-        format!("Where {label} is"),
+        tr!(lang, "data-where-text", label = label.as_str()),
         vec![
             Block::Section(lines.join("\n")),
-            Block::Context(format!(
-                "`/maison data get {label} <host>` copies it · `launch <host> <image> --data \
-                 {label}` mounts it read-only at `{MOUNT_PARENT}/{}`",
-                version.dataset
+            Block::Context(tr!(
+                lang,
+                "data-where-context",
+                label = label.as_str(),
+                path = format!("{MOUNT_PARENT}/{}", version.dataset)
             )),
         ],
     )
 }
 
-fn complete_line(r: &Replica, now: i64, tz: Tz) -> String {
+fn complete_line(r: &Replica, now: i64, tz: Tz, lang: Lang) -> String {
     let mut notes = Vec::new();
     if r.origin == ReplicaOrigin::InPlace {
-        notes.push(format!("registered at `{}`", r.path));
+        notes.push(tr!(lang, "data-note-registered", path = r.path.as_str()));
     }
     if r.state == ReplicaState::Verifying {
-        notes.push("verifying now".to_owned());
+        notes.push(tr!(lang, "data-note-verifying"));
     }
     if r.mounted_count > 0 {
-        notes.push(format!("mounted by {} container(s)", r.mounted_count));
+        notes.push(tr!(lang, "data-note-mounted", count = r.mounted_count));
     } else if let Some(at) = r.last_mounted {
-        notes.push(format!("last mounted {}", when(at, now, tz)));
+        notes.push(tr!(
+            lang,
+            "data-note-last-mounted",
+            when = when_in(at, now, tz, lang)
+        ));
     }
     if r.pinned {
-        notes.push(":pushpin: pinned".to_owned());
+        notes.push(tr!(lang, "data-note-pinned"));
     }
     match r.verify_bad_count {
-        Some(0) => notes.push("verified".to_owned()),
-        Some(bad) => notes.push(format!(
-            ":warning: {bad} bad file(s) at the last verification"
-        )),
+        Some(0) => notes.push(tr!(lang, "data-note-verified")),
+        Some(bad) => notes.push(tr!(lang, "data-note-bad", count = bad)),
         None => {}
     }
     if notes.is_empty() {
         format!("`{}`", r.host)
     } else {
-        format!("`{}` ({})", r.host, notes.join(", "))
+        match lang {
+            Lang::En => format!("`{}` ({})", r.host, listed(&notes, lang)),
+            Lang::Ja => format!("`{}`（{}）", r.host, listed(&notes, lang)),
+        }
     }
 }
 
-fn partial_line(r: &Replica, transfer: Option<&Transfer>) -> String {
+fn partial_line(r: &Replica, transfer: Option<&Transfer>, lang: Lang) -> String {
+    let host = r.host.as_str();
     match r.state {
-        ReplicaState::Scanning => format!("`{}` scanning: {}", r.host, r.progress().text()),
-        ReplicaState::Failed => format!(
-            "`{}` failed at {} %: {}",
-            r.host,
-            r.progress().percent(),
-            r.error.as_deref().unwrap_or("unknown error")
+        ReplicaState::Scanning => tr!(
+            lang,
+            "data-partial-scanning",
+            host = host,
+            progress = r.progress().text_in(lang)
+        ),
+        ReplicaState::Failed => tr!(
+            lang,
+            "data-partial-failed",
+            host = host,
+            percent = r.progress().percent(),
+            error = error_text(r.error.as_deref(), lang)
         ),
         _ => {
             let sources = transfer.map_or(&r.sources, |t| &t.sources);
             let from = if sources.is_empty() {
                 String::new()
             } else {
-                let hosts: Vec<&str> = sources.iter().map(String::as_str).collect();
-                format!(" from {}", quoted_hosts(&hosts))
+                tr!(
+                    lang,
+                    "data-partial-from",
+                    hosts = quoted_hosts_in(sources, lang)
+                )
             };
-            format!("`{}` copying{from}: {}", r.host, r.progress().text())
+            tr!(
+                lang,
+                "data-partial-copying",
+                host = host,
+                from = from,
+                progress = r.progress().text_in(lang)
+            )
         }
     }
 }
 
-pub fn still_scanning(version: &DatasetVersion) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: `{}` is still being scanned on `{}`; it can be copied and \
-         mounted once the scan is done (its owner gets a DM).",
-        version.label(),
-        version.registered_host
+pub fn still_scanning(version: &DatasetVersion, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-still-scanning",
+        label = version.label(),
+        host = version.registered_host.as_str()
     ))
 }
 
-pub fn already_there(version: &DatasetVersion, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":white_check_mark: `{host}` already has a complete copy of `{}`: `launch {host} <image> \
-         --data {}` mounts it.",
-        version.label(),
-        version.label()
+pub fn already_there(version: &DatasetVersion, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-already-there",
+        host = host,
+        label = version.label()
     ))
 }
 
-pub fn already_copying(version: &DatasetVersion, transfer: &Transfer) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: `{}` is already being copied to `{}` for {}: {}.",
-        version.label(),
-        transfer.host,
-        mention(&transfer.requested_by),
-        transfer.progress().text()
+pub fn already_copying(version: &DatasetVersion, transfer: &Transfer, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-already-copying",
+        label = version.label(),
+        host = transfer.host.as_str(),
+        user = mention(&transfer.requested_by),
+        progress = transfer.progress().text_in(lang)
     ))
 }
 
 /// No reachable host holds a complete copy to copy from.
-pub fn no_source(version: &DatasetVersion, destination: &str, holders: &[&str]) -> Reply {
+pub fn no_source(
+    version: &DatasetVersion,
+    destination: &str,
+    holders: &[&str],
+    lang: Lang,
+) -> Reply {
     let elsewhere: Vec<&str> = holders
         .iter()
         .copied()
         .filter(|h| *h != destination)
         .collect();
     Reply::ephemeral(if elsewhere.is_empty() {
-        format!(
-            ":no_entry_sign: No host has a complete copy of `{}` to copy from.",
-            version.label()
-        )
+        tr!(lang, "data-no-source", label = version.label())
     } else {
-        format!(
-            ":electric_plug: `{}` is complete only on {}, whose agent is not answering now. \
-             Try again when it is back (`/maison hosts` shows the agents).",
-            version.label(),
-            quoted_hosts(&elsewhere)
+        tr!(
+            lang,
+            "data-source-silent",
+            label = version.label(),
+            hosts = quoted_hosts(&elsewhere, lang)
         )
     })
 }
@@ -424,37 +481,42 @@ pub fn progress_message(label: &str, transfer: &Transfer, now: i64, lang: Lang) 
 }
 
 /// `data rm`, `pin`, `verify` on a host without a copy.
-pub fn no_copy_on(version: &DatasetVersion, host: &str, catalog: &Catalog) -> Reply {
+pub fn no_copy_on(version: &DatasetVersion, host: &str, catalog: &Catalog, lang: Lang) -> Reply {
     let holders: Vec<&str> = catalog
         .replicas_of(version.id)
         .iter()
         .map(|r| r.host.as_str())
         .collect();
     let listing = if holders.is_empty() {
-        "It has no copy anywhere yet.".to_owned()
+        tr!(lang, "data-no-copy-anywhere")
     } else {
-        format!("Its copies are on {}.", quoted_hosts(&holders))
+        tr!(lang, "data-copies-on", hosts = quoted_hosts(&holders, lang))
     };
-    Reply::ephemeral(format!(
-        ":grey_question: `{host}` has no copy of `{}`. {listing}",
-        version.label()
+    Reply::ephemeral(tr!(
+        lang,
+        "data-no-copy-on",
+        host = host,
+        label = version.label(),
+        listing = listing
     ))
 }
 
-pub fn last_copy(version: &DatasetVersion, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry_sign: `{host}` holds the last complete copy of `{}`, so I won't remove it. \
-         Copy it elsewhere first (`/maison data get {} <host>`).",
-        version.label(),
-        version.label()
+pub fn last_copy(version: &DatasetVersion, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-last-copy",
+        host = host,
+        label = version.label()
     ))
 }
 
-pub fn copy_mounted(version: &DatasetVersion, host: &str, containers: u32) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry_sign: The copy of `{}` on `{host}` is mounted by {containers} container(s); \
-         remove them first (`/maison ps {host} --all`).",
-        version.label()
+pub fn copy_mounted(version: &DatasetVersion, host: &str, containers: u32, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-copy-mounted",
+        label = version.label(),
+        host = host,
+        count = containers
     ))
 }
 
@@ -463,101 +525,112 @@ pub fn copy_removed(
     host: &str,
     origin: ReplicaOrigin,
     complete: bool,
+    lang: Lang,
 ) -> Reply {
+    let label = version.label();
     Reply::ephemeral(match origin {
-        ReplicaOrigin::Copied if !complete => format!(
-            ":wastebasket: Stopped copying `{}` to `{host}`; what had arrived is deleted.",
-            version.label()
-        ),
-        ReplicaOrigin::Copied => format!(
-            ":wastebasket: Removed the copy of `{}` from `{host}`.",
-            version.label()
-        ),
-        ReplicaOrigin::InPlace => format!(
-            ":wastebasket: Maison no longer tracks `{}` on `{host}`; the registered directory \
-             itself is left as it was.",
-            version.label()
-        ),
+        ReplicaOrigin::Copied if !complete => {
+            tr!(lang, "data-copy-stopped", label = label, host = host)
+        }
+        ReplicaOrigin::Copied => tr!(lang, "data-copy-removed", label = label, host = host),
+        ReplicaOrigin::InPlace => tr!(lang, "data-copy-untracked", label = label, host = host),
     })
 }
 
 /// A Remove button whose value names no copy (an old message).
-pub fn no_such_copy_button(value: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":grey_question: This button names no dataset copy (`{value}`); `/maison data ls` shows \
-         what there is."
-    ))
+pub fn no_such_copy_button(value: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "data-no-such-copy-button", value = value))
 }
 
-pub fn pinned(version: &DatasetVersion, host: &str, pinned: bool) -> Reply {
+pub fn pinned(version: &DatasetVersion, host: &str, pinned: bool, lang: Lang) -> Reply {
+    let label = version.label();
     Reply::ephemeral(if pinned {
-        format!(
-            ":pushpin: The copy of `{}` on `{host}` is pinned: it is never removed to make room.",
-            version.label()
-        )
+        tr!(lang, "data-pinned", label = label, host = host)
     } else {
-        format!(
-            ":white_check_mark: The copy of `{}` on `{host}` is no longer pinned.",
-            version.label()
-        )
+        tr!(lang, "data-unpinned", label = label, host = host)
     })
 }
 
-pub fn not_complete_to_verify(version: &DatasetVersion, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":hourglass_flowing_sand: The copy of `{}` on `{host}` is not complete yet; every chunk \
-         is checked as it arrives, and a complete copy can be verified again.",
-        version.label()
+pub fn not_complete_to_verify(version: &DatasetVersion, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-not-complete-to-verify",
+        label = version.label(),
+        host = host
     ))
 }
 
-pub fn verifying(version: &DatasetVersion, host: &str) -> Reply {
-    Reply::ephemeral(format!(
-        ":mag: Verifying the copy of `{}` on `{host}`: every file is hashed again. I'll DM you \
-         the result.",
-        version.label()
+pub fn verifying(version: &DatasetVersion, host: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-verifying",
+        label = version.label(),
+        host = host
     ))
 }
 
 /// Even removing every removable copy would not make room.
-pub fn no_room(version: &DatasetVersion, host: &str, needed: u64, available: u64) -> Reply {
-    Reply::ephemeral(format!(
-        ":no_entry_sign: `{host}` has no room for `{}`: it needs {} and {} is free above the \
-         disk's safety margin, even after removing the copies that may go. Remove something \
-         there (`/maison data where …`, `/maison data rm …`), or pick another host.",
-        version.label(),
-        size_text(needed),
-        size_text(available)
+pub fn no_room(
+    version: &DatasetVersion,
+    host: &str,
+    needed: u64,
+    available: u64,
+    lang: Lang,
+) -> Reply {
+    Reply::ephemeral(tr!(
+        lang,
+        "data-no-room",
+        host = host,
+        label = version.label(),
+        needed = size_text(needed),
+        available = size_text(available)
     ))
 }
 
 /// An agent refused or failed a dataset request.
-pub fn agent_refused(host: &str, label: &str, err: &ClientError) -> Reply {
+pub fn agent_refused(host: &str, label: &str, err: &ClientError, lang: Lang) -> Reply {
     Reply::ephemeral(match err {
-        ClientError::Api { error, .. } => match (error.code, error.rule.as_deref()) {
-            (_, Some("no-space")) => format!(
-                ":no_entry_sign: `{host}` has no room for `{label}`: {}",
-                error.message
-            ),
-            (_, Some("dataset-in-use")) => format!(
-                ":no_entry_sign: `{host}` keeps `{label}`: {}",
-                error.message
-            ),
-            (_, Some(rule)) => format!(
-                ":shield: The agent on `{host}` refused `{label}` (rule `{rule}`): {}",
-                error.message
-            ),
-            (ErrorCode::Conflict, None) => {
-                format!(
-                    ":no_entry_sign: `{host}` says about `{label}`: {}",
-                    error.message
-                )
+        ClientError::Api { error, .. } => {
+            let message = error.message.as_str();
+            match (error.code, error.rule.as_deref()) {
+                (_, Some("no-space")) => tr!(
+                    lang,
+                    "data-agent-no-space",
+                    host = host,
+                    label = label,
+                    message = message
+                ),
+                (_, Some("dataset-in-use")) => tr!(
+                    lang,
+                    "data-agent-in-use",
+                    host = host,
+                    label = label,
+                    message = message
+                ),
+                (_, Some(rule)) => tr!(
+                    lang,
+                    "data-agent-rule",
+                    host = host,
+                    label = label,
+                    rule = rule,
+                    message = message
+                ),
+                (ErrorCode::Conflict, None) => tr!(
+                    lang,
+                    "data-agent-conflict",
+                    host = host,
+                    label = label,
+                    message = message
+                ),
+                _ => tr!(
+                    lang,
+                    "data-agent-failed",
+                    host = host,
+                    label = label,
+                    message = message
+                ),
             }
-            _ => format!(
-                ":warning: The agent on `{host}` could not do it for `{label}`: {}",
-                error.message
-            ),
-        },
+        }
         _ => super::fleet::no_answer(
             host,
             err,
@@ -831,9 +904,9 @@ mod tests {
 
     #[test]
     fn ls_lists_versions_newest_first_with_their_copies() {
-        insta::assert_snapshot!(catalog(&sample()).to_terminal());
+        insta::assert_snapshot!(catalog(&sample(), Lang::En).to_terminal());
         assert!(
-            catalog(&Catalog::default())
+            catalog(&Catalog::default(), Lang::En)
                 .text
                 .contains("No dataset is registered yet")
         );
@@ -842,7 +915,9 @@ mod tests {
     #[test]
     fn where_shows_complete_and_partial_copies() {
         let catalog = sample();
-        insta::assert_snapshot!(where_is(&catalog, &catalog.versions[1], NOW, TZ).to_terminal());
+        insta::assert_snapshot!(
+            where_is(&catalog, &catalog.versions[1], NOW, TZ, Lang::En).to_terminal()
+        );
     }
 
     #[test]
@@ -883,7 +958,10 @@ mod tests {
             name: name.into(),
             version: version.map(Into::into),
         };
-        let typo = unresolved(&catalog.resolve(&wanted("imagnet", None)).unwrap_err());
+        let typo = unresolved(
+            &catalog.resolve(&wanted("imagnet", None)).unwrap_err(),
+            Lang::En,
+        );
         assert_eq!(
             typo.text,
             ":grey_question: There is no dataset called `imagnet`. Did you mean `imagenet`? Datasets: `coco`, `imagenet`."
@@ -892,6 +970,7 @@ mod tests {
             &catalog
                 .resolve(&wanted("imagenet", Some("v3")))
                 .unwrap_err(),
+            Lang::En,
         );
         assert_eq!(
             version.text,
@@ -942,8 +1021,20 @@ mod tests {
     /// launch or a copy, in both languages, as one reviewed page each.
     #[test]
     fn dataset_messages_in_both_languages() {
-        let catalog = sample();
-        let v2 = &catalog.versions[1];
+        let sample = sample();
+        let wanted = |name: &str, version: Option<&str>| maison_command::DatasetRef {
+            name: name.into(),
+            version: version.map(Into::into),
+        };
+        let api_error = |rule: Option<&str>| ClientError::Api {
+            status: 409,
+            error: maison_agent_api::ApiError {
+                code: ErrorCode::Conflict,
+                message: "the agent's own words".into(),
+                rule: rule.map(Into::into),
+            },
+        };
+        let v2 = &sample.versions[1];
         let mut stopped = replica(2, "gpu02", ReplicaState::Failed, 3_700_000_000);
         stopped.error = Some("no source answers".into());
         let partial = replica(2, "gpu04", ReplicaState::Fetching, 3_700_000_000);
@@ -983,8 +1074,8 @@ mod tests {
                 not_ready_for_launch(
                     v2,
                     "gpu05",
-                    catalog.replica(2, "gpu05"),
-                    catalog.running_transfer(2, "gpu05"),
+                    sample.replica(2, "gpu05"),
+                    sample.running_transfer(2, "gpu05"),
                     lang,
                 )
                 .text,
@@ -1004,6 +1095,69 @@ mod tests {
                 verified_dm(v2, "gpu05", 1000, 1, &["train/a.jpg".into()], lang).text,
                 duration_text_in(4_800, lang),
                 duration_text_in(183_600, lang),
+                catalog(&sample, lang).to_terminal(),
+                catalog(&Catalog::default(), lang).text,
+                where_is(&sample, v2, NOW, TZ, lang).to_terminal(),
+                where_is(&sample, &sample.versions[2], NOW, TZ, lang).to_terminal(),
+                unresolved(&sample.resolve(&wanted("imagnet", None)).unwrap_err(), lang).text,
+                unresolved(
+                    &Catalog::default()
+                        .resolve(&wanted("imagnet", None))
+                        .unwrap_err(),
+                    lang,
+                )
+                .text,
+                unresolved(
+                    &sample.resolve(&wanted("imagenet", Some("v3"))).unwrap_err(),
+                    lang,
+                )
+                .text,
+                already_registered("imagenet", "v2", lang).text,
+                not_dataset_owner("imagenet", "U0ADMIN", OwnersOnly::AddVersions, lang).text,
+                not_dataset_owner("imagenet", "U0ADMIN", OwnersOnly::Remove, lang).text,
+                not_dataset_owner("imagenet", "U0ADMIN", OwnersOnly::Pin, lang).text,
+                not_dataset_owner("imagenet", "U0ADMIN", OwnersOnly::Unpin, lang).text,
+                outside_work_root("/etc/data", Some("/work/alice"), lang).text,
+                outside_work_root("/etc/data", None, lang).text,
+                still_scanning(v2, lang).text,
+                already_there(v2, "gpu01", lang).text,
+                already_copying(
+                    v2,
+                    &transfer(TransferState::Running, 5_920_000_000, 41_000_000),
+                    lang,
+                )
+                .text,
+                no_source(v2, "gpu05", &[], lang).text,
+                no_source(v2, "gpu05", &["gpu03"], lang).text,
+                no_copy_on(v2, "gpu02", &sample, lang).text,
+                no_copy_on(v2, "gpu02", &Catalog::default(), lang).text,
+                last_copy(v2, "gpu03", lang).text,
+                copy_mounted(v2, "gpu01", 2, lang).text,
+                copy_removed(v2, "gpu05", ReplicaOrigin::Copied, false, lang).text,
+                copy_removed(v2, "gpu05", ReplicaOrigin::Copied, true, lang).text,
+                copy_removed(v2, "gpu03", ReplicaOrigin::InPlace, true, lang).text,
+                no_such_copy_button("x", lang).text,
+                pinned(v2, "gpu01", true, lang).text,
+                pinned(v2, "gpu01", false, lang).text,
+                not_complete_to_verify(v2, "gpu05", lang).text,
+                verifying(v2, "gpu01", lang).text,
+                no_room(v2, "gpu05", 7_400_000_000, 2_000_000_000, lang).text,
+                agent_refused("gpu05", "imagenet@v2", &api_error(Some("no-space")), lang).text,
+                agent_refused(
+                    "gpu05",
+                    "imagenet@v2",
+                    &api_error(Some("dataset-in-use")),
+                    lang,
+                )
+                .text,
+                agent_refused(
+                    "gpu05",
+                    "imagenet@v2",
+                    &api_error(Some("outside-roots")),
+                    lang,
+                )
+                .text,
+                agent_refused("gpu05", "imagenet@v2", &api_error(None), lang).text,
             ]
             .join("\n---\n");
             insta::assert_snapshot!(format!("dataset_messages_{lang}"), page);
