@@ -211,6 +211,21 @@ fn monthly_report_snapshot() {
         text.contains("Set [reports] price_per_kwh to see costs."),
         "{text}"
     );
+    // The same month in Japanese (the channel's `channel_language = "ja"`, or `report month`
+    // by a Japanese reader): no English left but names, units and numbers.
+    let page = monthly::build_in(&s, maison_command::Lang::Ja).to_terminal();
+    insta::assert_snapshot!("monthly_report_ja", page);
+    for word in [
+        "Booked",
+        "busy",
+        "Energy",
+        "Forecast",
+        "By person",
+        "others",
+        "project",
+    ] {
+        assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+    }
 }
 
 #[test]

@@ -633,3 +633,32 @@ data-agent-in-use = :no_entry_sign: `{ $host }` keeps `{ $label }`: { $message }
 data-agent-rule = :shield: The agent on `{ $host }` refused `{ $label }` (rule `{ $rule }`): { $message }
 data-agent-conflict = :no_entry_sign: `{ $host }` says about `{ $label }`: { $message }
 data-agent-failed = :warning: The agent on `{ $host }` could not do it for `{ $label }`: { $message }
+
+## The monthly capacity report
+
+monthly-header = GPU capacity — { $month }
+monthly-text = GPU capacity { $month }: { $verdict }
+monthly-waited = ; { $count } request(s) got GPUs after waiting (median { $median })
+monthly-fleet = • Fleet: { $hosts } hosts, { $gpus } GPUs, { $capacity } GPU-h of capacity
+monthly-booked = • Booked *{ $booked }* GPU-h ({ $share } of capacity), busy *{ $busy }* GPU-h ({ $busy_share })
+monthly-idle = • Booked but idle: *{ $idle }* GPU-h ({ $share } of measured booked time)
+monthly-peak = • Peak demand: *{ $peak } of { $gpus }* GPUs booked at once
+monthly-unmet = • Unmet demand: *{ $unmet }* GPU-h ({ $refused } GPU-h refused, { $left } GPU-h left the wait-list without GPUs){ $waited }
+monthly-energy = • Energy: *{ $energy }*{ $cost } ({ $unattributed } drawn with no container on the GPUs)
+monthly-by-project = *By project*
+monthly-by-person = *By person*
+monthly-by-host = *By host*
+monthly-column-project = project
+monthly-column-host = host
+monthly-column-booked = booked h
+monthly-column-busy = busy h
+monthly-others = { $count } others
+monthly-no-container-line = • { $name }: { $energy }{ $cost } drawn by GPUs no container held
+monthly-person-line = • { $name }: booked { $booked } GPU-h, busy { $busy } GPU-h, { $energy }{ $cost }
+monthly-and-more = • and { $count } more
+monthly-priced = Energy priced at { $price } { $currency } per kWh.
+monthly-unpriced = Set `[reports] price_per_kwh` to see costs.
+monthly-legend = Busy time and energy come from the GPUs' own readings; a person's use on a host is split over their projects there by booked hours. { $pricing } `maison-bot report export` writes the same numbers per day as CSV.
+monthly-chart-title = Weekly peak GPU demand vs capacity, with the forecast ({ $month })
+monthly-no-container = (no container)
+monthly-no-project = (no project)

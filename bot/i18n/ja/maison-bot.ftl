@@ -627,3 +627,32 @@ data-agent-in-use = :no_entry_sign: `{ $host }` は `{ $label }` を残します
 data-agent-rule = :shield: `{ $host }` のエージェントが `{ $label }` を拒否しました（ルール `{ $rule }`）: { $message }
 data-agent-conflict = :no_entry_sign: `{ $host }` からの `{ $label }` についての返答: { $message }
 data-agent-failed = :warning: `{ $host }` のエージェントが `{ $label }` の処理をできませんでした: { $message }
+
+## 月次キャパシティレポート
+
+monthly-header = GPU キャパシティ — { $month }
+monthly-text = GPU キャパシティ { $month }: { $verdict }
+monthly-waited = 。待ったあと GPU を得た依頼 { $count } 件（待ち時間の中央値 { $median }）
+monthly-fleet = • フリート: ホスト { $hosts } 台、GPU { $gpus } 基、容量 { $capacity } GPU 時間
+monthly-booked = • 予約 *{ $booked }* GPU 時間（容量の { $share }）、稼働 *{ $busy }* GPU 時間（{ $busy_share }）
+monthly-idle = • 予約されたまま空き: *{ $idle }* GPU 時間（計測した予約時間の { $share }）
+monthly-peak = • 需要のピーク: *GPU { $gpus } 基中 { $peak } 基* が同時に予約
+monthly-unmet = • 満たせなかった需要: *{ $unmet }* GPU 時間（断った予約 { $refused } GPU 時間、GPU を得られず待ち行列を抜けた依頼 { $left } GPU 時間）{ $waited }
+monthly-energy = • 電力量: *{ $energy }*{ $cost }（うち GPU にコンテナがない間の消費 { $unattributed }）
+monthly-by-project = *プロジェクト別*
+monthly-by-person = *人別*
+monthly-by-host = *ホスト別*
+monthly-column-project = プロジェクト
+monthly-column-host = ホスト
+monthly-column-booked = 予約 h
+monthly-column-busy = 稼働 h
+monthly-others = ほか { $count } 件
+monthly-no-container-line = • { $name }: コンテナのない GPU が消費した { $energy }{ $cost }
+monthly-person-line = • { $name }: 予約 { $booked } GPU 時間、稼働 { $busy } GPU 時間、{ $energy }{ $cost }
+monthly-and-more = • ほか { $count } 人
+monthly-priced = 電力単価は 1 kWh あたり { $price } { $currency } です。
+monthly-unpriced = 費用を表示するには `[reports] price_per_kwh` を設定してください。
+monthly-legend = 稼働時間と電力量は GPU 自身の計測値です。ホストでのある人の使用量は、そのホストでの予約時間に応じてその人のプロジェクトに配分しています。{ $pricing }`maison-bot report export` で同じ数値を日ごとの CSV に書き出せます。
+monthly-chart-title = 週ごとの GPU 需要のピークと容量、予測つき（{ $month }）
+monthly-no-container = コンテナなし
+monthly-no-project = プロジェクトなし

@@ -34,7 +34,7 @@ impl App {
             ReportPeriod::Month => {
                 let month = monthly::previous_month(slot.date_naive());
                 let input = load_monthly(&self.db, &self.config, month, tz).await?;
-                monthly::build(&monthly::summarize(&input))
+                monthly::build_in(&monthly::summarize(&input), ctx.lang)
             }
         };
         reply.visibility = Visibility::Ephemeral;

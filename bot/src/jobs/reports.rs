@@ -114,8 +114,12 @@ pub async fn post_monthly(
         app,
         now,
         &channel,
-        monthly::build(&summary),
-        Some(monthly::chart_attachment(month, png)),
+        monthly::build_in(&summary, app.config.slack.channel_language),
+        Some(monthly::chart_attachment(
+            month,
+            png,
+            app.config.slack.channel_language,
+        )),
         &format!("report:monthly:{month}:{channel}"),
     )
     .await?;

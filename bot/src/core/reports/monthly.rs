@@ -17,13 +17,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use maison_command::Lang;
 
 use super::forecast::{self, Predicted};
-use super::hours_f;
 use super::trend_chart::TrendChart;
 use super::weekly::{self, CapacityInput, CapacitySummary};
+use super::{hours_f, pad};
 use crate::core::message::Attachment;
 use crate::core::render::{Block, Reply, Visibility};
+use crate::tr;
 
 /// How far ahead the chart's forecast goes.
 pub const CHART_HORIZON_WEEKS: usize = 12;
@@ -297,7 +299,15 @@ fn pct(part: f64, whole: f64) -> String {
 
 /// The month as the report names it: `November 2026`.
 pub fn month_label(month: NaiveDate) -> String {
-    month.format("%B %Y").to_string()
+    month_label_in(month, Lang::En)
+}
+
+/// [`month_label`] in `lang`: `2026年11月`.
+pub fn month_label_in(month: NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::En => month.format("%B %Y").to_string(),
+        Lang::Ja => format!("{}年{}月", month.year(), month.month()),
+    }
 }
 
 /// The first day of the calendar month before the one `day` is in.
@@ -314,22 +324,32 @@ pub fn is_first_working_day(day: NaiveDate) -> bool {
     working(day) && (1..day.day()).all(|d| !day.with_day(d).is_some_and(working))
 }
 
-/// A table of shares in a code block, at most `rows` lines plus one for the rest.
-fn table(title: &str, shares: &[Share], price: Option<&Price>, rows: usize) -> String {
-    let cost_header = price.map_or(String::new(), |p| format!(" {:>10}", p.currency.clone()));
+/// A table of shares in a code block, at most `rows` lines plus one for the rest. Widths are
+/// display columns, so Japanese headers keep the table aligned.
+fn table(title: &str, shares: &[Share], price: Option<&Price>, rows: usize, lang: Lang) -> String {
+    let cost_header = price.map_or(String::new(), |p| {
+        format!(" {}", pad(&p.currency, 10, true))
+    });
     let mut lines = vec![format!(
-        "{:<18} {:>9} {:>9} {:>9}{cost_header}",
-        title, "booked h", "busy h", "kWh"
+        "{} {} {} {}{cost_header}",
+        pad(title, 18, false),
+        pad(&tr!(lang, "monthly-column-booked"), 9, true),
+        pad(&tr!(lang, "monthly-column-busy"), 9, true),
+        pad("kWh", 9, true)
     )];
     let line = |name: &str, s: &Share| {
         let cost = match price {
             Some(p) => format!(" {:>10.2}", s.kwh * p.per_kwh + 0.0),
             None => String::new(),
         };
-        let name: String = name.chars().take(18).collect();
+        let name = match name {
+            NO_PROJECT => tr!(lang, "monthly-no-project"),
+            NO_CONTAINER => tr!(lang, "monthly-no-container"),
+            name => name.chars().take(18).collect(),
+        };
         format!(
-            "{:<18} {:>9} {:>9} {:>9.1}{cost}",
-            name,
+            "{} {:>9} {:>9} {:>9.1}{cost}",
+            pad(&name, 18, false),
             hours_f(s.booked_gpu_hours),
             hours_f(s.busy_gpu_hours),
             s.kwh + 0.0
@@ -345,72 +365,111 @@ fn table(title: &str, shares: &[Share], price: Option<&Price>, rows: usize) -> S
             acc.kwh += s.kwh;
             acc
         });
-        lines.push(line(&format!("{} others", shares.len() - rows), &rest));
+        let others = tr!(
+            lang,
+            "monthly-others",
+            count = shares.len().saturating_sub(rows)
+        );
+        lines.push(line(&others, &rest));
     }
     format!("```\n{}\n```", lines.join("\n"))
 }
 
 /// The message. Person lines mention people (`<@U…>`), which Slack shows as names.
 pub fn build(s: &MonthlySummary) -> Reply {
+    build_in(s, Lang::En)
+}
+
+/// [`build`] in `lang`: the channel's report in `[slack] channel_language`, `report month` in
+/// the reader's.
+pub fn build_in(s: &MonthlySummary, lang: Lang) -> Reply {
     let c = &s.capacity;
-    let label = month_label(s.month);
-    let verdict = weekly::verdict(c);
+    let label = month_label_in(s.month, lang);
+    let verdict = weekly::verdict_in(c, lang);
     let mut blocks = vec![
-        Block::Header(format!("GPU capacity — {label}")),
+        Block::Header(tr!(lang, "monthly-header", month = label.as_str())),
         Block::Section(format!("*{verdict}*")),
     ];
     let cost = |kwh: f64| {
+        let comma = match lang {
+            Lang::En => ", ",
+            Lang::Ja => "、",
+        };
         s.price
             .as_ref()
-            .map(|p| format!(", {}", money(kwh * p.per_kwh, p)))
+            .map(|p| format!("{comma}{}", money(kwh * p.per_kwh, p)))
             .unwrap_or_default()
     };
     let waited = if c.waitlist.served > 0 {
         let p50 = c.waitlist.wait_p50.unwrap_or(0);
-        format!(
-            "; {} request(s) got GPUs after waiting (median {})",
-            c.waitlist.served,
-            maison_command::format_duration(chrono::Duration::seconds(p50 / 60 * 60))
+        tr!(
+            lang,
+            "monthly-waited",
+            count = c.waitlist.served,
+            median =
+                maison_command::format_duration_in(chrono::Duration::seconds(p50 / 60 * 60), lang)
         )
     } else {
         String::new()
     };
-    blocks.push(Block::Section(format!(
-        "• Fleet: {} hosts, {} GPUs, {} GPU-h of capacity\n\
-         • Booked *{}* GPU-h ({} of capacity), busy *{}* GPU-h ({})\n\
-         • Booked but idle: *{}* GPU-h ({} of measured booked time)\n\
-         • Peak demand: *{} of {}* GPUs booked at once\n\
-         • Unmet demand: *{}* GPU-h ({} GPU-h refused, {} GPU-h left the wait-list without GPUs){}\n\
-         • Energy: *{}*{} ({} drawn with no container on the GPUs)",
-        c.hosts,
-        c.gpus,
-        hours_f(s.capacity_gpu_hours),
-        hours_f(c.booked_gpu_hours),
-        pct(c.booked_gpu_hours, s.capacity_gpu_hours),
-        hours_f(c.busy_gpu_hours),
-        pct(c.busy_gpu_hours, s.capacity_gpu_hours),
-        hours_f(c.booked_idle_gpu_hours),
-        pct(c.booked_idle_gpu_hours, c.booked_observed_gpu_hours),
-        c.peak_booked.0,
-        c.gpus,
-        hours_f(s.unmet_gpu_hours),
-        hours_f(c.refused_gpu_hours),
-        hours_f(c.waitlist.unmet_gpu_hours),
-        waited,
-        energy(s.kwh),
-        cost(s.kwh),
-        energy(s.unattributed_kwh),
-    )));
+    let summary = [
+        tr!(
+            lang,
+            "monthly-fleet",
+            hosts = c.hosts,
+            gpus = c.gpus,
+            capacity = hours_f(s.capacity_gpu_hours)
+        ),
+        tr!(
+            lang,
+            "monthly-booked",
+            booked = hours_f(c.booked_gpu_hours),
+            share = pct(c.booked_gpu_hours, s.capacity_gpu_hours),
+            busy = hours_f(c.busy_gpu_hours),
+            busy_share = pct(c.busy_gpu_hours, s.capacity_gpu_hours)
+        ),
+        tr!(
+            lang,
+            "monthly-idle",
+            idle = hours_f(c.booked_idle_gpu_hours),
+            share = pct(c.booked_idle_gpu_hours, c.booked_observed_gpu_hours)
+        ),
+        tr!(lang, "monthly-peak", peak = c.peak_booked.0, gpus = c.gpus),
+        tr!(
+            lang,
+            "monthly-unmet",
+            unmet = hours_f(s.unmet_gpu_hours),
+            refused = hours_f(c.refused_gpu_hours),
+            left = hours_f(c.waitlist.unmet_gpu_hours),
+            waited = waited
+        ),
+        tr!(
+            lang,
+            "monthly-energy",
+            energy = energy(s.kwh),
+            cost = cost(s.kwh),
+            unattributed = energy(s.unattributed_kwh)
+        ),
+    ];
+    blocks.push(Block::Section(summary.join("\n")));
     let last_week = s.week_starts.last().copied().unwrap_or(s.month);
-    blocks.push(Block::Section(format!(
-        "*Forecast:* {}",
-        forecast::sentence(&c.outlook, c.gpus, last_week)
+    blocks.push(Block::Section(tr!(
+        lang,
+        "weekly-forecast",
+        sentence = forecast::sentence_in(&c.outlook, c.gpus, last_week, lang)
     )));
     let price = s.price.as_ref();
     if !s.by_project.is_empty() {
         blocks.push(Block::Section(format!(
-            "*By project*\n{}",
-            table("project", &s.by_project, price, TOP_PEOPLE)
+            "{}\n{}",
+            tr!(lang, "monthly-by-project"),
+            table(
+                &tr!(lang, "monthly-column-project"),
+                &s.by_project,
+                price,
+                TOP_PEOPLE,
+                lang
+            )
         )));
     }
     if !s.by_person.is_empty() {
@@ -421,43 +480,71 @@ pub fn build(s: &MonthlySummary) -> Reply {
             .take(TOP_PEOPLE)
             .map(|p| {
                 if p.name == NO_CONTAINER {
-                    return format!(
-                        "• {NO_CONTAINER}: {}{} drawn by GPUs no container held",
-                        energy(p.kwh),
-                        cost(p.kwh)
+                    return tr!(
+                        lang,
+                        "monthly-no-container-line",
+                        name = tr!(lang, "monthly-no-container"),
+                        energy = energy(p.kwh),
+                        cost = cost(p.kwh)
                     );
                 }
-                format!(
-                    "• {}: booked {} GPU-h, busy {} GPU-h, {}{}",
-                    p.name,
-                    hours_f(p.booked_gpu_hours),
-                    hours_f(p.busy_gpu_hours),
-                    energy(p.kwh),
-                    cost(p.kwh)
+                tr!(
+                    lang,
+                    "monthly-person-line",
+                    name = p.name.as_str(),
+                    booked = hours_f(p.booked_gpu_hours),
+                    busy = hours_f(p.busy_gpu_hours),
+                    energy = energy(p.kwh),
+                    cost = cost(p.kwh)
                 )
             })
             .collect();
         if s.by_person.len() > TOP_PEOPLE {
-            lines.push(format!("• and {} more", s.by_person.len() - TOP_PEOPLE));
+            lines.push(tr!(
+                lang,
+                "monthly-and-more",
+                count = s.by_person.len().saturating_sub(TOP_PEOPLE)
+            ));
         }
-        blocks.push(Block::Section(format!("*By person*\n{}", lines.join("\n"))));
+        blocks.push(Block::Section(format!(
+            "{}\n{}",
+            tr!(lang, "monthly-by-person"),
+            lines.join("\n")
+        )));
     }
     if !s.by_host.is_empty() {
         blocks.push(Block::Section(format!(
-            "*By host*\n{}",
-            table("host", &s.by_host, price, TOP_PEOPLE)
+            "{}\n{}",
+            tr!(lang, "monthly-by-host"),
+            table(
+                &tr!(lang, "monthly-column-host"),
+                &s.by_host,
+                price,
+                TOP_PEOPLE,
+                lang
+            )
         )));
     }
     let pricing = match price {
-        Some(p) => format!("Energy priced at {} {} per kWh.", p.per_kwh, p.currency),
-        None => "Set `[reports] price_per_kwh` to see costs.".to_owned(),
+        Some(p) => tr!(
+            lang,
+            "monthly-priced",
+            price = p.per_kwh.to_string(),
+            currency = p.currency.as_str()
+        ),
+        None => tr!(lang, "monthly-unpriced"),
     };
-    blocks.push(Block::Context(format!(
-        "Busy time and energy come from the GPUs' own readings; a person's use on a host is \
-         split over their projects there by booked hours. {pricing} \
-         `maison-bot report export` writes the same numbers per day as CSV."
+    blocks.push(Block::Context(tr!(
+        lang,
+        "monthly-legend",
+        pricing = pricing
     )));
-    let text = format!("GPU capacity {label}: {verdict}");
+    let text = tr!(
+        lang,
+        "monthly-text",
+        month = label.as_str(),
+        verdict = verdict.as_str()
+    );
     Reply::with_blocks(Visibility::InChannel, text, blocks)
 }
 
@@ -471,13 +558,14 @@ pub fn trend(s: &MonthlySummary) -> TrendChart {
     }
 }
 
-/// The chart as the channel's message carries it.
-pub fn chart_attachment(month: NaiveDate, png: Vec<u8>) -> Attachment {
+/// The chart as the channel's message carries it, titled in the channel's language.
+pub fn chart_attachment(month: NaiveDate, png: Vec<u8>, lang: Lang) -> Attachment {
     Attachment {
         filename: format!("maison-capacity-{}.png", month.format("%Y-%m")),
-        title: format!(
-            "Weekly peak GPU demand vs capacity, with the forecast ({})",
-            month_label(month)
+        title: tr!(
+            lang,
+            "monthly-chart-title",
+            month = month_label_in(month, lang)
         ),
         bytes: png,
     }
