@@ -662,3 +662,27 @@ monthly-legend = Busy time and energy come from the GPUs' own readings; a person
 monthly-chart-title = Weekly peak GPU demand vs capacity, with the forecast ({ $month })
 monthly-no-container = (no container)
 monthly-no-project = (no project)
+
+## The images listing
+
+images-header = Images
+images-on-no-host = on no host yet
+images-on-hosts = on { $hosts }
+images-published-by = `{ $image }` by { $user }{ $project }
+images-project = , project `{ $project }`
+images-line = • *{ $name }* { $version } { $made }{ $description } ({ $present })
+images-deprecated-use = deprecated, use `{ $replacement }`
+images-deprecated = deprecated
+images-made-from = ↳ made from it: { $images }
+images-more = { $count } more
+images-other-versions = ; other versions: { $versions }
+images-catalog-empty = *Catalogue*: empty (`[[images]]` in the bot's config, or `/maison image publish`).
+images-catalog-title = *Catalogue* — `/maison launch <host> <name>[:<version>]`
+images-waiting = Waiting for an admin: { $versions }.
+images-custom-none = *Custom images in use*: none.
+images-custom-title = *Custom images in use*
+images-custom-line = • `{ $name }` on `{ $host }` ({ $size }) — in use by { $owners }{ $history }
+images-history = ; { $line }
+images-not-answering = :electric_plug: Not answering: { $hosts }.
+images-derived = `{ $name }` ({ $owner })
+images-derived-unowned = _unowned_

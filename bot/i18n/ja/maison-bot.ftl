@@ -656,3 +656,27 @@ monthly-legend = 稼働時間と電力量は GPU 自身の計測値です。ホ�
 monthly-chart-title = 週ごとの GPU 需要のピークと容量、予測つき（{ $month }）
 monthly-no-container = コンテナなし
 monthly-no-project = プロジェクトなし
+
+## イメージの一覧
+
+images-header = イメージ
+images-on-no-host = まだどのホストにもありません
+images-on-hosts = { $hosts } にあり
+images-published-by = `{ $image }`、公開 { $user }{ $project }
+images-project = 、プロジェクト `{ $project }`
+images-line = • *{ $name }* { $version } { $made }{ $description }（{ $present }）
+images-deprecated-use = 非推奨、代わりに `{ $replacement }`
+images-deprecated = 非推奨
+images-made-from = ↳ これをもとに作成: { $images }
+images-more = ほか { $count } 件
+images-other-versions = 。ほかのバージョン: { $versions }
+images-catalog-empty = *カタログ*: 空です（Bot の設定の `[[images]]`、または `/maison image publish` で追加できます）。
+images-catalog-title = *カタログ* — `/maison launch <host> <name>[:<version>]`
+images-waiting = 管理者の承認待ち: { $versions }。
+images-custom-none = *使用中のカスタムイメージ*: なし。
+images-custom-title = *使用中のカスタムイメージ*
+images-custom-line = • `{ $host }` の `{ $name }`（{ $size }）— 使用中: { $owners }{ $history }
+images-history = 。{ $line }
+images-not-answering = :electric_plug: 応答なし: { $hosts }。
+images-derived = `{ $name }`（{ $owner }）
+images-derived-unowned = 持ち主なし

@@ -337,6 +337,7 @@ impl App {
             &self.db.catalog().await?,
             &images.items,
             &images.unreachable,
+            ctx.lang,
         ))
     }
 

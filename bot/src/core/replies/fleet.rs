@@ -23,10 +23,6 @@ const MAX_LISTED: usize = 40;
 /// Images made from one catalogue version named in `images`; the rest are counted.
 const MAX_DERIVED: usize = 5;
 
-fn owner_text(owner: &Option<Owner>) -> String {
-    owner_text_in(owner, Lang::En)
-}
-
 fn owner_text_in(owner: &Option<Owner>, lang: Lang) -> String {
     match owner {
         Some(o) if o.claimed => crate::tr!(lang, "owner-claimed", user = mention(&o.slack_user)),
@@ -876,8 +872,9 @@ pub fn images(
     catalog: &Catalog,
     images: &[LocatedImage],
     unreachable: &[(String, String)],
+    lang: Lang,
 ) -> Reply {
-    let mut blocks = vec![Block::Header("Images".to_owned())];
+    let mut blocks = vec![Block::Header(crate::tr!(lang, "images-header"))];
     let mut house = Vec::new();
     let mut waiting = Vec::new();
     for name in catalog.names() {
@@ -885,17 +882,17 @@ pub fn images(
             waiting.extend(catalog.of(name).map(|v| format!("`{}`", v.label())));
             continue;
         };
-        let mut hosts: Vec<&str> = images
+        let mut hosts: Vec<String> = images
             .iter()
             .filter(|i| current.is_image(&i.image.id, &i.image.tags))
-            .map(|i| i.host.as_str())
+            .map(|i| i.host.clone())
             .collect();
         hosts.sort();
         hosts.dedup();
         let present = if hosts.is_empty() {
-            "on no host yet".to_owned()
+            crate::tr!(lang, "images-on-no-host")
         } else {
-            format!("on {}", hosts.join(", "))
+            crate::tr!(lang, "images-on-hosts", hosts = listed(&hosts, lang))
         };
         let description = if current.description.is_empty() {
             String::new()
@@ -904,29 +901,41 @@ pub fn images(
         };
         let made = match current.origin {
             CatalogOrigin::Config => format!("`{}`", current.reference),
-            CatalogOrigin::Published => format!(
-                "`{}` by {}{}",
-                current.source_name.as_deref().unwrap_or(&current.reference),
-                mention(&current.requested_by),
-                current
+            CatalogOrigin::Published => crate::tr!(
+                lang,
+                "images-published-by",
+                image = current.source_name.as_deref().unwrap_or(&current.reference),
+                user = mention(&current.requested_by),
+                project = current
                     .project
                     .as_deref()
-                    .map(|p| format!(", project `{p}`"))
+                    .map(|p| crate::tr!(lang, "images-project", project = p))
                     .unwrap_or_default()
             ),
         };
-        let mut line = format!(
-            "• *{name}* {} {made}{description} ({present})",
-            current.version
+        let mut line = crate::tr!(
+            lang,
+            "images-line",
+            name = name,
+            version = current.version.as_str(),
+            made = made,
+            description = description,
+            present = present
         );
         if let Some(replacement) = &current.replaced_by {
-            line.push_str(&format!(" — deprecated, use `{replacement}`"));
+            let deprecated = crate::tr!(
+                lang,
+                "images-deprecated-use",
+                replacement = replacement.as_str()
+            );
+            line.push_str(&format!(" — {deprecated}"));
         } else if current.deprecated_at.is_some() {
-            line.push_str(" — deprecated");
+            line.push_str(&format!(" — {}", crate::tr!(lang, "images-deprecated")));
         }
-        let derived = derived_from(current, images);
+        let derived = derived_from(current, images, lang);
         if !derived.is_empty() {
-            line.push_str(&format!("\n      ↳ made from it: {}", derived.join(", ")));
+            let made = crate::tr!(lang, "images-made-from", images = listed(&derived, lang));
+            line.push_str(&format!("\n      {made}"));
         }
         let older: Vec<String> = catalog
             .of(name)
@@ -937,7 +946,11 @@ pub fn images(
             })
             .collect();
         if !older.is_empty() {
-            line.push_str(&format!("; other versions: {}", older.join(", ")));
+            line.push_str(&crate::tr!(
+                lang,
+                "images-other-versions",
+                versions = listed(&older, lang)
+            ));
         }
         let asked: Vec<String> = catalog
             .of(name)
@@ -948,18 +961,19 @@ pub fn images(
         house.push(line);
     }
     blocks.push(Block::Section(if house.is_empty() {
-        "*Catalogue*: empty (`[[images]]` in the bot's config, or `/maison image publish`)."
-            .to_owned()
+        crate::tr!(lang, "images-catalog-empty")
     } else {
         format!(
-            "*Catalogue* — `/maison launch <host> <name>[:<version>]`\n{}",
+            "{}\n{}",
+            crate::tr!(lang, "images-catalog-title"),
             house.join("\n")
         )
     }));
     if !waiting.is_empty() {
-        blocks.push(Block::Context(format!(
-            "Waiting for an admin: {}.",
-            waiting.join(", ")
+        blocks.push(Block::Context(crate::tr!(
+            lang,
+            "images-waiting",
+            versions = listed(&waiting, lang)
         )));
     }
     let custom: Vec<String> = images
@@ -973,39 +987,53 @@ pub fn images(
         })
         .take(MAX_LISTED)
         .map(|i| {
-            let name = i.name();
-            let mut owners: Vec<String> = i.users.iter().map(|c| owner_text(&c.owner)).collect();
+            let mut owners: Vec<String> = i
+                .users
+                .iter()
+                .map(|c| owner_text_in(&c.owner, lang))
+                .collect();
             owners.sort();
             owners.dedup();
-            let history = super::images::provenance_line(&i.image.labels, Lang::En)
-                .map(|line| format!("; {line}"))
+            let history = super::images::provenance_line(&i.image.labels, lang)
+                .map(|line| crate::tr!(lang, "images-history", line = line))
                 .unwrap_or_default();
-            format!(
-                "• `{name}` on `{}` ({}) — in use by {}{history}",
-                i.host,
-                size_text(i.image.size_bytes),
-                owners.join(", ")
+            crate::tr!(
+                lang,
+                "images-custom-line",
+                name = i.name(),
+                host = i.host.as_str(),
+                size = size_text(i.image.size_bytes),
+                owners = listed(&owners, lang),
+                history = history
             )
         })
         .collect();
     blocks.push(Block::Section(if custom.is_empty() {
-        "*Custom images in use*: none.".to_owned()
+        crate::tr!(lang, "images-custom-none")
     } else {
-        format!("*Custom images in use*\n{}", custom.join("\n"))
+        format!(
+            "{}\n{}",
+            crate::tr!(lang, "images-custom-title"),
+            custom.join("\n")
+        )
     }));
     if !unreachable.is_empty() {
-        let names: Vec<String> = unreachable.iter().map(|(h, _)| format!("`{h}`")).collect();
-        blocks.push(Block::Context(format!(
-            ":electric_plug: Not answering: {}.",
-            names.join(", ")
+        blocks.push(Block::Context(crate::tr!(
+            lang,
+            "images-not-answering",
+            hosts = host_list(unreachable, lang)
         )));
     }
-    Reply::with_blocks(Visibility::Ephemeral, "Images".to_owned(), blocks)
+    Reply::with_blocks(
+        Visibility::Ephemeral,
+        crate::tr!(lang, "images-header"),
+        blocks,
+    )
 }
 
 /// The images Maison made from a catalogue version (saved from a container of it, or built
 /// on it), by name and who made them, each once however many hosts hold it.
-fn derived_from(version: &CatalogVersion, images: &[LocatedImage]) -> Vec<String> {
+fn derived_from(version: &CatalogVersion, images: &[LocatedImage], lang: Lang) -> Vec<String> {
     let ids: Vec<&str> = images
         .iter()
         .filter(|i| version.is_image(&i.image.id, &i.image.tags))
@@ -1020,8 +1048,11 @@ fn derived_from(version: &CatalogVersion, images: &[LocatedImage]) -> Vec<String
                 .is_some_and(|parent| ids.contains(&parent.as_str()))
         })
         .map(|i| {
-            let name = i.name();
-            format!("`{name}` ({})", owner_text(&i.owner))
+            let owner = match &i.owner {
+                Some(_) => owner_text_in(&i.owner, lang),
+                None => crate::tr!(lang, "images-derived-unowned"),
+            };
+            crate::tr!(lang, "images-derived", name = i.name(), owner = owner)
         })
         .collect();
     made.sort();
@@ -1029,7 +1060,7 @@ fn derived_from(version: &CatalogVersion, images: &[LocatedImage]) -> Vec<String
     if made.len() > MAX_DERIVED {
         let more = made.len() - MAX_DERIVED;
         made.truncate(MAX_DERIVED);
-        made.push(format!("{more} more"));
+        made.push(crate::tr!(lang, "images-more", count = more));
     }
     made
 }
@@ -1386,6 +1417,8 @@ pub(crate) mod tests {
                 who_container(&mine, Some(NOW - 600), NOW, TZ, lang),
                 who_container(&stray, None, NOW, TZ, lang),
                 who_images(&[&image], &lineage, NOW, TZ, lang),
+                images(&catalog, &fleet_images, &down, lang),
+                images(&Catalog::default(), &[], &[], lang),
                 hosts(&rows, NOW, TZ, lang),
                 host_state_changed("gpu02", true, lang),
                 host_state_changed("gpu02", false, lang),
