@@ -686,3 +686,8 @@ images-history = ; { $line }
 images-not-answering = :electric_plug: Not answering: { $hosts }.
 images-derived = `{ $name }` ({ $owner })
 images-derived-unowned = _unowned_
+
+## A clicked line of a channel post
+
+settled-removed = :white_check_mark: `{ $item }` on `{ $host }`: removed by { $user }.
+settled-kept = :white_check_mark: `{ $item }` on `{ $host }`: kept by { $user }.

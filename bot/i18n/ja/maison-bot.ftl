@@ -680,3 +680,8 @@ images-history = 。{ $line }
 images-not-answering = :electric_plug: 応答なし: { $hosts }。
 images-derived = `{ $name }`（{ $owner }）
 images-derived-unowned = 持ち主なし
+
+## チャンネル投稿のクリックされた行
+
+settled-removed = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが削除しました。
+settled-kept = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが保持しました。

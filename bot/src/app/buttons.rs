@@ -255,7 +255,13 @@ impl App {
         self.db.keep_container(&keep, now).await?;
         Ok(ClickAnswer {
             reply: buttons::kept(&container.name, host, until, now, ctx.tz, ctx.lang),
-            settled: Some(buttons::settled(&container.name, host, "kept", me)),
+            settled: Some(buttons::settled(
+                &container.name,
+                host,
+                buttons::Settled::Kept,
+                me,
+                self.config.slack.channel_language,
+            )),
         })
     }
 
@@ -310,8 +316,9 @@ impl App {
                 settled: Some(buttons::settled(
                     &name,
                     host,
-                    "removed",
+                    buttons::Settled::Removed,
                     &ctx.user.slack_user_id,
+                    self.config.slack.channel_language,
                 )),
             },
             Err(err) => buttons::image_not_removed(&name, host, &err, ctx.lang).into(),

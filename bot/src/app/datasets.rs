@@ -591,7 +591,13 @@ impl App {
                     wanted.name,
                     wanted.version.as_deref().unwrap_or("")
                 );
-                buttons::settled(&label, &host, "removed", &ctx.user.slack_user_id)
+                buttons::settled(
+                    &label,
+                    &host,
+                    buttons::Settled::Removed,
+                    &ctx.user.slack_user_id,
+                    self.config.slack.channel_language,
+                )
             }),
         })
     }

@@ -72,11 +72,26 @@ pub fn opening_form(lang: Lang) -> Reply {
 /// The line that takes the place of an item's button in a channel message once someone dealt
 /// with it, e.g. "`pytorch:old` on `gpu01`: removed by @alice". The channel's message, so in
 /// the channel's words (English), whoever clicked.
-pub fn settled(item: &str, host: &str, done: &str, user_id: &str) -> String {
-    format!(
-        ":white_check_mark: `{item}` on `{host}`: {done} by {}.",
-        mention(user_id)
-    )
+/// What a click did to one line of a channel post, for everyone who reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Removed,
+    Kept,
+}
+
+/// The line that replaces the clicked item in a channel post, in the channel's language.
+pub fn settled(item: &str, host: &str, done: Settled, user_id: &str, lang: Lang) -> String {
+    let user = mention(user_id);
+    match done {
+        Settled::Removed => tr!(
+            lang,
+            "settled-removed",
+            item = item,
+            host = host,
+            user = user
+        ),
+        Settled::Kept => tr!(lang, "settled-kept", item = item, host = host, user = user),
+    }
 }
 
 pub fn image_removed(name: &str, host: &str, lang: Lang) -> Reply {
@@ -104,6 +119,14 @@ mod tests {
         let now = 1_796_032_800;
         for lang in Lang::ALL {
             let page = [
+                Reply::ephemeral(settled("alice-c1", "gpu01", Settled::Kept, "U0ALICE", lang)),
+                Reply::ephemeral(settled(
+                    "old/experiment:3",
+                    "gpu01",
+                    Settled::Removed,
+                    "U0ADMIN",
+                    lang,
+                )),
                 no_booking_id("x", lang),
                 no_gpu("gpu01:", lang),
                 no_container("", lang),
