@@ -47,11 +47,12 @@ fn image_id(output: std::process::Output) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// The answer to a command, following `response_url` when the bot answered "working on it".
+/// The answer to a command, following `response_url` when the bot answered "working on it"
+/// (or, for a launch, "starting").
 async fn answer(bot: &BotTester, user: &str, text: &str) -> String {
     let ack = bot.command(user, text).await;
     let first = reply_text(&ack);
-    if first.contains("Working on it") {
+    if first.contains("Working on it") || first.contains("Starting") {
         return reply_text(&bot.slack.expect("response_url").await.args);
     }
     first
@@ -333,11 +334,6 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         &format!("launch gpu02 {image} --name {launched} -- sleep 600"),
     )
     .await;
-    let started = if started.contains("Starting") {
-        reply_text(&bot.slack.expect("response_url").await.args)
-    } else {
-        started
-    };
     assert!(
         started.contains(&format!("`{launched}` is running on `gpu02`")),
         "{started}"
@@ -397,11 +393,6 @@ async fn copy_an_image_to_another_engine_without_its_base_and_launch_it_there() 
         &format!("launch gpu02 e2e-trainer --name {by_name} -- sleep 600"),
     )
     .await;
-    let started = if started.contains("Starting") {
-        reply_text(&bot.slack.expect("response_url").await.args)
-    } else {
-        started
-    };
     assert!(
         started.contains(&format!("`{by_name}` is running on `gpu02`")),
         "{started}"
