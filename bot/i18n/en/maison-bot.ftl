@@ -691,3 +691,4 @@ images-derived-unowned = _unowned_
 
 settled-removed = :white_check_mark: `{ $item }` on `{ $host }`: removed by { $user }.
 settled-kept = :white_check_mark: `{ $item }` on `{ $host }`: kept by { $user }.
+who-image-made-from-item = `{ $name }` (`{ $host }`)

@@ -685,3 +685,4 @@ images-derived-unowned = 持ち主なし
 
 settled-removed = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが削除しました。
 settled-kept = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが保持しました。
+who-image-made-from-item = `{ $name }`（`{ $host }`）

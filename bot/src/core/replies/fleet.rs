@@ -557,7 +557,7 @@ impl Lineage<'_> {
     }
 
     /// The images Maison made from it (its id as their `parent_id`), on any host.
-    fn made_from(&self, image: &LocatedImage) -> Vec<String> {
+    fn made_from(&self, image: &LocatedImage, lang: Lang) -> Vec<String> {
         let mut made: Vec<String> = self
             .images
             .iter()
@@ -568,8 +568,12 @@ impl Lineage<'_> {
                     .is_some_and(|parent| *parent == image.image.id)
             })
             .map(|i| {
-                let name = i.name();
-                format!("`{name}` (`{}`)", i.host)
+                crate::tr!(
+                    lang,
+                    "who-image-made-from-item",
+                    name = i.name(),
+                    host = i.host.as_str()
+                )
             })
             .collect();
         made.sort();
@@ -640,7 +644,7 @@ pub fn who_images(
                 versions = listed(&versions, lang)
             ));
         }
-        let made = lineage.made_from(i);
+        let made = lineage.made_from(i, lang);
         if !made.is_empty() {
             section.push('\n');
             section.push_str(&crate::tr!(
