@@ -1,8 +1,6 @@
 //! The image catalogue: `image publish` asks the admins, their Approve / Reject decides,
 //! `image deprecate` retires versions, and a launch of a catalogue name runs its version.
 
-use maison_command::Lang;
-
 use super::{App, ClickAnswer, Ctx};
 use crate::core::catalogue::{CatalogOrigin, CatalogVersion};
 use crate::core::fleet::{Decision, LocatedImage, match_images};
@@ -103,13 +101,7 @@ impl App {
         if admins.is_empty() {
             return Ok(replies::no_admins(&format!("{name}:{version}"), ctx.lang));
         }
-        let mut admin_langs = Vec::with_capacity(admins.len());
-        for admin in admins {
-            admin_langs.push((
-                admin.clone(),
-                self.lang_of_member(&ctx.user.team_id, admin).await,
-            ));
-        }
+        let admin_langs = self.admins_with_languages(&ctx.user.team_id).await;
         let new = NewPublish {
             name: &name,
             version: &version,
@@ -252,15 +244,6 @@ impl App {
             self.config.reports.orphan_image_days,
             ctx.lang,
         ))
-    }
-
-    /// The language of a member who is not the caller (an admin to DM, a requester to answer):
-    /// their choice or Slack locale as last cached, English if they never used Maison.
-    pub(super) async fn lang_of_member(&self, team_id: &str, slack_user_id: &str) -> Lang {
-        match self.db.find_user(team_id, slack_user_id).await {
-            Ok(Some(user)) => super::lang_of(&user),
-            _ => Lang::En,
-        }
     }
 }
 

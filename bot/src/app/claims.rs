@@ -196,11 +196,7 @@ impl App {
             reason,
             request_id: ctx.request_id,
         };
-        let mut admin_langs = Vec::with_capacity(admins.len());
-        for admin in admins {
-            let lang = self.lang_of_member(&ctx.user.team_id, admin).await;
-            admin_langs.push((admin.clone(), lang));
-        }
+        let admin_langs = self.admins_with_languages(&ctx.user.team_id).await;
         let notify = |pending: &ClaimRequest| {
             admin_langs
                 .iter()

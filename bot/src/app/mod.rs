@@ -565,6 +565,24 @@ impl App {
             .find(|u| u.slack_user == slack_user_id)
     }
 
+    /// The language of a member who is not the caller (an admin to DM, a requester to answer):
+    /// their choice or Slack locale as last cached, English if they never used Maison.
+    pub(super) async fn lang_of_member(&self, team_id: &str, slack_user_id: &str) -> Lang {
+        match self.db.find_user(team_id, slack_user_id).await {
+            Ok(Some(user)) => lang_of(&user),
+            _ => Lang::En,
+        }
+    }
+
+    /// Every admin with the language their DMs are written in.
+    pub(super) async fn admins_with_languages(&self, team_id: &str) -> Vec<(String, Lang)> {
+        let mut admins = Vec::with_capacity(self.config.bookings.admins.len());
+        for admin in &self.config.bookings.admins {
+            admins.push((admin.clone(), self.lang_of_member(team_id, admin).await));
+        }
+        admins
+    }
+
     pub(super) fn is_admin(&self, slack_user_id: &str) -> bool {
         self.config
             .bookings
