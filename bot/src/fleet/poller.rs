@@ -454,7 +454,11 @@ impl Poller {
                 return 0;
             }
         };
+        if shown.is_empty() {
+            return 0;
+        }
         let now = self.clock.now().timestamp();
+        // Only when a message may be edited: most ticks have no copy running.
         let languages = self.db.languages().await.unwrap_or_default();
         let mut edits = 0;
         for progress in shown {
