@@ -206,6 +206,36 @@ on_both_databases! {
         assert!(report.contains("GPU キャパシティ") && report.contains("予測:"), "{report}");
         let mine = bot.command_text("U0ALICE", "report week").await;
         assert!(mine.contains("GPU capacity"), "{mine}");
+
+        // The monthly report and its chart: the caption names the chart's lines in Japanese
+        // (the picture itself carries numbers only).
+        let queued = reports::post_monthly(&bot.app, bot.clock.now(), slot).await.unwrap();
+        assert!(queued.contains("queued for C0FLEET"), "{queued}");
+        let posted = bot
+            .slack
+            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
+            .await;
+        let report = reply_text(&posted.args);
+        assert!(report.contains("GPU キャパシティ"), "{report}");
+        let chart = bot.slack.expect("files.completeUploadExternal").await;
+        let title = chart.args["files"][0]["title"].as_str().unwrap_or_default();
+        assert!(title.contains("容量（赤の線）"), "{title}");
+        bot.finish().await;
+    }
+
+    /// `report what-if` answers in its reader's language.
+    async fn what_if_follows_its_reader(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
+        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let text = bot.command_text("U0HANAKO", "report what-if +2 hosts of 8").await;
+        assert!(text.contains("試算: GPU 8 基のホスト 2 台を追加したら"), "{text}");
+        assert!(text.contains("過去 8 週間"), "{text}");
+        for word in ["What if", "GPU-h", "weeks", "Requests"] {
+            assert!(!text.contains(word), "{word:?} left in Japanese:\n{text}");
+        }
+        let text = bot.command_text("U0ALICE", "report what-if +2 hosts of 8").await;
+        assert!(text.contains("What if: 2 more hosts of 8 GPUs"), "{text}");
         bot.finish().await;
     }
 }

@@ -692,3 +692,36 @@ images-derived-unowned = _unowned_
 settled-removed = :white_check_mark: `{ $item }` on `{ $host }`: removed by { $user }.
 settled-kept = :white_check_mark: `{ $item }` on `{ $host }`: kept by { $user }.
 who-image-made-from-item = `{ $name }` (`{ $host }`)
+
+## report what-if: the last weeks' demand replayed on a larger fleet
+
+whatif-addition = { $hosts ->
+        [one] 1 more host
+       *[other] { $hosts } more hosts
+    } of { $gpus ->
+        [one] 1 GPU
+       *[other] { $gpus } GPUs
+    }
+whatif-header = What if: { $addition }
+whatif-last-weeks = { $weeks ->
+        [one] the last week
+       *[other] the last { $weeks } weeks
+    }
+whatif-median-same = the median wait would have stayed at { $now }
+whatif-median-changed = the median wait would have been { $after } instead of { $now }
+whatif-nothing-added = Adding no GPUs changes nothing: { $weeks } left { $unmet } GPU-hours unmet.
+whatif-all-met = The fleet as it is met every request of { $weeks }{ $wait }.
+whatif-all-met-wait = ; with { $addition } { $median }
+whatif-unmet = With { $addition }, { $weeks } would have left { $left } GPU-hours unmet instead of { $now }{ $wait }.
+whatif-unmet-none = With { $addition }, { $weeks } would have left no GPU-hours unmet instead of { $now }{ $wait }.
+whatif-unmet-wait = , and { $median }
+whatif-gpus = • GPUs: *{ $now }* now → *{ $after }*
+whatif-unmet-line = • Unmet: *{ $now }* GPU-h → *{ $after }* GPU-h
+whatif-left-line = • Requests left without GPUs: *{ $now }* → *{ $after }*
+whatif-served-line = • Requests served: { $now } → { $after }
+whatif-served = *{ $served }* of { $requests } ({ $share })
+whatif-wait-line = • Wait-list wait p50: { $now50 } → { $after50 } · p90: { $now90 } → { $after90 }
+whatif-assumptions = Replays { $weeks }: bookings that happened stay where they were; refused requests get GPUs only at the time they asked for, wait-list requests at the earliest time before their deadline, in the order they were asked, on the host they named or a new one (`book any`: any host). Not counted: demand nobody asked for because the fleet looked full, GPU models and memory, the wait-list's fair-share order.
+whatif-wait-minutes = { $minutes } min
+whatif-wait-hours = { $hours } h
+whatif-wait-days = { $days } d

@@ -686,3 +686,27 @@ images-derived-unowned = 持ち主なし
 settled-removed = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが削除しました。
 settled-kept = :white_check_mark: `{ $host }` の `{ $item }`: { $user } さんが保持しました。
 who-image-made-from-item = `{ $name }`（`{ $host }`）
+
+## report what-if: the last weeks' demand replayed on a larger fleet
+
+whatif-addition = GPU { $gpus } 基のホスト { $hosts } 台
+whatif-header = 試算: { $addition }を追加したら
+whatif-last-weeks = 過去 { $weeks } 週間
+whatif-median-same = 待ち時間の中央値は { $now }のままでした
+whatif-median-changed = 待ち時間の中央値は { $now }ではなく { $after }でした
+whatif-nothing-added = GPU を追加しなければ何も変わりません。{ $weeks }に満たせなかった需要は { $unmet } GPU 時間でした。
+whatif-all-met = 今のフリートで{ $weeks }の依頼はすべて満たせました{ $wait }。
+whatif-all-met-wait = 。{ $addition }を追加していれば、{ $median }
+whatif-unmet = { $addition }を追加していれば、{ $weeks }に満たせなかった需要は { $now } GPU 時間ではなく { $left } GPU 時間でした{ $wait }。
+whatif-unmet-none = { $addition }を追加していれば、{ $weeks }に満たせなかった需要 { $now } GPU 時間はすべて満たせていました{ $wait }。
+whatif-unmet-wait = 。{ $median }
+whatif-gpus = • GPU: 現在 *{ $now }* 基 → *{ $after }* 基
+whatif-unmet-line = • 満たせなかった需要: *{ $now }* GPU 時間 → *{ $after }* GPU 時間
+whatif-left-line = • GPU を得られなかった依頼: *{ $now }* 件 → *{ $after }* 件
+whatif-served-line = • 満たせた依頼: { $now } → { $after }
+whatif-served = { $requests } 件中 *{ $served }* 件（{ $share }）
+whatif-wait-line = • 待ち行列の待ち時間 中央値: { $now50 } → { $after50 } · 90 パーセンタイル: { $now90 } → { $after90 }
+whatif-assumptions = { $weeks }を再現した結果です。実際の予約はそのままの場所に置き、断られた依頼は頼んだ時刻にだけ、待ち行列の依頼は期限までのいちばん早い時刻に、頼まれた順に、指定されたホストか追加したホスト（`book any` はどのホストでも）に GPU を割り当てます。数えていないもの: フリートが満杯に見えたために出されなかった需要、GPU の型とメモリ、待ち行列の公平な順番。
+whatif-wait-minutes = { $minutes }分
+whatif-wait-hours = { $hours }時間
+whatif-wait-days = { $days }日

@@ -55,7 +55,8 @@ impl App {
             hosts: request.hosts,
             gpus_per_host: request.gpus_per_host,
         };
-        let mut reply = whatif::build(&whatif::what_if(&hosts, addition, &demand, request.weeks));
+        let replayed = whatif::what_if(&hosts, addition, &demand, request.weeks);
+        let mut reply = whatif::build_in(&replayed, ctx.lang);
         reply.visibility = Visibility::Ephemeral;
         Ok(reply)
     }

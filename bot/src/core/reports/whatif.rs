@@ -47,8 +47,11 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use maison_command::Lang;
+
 use super::{hours_f, pct};
 use crate::core::render::{Block, Reply, Visibility};
+use crate::tr;
 
 /// Capacity added in the what-if: `hosts` new hosts of `gpus_per_host` GPUs each. The question
 /// a buyer asks ("two more 8-GPU machines?"); `+4 gpus` is one host of 4.
@@ -66,13 +69,13 @@ impl Addition {
         self.hosts.saturating_mul(self.gpus_per_host)
     }
 
-    /// `2 more hosts of 8 GPUs`, as the reply names the addition.
-    pub fn label(&self) -> String {
-        let hosts = if self.hosts == 1 { "host" } else { "hosts" };
-        format!(
-            "{} more {hosts} of {}",
-            self.hosts,
-            count(self.gpus_per_host, "GPU")
+    /// The addition as the reply names it: `2 more hosts of 8 GPUs`, `GPU 8 基のホスト 2 台`.
+    pub fn label(&self, lang: Lang) -> String {
+        tr!(
+            lang,
+            "whatif-addition",
+            hosts = self.hosts,
+            gpus = self.gpus_per_host
         )
     }
 }
@@ -201,120 +204,165 @@ pub fn what_if(hosts: &[u32], addition: Addition, demand: &[Demand], weeks: u32)
 /// addition, requests left unserved, p50/p90 wait), what the replay assumed, and a one-sentence
 /// conclusion.
 pub fn build(w: &WhatIf) -> Reply {
-    let conclusion = conclusion(w);
+    build_in(w, Lang::En)
+}
+
+/// [`build`] in `lang`: `report what-if` answers in the reader's language.
+pub fn build_in(w: &WhatIf, lang: Lang) -> Reply {
+    let conclusion = conclusion(w, lang);
     let requests = w.now.requests();
     let served = |r: &Replay| {
-        format!(
-            "*{}* of {requests} ({})",
-            r.served_requests,
-            pct(u64::from(r.served_requests), u64::from(requests))
+        tr!(
+            lang,
+            "whatif-served",
+            served = r.served_requests,
+            requests = requests,
+            share = pct(u64::from(r.served_requests), u64::from(requests))
         )
     };
+    let wait = |seconds: Option<i64>| wait_label(seconds, lang);
+    let comparison = [
+        tr!(
+            lang,
+            "whatif-gpus",
+            now = w.capacity_now,
+            after = w.capacity_after
+        ),
+        tr!(
+            lang,
+            "whatif-unmet-line",
+            now = hours_f(w.now.unmet_gpu_hours),
+            after = hours_f(w.after.unmet_gpu_hours)
+        ),
+        tr!(
+            lang,
+            "whatif-left-line",
+            now = w.now.unmet_requests,
+            after = w.after.unmet_requests
+        ),
+        tr!(
+            lang,
+            "whatif-served-line",
+            now = served(&w.now),
+            after = served(&w.after)
+        ),
+        tr!(
+            lang,
+            "whatif-wait-line",
+            now50 = wait(w.now.wait_p50()),
+            after50 = wait(w.after.wait_p50()),
+            now90 = wait(w.now.wait_p90()),
+            after90 = wait(w.after.wait_p90())
+        ),
+    ];
     let blocks = vec![
-        Block::Header(format!("What if: {}", w.addition.label())),
-        Block::Section(format!("*{conclusion}*")),
-        Block::Section(format!(
-            "• GPUs: *{}* now → *{}*\n\
-             • Unmet: *{}* GPU-h → *{}* GPU-h\n\
-             • Requests left without GPUs: *{}* → *{}*\n\
-             • Requests served: {} → {}\n\
-             • Wait-list wait p50: {} → {} · p90: {} → {}",
-            w.capacity_now,
-            w.capacity_after,
-            hours_f(w.now.unmet_gpu_hours),
-            hours_f(w.after.unmet_gpu_hours),
-            w.now.unmet_requests,
-            w.after.unmet_requests,
-            served(&w.now),
-            served(&w.after),
-            wait_label(w.now.wait_p50()),
-            wait_label(w.after.wait_p50()),
-            wait_label(w.now.wait_p90()),
-            wait_label(w.after.wait_p90()),
+        Block::Header(tr!(
+            lang,
+            "whatif-header",
+            addition = w.addition.label(lang)
         )),
-        Block::Context(format!(
-            "Replays {}: bookings that happened stay where they were; refused requests get GPUs \
-             only at the time they asked for, wait-list requests at the earliest time before \
-             their deadline, in the order they were asked, on the host they named or a new one \
-             (`book any`: any host). Not counted: demand nobody asked for because the fleet \
-             looked full, GPU models and memory, the wait-list's fair-share order.",
-            last_weeks(w.weeks)
+        Block::Section(format!("*{conclusion}*")),
+        Block::Section(comparison.join("\n")),
+        Block::Context(tr!(
+            lang,
+            "whatif-assumptions",
+            weeks = last_weeks(w.weeks, lang)
         )),
     ];
     Reply::with_blocks(Visibility::Ephemeral, conclusion, blocks)
 }
 
 /// The one-sentence answer.
-fn conclusion(w: &WhatIf) -> String {
-    let weeks = last_weeks(w.weeks);
+fn conclusion(w: &WhatIf, lang: Lang) -> String {
+    let weeks = last_weeks(w.weeks, lang);
+    let addition = w.addition.label(lang);
     let median = w
         .now
         .wait_p50()
         .zip(w.after.wait_p50())
         .map(|(now, after)| {
-            let (now, after) = (wait_label(Some(now)), wait_label(Some(after)));
+            let (now, after) = (wait_label(Some(now), lang), wait_label(Some(after), lang));
             if now == after {
-                format!("the median wait would have stayed at {now}")
+                tr!(lang, "whatif-median-same", now = now)
             } else {
-                format!("the median wait would have been {after} instead of {now}")
+                tr!(lang, "whatif-median-changed", now = now, after = after)
             }
         });
     if w.addition.gpus() == 0 {
-        return format!(
-            "Adding no GPUs changes nothing: {weeks} left {} GPU-hours unmet.",
-            hours_f(w.now.unmet_gpu_hours)
+        return tr!(
+            lang,
+            "whatif-nothing-added",
+            weeks = weeks,
+            unmet = hours_f(w.now.unmet_gpu_hours)
         );
     }
     if w.now.unmet_requests == 0 {
         let wait = median.map_or(String::new(), |median| {
-            format!("; with {} {median}", w.addition.label())
+            tr!(
+                lang,
+                "whatif-all-met-wait",
+                addition = addition.as_str(),
+                median = median
+            )
         });
-        return format!("The fleet as it is met every request of {weeks}{wait}.");
+        return tr!(lang, "whatif-all-met", weeks = weeks, wait = wait);
     }
-    let left = if w.after.unmet_requests == 0 {
-        "no".to_owned()
+    let wait = median.map_or(String::new(), |median| {
+        tr!(lang, "whatif-unmet-wait", median = median)
+    });
+    let now = hours_f(w.now.unmet_gpu_hours);
+    if w.after.unmet_requests == 0 {
+        tr!(
+            lang,
+            "whatif-unmet-none",
+            addition = addition,
+            weeks = weeks,
+            now = now,
+            wait = wait
+        )
     } else {
-        hours_f(w.after.unmet_gpu_hours)
-    };
-    let wait = median.map_or(String::new(), |median| format!(", and {median}"));
-    format!(
-        "With {}, {weeks} would have left {left} GPU-hours unmet instead of {}{wait}.",
-        w.addition.label(),
-        hours_f(w.now.unmet_gpu_hours)
-    )
-}
-
-/// `the last 8 weeks`, `the last week`.
-fn last_weeks(weeks: u32) -> String {
-    if weeks == 1 {
-        "the last week".to_owned()
-    } else {
-        format!("the last {weeks} weeks")
-    }
-}
-
-/// `1 GPU`, `8 GPUs`.
-fn count(n: u32, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
+        tr!(
+            lang,
+            "whatif-unmet",
+            addition = addition,
+            weeks = weeks,
+            left = hours_f(w.after.unmet_gpu_hours),
+            now = now,
+            wait = wait
+        )
     }
 }
 
-/// A wait as people say it: `12 min` under an hour, `2.1 h` under two days, `3.5 d` beyond;
-/// `–` when there is none.
-fn wait_label(seconds: Option<i64>) -> String {
+/// `the last 8 weeks`, `the last week`, `過去 8 週間`.
+fn last_weeks(weeks: u32, lang: Lang) -> String {
+    tr!(lang, "whatif-last-weeks", weeks = weeks)
+}
+
+/// A wait as people say it: `12 min` under an hour, `2.1 h` under two days, `3.5 d` beyond
+/// (`12分`, `2.1時間`, `3.5日`); `–` when there is none.
+fn wait_label(seconds: Option<i64>, lang: Lang) -> String {
     let Some(seconds) = seconds else {
         return "–".to_owned();
     };
     let minutes = (seconds as f64 / 60.0).round();
     if minutes < 60.0 {
-        format!("{minutes:.0} min")
+        tr!(
+            lang,
+            "whatif-wait-minutes",
+            minutes = format!("{minutes:.0}")
+        )
     } else if minutes < 48.0 * 60.0 {
-        format!("{:.1} h", minutes / 60.0)
+        tr!(
+            lang,
+            "whatif-wait-hours",
+            hours = format!("{:.1}", minutes / 60.0)
+        )
     } else {
-        format!("{:.1} d", minutes / (24.0 * 60.0))
+        tr!(
+            lang,
+            "whatif-wait-days",
+            days = format!("{:.1}", minutes / (24.0 * 60.0))
+        )
     }
 }
 
@@ -771,13 +819,55 @@ mod tests {
         );
     }
 
+    /// Every shape of the answer, in both languages: unmet demand left, all of it met, the
+    /// fleet already enough (with and without waits), and nothing added.
+    #[test]
+    fn what_if_answers_in_both_languages() {
+        let (hosts, full) = refusals_on_a_full_host();
+        let waited_demand = [booked(0, 2, 0, 3 * H), waited(Some(0), 1, H, H, 5 * H)];
+        let mixed = [
+            booked(0, 2, 0, 3 * H),
+            waited(Some(0), 1, H, H, 5 * H),
+            refused(Some(0), 2, 0, 30 * H),
+        ];
+        let cases = [
+            what_if(&hosts, hosts_of(1, 4), &full, 8),
+            what_if(&[2], hosts_of(2, 8), &waited_demand, 1),
+            what_if(&[2], hosts_of(1, 2), &mixed, 8),
+            what_if(&[2], hosts_of(1, 1), &mixed, 8),
+            what_if(&hosts, hosts_of(0, 8), &full, 8),
+            what_if(&[8], hosts_of(1, 8), &[booked(0, 2, 0, H)], 8),
+        ];
+        for lang in Lang::ALL {
+            let page = cases
+                .iter()
+                .map(|w| build_in(w, lang).to_terminal())
+                .collect::<Vec<_>>()
+                .join("\n---\n");
+            if lang == Lang::Ja {
+                for word in [
+                    "What if", "GPU-h", "weeks", "Requests", "wait", "min", "Replays",
+                ] {
+                    assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+                }
+            }
+            insta::assert_snapshot!(format!("what_if_{lang}"), page);
+        }
+    }
+
     #[test]
     fn waits_read_naturally() {
-        assert_eq!(wait_label(None), "–");
-        assert_eq!(wait_label(Some(0)), "0 min");
-        assert_eq!(wait_label(Some(12 * 60 + 10)), "12 min");
-        assert_eq!(wait_label(Some(2 * H + 6 * 60)), "2.1 h");
-        assert_eq!(wait_label(Some(84 * H)), "3.5 d");
+        let en = |seconds| wait_label(seconds, Lang::En);
+        assert_eq!(en(None), "–");
+        assert_eq!(en(Some(0)), "0 min");
+        assert_eq!(en(Some(12 * 60 + 10)), "12 min");
+        assert_eq!(en(Some(2 * H + 6 * 60)), "2.1 h");
+        assert_eq!(en(Some(84 * H)), "3.5 d");
+        let ja = |seconds| wait_label(seconds, Lang::Ja);
+        assert_eq!(ja(None), "–");
+        assert_eq!(ja(Some(12 * 60 + 10)), "12分");
+        assert_eq!(ja(Some(2 * H + 6 * 60)), "2.1時間");
+        assert_eq!(ja(Some(84 * H)), "3.5日");
     }
 
     #[test]
