@@ -23,6 +23,7 @@ use maison_bot::core::reports::whatif::{self, Addition};
 use maison_bot::jobs::reports;
 use maison_bot::ports::Fleet;
 use maison_bot::store::planning::{load_demand, load_export, load_monthly};
+use maison_command::Lang;
 use maison_tests::{Backend, BotTester, on_both_databases, test_config};
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -260,7 +261,7 @@ fn monthly_numbers_add_up() {
 #[test]
 fn the_monthly_chart_is_a_png_of_the_weeks() {
     let s = monthly::summarize(&month_input());
-    let png = trend_chart::render(&monthly::trend(&s)).unwrap();
+    let png = trend_chart::render(&monthly::trend(&s), Lang::En).unwrap();
     let decoder = png::Decoder::new(png.as_slice());
     let reader = decoder.read_info().expect("a PNG header");
     let info = reader.info();

@@ -309,7 +309,7 @@ fn the_heat_map_is_a_png_of_the_expected_size() {
     assert_eq!(map.columns.len(), 24);
     assert_eq!(map.columns[0], "00");
     assert_eq!(map.columns[23], "23");
-    let bytes = chart::render(&map).unwrap();
+    let bytes = chart::render(&map, maison_command::Lang::En).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     let (width, height, pixels) = decode(&bytes);
     assert_eq!((width, height), chart::size(3, 24));
@@ -343,7 +343,7 @@ fn the_heat_map_is_a_png_of_the_expected_size() {
             .collect(),
         columns: (0..25).map(|h| format!("{:02}", h % 24)).collect(),
     };
-    let (w, h, _) = decode(&chart::render(&many).unwrap());
+    let (w, h, _) = decode(&chart::render(&many, maison_command::Lang::En).unwrap());
     assert_eq!((w, h), chart::size(chart::MAX_ROWS, 25));
 }
 

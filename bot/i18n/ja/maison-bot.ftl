@@ -413,7 +413,7 @@ daily-busy = • 稼働 *{ $hours }* GPU 時間（計測時間の { $share }）�
 daily-booked-idle = • 予約されたまま空き *{ $hours }* GPU 時間（予約時間の { $share }）
 daily-more-hosts = … ほか { $count } 台は一覧に載せていません。グラフにはすべて表示しています。
 daily-legend = 稼働 = 平均使用率 { $pct }% 以上の GPU 分。グラフ: ホスト × 時刻（{ $tz }）、濃いほど稼働、灰色は計測なし。
-daily-chart-title = GPU 使用率 { $day }、ホスト × 時刻
+daily-chart-title = GPU 使用率 { $day }、ホスト × 時刻（色が濃いほど使用率が高く、灰色はデータなし）
 daily-table-title = *ホスト別の GPU 時間*
 daily-column-host = ホスト
 daily-column-gpus = GPU
@@ -653,7 +653,7 @@ monthly-and-more = • ほか { $count } 人
 monthly-priced = 電力単価は 1 kWh あたり { $price } { $currency } です。
 monthly-unpriced = 費用を表示するには `[reports] price_per_kwh` を設定してください。
 monthly-legend = 稼働時間と電力量は GPU 自身の計測値です。ホストでのある人の使用量は、そのホストでの予約時間に応じてその人のプロジェクトに配分しています。{ $pricing }`maison-bot report export` で同じ数値を日ごとの CSV に書き出せます。
-monthly-chart-title = 週ごとの GPU 需要のピークと容量、予測つき（{ $month }）
+monthly-chart-title = { $month }までの週ごとの GPU 需要のピーク（紺の線と点）、容量（赤の線）、予測（青の破線、水色の帯は 80% の範囲）。縦軸は GPU の数
 monthly-no-container = コンテナなし
 monthly-no-project = プロジェクトなし
 

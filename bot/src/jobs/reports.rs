@@ -54,18 +54,15 @@ pub async fn post_daily(
         now.timestamp(),
     )
     .await?;
-    let png = chart::render(&daily::heat_map(&data))?;
+    let lang = app.config.slack.channel_language;
+    let png = chart::render(&daily::heat_map(&data), lang)?;
     let day = slot.date_naive().pred_opt().unwrap_or(slot.date_naive());
     let queued = queue_for_channel(
         app,
         now,
         &channel,
-        daily::build_in(&data, app.config.slack.channel_language),
-        Some(daily::chart_attachment(
-            day,
-            png,
-            app.config.slack.channel_language,
-        )),
+        daily::build_in(&data, lang),
+        Some(daily::chart_attachment(day, png, lang)),
         &format!("report:daily:{day}:{channel}"),
     )
     .await?;
@@ -109,17 +106,14 @@ pub async fn post_monthly(
     let month = monthly::previous_month(slot.date_naive());
     let input = load_monthly(&app.db, &app.config, month, slot.timezone()).await?;
     let summary = monthly::summarize(&input);
-    let png = trend_chart::render(&monthly::trend(&summary))?;
+    let lang = app.config.slack.channel_language;
+    let png = trend_chart::render(&monthly::trend(&summary), lang)?;
     let queued = queue_for_channel(
         app,
         now,
         &channel,
-        monthly::build_in(&summary, app.config.slack.channel_language),
-        Some(monthly::chart_attachment(
-            month,
-            png,
-            app.config.slack.channel_language,
-        )),
+        monthly::build_in(&summary, lang),
+        Some(monthly::chart_attachment(month, png, lang)),
         &format!("report:monthly:{month}:{channel}"),
     )
     .await?;

@@ -33,6 +33,7 @@ use maison_bot::config::{Config, HostConfig};
 use maison_bot::core::reports::{chart, daily, export, monthly, trend_chart, weekly};
 use maison_bot::store::{Db, UserProfileRow};
 use maison_bot::store::{planning, reports};
+use maison_command::Lang;
 use sea_orm::ConnectionTrait;
 
 /// (a) the daily report, (b) the 90-day capacity report, (c) the monthly report and the CSV
@@ -431,7 +432,7 @@ async fn bench_daily(args: &Args, dir: &std::path::Path) {
         let t1 = Instant::now();
         let reply = daily::build(&data);
         let t2 = Instant::now();
-        let png = chart::render(&daily::heat_map(&data)).expect("chart");
+        let png = chart::render(&daily::heat_map(&data), Lang::En).expect("chart");
         let t3 = Instant::now();
         load.push(t1 - t0);
         build.push(t2 - t1);
@@ -626,7 +627,7 @@ async fn bench_monthly(args: &Args, dir: &std::path::Path) {
             .expect("load_monthly");
         let summary = monthly::summarize(&input);
         let reply = monthly::build(&summary);
-        let png = trend_chart::render(&monthly::trend(&summary)).expect("chart");
+        let png = trend_chart::render(&monthly::trend(&summary), Lang::En).expect("chart");
         report.push(t0.elapsed());
         said = format!(
             "{} weeks of peaks, {:.0} kWh, {} projects, {} blocks, chart {} bytes",

@@ -2,7 +2,10 @@
 //! the hour's average GPU utilisation. Drawn pixel by pixel and encoded with the `png` crate, so
 //! it needs no system fonts and no graphics stack; host names and hours are drawn with the tiny
 //! 3×5 bitmap font of [`super::canvas`] (lower-case letters, digits and the few signs host names
-//! use).
+//! use). That font has no Japanese, so a Japanese reader's chart carries host names and numbers
+//! only, and its caption (`daily-chart-title`) says what the grey cells are.
+
+use maison_command::Lang;
 
 use super::canvas::{ADVANCE, Canvas, GLYPH_H, SCALE};
 
@@ -50,20 +53,25 @@ pub fn size(rows: usize, columns: usize) -> (u32, u32) {
     (width, height)
 }
 
-/// Renders the heat map as an RGB PNG.
-pub fn render(map: &HeatMap) -> Result<Vec<u8>, ChartError> {
+/// Renders the heat map as an RGB PNG, with words only for an English reader.
+pub fn render(map: &HeatMap, lang: Lang) -> Result<Vec<u8>, ChartError> {
+    let english = lang == Lang::En;
     let mut rows: Vec<HeatRow> = map.rows.clone();
     if rows.len() > MAX_ROWS {
         let hidden = rows.len() - (MAX_ROWS - 1);
         rows.truncate(MAX_ROWS - 1);
         rows.push(HeatRow {
-            label: format!("+{hidden} more"),
+            label: if english {
+                format!("+{hidden} more")
+            } else {
+                format!("+{hidden}")
+            },
             cells: vec![None; map.columns.len()],
         });
     }
     if rows.is_empty() {
         rows.push(HeatRow {
-            label: "no hosts".to_owned(),
+            label: if english { "no hosts" } else { "" }.to_owned(),
             cells: vec![None; map.columns.len()],
         });
     }
@@ -105,7 +113,9 @@ pub fn render(map: &HeatMap) -> Result<Vec<u8>, ChartError> {
     canvas.text(x, legend_y, "100%", INK);
     x += 5 * ADVANCE;
     canvas.fill_rect(x, legend_y, GLYPH_H, GLYPH_H, NO_DATA);
-    canvas.text(x + GLYPH_H + SCALE * 2, legend_y, "no data", INK);
+    if english {
+        canvas.text(x + GLYPH_H + SCALE * 2, legend_y, "no data", INK);
+    }
 
     canvas.encode()
 }
@@ -188,7 +198,7 @@ mod tests {
     #[test]
     fn the_heat_map_is_drawn_exactly_as_before() {
         let map = sample_map();
-        let (w, h, pixels) = decode_png(&render(&map).unwrap());
+        let (w, h, pixels) = decode_png(&render(&map, Lang::En).unwrap());
         assert_eq!((w, h), size(map.rows.len(), map.columns.len()));
         assert_eq!((w, h), (588, 78));
         assert_eq!(fingerprint(&pixels), 0x3bce_bdd3_32a1_cac5);
@@ -197,9 +207,33 @@ mod tests {
             rows: vec![],
             columns: vec![],
         };
-        let (w, h, pixels) = decode_png(&render(&empty).unwrap());
+        let (w, h, pixels) = decode_png(&render(&empty, Lang::En).unwrap());
         assert_eq!((w, h), size(0, 0));
         assert_eq!((w, h), (128, 64));
         assert_eq!(fingerprint(&pixels), 0x141f_a160_92d5_daa5);
+    }
+
+    /// The font has no Japanese: for a Japanese reader the legend keeps its colours and drops
+    /// its words ("no data"), and nothing else in the picture changes.
+    #[test]
+    fn a_japanese_heat_map_drops_only_the_legend_words() {
+        let map = sample_map();
+        let (w, h, english) = decode_png(&render(&map, Lang::En).unwrap());
+        let (_, _, japanese) = decode_png(&render(&map, Lang::Ja).unwrap());
+        let legend_top = HEADER_H + map.rows.len() as u32 * CELL_H;
+        let differing: Vec<(u32, u32)> = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let i = ((y * w + x) * 3) as usize;
+                english[i..i + 3] != japanese[i..i + 3]
+            })
+            .collect();
+        assert!(!differing.is_empty(), "the English legend has words");
+        assert!(
+            differing.iter().all(|&(_, y)| y >= legend_top),
+            "a difference above the legend: {differing:?}"
+        );
+        let ink = |pixels: &[u8]| pixels.chunks(3).filter(|p| *p == INK).count();
+        assert!(ink(&japanese) < ink(&english));
     }
 }

@@ -3,12 +3,14 @@
 //! dashed line inside its shaded 80 % band, so a reader sees at a glance whether and when the
 //! demand is expected to reach the fleet.
 //!
-//! Drawn on a [`Canvas`] like the daily heat map (no system fonts, ASCII labels only). Pure:
+//! Drawn on a [`Canvas`] like the daily heat map (no system fonts, ASCII labels only: for a
+//! Japanese reader the picture carries numbers alone, and its caption names the lines). Pure:
 //! the caller supplies the weeks, the capacity and the forecast. Values that are not finite are
 //! left out instead of failing the report, and every position is clamped to the plot, so odd
 //! data makes an odd picture, never a panic.
 
 use chrono::{Datelike, Months, NaiveDate};
+use maison_command::Lang;
 
 use super::canvas::{Canvas, Dash, GLYPH_H, Rgb, text_width};
 use super::chart::ChartError;
@@ -261,12 +263,13 @@ fn tick_label(gpus: f64) -> String {
 /// Renders the chart as an RGB PNG of [`WIDTH`]×[`HEIGHT`] pixels. Without a single usable
 /// peak the plot says "no data" (the forecast, which counts from the last observed week, is
 /// then left out too).
-pub fn render(chart: &TrendChart) -> Result<Vec<u8>, ChartError> {
+pub fn render(chart: &TrendChart, lang: Lang) -> Result<Vec<u8>, ChartError> {
+    let words = Words::of(lang);
     let prepared = Prepared::new(chart);
     let scale = scale_of(&prepared, chart.capacity);
     let mut canvas = Canvas::new(WIDTH, HEIGHT, BACKGROUND);
 
-    draw_y_axis(&mut canvas, &scale);
+    draw_y_axis(&mut canvas, &scale, words.axis);
     draw_months(&mut canvas, &scale);
     draw_band(&mut canvas, &scale, &prepared);
     canvas.vline(scale.left, scale.top, scale.bottom, INK);
@@ -286,9 +289,11 @@ pub fn render(chart: &TrendChart) -> Result<Vec<u8>, ChartError> {
     // cover its dot.
     draw_forecast_mean(&mut canvas, &scale, &prepared);
     draw_observed(&mut canvas, &scale, &prepared);
-    draw_legend(&mut canvas);
+    if let Some(legend) = words.legend {
+        draw_legend(&mut canvas, legend);
+    }
     if prepared.last_finite().is_none() {
-        let label = "no data";
+        let label = words.no_data;
         let x = (scale.left + scale.right) / 2 - text_width(label) / 2;
         let y = (scale.top + scale.bottom) / 2 - GLYPH_H / 2;
         canvas.text(x, y, label, INK);
@@ -296,9 +301,35 @@ pub fn render(chart: &TrendChart) -> Result<Vec<u8>, ChartError> {
     canvas.encode()
 }
 
+/// The words the picture carries. Its bitmap font has ASCII only, so for a Japanese reader it
+/// carries none: the caption (`monthly-chart-title`) says what each line is, by its colour.
+struct Words {
+    axis: &'static str,
+    /// Peak demand, capacity, forecast.
+    legend: Option<[&'static str; 3]>,
+    no_data: &'static str,
+}
+
+impl Words {
+    fn of(lang: Lang) -> Self {
+        match lang {
+            Lang::En => Words {
+                axis: "gpus",
+                legend: Some(["peak demand", "capacity", "forecast 80%"]),
+                no_data: "no data",
+            },
+            Lang::Ja => Words {
+                axis: "",
+                legend: None,
+                no_data: "",
+            },
+        }
+    }
+}
+
 /// Grid lines, ticks and labels at round numbers of GPUs, and the axis title.
-fn draw_y_axis(canvas: &mut Canvas, scale: &Scale) {
-    canvas.text(8, LEGEND_Y, "gpus", INK);
+fn draw_y_axis(canvas: &mut Canvas, scale: &Scale, axis: &str) {
+    canvas.text(8, LEGEND_Y, axis, INK);
     for k in 0..=MAX_TICKS {
         let gpus = f64::from(k) * scale.tick_step;
         if gpus > scale.top_gpus {
@@ -477,7 +508,7 @@ fn draw_forecast_mean(canvas: &mut Canvas, scale: &Scale, prepared: &Prepared) {
 }
 
 /// The legend above the plot: a sample of each line and what it means.
-fn draw_legend(canvas: &mut Canvas) {
+fn draw_legend(canvas: &mut Canvas, [peak, capacity, forecast]: [&str; 3]) {
     const SWATCH: u32 = 22;
     let middle = LEGEND_Y + GLYPH_H / 2;
     let mut x = PLOT_LEFT + 24;
@@ -493,7 +524,7 @@ fn draw_legend(canvas: &mut Canvas) {
         DOT_RADIUS,
         PEAK,
     );
-    label(canvas, &mut x, "peak demand");
+    label(canvas, &mut x, peak);
 
     canvas.fill_rect(
         x,
@@ -502,7 +533,7 @@ fn draw_legend(canvas: &mut Canvas) {
         CAPACITY_LINE,
         CAPACITY,
     );
-    label(canvas, &mut x, "capacity");
+    label(canvas, &mut x, capacity);
 
     canvas.fill_rect(x, LEGEND_Y, SWATCH, GLYPH_H, BAND);
     let row = i64::from(middle - FORECAST_DASH.thickness / 2);
@@ -512,7 +543,7 @@ fn draw_legend(canvas: &mut Canvas) {
         FORECAST_DASH,
         FORECAST,
     );
-    label(canvas, &mut x, "forecast 80%");
+    label(canvas, &mut x, forecast);
 }
 
 #[cfg(test)]
@@ -555,7 +586,11 @@ mod tests {
 
     impl Picture {
         fn of(chart: &TrendChart) -> Self {
-            let (width, height, pixels) = decode_png(&render(chart).unwrap());
+            Self::in_lang(chart, Lang::En)
+        }
+
+        fn in_lang(chart: &TrendChart, lang: Lang) -> Self {
+            let (width, height, pixels) = decode_png(&render(chart, lang).unwrap());
             Self {
                 width,
                 height,
@@ -720,6 +755,49 @@ mod tests {
         };
         assert!(Picture::of(&orphan).inside_plot(BAND).is_empty());
         assert!(Picture::of(&orphan).inside_plot(FORECAST).is_empty());
+    }
+
+    /// The font has no Japanese: a Japanese reader's chart carries no words (its caption names
+    /// the lines) and is otherwise the same picture.
+    #[test]
+    fn a_japanese_chart_carries_numbers_only() {
+        let chart = growing(30);
+        let (english, japanese) = (Picture::of(&chart), Picture::in_lang(&chart, Lang::Ja));
+        let marked_above_plot = |picture: &Picture| {
+            (0..PLOT_TOP - 4)
+                .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
+                .filter(|&(x, y)| picture.at(x, y) != BACKGROUND)
+                .count()
+        };
+        assert!(marked_above_plot(&english) > 100, "no legend in English");
+        assert_eq!(
+            marked_above_plot(&japanese),
+            0,
+            "words in the Japanese chart"
+        );
+        for y in PLOT_TOP..=PLOT_BOTTOM {
+            for x in PLOT_LEFT..=PLOT_RIGHT {
+                assert_eq!(
+                    english.at(x, y),
+                    japanese.at(x, y),
+                    "plot differs at {x},{y}"
+                );
+            }
+        }
+        // Without data, the English plot says so; the Japanese one stays blank.
+        let empty = TrendChart {
+            capacity: 16.0,
+            ..TrendChart::default()
+        };
+        let middle = (PLOT_TOP + PLOT_BOTTOM) / 2;
+        // Right of the y axis, which is drawn in ink too.
+        let ink = |picture: Picture| {
+            (PLOT_LEFT + 2..PLOT_RIGHT)
+                .filter(|x| picture.at(*x, middle) == INK)
+                .count()
+        };
+        assert!(ink(Picture::of(&empty)) > 5);
+        assert_eq!(ink(Picture::in_lang(&empty, Lang::Ja)), 0);
     }
 
     #[test]
