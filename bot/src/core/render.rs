@@ -89,7 +89,9 @@ impl Reply {
         if blocks.len() > MAX_BLOCKS {
             let dropped = blocks.len() - (MAX_BLOCKS - 1);
             blocks.truncate(MAX_BLOCKS - 1);
-            blocks.push(Block::Context(format!("… and {dropped} more not shown")).to_slack_json());
+            // Written without words: the reply's language is not known here, and the mark
+            // reads the same in English and Japanese.
+            blocks.push(Block::Context(format!("… +{dropped}")).to_slack_json());
         }
         blocks
     }
@@ -379,7 +381,7 @@ mod tests {
             blocks[0]["text"]["text"].as_str().unwrap().chars().count(),
             SECTION_TEXT_LIMIT
         );
-        assert_eq!(blocks[49]["elements"][0]["text"], "… and 12 more not shown");
+        assert_eq!(blocks[49]["elements"][0]["text"], "… +12");
     }
 
     /// Japanese text is measured as Slack measures it, in characters: a section of 3,000
