@@ -725,3 +725,13 @@ whatif-assumptions = Replays { $weeks }: bookings that happened stay where they 
 whatif-wait-minutes = { $minutes } min
 whatif-wait-hours = { $hours } h
 whatif-wait-days = { $days } d
+
+## Why a claim needs an admin (the requester and each admin read it in their language)
+
+claim-reason-image = images have no processes that could show whose they are
+claim-reason-no-mapping = { $member } has no Unix account mapping (`[[users]]`), so there is no uid to compare its processes with
+claim-reason-no-agent = `{ $host }` has no agent to ask
+claim-reason-agent-failed = the agent on `{ $host }` could not say who its processes run as ({ $error })
+claim-reason-not-running = it is not running, so no process shows whose it is
+claim-reason-no-processes = no processes were found in it
+claim-reason-other-uids = its processes run as uid { $uids }, not as { $member }'s uid { $uid }

@@ -710,3 +710,13 @@ whatif-assumptions = { $weeks }を再現した結果です。実際の予約は�
 whatif-wait-minutes = { $minutes }分
 whatif-wait-hours = { $hours }時間
 whatif-wait-days = { $days }日
+
+## Why a claim needs an admin (the requester and each admin read it in their language)
+
+claim-reason-image = イメージにはプロセスがないため、誰のものか確かめられません
+claim-reason-no-mapping = { $member } さんの Unix アカウントの対応（`[[users]]`）が設定にないため、プロセスの uid と照らし合わせられません
+claim-reason-no-agent = `{ $host }` には問い合わせるエージェントがありません
+claim-reason-agent-failed = `{ $host }` のエージェントが、プロセスを動かしているユーザーを返せませんでした（{ $error }）
+claim-reason-not-running = 動いていないため、プロセスから誰のものか確かめられません
+claim-reason-no-processes = 中にプロセスが見つかりませんでした
+claim-reason-other-uids = プロセスは uid { $uids } で動いていて、{ $member } さんの uid { $uid } ではありません

@@ -6,10 +6,12 @@
 //! Unix uid. Anything else (no mapping, a stopped container, someone else's uid, an image, an
 //! agent that cannot tell) becomes a durable request that the admins approve or deny from a DM.
 
+use maison_command::Lang;
+
 use super::fleet::timed;
 use super::{App, Ctx};
 use crate::core::fleet::{
-    ClaimKind, ClaimRequest, Decision, DecisionOutcome, Located, LocatedImage, Owner,
+    ClaimKind, ClaimRequest, Decision, DecisionOutcome, Located, LocatedImage, NoProof, Owner,
     RequestOutcome, match_containers, match_images,
 };
 use crate::core::message::{OutgoingMessage, Recipient};
@@ -93,46 +95,40 @@ impl App {
         }
     }
 
-    /// The caller's proof that the container is theirs, or why there is none (in words for the
-    /// requester and the admins).
-    async fn evidence(&self, ctx: &Ctx<'_>, target: &Target) -> Result<Grounds, String> {
+    /// The caller's proof that the container is theirs, or why there is none.
+    async fn evidence(&self, ctx: &Ctx<'_>, target: &Target) -> Result<Grounds, NoProof> {
         let me = &ctx.user.slack_user_id;
         if target.kind == ClaimKind::Image {
-            return Err("images have no processes that could show whose they are".to_owned());
+            return Err(NoProof::Image);
         }
         let Some(mapping) = self.unix_mapping(me) else {
-            return Err(format!(
-                "{} has no Unix account mapping (`[[users]]`), so there is no uid to compare its processes with",
-                crate::core::render::mention(me)
-            ));
+            return Err(NoProof::NoUnixMapping { member: me.clone() });
         };
         let Some(agent) = self.fleet.agent(&target.host) else {
-            return Err(format!("`{}` has no agent to ask", target.host));
+            return Err(NoProof::NoAgent {
+                host: target.host.clone(),
+            });
         };
         let processes = timed(agent.container_processes(&target.object_id))
             .await
-            .map_err(|err| {
-                format!(
-                    "the agent on `{}` could not say who its processes run as ({err})",
-                    target.host
-                )
+            .map_err(|err| NoProof::AgentFailed {
+                host: target.host.clone(),
+                error: err.to_string(),
             })?;
         if !processes.running {
-            return Err("it is not running, so no process shows whose it is".to_owned());
+            return Err(NoProof::NotRunning);
         }
         if processes.uids.is_empty() {
-            return Err("no processes were found in it".to_owned());
+            return Err(NoProof::NoProcesses);
         }
         if processes.uids.iter().all(|uid| *uid == mapping.uid) {
             return Ok(Grounds::OwnUid(mapping.uid));
         }
-        let uids: Vec<String> = processes.uids.iter().map(u32::to_string).collect();
-        Err(format!(
-            "its processes run as uid {}, not as {}'s uid {}",
-            uids.join(", "),
-            crate::core::render::mention(me),
-            mapping.uid
-        ))
+        Err(NoProof::OtherUids {
+            member: me.clone(),
+            uids: processes.uids.clone(),
+            uid: mapping.uid,
+        })
     }
 
     async fn claim_directly(
@@ -176,7 +172,7 @@ impl App {
         &self,
         ctx: &Ctx<'_>,
         target: &Target,
-        reason: &str,
+        reason: &NoProof,
     ) -> anyhow::Result<Reply> {
         let admins = &self.config.bookings.admins;
         if admins.is_empty() {
@@ -186,6 +182,8 @@ impl App {
                 ctx.lang,
             ));
         }
+        // The stored reason is the audit's record, in English; people read it in their own.
+        let recorded = fleet_replies::no_proof(reason, Lang::En);
         let request = NewClaimRequest {
             host: &target.host,
             kind: target.kind,
@@ -193,7 +191,7 @@ impl App {
             label: &target.label,
             requester: &ctx.user.slack_user_id,
             requester_name: &ctx.user.display_name,
-            reason,
+            reason: &recorded,
             request_id: ctx.request_id,
         };
         let admin_langs = self.admins_with_languages(&ctx.user.team_id).await;
@@ -202,7 +200,7 @@ impl App {
                 .iter()
                 .map(|(admin, lang)| OutgoingMessage {
                     to: Recipient::User(admin.clone()),
-                    reply: fleet_replies::claim_request_for_admins(pending, *lang),
+                    reply: fleet_replies::claim_request_for_admins(pending, reason, *lang),
                     attachment: None,
                 })
                 .collect()
@@ -214,7 +212,7 @@ impl App {
                 .await?
             {
                 RequestOutcome::Asked(pending) => {
-                    fleet_replies::claim_requested(&pending, ctx.lang)
+                    fleet_replies::claim_requested(&pending, reason, ctx.lang)
                 }
                 RequestOutcome::AlreadyAsked(pending) => {
                     fleet_replies::claim_already_requested(&pending, ctx.lang)

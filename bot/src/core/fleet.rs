@@ -274,6 +274,35 @@ pub struct ClaimRequest {
     pub request_id: String,
 }
 
+/// Why a member could not claim a container or image directly, so admins must decide. Kept as
+/// a value, not words: the requester and each admin read it in their own language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoProof {
+    /// Images run no processes whose uid could be compared.
+    Image,
+    /// The member has no `[[users]]` entry giving their Unix uid.
+    NoUnixMapping {
+        member: String,
+    },
+    /// The host has no agent to ask.
+    NoAgent {
+        host: String,
+    },
+    /// The agent could not list the container's processes.
+    AgentFailed {
+        host: String,
+        error: String,
+    },
+    NotRunning,
+    NoProcesses,
+    /// Some process runs under another uid than the member's.
+    OtherUids {
+        member: String,
+        uids: Vec<u32>,
+        uid: u32,
+    },
+}
+
 /// What became of a claim request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestOutcome {

@@ -11,7 +11,7 @@ use crate::core::actions;
 use crate::core::booking::BookingView;
 use crate::core::catalogue::{Catalog, CatalogOrigin, CatalogVersion};
 use crate::core::fleet::{
-    ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, Owner, Removal,
+    ClaimKind, ClaimRequest, DecisionOutcome, Host, Located, LocatedImage, NoProof, Owner, Removal,
     image_shown, short_id,
 };
 use crate::core::gpus::gpus_text;
@@ -694,12 +694,44 @@ pub fn claimed_by_uid(label: &str, host: &str, uid: u32, lang: Lang) -> Reply {
     ))
 }
 
-pub fn claim_needs_admins(label: &str, reason: &str, lang: Lang) -> Reply {
+/// Why a claim needs an admin, in `lang`.
+pub fn no_proof(reason: &NoProof, lang: Lang) -> String {
+    match reason {
+        NoProof::Image => crate::tr!(lang, "claim-reason-image"),
+        NoProof::NoUnixMapping { member } => {
+            crate::tr!(lang, "claim-reason-no-mapping", member = mention(member))
+        }
+        NoProof::NoAgent { host } => {
+            crate::tr!(lang, "claim-reason-no-agent", host = host.as_str())
+        }
+        NoProof::AgentFailed { host, error } => crate::tr!(
+            lang,
+            "claim-reason-agent-failed",
+            host = host.as_str(),
+            error = error.as_str()
+        ),
+        NoProof::NotRunning => crate::tr!(lang, "claim-reason-not-running"),
+        NoProof::NoProcesses => crate::tr!(lang, "claim-reason-no-processes"),
+        NoProof::OtherUids { member, uids, uid } => crate::tr!(
+            lang,
+            "claim-reason-other-uids",
+            uids = uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            member = mention(member),
+            uid = uid.to_string()
+        ),
+    }
+}
+
+pub fn claim_needs_admins(label: &str, reason: &NoProof, lang: Lang) -> Reply {
     Reply::ephemeral(crate::tr!(
         lang,
         "claim-needs-admins",
         label = label,
-        reason = reason
+        reason = no_proof(reason, lang)
     ))
 }
 
@@ -714,13 +746,13 @@ fn request_subject(r: &ClaimRequest, lang: Lang) -> String {
     )
 }
 
-pub fn claim_requested(r: &ClaimRequest, lang: Lang) -> Reply {
+pub fn claim_requested(r: &ClaimRequest, reason: &NoProof, lang: Lang) -> Reply {
     Reply::ephemeral(crate::tr!(
         lang,
         "claim-requested",
         subject = request_subject(r, lang),
         id = r.id,
-        reason = r.reason.as_str()
+        reason = no_proof(reason, lang)
     ))
 }
 
@@ -736,15 +768,15 @@ pub fn claim_already_requested(r: &ClaimRequest, lang: Lang) -> Reply {
 }
 
 /// The DM every admin gets about a pending claim request, with its two buttons, in that
-/// admin's language (the requester's reason is quoted as it was written).
-pub fn claim_request_for_admins(r: &ClaimRequest, lang: Lang) -> Reply {
+/// admin's language (the reason too).
+pub fn claim_request_for_admins(r: &ClaimRequest, reason: &NoProof, lang: Lang) -> Reply {
     let text = crate::tr!(
         lang,
         "claim-request-for-admins",
         requester = mention(&r.requester),
         subject = request_subject(r, lang),
         id = short_id(&r.object_id),
-        reason = r.reason.as_str()
+        reason = no_proof(reason, lang)
     );
     let id = r.id.to_string();
     super::decision_request(
@@ -1338,6 +1370,11 @@ pub(crate) mod tests {
             decided_at: None,
             request_id: "req-1".into(),
         };
+        let other_uids = NoProof::OtherUids {
+            member: "U0ALICE".into(),
+            uids: vec![0, 1001],
+            uid: 1000,
+        };
         let claimed_owner = Owner {
             claimed: true,
             ..alice()
@@ -1430,9 +1467,9 @@ pub(crate) mod tests {
                 claimed(ClaimKind::Image, "pytorch:2.3", "gpu01", lang),
                 claimed_by_uid("old-notebook", "gpu01", 1000, lang),
                 claim_already_requested(&request, lang),
-                claim_needs_admins("old-notebook", "it is stopped", lang),
-                claim_requested(&request, lang),
-                claim_request_for_admins(&request, lang),
+                claim_needs_admins("old-notebook", &NoProof::NotRunning, lang),
+                claim_requested(&request, &other_uids, lang),
+                claim_request_for_admins(&request, &other_uids, lang),
                 claim_decision_for_requester(&DecisionOutcome::Approved(decided.clone()), lang)
                     .unwrap()
                     .1,
@@ -1493,5 +1530,43 @@ pub(crate) mod tests {
             limits_text(None),
             "Limits: Docker defaults (made outside Maison)"
         );
+    }
+
+    /// Every reason a claim needs an admin, as the requester and the admins read it.
+    #[test]
+    fn claim_reasons_in_both_languages() {
+        let reasons = [
+            NoProof::Image,
+            NoProof::NoUnixMapping {
+                member: "U0ALICE".into(),
+            },
+            NoProof::NoAgent {
+                host: "gpu09".into(),
+            },
+            NoProof::AgentFailed {
+                host: "gpu01".into(),
+                error: "timed out after 10 s".into(),
+            },
+            NoProof::NotRunning,
+            NoProof::NoProcesses,
+            NoProof::OtherUids {
+                member: "U0ALICE".into(),
+                uids: vec![0, 1001],
+                uid: 1000,
+            },
+        ];
+        for lang in Lang::ALL {
+            let page = reasons
+                .iter()
+                .map(|reason| no_proof(reason, lang))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if lang == Lang::Ja {
+                for word in ["process", "agent", "running", "mapping"] {
+                    assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+                }
+            }
+            insta::assert_snapshot!(format!("claim_reasons_{lang}"), page);
+        }
     }
 }
