@@ -29,6 +29,7 @@ use maison_bot::slack::socket::SocketMode;
 use maison_bot::store::Db;
 use maison_bot::store::planning::load_export;
 use maison_bot::terminal::{self, TerminalSlack};
+use maison_command::Lang;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -250,7 +251,7 @@ async fn jobs_command(command: JobsCli) -> anyhow::Result<()> {
     if let JobsCli::Run { job, .. } = &command
         && schedule::lookup(job).is_none()
     {
-        bail!("{}", jobs::unknown_job(job).text);
+        bail!("{}", jobs::unknown_job(job, Lang::En).text);
     }
     let config = Config::load(command.config())?;
     let fleet = fleet::from_config(&config.agents, &config.hosts)?;

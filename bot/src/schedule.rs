@@ -16,8 +16,6 @@ use chrono_tz::Tz;
 pub struct JobInfo {
     /// Lower-case with underscores; the key in `[jobs.schedules]` and in `jobs run <job>`.
     pub name: &'static str,
-    /// One line for `jobs list`.
-    pub description: &'static str,
     /// Six-field cron expression, seconds first, in the company time zone; `"off"` for a job
     /// that only runs when asked.
     pub default_schedule: &'static str,
@@ -25,44 +23,37 @@ pub struct JobInfo {
 
 pub const METRICS_RETENTION: JobInfo = JobInfo {
     name: "metrics_retention",
-    description: "Deletes GPU minute rows older than 30 days (hourly rollups are kept)",
     default_schedule: "0 30 3 * * *",
 };
 
 pub const OUTBOX_RETENTION: JobInfo = JobInfo {
     name: "outbox_retention",
-    description: "Deletes outbox messages sent more than 30 days ago (queued and parked ones stay)",
     default_schedule: "0 45 3 * * *",
 };
 
 pub const DAILY_REPORT: JobInfo = JobInfo {
     name: "daily_report",
-    description: "Posts yesterday's GPU report (hours booked/busy/idle, heat map, orphan images, stale containers)",
     default_schedule: "0 0 9 * * Mon-Fri",
 };
 
 pub const WEEKLY_CAPACITY: JobInfo = JobInfo {
     name: "weekly_capacity",
-    description: "Posts the capacity report of the last 7 days (peak demand, fully booked hours, refusals)",
     default_schedule: "0 0 9 * * Mon",
 };
 
 pub const MONTHLY_CAPACITY: JobInfo = JobInfo {
     name: "monthly_capacity",
-    description: "Posts last month's capacity report on the month's first working day (use, idle, unmet demand, energy and cost by project, forecast chart)",
     // Days 1–3 hold every month's first Monday-to-Friday day; the job skips the others.
     default_schedule: "0 0 9 1-3 * *",
 };
 
 pub const REMINDERS: JobInfo = JobInfo {
     name: "reminders",
-    description: "DMs owners: bookings starting/ending soon, stale or idle containers, GPUs used without a booking",
     default_schedule: "0 * * * * *",
 };
 
 pub const DATASET_MARGIN: JobInfo = JobInfo {
     name: "dataset_margin",
-    description: "Keeps each host's free-space margin: removes the least recently used dataset copies that may go",
     default_schedule: "0 */10 * * * *",
 };
 
@@ -192,7 +183,6 @@ mod tests {
                 job.name,
                 job.default_schedule
             );
-            assert!(!job.description.is_empty());
         }
     }
 

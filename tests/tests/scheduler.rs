@@ -51,14 +51,12 @@ fn panicking_run(_: JobContext) -> BoxFuture<'static, anyhow::Result<JobOutcome>
 
 const DAILY: &[JobSpec] = &[JobSpec {
     name: "test_daily",
-    description: "runs at 09:00",
     default_schedule: "0 0 9 * * *",
     run: trace_run,
 }];
 
 const EVERY_MINUTE: &[JobSpec] = &[JobSpec {
     name: "test_minutely",
-    description: "runs every minute",
     default_schedule: "0 * * * * *",
     run: trace_run,
 }];
@@ -66,13 +64,11 @@ const EVERY_MINUTE: &[JobSpec] = &[JobSpec {
 const DST: &[JobSpec] = &[
     JobSpec {
         name: "test_hourly",
-        description: "runs at half past every hour",
         default_schedule: "0 30 * * * *",
         run: trace_run,
     },
     JobSpec {
         name: "test_at_0230",
-        description: "runs at 02:30, inside the hours DST changes",
         default_schedule: "0 30 2 * * *",
         run: trace_run,
     },
@@ -345,13 +341,11 @@ on_both_databases! {
         const FAILING: &[JobSpec] = &[
             JobSpec {
                 name: "test_failing",
-                description: "always fails",
                 default_schedule: "0 0 9 * * *",
                 run: failing_run,
             },
             JobSpec {
                 name: "test_panicking",
-                description: "always panics",
                 default_schedule: "0 0 9 * * *",
                 run: panicking_run,
             },

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use maison_command::JobsCommand;
+use maison_command::{JobsCommand, Lang};
 use tracing::warn;
 
 use super::{App, Ctx};
@@ -35,11 +35,12 @@ impl App {
                     &outbox,
                     self.config.company_tz(),
                     ctx.now,
+                    ctx.lang,
                 ))
             }
             JobsCommand::Run { job } => {
                 if lookup(&job).is_none() {
-                    return Ok(unknown_job(&job));
+                    return Ok(unknown_job(&job, ctx.lang));
                 }
                 let slot = ctx.now.with_timezone(&self.config.company_tz());
                 let key = manual_slot_key(&slot);
@@ -63,7 +64,7 @@ impl App {
                 )
                 .await?;
                 if queued {
-                    return Ok(jobs::run_requested(&job));
+                    return Ok(jobs::run_requested(&job, ctx.lang));
                 }
                 self.join_run(ctx, &job, &key).await
             }
@@ -75,12 +76,14 @@ impl App {
     async fn join_run(&self, ctx: &Ctx<'_>, job: &str, key: &str) -> anyhow::Result<Reply> {
         let run = self.db.job_run_in_slot(job, key).await?;
         if let Some(finished) = run.as_ref().and_then(JobRun::finished) {
-            return Ok(jobs::outcome_reply(&finished));
+            return Ok(jobs::outcome_reply(&finished, ctx.lang));
         }
-        let joined = jobs::run_joined(job, run.as_ref().and_then(|r| r.requested_by.as_deref()));
+        let first_asked_by = run.as_ref().and_then(|r| r.requested_by.as_deref());
+        let joined = jobs::run_joined(job, first_asked_by, ctx.lang);
         let (db, slack, clock) = (self.db.clone(), self.slack.clone(), self.clock.clone());
         let (job, key) = (job.to_owned(), key.to_owned());
         let user = ctx.user.slack_user_id.clone();
+        let lang = ctx.lang;
         let response_url = ctx.response_url.map(str::to_owned);
         tokio::spawn(async move {
             let finished = match follow_run(&db, &job, &key).await {
@@ -94,6 +97,7 @@ impl App {
                 response_url: response_url.as_deref(),
                 user: Some(&user),
                 dedupe_key: format!("jobs:outcome:{job}:{key}:{user}"),
+                lang,
             };
             tell_outcome(&db, &*slack, clock.now().timestamp(), &finished, asker).await;
         });
@@ -109,6 +113,8 @@ pub struct Asker<'a> {
     pub user: Option<&'a str>,
     /// The DM is queued once under this key.
     pub dedupe_key: String,
+    /// The language they read.
+    pub lang: Lang,
 }
 
 /// Shows a run's outcome to whoever asked for it: on their command's `response_url`
@@ -120,7 +126,7 @@ pub async fn tell_outcome(
     finished: &FinishedRun,
     asker: Asker<'_>,
 ) {
-    let reply = jobs::outcome_reply(finished);
+    let reply = jobs::outcome_reply(finished, asker.lang);
     if let Some(url) = asker.response_url {
         match slack.respond(url, &reply, false).await {
             Ok(()) => return,

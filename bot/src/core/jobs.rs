@@ -1,14 +1,17 @@
 //! What people see of the scheduled jobs, as data and replies: `jobs list` (Slack and the CLI),
 //! the outcome of a run, and the answer to an unknown job name.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use chrono_tz::Tz;
+use maison_command::Lang;
 
 use super::fleet::PruneReport;
 use super::message::{OutboxStats, Recipient};
 use super::render::{Block, Reply, Visibility, mention};
+use super::replies::japanese_weekday;
 use crate::config::Config;
 use crate::schedule::{JOBS, parse_schedule};
+use crate::tr;
 
 /// A run still going after this long is stopped and recorded as failed, so one stuck job
 /// cannot hold up the others for ever.
@@ -50,7 +53,6 @@ pub struct FinishedRun {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobStatus {
     pub name: &'static str,
-    pub description: &'static str,
     /// The effective schedule expression, or `off`.
     pub schedule: String,
     pub next_run: Option<DateTime<Tz>>,
@@ -76,7 +78,6 @@ pub fn statuses(config: &Config, latest: &[JobRun], now: DateTime<Utc>) -> Vec<J
                 .and_then(|s| s.after(&now.with_timezone(&tz)).next());
             JobStatus {
                 name: spec.name,
-                description: spec.description,
                 schedule,
                 next_run,
                 last: latest.iter().find(|run| run.job == spec.name).cloned(),
@@ -85,44 +86,67 @@ pub fn statuses(config: &Config, latest: &[JobRun], now: DateTime<Utc>) -> Vec<J
         .collect()
 }
 
+/// What a job of the table does, one line for `jobs list`; `None` for a job outside the table
+/// (a test's own).
+pub fn description(job: &str, lang: Lang) -> Option<String> {
+    Some(match job {
+        "metrics_retention" => tr!(lang, "job-metrics-retention"),
+        "outbox_retention" => tr!(lang, "job-outbox-retention"),
+        "daily_report" => tr!(lang, "job-daily-report"),
+        "weekly_capacity" => tr!(lang, "job-weekly-capacity"),
+        "monthly_capacity" => tr!(lang, "job-monthly-capacity"),
+        "reminders" => tr!(lang, "job-reminders"),
+        "dataset_margin" => tr!(lang, "job-dataset-margin"),
+        _ => return None,
+    })
+}
+
 /// The `jobs list` reply: each job, then the outbox. Times are in the company time zone.
 pub fn render_overview(
     statuses: &[JobStatus],
     outbox: &OutboxStats,
     tz: Tz,
     now: DateTime<Utc>,
+    lang: Lang,
 ) -> Reply {
-    let mut blocks = vec![Block::Header("Scheduled jobs".to_owned())];
+    let mut blocks = vec![Block::Header(tr!(lang, "jobs-header"))];
     for status in statuses {
-        blocks.push(Block::Section(format!(
-            "*{}* `{}` — {}\n{}\nLast run: {}",
-            status.name,
-            status.schedule,
-            match &status.next_run {
-                Some(at) => format!("next {}", local(at.timestamp(), tz)),
-                None => "not scheduled".to_owned(),
-            },
-            status.description,
-            last_run(status, tz)
-        )));
+        let next = match &status.next_run {
+            Some(at) => tr!(lang, "jobs-next", when = local(at.timestamp(), tz, lang)),
+            None => tr!(lang, "jobs-not-scheduled"),
+        };
+        let mut lines = vec![format!("*{}* `{}` — {next}", status.name, status.schedule)];
+        lines.extend(description(status.name, lang));
+        lines.push(tr!(
+            lang,
+            "jobs-last-run",
+            last = last_run(status, tz, lang)
+        ));
+        blocks.push(Block::Section(lines.join("\n")));
     }
-    blocks.push(Block::Context(format!(
-        "Schedules are in {tz}. `/maison jobs run <job>` runs a job now."
+    blocks.push(Block::Context(tr!(
+        lang,
+        "jobs-schedules-in",
+        tz = tz.to_string()
     )));
     blocks.push(Block::Divider);
-    let mut queue = format!("*Outbox*: {}", queue_state(outbox, now));
+    let mut queue = tr!(lang, "jobs-outbox", state = queue_state(outbox, now, lang));
     if let Some((id, to, error)) = &outbox.last_parked {
         let to = match to {
-            Recipient::Channel(id) => format!("to <#{id}>"),
-            Recipient::User(id) => format!("DM to <@{id}>"),
+            Recipient::Channel(id) => tr!(lang, "jobs-parked-to-channel", id = id.as_str()),
+            Recipient::User(id) => tr!(lang, "jobs-parked-to-user", id = id.as_str()),
         };
-        queue.push_str(&format!(
-            "\nLast parked: message #{id} ({to}): `{error}`. \
-             Fix the cause, then run `maison-bot jobs requeue`."
+        queue.push('\n');
+        queue.push_str(&tr!(
+            lang,
+            "jobs-last-parked",
+            id = id.to_string(),
+            to = to,
+            error = error.as_str()
         ));
     }
     blocks.push(Block::Section(queue));
-    let text = format!("{} scheduled jobs", statuses.len());
+    let text = tr!(lang, "jobs-count", count = statuses.len());
     Reply::with_blocks(Visibility::Ephemeral, text, blocks)
 }
 
@@ -140,12 +164,15 @@ pub fn overview_text(
             "\n{}  [{}]\n  {}\n  next: {}\n  last: {}\n",
             status.name,
             status.schedule,
-            status.description,
+            description(status.name, Lang::En).unwrap_or_default(),
             next_run(status, tz),
-            last_run(status, tz)
+            last_run(status, tz, Lang::En)
         ));
     }
-    out.push_str(&format!("\nOutbox: {}\n", queue_state(outbox, now)));
+    out.push_str(&format!(
+        "\nOutbox: {}\n",
+        queue_state(outbox, now, Lang::En)
+    ));
     if let Some((id, to, error)) = &outbox.last_parked {
         out.push_str(&format!(
             "Last parked: message #{id} ({to}): {error}\n\
@@ -157,32 +184,46 @@ pub fn overview_text(
 
 fn next_run(status: &JobStatus, tz: Tz) -> String {
     match &status.next_run {
-        Some(at) => local(at.timestamp(), tz),
-        None => "not scheduled".to_owned(),
+        Some(at) => local(at.timestamp(), tz, Lang::En),
+        None => tr!(Lang::En, "jobs-not-scheduled"),
     }
 }
 
-fn last_run(status: &JobStatus, tz: Tz) -> String {
+fn last_run(status: &JobStatus, tz: Tz, lang: Lang) -> String {
     let Some(run) = &status.last else {
-        return "never run".to_owned();
+        return tr!(lang, "jobs-never-run");
     };
-    let when = local(run.started_at.unwrap_or(run.slot_at), tz);
-    let how = if run.manual { " (by hand)" } else { "" };
+    let when = local(run.started_at.unwrap_or(run.slot_at), tz, lang);
+    let when = if run.manual {
+        tr!(lang, "jobs-by-hand", when = when)
+    } else {
+        when
+    };
     let detail = run.detail.as_deref().unwrap_or("");
     match run.outcome.as_deref() {
-        Some("ok") => format!("{when}{how}, ok: {detail}"),
-        Some(_) => format!("{when}{how}, failed: {detail}"),
-        None => format!("{when}{how}, started, not finished"),
+        Some("ok") => tr!(lang, "jobs-last-ok", when = when, detail = detail),
+        Some(_) => tr!(lang, "jobs-last-failed", when = when, detail = detail),
+        None => tr!(lang, "jobs-last-unfinished", when = when),
     }
 }
 
-fn queue_state(outbox: &OutboxStats, now: DateTime<Utc>) -> String {
-    let mut text = format!("{} waiting, {} parked.", outbox.pending, outbox.parked);
-    if let Some(oldest) = outbox.oldest_pending_at {
-        let minutes = (now.timestamp() - oldest).max(0) / 60;
-        text.push_str(&format!(" The oldest has waited {minutes} min."));
+fn queue_state(outbox: &OutboxStats, now: DateTime<Utc>, lang: Lang) -> String {
+    let (pending, parked) = (outbox.pending, outbox.parked);
+    match outbox.oldest_pending_at {
+        Some(oldest) => tr!(
+            lang,
+            "jobs-outbox-state-oldest",
+            pending = pending,
+            parked = parked,
+            minutes = ((now.timestamp() - oldest).max(0) / 60).to_string()
+        ),
+        None => tr!(
+            lang,
+            "jobs-outbox-state",
+            pending = pending,
+            parked = parked
+        ),
     }
-    text
 }
 
 /// The `metrics_retention` job's summary.
@@ -225,23 +266,18 @@ pub fn messages_pruned(deleted: u64) -> String {
 }
 
 /// The answer to `jobs run <job>`: queued for the scheduler, or already asked for this second.
-pub fn run_requested(job: &str) -> Reply {
-    Reply::ephemeral(format!(
-        "Running `{job}` now; you will see how it went when it is done."
-    ))
+pub fn run_requested(job: &str, lang: Lang) -> Reply {
+    Reply::ephemeral(tr!(lang, "jobs-run-requested", job = job))
 }
 
 /// The reply to a second `jobs run` of the same job in the same second (a double click, or two
 /// admins at once): the job runs once, and both hear how it went.
-pub fn run_joined(job: &str, first_asked_by: Option<&str>) -> Reply {
-    let by = match first_asked_by {
-        Some("cli") => " from the command line".to_owned(),
-        Some(user) => format!(" by {}", mention(user)),
-        None => String::new(),
-    };
-    Reply::ephemeral(format!(
-        "`{job}` was already asked for this second{by}; it runs once, and you will see how it went here too."
-    ))
+pub fn run_joined(job: &str, first_asked_by: Option<&str>, lang: Lang) -> Reply {
+    Reply::ephemeral(match first_asked_by {
+        Some("cli") => tr!(lang, "jobs-run-joined-cli", job = job),
+        Some(user) => tr!(lang, "jobs-run-joined-by", job = job, user = mention(user)),
+        None => tr!(lang, "jobs-run-joined", job = job),
+    })
 }
 
 impl JobRun {
@@ -257,33 +293,49 @@ impl JobRun {
     }
 }
 
-/// What a finished run says to whoever asked for it.
-pub fn outcome_reply(run: &FinishedRun) -> Reply {
-    if run.ok {
-        Reply::ephemeral(format!("`{}` ran: {}", run.job, run.detail))
+/// What a finished run says to whoever asked for it (the job's own summary is a record, kept
+/// in English as it was written).
+pub fn outcome_reply(run: &FinishedRun, lang: Lang) -> Reply {
+    let (job, detail) = (run.job.as_str(), run.detail.as_str());
+    Reply::ephemeral(if run.ok {
+        tr!(lang, "jobs-ran", job = job, detail = detail)
     } else {
-        Reply::ephemeral(format!("`{}` failed: {}", run.job, run.detail))
-    }
+        tr!(lang, "jobs-failed", job = job, detail = detail)
+    })
 }
 
 /// The reply to `jobs run` of a job that does not exist: the nearest name, and every name.
-pub fn unknown_job(job: &str) -> Reply {
+pub fn unknown_job(job: &str, lang: Lang) -> Reply {
     let nearest = JOBS
         .iter()
         .map(|spec| (strsim::damerau_levenshtein(job, spec.name), spec.name))
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, name)| format!(" Did you mean `{name}`?"))
-        .unwrap_or_default();
+        .map(|(_, name)| name);
     let names: Vec<String> = JOBS.iter().map(|spec| format!("`{}`", spec.name)).collect();
-    Reply::ephemeral(format!(
-        "There is no job called `{job}`.{nearest} Jobs: {}.",
-        names.join(", ")
-    ))
+    let names = names.join(", ");
+    Reply::ephemeral(match nearest {
+        Some(nearest) => tr!(
+            lang,
+            "jobs-unknown-nearest",
+            job = job,
+            nearest = nearest,
+            names = names
+        ),
+        None => tr!(lang, "jobs-unknown", job = job, names = names),
+    })
 }
 
-fn local(ts: i64, tz: Tz) -> String {
+/// `Mon 30 Nov 09:00`, `11月30日(月) 9:00`.
+fn local(ts: i64, tz: Tz, lang: Lang) -> String {
     match tz.timestamp_opt(ts, 0).single() {
+        Some(at) if lang == Lang::Ja => format!(
+            "{}月{}日({}) {}",
+            at.month(),
+            at.day(),
+            japanese_weekday(at.weekday()),
+            at.format("%-H:%M")
+        ),
         Some(at) => at.format("%a %-d %b %H:%M").to_string(),
         None => ts.to_string(),
     }
@@ -300,7 +352,6 @@ mod tests {
         let statuses = vec![
             JobStatus {
                 name: "daily_report",
-                description: "Posts the daily report",
                 schedule: "0 0 9 * * Mon-Fri".into(),
                 next_run: Some(now.with_timezone(&tz)),
                 last: Some(JobRun {
@@ -319,7 +370,6 @@ mod tests {
             },
             JobStatus {
                 name: "metrics_retention",
-                description: "Prunes",
                 schedule: "off".into(),
                 next_run: None,
                 last: None,
@@ -335,7 +385,7 @@ mod tests {
                 "channel_not_found".into(),
             )),
         };
-        let text = render_overview(&statuses, &outbox, tz, now).to_terminal();
+        let text = render_overview(&statuses, &outbox, tz, now, Lang::En).to_terminal();
         assert!(text.contains("daily_report"), "{text}");
         assert!(text.contains("next Mon 30 Nov 09:00"), "{text}");
         assert!(
@@ -365,11 +415,101 @@ mod tests {
 
     #[test]
     fn an_unknown_job_gets_the_nearest_name() {
-        let reply = unknown_job("metrics_retension");
+        let reply = unknown_job("metrics_retension", Lang::En);
         assert!(
             reply.text.contains("Did you mean `metrics_retention`?"),
             "{}",
             reply.text
         );
+    }
+
+    /// Every jobs reply in both languages, and a description for every job of the table.
+    #[test]
+    fn jobs_replies_in_both_languages() {
+        let tz = chrono_tz::Asia::Tokyo;
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+        let run = |outcome: Option<&str>, manual: bool| JobRun {
+            id: 1,
+            job: "daily_report".into(),
+            slot_key: "2026-11-27T09:00:00".into(),
+            slot_at: now.timestamp() - 3 * 86400,
+            manual,
+            requested_by: None,
+            holder: None,
+            started_at: Some(now.timestamp() - 3 * 86400),
+            finished_at: outcome.map(|_| now.timestamp() - 3 * 86400 + 2),
+            outcome: outcome.map(str::to_owned),
+            detail: Some("posted daily report (3 hosts)".into()),
+        };
+        let status = |name: &'static str, last: Option<JobRun>, next: bool| JobStatus {
+            name,
+            schedule: "0 0 9 * * Mon-Fri".into(),
+            next_run: next.then(|| now.with_timezone(&tz)),
+            last,
+        };
+        let statuses = [
+            status("daily_report", Some(run(Some("ok"), false)), true),
+            status("weekly_capacity", Some(run(Some("error"), true)), true),
+            status("reminders", Some(run(None, false)), true),
+            status("dataset_margin", None, false),
+        ];
+        let outbox = OutboxStats {
+            pending: 2,
+            parked: 1,
+            oldest_pending_at: Some(now.timestamp() - 300),
+            last_parked: Some((7, Recipient::User("U0GONE".into()), "user_not_found".into())),
+        };
+        let quiet = OutboxStats {
+            last_parked: Some((
+                8,
+                Recipient::Channel("C0GONE".into()),
+                "channel_not_found".into(),
+            )),
+            oldest_pending_at: None,
+            ..outbox.clone()
+        };
+        let finished = |ok| FinishedRun {
+            job: "daily_report".into(),
+            slot_key: "manual:1".into(),
+            ok,
+            detail: "posted daily report (3 hosts)".into(),
+        };
+        for lang in Lang::ALL {
+            for job in JOBS {
+                assert!(
+                    description(job.name, lang).is_some(),
+                    "{}: no description",
+                    job.name
+                );
+            }
+            let page = [
+                render_overview(&statuses, &outbox, tz, now, lang),
+                render_overview(&statuses[..1], &quiet, tz, now, lang),
+                run_requested("daily_report", lang),
+                run_joined("daily_report", Some("cli"), lang),
+                run_joined("daily_report", Some("U0ALICE"), lang),
+                run_joined("daily_report", None, lang),
+                outcome_reply(&finished(true), lang),
+                outcome_reply(&finished(false), lang),
+                unknown_job("daily_reprot", lang),
+                unknown_job("zzz", lang),
+            ]
+            .map(|reply| reply.to_terminal())
+            .join("\n---\n");
+            if lang == Lang::Ja {
+                for word in [
+                    "Scheduled",
+                    "next",
+                    "Last run",
+                    "waiting",
+                    "Running",
+                    "failed",
+                    "There is no",
+                ] {
+                    assert!(!page.contains(word), "{word:?} left in Japanese:\n{page}");
+                }
+            }
+            insta::assert_snapshot!(format!("jobs_replies_{lang}"), page);
+        }
     }
 }

@@ -53,8 +53,6 @@ pub type JobFn = fn(JobContext) -> futures::future::BoxFuture<'static, anyhow::R
 pub struct JobSpec {
     /// Lower-case with underscores; the key in `[jobs.schedules]` and in `jobs run <job>`.
     pub name: &'static str,
-    /// One line for `jobs list`.
-    pub description: &'static str,
     /// Six-field cron expression, seconds first, in the company time zone; `"off"` for a job
     /// that only runs when asked.
     pub default_schedule: &'static str,
@@ -66,7 +64,6 @@ impl JobSpec {
     pub const fn of(job: JobInfo, run: JobFn) -> Self {
         Self {
             name: job.name,
-            description: job.description,
             default_schedule: job.default_schedule,
             run,
         }
@@ -94,7 +91,6 @@ mod tests {
             .iter()
             .map(|spec| JobInfo {
                 name: spec.name,
-                description: spec.description,
                 default_schedule: spec.default_schedule,
             })
             .collect();

@@ -19,6 +19,7 @@ use std::time::Duration as StdDuration;
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use maison_command::Lang;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
@@ -304,10 +305,12 @@ impl Scheduler {
                         }
                     }
                 };
+                let lang = self.asker_lang(request.requested_by.as_deref()).await;
                 let asker = Asker {
                     response_url: request.response_url.as_deref(),
                     user: request.requested_by.as_deref(),
                     dedupe_key: format!("jobs:outcome:{}", request.id),
+                    lang,
                 };
                 let now = self.app.clock.now().timestamp();
                 tell_outcome(&self.app.db, &*self.app.slack, now, &finished, asker).await;
@@ -364,6 +367,21 @@ impl Scheduler {
             slot_key: key,
             ok,
             detail,
+        }
+    }
+
+    /// The language of whoever asked for a run (English for the command line, or when the
+    /// database cannot say).
+    async fn asker_lang(&self, requested_by: Option<&str>) -> Lang {
+        let Some(user) = requested_by.filter(|user| *user != "cli") else {
+            return Lang::En;
+        };
+        match self.app.db.languages().await {
+            Ok(languages) => languages.get(user).copied().unwrap_or_default(),
+            Err(err) => {
+                warn!(error = %err, "cannot read the asker's language; answering in English");
+                Lang::En
+            }
         }
     }
 
