@@ -132,3 +132,14 @@ pub fn describe(e: Errno) -> &'static str {
         other => other.desc(),
     }
 }
+
+/// The process's umask (from `/proc/self/status`, read once: `umask(2)` can only be read by
+/// setting it, which would race with other threads creating files). `None` when unknown.
+pub fn umask() -> Option<u32> {
+    static UMASK: std::sync::LazyLock<Option<u32>> = std::sync::LazyLock::new(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let value = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(value.trim(), 8).ok()
+    });
+    *UMASK
+}

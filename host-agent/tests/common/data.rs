@@ -61,6 +61,15 @@ pub fn make_tree(
     )
     .unwrap();
     std::fs::write(dir.join("empty"), b"").unwrap();
+    // A group-writable file: a copy creates files with their mode less the agent's umask, so
+    // this bit (which umask 022 takes away) must be set again before the copy is published.
+    if small > 0 {
+        std::fs::set_permissions(
+            dir.join("small/00/f00000.dat"),
+            std::fs::Permissions::from_mode(0o664),
+        )
+        .unwrap();
+    }
 }
 
 /// Every file and directory below `dir`: path → (kind, size, mode, BLAKE3).
