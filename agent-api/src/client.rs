@@ -353,6 +353,27 @@ impl AgentClient {
         .await
     }
 
+    /// The manifest's bytes as the host sent them, for a caller that checks them against the
+    /// id before parsing ([`Manifest::from_peer`]).
+    pub async fn manifest_bytes(&self, id: &str) -> Result<bytes::Bytes, ClientError> {
+        let resp = self
+            .request(
+                Method::GET,
+                &["v1", "datasets", id, "manifest"],
+                &[],
+                None::<&()>,
+            )?
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
+        if !status.is_success() {
+            return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
+        }
+        Ok(bytes)
+    }
+
     /// Starts re-hashing a replica; the outcome lands in its `last_verify`.
     pub async fn verify_dataset(&self, id: &str) -> Result<ReplicaInfo, ClientError> {
         self.call(

@@ -87,6 +87,18 @@ impl Manifest {
         blake3::hash(&bytes).to_hex().to_string()
     }
 
+    /// The manifest whose id is `id`, from the bytes a peer sent. An agent sends the canonical
+    /// JSON, whose hash is the id: checked on the bytes as they came, without serializing a
+    /// large manifest again; other bytes are parsed and their manifest's id compared.
+    pub fn from_peer(bytes: &[u8], id: &str) -> Result<Manifest, String> {
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a manifest ({e})"))?;
+        if blake3::hash(bytes).to_hex().as_str() != id && manifest.id() != id {
+            return Err("the manifest does not match its id".into());
+        }
+        Ok(manifest)
+    }
+
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
@@ -347,6 +359,28 @@ mod tests {
         assert_eq!(a.id(), same.id());
         assert_ne!(a.id(), other.id());
         assert!(is_hash(&a.id()));
+    }
+
+    #[test]
+    fn a_peers_manifest_is_checked_against_its_id() {
+        let m = manifest(vec![file("a", 1), file("b/c", 2)]);
+        let id = m.id();
+        let canonical = serde_json::to_vec(&m).unwrap();
+        assert_eq!(Manifest::from_peer(&canonical, &id), Ok(m.clone()));
+        // The same manifest written otherwise (pretty) still matches once parsed.
+        let pretty = serde_json::to_vec_pretty(&m).unwrap();
+        assert_eq!(Manifest::from_peer(&pretty, &id), Ok(m.clone()));
+        let other = manifest(vec![file("a", 1), file("b/c", 3)]);
+        let forged = serde_json::to_vec(&other).unwrap();
+        assert_eq!(
+            Manifest::from_peer(&forged, &id),
+            Err("the manifest does not match its id".into())
+        );
+        assert!(
+            Manifest::from_peer(b"{", &id)
+                .unwrap_err()
+                .starts_with("not a manifest")
+        );
     }
 
     #[test]

@@ -67,13 +67,19 @@ impl Datasets {
                 "a copy needs at least one source host".into(),
             ));
         }
-        let manifest = match store.load_manifest(&req.manifest) {
-            Ok(m) => m,
-            Err(_) => fetch_manifest(&sources, &req.manifest).await?,
+        let (manifest, sent) = match store.load_manifest(&req.manifest) {
+            Ok(m) => (m, None),
+            Err(_) => {
+                let (m, bytes) = fetch_manifest(&sources, &req.manifest).await?;
+                (m, Some(bytes))
+            }
         };
         let plan_needs = fetch::space_needed(&store, &manifest, &self.index, &key);
         self.check_space(&store, plan_needs)?;
-        store.save_manifest(&manifest)?;
+        match sent {
+            Some(bytes) => store.save_peer_manifest(&req.manifest, &manifest, &bytes)?,
+            None => store.save_manifest(&req.manifest, &manifest)?,
+        }
 
         let rec = {
             let mut registry = self.registry.lock().unwrap();
@@ -111,7 +117,7 @@ impl Datasets {
         };
         self.persist(&rec);
         self.prepare_repair(&store, &rec, &manifest)?;
-        self.spawn_fetch(&key, Arc::new(manifest), sources);
+        self.spawn_fetch(&key, &req.manifest, Arc::new(manifest), sources);
         tracing::info!(replica = %key, manifest = %req.manifest, sources = ?req.sources.iter().map(|s| &s.host).collect::<Vec<_>>(), "dataset copy started");
         self.info(&key)
             .ok_or_else(|| DatasetError::Internal("the replica vanished".into()))
@@ -232,13 +238,15 @@ impl Datasets {
             )
         })?;
         let sources = self.clients(&tls, &rec.sources)?;
-        self.spawn_fetch(&rec.key(), Arc::new(manifest), sources);
+        self.spawn_fetch(&rec.key(), &id, Arc::new(manifest), sources);
         Ok(())
     }
 
+    /// Runs the copy of `manifest` (whose id is `id`) as a background job.
     fn spawn_fetch(
         self: &Arc<Self>,
         key: &str,
+        id: &str,
         manifest: Arc<Manifest>,
         sources: Vec<fetch::Source>,
     ) {
@@ -257,8 +265,8 @@ impl Datasets {
         }
         let job = fetch::FetchJob {
             key: key.to_string(),
-            id: manifest.id(),
-            manifest,
+            id: id.to_string(),
+            manifest: manifest.clone(),
             store,
             sources,
             progress: progress.clone(),
@@ -281,7 +289,7 @@ impl Datasets {
                     _ = tick.tick() => ds.checkpoint(&key, &progress),
                 }
             };
-            ds.finish_fetch(&key, result, &progress);
+            ds.finish_fetch(&key, result, &progress, &manifest);
         });
         *live.handle.lock().unwrap() = Some(handle);
     }
@@ -290,7 +298,13 @@ impl Datasets {
         self.update(key, |r| copy_progress(r, p));
     }
 
-    fn finish_fetch(&self, key: &str, result: Result<(), fetch::FetchError>, p: &FetchProgress) {
+    fn finish_fetch(
+        &self,
+        key: &str,
+        result: Result<(), fetch::FetchError>,
+        p: &FetchProgress,
+        manifest: &Manifest,
+    ) {
         if let Some(e) = self.registry.lock().unwrap().get_mut(key) {
             e.live = None;
         }
@@ -305,13 +319,9 @@ impl Datasets {
                 }) else {
                     return;
                 };
-                if let Some(m) = rec
-                    .manifest
-                    .as_deref()
-                    .and_then(|id| self.store.as_ref()?.load_manifest(id).ok())
-                {
-                    self.index.add(self.replica_root(&rec), &m);
-                }
+                // The copy's own manifest, in memory: reading it back from disk would parse
+                // and hash it again.
+                self.index.add(self.replica_root(&rec), manifest);
                 tracing::info!(replica = %key, received = rec.bytes_received, linked = rec.bytes_linked, corrupt = rec.corrupt_chunks, "dataset copy complete");
             }
             // Stopped by a shutdown (resumed at the next start) or by a removal (which cleans
@@ -350,20 +360,24 @@ impl Datasets {
     }
 }
 
-/// Asks each source in turn for the manifest and checks it against its id.
-async fn fetch_manifest(sources: &[fetch::Source], id: &str) -> Result<Manifest, DatasetError> {
+/// Asks each source in turn for the manifest and checks it against its id; the manifest and
+/// the bytes it came as.
+async fn fetch_manifest(
+    sources: &[fetch::Source],
+    id: &str,
+) -> Result<(Manifest, bytes::Bytes), DatasetError> {
     let mut why = Vec::new();
     for s in sources {
-        match s.client.manifest(id).await {
-            Ok(m) if m.id() != id => why.push(format!(
-                "{}: sent a manifest that does not match the id",
-                s.host
-            )),
-            Ok(m) => match m.validate() {
-                Ok(()) => return Ok(m),
-                Err(e) => why.push(format!("{}: invalid manifest ({e})", s.host)),
-            },
-            Err(e) => why.push(format!("{}: {e}", s.host)),
+        let bytes = match s.client.manifest_bytes(id).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                why.push(format!("{}: {e}", s.host));
+                continue;
+            }
+        };
+        match Manifest::from_peer(&bytes, id).and_then(|m| m.validate().map(|()| m)) {
+            Ok(m) => return Ok((m, bytes)),
+            Err(e) => why.push(format!("{}: invalid manifest ({e})", s.host)),
         }
     }
     Err(DatasetError::Upstream(format!(

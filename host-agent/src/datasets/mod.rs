@@ -307,13 +307,28 @@ impl Store {
         Ok(m)
     }
 
-    fn save_manifest(&self, m: &Manifest) -> Result<(), DatasetError> {
-        let path = self.manifest(&m.id());
+    /// Keeps manifest `id` (already checked to be `m`'s: serializing a large manifest again
+    /// to hash it costs as much as parsing it).
+    fn save_manifest(&self, id: &str, m: &Manifest) -> Result<(), DatasetError> {
+        let path = self.manifest(id);
         if path.exists() {
             return Ok(());
         }
         let bytes = serde_json::to_vec(m).map_err(|e| internal("encoding a manifest", e))?;
         fsx::write_atomic(&path, &bytes).map_err(|e| internal("writing a manifest", e))
+    }
+
+    /// Keeps manifest `id` as the bytes a peer sent, when they are its canonical JSON (their
+    /// hash is the id), without serializing it again; else as [`Store::save_manifest`] does.
+    fn save_peer_manifest(&self, id: &str, m: &Manifest, bytes: &[u8]) -> Result<(), DatasetError> {
+        if blake3::hash(bytes).to_hex().as_str() != id {
+            return self.save_manifest(id, m);
+        }
+        let path = self.manifest(id);
+        if path.exists() {
+            return Ok(());
+        }
+        fsx::write_atomic(&path, bytes).map_err(|e| internal("writing a manifest", e))
     }
 }
 

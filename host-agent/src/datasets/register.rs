@@ -226,7 +226,7 @@ impl Datasets {
                 ),
             );
         }
-        if let Err(e) = self.store().and_then(|s| s.save_manifest(&manifest)) {
+        if let Err(e) = self.store().and_then(|s| s.save_manifest(&id, &manifest)) {
             return self.fail(key, e.to_string());
         }
         let Some(rec) = self.update(key, |r| {
