@@ -610,8 +610,14 @@ pub fn client_tls_config(tls: &ClientTls) -> Result<rustls::ClientConfig, Client
     }
     let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes())
         .map_err(|e| ClientError::Config(format!("reading client key PEM: {e}")))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
+    let mut provider = rustls::crypto::ring::default_provider();
+    // AES-128-GCM first (the server follows the client's order): a dataset copy encrypts and
+    // decrypts every byte, and with four fewer AES rounds than AES-256 it costs less CPU, for
+    // a key size TLS 1.3 requires every implementation to offer.
+    provider
+        .cipher_suites
+        .sort_by_key(|suite| suite.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    rustls::ClientConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| ClientError::Config(format!("TLS versions: {e}")))?
         .with_root_certificates(roots)
