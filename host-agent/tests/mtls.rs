@@ -241,3 +241,18 @@ async fn a_peer_certificate_reads_blobs_and_manifests_and_nothing_else() {
     assert!(t.client.datasets().await.unwrap().replicas.len() == 1);
     t.agent.shutdown().await;
 }
+
+/// Between bot and agent, and agent and agent, the cipher is AES-128-GCM: a dataset copy
+/// encrypts and decrypts every byte, and the client's order decides.
+#[tokio::test]
+async fn the_client_negotiates_aes_128_gcm() {
+    let t = TestAgent::start().await;
+    let config = maison_agent_api::client_tls_config(&t.pki.client_tls(&t.pki.bot)).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(t.agent.addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.expect("handshake");
+    let suite = tls.get_ref().1.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(suite, rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    t.agent.shutdown().await;
+}
