@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use maison_agent_api::datasets::{BlobBatch, Manifest, ManifestFile};
 use maison_agent_api::{AgentClient, ClientError};
 use tokio::sync::Notify;
@@ -844,7 +845,7 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
     };
     // The pieces are kept as received (no copy into one buffer) and written only once the
     // whole chunk has matched its hash.
-    let mut pieces: Vec<axum::body::Bytes> = Vec::new();
+    let mut pieces: Vec<Bytes> = Vec::new();
     let mut got = 0usize;
     let mut hasher = blake3::Hasher::new();
     loop {
@@ -900,10 +901,11 @@ async fn batch(ctx: &Arc<Ctx>, files: &[usize], s: usize) -> Result<Attempt, Str
         Ok(b) => b,
         Err(e) => return refused(Work::Batch(files.to_vec()), e),
     };
-    let mut good: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut good: Vec<(usize, Bytes)> = Vec::new();
     let mut corrupt: Vec<usize> = Vec::new();
     let mut cur = 0usize;
-    let mut buf: Vec<u8> = Vec::with_capacity(ctx.file(files[0]).size as usize);
+    // A file split between two frames is gathered here; one inside a frame is used in place.
+    let mut split: Vec<u8> = Vec::new();
     let mut transport: Option<String> = None;
     'read: loop {
         let piece = match body.chunk().await {
@@ -915,29 +917,33 @@ async fn batch(ctx: &Arc<Ctx>, files: &[usize], s: usize) -> Result<Attempt, Str
             }
         };
         received(ctx, piece.len()).await;
-        let mut rest: &[u8] = &piece;
-        while !rest.is_empty() {
+        let mut at = 0usize;
+        while at < piece.len() {
             let Some(&i) = files.get(cur) else {
                 // More than asked: what was verified is kept, the extra is ignored.
                 break 'read;
             };
             let f = ctx.file(i);
-            let take = ((f.size as usize) - buf.len()).min(rest.len());
-            buf.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if buf.len() as u64 == f.size {
-                if blake3::hash(&buf).to_hex().as_str() == f.hash {
-                    good.push((i, std::mem::take(&mut buf)));
-                } else {
-                    corrupt_seen(ctx, s, &f.path);
-                    corrupt.push(i);
-                    buf.clear();
+            let need = f.size as usize - split.len();
+            let data = if split.is_empty() && piece.len() - at >= need {
+                at += need;
+                piece.slice(at - need..at)
+            } else {
+                let take = need.min(piece.len() - at);
+                split.extend_from_slice(&piece[at..at + take]);
+                at += take;
+                if split.len() as u64 != f.size {
+                    continue;
                 }
-                cur += 1;
-                if let Some(&next) = files.get(cur) {
-                    buf.reserve(ctx.file(next).size as usize);
-                }
+                Bytes::from(std::mem::take(&mut split))
+            };
+            if blake3::hash(&data).to_hex().as_str() == f.hash {
+                good.push((i, data));
+            } else {
+                corrupt_seen(ctx, s, &f.path);
+                corrupt.push(i);
             }
+            cur += 1;
         }
     }
     let missing: Vec<usize> = files[cur.min(files.len())..].to_vec();
