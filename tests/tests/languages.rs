@@ -21,6 +21,14 @@ async fn reminder(bot: &BotTester, wanted: &str) -> Call {
         .await
 }
 
+/// A bot whose workspace has Hanako (`U0HANAKO`), whose Slack locale is `ja-JP`.
+async fn with_hanako(backend: Backend) -> BotTester {
+    let bot = BotTester::start(backend).await;
+    bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
+    bot.slack.set_locale("U0HANAKO", "ja-JP");
+    bot
+}
+
 /// The labels of a message's buttons, in order (a reply, or a posted message's arguments).
 fn button_labels(message: &serde_json::Value) -> Vec<String> {
     message["blocks"]
@@ -38,9 +46,7 @@ on_both_databases! {
     /// A `ja-JP` user's reminder DM is Japanese, its buttons too (doing what they always do);
     /// after `lang en` the next one is English.
     async fn reminder_dms_follow_the_recipients_language(backend: Backend) {
-        let bot = BotTester::start(backend).await;
-        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
-        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let bot = with_hanako(backend).await;
         let now = bot.clock.now();
         let soon = (now + chrono::Duration::minutes(10))
             .with_timezone(&chrono_tz::Asia::Tokyo)
@@ -86,9 +92,7 @@ on_both_databases! {
     }
 
     async fn a_japanese_locale_gets_japanese_replies(backend: Backend) {
-        let bot = BotTester::start(backend).await;
-        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
-        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let bot = with_hanako(backend).await;
 
         // Japanese durations and days, English command words.
         let reply = bot.command("U0HANAKO", "book gpu01 2時間 明日 9:00").await;
@@ -130,9 +134,7 @@ on_both_databases! {
 
     /// `/maison lang` overrides the Slack locale for one person, and `lang auto` gives it back.
     async fn lang_overrides_the_slack_locale_and_auto_restores_it(backend: Backend) {
-        let bot = BotTester::start(backend).await;
-        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
-        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let bot = with_hanako(backend).await;
 
         let text = bot.command_text("U0HANAKO", "lang").await;
         assert!(text.contains("Slack の言語設定に合わせて、日本語でお答えしています"), "{text}");
@@ -225,9 +227,7 @@ on_both_databases! {
 
     /// `report what-if` answers in its reader's language.
     async fn what_if_follows_its_reader(backend: Backend) {
-        let bot = BotTester::start(backend).await;
-        bot.slack.add_user("U0HANAKO", "Hanako", "Asia/Tokyo");
-        bot.slack.set_locale("U0HANAKO", "ja-JP");
+        let bot = with_hanako(backend).await;
         let text = bot.command_text("U0HANAKO", "report what-if +2 hosts of 8").await;
         assert!(text.contains("試算: GPU 8 基のホスト 2 台を追加したら"), "{text}");
         assert!(text.contains("過去 8 週間"), "{text}");
