@@ -29,6 +29,16 @@ async fn with_hanako(backend: Backend) -> BotTester {
     bot
 }
 
+/// The text of the report a job said it `queued` for the `C0FLEET` channel, once posted.
+async fn posted_to_fleet(bot: &BotTester, queued: &str) -> String {
+    assert!(queued.contains("queued for C0FLEET"), "{queued}");
+    let posted = bot
+        .slack
+        .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
+        .await;
+    reply_text(&posted.args)
+}
+
 /// The labels of a message's buttons, in order (a reply, or a posted message's arguments).
 fn button_labels(message: &serde_json::Value) -> Vec<String> {
     message["blocks"]
@@ -182,12 +192,7 @@ on_both_databases! {
         // reader (English for Alice, whose Slack locale is not Japanese).
         let slot = bot.clock.now().with_timezone(&chrono_tz::UTC) + chrono::Duration::days(1);
         let queued = reports::post_daily(&bot.app, bot.clock.now(), slot).await.unwrap();
-        assert!(queued.contains("queued for C0FLEET"), "{queued}");
-        let posted = bot
-            .slack
-            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
-            .await;
-        let report = reply_text(&posted.args);
+        let report = posted_to_fleet(&bot, &queued).await;
         assert!(
             report.contains("GPU フリートレポート") && report.contains("予約"),
             "{report}"
@@ -199,12 +204,7 @@ on_both_databases! {
         let mine = bot.command_text("U0ALICE", "report day").await;
         assert!(mine.contains("GPU fleet report"), "{mine}");
         let queued = reports::post_capacity(&bot.app, bot.clock.now(), slot).await.unwrap();
-        assert!(queued.contains("queued for C0FLEET"), "{queued}");
-        let posted = bot
-            .slack
-            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
-            .await;
-        let report = reply_text(&posted.args);
+        let report = posted_to_fleet(&bot, &queued).await;
         assert!(report.contains("GPU キャパシティ") && report.contains("予測:"), "{report}");
         let mine = bot.command_text("U0ALICE", "report week").await;
         assert!(mine.contains("GPU capacity"), "{mine}");
@@ -212,12 +212,7 @@ on_both_databases! {
         // The monthly report and its chart: the caption names the chart's lines in Japanese
         // (the picture itself carries numbers only).
         let queued = reports::post_monthly(&bot.app, bot.clock.now(), slot).await.unwrap();
-        assert!(queued.contains("queued for C0FLEET"), "{queued}");
-        let posted = bot
-            .slack
-            .expect_matching("chat.postMessage", |call| call.args["channel"] == "C0FLEET")
-            .await;
-        let report = reply_text(&posted.args);
+        let report = posted_to_fleet(&bot, &queued).await;
         assert!(report.contains("GPU キャパシティ"), "{report}");
         let chart = bot.slack.expect("files.completeUploadExternal").await;
         let title = chart.args["files"][0]["title"].as_str().unwrap_or_default();
