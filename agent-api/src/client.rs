@@ -366,12 +366,7 @@ impl AgentClient {
             .send()
             .await
             .map_err(ClientError::Transport)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
-        if !status.is_success() {
-            return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
-        }
-        Ok(bytes)
+        success_body(resp).await
     }
 
     /// Starts re-hashing a replica; the outcome lands in its `last_verify`.
@@ -448,12 +443,8 @@ impl AgentClient {
             .send()
             .await
             .map_err(ClientError::Transport)?;
-        let status = resp.status();
-        let body = resp.text().await.map_err(ClientError::Transport)?;
-        if !status.is_success() {
-            return Err(api_error(status, &body));
-        }
-        Ok(body)
+        let body = success_body(resp).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, ClientError> {
@@ -544,13 +535,20 @@ impl AgentClient {
     }
 }
 
-/// A JSON answer, or the agent's error.
-async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
+/// The body of a successful answer, or the agent's error.
+async fn success_body(resp: reqwest::Response) -> Result<bytes::Bytes, ClientError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
     if !status.is_success() {
         return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
     }
+    Ok(bytes)
+}
+
+/// A JSON answer, or the agent's error.
+async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
+    let status = resp.status();
+    let bytes = success_body(resp).await?;
     serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
         status: status.as_u16(),
         body: truncate(&String::from_utf8_lossy(&bytes)),
