@@ -91,12 +91,19 @@ impl Manifest {
     /// JSON, whose hash is the id: checked on the bytes as they came, without serializing a
     /// large manifest again; other bytes are parsed and their manifest's id compared.
     pub fn from_peer(bytes: &[u8], id: &str) -> Result<Manifest, String> {
+        Self::check_peer(bytes, id).map(|(manifest, _)| manifest)
+    }
+
+    /// [`Manifest::from_peer`], and whether `bytes` are the canonical JSON (then they can be
+    /// kept as they came).
+    pub fn check_peer(bytes: &[u8], id: &str) -> Result<(Manifest, bool), String> {
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| format!("not a manifest ({e})"))?;
-        if blake3::hash(bytes).to_hex().as_str() != id && manifest.id() != id {
+        let canonical = blake3::hash(bytes).to_hex().as_str() == id;
+        if !canonical && manifest.id() != id {
             return Err("the manifest does not match its id".into());
         }
-        Ok(manifest)
+        Ok((manifest, canonical))
     }
 
     pub fn total_bytes(&self) -> u64 {

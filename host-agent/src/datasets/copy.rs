@@ -69,15 +69,12 @@ impl Datasets {
         }
         let (manifest, sent) = match store.load_manifest(&req.manifest) {
             Ok(m) => (m, None),
-            Err(_) => {
-                let (m, bytes) = fetch_manifest(&sources, &req.manifest).await?;
-                (m, Some(bytes))
-            }
+            Err(_) => fetch_manifest(&sources, &req.manifest).await?,
         };
         let plan_needs = fetch::space_needed(&store, &manifest, &self.index, &key);
         self.check_space(&store, plan_needs)?;
         match sent {
-            Some(bytes) => store.save_peer_manifest(&req.manifest, &manifest, &bytes)?,
+            Some(canonical) => store.save_manifest_bytes(&req.manifest, &canonical)?,
             None => store.save_manifest(&req.manifest, &manifest)?,
         }
 
@@ -360,12 +357,12 @@ impl Datasets {
     }
 }
 
-/// Asks each source in turn for the manifest and checks it against its id; the manifest and
-/// the bytes it came as.
+/// Asks each source in turn for the manifest and checks it against its id; the manifest, and
+/// the bytes it came as when they are its canonical JSON.
 async fn fetch_manifest(
     sources: &[fetch::Source],
     id: &str,
-) -> Result<(Manifest, bytes::Bytes), DatasetError> {
+) -> Result<(Manifest, Option<bytes::Bytes>), DatasetError> {
     let mut why = Vec::new();
     for s in sources {
         let bytes = match s.client.manifest_bytes(id).await {
@@ -375,8 +372,11 @@ async fn fetch_manifest(
                 continue;
             }
         };
-        match Manifest::from_peer(&bytes, id).and_then(|m| m.validate().map(|()| m)) {
-            Ok(m) => return Ok((m, bytes)),
+        match Manifest::check_peer(&bytes, id).and_then(|(m, canonical)| {
+            m.validate()?;
+            Ok((m, canonical.then_some(bytes.clone())))
+        }) {
+            Ok(found) => return Ok(found),
             Err(e) => why.push(format!("{}: invalid manifest ({e})", s.host)),
         }
     }

@@ -318,12 +318,9 @@ impl Store {
         fsx::write_atomic(&path, &bytes).map_err(|e| internal("writing a manifest", e))
     }
 
-    /// Keeps manifest `id` as the bytes a peer sent, when they are its canonical JSON (their
-    /// hash is the id), without serializing it again; else as [`Store::save_manifest`] does.
-    fn save_peer_manifest(&self, id: &str, m: &Manifest, bytes: &[u8]) -> Result<(), DatasetError> {
-        if blake3::hash(bytes).to_hex().as_str() != id {
-            return self.save_manifest(id, m);
-        }
+    /// Keeps manifest `id` as `bytes`, its canonical JSON as a peer sent it (no need to
+    /// serialize it again).
+    fn save_manifest_bytes(&self, id: &str, bytes: &[u8]) -> Result<(), DatasetError> {
         let path = self.manifest(id);
         if path.exists() {
             return Ok(());
