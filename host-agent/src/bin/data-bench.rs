@@ -7,15 +7,15 @@
 //! ```
 //!
 //! Both agents run in this process (real mutual TLS, peer certificates, real files). The source
-//! datasets are created once under `--dir` and reused by later runs with the same sizes; every
-//! copy is deleted after it is measured. Every copy is made durable before its clock stops:
+//! datasets are created once under `--dir` and reused by later runs with the same sizes; each
+//! tool's copy stays until that tool copies again, and all go at the end. Every copy is made durable before its clock stops:
 //! Maison syncs before it publishes a copy, so `cp -a` and `rsync -a` are followed by `sync -f`.
 //!
 //! The large and small copies are made `--rounds` times, the tools taking turns to go first, and
 //! each tool's median is shown with every round's time. On a VM whose free memory goes back to
-//! the host (virtio-balloon free page reporting), whoever first writes half a gigabyte after a
-//! pause pays for the host's page faults (about 5× slower here), so a single run measures the
-//! order of the tools rather than the tools.
+//! the host (virtio-balloon free page reporting), whoever writes into memory freed minutes ago
+//! pays for the host's page faults (3–5× slower here), so every tool frees its own previous
+//! copy just before its next one: each writes into memory it freed itself a moment ago.
 //!
 //! Measured: a large-file dataset and a many-small-files dataset copied by each tool; a copy
 //! interrupted at about half (the agent stopped) and resumed by a fresh agent (bytes sent twice
@@ -449,7 +449,6 @@ async fn settle(datasets: &Path) {
 
 /// `cp -a` then `sync -f`; seconds.
 fn time_cp(src: &Path, dst: &Path) -> anyhow::Result<f64> {
-    let _ = std::fs::remove_dir_all(dst);
     let t = Instant::now();
     let ok = Command::new("cp")
         .arg("-a")
@@ -459,7 +458,6 @@ fn time_cp(src: &Path, dst: &Path) -> anyhow::Result<f64> {
         .success();
     sync_fs(dst);
     let secs = t.elapsed().as_secs_f64();
-    std::fs::remove_dir_all(dst)?;
     if !ok {
         bail!("cp -a failed");
     }
@@ -486,7 +484,6 @@ fn rsync_unavailable(ssh: &str) -> Option<String> {
 
 /// `rsync -a` over ssh to localhost, then `sync -f`; seconds.
 fn time_rsync(src: &Path, dst: &Path, ssh: &str) -> anyhow::Result<f64> {
-    let _ = std::fs::remove_dir_all(dst);
     let t = Instant::now();
     let ok = Command::new("rsync")
         .args(["-a", "-e", ssh])
@@ -496,7 +493,6 @@ fn time_rsync(src: &Path, dst: &Path, ssh: &str) -> anyhow::Result<f64> {
         .success();
     sync_fs(dst);
     let secs = t.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(dst);
     if !ok {
         bail!("rsync failed");
     }
@@ -610,8 +606,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let (mut maison, mut cp, mut rsync) = (Vec::new(), Vec::new(), Vec::new());
         let mut received = 0;
         for round in 0..args.rounds.max(1) {
-            // Each tool goes first in turn: the first writer after a deletion meets memory the
-            // host has not handed back yet, and on a VM that alone changes a tool's figure.
+            // Each tool goes first in turn, and each removes its own previous copy just before
+            // it copies again (the agent's is removed by the agent): on a VM, memory freed
+            // seconds ago is fast to write into and memory freed minutes ago (handed back to
+            // the hypervisor) is not, which alone moved `cp -a` between 3.4 s and 12 s here.
             for turn in 0..3 {
                 match (round + turn) % 3 {
                     0 => {
@@ -629,13 +627,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
                         );
                     }
                     1 => {
+                        let (src, dst) = (sources.join(name), cmp.join(format!("cp-{name}")));
+                        let _ = std::fs::remove_dir_all(&dst);
                         settle(&b_root.join("datasets")).await;
-                        let (src, dst) = (sources.join(name), cmp.join(name));
                         cp.push(measured(async { time_cp(&src, &dst) }).await?)
                     }
                     _ if rsync_why.is_none() => {
+                        let (src, dst) = (sources.join(name), cmp.join(format!("rsync-{name}")));
+                        let _ = std::fs::remove_dir_all(&dst);
                         settle(&b_root.join("datasets")).await;
-                        let (src, dst) = (sources.join(name), cmp.join(name));
                         rsync.push(measured(async { time_rsync(&src, &dst, &args.ssh) }).await?)
                     }
                     _ => {}
