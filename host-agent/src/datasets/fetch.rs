@@ -27,6 +27,7 @@ use maison_agent_api::{AgentClient, ClientError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::direct::{self, BufPool};
 use super::index::{BlobIndex, manifest_path};
 use super::journal::{Journal, Piece, WHOLE_FILE};
 use super::rate::RateCap;
@@ -251,6 +252,10 @@ struct Ctx {
     /// One write at a time: concurrent writers into one file contend for its inode lock, and
     /// the kernel spins for it, which on a small host costs more CPU than the writes.
     disk: tokio::sync::Semaphore,
+    /// Buffers for chunks on their way to disk, one per stream at a time.
+    buffers: BufPool,
+    /// Chunks are written with direct I/O until the file system refuses it.
+    direct: AtomicBool,
     /// Batches of small files write distinct files, so they can be written side by side: on
     /// many small files creating inodes is what the copy waits for, and it is CPU in the kernel.
     small_writers: tokio::sync::Semaphore,
@@ -318,6 +323,8 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
         journal,
         queue: Queue::default(),
         disk: tokio::sync::Semaphore::new(1),
+        buffers: BufPool::default(),
+        direct: AtomicBool::new(true),
         small_writers: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
@@ -843,27 +850,32 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         Ok(b) => b,
         Err(e) => return again(work, false, client_error(e)),
     };
-    // The pieces are kept as received (no copy into one buffer) and written only once the
-    // whole chunk has matched its hash.
-    let mut pieces: Vec<Bytes> = Vec::new();
+    // The pieces go into a reused, aligned buffer (hyper gets its buffers back at once) and
+    // are written only once the whole chunk has matched its hash.
+    let mut buf = ctx.buffers.take(len);
     let mut got = 0usize;
     let mut hasher = blake3::Hasher::new();
     loop {
         let piece = match body.chunk().await {
             Ok(Some(p)) => p,
             Ok(None) => break,
-            Err(e) => return again(work, false, client_error(e)),
+            Err(e) => {
+                ctx.buffers.give(buf);
+                return again(work, false, client_error(e));
+            }
         };
         received(ctx, piece.len()).await;
         if got + piece.len() > len {
+            ctx.buffers.give(buf);
             corrupt_seen(ctx, s, &format!("{} chunk {c}", f.path));
             return again(work, true, "sent more bytes than asked");
         }
         hasher.update(&piece);
+        buf.as_mut_slice()[got..got + piece.len()].copy_from_slice(&piece);
         got += piece.len();
-        pieces.push(piece);
     }
     if got < len {
+        ctx.buffers.give(buf);
         return again(
             work,
             false,
@@ -871,6 +883,7 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         );
     }
     if hasher.finalize().to_hex().as_str() != f.chunk_hash(c) {
+        ctx.buffers.give(buf);
         corrupt_seen(ctx, s, &format!("{} chunk {c}", f.path));
         return again(work, true, "a chunk did not match its hash");
     }
@@ -879,12 +892,9 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
     let ctx2 = ctx.clone();
     let _disk = ctx.disk.acquire().await.map_err(|e| e.to_string())?;
     let written = tokio::task::spawn_blocking(move || -> io::Result<()> {
-        let file = OpenOptions::new().write(true).open(&path)?;
-        let mut at = offset;
-        for piece in &pieces {
-            file.write_all_at(piece, at)?;
-            at += piece.len() as u64;
-        }
+        let written = direct::write_chunk(&path, buf.as_slice(), offset, &ctx2.direct);
+        ctx2.buffers.give(buf);
+        written?;
         let complete = ctx2.remaining[i].fetch_sub(1, Ordering::AcqRel) == 1;
         ctx2.piece_done(&[(i as u32, c as u32)], len as u64, u64::from(complete))
     })

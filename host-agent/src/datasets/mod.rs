@@ -23,6 +23,7 @@
 //! (hash → file), [`journal`], [`rate`] (bandwidth cap), [`fsx`].
 
 mod copy;
+mod direct;
 pub mod fetch;
 pub mod fsx;
 pub mod index;
