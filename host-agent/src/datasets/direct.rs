@@ -149,7 +149,11 @@ mod tests {
         assert_eq!(b.as_slice().len(), 2 * ALIGN);
         pool.give(b);
         let c = pool.take(8 * ALIGN);
-        assert_ne!(c.raw.as_ptr(), raw, "a larger chunk gets a larger buffer");
+        // (Its address may be the old one's: the small buffer was freed first.)
+        assert!(
+            c.raw.len() >= 8 * ALIGN + ALIGN,
+            "a larger chunk gets a larger buffer"
+        );
         assert_eq!(c.as_slice().as_ptr().align_offset(ALIGN), 0);
     }
 
