@@ -608,7 +608,7 @@ fn take_local(ctx: &Ctx, i: usize, f: &ManifestFile, path: &Path) -> bool {
     }
     // Copy while hashing: the source is opened below its root without following links.
     let copied = (|| -> io::Result<bool> {
-        let mut src = loc.open().map_err(io::Error::from)?;
+        let (mut src, _) = loc.open().map_err(io::Error::from)?;
         let mut dst = OpenOptions::new()
             .write(true)
             .create(true)

@@ -58,15 +58,17 @@ pub fn open_listable_beneath(root: BorrowedFd<'_>, rel: &Path) -> nix::Result<Ow
     )
 }
 
-/// A regular file below `root`, opened for reading. `O_NONBLOCK` so that a FIFO swapped in
-/// after a check cannot block the agent; anything but a regular file is `EINVAL`.
-pub fn open_file_beneath(root: BorrowedFd<'_>, rel: &Path) -> nix::Result<File> {
+/// A regular file below `root`, opened for reading, with its size (from the `fstat` that
+/// checks its type: serving many small files, a second one per file was measurable).
+/// `O_NONBLOCK` so that a FIFO swapped in after a check cannot block the agent; anything but a
+/// regular file is `EINVAL`.
+pub fn open_file_beneath(root: BorrowedFd<'_>, rel: &Path) -> nix::Result<(File, u64)> {
     let fd = nix::fcntl::openat2(root, rel, beneath(OFlag::O_RDONLY | OFlag::O_NONBLOCK))?;
     let st = nix::sys::stat::fstat(fd.as_fd())?;
     if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(Errno::EINVAL);
     }
-    Ok(File::from(fd))
+    Ok((File::from(fd), u64::try_from(st.st_size).unwrap_or(0)))
 }
 
 /// Writes a small file so that readers see the old or the new content, never a mix, and a

@@ -46,13 +46,14 @@ impl BlobLocation {
 
     /// Opens the file below its root without following any link (a user could have swapped a
     /// directory of an in-place replica for a link to `/etc` since it was scanned).
-    pub fn open(&self) -> nix::Result<File> {
+    /// The file comes with its size now.
+    pub fn open(&self) -> nix::Result<(File, u64)> {
         let base = fsx::open_root(&self.root.base)?;
         self.open_in(&base)
     }
 
     /// [`BlobLocation::open`] with the base root already open (a batch of many files).
-    pub fn open_in(&self, base: &OwnedFd) -> nix::Result<File> {
+    pub fn open_in(&self, base: &OwnedFd) -> nix::Result<(File, u64)> {
         fsx::open_file_beneath(base.as_fd(), &self.rel())
     }
 

@@ -55,11 +55,10 @@ impl Datasets {
                 roots.entry(loc.root.base.clone()).or_insert(fd)
             }
         };
-        let file = loc.open_in(base).map_err(|e| {
+        let (file, size) = loc.open_in(base).map_err(|e| {
             tracing::warn!(blob = %hash, file = %loc.rel().display(), error = %fsx::describe(e), "an indexed blob cannot be opened");
             missing()
         })?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
         if size != loc.size {
             tracing::warn!(blob = %hash, file = %loc.rel().display(), "an indexed blob changed size; not serving it");
             return Err(missing());
