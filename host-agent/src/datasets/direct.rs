@@ -12,8 +12,8 @@ use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -24,17 +24,19 @@ use super::fsx;
 /// 4 KiB satisfies disks with 512-byte and 4 KiB sectors alike.
 pub const ALIGN: usize = 4096;
 
-/// A buffer for one chunk whose bytes start at an [`ALIGN`] boundary.
+/// A buffer for one chunk whose bytes start at an [`ALIGN`] boundary. It goes back to its pool
+/// when dropped, whichever way the chunk ended (written, corrupt, cut off).
 #[derive(Debug)]
 pub struct ChunkBuf {
     raw: Vec<u8>,
     start: usize,
     len: usize,
+    pool: Arc<BufPool>,
 }
 
 impl ChunkBuf {
     /// A buffer of `len` bytes, reusing `raw` when it is large enough.
-    fn new(raw: Option<Vec<u8>>, len: usize) -> ChunkBuf {
+    fn new(raw: Option<Vec<u8>>, len: usize, pool: Arc<BufPool>) -> ChunkBuf {
         let mut raw = raw
             .filter(|r| r.len() >= len + ALIGN)
             .unwrap_or_else(|| vec![0; len + ALIGN]);
@@ -44,7 +46,12 @@ impl ChunkBuf {
             s if s < ALIGN => s,
             _ => 0,
         };
-        ChunkBuf { raw, start, len }
+        ChunkBuf {
+            raw,
+            start,
+            len,
+            pool,
+        }
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -53,6 +60,14 @@ impl ChunkBuf {
 
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.raw[self.start..self.start + self.len]
+    }
+}
+
+impl Drop for ChunkBuf {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.pool.free.lock() {
+            free.push(std::mem::take(&mut self.raw));
+        }
     }
 }
 
@@ -65,13 +80,9 @@ pub struct BufPool {
 }
 
 impl BufPool {
-    pub fn take(&self, len: usize) -> ChunkBuf {
+    pub fn take(self: &Arc<Self>, len: usize) -> ChunkBuf {
         let raw = self.free.lock().unwrap().pop();
-        ChunkBuf::new(raw, len)
-    }
-
-    pub fn give(&self, buf: ChunkBuf) {
-        self.free.lock().unwrap().push(buf.raw);
+        ChunkBuf::new(raw, len, self.clone())
     }
 }
 
@@ -138,16 +149,16 @@ mod tests {
 
     #[test]
     fn buffers_are_aligned_and_reused() {
-        let pool = BufPool::default();
+        let pool = Arc::new(BufPool::default());
         let mut a = pool.take(3 * ALIGN + 5);
         assert_eq!(a.as_slice().as_ptr().align_offset(ALIGN), 0);
         assert_eq!(a.as_mut_slice().len(), 3 * ALIGN + 5);
         let raw = a.raw.as_ptr();
-        pool.give(a);
+        drop(a);
         let b = pool.take(2 * ALIGN);
         assert_eq!(b.raw.as_ptr(), raw, "a smaller chunk reuses the buffer");
         assert_eq!(b.as_slice().len(), 2 * ALIGN);
-        pool.give(b);
+        drop(b);
         let c = pool.take(8 * ALIGN);
         // (Its address may be the old one's: the small buffer was freed first.)
         assert!(
@@ -165,14 +176,13 @@ mod tests {
         let last = pattern(ALIGN + 123, 2);
         let size = (first.len() + last.len()) as u64;
         std::fs::File::create(&path).unwrap().set_len(size).unwrap();
-        let pool = BufPool::default();
+        let pool = Arc::new(BufPool::default());
         let direct = AtomicBool::new(true);
         // The last chunk first: chunks arrive in any order.
         for (offset, bytes) in [(first.len() as u64, &last), (0, &first)] {
             let mut buf = pool.take(bytes.len());
             buf.as_mut_slice().copy_from_slice(bytes);
             write_chunk(&path, buf.as_slice(), offset, &direct).unwrap();
-            pool.give(buf);
         }
         let got = std::fs::read(&path).unwrap();
         assert_eq!(got.len() as u64, size);
@@ -214,7 +224,7 @@ mod tests {
             return;
         }
         let len = 64 * ALIGN;
-        let mut buf = BufPool::default().take(len);
+        let mut buf = Arc::new(BufPool::default()).take(len);
         buf.as_mut_slice().copy_from_slice(&pattern(len, 4));
         let (direct_path, buffered_path) = (dir.path().join("direct"), dir.path().join("buffered"));
         std::fs::File::create(&direct_path)

@@ -253,7 +253,7 @@ struct Ctx {
     /// the kernel spins for it, which on a small host costs more CPU than the writes.
     disk: tokio::sync::Semaphore,
     /// Buffers for chunks on their way to disk, one per stream at a time.
-    buffers: BufPool,
+    buffers: Arc<BufPool>,
     /// Chunks are written with direct I/O until the file system refuses it.
     direct: AtomicBool,
     /// Batches of small files write distinct files, so they can be written side by side: on
@@ -323,7 +323,7 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
         journal,
         queue: Queue::default(),
         disk: tokio::sync::Semaphore::new(1),
-        buffers: BufPool::default(),
+        buffers: Arc::default(),
         direct: AtomicBool::new(true),
         small_writers: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -859,14 +859,10 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         let piece = match body.chunk().await {
             Ok(Some(p)) => p,
             Ok(None) => break,
-            Err(e) => {
-                ctx.buffers.give(buf);
-                return again(work, false, client_error(e));
-            }
+            Err(e) => return again(work, false, client_error(e)),
         };
         received(ctx, piece.len()).await;
         if got + piece.len() > len {
-            ctx.buffers.give(buf);
             corrupt_seen(ctx, s, &format!("{} chunk {c}", f.path));
             return again(work, true, "sent more bytes than asked");
         }
@@ -875,7 +871,6 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         got += piece.len();
     }
     if got < len {
-        ctx.buffers.give(buf);
         return again(
             work,
             false,
@@ -883,7 +878,6 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
         );
     }
     if hasher.finalize().to_hex().as_str() != f.chunk_hash(c) {
-        ctx.buffers.give(buf);
         corrupt_seen(ctx, s, &format!("{} chunk {c}", f.path));
         return again(work, true, "a chunk did not match its hash");
     }
@@ -892,9 +886,9 @@ async fn chunk(ctx: &Arc<Ctx>, i: usize, c: usize, s: usize) -> Result<Attempt, 
     let ctx2 = ctx.clone();
     let _disk = ctx.disk.acquire().await.map_err(|e| e.to_string())?;
     let written = tokio::task::spawn_blocking(move || -> io::Result<()> {
-        let written = direct::write_chunk(&path, buf.as_slice(), offset, &ctx2.direct);
-        ctx2.buffers.give(buf);
-        written?;
+        direct::write_chunk(&path, buf.as_slice(), offset, &ctx2.direct)?;
+        // The buffer goes back to the pool before the journal is written.
+        drop(buf);
         let complete = ctx2.remaining[i].fetch_sub(1, Ordering::AcqRel) == 1;
         ctx2.piece_done(&[(i as u32, c as u32)], len as u64, u64::from(complete))
     })
