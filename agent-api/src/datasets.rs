@@ -87,15 +87,10 @@ impl Manifest {
         blake3::hash(&bytes).to_hex().to_string()
     }
 
-    /// The manifest whose id is `id`, from the bytes a peer sent. An agent sends the canonical
+    /// The manifest whose id is `id`, from the bytes a peer sent, and whether those bytes are
+    /// its canonical JSON (then they can be kept as they came). An agent sends the canonical
     /// JSON, whose hash is the id: checked on the bytes as they came, without serializing a
     /// large manifest again; other bytes are parsed and their manifest's id compared.
-    pub fn from_peer(bytes: &[u8], id: &str) -> Result<Manifest, String> {
-        Self::check_peer(bytes, id).map(|(manifest, _)| manifest)
-    }
-
-    /// [`Manifest::from_peer`], and whether `bytes` are the canonical JSON (then they can be
-    /// kept as they came).
     pub fn check_peer(bytes: &[u8], id: &str) -> Result<(Manifest, bool), String> {
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| format!("not a manifest ({e})"))?;
@@ -373,18 +368,24 @@ mod tests {
         let m = manifest(vec![file("a", 1), file("b/c", 2)]);
         let id = m.id();
         let canonical = serde_json::to_vec(&m).unwrap();
-        assert_eq!(Manifest::from_peer(&canonical, &id), Ok(m.clone()));
+        assert_eq!(
+            Manifest::check_peer(&canonical, &id).map(|(m, _)| m),
+            Ok(m.clone())
+        );
         // The same manifest written otherwise (pretty) still matches once parsed.
         let pretty = serde_json::to_vec_pretty(&m).unwrap();
-        assert_eq!(Manifest::from_peer(&pretty, &id), Ok(m.clone()));
+        assert_eq!(
+            Manifest::check_peer(&pretty, &id).map(|(m, _)| m),
+            Ok(m.clone())
+        );
         let other = manifest(vec![file("a", 1), file("b/c", 3)]);
         let forged = serde_json::to_vec(&other).unwrap();
         assert_eq!(
-            Manifest::from_peer(&forged, &id),
+            Manifest::check_peer(&forged, &id).map(|(m, _)| m),
             Err("the manifest does not match its id".into())
         );
         assert!(
-            Manifest::from_peer(b"{", &id)
+            Manifest::check_peer(b"{", &id)
                 .unwrap_err()
                 .starts_with("not a manifest")
         );
