@@ -8,8 +8,9 @@
 //!
 //! Both agents run in this process (real mutual TLS, peer certificates, real files). The source
 //! datasets are created once under `--dir` and reused by later runs with the same sizes; each
-//! tool's copy stays until that tool copies again, and all go at the end. Every copy is made durable before its clock stops:
-//! Maison syncs before it publishes a copy, so `cp -a` and `rsync -a` are followed by `sync -f`.
+//! tool's copy stays until that tool copies again, and all go at the end. Every copy is made
+//! durable before its clock stops: Maison syncs before it publishes a copy, so `cp -a` and
+//! `rsync -a` are followed by `sync -f`.
 //!
 //! The large and small copies are made `--rounds` times, the tools taking turns to go first, and
 //! each tool's median is shown with every round's time. On a VM whose free memory goes back to

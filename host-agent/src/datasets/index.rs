@@ -45,8 +45,8 @@ impl BlobLocation {
     }
 
     /// Opens the file below its root without following any link (a user could have swapped a
-    /// directory of an in-place replica for a link to `/etc` since it was scanned).
-    /// The file comes with its size now.
+    /// directory of an in-place replica for a link to `/etc` since it was scanned). With its
+    /// size, read when its type was checked.
     pub fn open(&self) -> nix::Result<(File, u64)> {
         let base = fsx::open_root(&self.root.base)?;
         self.open_in(&base)
