@@ -309,6 +309,11 @@ pub struct FetchRequest {
     pub sources: Vec<PeerSource>,
 }
 
+/// Most blobs one `POST /v1/blobs` may ask for, and what a copy asks for at once: every
+/// request costs work on both agents, so many small files go in few requests, but the request
+/// must fit the agent's 64 KiB body limit (512 hashes are about 34 KB; 1024 are not).
+pub const MAX_BATCH_BLOBS: usize = 512;
+
 /// `POST /v1/blobs`: many small files in one answer, their bytes concatenated in the order
 /// asked (sizes come from the manifest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

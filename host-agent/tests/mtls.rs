@@ -221,6 +221,23 @@ async fn a_peer_certificate_reads_blobs_and_manifests_and_nothing_else() {
         .flat_map(|f| std::fs::read(src.join(&f.path)).unwrap())
         .collect();
     assert_eq!(got, expected);
+    // The largest batch a copy asks for fits the agent's request-size limit (a 1024-hash
+    // batch once hit it: 413, no reason given); one more blob is refused with the reason.
+    let max = maison_agent_api::datasets::MAX_BATCH_BLOBS;
+    let most = maison_agent_api::datasets::BlobBatch {
+        hashes: vec![small[0].hash.clone(); max],
+    };
+    let got = collect(peer.blobs(&most).await.expect("the largest batch")).await;
+    assert_eq!(got.len() as u64, small[0].size * max as u64);
+    let too_many = maison_agent_api::datasets::BlobBatch {
+        hashes: vec![small[0].hash.clone(); max + 1],
+    };
+    match peer.blobs(&too_many).await {
+        Err(ClientError::Api { status: 400, error }) => {
+            assert!(error.message.contains("at most"), "{error:?}")
+        }
+        other => panic!("a batch over the limit: {other:?}"),
+    }
     match peer.blob(&"0".repeat(64), None).await {
         Err(ClientError::Api { status: 404, .. }) => {}
         other => panic!("unknown blob: {other:?}"),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Seek};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,14 +14,13 @@ use std::sync::atomic::Ordering;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maison_agent_api::datasets::{BlobBatch, is_hash};
+use maison_agent_api::datasets::{BlobBatch, MAX_BATCH_BLOBS, is_hash};
 
+use super::index::{BlobLocation, ReplicaRoot, manifest_path};
 use super::{DatasetError, Datasets, fsx};
 
 /// Size of the pieces a body is sent in.
 const PIECE: u64 = 256 << 10;
-/// Most blobs one batch may ask for.
-const MAX_BATCH: usize = 1024;
 
 /// One open file and the part of it to send.
 struct Part {
@@ -30,14 +29,51 @@ struct Part {
     len: u64,
 }
 
+/// Opens the blobs of one request below their roots, keeping the roots and the last
+/// directory open: the files of a batch mostly share a directory, and resolving each one's
+/// whole path below its root again was a measurable part of serving many small files.
+#[derive(Default)]
+struct Opener {
+    roots: HashMap<PathBuf, OwnedFd>,
+    /// The replica and directory (manifest form) of the last file, and the directory opened.
+    dir: Option<(Arc<ReplicaRoot>, String, OwnedFd)>,
+}
+
+/// Why a blob could not be opened: its root, or the file below it.
+enum OpenFailure {
+    Root(nix::Error),
+    File(nix::Error),
+}
+
+impl Opener {
+    /// The file at `loc` and its size. Each step resolves below the one before without
+    /// following any link ([`fsx::open_dir_beneath`], [`fsx::open_file_beneath`]).
+    fn open(&mut self, loc: &BlobLocation) -> Result<(File, u64), OpenFailure> {
+        let (dir, name) = loc.path.rsplit_once('/').unwrap_or(("", &loc.path));
+        let same_dir = self
+            .dir
+            .as_ref()
+            .is_some_and(|(root, open, _)| Arc::ptr_eq(root, &loc.root) && open == dir);
+        if !same_dir {
+            let base = match self.roots.get(&loc.root.base) {
+                Some(fd) => fd,
+                None => {
+                    let fd = fsx::open_root(&loc.root.base).map_err(OpenFailure::Root)?;
+                    self.roots.entry(loc.root.base.clone()).or_insert(fd)
+                }
+            };
+            let fd = fsx::open_dir_beneath(base.as_fd(), &loc.root.rel.join(manifest_path(dir)))
+                .map_err(OpenFailure::File)?;
+            self.dir = Some((loc.root.clone(), dir.to_string(), fd));
+        }
+        let (_, _, dir_fd) = self.dir.as_ref().expect("opened above");
+        fsx::open_file_beneath(dir_fd.as_fd(), manifest_path(name)).map_err(OpenFailure::File)
+    }
+}
+
 impl Datasets {
-    /// Opens a blob for sending. `roots` keeps the base roots opened so far, so a batch of
-    /// many files opens each root once.
-    fn open_blob(
-        &self,
-        hash: &str,
-        roots: &mut HashMap<PathBuf, OwnedFd>,
-    ) -> Result<(File, u64), DatasetError> {
+    /// Opens a blob for sending, through `opener` (one per request).
+    fn open_blob(&self, hash: &str, opener: &mut Opener) -> Result<(File, u64), DatasetError> {
         if !is_hash(hash) {
             return Err(DatasetError::BadRequest(format!(
                 "{hash:?} is not a blob hash (64 lowercase hex digits)"
@@ -45,18 +81,15 @@ impl Datasets {
         }
         let missing = || DatasetError::NotFound(format!("blob {hash} is not on this host"));
         let loc = self.index.find(hash, None).ok_or_else(missing)?;
-        let base = match roots.get(&loc.root.base) {
-            Some(fd) => fd,
-            None => {
-                let fd = fsx::open_root(&loc.root.base).map_err(|e| {
+        let (file, size) = opener.open(&loc).map_err(|failure| {
+            match failure {
+                OpenFailure::Root(e) => {
                     tracing::warn!(root = %loc.root.base.display(), error = %fsx::describe(e), "a dataset root cannot be opened");
-                    missing()
-                })?;
-                roots.entry(loc.root.base.clone()).or_insert(fd)
+                }
+                OpenFailure::File(e) => {
+                    tracing::warn!(blob = %hash, file = %loc.rel().display(), error = %fsx::describe(e), "an indexed blob cannot be opened");
+                }
             }
-        };
-        let (file, size) = loc.open_in(base).map_err(|e| {
-            tracing::warn!(blob = %hash, file = %loc.rel().display(), error = %fsx::describe(e), "an indexed blob cannot be opened");
             missing()
         })?;
         if size != loc.size {
@@ -76,7 +109,7 @@ impl Datasets {
         let ds = self.clone();
         let h = hash.clone();
         let (file, size) =
-            tokio::task::spawn_blocking(move || ds.open_blob(&h, &mut HashMap::new()))
+            tokio::task::spawn_blocking(move || ds.open_blob(&h, &mut Opener::default()))
                 .await
                 .map_err(|e| DatasetError::Internal(e.to_string()))??;
         let range = match headers.get(header::RANGE) {
@@ -125,20 +158,20 @@ impl Datasets {
         self.store()?;
         let batch: BlobBatch = serde_json::from_slice(body)
             .map_err(|e| DatasetError::BadRequest(format!("invalid blob batch: {e}")))?;
-        if batch.hashes.len() > MAX_BATCH {
+        if batch.hashes.len() > MAX_BATCH_BLOBS {
             return Err(DatasetError::BadRequest(format!(
-                "at most {MAX_BATCH} blobs per batch ({} asked)",
+                "at most {MAX_BATCH_BLOBS} blobs per batch ({} asked)",
                 batch.hashes.len()
             )));
         }
         let ds = self.clone();
         let parts = tokio::task::spawn_blocking(move || {
-            let mut roots = HashMap::new();
+            let mut opener = Opener::default();
             batch
                 .hashes
                 .iter()
                 .map(|h| {
-                    ds.open_blob(h, &mut roots).map(|(file, len)| Part {
+                    ds.open_blob(h, &mut opener).map(|(file, len)| Part {
                         file,
                         start: 0,
                         len,
