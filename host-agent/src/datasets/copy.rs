@@ -71,7 +71,7 @@ impl Datasets {
             Ok(m) => (m, None),
             Err(_) => fetch_manifest(&sources, &req.manifest).await?,
         };
-        let plan_needs = fetch::space_needed(&store, &manifest, &self.index, &key);
+        let plan_needs = fetch::space_needed(&store, &req.manifest, &manifest, &self.index, &key);
         self.check_space(&store, plan_needs)?;
         match sent {
             Some(canonical) => store.save_manifest_bytes(&req.manifest, &canonical)?,

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -22,8 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use maison_agent_api::datasets::{BlobBatch, Manifest, ManifestFile};
+use maison_agent_api::datasets::{BlobBatch, MAX_BATCH_BLOBS, Manifest, ManifestFile};
 use maison_agent_api::{AgentClient, ClientError};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +36,7 @@ use super::rate::RateCap;
 use super::{DatasetStats, FetchProgress, Store, fsx, short};
 
 /// Most files in one batch request.
-const BATCH_FILES: usize = 256;
+const BATCH_FILES: usize = MAX_BATCH_BLOBS;
 /// Most bytes in one batch request.
 const BATCH_BYTES: u64 = 16 << 20;
 /// Attempts of one piece at one source after transport errors (a corrupt answer is never
@@ -115,10 +117,16 @@ impl Done {
 
 /// Bytes a copy would still add to the disk: what is neither in the partial directory already
 /// nor hard-linkable from a copied replica here. Used to refuse a copy that would cross the
-/// free-space margin before it starts.
-pub fn space_needed(store: &Store, manifest: &Manifest, index: &BlobIndex, key: &str) -> u64 {
-    let id = manifest.id();
-    let done = Journal::read(&store.journal(&id))
+/// free-space margin before it starts. `id` is the manifest's, already checked: computing it
+/// again would serialize and hash the whole manifest (tens of milliseconds for 100,000 files).
+pub fn space_needed(
+    store: &Store,
+    id: &str,
+    manifest: &Manifest,
+    index: &BlobIndex,
+    key: &str,
+) -> u64 {
+    let done = Journal::read(&store.journal(id))
         .ok()
         .flatten()
         .map(|r| Done::from_pieces(&r.pieces))
@@ -194,11 +202,16 @@ impl Item {
     }
 }
 
-/// The work queue shared by the streams.
+/// The work queue shared by the streams. It is filled while the copy is planned, so the first
+/// batches travel while the rest of a large manifest is still being looked at.
 #[derive(Debug, Default)]
 struct Queue {
     items: Mutex<VecDeque<Item>>,
     in_flight: AtomicUsize,
+    /// Planning is over: an empty queue with nothing in flight means the copy is done.
+    planned: AtomicBool,
+    /// Items queued so far (each item's `seq`).
+    queued: AtomicUsize,
     notify: Notify,
     fatal: Mutex<Option<String>>,
 }
@@ -217,7 +230,8 @@ impl Queue {
                     self.in_flight.fetch_add(1, Ordering::SeqCst);
                     return Some(item);
                 }
-                if self.in_flight.load(Ordering::SeqCst) == 0 {
+                if self.in_flight.load(Ordering::SeqCst) == 0 && self.planned.load(Ordering::SeqCst)
+                {
                     return None;
                 }
             }
@@ -232,6 +246,22 @@ impl Queue {
     fn finish(&self, again: Vec<Item>) {
         self.items.lock().unwrap().extend(again);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Queues new work (from the planning, which runs while the streams already take items).
+    fn push(&self, work: Work, sources: usize) {
+        let seq = self.queued.fetch_add(1, Ordering::Relaxed);
+        self.items
+            .lock()
+            .unwrap()
+            .push_back(Item::new(work, seq, sources));
+        self.notify.notify_waiters();
+    }
+
+    /// Nothing more will be planned.
+    fn planned(&self) {
+        self.planned.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
@@ -343,29 +373,34 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
         }
     }
 
-    // Local work: directories, empty files, hard links and local copies.
-    let (network, dups) = {
-        let ctx = ctx.clone();
-        blocking(move || prepare(&ctx, &done, fresh)).await?
-    };
-    if ctx.job.cancel.is_cancelled() {
-        return Err(FetchError::Cancelled);
-    }
-    tracing::debug!(replica = %ctx.job.key, pieces = network.len(), duplicates = dups.len(), ms = started.elapsed().as_millis() as u64, "copy planned");
-
-    // The network.
-    {
-        let mut q = ctx.queue.items.lock().unwrap();
-        let n = ctx.job.sources.len();
-        for (seq, work) in network.into_iter().enumerate() {
-            q.push_back(Item::new(work, seq, n));
-        }
-    }
+    // The streams start first and take the network work as the planning queues it; the
+    // planning does the local work itself: directories, empty files, hard links and local
+    // copies. (Planning 100,000 small files takes about a tenth of a second: time the network
+    // need not wait for.)
     let mut streams = tokio::task::JoinSet::new();
     for _ in 0..ctx.job.streams.max(1) {
         let ctx = ctx.clone();
         streams.spawn(async move { stream(ctx).await });
     }
+    let planning = {
+        let ctx = ctx.clone();
+        blocking(move || prepare(&ctx, &done, fresh)).await
+    };
+    // Whatever happened, the streams must learn that nothing more comes (dropping them instead
+    // would abort a stream between its write and its journal entry).
+    ctx.queue.planned();
+    let dups = match planning {
+        Ok(dups) => dups,
+        Err(e) => {
+            ctx.queue.fail(match &e {
+                FetchError::Failed(why) => why.clone(),
+                FetchError::Cancelled => "cancelled".into(),
+            });
+            while streams.join_next().await.is_some() {}
+            return Err(e);
+        }
+    };
+    tracing::debug!(replica = %ctx.job.key, pieces = ctx.queue.queued.load(Ordering::Relaxed), duplicates = dups.len(), ms = started.elapsed().as_millis() as u64, "copy planned");
     while streams.join_next().await.is_some() {}
     if ctx.job.cancel.is_cancelled() {
         return Err(FetchError::Cancelled);
@@ -487,22 +522,27 @@ fn piece_intact(path: &Path, file: &ManifestFile, chunk: u32) -> bool {
 }
 
 /// Creates directories and empty files, takes what is already on this host, sizes the large
-/// files, and returns the network work plus the duplicates to copy at the end.
-#[allow(clippy::type_complexity)]
-fn prepare(
-    ctx: &Ctx,
-    done: &Done,
-    fresh: bool,
-) -> Result<(Vec<Work>, Vec<(usize, usize)>), FetchError> {
+/// files, and queues the network work as it goes; returns the duplicates to copy at the end.
+fn prepare(ctx: &Ctx, done: &Done, fresh: bool) -> Result<Vec<(usize, usize)>, FetchError> {
     let m = &ctx.job.manifest;
+    let sources = ctx.job.sources.len();
+    // Batches of small files, each followed by one chunk of a large file when there are some,
+    // so both kinds keep every stream busy.
+    let mut chunks: VecDeque<Work> = VecDeque::new();
+    let mut batch: Vec<usize> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let queue_batch = |batch: Vec<usize>, chunks: &mut VecDeque<Work>| {
+        ctx.queue.push(Work::Batch(batch), sources);
+        if let Some(chunk) = chunks.pop_front() {
+            ctx.queue.push(chunk, sources);
+        }
+    };
     for d in &m.dirs {
         fsx::private_dir(&ctx.partial.join(manifest_path(&d.path)))
             .map_err(|e| failed(&format!("creating directory {}", d.path), e))?;
     }
     let mut first_of_hash: HashMap<&str, usize> = HashMap::new();
     let mut dups = Vec::new();
-    let mut small: Vec<usize> = Vec::new();
-    let mut network = Vec::new();
     // Directories made so far: with many small files, asking the kernel for each file's
     // parent again would double the system calls of the whole copy.
     let mut made: HashSet<PathBuf> = HashSet::new();
@@ -544,7 +584,14 @@ fn prepare(
             continue;
         }
         if f.chunks.is_empty() {
-            small.push(i);
+            if !batch.is_empty()
+                && (batch.len() >= BATCH_FILES || batch_bytes + f.size > BATCH_BYTES)
+            {
+                queue_batch(std::mem::take(&mut batch), &mut chunks);
+                batch_bytes = 0;
+            }
+            batch.push(i);
+            batch_bytes += f.size;
         } else {
             let file = OpenOptions::new()
                 .write(true)
@@ -557,35 +604,18 @@ fn prepare(
             file?;
             for c in 0..f.chunks.len() {
                 if !done.chunks.contains(&(i as u32, c as u32)) {
-                    network.push(Work::Chunk(i, c));
+                    chunks.push_back(Work::Chunk(i, c));
                 }
             }
         }
     }
-    // Batches of small files, interleaved with the chunks so both kinds keep every stream busy.
-    let mut batches = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 0u64;
-    for i in small {
-        let size = m.files[i].size;
-        if !current.is_empty() && (current.len() >= BATCH_FILES || bytes + size > BATCH_BYTES) {
-            batches.push(Work::Batch(std::mem::take(&mut current)));
-            bytes = 0;
-        }
-        current.push(i);
-        bytes += size;
+    if !batch.is_empty() {
+        queue_batch(batch, &mut chunks);
     }
-    if !current.is_empty() {
-        batches.push(Work::Batch(current));
+    for chunk in chunks {
+        ctx.queue.push(chunk, sources);
     }
-    let mut out = Vec::with_capacity(batches.len() + network.len());
-    let mut chunks = network.into_iter();
-    for b in batches {
-        out.push(b);
-        out.extend(chunks.next());
-    }
-    out.extend(chunks);
-    Ok((out, dups))
+    Ok(dups)
 }
 
 /// Takes a file from a replica already on this host: a hard link from a copied replica when the
@@ -677,6 +707,54 @@ fn create_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         .mode(mode & 0o777)
         .open(path)?;
     f.write_all(bytes)
+}
+
+/// Creates files relative to their directory, kept open from one file to the next: the files
+/// of a batch mostly share a directory, and resolving each one's whole path (nine names deep
+/// in the store) again was a measurable part of copying many small files.
+struct DirCursor<'a> {
+    partial: &'a Path,
+    /// The directory of the last file (manifest form, `""` for the top) and its descriptor.
+    current: Option<(&'a str, OwnedFd)>,
+}
+
+impl<'a> DirCursor<'a> {
+    fn new(partial: &'a Path) -> DirCursor<'a> {
+        DirCursor {
+            partial,
+            current: None,
+        }
+    }
+
+    /// [`create_file`] for the manifest path `path`.
+    fn create_file(&mut self, path: &'a str, bytes: &[u8], mode: u32) -> io::Result<()> {
+        use std::io::Write;
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let dir_fd = match &self.current {
+            Some((open, fd)) if *open == dir => fd,
+            _ => {
+                let fd = nix::fcntl::open(
+                    &self.partial.join(manifest_path(dir)),
+                    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )?;
+                &self.current.insert((dir, fd)).1
+            }
+        };
+        // The partial directory is the agent's own (0700): no link can be there, and
+        // O_NOFOLLOW says so.
+        let fd = nix::fcntl::openat(
+            dir_fd,
+            name,
+            OFlag::O_WRONLY
+                | OFlag::O_CREAT
+                | OFlag::O_TRUNC
+                | OFlag::O_CLOEXEC
+                | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(mode & 0o777),
+        )?;
+        std::fs::File::from(fd).write_all(bytes)
+    }
 }
 
 /// How one attempt at one source went.
@@ -961,8 +1039,10 @@ async fn batch(ctx: &Arc<Ctx>, files: &[usize], s: usize) -> Result<Attempt, Str
         tokio::task::spawn_blocking(move || -> io::Result<()> {
             let mut pieces = Vec::with_capacity(good.len());
             let mut bytes = 0;
+            let mut dirs = DirCursor::new(&ctx2.partial);
             for (i, data) in &good {
-                create_file(&ctx2.path(*i), data, ctx2.file(*i).mode)?;
+                let f = ctx2.file(*i);
+                dirs.create_file(&f.path, data, f.mode)?;
                 ctx2.created[*i].store(true, Ordering::Relaxed);
                 pieces.push((*i as u32, WHOLE_FILE));
                 bytes += data.len() as u64;
@@ -1072,4 +1152,38 @@ fn publish(ctx: &Ctx) -> Result<(), FetchError> {
     }
     let _ = std::fs::remove_file(ctx.job.store.journal(&ctx.job.id));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streams start before the planning: an empty queue is the end of the copy only once
+    /// the planning is over, or the first stream to look would end the copy with nothing done.
+    #[tokio::test]
+    async fn streams_wait_for_the_planning() {
+        let queue = Arc::new(Queue::default());
+        let cancel = CancellationToken::new();
+        let take = |queue: &Arc<Queue>| {
+            let (queue, cancel) = (queue.clone(), cancel.clone());
+            tokio::spawn(async move { queue.next(&cancel).await.map(|item| item.seq) })
+        };
+
+        let first = take(&queue);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!first.is_finished(), "ended while the copy was planned");
+        queue.push(Work::Batch(vec![7]), 1);
+        assert_eq!(first.await.unwrap(), Some(0));
+        queue.push(Work::Chunk(3, 0), 1);
+        let second = take(&queue).await.unwrap();
+        assert_eq!(second, Some(1), "items keep the order they were planned in");
+        queue.finish(Vec::new());
+        queue.finish(Vec::new());
+
+        let last = take(&queue);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!last.is_finished(), "ended while the copy was planned");
+        queue.planned();
+        assert_eq!(last.await.unwrap(), None);
+    }
 }
