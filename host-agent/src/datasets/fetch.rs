@@ -386,8 +386,9 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
         let ctx = ctx.clone();
         blocking(move || prepare(&ctx, &done, fresh)).await
     };
-    // Whatever happened, the streams must learn that nothing more comes (dropping them instead
-    // would abort a stream between its write and its journal entry).
+    // Whatever happened, the streams must learn that nothing more comes; they are joined, not
+    // dropped, even after a failure, so that no batch is still being written into the partial
+    // directory once the copy has returned (a new request may resume it at once).
     ctx.queue.planned();
     let dups = match planning {
         Ok(dups) => dups,
@@ -710,8 +711,9 @@ fn create_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 }
 
 /// Creates files relative to their directory, kept open from one file to the next: the files
-/// of a batch mostly share a directory, and resolving each one's whole path (nine names deep
-/// in the store) again was a measurable part of copying many small files.
+/// of a batch mostly share a directory, and resolving each one's whole path from `/` (the
+/// store's own path, then the partial copy's) was a measurable part of copying many small
+/// files.
 struct DirCursor<'a> {
     partial: &'a Path,
     /// The directory of the last file (manifest form, `""` for the top) and its descriptor.
