@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -49,11 +49,6 @@ impl BlobLocation {
     /// size, read when its type was checked.
     pub fn open(&self) -> nix::Result<(File, u64)> {
         let base = fsx::open_root(&self.root.base)?;
-        self.open_in(&base)
-    }
-
-    /// [`BlobLocation::open`] with the base root already open (a batch of many files).
-    pub fn open_in(&self, base: &OwnedFd) -> nix::Result<(File, u64)> {
         fsx::open_file_beneath(base.as_fd(), &self.rel())
     }
 
