@@ -544,6 +544,7 @@ fn prepare(ctx: &Ctx, done: &Done, fresh: bool) -> Result<Vec<(usize, usize)>, F
     }
     let mut first_of_hash: HashMap<&str, usize> = HashMap::new();
     let mut dups = Vec::new();
+    let mut empty_files = DirCursor::new(&ctx.partial);
     // Directories made so far: with many small files, asking the kernel for each file's
     // parent again would double the system calls of the whole copy.
     let mut made: HashSet<PathBuf> = HashSet::new();
@@ -570,7 +571,8 @@ fn prepare(ctx: &Ctx, done: &Done, fresh: bool) -> Result<Vec<(usize, usize)>, F
             let _ = std::fs::remove_file(&path);
         }
         if f.size == 0 {
-            create_file(&path, &[], f.mode)
+            empty_files
+                .create_file(&f.path, &[], f.mode)
                 .map_err(|e| failed(&format!("creating {}", f.path), e))?;
             ctx.created[i].store(true, Ordering::Relaxed);
             ctx.piece_done(&[(i as u32, WHOLE_FILE)], 0, 1)
@@ -697,19 +699,6 @@ impl<W: io::Write> io::Write for HashingWriter<'_, W> {
     }
 }
 
-/// Creates a small file with its final mode (less the umask; the partial directory is
-/// private anyway), so that publishing rarely has to change it.
-fn create_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    use std::io::Write;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode & 0o777)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
 /// Creates files relative to their directory, kept open from one file to the next: the files
 /// of a batch mostly share a directory, and resolving each one's whole path from `/` (the
 /// store's own path, then the partial copy's) was a measurable part of copying many small
@@ -728,7 +717,8 @@ impl<'a> DirCursor<'a> {
         }
     }
 
-    /// [`create_file`] for the manifest path `path`.
+    /// Creates the small file at manifest path `path` with its final mode (less the umask;
+    /// the partial directory is private anyway), so that publishing rarely has to change it.
     fn create_file(&mut self, path: &'a str, bytes: &[u8], mode: u32) -> io::Result<()> {
         use std::io::Write;
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
