@@ -354,7 +354,7 @@ impl AgentClient {
     }
 
     /// The manifest's bytes as the host sent them, for a caller that checks them against the
-    /// id before parsing ([`Manifest::check_peer`]).
+    /// id before parsing ([`Manifest::from_json_with_id`]).
     pub async fn manifest_bytes(&self, id: &str) -> Result<bytes::Bytes, ClientError> {
         let resp = self
             .request(

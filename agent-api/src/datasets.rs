@@ -87,11 +87,12 @@ impl Manifest {
         blake3::hash(&bytes).to_hex().to_string()
     }
 
-    /// The manifest whose id is `id`, from the bytes a peer sent, and whether those bytes are
-    /// its canonical JSON (then they can be kept as they came). An agent sends the canonical
-    /// JSON, whose hash is the id: checked on the bytes as they came, without serializing a
-    /// large manifest again; other bytes are parsed and their manifest's id compared.
-    pub fn check_peer(bytes: &[u8], id: &str) -> Result<(Manifest, bool), String> {
+    /// The manifest whose id is `id`, from JSON a peer sent or the agent kept, and whether
+    /// those bytes are its canonical JSON (then they can be kept as they came). Agents send
+    /// and keep the canonical JSON, whose hash is the id: checked on the bytes as they are,
+    /// without serializing a large manifest again; other bytes are parsed and their
+    /// manifest's id compared.
+    pub fn from_json_with_id(bytes: &[u8], id: &str) -> Result<(Manifest, bool), String> {
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| format!("not a manifest ({e})"))?;
         let canonical = blake3::hash(bytes).to_hex().as_str() == id;
@@ -374,23 +375,23 @@ mod tests {
         let id = m.id();
         let canonical = serde_json::to_vec(&m).unwrap();
         assert_eq!(
-            Manifest::check_peer(&canonical, &id).map(|(m, _)| m),
+            Manifest::from_json_with_id(&canonical, &id).map(|(m, _)| m),
             Ok(m.clone())
         );
         // The same manifest written otherwise (pretty) still matches once parsed.
         let pretty = serde_json::to_vec_pretty(&m).unwrap();
         assert_eq!(
-            Manifest::check_peer(&pretty, &id).map(|(m, _)| m),
+            Manifest::from_json_with_id(&pretty, &id).map(|(m, _)| m),
             Ok(m.clone())
         );
         let other = manifest(vec![file("a", 1), file("b/c", 3)]);
         let forged = serde_json::to_vec(&other).unwrap();
         assert_eq!(
-            Manifest::check_peer(&forged, &id).map(|(m, _)| m),
+            Manifest::from_json_with_id(&forged, &id).map(|(m, _)| m),
             Err("the manifest does not match its id".into())
         );
         assert!(
-            Manifest::check_peer(b"{", &id)
+            Manifest::from_json_with_id(b"{", &id)
                 .unwrap_err()
                 .starts_with("not a manifest")
         );

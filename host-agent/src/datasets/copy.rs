@@ -372,7 +372,7 @@ async fn fetch_manifest(
                 continue;
             }
         };
-        match Manifest::check_peer(&bytes, id).and_then(|(m, canonical)| {
+        match Manifest::from_json_with_id(&bytes, id).and_then(|(m, canonical)| {
             m.validate()?;
             Ok((m, canonical.then_some(bytes.clone())))
         }) {

@@ -300,12 +300,11 @@ impl Store {
     fn load_manifest(&self, id: &str) -> Result<Manifest, String> {
         let path = self.manifest(id);
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let m: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        if m.id() != id {
-            return Err(format!("{} does not match its id", path.display()));
-        }
-        Ok(m)
+        // Kept manifests are canonical JSON, so hashing the bytes read checks them without
+        // serializing a large manifest again.
+        Manifest::from_json_with_id(&bytes, id)
+            .map(|(m, _)| m)
+            .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Keeps manifest `id` (already checked to be `m`'s: serializing a large manifest again
@@ -915,5 +914,33 @@ mod tests {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(3_100_000_000), "3.1 GB");
         assert_eq!(human_bytes(7_400_000_000), "7.4 GB");
+    }
+
+    #[test]
+    fn a_kept_manifest_that_changed_on_disk_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store {
+            root: dir.path().to_path_buf(),
+        };
+        store.prepare().unwrap();
+        let m = Manifest {
+            format: maison_agent_api::datasets::MANIFEST_FORMAT,
+            chunk_size: 8 << 20,
+            dirs: vec![],
+            files: vec![],
+        };
+        let id = m.id();
+        store.save_manifest(&id, &m).unwrap();
+        assert_eq!(store.load_manifest(&id), Ok(m.clone()));
+
+        let mut edited = m.clone();
+        edited.chunk_size = 4 << 20;
+        std::fs::write(store.manifest(&id), serde_json::to_vec(&edited).unwrap()).unwrap();
+        let refused = store.load_manifest(&id).unwrap_err();
+        assert!(refused.contains("does not match its id"), "{refused}");
+
+        // The same manifest written differently (pretty-printed) is still the same version.
+        std::fs::write(store.manifest(&id), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        assert_eq!(store.load_manifest(&id), Ok(m));
     }
 }
