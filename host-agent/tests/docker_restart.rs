@@ -6,132 +6,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use common::{TEST_IMAGE, TestAgent, eventually, spec};
 use maison_agent_api::ContainerState;
-
-/// A Docker daemon owned by the test.
-struct PrivateDocker {
-    dir: tempfile::TempDir,
-    daemon: Option<Child>,
-}
-
-impl PrivateDocker {
-    fn start() -> PrivateDocker {
-        let dir = tempfile::tempdir().unwrap();
-        // An empty configuration: the machine's /etc/docker/daemon.json names its own data root.
-        std::fs::write(dir.path().join("daemon.json"), "{}").unwrap();
-        let mut docker = PrivateDocker { dir, daemon: None };
-        docker.run();
-        let loaded = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "docker save {TEST_IMAGE} | docker -H unix://{} load",
-                docker.socket().display()
-            ))
-            .status()
-            .unwrap();
-        assert!(
-            loaded.success(),
-            "loading the test image into the test's daemon"
-        );
-        docker
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("docker.sock")
-    }
-
-    fn cli(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket().display()))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        )
-    }
-
-    /// Starts the daemon and waits until it answers.
-    fn run(&mut self) {
-        let d = self.dir.path();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(d.join("dockerd.log"))
-            .unwrap();
-        // In a network namespace of its own: a second daemon in the machine's namespace would
-        // manage (and on its way down, delete) the same `docker0` bridge as the machine's.
-        let child = Command::new("unshare")
-            .arg("--net")
-            .arg("dockerd")
-            .arg("--config-file")
-            .arg(d.join("daemon.json"))
-            .arg("--data-root")
-            .arg(d.join("data"))
-            .arg("--exec-root")
-            .arg(d.join("exec"))
-            .arg("--pidfile")
-            .arg(d.join("dockerd.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", self.socket().display()))
-            .args(["--iptables=false", "--ip6tables=false"])
-            .args(["--shutdown-timeout", "2"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd runs under unshare (the test needs root, like the agent)");
-        self.daemon = Some(child);
-        for _ in 0..300 {
-            if self.cli(&["version"]).0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "the test's Docker daemon did not start: see {}",
-            log_path(d).display()
-        );
-    }
-
-    /// Stops the daemon as a restart would (SIGTERM, containers stopped), and waits for it.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.daemon.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn log_path(dir: &Path) -> PathBuf {
-    dir.join("dockerd.log")
-}
-
-impl Drop for PrivateDocker {
-    fn drop(&mut self) {
-        if self.daemon.is_some() {
-            let (_, ids) = self.cli(&["ps", "-aq"]);
-            for id in ids.lines() {
-                let _ = self.cli(&["rm", "-f", id]);
-            }
-        }
-        self.stop();
-    }
-}
+use maison_testkit::PrivateDocker;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_rides_out_a_docker_restart() {
     common::init();
-    let mut engine = PrivateDocker::start();
+    let mut engine = PrivateDocker::start(&[TEST_IMAGE]);
     let socket = engine.socket();
     let t = TestAgent::start_with(move |c| c.docker.socket = socket).await;
     t.wait_live().await;
@@ -185,8 +67,8 @@ async fn the_agent_rides_out_a_docker_restart() {
     // appears without another full listing.
     let relists_after = t.full_relists();
     let outsider = format!("{prefix}-outsider");
-    let (made, _) = engine.cli(&["create", "--name", &outsider, TEST_IMAGE, "true"]);
-    assert!(made);
+    let made = engine.cli(&["create", "--name", &outsider, TEST_IMAGE, "true"]);
+    assert!(made.status.success());
     let seen = eventually(20, || async {
         let containers = t.client.containers().await.ok()?;
         containers.iter().any(|c| c.name == outsider).then_some(())

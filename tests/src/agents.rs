@@ -2,7 +2,7 @@
 //! scenarios and benchmarks that need two hosts on one machine.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use maison_agent_api::{AgentClient, ClientTls, Timeouts};
@@ -151,105 +151,5 @@ pub fn bot_tls(pki: &LocalPki) -> ClientTls {
         ca_pem: std::fs::read_to_string(&pki.ca).unwrap(),
         cert_pem: std::fs::read_to_string(&pki.bot_cert).unwrap(),
         key_pem: std::fs::read_to_string(&pki.bot_key).unwrap(),
-    }
-}
-
-/// A Docker daemon owned by the test: its own data root and socket, in a network namespace
-/// of its own, so it is a second "host" whose images are its own. Stopped (and its
-/// containers removed) when dropped. Needs root, like the agent.
-pub struct PrivateDocker {
-    dir: tempfile::TempDir,
-    daemon: Option<Child>,
-}
-
-impl PrivateDocker {
-    /// Starts a daemon and loads `images` from the machine's engine into it.
-    pub fn start(images: &[&str]) -> PrivateDocker {
-        let dir = tempfile::tempdir().unwrap();
-        // An empty configuration: the machine's /etc/docker/daemon.json names its own data root.
-        std::fs::write(dir.path().join("daemon.json"), "{}").unwrap();
-        let mut docker = PrivateDocker { dir, daemon: None };
-        docker.run();
-        for image in images {
-            let loaded = Command::new("sh")
-                .arg("-c")
-                .arg(format!(
-                    "docker save {image} | docker -H unix://{} load",
-                    docker.socket().display()
-                ))
-                .status()
-                .unwrap();
-            assert!(loaded.success(), "loading {image} into the test's daemon");
-        }
-        docker
-    }
-
-    pub fn socket(&self) -> PathBuf {
-        self.dir.path().join("docker.sock")
-    }
-
-    /// The docker CLI against this daemon.
-    pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket().display()))
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn run(&mut self) {
-        let d = self.dir.path();
-        let log_path = d.join("dockerd.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        // In a network namespace of its own: a second daemon in the machine's namespace would
-        // manage (and on its way down, delete) the same `docker0` bridge as the machine's.
-        let child = Command::new("unshare")
-            .arg("--net")
-            .arg("dockerd")
-            .arg("--config-file")
-            .arg(d.join("daemon.json"))
-            .arg("--data-root")
-            .arg(d.join("data"))
-            .arg("--exec-root")
-            .arg(d.join("exec"))
-            .arg("--pidfile")
-            .arg(d.join("dockerd.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", self.socket().display()))
-            .args(["--iptables=false", "--ip6tables=false"])
-            .args(["--shutdown-timeout", "2"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd runs under unshare (the test needs root, like the agent)");
-        self.daemon = Some(child);
-        for _ in 0..300 {
-            if self.cli(&["version"]).status.success() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "the test's Docker daemon did not start: see {}",
-            log_path.display()
-        );
-    }
-}
-
-impl Drop for PrivateDocker {
-    fn drop(&mut self) {
-        let Some(mut child) = self.daemon.take() else {
-            return;
-        };
-        let ids = String::from_utf8_lossy(&self.cli(&["ps", "-aq"]).stdout).into_owned();
-        for id in ids.lines() {
-            let _ = self.cli(&["rm", "-f", id]);
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let _ = child.wait();
     }
 }

@@ -17,7 +17,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use maison_bot::config::{HostConfig, UnixUserMapping};
 use maison_bot::fleet;
-use maison_tests::agents::{AgentOptions, AgentProcess, PrivateDocker, bot_tls};
+use maison_testkit::PrivateDocker;
+use maison_tests::agents::{AgentOptions, AgentProcess, bot_tls};
 use maison_tests::{Backend, BotTester, docker, reply_text, test_config};
 use sha2::{Digest, Sha256};
 

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use maison_agent_api::datasets::PeerSource;
 use maison_agent_api::images::FetchImageRequest;
-use maison_tests::agents::{AgentOptions, AgentProcess, PrivateDocker, bot_tls};
+use maison_testkit::PrivateDocker;
+use maison_tests::agents::{AgentOptions, AgentProcess, bot_tls};
 
 const BASE: &str = "maison-test/busybox:latest";
 
