@@ -297,6 +297,26 @@ on_both_databases! {
         bot.slack.expect("chat.postMessage").await;
         bot.finish().await;
     }
+
+    /// One person asking for eight GPUs at once, one request per GPU (no two want the same
+    /// GPU): the per-person limit (4) holds however the requests interleave.
+    async fn concurrent_bookings_of_one_person_stay_within_the_limit(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        let requests = (0..8).map(|gpu| {
+            let bot = &bot;
+            async move { bot.command_text("U0ALICE", &format!("book gpu03:{gpu} 2h at 09:00")).await }
+        });
+        let replies = futures::future::join_all(requests).await;
+        let won = replies.iter().filter(|r| r.contains("Booked `gpu03`")).count();
+        let limited = replies.iter().filter(|r| r.contains("the limit is 4 per person")).count();
+        assert_eq!((won, limited), (4, 4), "{replies:#?}");
+        let active = bot.db().bookings_overlapping(Some("gpu03"), 0, i64::MAX).await.unwrap();
+        assert_eq!(active.len(), 4);
+        for _ in 0..4 {
+            bot.slack.expect("chat.postMessage").await;
+        }
+        bot.finish().await;
+    }
 }
 
 /// The same race on a SQLite file, where bookings are decided and committed in groups by the

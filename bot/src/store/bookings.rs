@@ -46,6 +46,9 @@ pub type Announcer = dyn Fn(&BookingView) -> Option<OutgoingMessage> + Send + Sy
 const PAST_GRACE_SECS: i64 = 60;
 /// How many times a `Count` booking retries after losing a PostgreSQL race to other GPUs.
 const RACE_RETRIES: usize = 3;
+/// The first key of the PostgreSQL advisory lock that orders one person's bookings (the
+/// second is their user id); any value no other lock uses.
+const PERSON_BOOKINGS_LOCK: i32 = 0x4d42_4b31;
 
 impl Db {
     /// Books GPUs. A lost race is `Taken`, never a database error.
@@ -176,8 +179,14 @@ impl Db {
         use sea_orm::sqlx::{AssertSqlSafe, Row, raw_sql};
         let pool = self.conn.get_postgres_connection_pool();
         let mut conn = InTransaction(Some(pool.acquire().await.map_err(sqlx_error)?));
+        // One person's bookings are decided one at a time. The per-person limit counts the
+        // person's other bookings, and under READ COMMITTED two concurrent transactions each
+        // miss the other's (eight concurrent requests made seven bookings against a limit of
+        // four). The lock is a statement of its own, so the facts are read once it is held;
+        // it ends with the transaction.
         let facts_sql = format!(
-            "BEGIN; {}",
+            "BEGIN; DO $$ BEGIN PERFORM pg_advisory_xact_lock({PERSON_BOOKINGS_LOCK}, {}); END $$; {}",
+            actor.user.id % (1 << 31),
             facts_query(DbBackend::Postgres, actor.user.id, request)
         );
         let rows = match raw_sql(AssertSqlSafe(facts_sql))
