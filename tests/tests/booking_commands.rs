@@ -162,6 +162,29 @@ on_both_databases! {
         bot.finish().await;
     }
 
+    /// Extending counts against the per-person limit like booking: four GPUs 09:00–10:00 and
+    /// four 10:00–11:00 are within a limit of four, the first four extended past 10:00 are not.
+    async fn extending_stays_within_the_per_person_limit(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        let text = bot.command_text("U0ALICE", "book gpu03:0,1,2,3 1h at 09:00").await;
+        assert!(text.contains("Booked `gpu03`"), "{text}");
+        let text = bot.command_text("U0ALICE", "book gpu03:4,5,6,7 1h at 10:00").await;
+        assert!(text.contains("Booked `gpu03`"), "{text}");
+        bot.slack.expect("chat.postMessage").await;
+        bot.slack.expect("chat.postMessage").await;
+        let first = bot.db().booking(1).await.unwrap().unwrap();
+
+        let text = bot.command_text("U0ALICE", "extend 1 1h").await;
+        assert!(text.contains("That would give you 8 GPUs at once; the limit is 4 per person"), "{text}");
+        assert_eq!(bot.db().booking(1).await.unwrap().unwrap().end, first.end, "unchanged");
+        // The later one may grow: nothing else of hers is held after 11:00.
+        let text = bot.command_text("U0ALICE", "extend 2 1h").await;
+        assert!(text.contains("Extended booking #2 by 1h"), "{text}");
+        let actions: Vec<String> = bot.db().audit_log().await.unwrap().into_iter().map(|a| a.action).collect();
+        assert_eq!(actions, ["book", "book", "extend"]);
+        bot.finish().await;
+    }
+
     async fn admins_may_act_on_any_booking_and_skip_limits(backend: Backend) {
         let bot = BotTester::start(backend).await;
         bot.command("U0ALICE", "book gpu01 1h").await;

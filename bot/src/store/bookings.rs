@@ -50,6 +50,26 @@ const RACE_RETRIES: usize = 3;
 /// second is their user id); any value no other lock uses.
 const PERSON_BOOKINGS_LOCK: i32 = 0x4d42_4b31;
 
+/// The PostgreSQL statement that makes the rest of the transaction the only one deciding
+/// `user_id`'s bookings. The per-person limit counts the person's other bookings, and under
+/// READ COMMITTED two concurrent transactions each miss the other's (eight concurrent requests
+/// made seven bookings against a limit of four). A statement of its own, so what follows reads
+/// once the lock is held; it ends with the transaction. (SQLite has one writer at a time.)
+fn person_lock(user_id: i64) -> String {
+    format!(
+        "DO $$ BEGIN PERFORM pg_advisory_xact_lock({PERSON_BOOKINGS_LOCK}, {}); END $$",
+        user_id % (1 << 31)
+    )
+}
+
+/// [`person_lock`] inside an open transaction; nothing on SQLite.
+async fn lock_person(txn: &DatabaseTransaction, user_id: i64) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&person_lock(user_id)).await?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Books GPUs. A lost race is `Taken`, never a database error.
     pub async fn create_booking(
@@ -179,14 +199,10 @@ impl Db {
         use sea_orm::sqlx::{AssertSqlSafe, Row, raw_sql};
         let pool = self.conn.get_postgres_connection_pool();
         let mut conn = InTransaction(Some(pool.acquire().await.map_err(sqlx_error)?));
-        // One person's bookings are decided one at a time. The per-person limit counts the
-        // person's other bookings, and under READ COMMITTED two concurrent transactions each
-        // miss the other's (eight concurrent requests made seven bookings against a limit of
-        // four). The lock is a statement of its own, so the facts are read once it is held;
-        // it ends with the transaction.
+        // One person's bookings are decided one at a time (see `person_lock`).
         let facts_sql = format!(
-            "BEGIN; DO $$ BEGIN PERFORM pg_advisory_xact_lock({PERSON_BOOKINGS_LOCK}, {}); END $$; {}",
-            actor.user.id % (1 << 31),
+            "BEGIN; {}; {}",
+            person_lock(actor.user.id),
             facts_query(DbBackend::Postgres, actor.user.id, request)
         );
         let rows = match raw_sql(AssertSqlSafe(facts_sql))
@@ -322,6 +338,20 @@ impl Db {
             });
         }
         let gpus = parse_gpu_list(&row.gpus);
+        if !actor.is_admin {
+            // Extending adds GPU hours like booking does: otherwise short bookings, extended,
+            // would get past the per-person limit.
+            lock_person(&txn, row.user_id).await?;
+            let mut held = person_intervals(&txn, row.user_id, row.end_at, new_end, id).await?;
+            held.extend(std::iter::repeat_n((row.start_at, new_end), gpus.len()));
+            let would_hold = rules::max_concurrent(&held, row.end_at, new_end);
+            if would_hold > limits.max_gpus_per_user {
+                return Err(BookingError::UserLimit {
+                    would_hold,
+                    max: limits.max_gpus_per_user,
+                });
+            }
+        }
         let busy = busy_slots(&txn, &row.host, row.end_at, new_end, Some(id)).await?;
         let in_the_way: Vec<&Busy> = busy.iter().filter(|b| gpus.contains(&b.gpu)).collect();
         if !in_the_way.is_empty() {
@@ -503,6 +533,7 @@ pub(super) async fn decide_in(
     now: i64,
 ) -> Result<(booking::Model, Vec<u32>), BookingError> {
     let backend = txn.get_database_backend();
+    lock_person(txn, actor.user.id).await?;
     let rows = txn
         .query_all_raw(Statement::from_string(
             backend,
@@ -888,6 +919,29 @@ async fn overlapping_slots<C: ConnectionTrait>(
         query = query.filter(booking_slot::Column::BookingId.ne(id));
     }
     query.all(conn).await
+}
+
+/// One interval per GPU of `user_id`'s bookings (other than `except`) that overlap
+/// `[start, end)`, as the per-person limit counts them.
+async fn person_intervals(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    start: i64,
+    end: i64,
+    except: i64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let rows = booking::Entity::find()
+        .filter(booking::Column::UserId.eq(user_id))
+        .filter(booking::Column::Id.ne(except))
+        .filter(booking::Column::CancelledAt.is_null())
+        .filter(booking::Column::StartAt.lt(end))
+        .filter(booking::Column::EndAt.gt(start))
+        .all(txn)
+        .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|b| std::iter::repeat_n((b.start_at, b.end_at), parse_gpu_list(&b.gpus).len()))
+        .collect())
 }
 
 async fn busy_slots<C: ConnectionTrait>(
