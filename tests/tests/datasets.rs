@@ -562,6 +562,37 @@ on_both_databases! {
         f.bot.finish().await;
     }
 
+    /// Two hosts short of room at once, each holding one of the last two complete copies of a
+    /// version: one copy goes, and the other, now the last, stays.
+    async fn the_margin_job_never_removes_the_last_two_copies_at_once(backend: Backend) {
+        let f = start(backend).await;
+        f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 4 * GB).await;
+        copied(&f.gpu01, "imagenet", IMAGENET, 4 * GB);
+        copied(&f.gpu02, "imagenet", IMAGENET, 4 * GB);
+        for agent in [&f.gpu01, &f.gpu02] {
+            agent.edit(|s| {
+                s.free_bytes = Some(GB);
+                s.free_margin_bytes = 10 * GB;
+            });
+        }
+        f.bot.poller().poll_once().await;
+        // The registered directory is forgotten: the two copies are the last ones.
+        let text = f.bot.command_text("U0ADMIN", "data rm imagenet gpu03").await;
+        assert!(text.contains("Maison no longer tracks `imagenet@v1` on `gpu03`"), "{text}");
+
+        let kept = f.bot.app.keep_dataset_margins(f.bot.now_ts()).await.unwrap();
+        let removed: Vec<String> = kept.iter().flat_map(|k| k.removed.clone()).collect();
+        assert_eq!(removed, ["imagenet@v1"], "{kept:?}");
+        let removals = [&f.gpu01, &f.gpu02]
+            .iter()
+            .flat_map(|a| a.calls())
+            .filter(|c| c.starts_with("rm-data"))
+            .count();
+        assert_eq!(removals, 1);
+        f.bot.slack.take_unread();
+        f.bot.finish().await;
+    }
+
     async fn a_verification_is_told_by_dm(backend: Backend) {
         let f = start(backend).await;
         f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 10 * GB).await;

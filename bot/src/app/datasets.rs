@@ -451,7 +451,6 @@ impl App {
     /// mounted or pinned one, one a booking needs within 24 h, or the last complete copy).
     /// Returns, per host that needed it, what went and whether the margin is met again.
     pub async fn keep_dataset_margins(&self, now: i64) -> anyhow::Result<Vec<MarginKept>> {
-        let catalog = self.db.dataset_catalog().await?;
         let mut kept = Vec::new();
         for host in self.fleet.hosts() {
             let Some(agent) = self.fleet.agent(&host) else {
@@ -467,6 +466,10 @@ impl App {
                 continue;
             }
             let shortfall = inventory.free_margin_bytes - free;
+            // Read again for each host: what an earlier host removed may have left another's
+            // copy the last one (read once, two hosts short of room removed a version's last
+            // two copies together).
+            let catalog = self.db.dataset_catalog().await?;
             let needed_soon = self
                 .db
                 .datasets_needed_on(&host, now, now + NEEDED_SOON_SECS)
