@@ -316,6 +316,26 @@ on_both_databases! {
         f.bot.finish().await;
     }
 
+    /// Two people asking for the same copy at the same moment: one copy, and the second asker
+    /// hears whose it is, as when they ask one after the other.
+    async fn the_same_copy_asked_twice_at_once_is_made_once(backend: Backend) {
+        let f = start(backend).await;
+        f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 7_400_000_000).await;
+        let (a, b) = futures::join!(
+            f.bot.command_text("U0ALICE", "data get imagenet gpu01"),
+            f.bot.command_text("U0BOB", "data get imagenet gpu01"),
+        );
+        let replies = [a, b];
+        let started = replies.iter().filter(|r| r.contains("Copying `imagenet@v1` (7.4 GB) to `gpu01`")).count();
+        let told = replies.iter().filter(|r| r.contains("is already being copied to `gpu01` for <@")).count();
+        assert_eq!((started, told), (1, 1), "{replies:#?}");
+        let catalog = f.bot.db().dataset_catalog().await.unwrap();
+        assert_eq!(catalog.transfers.len(), 1, "{:?}", catalog.transfers);
+        let posted = settle(&f.bot).await;
+        assert_eq!(dms(&posted).len(), 1, "one progress message: {posted:?}");
+        f.bot.finish().await;
+    }
+
     async fn a_copy_pulls_from_a_holder_and_its_progress_message_follows_it(backend: Backend) {
         let f = start(backend).await;
         f.registered(&f.gpu03, "gpu03", "imagenet", IMAGENET, 7_400_000_000).await;

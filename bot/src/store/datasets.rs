@@ -192,11 +192,12 @@ impl Db {
     ) -> Result<TransferStart, DbErr> {
         let txn = self.begin_write().await?;
         let backend = txn.get_database_backend();
+        let running_sql = "SELECT id FROM dataset_transfers WHERE version_id = ? AND host = ? \
+                           AND state = 'running'";
         let running = txn
             .query_one_raw(stmt(
                 backend,
-                "SELECT id FROM dataset_transfers WHERE version_id = ? AND host = ? \
-                 AND state = 'running'",
+                running_sql,
                 vec![new.version.id.into(), new.host.into()],
             ))
             .await?;
@@ -204,12 +205,16 @@ impl Db {
             return Ok(TransferStart::AlreadyRunning(get(&row, 0)?));
         }
         upsert_replica(&txn, new.version.id, new.host, new.replica, now).await?;
-        let row = txn
+        // On PostgreSQL a concurrent start of the same copy can pass the check above; the
+        // one-running index decides, and the later one hears of the earlier (dropping `txn`
+        // undoes its replica update).
+        let inserted = txn
             .query_one_raw(stmt(
                 backend,
                 "INSERT INTO dataset_transfers (version_id, host, requested_by, booking_id, \
                  sources, state, total_bytes, present_bytes, rate, started_at, request_id) \
-                 VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?) \
+                 ON CONFLICT (version_id, host) WHERE state = 'running' DO NOTHING RETURNING id",
                 vec![
                     new.version.id.into(),
                     new.host.into(),
@@ -223,8 +228,18 @@ impl Db {
                     new.request_id.into(),
                 ],
             ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("transfer just written".to_owned()))?;
+            .await?;
+        let Some(row) = inserted else {
+            let earlier = txn
+                .query_one_raw(stmt(
+                    backend,
+                    running_sql,
+                    vec![new.version.id.into(), new.host.into()],
+                ))
+                .await?
+                .ok_or_else(|| DbErr::RecordNotFound("the copy that won the race".to_owned()))?;
+            return Ok(TransferStart::AlreadyRunning(get(&earlier, 0)?));
+        };
         let id: i64 = get(&row, 0)?;
         if let Some(message) = new.progress {
             let key = format!("dataset:progress:{id}");
