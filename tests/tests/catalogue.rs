@@ -231,6 +231,23 @@ on_both_databases! {
         bot.finish().await;
     }
 
+    /// Two people asking at the same moment for a name nobody has published: the first to
+    /// ask owns it, and the other hears so, as when they ask one after the other.
+    async fn a_new_name_asked_for_twice_at_once_goes_to_one_person(backend: Backend) {
+        let (bot, _gpu01) = start(backend).await;
+        let (a, b) = futures::join!(
+            bot.command_text("U0ALICE", "image publish alice/resnet:v1 as resnet:v1"),
+            bot.command_text("U0BOB", "image publish bob/resnet:v1 as resnet:v2"),
+        );
+        let replies = [a, b];
+        let asked = replies.iter().filter(|r| r.contains("as `resnet:v")).count();
+        let refused = replies.iter().filter(|r| r.contains("who first published it")).count();
+        assert_eq!((asked, refused), (1, 1), "{replies:#?}");
+        assert_eq!(bot.db().catalog().await.unwrap().of("resnet").count(), 1);
+        settle(&bot).await;
+        bot.finish().await;
+    }
+
     async fn names_versions_and_images_that_are_not_yours_are_refused(backend: Backend) {
         let (bot, _gpu01) = start(backend).await;
         let asked = bot.command_text("U0ALICE", "image publish alice/resnet:v1").await;

@@ -2,7 +2,7 @@
 //! decisions on them, and deprecations. Every change is audited in its own transaction, with
 //! the messages it sends (the admins' Approve / Reject DMs, the requester's answer).
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult};
 use tracing::{info, warn};
 
 use super::sql::{get, stmt};
@@ -13,6 +13,10 @@ use crate::core::catalogue::{
 };
 use crate::core::fleet::Decision;
 use crate::core::message::OutgoingMessage;
+
+/// The first key of the PostgreSQL advisory lock that orders publish requests for one name
+/// (the second is the name's hash); any value no other lock uses.
+const CATALOG_NAME_LOCK: i32 = 0x4d43_4e31;
 
 const COLUMNS: &str = "id, name, version, reference, image_id, source_name, source_host, \
                        description, project, origin, status, requested_by, requester_name, \
@@ -161,13 +165,23 @@ impl Db {
         notify: &(dyn Fn(&CatalogVersion) -> Vec<OutgoingMessage> + Sync),
     ) -> Result<PublishOutcome, DbErr> {
         let txn = self.begin_write().await?;
+        let backend = txn.get_database_backend();
+        if backend == DbBackend::Postgres {
+            // One name is decided at a time: under READ COMMITTED two requests for a new name
+            // would each find it unclaimed and both take it. (SQLite has one writer.)
+            txn.execute_raw(stmt(
+                backend,
+                "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+                vec![CATALOG_NAME_LOCK.into(), new.name.into()],
+            ))
+            .await?;
+        }
         let catalog = read_catalog(&txn).await?;
         if let Some(refusal) =
             catalog.publish_problem(new.name, new.version, new.requester, new.is_admin)
         {
             return Ok(PublishOutcome::Refused(refusal));
         }
-        let backend = txn.get_database_backend();
         let row = txn
             .query_one_raw(stmt(
                 backend,
