@@ -23,6 +23,7 @@ use sea_orm::{
 
 use super::entities::{booking, booking_slot, user};
 use super::group_commit::{GroupCommit, WriteJob};
+use super::sql::Decides;
 use super::{AuditEntry, Db, sqlstate};
 use crate::core::booking::{BookingError, BookingHolder, BookingView, Ending, Limits, NewBooking};
 use crate::core::fleet::HostState;
@@ -46,30 +47,6 @@ pub type Announcer = dyn Fn(&BookingView) -> Option<OutgoingMessage> + Send + Sy
 const PAST_GRACE_SECS: i64 = 60;
 /// How many times a `Count` booking retries after losing a PostgreSQL race to other GPUs.
 const RACE_RETRIES: usize = 3;
-/// The first key of the PostgreSQL advisory lock that orders one person's bookings (the
-/// second is their user id); any value no other lock uses.
-const PERSON_BOOKINGS_LOCK: i32 = 0x4d42_4b31;
-
-/// The PostgreSQL statement that makes the rest of the transaction the only one deciding
-/// `user_id`'s bookings. The per-person limit counts the person's other bookings, and under
-/// READ COMMITTED two concurrent transactions each miss the other's (eight concurrent requests
-/// made seven bookings against a limit of four). A statement of its own, so what follows reads
-/// once the lock is held; it ends with the transaction. (SQLite has one writer at a time.)
-fn person_lock(user_id: i64) -> String {
-    format!(
-        "DO $$ BEGIN PERFORM pg_advisory_xact_lock({PERSON_BOOKINGS_LOCK}, {}); END $$",
-        user_id % (1 << 31)
-    )
-}
-
-/// [`person_lock`] inside an open transaction; nothing on SQLite.
-async fn lock_person(txn: &DatabaseTransaction, user_id: i64) -> Result<(), DbErr> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared(&person_lock(user_id)).await?;
-    }
-    Ok(())
-}
-
 impl Db {
     /// Books GPUs. A lost race is `Taken`, never a database error.
     pub async fn create_booking(
@@ -199,10 +176,10 @@ impl Db {
         use sea_orm::sqlx::{AssertSqlSafe, Row, raw_sql};
         let pool = self.conn.get_postgres_connection_pool();
         let mut conn = InTransaction(Some(pool.acquire().await.map_err(sqlx_error)?));
-        // One person's bookings are decided one at a time (see `person_lock`).
+        // One person's bookings are decided one at a time (see `Decides`).
         let facts_sql = format!(
             "BEGIN; {}; {}",
-            person_lock(actor.user.id),
+            Decides::PersonBookings(actor.user.id).lock_statement(),
             facts_query(DbBackend::Postgres, actor.user.id, request)
         );
         let rows = match raw_sql(AssertSqlSafe(facts_sql))
@@ -341,7 +318,7 @@ impl Db {
         if !actor.is_admin {
             // Extending adds GPU hours like booking does: otherwise short bookings, extended,
             // would get past the per-person limit.
-            lock_person(&txn, row.user_id).await?;
+            Decides::PersonBookings(row.user_id).lock_in(&txn).await?;
             let mut held = person_intervals(&txn, row.user_id, row.end_at, new_end, id).await?;
             held.extend(std::iter::repeat_n((row.start_at, new_end), gpus.len()));
             let would_hold = rules::max_concurrent(&held, row.end_at, new_end);
@@ -533,7 +510,7 @@ pub(super) async fn decide_in(
     now: i64,
 ) -> Result<(booking::Model, Vec<u32>), BookingError> {
     let backend = txn.get_database_backend();
-    lock_person(txn, actor.user.id).await?;
+    Decides::PersonBookings(actor.user.id).lock_in(txn).await?;
     let rows = txn
         .query_all_raw(Statement::from_string(
             backend,

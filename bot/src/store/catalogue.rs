@@ -2,10 +2,10 @@
 //! decisions on them, and deprecations. Every change is audited in its own transaction, with
 //! the messages it sends (the admins' Approve / Reject DMs, the requester's answer).
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use tracing::{info, warn};
 
-use super::sql::{get, stmt};
+use super::sql::{Decides, get, stmt};
 use super::{AuditEntry, Db};
 use crate::config::CatalogImage;
 use crate::core::catalogue::{
@@ -13,10 +13,6 @@ use crate::core::catalogue::{
 };
 use crate::core::fleet::Decision;
 use crate::core::message::OutgoingMessage;
-
-/// The first key of the PostgreSQL advisory lock that orders publish requests for one name
-/// (the second is the name's hash); any value no other lock uses.
-const CATALOG_NAME_LOCK: i32 = 0x4d43_4e31;
 
 const COLUMNS: &str = "id, name, version, reference, image_id, source_name, source_host, \
                        description, project, origin, status, requested_by, requester_name, \
@@ -166,16 +162,7 @@ impl Db {
     ) -> Result<PublishOutcome, DbErr> {
         let txn = self.begin_write().await?;
         let backend = txn.get_database_backend();
-        if backend == DbBackend::Postgres {
-            // One name is decided at a time: under READ COMMITTED two requests for a new name
-            // would each find it unclaimed and both take it. (SQLite has one writer.)
-            txn.execute_raw(stmt(
-                backend,
-                "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-                vec![CATALOG_NAME_LOCK.into(), new.name.into()],
-            ))
-            .await?;
-        }
+        Decides::CatalogName(new.name).lock_in(&txn).await?;
         let catalog = read_catalog(&txn).await?;
         if let Some(refusal) =
             catalog.publish_problem(new.name, new.version, new.requester, new.is_admin)

@@ -91,3 +91,49 @@ mod tests {
         assert_eq!(like_escape("my_img%\\x"), "my\\_img\\%\\\\x");
     }
 }
+
+/// What a transaction can be made the only one deciding, on PostgreSQL, where READ COMMITTED
+/// lets two transactions that check and then write each miss the other's write. (SQLite runs
+/// one writer at a time, so it needs nothing.)
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Decides<'a> {
+    /// One person's bookings: the per-person GPU limit counts their other bookings.
+    PersonBookings(i64),
+    /// Publish requests for one catalogue name: the first to ask owns it.
+    CatalogName(&'a str),
+}
+
+impl Decides<'_> {
+    /// The two keys of the transaction-level advisory lock: a kind no other lock uses, and
+    /// the thing (distinct things may share a key; they then merely wait for each other).
+    fn keys(self) -> (i32, i32) {
+        match self {
+            Decides::PersonBookings(user_id) => (0x4d42_4b31, (user_id % (1 << 31)) as i32),
+            Decides::CatalogName(name) => {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(name.as_bytes());
+                (
+                    0x4d43_4e31,
+                    i32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]),
+                )
+            }
+        }
+    }
+
+    /// The PostgreSQL statement that takes the lock; it holds until the transaction ends. A
+    /// statement of its own (and with no rows, so it can lead a batch), so what follows in the
+    /// transaction reads once the lock is held.
+    pub(crate) fn lock_statement(self) -> String {
+        let (kind, key) = self.keys();
+        format!("DO $$ BEGIN PERFORM pg_advisory_xact_lock({kind}, {key}); END $$")
+    }
+
+    /// Takes the lock inside `txn` on PostgreSQL; nothing on SQLite.
+    pub(crate) async fn lock_in(self, txn: &sea_orm::DatabaseTransaction) -> Result<(), DbErr> {
+        use sea_orm::ConnectionTrait;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&self.lock_statement()).await?;
+        }
+        Ok(())
+    }
+}
