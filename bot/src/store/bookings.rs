@@ -319,15 +319,9 @@ impl Db {
             // Extending adds GPU hours like booking does: otherwise short bookings, extended,
             // would get past the per-person limit.
             Decides::PersonBookings(row.user_id).lock_in(&txn).await?;
-            let mut held = person_intervals(&txn, row.user_id, row.end_at, new_end, id).await?;
-            held.extend(std::iter::repeat_n((row.start_at, new_end), gpus.len()));
-            let would_hold = rules::max_concurrent(&held, row.end_at, new_end);
-            if would_hold > limits.max_gpus_per_user {
-                return Err(BookingError::UserLimit {
-                    would_hold,
-                    max: limits.max_gpus_per_user,
-                });
-            }
+            let held = person_intervals(&txn, row.user_id, row.end_at, new_end, id).await?;
+            let (extended, added) = ((row.start_at, new_end), (row.end_at, new_end));
+            within_person_limit(held, extended, gpus.len() as u32, added, limits)?;
         }
         let busy = busy_slots(&txn, &row.host, row.end_at, new_end, Some(id)).await?;
         let in_the_way: Vec<&Busy> = busy.iter().filter(|b| gpus.contains(&b.gpu)).collect();
@@ -556,6 +550,27 @@ fn facts_query(backend: DbBackend, user_id: i64, request: &NewBooking) -> String
     )
 }
 
+/// The per-person limit: `held` (one interval per GPU of the person's other bookings) and
+/// `gpus` GPUs over `booking` may not overlap more than the limit anywhere in `window` (the
+/// time the request adds).
+fn within_person_limit(
+    mut held: Vec<(i64, i64)>,
+    booking: (i64, i64),
+    gpus: u32,
+    window: (i64, i64),
+    limits: &Limits,
+) -> Result<(), BookingError> {
+    held.extend(std::iter::repeat_n(booking, gpus as usize));
+    let would_hold = rules::max_concurrent(&held, window.0, window.1);
+    if would_hold > limits.max_gpus_per_user {
+        return Err(BookingError::UserLimit {
+            would_hold,
+            max: limits.max_gpus_per_user,
+        });
+    }
+    Ok(())
+}
+
 /// The booking rules on the facts: the row to write and the GPUs it takes, or why not. Pure.
 fn decide(
     facts: BookingFacts,
@@ -589,18 +604,8 @@ fn decide(
         });
     }
     if !actor.is_admin {
-        let mut with_new = facts.user_intervals;
-        with_new.extend(std::iter::repeat_n(
-            (request.start, request.end),
-            wanted as usize,
-        ));
-        let would_hold = rules::max_concurrent(&with_new, request.start, request.end);
-        if would_hold > limits.max_gpus_per_user {
-            return Err(BookingError::UserLimit {
-                would_hold,
-                max: limits.max_gpus_per_user,
-            });
-        }
+        let booked = (request.start, request.end);
+        within_person_limit(facts.user_intervals, booked, wanted, booked, limits)?;
     }
     let gpus = rules::choose_gpus(
         &request.gpus,
