@@ -269,6 +269,32 @@ impl Queue {
         self.fatal.lock().unwrap().get_or_insert(why);
         self.notify.notify_waiters();
     }
+
+    /// Items not finished: waiting, or taken and not given back.
+    fn left(&self) -> usize {
+        self.items.lock().unwrap().len() + self.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// Joins the copy's streams. A stream that panicked took its item with it, never finished:
+/// the other streams would wait for that item forever, or, had every stream panicked, the
+/// copy would go on to publish. So a panic fails the copy, and the others stop at their next
+/// item.
+async fn join_streams(queue: &Queue, streams: &mut tokio::task::JoinSet<()>) {
+    while let Some(joined) = streams.join_next().await {
+        let Err(e) = joined else { continue };
+        if !e.is_panic() {
+            continue;
+        }
+        let panic = e.into_panic();
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        tracing::error!(error = %why, "a copy stream panicked");
+        queue.fail(format!("an internal error stopped the copy: {why}"));
+    }
 }
 
 /// Everything the streams share.
@@ -397,17 +423,25 @@ pub async fn run(job: FetchJob) -> Result<(), FetchError> {
                 FetchError::Failed(why) => why.clone(),
                 FetchError::Cancelled => "cancelled".into(),
             });
-            while streams.join_next().await.is_some() {}
+            join_streams(&ctx.queue, &mut streams).await;
             return Err(e);
         }
     };
     tracing::debug!(replica = %ctx.job.key, pieces = ctx.queue.queued.load(Ordering::Relaxed), duplicates = dups.len(), ms = started.elapsed().as_millis() as u64, "copy planned");
-    while streams.join_next().await.is_some() {}
+    join_streams(&ctx.queue, &mut streams).await;
     if ctx.job.cancel.is_cancelled() {
         return Err(FetchError::Cancelled);
     }
     if let Some(why) = ctx.queue.fatal.lock().unwrap().clone() {
         return Err(FetchError::Failed(why));
+    }
+    // The files were made at their full size before their pieces came: one never fetched
+    // would be published as a run of zeros.
+    let left = ctx.queue.left();
+    if left > 0 {
+        return Err(FetchError::Failed(format!(
+            "the copy stopped with {left} pieces not fetched"
+        )));
     }
 
     tracing::debug!(replica = %ctx.job.key, ms = started.elapsed().as_millis() as u64, "network part done");
@@ -1177,5 +1211,46 @@ mod tests {
         assert!(!last.is_finished(), "ended while the copy was planned");
         queue.planned();
         assert_eq!(last.await.unwrap(), None);
+    }
+
+    /// Streams as `stream` runs them, one of which panics on its first item.
+    #[tokio::test]
+    async fn a_stream_that_panics_fails_the_copy_instead_of_hanging_it() {
+        let queue = Arc::new(Queue::default());
+        for i in 0..40 {
+            queue.push(Work::Chunk(i, 0), 1);
+        }
+        queue.planned();
+        let cancel = CancellationToken::new();
+        let mut streams = tokio::task::JoinSet::new();
+        for k in 0..4 {
+            let (queue, cancel) = (queue.clone(), cancel.clone());
+            streams.spawn(async move {
+                while let Some(_item) = queue.next(&cancel).await {
+                    assert!(k != 0, "a chunk buffer of the wrong size");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    queue.finish(Vec::new());
+                }
+            });
+        }
+        // Without the panic failing the copy, the three others finish the queue and then wait
+        // for the panicked stream's item for ever.
+        tokio::time::timeout(Duration::from_secs(60), join_streams(&queue, &mut streams))
+            .await
+            .expect("the streams ended");
+        let fatal = queue
+            .fatal
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the copy failed");
+        assert!(
+            fatal.contains("a chunk buffer of the wrong size"),
+            "the panic is named: {fatal}"
+        );
+        assert!(
+            queue.left() > 0,
+            "the panicked stream's item was never finished"
+        );
     }
 }
