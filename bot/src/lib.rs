@@ -13,7 +13,7 @@
 //! | ports | `ports` | `core` |
 //! | store | `store` | `core`, `config` |
 //! | core | `core` | `config`, `schedule` (pure: no connection, no `await`) |
-//! | bottom | `config`, `schedule`, `telemetry` | nothing (`config` checks `[jobs.schedules]` with `schedule`) |
+//! | bottom | `config`, `schedule`, `telemetry`, `background` | nothing (`config` checks `[jobs.schedules]` with `schedule`) |
 //!
 //! `main.rs` wires them: config → store → ports (the real Slack and agent clients) → app →
 //! fronts. Something below that needs to call upward gets a value or a trait instead.
@@ -33,6 +33,7 @@ pub mod store;
 
 pub mod core;
 
+pub mod background;
 pub mod config;
 pub mod schedule;
 pub mod telemetry;

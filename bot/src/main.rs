@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use maison_bot::app::App;
+use maison_bot::background::Background;
 use maison_bot::config::{Config, Secret};
 use maison_bot::core::clock::SystemClock;
 use maison_bot::core::jobs;
@@ -31,7 +33,7 @@ use maison_bot::store::planning::load_export;
 use maison_bot::terminal::{self, TerminalSlack};
 use maison_command::Lang;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -348,25 +350,52 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode); see README, \"Slack setup\""
         ),
     };
+    let mut background = Background::default();
+    background.watch("fleet poller", polling);
+    background.watch("outbox sender", sending);
+    background.watch("scheduler", scheduling);
+    background.watch("wait-list matcher", matching);
+    if let Some(metrics) = metrics {
+        background.watch("metrics listener", metrics);
+    }
     let router = HttpFront::new(app, secret).router();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     info!(%listen, socket_mode = socket_mode.is_some(), "maison-bot is serving");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Background work that stops stops the bot too (see `background`): the requests in
+    // flight are finished first, as on SIGTERM.
+    let failed = CancellationToken::new();
+    let serving = axum::serve(listener, router).with_graceful_shutdown({
+        let failed = failed.clone();
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = failed.cancelled() => {}
+            }
+        }
+    });
+    let mut serving = std::pin::pin!(serving.into_future());
+    let ended = tokio::select! {
+        served = &mut serving => {
+            served?;
+            None
+        }
+        ended = background.first_ended() => Some(ended),
+    };
+    if let Some(ended) = &ended {
+        error!(task = ended.task, why = %ended.why, "background work stopped; stopping the bot so that its service manager restarts it");
+        failed.cancel();
+        serving.await?;
+    }
     if let Some(socket) = socket_mode {
         socket.shutdown().await;
     }
     stop_polling.cancel();
     stop_jobs.cancel();
-    let _ = polling.await;
-    let _ = scheduling.await;
-    let _ = sending.await;
-    let _ = matching.await;
-    if let Some(metrics) = metrics {
-        let _ = metrics.await;
+    background.join_all().await;
+    if let Some(ended) = ended {
+        bail!("{ended}; the bot stopped so that it is restarted");
     }
     info!("stopped");
     Ok(())
@@ -446,6 +475,11 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     let sending = outbox.spawn(stop_polling.clone());
     let scheduling = scheduler.spawn(stop_polling.clone());
     let matching = Matcher::new(app.clone()).spawn(stop_polling.clone());
+    let mut background = Background::default();
+    background.watch("fleet poller", polling);
+    background.watch("outbox sender", sending);
+    background.watch("scheduler", scheduling);
+    background.watch("wait-list matcher", matching);
     let session = terminal::run(app, slack, user, tokio::io::stdin(), tokio::io::stdout());
     let result = tokio::select! {
         result = session => result,
@@ -453,12 +487,10 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
             println!("\nBye.");
             Ok(())
         }
+        ended = background.first_ended() => Err(anyhow::anyhow!("{ended}")),
     };
     stop_polling.cancel();
-    let _ = polling.await;
-    let _ = scheduling.await;
-    let _ = sending.await;
-    let _ = matching.await;
+    background.join_all().await;
     if let Some(local) = local {
         local.running.shutdown().await;
     }
