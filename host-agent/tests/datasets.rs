@@ -8,7 +8,8 @@ use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
 use common::data::{
-    MIB, digest, fetch_request, make_tree, register, register_complete, replica, wait_for,
+    MIB, as_copied, digest, fetch_request, make_tree, register, register_complete, replica,
+    wait_for,
 };
 use common::{Cleanup, TestAgent, TestPki, client_for, unique_prefix};
 use maison_agent_api::datasets::{
@@ -73,7 +74,7 @@ async fn a_registered_dataset_is_copied_to_another_agent_byte_for_byte() {
     let copy = b.datasets.join("imagenet@v1");
     assert_eq!(done.path, copy.display().to_string());
     // Same files, bytes and modes; the same manifest read back on B.
-    assert_eq!(digest(&copy), digest(&src));
+    assert_eq!(digest(&copy), as_copied(digest(&src)));
     assert_eq!(b.client.manifest(&id).await.unwrap().id(), id);
     // Nothing left behind, and the copy is owned by root.
     assert!(!b.datasets.join(".maison/partial").join(&id).exists());
@@ -254,7 +255,7 @@ async fn a_corrupt_source_is_detected_and_a_good_one_completes_the_copy() {
     assert!(done.corrupt_chunks >= 1, "{done:#?}");
     assert_eq!(
         digest(&b.datasets.join("coco@v1")),
-        digest(&c.datasets.join("coco"))
+        as_copied(digest(&c.datasets.join("coco")))
     );
     println!(
         "corrupt chunks seen: {} (first run) + {} (second run)",
@@ -301,7 +302,7 @@ async fn a_new_version_moves_only_the_changed_files() {
     );
     assert_eq!(done.bytes_received, changed);
     assert_eq!(done.bytes_linked, done.total_bytes - changed);
-    assert_eq!(digest(&b.datasets.join("wiki@v2")), digest(&v2));
+    assert_eq!(digest(&b.datasets.join("wiki@v2")), as_copied(digest(&v2)));
     // Unchanged files are the same inode as in v1 (hard links, no space used).
     let ino = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().ino();
     assert_eq!(
@@ -310,7 +311,7 @@ async fn a_new_version_moves_only_the_changed_files() {
     );
     // Removing v1 leaves v2 whole.
     b.client.remove_dataset(&id1).await.unwrap();
-    assert_eq!(digest(&b.datasets.join("wiki@v2")), digest(&v2));
+    assert_eq!(digest(&b.datasets.join("wiki@v2")), as_copied(digest(&v2)));
     a.agent.shutdown().await;
     b.agent.shutdown().await;
 }
@@ -510,7 +511,87 @@ async fn a_damaged_copy_fails_verification_and_a_new_fetch_repairs_only_the_dama
         CHUNK_SIZE + 2000,
         "one chunk and one small file"
     );
-    assert_eq!(digest(&copy), digest(&src));
+    assert_eq!(digest(&copy), as_copied(digest(&src)));
+    a.agent.shutdown().await;
+    b.agent.shutdown().await;
+}
+
+/// A copy belongs to root and is shared by the host's users: nothing in it may be writable by
+/// them, whatever the source's modes. And a repair works in the damaged copy as root: a copy
+/// that others could have changed (as copies made before this rule could be) is not repaired
+/// in place but made again whole, or a link planted in it would take the agent's writes
+/// anywhere on the host.
+#[tokio::test]
+async fn copies_are_never_writable_by_others_and_a_tampered_copy_is_made_again_whole() {
+    use std::os::unix::fs::PermissionsExt;
+    let (a, b) = pair(|_| {}).await;
+    let src = a.datasets.join("shared-src");
+    make_tree(&src, "shared", 1, 9 * MIB, 3, 1000);
+    let open = src.join("open/inner");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::write(
+        open.join("note.txt"),
+        b"anyone may write me at the source\n",
+    )
+    .unwrap();
+    let chmod = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chmod(&open.join("note.txt"), 0o666);
+    chmod(&open, 0o777);
+    chmod(&src.join("open"), 0o777);
+    let id = register_complete(&a.client, "shared", "v1", &src).await;
+    let sources = [("gpu-a", url(&a))];
+    b.client
+        .fetch_dataset(&fetch_request("shared", "v1", &id, &sources))
+        .await
+        .unwrap();
+    wait_for(&b.client, "shared@v1", ReplicaState::Complete, 120).await;
+    let copy = b.datasets.join("shared@v1");
+    let mode = |p: std::path::PathBuf| std::fs::symlink_metadata(p).unwrap().mode() & 0o7777;
+    assert_eq!(mode(copy.join("open")), 0o755);
+    assert_eq!(mode(copy.join("open/inner")), 0o755);
+    assert_eq!(mode(copy.join("open/inner/note.txt")), 0o644);
+    assert_eq!(digest(&copy), as_copied(digest(&src)));
+
+    // A copy as an older agent left it (others may write `open/inner`), where a user swapped
+    // that directory for a link to a directory of their choosing.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let elsewhere_mode = mode(elsewhere.path().to_path_buf());
+    chmod(&copy.join("open/inner"), 0o777);
+    std::fs::rename(copy.join("open/inner"), copy.join("open/inner.old")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), copy.join("open/inner")).unwrap();
+    b.client.verify_dataset(&id).await.unwrap();
+    let failed = wait_for(&b.client, "shared@v1", ReplicaState::Failed, 60).await;
+    assert!(
+        failed
+            .last_verify
+            .unwrap()
+            .bad_files
+            .contains(&"open/inner/note.txt".to_string())
+    );
+
+    b.client
+        .fetch_dataset(&fetch_request("shared", "v1", &id, &sources))
+        .await
+        .unwrap();
+    let done = wait_for(&b.client, "shared@v1", ReplicaState::Complete, 120).await;
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "the agent wrote through the planted link"
+    );
+    assert_eq!(
+        mode(elsewhere.path().to_path_buf()),
+        elsewhere_mode,
+        "the agent changed the mode of the link's target"
+    );
+    assert_eq!(
+        done.bytes_received, done.total_bytes,
+        "the tampered copy was made again whole"
+    );
+    assert!(!copy.join("open/inner.old").exists());
+    assert_eq!(digest(&copy), as_copied(digest(&src)));
     a.agent.shutdown().await;
     b.agent.shutdown().await;
 }
@@ -645,7 +726,7 @@ async fn a_killed_agent_resumes_its_copy_and_resends_at_most_the_pieces_in_fligh
         "re-sent too much: {} > {allowance}",
         done.bytes_received
     );
-    assert_eq!(digest(&datasets.join("resume@v1")), digest(&src));
+    assert_eq!(digest(&datasets.join("resume@v1")), as_copied(digest(&src)));
     b.child.kill().unwrap();
     b.child.wait().unwrap();
     a.agent.shutdown().await;

@@ -78,7 +78,7 @@ impl Datasets {
             None => store.save_manifest(&req.manifest, &manifest)?,
         }
 
-        let rec = {
+        let (rec, previous) = {
             let mut registry = self.registry.lock().unwrap();
             let previous = registry.get(&key).map(|e| e.rec.clone());
             let rec = ReplicaRecord {
@@ -110,10 +110,10 @@ impl Datasets {
                     live: None,
                 },
             );
-            rec
+            (rec, previous)
         };
         self.persist(&rec);
-        self.prepare_repair(&store, &rec, &manifest)?;
+        self.prepare_repair(&store, previous.as_ref(), &rec, &manifest)?;
         self.spawn_fetch(&key, &req.manifest, Arc::new(manifest), sources);
         tracing::info!(replica = %key, manifest = %req.manifest, sources = ?req.sources.iter().map(|s| &s.host).collect::<Vec<_>>(), "dataset copy started");
         self.info(&key)
@@ -123,19 +123,35 @@ impl Datasets {
     /// A copy whose files failed verification lies at its final place: move it back to the
     /// partial directory with a journal that lists every piece as a candidate, so the resumed
     /// copy re-hashes them and fetches only what is damaged.
+    ///
+    /// Only a copy this agent made and found damaged is taken back (not a directory that merely
+    /// sits at that path), and only if nobody but root could have changed it: the copy then
+    /// works in it as root, by path, as in its own private directory. A copy with a link, or
+    /// anything others could write (a copy made before copies dropped those bits), is thrown
+    /// away and made again whole.
     fn prepare_repair(
         &self,
         store: &Store,
+        previous: Option<&ReplicaRecord>,
         rec: &ReplicaRecord,
         manifest: &Manifest,
     ) -> Result<(), DatasetError> {
         let Some(id) = &rec.manifest else {
             return Ok(());
         };
+        let damaged_copy = previous.is_some_and(|p| {
+            p.origin == ReplicaOrigin::Copied
+                && p.state == ReplicaState::Failed
+                && p.manifest.as_deref() == Some(id.as_str())
+        });
         let complete = store.complete(&rec.key());
         let partial = store.partial(id);
-        if partial.exists() || !complete.exists() {
+        if !damaged_copy || partial.exists() || !complete.exists() {
             return Ok(());
+        }
+        if let Some(why) = untrusted_entry(&complete) {
+            tracing::warn!(replica = %rec.key(), entry = %why, "the damaged copy holds something others could have changed; it is thrown away and copied again whole");
+            return self.trash(store, &complete);
         }
         std::fs::rename(&complete, &partial)
             .map_err(|e| internal("moving the damaged copy back for repair", e))?;
@@ -385,4 +401,35 @@ async fn fetch_manifest(
         short(id),
         why.join("; ")
     )))
+}
+
+/// The first entry of the copy at `top` that someone other than this agent's user could have
+/// changed, or that is neither a file nor a directory; `None` when there is none. Directories
+/// are looked at before their entries, and without following links, so nothing is trusted that
+/// lies below a directory others can write.
+fn untrusted_entry(top: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let mut stack = vec![top.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let shown = || path.display().to_string();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return Some(format!("{} cannot be read", shown()));
+        };
+        if meta.uid() != me {
+            return Some(format!("{} belongs to uid {}", shown(), meta.uid()));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Some(format!("{} can be written by others", shown()));
+        }
+        if meta.is_dir() {
+            let Ok(entries) = std::fs::read_dir(&path) else {
+                return Some(format!("{} cannot be listed", shown()));
+            };
+            stack.extend(entries.flatten().map(|e| e.path()));
+        } else if !meta.is_file() {
+            return Some(format!("{} is not a file or a directory", shown()));
+        }
+    }
+    None
 }

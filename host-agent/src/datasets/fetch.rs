@@ -655,6 +655,14 @@ fn prepare(ctx: &Ctx, done: &Done, fresh: bool) -> Result<Vec<(usize, usize)>, F
     Ok(dups)
 }
 
+/// The mode a copy gives a file or directory: the manifest's, less write for group and others.
+/// A copy belongs to root and is shared by everyone on the host: a directory others could
+/// write would let any user swap what the others mount, or plant a link that the agent, as
+/// root, would follow when it repairs the copy.
+pub fn copy_mode(mode: u32) -> u32 {
+    mode & 0o755
+}
+
 /// Takes a file from a replica already on this host: a hard link from a copied replica when the
 /// mode matches (no bytes move, no space is used), else a copy that is re-hashed (a directory
 /// registered in place may have changed since its scan). False when it must come from a peer.
@@ -777,7 +785,7 @@ impl<'a> DirCursor<'a> {
                 | OFlag::O_TRUNC
                 | OFlag::O_CLOEXEC
                 | OFlag::O_NOFOLLOW,
-            Mode::from_bits_truncate(mode & 0o777),
+            Mode::from_bits_truncate(copy_mode(mode)),
         )?;
         std::fs::File::from(fd).write_all(bytes)
     }
@@ -1109,13 +1117,13 @@ async fn batch(ctx: &Arc<Ctx>, files: &[usize], s: usize) -> Result<Attempt, Str
 /// Sets modes, syncs, and renames the partial directory to its final name in one step.
 fn publish(ctx: &Ctx) -> Result<(), FetchError> {
     let m = &ctx.job.manifest;
-    let perm = |mode: u32| std::fs::Permissions::from_mode(mode & 0o777);
+    let perm = |mode: u32| std::fs::Permissions::from_mode(copy_mode(mode));
     // Unknown, the umask is taken to have removed every bit.
     let umask = fsx::umask().unwrap_or(0o777);
     for (i, f) in m.files.iter().enumerate() {
         if ctx.created[i].load(Ordering::Relaxed) {
             // Written whole by this run, created with its mode less the umask.
-            if f.mode & 0o777 & umask != 0 {
+            if copy_mode(f.mode) & umask != 0 {
                 std::fs::set_permissions(ctx.path(i), perm(f.mode))
                     .map_err(|e| failed(&format!("chmod {}", f.path), e))?;
             }
@@ -1131,7 +1139,7 @@ fn publish(ctx: &Ctx) -> Result<(), FetchError> {
             )));
         }
         // Hard-linked files already have this mode (that was the condition to link them).
-        if meta.mode() & 0o777 != f.mode & 0o777 {
+        if meta.mode() & 0o777 != copy_mode(f.mode) {
             std::fs::set_permissions(&path, perm(f.mode))
                 .map_err(|e| failed(&format!("chmod {}", f.path), e))?;
         }

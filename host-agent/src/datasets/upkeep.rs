@@ -181,7 +181,7 @@ impl Datasets {
     }
 
     /// Moves a directory out of sight at once, and deletes it in the background.
-    fn trash(&self, store: &Store, dir: &Path) -> Result<(), DatasetError> {
+    pub(super) fn trash(&self, store: &Store, dir: &Path) -> Result<(), DatasetError> {
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or(0);
         let target = store.trash().join(format!("{nanos:x}"));
         std::fs::rename(dir, &target).map_err(|e| internal("moving the copy to the trash", e))?;

@@ -97,6 +97,17 @@ pub fn digest(dir: &Path) -> BTreeMap<String, (char, u64, u32, String)> {
     out
 }
 
+/// What [`digest`] of a copy shows for a source of digest `source`: the same, but no write
+/// permission for group or others (copies never give it).
+pub fn as_copied(
+    source: BTreeMap<String, (char, u64, u32, String)>,
+) -> BTreeMap<String, (char, u64, u32, String)> {
+    source
+        .into_iter()
+        .map(|(path, (kind, size, mode, hash))| (path, (kind, size, mode & !0o022, hash)))
+        .collect()
+}
+
 pub async fn replica(client: &AgentClient, key: &str) -> Option<ReplicaInfo> {
     client
         .datasets()
