@@ -27,7 +27,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use crate::inventory::{ImageRecord, Inventory};
 use crate::mounts::{StageError, Stager};
-use crate::policy::{LaunchPlan, neutralise_image_labels};
+use crate::policy::{LaunchPlan, check_image_maker, neutralise_image_labels};
 
 /// Errors the API maps to distinct answers.
 #[derive(Debug, thiserror::Error)]
@@ -544,19 +544,29 @@ impl Engine {
 
         let mut body = plan.body;
         let image = body.image.clone().unwrap_or_default();
-        let image_labels = self
-            .client()?
-            .inspect_image(&image)
-            .await
-            .map_err(|e| match EngineError::from(e) {
-                EngineError::NotFound(message) => EngineError::NotFound(format!(
-                    "image not present on this host (the agent never pulls): {message}"
-                )),
-                other => other,
-            })?
-            .config
-            .and_then(|c| c.labels)
+        let inspected =
+            self.client()?
+                .inspect_image(&image)
+                .await
+                .map_err(|e| match EngineError::from(e) {
+                    EngineError::NotFound(message) => EngineError::NotFound(format!(
+                        "image not present on this host (the agent never pulls): {message}"
+                    )),
+                    other => other,
+                })?;
+        let image_labels = inspected.config.and_then(|c| c.labels).unwrap_or_default();
+        let launcher = body
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::OWNER))
+            .cloned()
             .unwrap_or_default();
+        check_image_maker(&image, &image_labels, &launcher).map_err(|refusal| {
+            EngineError::Refused {
+                message: refusal.message,
+                rule: refusal.rule.as_str(),
+            }
+        })?;
         if let Some(container_labels) = body.labels.as_mut() {
             neutralise_image_labels(container_labels, &image_labels);
         }
@@ -577,7 +587,7 @@ impl Engine {
                 hc.mounts = Some(stage.mounts.clone());
             }
         }
-        let result = self.create_and_start(name, body).await;
+        let result = self.create_and_start(name, body, inspected.id).await;
         if let Some(stage) = &stage {
             match &result {
                 Ok(_) => self.stager.settle(&stage.id),
@@ -587,10 +597,13 @@ impl Engine {
         result
     }
 
+    /// Creates and starts the container, from the image `checked` (its id) if given: should the
+    /// name have moved to another image since it was checked, the container is removed again.
     async fn create_and_start(
         &self,
         name: Option<&str>,
         body: ContainerCreateBody,
+        checked: Option<String>,
     ) -> Result<(bool, ContainerSummary), EngineError> {
         let mut options = CreateContainerOptionsBuilder::new();
         if let Some(n) = name {
@@ -610,6 +623,27 @@ impl Engine {
                 )),
                 other => other,
             })?;
+        if let Some(checked) = checked {
+            let used = self
+                .client()?
+                .inspect_container(&created.id, None::<InspectContainerOptions>)
+                .await
+                .ok()
+                .and_then(|c| c.image);
+            if used.as_deref() != Some(checked.as_str()) {
+                let _ = self
+                    .client()?
+                    .remove_container(
+                        &created.id,
+                        Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                    )
+                    .await;
+                return Err(EngineError::Conflict {
+                    message: "the image's name moved to another image while the container was made; launch again".into(),
+                    rule: Some("image-changed"),
+                });
+            }
+        }
         if let Err(e) = self.client()?.start_container(&created.id, None).await {
             // Nothing half-done: a container that cannot start is removed again.
             let _ = self

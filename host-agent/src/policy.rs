@@ -52,6 +52,7 @@ pub enum Rule {
     DatasetNotReady,
     InvalidDataset,
     InvalidImage,
+    ImageNotYours,
     InvalidName,
     InvalidOwner,
     InvalidEnv,
@@ -89,6 +90,7 @@ impl Rule {
             Rule::DatasetNotReady => "dataset-not-ready",
             Rule::InvalidDataset => "invalid-dataset",
             Rule::InvalidImage => "invalid-image",
+            Rule::ImageNotYours => "image-not-yours",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
             Rule::InvalidEnv => "invalid-env",
@@ -498,6 +500,35 @@ fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String
         .to_labels(),
     );
     map
+}
+
+/// Refuses to run, by its name, an image that Maison built or saved here for someone other than
+/// `launcher`. Names on a host go to whoever takes them first: a user who builds under a name
+/// others launch (a catalogue reference not yet on this host, `pytorch/pytorch:latest`) would
+/// have their code run as whoever launches it next, with that person's home mounted. Named by
+/// its id, as published catalogue versions are launched, the image is the one its publisher
+/// and an admin agreed on, whoever made it; images Maison did not make (pulled by an admin)
+/// carry no maker.
+pub fn check_image_maker(
+    image: &str,
+    image_labels: &HashMap<String, String>,
+    launcher: &str,
+) -> Result<(), PolicyRefusal> {
+    let made_here = image_labels
+        .get(maison_agent_api::images::provenance::HOW)
+        .is_some_and(|how| !how.is_empty());
+    let maker = image_labels
+        .get(labels::OWNER)
+        .filter(|maker| made_here && !maker.is_empty());
+    match maker {
+        Some(maker) if maker != launcher && !image.starts_with("sha256:") => refuse(
+            Rule::ImageNotYours,
+            format!(
+                "{image} on this host was made by <@{maker}> (an image build or save), not by you: it runs under your account only once it is in the catalogue (`/maison image publish`, approved by an admin)"
+            ),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Blanks every `maison.*` label of the image that the agent did not set itself: Docker merges
@@ -956,6 +987,41 @@ fn open_mount(
 mod tests {
     use super::*;
     use maison_agent_api::MountSpec;
+
+    #[test]
+    fn an_image_someone_else_made_here_runs_only_by_its_id() {
+        use maison_agent_api::images::provenance;
+        let made_by = |owner: &str, how: &str| -> HashMap<String, String> {
+            [
+                (labels::OWNER.to_string(), owner.to_string()),
+                (provenance::HOW.to_string(), how.to_string()),
+            ]
+            .into()
+        };
+        let squat = made_by("U0MALLORY", "build");
+        let err = check_image_maker("registry.lan/house/pytorch:2.5", &squat, "U0BOB").unwrap_err();
+        assert_eq!(err.rule, Rule::ImageNotYours);
+        assert!(
+            err.message.contains("made by <@U0MALLORY>"),
+            "{}",
+            err.message
+        );
+        assert!(
+            check_image_maker(
+                "registry.lan/house/pytorch:2.5",
+                &made_by("U0MALLORY", "save"),
+                "U0BOB"
+            )
+            .is_err()
+        );
+        // Its maker, or anyone by its id (a published catalogue version), may run it.
+        assert!(check_image_maker("registry.lan/house/pytorch:2.5", &squat, "U0MALLORY").is_ok());
+        assert!(check_image_maker("sha256:0123abcd", &squat, "U0BOB").is_ok());
+        // Images Maison did not make have no maker: an owner label alone (copied from a
+        // container's labels, say) is not one.
+        assert!(check_image_maker("busybox:1", &HashMap::new(), "U0BOB").is_ok());
+        assert!(check_image_maker("busybox:1", &made_by("U0MALLORY", ""), "U0BOB").is_ok());
+    }
 
     const ADA: u32 = 1000;
     const BOB: u32 = 1001;

@@ -128,11 +128,22 @@ async fn a_saved_container_becomes_an_image_with_its_history() {
     }
     assert!(image.labels.contains_key(provenance::PARENT_ID));
 
-    // What was saved is there for the next container, which belongs to whoever launches it.
+    // Someone else may not run it by its name (whoever takes a name first on a host would run
+    // code as the next person launching that name); by its id, as a published catalogue
+    // version is launched, they may. What was saved is there for the next container, which
+    // belongs to whoever launches it.
     let mut child = spec(&prefix, "child");
     child.image = reference.clone();
     child.owner = "U0OTHER".into();
     child.command = vec!["sh".into(), "-c".into(), "cat /tmp/state; sleep 300".into()];
+    let err = t
+        .client
+        .launch(&child)
+        .await
+        .expect_err("someone else's image by its name");
+    assert_eq!(err.rule(), Some("image-not-yours"), "{err}");
+    assert!(err.to_string().contains("made by <@U0TEST>"), "{err}");
+    child.image = saved.id.clone();
     let relaunched = t
         .client
         .launch(&child)
