@@ -396,6 +396,11 @@ pub fn build_container_config_with(
             booked_uuids.join(",")
         }
     ));
+    // The NVIDIA toolkit reads these from the container's environment too, where an image may
+    // set them, and each adds devices of the host that nobody booked: InfiniBand, NVSwitch,
+    // GPUDirect RDMA and storage, and IMEX channels (shared between tenants). The container's
+    // own settings win over the image's.
+    env.extend(NVIDIA_DEVICES_OFF.iter().map(|v| v.to_string()));
 
     let mut label_map = agent_labels(spec, now);
     label_map.insert(
@@ -501,6 +506,16 @@ fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String
     );
     map
 }
+
+/// Gated NVIDIA devices, switched off in every container (only `enabled` switches one on; no
+/// IMEX channel is an empty list).
+const NVIDIA_DEVICES_OFF: [&str; 5] = [
+    "NVIDIA_MOFED=disabled",
+    "NVIDIA_NVSWITCH=disabled",
+    "NVIDIA_GDRCOPY=disabled",
+    "NVIDIA_GDS=disabled",
+    "NVIDIA_IMEX_CHANNELS=",
+];
 
 /// Refuses to run, by its name, an image that Maison built or saved here for someone other than
 /// `launcher`. Names on a host go to whoever takes them first: a user who builds under a name
@@ -1156,6 +1171,16 @@ mod tests {
         assert_eq!(hc.devices, None);
         assert_eq!(hc.pids_limit, Some(4096));
         assert!(env_of(&plan).contains(&"NVIDIA_VISIBLE_DEVICES=void".to_string()));
+        // Devices an image's environment could switch on are switched off by the container's.
+        for off in [
+            "NVIDIA_MOFED=disabled",
+            "NVIDIA_NVSWITCH=disabled",
+            "NVIDIA_GDRCOPY=disabled",
+            "NVIDIA_GDS=disabled",
+            "NVIDIA_IMEX_CHANNELS=",
+        ] {
+            assert!(env_of(&plan).contains(&off.to_string()), "{off} missing");
+        }
         let labels = plan.body.labels.unwrap();
         assert_eq!(labels[labels::OWNER], "U1");
         assert_eq!(labels[labels::CREATED_AT], "2025-01-02T03:04:05Z");
