@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig};
+use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig, HostConfigLogConfig};
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetMount, MOUNT_PARENT, is_dataset_name, is_hash};
 use maison_agent_api::{LaunchSpec, MaisonLabels, ResourceLimits, labels};
@@ -452,6 +452,7 @@ pub fn build_container_config_with(
         shm_size: Some(i64::try_from(limits.shm_bytes).unwrap_or(i64::MAX)),
         // A tiny init reaps zombies of long interactive sessions.
         init: Some(true),
+        log_config: Some(bounded_logs()),
         ..Default::default()
     };
 
@@ -505,6 +506,21 @@ fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String
         .to_labels(),
     );
     map
+}
+
+/// The container's output, kept in files of at most 50 MB, three of them. Containers run with
+/// a terminal and for days; without a bound one `yes` (or a chatty training loop) fills the
+/// disk Docker keeps its logs on, for every user of the host.
+fn bounded_logs() -> HostConfigLogConfig {
+    HostConfigLogConfig {
+        typ: Some("json-file".into()),
+        config: Some(
+            [("max-size", "50m"), ("max-file", "3")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+    }
 }
 
 /// Gated NVIDIA devices, switched off in every container (only `enabled` switches one on; no
@@ -1170,6 +1186,13 @@ mod tests {
         assert_eq!(hc.cap_add, None);
         assert_eq!(hc.devices, None);
         assert_eq!(hc.pids_limit, Some(4096));
+        let logs = hc.log_config.clone().expect("a log configuration");
+        assert_eq!(logs.typ.as_deref(), Some("json-file"));
+        let logs = logs.config.unwrap();
+        assert_eq!(
+            (logs["max-size"].as_str(), logs["max-file"].as_str()),
+            ("50m", "3")
+        );
         assert!(env_of(&plan).contains(&"NVIDIA_VISIBLE_DEVICES=void".to_string()));
         // Devices an image's environment could switch on are switched off by the container's.
         for off in [

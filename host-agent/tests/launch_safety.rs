@@ -191,6 +191,8 @@ async fn an_image_cannot_forge_labels_pick_gpus_or_grant_groups() {
         "LABEL maison.booking=999 maison.owner_name=Mallory maison.owner=UMALLORY maison.mount_stage=s0",
         "-c",
         "ENV NVIDIA_VISIBLE_DEVICES=all",
+        "-c",
+        "ENV NVIDIA_MOFED=enabled",
         &builder,
         &image,
     ]);
@@ -222,6 +224,15 @@ async fn an_image_cannot_forge_labels_pick_gpus_or_grant_groups() {
         "{env:?}"
     );
     assert!(!env.contains(&"NVIDIA_VISIBLE_DEVICES=all".to_string()));
+    // The container's own setting, not the image's, reaches the NVIDIA toolkit.
+    assert!(
+        env.contains(&"NVIDIA_MOFED=disabled".to_string()),
+        "{env:?}"
+    );
+    assert!(
+        !env.contains(&"NVIDIA_MOFED=enabled".to_string()),
+        "{env:?}"
+    );
     assert_eq!(config.user.as_deref(), Some("4242:4242"));
 
     let hc = inspect.host_config.unwrap();
@@ -230,6 +241,12 @@ async fn an_image_cannot_forge_labels_pick_gpus_or_grant_groups() {
     assert_eq!(hc.memory, Some(limits.memory_bytes as i64));
     assert_eq!(hc.shm_size, Some(limits.shm_bytes as i64));
     assert_eq!(hc.nano_cpus, Some(limits.cpu_millis as i64 * 1_000_000));
+    let logs = hc.log_config.expect("a log configuration");
+    assert_eq!(logs.typ.as_deref(), Some("json-file"));
+    assert_eq!(
+        logs.config.unwrap().get("max-size").map(String::as_str),
+        Some("50m")
+    );
 
     // The kernel's view of the running process: the owner's ids, no extra groups, nothing to gain.
     let pid = host_pid(&c.id).await;
