@@ -77,6 +77,13 @@ impl ClientError {
     }
 }
 
+/// The most of an answer that is read: an agent is trusted to answer, not to size its answers,
+/// and an endless body from a broken or hostile one would otherwise take all the memory of the
+/// bot or of the agent pulling from it.
+const MAX_ANSWER: usize = 256 << 20;
+/// The most of a dataset manifest that is read (one of 100,000 files takes 12 MB).
+pub const MAX_MANIFEST: usize = 1 << 30;
+
 /// The longest a container's commit into an image is waited for.
 const SAVE_LIMIT: Duration = Duration::from_secs(600);
 
@@ -344,13 +351,11 @@ impl AgentClient {
 
     /// The manifest of a version this host holds (complete, or being fetched).
     pub async fn manifest(&self, id: &str) -> Result<Manifest, ClientError> {
-        self.call(
-            Method::GET,
-            &["v1", "datasets", id, "manifest"],
-            &[],
-            None::<&()>,
-        )
-        .await
+        let bytes = self.manifest_bytes(id).await?;
+        serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
+            status: 200,
+            body: truncate(&String::from_utf8_lossy(&bytes)),
+        })
     }
 
     /// The manifest's bytes as the host sent them, for a caller that checks them against the
@@ -366,7 +371,7 @@ impl AgentClient {
             .send()
             .await
             .map_err(ClientError::Transport)?;
-        success_body(resp).await
+        success_body(resp, MAX_MANIFEST).await
     }
 
     /// Starts re-hashing a replica; the outcome lands in its `last_verify`.
@@ -443,7 +448,7 @@ impl AgentClient {
             .send()
             .await
             .map_err(ClientError::Transport)?;
-        let body = success_body(resp).await?;
+        let body = success_body(resp, MAX_ANSWER).await?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -536,9 +541,30 @@ impl AgentClient {
 }
 
 /// The body of a successful answer, or the agent's error.
-async fn success_body(resp: reqwest::Response) -> Result<bytes::Bytes, ClientError> {
+/// The whole body, read up to `limit` bytes (refused beyond, announced or not).
+async fn success_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<bytes::Bytes, ClientError> {
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(ClientError::Transport)?;
+    let too_big = || ClientError::Decode {
+        status: status.as_u16(),
+        body: format!(
+            "an answer of more than {} MiB, the most this client reads",
+            limit >> 20
+        ),
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(piece) = resp.chunk().await.map_err(ClientError::Transport)? {
+        if body.len() + piece.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&piece);
+    }
+    let bytes = body.freeze();
     if !status.is_success() {
         return Err(api_error(status, &String::from_utf8_lossy(&bytes)));
     }
@@ -548,7 +574,7 @@ async fn success_body(resp: reqwest::Response) -> Result<bytes::Bytes, ClientErr
 /// A JSON answer, or the agent's error.
 async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
     let status = resp.status();
-    let bytes = success_body(resp).await?;
+    let bytes = success_body(resp, MAX_ANSWER).await?;
     serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
         status: status.as_u16(),
         body: truncate(&String::from_utf8_lossy(&bytes)),
