@@ -631,13 +631,7 @@ impl Engine {
                 .ok()
                 .and_then(|c| c.image);
             if used.as_deref() != Some(checked.as_str()) {
-                let _ = self
-                    .client()?
-                    .remove_container(
-                        &created.id,
-                        Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-                    )
-                    .await;
+                self.discard_created(&created.id).await;
                 return Err(EngineError::Conflict {
                     message: "the image's name moved to another image while the container was made; launch again".into(),
                     rule: Some("image-changed"),
@@ -646,14 +640,7 @@ impl Engine {
         }
         if let Err(e) = self.client()?.start_container(&created.id, None).await {
             // Nothing half-done: a container that cannot start is removed again.
-            let _ = self
-                .client()?
-                .remove_container(
-                    &created.id,
-                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-                )
-                .await;
-            self.inventory.remove_container(&created.id);
+            self.discard_created(&created.id).await;
             return Err(EngineError::Docker(format!(
                 "starting the container failed: {e}"
             )));
@@ -664,6 +651,19 @@ impl Engine {
                 "the container vanished right after it was started".into(),
             )),
         }
+    }
+
+    /// Removes a container this launch created and will not hand over.
+    async fn discard_created(&self, id: &str) {
+        if let Ok(client) = self.client() {
+            let _ = client
+                .remove_container(
+                    id,
+                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                )
+                .await;
+        }
+        self.inventory.remove_container(id);
     }
 
     pub async fn stop(
