@@ -364,6 +364,40 @@ async fn the_rate_cap_holds() {
     b.agent.shutdown().await;
 }
 
+/// The same files asked for under a second name while the first copy runs: both would fill one
+/// partial directory (named after the manifest), so the second waits for the first.
+#[tokio::test]
+async fn the_same_files_under_two_names_are_not_copied_twice_at_once() {
+    let (a, b) = pair(|c| {
+        c.datasets.max_rate = Some(maison_agent::config::ByteSize(4 * MIB));
+    })
+    .await;
+    let src = a.datasets.join("twins");
+    make_tree(&src, "twins", 2, 20 * MIB, 0, 0);
+    let id = register_complete(&a.client, "twins", "v1", &src).await;
+    let sources = [("gpu-a", url(&a))];
+    b.client
+        .fetch_dataset(&fetch_request("twins", "v1", &id, &sources))
+        .await
+        .unwrap();
+    let (status, rule, message) = rule_of(
+        b.client
+            .fetch_dataset(&fetch_request("twins-again", "v1", &id, &sources))
+            .await,
+    );
+    assert_eq!((status, rule.as_str()), (409, "copy-in-progress"));
+    assert!(message.contains("twins@v1"), "{message}");
+    assert!(replica(&b.client, "twins-again@v1").await.is_none());
+    // Once the first is gone, the second name may be copied.
+    b.client.remove_dataset("twins@v1").await.unwrap();
+    b.client
+        .fetch_dataset(&fetch_request("twins-again", "v1", &id, &sources))
+        .await
+        .expect("the second name once the first copy is gone");
+    a.agent.shutdown().await;
+    b.agent.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_dataset_is_mounted_read_only_and_kept_while_mounted() {
     common::require_test_image(&common::docker()).await;

@@ -61,6 +61,21 @@ impl Datasets {
             }) {
                 return Ok(self.info_of(e));
             }
+            // The same files under another name: both copies would fill one partial directory
+            // (it is named after the manifest), each truncating what the other wrote.
+            if let Some(e) = registry.values().find(|e| {
+                e.rec.key() != key
+                    && e.rec.manifest.as_deref() == Some(req.manifest.as_str())
+                    && e.live.is_some()
+            }) {
+                return Err(conflict(
+                    "copy-in-progress",
+                    format!(
+                        "the same files are being copied to this host as {}; ask again once that copy is done",
+                        e.rec.key()
+                    ),
+                ));
+            }
         }
         if req.sources.is_empty() {
             return Err(DatasetError::BadRequest(
