@@ -545,13 +545,7 @@ pub fn check_image_maker(
     image_labels: &HashMap<String, String>,
     launcher: &str,
 ) -> Result<(), PolicyRefusal> {
-    let made_here = image_labels
-        .get(maison_agent_api::images::provenance::HOW)
-        .is_some_and(|how| !how.is_empty());
-    let maker = image_labels
-        .get(labels::OWNER)
-        .filter(|maker| made_here && !maker.is_empty());
-    match maker {
+    match image_maker(image_labels) {
         Some(maker) if maker != launcher && !image.starts_with("sha256:") => refuse(
             Rule::ImageNotYours,
             format!(
@@ -560,6 +554,18 @@ pub fn check_image_maker(
         ),
         _ => Ok(()),
     }
+}
+
+/// Who Maison built or saved an image for, from its labels: its owner, when it also says how it
+/// was made (an owner label alone, as a container's labels carry, makes no maker).
+pub fn image_maker(image_labels: &HashMap<String, String>) -> Option<&str> {
+    let made_here = image_labels
+        .get(maison_agent_api::images::provenance::HOW)
+        .is_some_and(|how| !how.is_empty());
+    image_labels
+        .get(labels::OWNER)
+        .map(String::as_str)
+        .filter(|maker| made_here && !maker.is_empty())
 }
 
 /// Blanks every `maison.*` label of the image that the agent did not set itself: Docker merges

@@ -10,11 +10,12 @@ pub mod fetch;
 use bollard::models::ContainerConfig;
 use bollard::query_parameters::CommitContainerOptionsBuilder;
 use maison_agent_api::images::{
-    SaveImageRequest, SavedImage, normalise_reference, provenance, saved_image_labels,
+    SaveImageRequest, SavedImage, normalise_reference, saved_image_labels,
 };
 use maison_agent_api::labels;
 
 use crate::docker::{Engine, EngineError};
+use crate::policy::image_maker;
 
 impl Engine {
     /// Commits the requester's own container into `request.reference`. Refused for a
@@ -127,11 +128,7 @@ impl Engine {
             return Ok(());
         };
         let existing_labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
-        let own_make = existing_labels.get(labels::OWNER).map(String::as_str) == Some(owner)
-            && existing_labels
-                .get(provenance::HOW)
-                .is_some_and(|h| !h.is_empty());
-        if own_make {
+        if image_maker(&existing_labels) == Some(owner) {
             return Ok(());
         }
         Err(EngineError::Conflict {
