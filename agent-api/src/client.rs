@@ -352,10 +352,7 @@ impl AgentClient {
     /// The manifest of a version this host holds (complete, or being fetched).
     pub async fn manifest(&self, id: &str) -> Result<Manifest, ClientError> {
         let bytes = self.manifest_bytes(id).await?;
-        serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
-            status: 200,
-            body: truncate(&String::from_utf8_lossy(&bytes)),
-        })
+        parse_json(StatusCode::OK, &bytes)
     }
 
     /// The manifest's bytes as the host sent them, for a caller that checks them against the
@@ -540,8 +537,8 @@ impl AgentClient {
     }
 }
 
-/// The body of a successful answer, or the agent's error.
-/// The whole body, read up to `limit` bytes (refused beyond, announced or not).
+/// The body of a successful answer, read up to `limit` bytes (refused beyond, announced or
+/// not), or the agent's error.
 async fn success_body(
     mut resp: reqwest::Response,
     limit: usize,
@@ -575,9 +572,14 @@ async fn success_body(
 async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, ClientError> {
     let status = resp.status();
     let bytes = success_body(resp, MAX_ANSWER).await?;
-    serde_json::from_slice(&bytes).map_err(|_| ClientError::Decode {
+    parse_json(status, &bytes)
+}
+
+/// A successful answer's JSON, or what was unreadable in it.
+fn parse_json<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(bytes).map_err(|_| ClientError::Decode {
         status: status.as_u16(),
-        body: truncate(&String::from_utf8_lossy(&bytes)),
+        body: truncate(&String::from_utf8_lossy(bytes)),
     })
 }
 
