@@ -322,20 +322,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .with_slack(slack.clone())
     .with_lease(lease_timeout);
     let stop_polling = CancellationToken::new();
-    let polling = poller.spawn(stop_polling.clone());
+    let mut background = Background::default();
+    background.watch("fleet poller", poller.spawn(stop_polling.clone()));
     info!(agents = fleet.hosts().len(), "polling the host agents");
     let outbox = Outbox::new(db.clone(), slack.clone(), Arc::new(SystemClock))
         .with_lease_timeout(lease_timeout);
     let app = Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
     let scheduler = Scheduler::new(app.clone())?;
     let stop_jobs = CancellationToken::new();
-    let sending = outbox.spawn(stop_jobs.clone());
-    let scheduling = scheduler.spawn(stop_jobs.clone());
-    let matching = Matcher::new(app.clone()).spawn(stop_jobs.clone());
-    let metrics = match app.config.server.metrics_listen {
-        Some(listen) => Some(monitoring::serve(app.clone(), listen, stop_jobs.clone()).await?),
-        None => None,
-    };
+    background.watch("outbox sender", outbox.spawn(stop_jobs.clone()));
+    background.watch("scheduler", scheduler.spawn(stop_jobs.clone()));
+    background.watch(
+        "wait-list matcher",
+        Matcher::new(app.clone()).spawn(stop_jobs.clone()),
+    );
+    if let Some(listen) = app.config.server.metrics_listen {
+        let metrics = monitoring::serve(app.clone(), listen, stop_jobs.clone()).await?;
+        background.watch("metrics listener", metrics);
+    }
 
     let socket_mode = match app_token {
         Some(token) => Some(SocketMode::connect(app.clone(), token.expose()).await?),
@@ -350,14 +354,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode); see README, \"Slack setup\""
         ),
     };
-    let mut background = Background::default();
-    background.watch("fleet poller", polling);
-    background.watch("outbox sender", sending);
-    background.watch("scheduler", scheduling);
-    background.watch("wait-list matcher", matching);
-    if let Some(metrics) = metrics {
-        background.watch("metrics listener", metrics);
-    }
     let router = HttpFront::new(app, secret).router();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -470,16 +466,15 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
         Arc::new(App::new(config, db, slack.clone(), Arc::new(SystemClock)).with_fleet(fleet));
     let scheduler = Scheduler::new(app.clone())?;
     let stop_polling = CancellationToken::new();
-    let polling = poller.spawn(stop_polling.clone());
-    // Scheduled jobs and queued messages work here too; what they send prints in the terminal.
-    let sending = outbox.spawn(stop_polling.clone());
-    let scheduling = scheduler.spawn(stop_polling.clone());
-    let matching = Matcher::new(app.clone()).spawn(stop_polling.clone());
     let mut background = Background::default();
-    background.watch("fleet poller", polling);
-    background.watch("outbox sender", sending);
-    background.watch("scheduler", scheduling);
-    background.watch("wait-list matcher", matching);
+    background.watch("fleet poller", poller.spawn(stop_polling.clone()));
+    // Scheduled jobs and queued messages work here too; what they send prints in the terminal.
+    background.watch("outbox sender", outbox.spawn(stop_polling.clone()));
+    background.watch("scheduler", scheduler.spawn(stop_polling.clone()));
+    background.watch(
+        "wait-list matcher",
+        Matcher::new(app.clone()).spawn(stop_polling.clone()),
+    );
     let session = terminal::run(app, slack, user, tokio::io::stdin(), tokio::io::stdout());
     let result = tokio::select! {
         result = session => result,
