@@ -148,6 +148,24 @@ impl Manifest {
                 ));
             }
         }
+        self.check_files_are_leaves()
+    }
+
+    /// No path is both a file and a directory, and no file sits under a file: a copy of such
+    /// a manifest could only fail half-way, after disk space and bandwidth were spent on it.
+    fn check_files_are_leaves(&self) -> Result<(), String> {
+        let files: std::collections::HashSet<&str> =
+            self.files.iter().map(|f| f.path.as_str()).collect();
+        let paths = self.dirs.iter().map(|d| (d.path.as_str(), true));
+        for (path, is_dir) in paths.chain(self.files.iter().map(|f| (f.path.as_str(), false))) {
+            if is_dir && files.contains(path) {
+                return Err(format!("{path:?} is both a file and a directory"));
+            }
+            let mut parents = path.match_indices('/').map(|(at, _)| &path[..at]);
+            if let Some(parent) = parents.find(|p| files.contains(p)) {
+                return Err(format!("{path:?} lies under {parent:?}, which is a file"));
+            }
+        }
         Ok(())
     }
 }
@@ -350,6 +368,13 @@ mod tests {
         }
     }
 
+    fn dir(path: &str) -> ManifestDir {
+        ManifestDir {
+            path: path.into(),
+            mode: 0o755,
+        }
+    }
+
     fn manifest(files: Vec<ManifestFile>) -> Manifest {
         Manifest {
             format: MANIFEST_FORMAT,
@@ -419,6 +444,32 @@ mod tests {
         let mut wrong_chunks = file("a", CHUNK_SIZE * 3);
         wrong_chunks.chunks.pop();
         assert!(manifest(vec![wrong_chunks]).validate().is_err());
+    }
+
+    #[test]
+    fn validate_refuses_a_file_that_is_also_a_directory_or_a_parent() {
+        assert_eq!(
+            manifest(vec![file("a", 1), file("a/b", 1)]).validate(),
+            Err(r#""a/b" lies under "a", which is a file"#.to_string())
+        );
+        assert!(
+            manifest(vec![file("a", 1), file("a/b/c", 1)])
+                .validate()
+                .is_err()
+        );
+        let mut clash = manifest(vec![file("a", 1)]);
+        clash.dirs = vec![dir("a")];
+        assert_eq!(
+            clash.validate(),
+            Err(r#""a" is both a file and a directory"#.to_string())
+        );
+        let mut under = manifest(vec![file("a", 1)]);
+        under.dirs = vec![dir("a/d")];
+        assert!(under.validate().is_err());
+        // Names that merely share a prefix are fine.
+        let mut fine = manifest(vec![file("a", 1), file("ab/c", 1)]);
+        fine.dirs = vec![dir("ab")];
+        assert_eq!(fine.validate(), Ok(()));
     }
 
     #[test]
