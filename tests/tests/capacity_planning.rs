@@ -274,6 +274,22 @@ fn the_monthly_chart_is_a_png_of_the_weeks() {
 }
 
 on_both_databases! {
+    /// Admins adding the same project at once: one adds it, the others are told it exists;
+    /// nobody gets an error from the unique name.
+    async fn the_same_project_added_at_once_is_added_once(backend: Backend) {
+        let bot = BotTester::start(backend).await;
+        let replies = futures::future::join_all(
+            (0..8).map(|_| bot.command_text("U0ADMIN", "project add vision")),
+        )
+        .await;
+        let added = replies.iter().filter(|r| r.contains("Added the project `vision`")).count();
+        let there = replies.iter().filter(|r| r.contains("already exists")).count();
+        assert_eq!((added, there), (1, 7), "{replies:#?}");
+        let audited = bot.db().audit_log().await.unwrap();
+        assert_eq!(audited.iter().filter(|a| a.action == "project.add").count(), 1);
+        bot.finish().await;
+    }
+
     async fn projects_are_kept_typed_by_default_and_through_the_wait_list(backend: Backend) {
         let mut config = test_config();
         config.slack.announce_channel = None;

@@ -65,7 +65,9 @@ impl Db {
         request_id: &str,
         now: i64,
     ) -> Result<Added, DbErr> {
-        let txn = self.connection().begin().await?;
+        // Read, then write: on SQLite the write lock is taken first, or two of these at once
+        // each hold a read lock the other's write waits for ("database is locked").
+        let txn = self.begin_write().await?;
         let backend = self.backend();
         let existing = txn
             .query_one_raw(stmt(
@@ -76,27 +78,43 @@ impl Db {
             .await?
             .map(|r| get::<Option<i64>>(&r, 0))
             .transpose()?;
+        // The read above decides nothing on its own: two admins adding the same name at once
+        // both read nothing there. Each write says whether it changed a row, and the one that
+        // did not finds the project already there (rather than failing on the unique name).
         let added = match existing {
             Some(None) => Added::AlreadyThere,
             Some(Some(_)) => {
-                txn.execute_raw(stmt(
-                    backend,
-                    "UPDATE projects SET retired_at = NULL, \
-                     description = COALESCE(?, description) WHERE name = ?",
-                    vec![description.into(), name.into()],
-                ))
-                .await?;
-                Added::Revived
+                let revived = txn
+                    .execute_raw(stmt(
+                        backend,
+                        "UPDATE projects SET retired_at = NULL, \
+                         description = COALESCE(?, description) \
+                         WHERE name = ? AND retired_at IS NOT NULL",
+                        vec![description.into(), name.into()],
+                    ))
+                    .await?
+                    .rows_affected();
+                if revived == 1 {
+                    Added::Revived
+                } else {
+                    Added::AlreadyThere
+                }
             }
             None => {
-                txn.execute_raw(stmt(
-                    backend,
-                    "INSERT INTO projects (name, description, created_by, created_at) \
-                     VALUES (?, ?, ?, ?)",
-                    vec![name.into(), description.into(), actor.into(), now.into()],
-                ))
-                .await?;
-                Added::Created
+                let inserted = txn
+                    .execute_raw(stmt(
+                        backend,
+                        "INSERT INTO projects (name, description, created_by, created_at) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                        vec![name.into(), description.into(), actor.into(), now.into()],
+                    ))
+                    .await?
+                    .rows_affected();
+                if inserted == 1 {
+                    Added::Created
+                } else {
+                    Added::AlreadyThere
+                }
             }
         };
         if added != Added::AlreadyThere {
