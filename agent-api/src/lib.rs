@@ -41,6 +41,10 @@ pub mod labels {
     /// Manifest ids of the datasets mounted in the container, comma separated; a replica
     /// in use is never removed.
     pub const DATASETS: &str = "maison.datasets";
+    /// Which agent made the container: its staging directory, which no two agents on one
+    /// Docker engine share. An owner's share counts only the containers of this agent (tests
+    /// run many agents against one engine).
+    pub const AGENT: &str = "maison.agent";
     /// Prefix shared by every Maison label; clients may not set these themselves.
     pub const PREFIX: &str = "maison.";
 }

@@ -194,6 +194,11 @@ pub struct ResourceConfig {
     /// `/dev/shm` as a percentage of the memory limit (Docker's 64 MB breaks PyTorch loaders).
     #[serde(default = "default_shm_percent")]
     pub shm_percent: u32,
+    /// What one person's containers on this host may hold together, in times the limits of one
+    /// container holding every GPU they use: 2 lets a notebook run beside a training job on
+    /// the same booking, and stops a third (limits are ceilings, rarely all used at once).
+    #[serde(default = "default_owner_overcommit")]
+    pub owner_overcommit: u32,
 }
 
 impl Default for ResourceConfig {
@@ -204,6 +209,7 @@ impl Default for ResourceConfig {
             cpus_per_gpu: None,
             cpu_only_share_gpus: default_cpu_only_share(),
             shm_percent: default_shm_percent(),
+            owner_overcommit: default_owner_overcommit(),
         }
     }
 }
@@ -214,6 +220,10 @@ fn default_pids_limit() -> i64 {
 
 fn default_cpu_only_share() -> u32 {
     1
+}
+
+fn default_owner_overcommit() -> u32 {
+    2
 }
 
 fn default_shm_percent() -> u32 {
@@ -501,6 +511,11 @@ impl AgentConfig {
         if let Some(c) = r.cpus_per_gpu {
             anyhow::ensure!(c > 0.0, "resources.cpus_per_gpu must be positive");
         }
+        anyhow::ensure!(
+            (1..=64).contains(&r.owner_overcommit),
+            "resources.owner_overcommit must be 1-64, not {}",
+            r.owner_overcommit
+        );
         anyhow::ensure!(
             !self.policy.supplementary_groups.contains(&0),
             "policy.supplementary_groups may not contain 0 (root)"

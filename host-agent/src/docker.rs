@@ -89,6 +89,10 @@ pub struct Engine {
     /// One lock per idempotency key in flight, so two identical concurrent
     /// launches create one container.
     in_flight: std::sync::Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+    /// Held from counting an owner's containers until the new one exists, so two launches at
+    /// once cannot both fit in the same share. One lock for every owner: launches are rare and
+    /// the window is a create and a start.
+    share_counted: AsyncMutex<()>,
     stager: Arc<Stager>,
     /// Image copies and builds in progress, for `GET /v1/images/progress`.
     pub image_work: crate::image_work::Board,
@@ -120,6 +124,7 @@ impl Engine {
             gpu_uuids: gpus.iter().map(|g| (g.uuid.clone(), g.index)).collect(),
             gpu_count: gpus.len() as u32,
             in_flight: std::sync::Mutex::new(HashMap::new()),
+            share_counted: AsyncMutex::new(()),
             stager,
             image_work: Default::default(),
         }
@@ -570,6 +575,16 @@ impl Engine {
         if let Some(container_labels) = body.labels.as_mut() {
             neutralise_image_labels(container_labels, &image_labels);
         }
+        let _counted = self.share_counted.lock().await;
+        let live = self
+            .live_containers_of(&launcher, &plan.share.agent_label)
+            .await?;
+        plan.share
+            .check(&live, &plan.gpus, &plan.limits)
+            .map_err(|refusal| EngineError::Refused {
+                message: refusal.message,
+                rule: refusal.rule.as_str(),
+            })?;
         let stage = self.stager.stage(&plan.mounts).map_err(|e| match e {
             StageError::Unavailable(_) => EngineError::Refused {
                 message: e.to_string(),
@@ -595,6 +610,44 @@ impl Engine {
             }
         }
         result
+    }
+
+    /// The owner's containers made by this agent that hold resources now (created, running,
+    /// paused), asked of Docker rather than the inventory, which may lag behind a launch a
+    /// moment ago.
+    async fn live_containers_of(
+        &self,
+        owner: &str,
+        agent_label: &str,
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
+        let owned = format!("{}={owner}", labels::OWNER);
+        let made_here = format!("{}={agent_label}", labels::AGENT);
+        let mut filters = HashMap::new();
+        filters.insert("label", vec![owned.as_str(), made_here.as_str()]);
+        let listed = self
+            .client()?
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await?;
+        let mut live = Vec::new();
+        for c in listed {
+            if let Some(s) = self.summarise(c).await
+                && matches!(
+                    s.state,
+                    ContainerState::Created
+                        | ContainerState::Running
+                        | ContainerState::Paused
+                        | ContainerState::Restarting
+                )
+            {
+                live.push(s);
+            }
+        }
+        Ok(live)
     }
 
     /// Creates and starts the container, from the image `checked` (its id) if given: should the

@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig, HostConfigLogConfig};
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetMount, MOUNT_PARENT, is_dataset_name, is_hash};
-use maison_agent_api::{LaunchSpec, MaisonLabels, ResourceLimits, labels};
+use maison_agent_api::{ContainerSummary, LaunchSpec, MaisonLabels, ResourceLimits, labels};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
@@ -53,6 +53,7 @@ pub enum Rule {
     InvalidDataset,
     InvalidImage,
     ImageNotYours,
+    ShareUsed,
     InvalidName,
     InvalidOwner,
     InvalidEnv,
@@ -91,6 +92,7 @@ impl Rule {
             Rule::InvalidDataset => "invalid-dataset",
             Rule::InvalidImage => "invalid-image",
             Rule::ImageNotYours => "image-not-yours",
+            Rule::ShareUsed => "share-used",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
             Rule::InvalidEnv => "invalid-env",
@@ -168,6 +170,8 @@ pub struct Policy {
     supplementary_groups: Vec<u32>,
     resources: ResourceConfig,
     host: HostSize,
+    /// The value of the `maison.agent` label on this agent's containers.
+    agent_label: String,
 }
 
 impl Policy {
@@ -213,6 +217,7 @@ impl Policy {
             supplementary_groups: policy.supplementary_groups.clone(),
             resources: resources.clone(),
             host,
+            agent_label: policy.staging_dir.display().to_string(),
         }
     }
 
@@ -327,6 +332,95 @@ pub struct LaunchPlan {
     pub body: ContainerCreateBody,
     pub mounts: Vec<CheckedMount>,
     pub limits: ResourceLimits,
+    /// The GPUs the container is given.
+    pub gpus: Vec<u32>,
+    /// What one owner's containers on this host may hold together.
+    pub share: OwnerShare,
+}
+
+/// What one owner's live containers on a host may hold together: `resources.owner_overcommit`
+/// times the limits of a single container holding every GPU they use. Each container's limits
+/// alone do not bound a person: without this, ten launches on one booked GPU would hold ten
+/// GPUs' worth of memory and CPUs, and the host's out-of-memory killer would pick among
+/// everyone's jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerShare {
+    /// Index: GPUs held (0 for containers without GPUs), up to every GPU of the host.
+    by_gpus: Vec<ResourceLimits>,
+    /// The `maison.agent` label of the containers that count.
+    pub agent_label: String,
+    overcommit: u64,
+}
+
+impl OwnerShare {
+    pub fn of(policy: &Policy) -> OwnerShare {
+        OwnerShare {
+            by_gpus: (0..=policy.gpu_count() as usize)
+                .map(|g| policy.limits_for(g))
+                .collect(),
+            agent_label: policy.agent_label.clone(),
+            overcommit: u64::from(policy.resources.owner_overcommit.max(1)),
+        }
+    }
+
+    /// Refuses a container with `gpus` and `limits` when, with the owner's `live` containers
+    /// (the others of theirs that are created, running or paused here), more would be held
+    /// than the share of all the GPUs they use together.
+    pub fn check(
+        &self,
+        live: &[ContainerSummary],
+        gpus: &[u32],
+        limits: &ResourceLimits,
+    ) -> Result<(), PolicyRefusal> {
+        let held: Vec<(&ContainerSummary, &ResourceLimits)> = live
+            .iter()
+            .filter_map(|c| c.limits.as_ref().map(|l| (c, l)))
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let mut used: BTreeSet<u32> = gpus.iter().copied().collect();
+        used.extend(held.iter().flat_map(|(c, _)| c.gpus.iter().copied()));
+        let one = &self.by_gpus[used.len().min(self.by_gpus.len() - 1)];
+        let (share_memory, share_cpu) = (
+            one.memory_bytes * self.overcommit,
+            one.cpu_millis * self.overcommit,
+        );
+        let memory: u64 = held.iter().map(|(_, l)| l.memory_bytes).sum();
+        let cpu_millis: u64 = held.iter().map(|(_, l)| l.cpu_millis).sum();
+        if memory + limits.memory_bytes <= share_memory
+            && cpu_millis + limits.cpu_millis <= share_cpu
+        {
+            return Ok(());
+        }
+        let names: Vec<&str> = held.iter().map(|(c, _)| c.name.as_str()).collect();
+        let whose = match used.len() {
+            0 => "containers without GPUs".to_string(),
+            1 => "the one GPU they would use".to_string(),
+            n => format!("the {n} GPUs they would use together"),
+        };
+        refuse(
+            Rule::ShareUsed,
+            format!(
+                "your containers here ({}) already hold {} of memory and {} CPUs; this one would add {} and {} CPUs, past what one person's containers may hold for {whose} ({} and {} CPUs). Stop one of them first, or give this one GPUs you booked and do not use yet",
+                names.join(", "),
+                gib(memory),
+                cpus(cpu_millis),
+                gib(limits.memory_bytes),
+                cpus(limits.cpu_millis),
+                gib(share_memory),
+                cpus(share_cpu),
+            ),
+        )
+    }
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+}
+
+fn cpus(millis: u64) -> String {
+    format!("{:.1}", millis as f64 / 1000.0)
 }
 
 /// Where a launch's datasets come from: the host's complete replicas (the datasets module).
@@ -411,6 +505,7 @@ pub fn build_container_config_with(
             .join(","),
     );
     label_map.insert(labels::LIMITS.to_string(), limits.to_label());
+    label_map.insert(labels::AGENT.to_string(), policy.agent_label.clone());
     label_map.insert(
         labels::DATASETS.to_string(),
         spec.datasets
@@ -472,6 +567,8 @@ pub fn build_container_config_with(
         },
         mounts,
         limits,
+        gpus,
+        share: OwnerShare::of(policy),
     })
 }
 
@@ -490,6 +587,7 @@ fn agent_labels(spec: &LaunchSpec, now: DateTime<Utc>) -> HashMap<String, String
         labels::LIMITS,
         labels::MOUNT_STAGE,
         labels::DATASETS,
+        labels::AGENT,
     ]
     .into_iter()
     .map(|k| (k.to_string(), String::new()))
@@ -1243,6 +1341,85 @@ mod tests {
         assert_eq!(
             plan.body.host_config.unwrap().group_add,
             Some(vec!["44".to_string()])
+        );
+    }
+
+    fn live(name: &str, gpus: &[u32], policy: &Policy) -> ContainerSummary {
+        ContainerSummary {
+            id: format!("id-{name}"),
+            name: name.into(),
+            image: "img".into(),
+            image_id: "sha256:img".into(),
+            state: maison_agent_api::ContainerState::Running,
+            status: "Up".into(),
+            created: now(),
+            gpus: gpus.to_vec(),
+            owned: true,
+            maison: None,
+            limits: Some(policy.limits_for(gpus.len())),
+        }
+    }
+
+    #[test]
+    fn an_owner_holds_at_most_twice_the_share_of_the_gpus_their_containers_use() {
+        let f = fixture();
+        let share = OwnerShare::of(&f.policy);
+        let one_gpu = f.policy.limits_for(1);
+        let no_gpu = f.policy.limits_for(0);
+        assert_eq!(share.check(&[], &[0], &one_gpu), Ok(()));
+        let on_0 = [live("train", &[0], &f.policy)];
+        // A notebook beside the training job on the same GPU: twice the share.
+        assert_eq!(share.check(&on_0, &[0], &one_gpu), Ok(()));
+        assert_eq!(share.check(&on_0, &[], &no_gpu), Ok(()));
+        // A third would hold three GPUs' worth for one.
+        let pair = [
+            live("train", &[0], &f.policy),
+            live("notebook", &[0], &f.policy),
+        ];
+        let refusal = share.check(&pair, &[0], &one_gpu).unwrap_err();
+        assert_eq!(refusal.rule, Rule::ShareUsed);
+        assert!(
+            refusal.message.contains("(train, notebook)"),
+            "{}",
+            refusal.message
+        );
+        assert!(
+            refusal.message.contains("for the one GPU they would use"),
+            "{}",
+            refusal.message
+        );
+        assert_eq!(
+            share.check(&pair, &[], &no_gpu).unwrap_err().rule,
+            Rule::ShareUsed
+        );
+        // Another GPU brings its own share.
+        assert_eq!(share.check(&pair, &[1], &one_gpu), Ok(()));
+        // Containers the agent did not size (made outside Maison) are not counted.
+        let mut by_hand = pair.clone();
+        for c in &mut by_hand {
+            c.limits = None;
+        }
+        assert_eq!(share.check(&by_hand, &[0], &one_gpu), Ok(()));
+
+        // Configured to one share, a second container on the same GPU is refused.
+        let strict = ResourceConfig {
+            owner_overcommit: 1,
+            ..ResourceConfig::default()
+        };
+        let policy = Policy::new(
+            &MountRoots::default(),
+            &f.root.join("run/docker.sock"),
+            uuids(2),
+            &PolicyConfig::default(),
+            &strict,
+            host(),
+        );
+        assert_eq!(
+            OwnerShare::of(&policy)
+                .check(&on_0, &[0], &one_gpu)
+                .unwrap_err()
+                .rule,
+            Rule::ShareUsed
         );
     }
 

@@ -1,6 +1,7 @@
 //! Launch safety against the real Docker engine, tried as an attacker would: a user with a
 //! shell racing the mount check, an image carrying forged labels, GPU variables and extra
-//! groups, a fork bomb, idle sockets from the network, and `maison enter` from other users.
+//! groups, a fork bomb, one person launching again and again, idle sockets from the network,
+//! and `maison enter` from other users.
 
 mod common;
 
@@ -103,6 +104,9 @@ async fn a_racing_swapper_never_gets_another_directory_mounted() {
             let (t, tally, prefix, dir) = (t.clone(), tally.clone(), prefix.clone(), dir.clone());
             async move {
                 let mut s = spec(&prefix, &format!("r{i}"));
+                // Four launches at a time, each its own person's: one owner's would be held
+                // to one share.
+                s.owner = format!("U0RACE{i}");
                 s.mounts = vec![MountSpec {
                     source: dir.display().to_string(),
                     target: "/mnt/x".into(),
@@ -298,6 +302,61 @@ fn pids_file(dir: &str, file: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launching_again_does_not_multiply_what_one_person_holds() {
+    let t = TestAgent::start().await;
+    t.wait_live().await;
+    let prefix = common::unique_prefix("share");
+    let _cleanup = Cleanup::new(&prefix);
+    let on = |suffix: &str, gpus: &[u32]| {
+        let mut s = spec(&prefix, suffix);
+        s.gpus = gpus.to_vec();
+        s
+    };
+    // A training job and a notebook beside it on the one booked GPU: twice its share.
+    t.client.launch(&on("train", &[0])).await.expect("first");
+    t.client
+        .launch(&on("notebook", &[0]))
+        .await
+        .expect("second");
+
+    // A third on that GPU, or one without GPUs, would be a third GPU's worth.
+    for (suffix, gpus) in [("third", &[0][..]), ("cpu", &[][..])] {
+        let err = t
+            .client
+            .launch(&on(suffix, gpus))
+            .await
+            .expect_err("a third share");
+        assert_eq!(err.rule(), Some("share-used"), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("({prefix}-train, {prefix}-notebook)"))
+                || err
+                    .to_string()
+                    .contains(&format!("({prefix}-notebook, {prefix}-train)")),
+            "{err}"
+        );
+        assert!(
+            docker_names(&format!("{prefix}-{suffix}")).is_empty(),
+            "a refused launch left a container"
+        );
+    }
+    // Someone else has their own share.
+    let mut neighbour = on("neighbour", &[0]);
+    neighbour.owner = "U0NEIGHBOUR".into();
+    t.client.launch(&neighbour).await.expect("someone else");
+
+    // Another GPU brings its share: with two GPUs used, four GPUs' worth, two of them held.
+    // Three launches at once on it: the count and the create are one step, so two fit.
+    let racers: Vec<_> = (0..3).map(|i| on(&format!("race{i}"), &[1])).collect();
+    let results = futures::future::join_all(racers.iter().map(|s| t.client.launch(s))).await;
+    let fitted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(fitted, 2, "{results:?}");
+    let refused = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(refused.rule(), Some("share-used"), "{refused}");
+    t.agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_bomb_stops_at_the_pids_limit_and_the_host_stays_responsive() {
     let t = TestAgent::start_with(|c| c.resources.pids_limit = 64).await;
     t.wait_live().await;
@@ -338,6 +397,7 @@ async fn a_fork_bomb_stops_at_the_pids_limit_and_the_host_stays_responsive() {
             .success()
     );
     let mut neighbour = spec(&prefix, "neighbour");
+    neighbour.owner = "U0NEIGHBOUR".into();
     neighbour.command = vec!["sh".into(), "-c".into(), "echo alive; sleep 300".into()];
     let n = t.client.launch(&neighbour).await.expect("neighbour launch");
     let logs = eventually(20, || async {
