@@ -365,8 +365,21 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
     // between would empty a directory the container is about to see.
     let _pin = s.datasets.pin(&manifests);
     let now = s.clock.now();
-    let plan = build_container_config_with(&spec, &s.policy, now, s.datasets.as_ref())
-        .map_err(|r| refused(&spec, r))?;
+    // On a blocking thread: the checks open every mount, and a dataset registered in place is
+    // walked again to see it has not changed (100,000 files take a noticeable while).
+    let (state, checked) = (s.clone(), spec.clone());
+    let plan = tokio::task::spawn_blocking(move || {
+        build_container_config_with(&checked, &state.policy, now, state.datasets.as_ref())
+    })
+    .await
+    .map_err(|e| {
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            format!("checking the launch failed: {e}"),
+        )
+    })?
+    .map_err(|r| refused(&spec, r))?;
     let (created, container) = s
         .engine
         .launch(spec.name.as_deref(), &spec.idempotency_key, plan)

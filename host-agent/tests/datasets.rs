@@ -509,6 +509,50 @@ async fn a_dataset_is_mounted_read_only_and_kept_while_mounted() {
 }
 
 #[tokio::test]
+async fn a_dataset_registered_in_place_is_not_mounted_once_its_directory_changed() {
+    common::require_test_image(&common::docker()).await;
+    let prefix = unique_prefix("inplace");
+    let _cleanup = Cleanup::new(&prefix);
+    let (a, _b) = pair(|_| {}).await;
+    a.wait_live().await;
+    let src = a.datasets.join("coco");
+    make_tree(&src, "coco", 1, MIB, 5, 100);
+    let id = register_complete(&a.client, "coco", "v1", &src).await;
+    let with_coco = |suffix: &str| {
+        let mut spec = common::spec(&prefix, suffix);
+        spec.datasets = vec![DatasetMount {
+            name: "coco".into(),
+            manifest: id.clone(),
+        }];
+        spec
+    };
+    let first = a
+        .client
+        .launch(&with_coco("before"))
+        .await
+        .expect("mounted as registered");
+    a.client.remove(&first.container.id, true).await.unwrap();
+
+    // Its owner rewrites one file in place, same size: the version is no longer what it names.
+    let file = src.join("small/03/f00003.dat");
+    let len = std::fs::metadata(&file).unwrap().len() as usize;
+    std::fs::write(&file, vec![b'x'; len]).unwrap();
+    let (status, rule, message) = rule_of(a.client.launch(&with_coco("after")).await);
+    assert_eq!(
+        (status, rule.as_str()),
+        (403, "dataset-changed"),
+        "{message}"
+    );
+    assert!(message.contains("coco@v1 changed"), "{message}");
+    assert!(message.contains("small/03/f00003.dat"), "{message}");
+    assert!(
+        common::docker_names(&format!("{prefix}-after")).is_empty(),
+        "nothing created"
+    );
+    a.agent.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_damaged_copy_fails_verification_and_a_new_fetch_repairs_only_the_damage() {
     let (a, b) = pair(|_| {}).await;
     let src = a.datasets.join("repair");

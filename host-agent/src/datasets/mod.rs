@@ -271,6 +271,10 @@ impl Store {
     fn record(&self, key: &str) -> PathBuf {
         self.state().join("replicas").join(format!("{key}.json"))
     }
+    /// What the scan saw of a replica registered in place ([`scan::Stamps`]).
+    fn stamps(&self, key: &str) -> PathBuf {
+        self.state().join("stamps").join(format!("{key}.json"))
+    }
     pub fn partial(&self, id: &str) -> PathBuf {
         self.state().join("partial").join(id)
     }
@@ -285,7 +289,7 @@ impl Store {
     }
 
     fn prepare(&self) -> anyhow::Result<()> {
-        for sub in ["manifests", "replicas", "partial", "trash"] {
+        for sub in ["manifests", "replicas", "stamps", "partial", "trash"] {
             let dir = self.state().join(sub);
             fsx::private_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -316,6 +320,23 @@ impl Store {
         }
         let bytes = serde_json::to_vec(m).map_err(|e| internal("encoding a manifest", e))?;
         fsx::write_atomic(&path, &bytes).map_err(|e| internal("writing a manifest", e))
+    }
+
+    fn save_stamps(&self, key: &str, stamps: &scan::Stamps) -> Result<(), DatasetError> {
+        let bytes = serde_json::to_vec(stamps).map_err(|e| internal("encoding stamps", e))?;
+        fsx::write_atomic(&self.stamps(key), &bytes).map_err(|e| internal("writing stamps", e))
+    }
+
+    /// `None` for a replica registered before stamps were kept.
+    fn load_stamps(&self, key: &str) -> Result<Option<scan::Stamps>, String> {
+        let path = self.stamps(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
     }
 
     /// Keeps manifest `id` as `bytes`, its canonical JSON as a peer sent it (no need to
@@ -856,6 +877,9 @@ impl DatasetSource for Datasets {
         let dir = self
             .open_replica_dir(&rec)
             .map_err(|e| not_ready(format!("{}: {e}", rec.key())))?;
+        if rec.origin == ReplicaOrigin::InPlace {
+            self.check_unchanged(&rec, &dir)?;
+        }
         Ok(CheckedMount {
             dir,
             target: format!("{}/{name}", maison_agent_api::datasets::MOUNT_PARENT),

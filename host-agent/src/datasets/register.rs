@@ -161,6 +161,40 @@ impl Datasets {
         fsx::open_dir_beneath(root_fd.as_fd(), rel).map_err(cannot)
     }
 
+    /// Refuses to mount a replica registered in place whose directory changed since its scan
+    /// (a file written, added, removed or replaced): it is no longer the version it names.
+    pub(super) fn check_unchanged(
+        &self,
+        rec: &ReplicaRecord,
+        dir: &OwnedFd,
+    ) -> Result<(), PolicyRefusal> {
+        let key = rec.key();
+        let changed = |what: String| PolicyRefusal {
+            rule: Rule::DatasetChanged,
+            message: format!(
+                "{key} changed on this host since it was registered ({what}), so it is no longer the version it names; register the directory again as a new version, or copy {key} here from a host whose copy is intact"
+            ),
+        };
+        let stamps = self
+            .store()
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.load_stamps(&key));
+        match stamps {
+            Ok(Some(stamps)) => match scan::changed_since(dir, &stamps) {
+                None => Ok(()),
+                Some(what) => {
+                    tracing::warn!(replica = %key, first_change = %what, "a dataset registered in place changed; not mounted");
+                    Err(changed(what))
+                }
+            },
+            Ok(None) => {
+                tracing::warn!(replica = %key, "registered before changes were tracked: mounted unchecked (register it again to track them)");
+                Ok(())
+            }
+            Err(e) => Err(changed(format!("what its scan saw cannot be read: {e}"))),
+        }
+    }
+
     pub(super) fn open_replica_dir(&self, rec: &ReplicaRecord) -> Result<OwnedFd, DatasetError> {
         let shown = self.display_path(rec);
         self.open_location(rec.base, &rec.rel, rec.owner_uid, &shown)
@@ -192,7 +226,7 @@ impl Datasets {
     fn finish_scan(
         &self,
         key: &str,
-        result: Result<Manifest, scan::ScanError>,
+        result: Result<(Manifest, scan::Stamps), scan::ScanError>,
         progress: &ScanProgress,
     ) {
         let clear_live = |ds: &Datasets| {
@@ -200,8 +234,8 @@ impl Datasets {
                 e.live = None;
             }
         };
-        let manifest = match result {
-            Ok(m) => m,
+        let (manifest, stamps) = match result {
+            Ok(found) => found,
             Err(scan::ScanError::Cancelled) => return clear_live(self),
             Err(scan::ScanError::Refused(msg)) => {
                 clear_live(self);
@@ -226,7 +260,10 @@ impl Datasets {
                 ),
             );
         }
-        if let Err(e) = self.store().and_then(|s| s.save_manifest(&id, &manifest)) {
+        if let Err(e) = self.store().and_then(|s| {
+            s.save_manifest(&id, &manifest)?;
+            s.save_stamps(key, &stamps)
+        }) {
             return self.fail(key, e.to_string());
         }
         let Some(rec) = self.update(key, |r| {

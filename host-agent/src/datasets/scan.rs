@@ -8,7 +8,13 @@
 //! refused, not skipped: a dataset that silently lost files would be worse than a clear "no".
 //! Set-uid and set-gid files are refused too; a directory's set-gid bit is dropped (it only
 //! steers group inheritance, which a read-only copy never uses).
+//!
+//! A directory registered in place stays where its owner can write. The walk keeps a [`Stamp`]
+//! of every directory and file; the same walk after hashing must find the same stamps (or the
+//! hashes may not be of what is there), and a launch walks again before mounting it
+//! ([`changed_since`]): a version never changes under the people using it.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -22,7 +28,8 @@ use maison_agent_api::datasets::{
 };
 use nix::dir::Dir;
 use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{Mode, SFlag};
+use nix::sys::stat::{FileStat, Mode, SFlag};
+use serde::{Deserialize, Serialize};
 
 use super::fsx;
 
@@ -38,6 +45,31 @@ pub struct ScanProgress {
     pub files: AtomicU64,
     pub cancel: AtomicBool,
 }
+
+/// What a walk saw of one directory or file. Writing a file, adding, removing or renaming an
+/// entry of a directory, or changing a mode each sets the status-change time to now, and only
+/// root can set it back; the inode tells a file replaced by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub ino: u64,
+    pub size: u64,
+    pub ctime: i64,
+    pub ctime_ns: i64,
+}
+
+impl Stamp {
+    fn of(st: &FileStat) -> Stamp {
+        Stamp {
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            ctime: st.st_ctime,
+            ctime_ns: st.st_ctime_nsec,
+        }
+    }
+}
+
+/// Every directory (the top as "") and file of a dataset, by its manifest path.
+pub type Stamps = BTreeMap<String, Stamp>;
 
 /// Why a directory cannot become a dataset (or a check stopped). The text is for users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,8 +96,12 @@ struct Found {
 
 /// Builds the manifest of the directory `top` (any descriptor of it). `shown` prefixes paths
 /// in messages (the path as the user wrote it).
-pub fn scan(top: &OwnedFd, shown: &str, progress: &ScanProgress) -> Result<Manifest, ScanError> {
-    let (mut dirs, found) = walk(top, shown)?;
+pub fn scan(
+    top: &OwnedFd,
+    shown: &str,
+    progress: &ScanProgress,
+) -> Result<(Manifest, Stamps), ScanError> {
+    let (mut dirs, found, stamps) = walk(top, shown)?;
     progress
         .total_files
         .store(found.len() as u64, Ordering::Relaxed);
@@ -73,6 +109,12 @@ pub fn scan(top: &OwnedFd, shown: &str, progress: &ScanProgress) -> Result<Manif
         .total_bytes
         .store(found.iter().map(|f| f.size).sum(), Ordering::Relaxed);
     let hashed = hash_all(top, shown, &found, progress)?;
+    let (_, _, after) = walk(top, shown)?;
+    if let Some(what) = first_difference(&stamps, &after) {
+        return Err(refused(format!(
+            "{shown}/{what} changed while it was scanned; register it again once nothing writes to it"
+        )));
+    }
     let mut files: Vec<ManifestFile> = found
         .into_iter()
         .zip(hashed)
@@ -95,7 +137,37 @@ pub fn scan(top: &OwnedFd, shown: &str, progress: &ScanProgress) -> Result<Manif
     manifest
         .validate()
         .map_err(|e| refused(format!("{shown}: {e}")))?;
-    Ok(manifest)
+    Ok((manifest, stamps))
+}
+
+/// What changed below `top` since `stamps` were taken, as a user reads it; `None` when
+/// nothing did.
+pub fn changed_since(top: &OwnedFd, stamps: &Stamps) -> Option<String> {
+    match walk(top, "") {
+        Ok((_, _, now)) => first_difference(stamps, &now),
+        Err(e) => Some(e.to_string().trim_start_matches('/').to_string()),
+    }
+}
+
+/// The first path (in order) that is in one walk and not the other, or stamped differently.
+fn first_difference(before: &Stamps, after: &Stamps) -> Option<String> {
+    let gone = before
+        .iter()
+        .find(|(path, stamp)| after.get(*path) != Some(stamp));
+    let new = after.keys().find(|path| !before.contains_key(*path));
+    let shown = |path: &str| {
+        if path.is_empty() {
+            ".".to_string()
+        } else {
+            path.to_string()
+        }
+    };
+    match (gone, new) {
+        (Some((a, _)), Some(b)) => Some(shown(a.min(b))),
+        (Some((a, _)), None) => Some(shown(a)),
+        (None, Some(b)) => Some(shown(b)),
+        (None, None) => None,
+    }
 }
 
 fn name_of<'a>(raw: &'a [u8], parent: &str, shown: &str) -> Result<&'a str, ScanError> {
@@ -108,11 +180,14 @@ fn name_of<'a>(raw: &'a [u8], parent: &str, shown: &str) -> Result<&'a str, Scan
 }
 
 /// Lists every directory and regular file below `top`, refusing anything else.
-fn walk(top: &OwnedFd, shown: &str) -> Result<(Vec<ManifestDir>, Vec<Found>), ScanError> {
+fn walk(top: &OwnedFd, shown: &str) -> Result<(Vec<ManifestDir>, Vec<Found>, Stamps), ScanError> {
     let cannot =
         |what: &str, e: nix::Error| refused(format!("{shown}/{what}: {}", fsx::describe(e)));
     let first =
         fsx::open_listable_beneath(top.as_fd(), Path::new("")).map_err(|e| cannot("", e))?;
+    let mut stamps = Stamps::new();
+    let top_stat = nix::sys::stat::fstat(first.as_fd()).map_err(|e| cannot("", e))?;
+    stamps.insert(String::new(), Stamp::of(&top_stat));
     let mut dirs = Vec::new();
     let mut files = Vec::new();
     // (open directory, its path relative to the top with a trailing '/', or "" for the top)
@@ -135,6 +210,7 @@ fn walk(top: &OwnedFd, shown: &str) -> Result<(Vec<ManifestDir>, Vec<Found>), Sc
                 .map_err(|e| cannot(&rel, e))?;
             let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
             let mode = st.st_mode & 0o7777;
+            stamps.insert(rel.clone(), Stamp::of(&st));
             match kind {
                 SFlag::S_IFDIR => {
                     let child = nix::fcntl::openat(
@@ -177,7 +253,7 @@ fn walk(top: &OwnedFd, shown: &str) -> Result<(Vec<ManifestDir>, Vec<Found>), Sc
             }
         }
     }
-    Ok((dirs, files))
+    Ok((dirs, files, stamps))
 }
 
 /// Hashes every file, on a few threads (one file each at a time).
@@ -358,7 +434,46 @@ mod tests {
 
     fn scan_dir(dir: &Path) -> Result<Manifest, ScanError> {
         let fd = fsx::open_root(dir).unwrap();
-        scan(&fd, "ds", &ScanProgress::default())
+        scan(&fd, "ds", &ScanProgress::default()).map(|(m, _)| m)
+    }
+
+    #[test]
+    fn a_write_an_addition_or_a_replacement_is_seen_as_a_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ds");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
+        std::fs::write(dir.join("b.txt"), "bravo").unwrap();
+        let fd = fsx::open_root(&dir).unwrap();
+        let (_, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
+        assert_eq!(stamps.len(), 4, "{stamps:?}");
+        assert_eq!(changed_since(&fd, &stamps), None);
+        // Reading changes nothing.
+        std::fs::read(dir.join("sub/a.txt")).unwrap();
+        assert_eq!(changed_since(&fd, &stamps), None);
+
+        // The same size, other bytes.
+        std::fs::write(dir.join("sub/a.txt"), "ALPHA").unwrap();
+        assert_eq!(changed_since(&fd, &stamps).as_deref(), Some("sub/a.txt"));
+        let (_, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
+
+        // A file added: its directory changes, and the new path is not in the stamps.
+        std::fs::write(dir.join("sub/new.txt"), "new").unwrap();
+        assert_eq!(changed_since(&fd, &stamps).as_deref(), Some("sub"));
+        std::fs::remove_file(dir.join("sub/new.txt")).unwrap();
+        let (_, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
+
+        // Replaced by another file of the same content, renamed over it.
+        std::fs::write(dir.join("b.tmp"), "bravo").unwrap();
+        std::fs::rename(dir.join("b.tmp"), dir.join("b.txt")).unwrap();
+        assert_eq!(changed_since(&fd, &stamps).as_deref(), Some("."));
+        let (_, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
+
+        // A link where a file was: the walk refuses it, and says where.
+        std::fs::remove_file(dir.join("b.txt")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("b.txt")).unwrap();
+        let seen = changed_since(&fd, &stamps).unwrap();
+        assert!(seen.contains("b.txt is a symbolic link"), "{seen}");
     }
 
     #[test]
