@@ -381,14 +381,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-reads one container; removes it from the inventory if it is gone.
-    pub async fn refresh_container(
+    /// Every container, in any state, that Docker's `filter` matches with all of `values`.
+    async fn list_matching(
         &self,
-        id: &str,
-    ) -> Result<Option<ContainerSummary>, EngineError> {
-        let mut filters = HashMap::new();
-        filters.insert("id", vec![id]);
-        let list = self
+        filter: &str,
+        values: Vec<&str>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
+        let filters = HashMap::from([(filter, values)]);
+        Ok(self
             .client()?
             .list_containers(Some(
                 ListContainersOptionsBuilder::new()
@@ -396,7 +396,15 @@ impl Engine {
                     .filters(&filters)
                     .build(),
             ))
-            .await?;
+            .await?)
+    }
+
+    /// Re-reads one container; removes it from the inventory if it is gone.
+    pub async fn refresh_container(
+        &self,
+        id: &str,
+    ) -> Result<Option<ContainerSummary>, EngineError> {
+        let list = self.list_matching("id", vec![id]).await?;
         let found = list
             .into_iter()
             .find(|c| c.id.as_deref().is_some_and(|cid| cid.starts_with(id)));
@@ -529,17 +537,7 @@ impl Engine {
         }
         // The inventory may lag (e.g. just after a restart): ask Docker too.
         let label = format!("{}={key}", labels::IDEMPOTENCY_KEY);
-        let mut filters = HashMap::new();
-        filters.insert("label", vec![label.as_str()]);
-        let existing = self
-            .client()?
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await?;
+        let existing = self.list_matching("label", vec![label.as_str()]).await?;
         if let Some(c) = existing.into_iter().next()
             && let Some(s) = self.summarise(c).await
         {
@@ -622,16 +620,8 @@ impl Engine {
     ) -> Result<Vec<ContainerSummary>, EngineError> {
         let owned = format!("{}={owner}", labels::OWNER);
         let made_here = format!("{}={agent_label}", labels::AGENT);
-        let mut filters = HashMap::new();
-        filters.insert("label", vec![owned.as_str(), made_here.as_str()]);
         let listed = self
-            .client()?
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
+            .list_matching("label", vec![owned.as_str(), made_here.as_str()])
             .await?;
         let mut live = Vec::new();
         for c in listed {
