@@ -309,9 +309,14 @@ async fn register_copy_mount_read_only_resume_after_a_kill_and_refuse_corruption
         "re-sent too much: {resumed:?}"
     );
 
-    // Verify on demand: the copy is whole.
+    // Verify on demand: the copy is whole. The bot verifies only a copy it knows is complete,
+    // so it polls once first (the wait above may have seen it on the agent before the bot did).
+    bot.poller().poll_once().await;
     let verify = bot.command_text("U0ADMIN", "data verify big gpu02").await;
-    assert!(verify.contains("gpu02"), "{verify}");
+    assert!(
+        verify.contains("Verifying the copy of `big@v1` on `gpu02`"),
+        "{verify}"
+    );
     let verified = wait_for(&bot, &gpu02, &tls, "big", 60, |r| {
         r.last_verify.is_some() && r.state == ReplicaState::Complete
     })
