@@ -27,7 +27,9 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use crate::inventory::{ImageRecord, Inventory};
 use crate::mounts::{StageError, Stager};
-use crate::policy::{LaunchPlan, check_image_maker, neutralise_image_labels};
+use crate::policy::{
+    LaunchPlan, check_image_maker, check_workdir, neutralise_image_labels, resolve_workdir,
+};
 
 /// Errors the API maps to distinct answers.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,15 @@ pub enum EngineError {
     /// A launch the policy accepted but the host cannot carry out safely.
     #[error("{message}")]
     Refused { message: String, rule: &'static str },
+}
+
+impl From<crate::policy::PolicyRefusal> for EngineError {
+    fn from(refusal: crate::policy::PolicyRefusal) -> Self {
+        EngineError::Refused {
+            message: refusal.message,
+            rule: refusal.rule.as_str(),
+        }
+    }
 }
 
 impl From<BollardError> for EngineError {
@@ -557,19 +568,17 @@ impl Engine {
                     )),
                     other => other,
                 })?;
-        let image_labels = inspected.config.and_then(|c| c.labels).unwrap_or_default();
+        let config = inspected.config.unwrap_or_default();
+        let workdir = resolve_workdir("/", config.working_dir.as_deref().unwrap_or_default());
+        check_workdir(&workdir, &format!("the image {image}"))?;
+        let image_labels = config.labels.unwrap_or_default();
         let launcher = body
             .labels
             .as_ref()
             .and_then(|l| l.get(labels::OWNER))
             .cloned()
             .unwrap_or_default();
-        check_image_maker(&image, &image_labels, &launcher).map_err(|refusal| {
-            EngineError::Refused {
-                message: refusal.message,
-                rule: refusal.rule.as_str(),
-            }
-        })?;
+        check_image_maker(&image, &image_labels, &launcher)?;
         if let Some(container_labels) = body.labels.as_mut() {
             neutralise_image_labels(container_labels, &image_labels);
         }
@@ -577,12 +586,7 @@ impl Engine {
         let live = self
             .live_containers_of(&launcher, &plan.share.agent_label)
             .await?;
-        plan.share
-            .check(&live, &plan.gpus, &plan.limits)
-            .map_err(|refusal| EngineError::Refused {
-                message: refusal.message,
-                rule: refusal.rule.as_str(),
-            })?;
+        plan.share.check(&live, &plan.gpus, &plan.limits)?;
         let stage = self.stager.stage(&plan.mounts).map_err(|e| match e {
             StageError::Unavailable(_) => EngineError::Refused {
                 message: e.to_string(),

@@ -54,6 +54,7 @@ pub enum Rule {
     InvalidDataset,
     InvalidImage,
     ImageNotYours,
+    ImageWorkdir,
     ShareUsed,
     InvalidName,
     InvalidOwner,
@@ -94,6 +95,7 @@ impl Rule {
             Rule::InvalidDataset => "invalid-dataset",
             Rule::InvalidImage => "invalid-image",
             Rule::ImageNotYours => "image-not-yours",
+            Rule::ImageWorkdir => "image-workdir",
             Rule::ShareUsed => "share-used",
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
@@ -654,6 +656,39 @@ pub fn check_image_maker(
         ),
         _ => Ok(()),
     }
+}
+
+/// Where a working directory lands once `.` and `..` are resolved as the kernel would at the
+/// top (`/..` is `/`), from `base` when it is relative.
+pub fn resolve_workdir(base: &str, workdir: &str) -> String {
+    let start = if workdir.starts_with('/') { "" } else { base };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in start.split('/').chain(workdir.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Refuses a working directory in `/proc` (`whose` says where it came from). With runc before
+/// 1.1.12 (CVE-2024-21626) a container whose first process starts in `/proc/self/fd/<n>` starts
+/// in a directory of the host, outside its root, and as root in a build; no real image works
+/// there, and the agent cannot tell which runc a host has.
+pub fn check_workdir(resolved: &str, whose: &str) -> Result<(), PolicyRefusal> {
+    if resolved == "/proc" || resolved.starts_with("/proc/") {
+        return refuse(
+            Rule::ImageWorkdir,
+            format!(
+                "{whose} sets its working directory to {resolved}: a working directory in /proc can reach the host's files through the container runtime (CVE-2024-21626); set another WORKDIR"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Who Maison built or saved an image for, from its labels: its owner, when it also says how it
@@ -1423,6 +1458,27 @@ mod tests {
                 .rule,
             Rule::ShareUsed
         );
+    }
+
+    #[test]
+    fn a_working_directory_in_proc_is_refused_however_it_is_written() {
+        assert_eq!(resolve_workdir("/", "/workspace"), "/workspace");
+        assert_eq!(resolve_workdir("/srv", "data/./x"), "/srv/data/x");
+        for (base, dir) in [
+            ("/", "/proc/self/fd/7"),
+            ("/", "/../proc/self/fd/8"),
+            ("/workspace", "../proc/1/cwd"),
+            ("/", "//proc//self/cwd"),
+            ("/proc/self", "fd/7"),
+            ("/", "/proc"),
+        ] {
+            let resolved = resolve_workdir(base, dir);
+            let refusal = check_workdir(&resolved, "the image").unwrap_err();
+            assert_eq!(refusal.rule, Rule::ImageWorkdir, "{base} {dir}");
+        }
+        for fine in ["/", "/workspace", "/processing", "/home/proc"] {
+            assert_eq!(check_workdir(fine, "the image"), Ok(()), "{fine}");
+        }
     }
 
     #[test]

@@ -257,6 +257,26 @@ async fn builds_come_only_from_the_owners_own_directory() {
     );
     assert!(!docker_cli(&["image", "inspect", &reference]).0);
 
+    // A step run in /proc/self/fd/<n> starts outside the build container with runc before
+    // 1.1.12, as root; a continued line does not hide it.
+    let escape = t.work.join("ada/proj/Dockerfile.escape");
+    std::fs::write(
+        &escape,
+        format!("FROM {TEST_IMAGE}\nWORKDIR /tmp\nWORKDIR \\\n  ../proc/self/fd/8\nRUN cat /etc/shadow\n"),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&escape, Some(1000), Some(1000)).unwrap();
+    let rule = refused_by(
+        t.client
+            .build_image(
+                &build(&escape.display().to_string(), &reference, 1000),
+                limit,
+            )
+            .await,
+    );
+    assert_eq!(rule, "image-workdir");
+    assert!(!docker_cli(&["image", "inspect", &reference]).0);
+
     let built = t
         .client
         .build_image(&build(&adas, &reference, 1000), limit)

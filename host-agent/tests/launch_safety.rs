@@ -302,6 +302,37 @@ fn pids_file(dir: &str, file: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_working_in_proc_is_not_launched() {
+    let t = TestAgent::start().await;
+    t.wait_live().await;
+    let prefix = common::unique_prefix("workdir");
+    let mut cleanup = Cleanup::new(&prefix);
+    // With runc before 1.1.12 (CVE-2024-21626) the first process would start in a directory
+    // of the host, outside the container's root.
+    let image = format!("maison-test/{prefix}:escape");
+    cleanup.images.push(image.clone());
+    let builder = format!("{prefix}-build");
+    docker_cli(&["create", "--name", &builder, TEST_IMAGE, "true"]);
+    docker_cli(&["commit", "-c", "WORKDIR /proc/self/fd/7", &builder, &image]);
+    docker_cli(&["rm", &builder]);
+
+    let mut s = spec(&prefix, "escape");
+    s.image = image.clone();
+    let err = t
+        .client
+        .launch(&s)
+        .await
+        .expect_err("a working directory in /proc");
+    assert_eq!(err.rule(), Some("image-workdir"), "{err}");
+    assert!(err.to_string().contains("/proc/self/fd/7"), "{err}");
+    assert!(
+        docker_names(&format!("{prefix}-escape")).is_empty(),
+        "a refused launch left a container"
+    );
+    t.agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launching_again_does_not_multiply_what_one_person_holds() {
     let t = TestAgent::start().await;
     t.wait_live().await;

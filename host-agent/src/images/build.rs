@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 
 use super::image_name;
 use crate::docker::{Engine, EngineError};
+use crate::policy::{check_workdir, resolve_workdir};
 
 /// The largest context packed: a build needs its recipe and a few files, not a dataset
 /// (datasets are mounted with `launch --data`).
@@ -99,6 +100,8 @@ impl Engine {
                 ));
             }
         };
+        self.check_build_workdirs(&docker, &text, &request.dockerfile)
+            .await?;
         let labels = built_image_labels(
             &parent_labels,
             request,
@@ -272,6 +275,99 @@ fn read_member(archive: &[u8], name: &str) -> Result<Recipe, String> {
 }
 
 /// Stage names (`FROM x AS name`), lower-cased.
+impl Engine {
+    /// Refuses a build any step of which would run in `/proc` ([`check_workdir`]): a build's
+    /// steps run as root, so there a working directory in `/proc` is a way out of the build
+    /// container. Checked: the working directory and `ONBUILD WORKDIR`s of every base image,
+    /// and every `WORKDIR` of the Dockerfile as it resolves. A stage named as a base is followed
+    /// from `/`, which is at least as strict: the `..` that climb out of its directory are
+    /// no-ops there.
+    async fn check_build_workdirs(
+        &self,
+        docker: &bollard::Docker,
+        text: &str,
+        dockerfile: &str,
+    ) -> Result<(), EngineError> {
+        let mut current = String::from("/");
+        for line in logical_lines(text) {
+            let mut words = line.split_whitespace();
+            let Some(keyword) = words.next() else {
+                continue;
+            };
+            if keyword.eq_ignore_ascii_case("FROM") {
+                let Some(base) = words.find(|w| !w.starts_with("--")) else {
+                    continue;
+                };
+                current = String::from("/");
+                let Ok(image) = docker.inspect_image(base).await else {
+                    continue;
+                };
+                let config = image.config.unwrap_or_default();
+                let whose = format!("the base image {base}");
+                current = resolve_workdir("/", config.working_dir.as_deref().unwrap_or_default());
+                check_workdir(&current, &whose)?;
+                for trigger in config.on_build.unwrap_or_default() {
+                    check_workdir_step(&current, &trigger, &whose)?;
+                }
+            } else if keyword.eq_ignore_ascii_case("WORKDIR") {
+                current = check_workdir_step(&current, &line, dockerfile)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a `WORKDIR …` step (any other step is let through) leaves a build that was in
+/// `current`; refused in `/proc`, or written with a variable, which only the builder expands.
+fn check_workdir_step(current: &str, step: &str, whose: &str) -> Result<String, EngineError> {
+    let mut words = step.trim_start().splitn(2, char::is_whitespace);
+    if !words
+        .next()
+        .is_some_and(|k| k.eq_ignore_ascii_case("WORKDIR"))
+    {
+        return Ok(current.to_string());
+    }
+    let dir = words.next().unwrap_or_default().trim();
+    if dir.contains('$') {
+        return Err(refused(
+            "image-workdir",
+            format!(
+                "{whose}: WORKDIR {dir} uses a variable, which the agent cannot check before the build runs; write the path out"
+            ),
+        ));
+    }
+    let resolved = resolve_workdir(current, dir);
+    check_workdir(&resolved, whose)?;
+    Ok(resolved)
+}
+
+/// The Dockerfile's instructions, each on one line: continued lines (ending in `\`, or in
+/// `` ` `` under that escape directive) joined, comments and blank lines left out.
+fn logical_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for raw in text.lines() {
+        let line = raw.trim_end();
+        if pending.is_empty() && (line.trim_start().starts_with('#') || line.trim().is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\').or_else(|| line.strip_suffix('`')) {
+            Some(head) => {
+                pending.push_str(head);
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line);
+                out.push(std::mem::take(&mut pending));
+            }
+        }
+    }
+    if !pending.trim().is_empty() {
+        out.push(pending);
+    }
+    out
+}
+
 fn stage_names(text: &str) -> HashSet<String> {
     text.lines()
         .filter_map(|line| {
@@ -290,6 +386,41 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workdir_steps_are_followed_through_continued_lines() {
+        let text = "# escape=`\nFROM base AS one\nWORKDIR /tmp\nRUN echo \\\n  WORKDIR /proc\nWORKDIR `\n  ../proc/self/fd/8\n";
+        let lines = logical_lines(text);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[2].starts_with("RUN echo"), "{lines:?}");
+        let mut current = String::from("/");
+        let mut refused_at = None;
+        for line in &lines {
+            match check_workdir_step(&current, line, "Dockerfile") {
+                Ok(next) => current = next,
+                Err(e) => {
+                    refused_at = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let refused_at = refused_at.expect("the continued WORKDIR");
+        assert!(refused_at.contains("/proc/self/fd/8"), "{refused_at}");
+        assert_eq!(
+            check_workdir_step("/", "WORKDIR /srv/$HOME", "x")
+                .unwrap_err()
+                .to_string(),
+            "x: WORKDIR /srv/$HOME uses a variable, which the agent cannot check before the build runs; write the path out"
+        );
+        assert_eq!(
+            check_workdir_step("/srv", "workdir data", "x").unwrap(),
+            "/srv/data"
+        );
+        assert_eq!(
+            check_workdir_step("/srv", "RUN cd /proc", "x").unwrap(),
+            "/srv"
+        );
+    }
 
     #[test]
     fn stages_are_known_by_name() {
