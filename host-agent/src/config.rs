@@ -341,6 +341,24 @@ impl ByteSize {
     }
 }
 
+/// 1.5 GB, 300 MB… (decimal units, like disk tools; [`ByteSize::parse`] reads them back).
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"];
+        let mut v = self.0 as f64;
+        let mut u = 0;
+        while v >= 1000.0 && u < units.len() - 1 {
+            v /= 1000.0;
+            u += 1;
+        }
+        if u == 0 {
+            write!(f, "{} B", self.0)
+        } else {
+            write!(f, "{v:.1} {}", units[u])
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -565,6 +583,13 @@ impl AgentConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_like_disk_tools() {
+        assert_eq!(ByteSize(999).to_string(), "999 B");
+        assert_eq!(ByteSize(3_100_000_000).to_string(), "3.1 GB");
+        assert_eq!(ByteSize(7_400_000_000).to_string(), "7.4 GB");
+    }
 
     #[test]
     fn shipped_example_parses() {

@@ -21,7 +21,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
-use crate::config::{MountRoots, PolicyConfig, ResourceConfig};
+use crate::config::{ByteSize, MountRoots, PolicyConfig, ResourceConfig};
 
 /// A rule of the policy. Its name is part of the API: the bot shows it to users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -408,19 +408,15 @@ impl OwnerShare {
             format!(
                 "your containers here ({}) already hold {} of memory and {} CPUs; this one would add {} and {} CPUs, past what one person's containers may hold for {whose} ({} and {} CPUs). Stop one of them first, or give this one GPUs you booked and do not use yet",
                 names.join(", "),
-                gib(memory),
+                ByteSize(memory),
                 cpus(cpu_millis),
-                gib(limits.memory_bytes),
+                ByteSize(limits.memory_bytes),
                 cpus(limits.cpu_millis),
-                gib(share_memory),
+                ByteSize(share_memory),
                 cpus(share_cpu),
             ),
         )
     }
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
 fn cpus(millis: u64) -> String {

@@ -530,7 +530,7 @@ fn cpu_text(runs: &[(f64, f64)]) -> String {
 }
 
 fn human(n: u64) -> String {
-    maison_agent::datasets::human_bytes(n)
+    ByteSize(n).to_string()
 }
 
 fn mbps(bytes: u64, secs: f64) -> String {

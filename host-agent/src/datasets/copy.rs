@@ -243,9 +243,9 @@ impl Datasets {
                 format!(
                     "not enough room on {}: {} free, the copy needs {} more and {} must stay free",
                     self.hostname,
-                    human_bytes(free),
-                    human_bytes(needed),
-                    human_bytes(margin)
+                    ByteSize(free),
+                    ByteSize(needed),
+                    ByteSize(margin)
                 ),
             ));
         }

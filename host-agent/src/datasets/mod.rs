@@ -51,7 +51,7 @@ use maison_agent_api::{AgentClient, ClientTls, Timeouts};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{AgentConfig, DatasetsConfig};
+use crate::config::{AgentConfig, ByteSize, DatasetsConfig};
 use crate::inventory::Inventory;
 use crate::policy::{CheckedMount, DatasetSource, PolicyRefusal, Rule};
 use index::{BlobIndex, ReplicaRoot};
@@ -868,8 +868,8 @@ impl DatasetSource for Datasets {
                         "{}@{} is {pct} % here ({} of {}); launch when the copy is complete",
                         p.name,
                         p.version,
-                        human_bytes(p.present_bytes),
-                        human_bytes(p.total_bytes)
+                        ByteSize(p.present_bytes),
+                        ByteSize(p.total_bytes)
                     )
                 }
             }));
@@ -913,32 +913,9 @@ pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-/// 1.5 GB, 300 MB… (decimal units, like disk tools).
-pub fn human_bytes(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < units.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_like_disk_tools() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(3_100_000_000), "3.1 GB");
-        assert_eq!(human_bytes(7_400_000_000), "7.4 GB");
-    }
 
     #[test]
     fn a_kept_manifest_that_changed_on_disk_is_refused() {

@@ -21,10 +21,10 @@ use maison_agent_api::images::{
 use maison_agent_api::{BlobStream, ClientError};
 
 use super::image_name;
+use crate::config::ByteSize;
 use crate::config::FreeMargin;
 use crate::datasets::fetch::Source;
 use crate::datasets::fsx::disk_space;
-use crate::datasets::human_bytes;
 use crate::datasets::rate::RateCap;
 use crate::docker::{Engine, EngineError};
 
@@ -148,9 +148,9 @@ impl Engine {
                 message: format!(
                     "not enough room for {} on this host's Docker disk: {} free, the image needs {} and {} must stay free",
                     request.reference,
-                    human_bytes(free),
-                    human_bytes(request.size_bytes),
-                    human_bytes(keep)
+                    ByteSize(free),
+                    ByteSize(request.size_bytes),
+                    ByteSize(keep)
                 ),
                 rule: Some("no-space"),
             });
