@@ -378,17 +378,21 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
             ErrorCode::Internal,
             format!("checking the launch failed: {e}"),
         )
-    })?
-    .map_err(|r| refused(&spec, r))?;
-    let (created, container) = s
-        .engine
-        .launch(spec.name.as_deref(), &spec.idempotency_key, plan)
-        .await
-        .inspect_err(|e| {
-            if let EngineError::Refused { rule, message } = e {
-                tracing::warn!(owner = %spec.owner, %rule, reason = %message, "launch refused");
-            }
-        })?;
+    })?;
+    // The policy's refusals and the engine's (which needs the image) are answered alike.
+    let launched = match plan {
+        Ok(plan) => {
+            s.engine
+                .launch(spec.name.as_deref(), &spec.idempotency_key, plan)
+                .await
+        }
+        Err(refusal) => Err(EngineError::from(refusal)),
+    };
+    let (created, container) = launched.inspect_err(|e| {
+        if let EngineError::Refused { rule, message } = e {
+            tracing::warn!(owner = %spec.owner, %rule, reason = %message, "launch refused");
+        }
+    })?;
     if created {
         let datasets: Vec<&str> = spec.datasets.iter().map(|d| d.name.as_str()).collect();
         tracing::info!(owner = %spec.owner, id = %container.id, name = %container.name, gpus = ?spec.gpus, ?datasets, "container launched");
@@ -402,18 +406,6 @@ async fn launch(State(s): Shared, body: Bytes) -> Result<Response, AppError> {
         StatusCode::OK
     };
     Ok((status, Json(LaunchResponse { created, container })).into_response())
-}
-
-fn refused(spec: &LaunchSpec, r: crate::policy::PolicyRefusal) -> AppError {
-    tracing::warn!(owner = %spec.owner, rule = %r.rule, reason = %r.message, "launch refused");
-    AppError(
-        StatusCode::FORBIDDEN,
-        ApiError {
-            code: ErrorCode::PolicyRefused,
-            message: r.message,
-            rule: Some(r.rule.as_str().to_string()),
-        },
-    )
 }
 
 #[derive(Debug, Deserialize)]
