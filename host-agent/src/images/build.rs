@@ -100,8 +100,7 @@ impl Engine {
                 ));
             }
         };
-        self.check_build_workdirs(&docker, &text, &request.dockerfile)
-            .await?;
+        check_build_workdirs(&docker, &text, &request.dockerfile).await?;
         let labels = built_image_labels(
             &parent_labels,
             request,
@@ -275,46 +274,43 @@ fn read_member(archive: &[u8], name: &str) -> Result<Recipe, String> {
 }
 
 /// Stage names (`FROM x AS name`), lower-cased.
-impl Engine {
-    /// Refuses a build any step of which would run in `/proc` ([`check_workdir`]): a build's
-    /// steps run as root, so there a working directory in `/proc` is a way out of the build
-    /// container. Checked: the working directory and `ONBUILD WORKDIR`s of every base image,
-    /// and every `WORKDIR` of the Dockerfile as it resolves. A stage named as a base is followed
-    /// from `/`, which is at least as strict: the `..` that climb out of its directory are
-    /// no-ops there.
-    async fn check_build_workdirs(
-        &self,
-        docker: &bollard::Docker,
-        text: &str,
-        dockerfile: &str,
-    ) -> Result<(), EngineError> {
-        let mut current = String::from("/");
-        for line in logical_lines(text) {
-            let mut words = line.split_whitespace();
-            let Some(keyword) = words.next() else {
-                continue;
-            };
-            if keyword.eq_ignore_ascii_case("FROM") {
-                let Some(base) = words.find(|w| !w.starts_with("--")) else {
-                    continue;
-                };
-                current = String::from("/");
-                let Ok(image) = docker.inspect_image(base).await else {
-                    continue;
-                };
-                let config = image.config.unwrap_or_default();
-                let whose = format!("the base image {base}");
-                current = resolve_workdir("/", config.working_dir.as_deref().unwrap_or_default());
-                check_workdir(&current, &whose)?;
-                for trigger in config.on_build.unwrap_or_default() {
-                    check_workdir_step(&current, &trigger, &whose)?;
-                }
-            } else if keyword.eq_ignore_ascii_case("WORKDIR") {
-                current = check_workdir_step(&current, &line, dockerfile)?;
-            }
+/// Refuses a build any step of which would run in `/proc` ([`check_workdir`]): a build's steps
+/// run as root, so there a working directory in `/proc` is a way out of the build container.
+/// Checked: the working directory and `ONBUILD WORKDIR`s of every base image, and every
+/// `WORKDIR` of the Dockerfile as it resolves. A stage named as a base is followed from `/`,
+/// which is at least as strict: the `..` that climb out of its directory are no-ops there.
+async fn check_build_workdirs(
+    docker: &bollard::Docker,
+    text: &str,
+    dockerfile: &str,
+) -> Result<(), EngineError> {
+    let mut current = String::from("/");
+    for line in logical_lines(text) {
+        let mut words = line.split_whitespace();
+        let Some(keyword) = words.next() else {
+            continue;
+        };
+        if keyword.eq_ignore_ascii_case("WORKDIR") {
+            current = check_workdir_step(&current, &line, dockerfile)?;
+            continue;
         }
-        Ok(())
+        if !keyword.eq_ignore_ascii_case("FROM") {
+            continue;
+        }
+        let base = words.find(|w| !w.starts_with("--")).unwrap_or_default();
+        let Ok(image) = docker.inspect_image(base).await else {
+            current = String::from("/");
+            continue;
+        };
+        let config = image.config.unwrap_or_default();
+        let whose = format!("the base image {base}");
+        current = resolve_workdir("/", config.working_dir.as_deref().unwrap_or_default());
+        check_workdir(&current, &whose)?;
+        for trigger in config.on_build.unwrap_or_default() {
+            check_workdir_step(&current, &trigger, &whose)?;
+        }
     }
+    Ok(())
 }
 
 /// Where a `WORKDIR …` step (any other step is let through) leaves a build that was in
