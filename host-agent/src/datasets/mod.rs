@@ -271,7 +271,8 @@ impl Store {
     fn record(&self, key: &str) -> PathBuf {
         self.state().join("replicas").join(format!("{key}.json"))
     }
-    /// What the scan saw of a replica registered in place ([`scan::Stamps`]).
+    /// What the scan saw of a replica registered in place ([`scan::Stamps`]); it goes with the
+    /// replica's record.
     fn stamps(&self, key: &str) -> PathBuf {
         self.state().join("stamps").join(format!("{key}.json"))
     }

@@ -153,6 +153,7 @@ impl Datasets {
             let removed = self.registry.lock().unwrap().remove(key);
             if let Some(e) = removed {
                 let _ = std::fs::remove_file(store.record(key));
+                let _ = std::fs::remove_file(store.stamps(key));
                 if e.rec.origin == ReplicaOrigin::Copied {
                     let mut doomed = vec![store.complete(key)];
                     if let Some(id) = &e.rec.manifest {
