@@ -330,12 +330,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Arc::new(App::new(config, db, slack, Arc::new(SystemClock)).with_fleet(fleet));
     let scheduler = Scheduler::new(app.clone())?;
     let stop_jobs = CancellationToken::new();
-    background.watch("outbox sender", outbox.spawn(stop_jobs.clone()));
-    background.watch("scheduler", scheduler.spawn(stop_jobs.clone()));
-    background.watch(
-        "wait-list matcher",
-        Matcher::new(app.clone()).spawn(stop_jobs.clone()),
-    );
+    watch_jobs(&mut background, &app, outbox, scheduler, &stop_jobs);
     if let Some(listen) = app.config.server.metrics_listen {
         let metrics = monitoring::serve(app.clone(), listen, stop_jobs.clone()).await?;
         background.watch("metrics listener", metrics);
@@ -395,6 +390,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Starts the work that runs beside the requests (queued messages, scheduled jobs, the
+/// wait-list), each watched, all stopped by `stop`.
+fn watch_jobs(
+    background: &mut Background,
+    app: &Arc<App>,
+    outbox: Outbox,
+    scheduler: Scheduler,
+    stop: &CancellationToken,
+) {
+    background.watch("outbox sender", outbox.spawn(stop.clone()));
+    background.watch("scheduler", scheduler.spawn(stop.clone()));
+    background.watch(
+        "wait-list matcher",
+        Matcher::new(app.clone()).spawn(stop.clone()),
+    );
 }
 
 async fn shutdown_signal() {
@@ -469,12 +481,7 @@ async fn try_locally(config_path: Option<&Path>, dir: &Path, user: String) -> an
     let mut background = Background::default();
     background.watch("fleet poller", poller.spawn(stop_polling.clone()));
     // Scheduled jobs and queued messages work here too; what they send prints in the terminal.
-    background.watch("outbox sender", outbox.spawn(stop_polling.clone()));
-    background.watch("scheduler", scheduler.spawn(stop_polling.clone()));
-    background.watch(
-        "wait-list matcher",
-        Matcher::new(app.clone()).spawn(stop_polling.clone()),
-    );
+    watch_jobs(&mut background, &app, outbox, scheduler, &stop_polling);
     let session = terminal::run(app, slack, user, tokio::io::stdin(), tokio::io::stdout());
     let result = tokio::select! {
         result = session => result,
