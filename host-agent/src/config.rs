@@ -199,6 +199,11 @@ pub struct ResourceConfig {
     /// the same booking, and stops a third (limits are ceilings, rarely all used at once).
     #[serde(default = "default_owner_overcommit")]
     pub owner_overcommit: u32,
+    /// The cgroup every image build's step containers are placed under, which holds the
+    /// builds' processes to `pids_limit` together (Docker's build API has no process limit).
+    /// A slice of this name where Docker uses systemd's cgroup driver.
+    #[serde(default = "default_build_cgroup")]
+    pub build_cgroup: String,
 }
 
 impl Default for ResourceConfig {
@@ -210,6 +215,7 @@ impl Default for ResourceConfig {
             cpu_only_share_gpus: default_cpu_only_share(),
             shm_percent: default_shm_percent(),
             owner_overcommit: default_owner_overcommit(),
+            build_cgroup: default_build_cgroup(),
         }
     }
 }
@@ -220,6 +226,10 @@ fn default_pids_limit() -> i64 {
 
 fn default_cpu_only_share() -> u32 {
     1
+}
+
+fn default_build_cgroup() -> String {
+    "maison-build".into()
 }
 
 fn default_owner_overcommit() -> u32 {
@@ -535,6 +545,15 @@ impl AgentConfig {
             r.owner_overcommit
         );
         anyhow::ensure!(
+            !r.build_cgroup.is_empty()
+                && r.build_cgroup.len() <= 64
+                && r.build_cgroup
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "resources.build_cgroup = {:?} must be 1-64 letters, digits, '-' or '_' (a cgroup and a systemd slice name)",
+            r.build_cgroup
+        );
+        anyhow::ensure!(
             !self.policy.supplementary_groups.contains(&0),
             "policy.supplementary_groups may not contain 0 (root)"
         );
@@ -672,6 +691,31 @@ mod tests {
         assert!(lunch.contains(13) && !lunch.contains(14));
         assert!(HourRange::parse("7-7").is_err());
         assert!(HourRange::parse("25-3").is_err());
+    }
+
+    #[test]
+    fn a_build_cgroup_name_that_is_not_a_plain_name_is_refused() {
+        let named = |name: &str| {
+            AgentConfig::from_toml(&format!("{BASE}[resources]\nbuild_cgroup = {name:?}\n"))
+                .unwrap()
+                .validate()
+        };
+        named("maison-build_2").unwrap();
+        assert_eq!(
+            AgentConfig::from_toml(BASE).unwrap().resources.build_cgroup,
+            "maison-build"
+        );
+        for bad in [
+            "",
+            "../docker",
+            "a/b",
+            "x.slice",
+            "a&memory=0",
+            &"n".repeat(65),
+        ] {
+            let e = named(bad).unwrap_err().to_string();
+            assert!(e.contains("build_cgroup"), "{bad}: {e}");
+        }
     }
 
     #[test]

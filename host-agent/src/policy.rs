@@ -266,7 +266,13 @@ impl Policy {
         }
     }
 
-    /// The root a path lies under (the most specific one when roots nest) and the rest of it.
+    /// What each step of an image build runs within, sized like a container without GPUs (a
+    /// build needs CPUs and memory, not a GPU's share), and the cgroup whose process limit
+    /// all builds share.
+    pub fn build_limits(&self) -> (ResourceLimits, &str) {
+        (self.limits_for(0), &self.resources.build_cgroup)
+    }
+
     /// The directory a Dockerfile is built from (the one it sits in), checked as a read-only
     /// mount of it would be for `uid`: under the home or work root, in `uid`'s own directory,
     /// no link on the way. Answers the directory's real path. The context is then read as
@@ -307,6 +313,7 @@ impl Policy {
         })
     }
 
+    /// The root a path lies under (the most specific one when roots nest) and the rest of it.
     fn root_for<'a>(&self, path: &'a Path) -> Option<(&MountRoot, &'a Path)> {
         self.roots
             .iter()

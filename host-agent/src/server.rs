@@ -492,7 +492,11 @@ async fn build_image(
                 },
             )
         })?;
-    let built = s.engine.build_image(&request, &context).await?;
+    let (limits, cgroup) = s.policy.build_limits();
+    let built = s
+        .engine
+        .build_image(&request, &context, &limits, cgroup)
+        .await?;
     tracing::info!(owner = %request.owner, image = %built.reference, id = %built.id, dockerfile = %request.dockerfile, "image built");
     Ok((StatusCode::CREATED, Json(built)))
 }

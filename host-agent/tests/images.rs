@@ -304,3 +304,79 @@ async fn builds_come_only_from_the_owners_own_directory() {
     assert!(ran);
     assert_eq!(marker, prefix);
 }
+
+/// A build's steps run as root in containers Docker makes for them, so they get the limits
+/// of a container without GPUs: each step sees its memory limit, and a fork bomb in a `RUN`
+/// stops at the process limit all builds share instead of the host's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_step_cannot_fork_past_the_process_limit_nor_hold_more_memory() {
+    use std::os::unix::fs::PermissionsExt;
+    common::init();
+    let prefix = common::unique_prefix("buildcap");
+    // Its own group, so the small limit here does not meet other tests' builds.
+    let group = prefix.clone();
+    let t = TestAgent::start_with(|c| {
+        c.resources.pids_limit = 32;
+        c.resources.memory_per_gpu_mib = Some(300);
+        c.resources.build_cgroup = group.clone();
+    })
+    .await;
+    let reference = format!("{prefix}/capped:v1");
+    let _images = ImageCleanup(vec![reference.clone()]);
+    for dir in [t.dir.path(), t.work.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let project = t.work.join("ada/capped");
+    std::fs::create_dir_all(&project).unwrap();
+    std::os::unix::fs::chown(t.work.join("ada"), Some(1000), Some(1000)).unwrap();
+    let recipe = |name: &str, steps: &str| -> String {
+        let path = project.join(name);
+        std::fs::write(&path, format!("FROM {TEST_IMAGE}\n{steps}\n")).unwrap();
+        std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
+        path.display().to_string()
+    };
+    std::os::unix::fs::chown(&project, Some(1000), Some(1000)).unwrap();
+    let limit = std::time::Duration::from_secs(300);
+
+    // 60 background processes at once against a limit of 32.
+    let bomb = recipe(
+        "Dockerfile.bomb",
+        "RUN i=0; while [ $i -lt 60 ]; do sleep 3 & i=$((i+1)); done; wait",
+    );
+    let e = t
+        .client
+        .build_image(&build(&bomb, &reference, 1000), limit)
+        .await
+        .expect_err("60 processes under a limit of 32");
+    assert_eq!(e.rule(), Some("build-failed"), "{e}");
+    assert!(e.to_string().contains("can't fork"), "{e}");
+    assert!(!docker_cli(&["image", "inspect", &reference]).0);
+
+    // Each step's own memory limit, as the cgroup v1 or v2 file shows it inside the step,
+    // kept in the image to be read back.
+    let memory = recipe(
+        "Dockerfile.memory",
+        "RUN (cat /sys/fs/cgroup/memory/memory.limit_in_bytes || cat /sys/fs/cgroup/memory.max) > /limit",
+    );
+    t.client
+        .build_image(&build(&memory, &reference, 1000), limit)
+        .await
+        .expect("a step within its limits builds");
+    let (ran, seen) = docker_cli(&["run", "--rm", &reference, "cat", "/limit"]);
+    assert!(ran);
+    assert_eq!(seen, (300u64 << 20).to_string());
+
+    let pids_max = [
+        format!("/sys/fs/cgroup/pids/{prefix}/pids.max"),
+        format!("/sys/fs/cgroup/{prefix}/pids.max"),
+    ]
+    .into_iter()
+    .find_map(|path| std::fs::read_to_string(path).ok());
+    assert_eq!(pids_max.as_deref().map(str::trim), Some("32"));
+    for path in [
+        format!("/sys/fs/cgroup/pids/{prefix}"),
+        format!("/sys/fs/cgroup/{prefix}"),
+    ] {
+        let _ = std::fs::remove_dir(path);
+    }
+}

@@ -15,12 +15,16 @@ use std::time::Instant;
 use axum::body::Bytes;
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures::StreamExt;
+use maison_agent_api::ResourceLimits;
 use maison_agent_api::images::{
     BuildImageRequest, BuiltImage, built_image_labels, dockerfile_base,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use super::build_limits::{
+    CGROUP_ROOT, CgroupLayout, build_query, prepare_parent, with_build_query,
+};
 use super::image_name;
 use crate::docker::{Engine, EngineError};
 use crate::policy::{check_workdir, resolve_workdir};
@@ -39,11 +43,14 @@ fn refused(rule: &'static str, message: String) -> EngineError {
 
 impl Engine {
     /// Builds `request.dockerfile` from `context` (its directory, already checked to be the
-    /// owner's), reading it as `request.uid`.
+    /// owner's), reading it as `request.uid`. Every step runs within `limits`, its processes
+    /// counted with all builds' under the cgroup `cgroup`.
     pub async fn build_image(
         &self,
         request: &BuildImageRequest,
         context: &Path,
+        limits: &ResourceLimits,
+        cgroup: &str,
     ) -> Result<BuiltImage, EngineError> {
         let started = Instant::now();
         let reference = image_name(&request.reference)?;
@@ -101,6 +108,7 @@ impl Engine {
             }
         };
         check_build_workdirs(&docker, &text, &request.dockerfile).await?;
+        let docker = confined(docker, cgroup, limits).await?;
         let labels = built_image_labels(
             &parent_labels,
             request,
@@ -166,6 +174,33 @@ impl Engine {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// `docker` with its build requests placed under the cgroup `cgroup` (made or updated here
+/// with the process limit) and with memory and CPU limits for each step. A build that cannot
+/// be bounded does not start.
+async fn confined(
+    docker: bollard::Docker,
+    cgroup: &str,
+    limits: &ResourceLimits,
+) -> Result<bollard::Docker, EngineError> {
+    let unconfined = |why: String| {
+        refused(
+            "build-unconfined",
+            format!("the build was not started because its processes could not be limited: {why}"),
+        )
+    };
+    let info = docker.info().await?;
+    let layout = CgroupLayout::of(&info).map_err(unconfined)?;
+    let (name, pids) = (cgroup.to_string(), limits.pids);
+    let parent = tokio::task::spawn_blocking(move || {
+        prepare_parent(layout, Path::new(CGROUP_ROOT), &name, pids)
+    })
+    .await
+    .map_err(|e| EngineError::Docker(format!("preparing the build's cgroup: {e}")))?
+    .map_err(unconfined)?;
+    tracing::debug!(?layout, %parent, pids, memory = limits.memory_bytes, cpu_millis = limits.cpu_millis, "build confined");
+    Ok(with_build_query(docker, build_query(&parent, limits)))
 }
 
 /// The context as a tar archive, made by `tar` running as `uid`:`gid` (no supplementary

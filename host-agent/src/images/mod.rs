@@ -4,6 +4,7 @@
 //! from a Dockerfile in their owner's directory.
 
 pub mod build;
+pub mod build_limits;
 pub mod export;
 pub mod fetch;
 
