@@ -532,6 +532,12 @@ async fn a_dataset_registered_in_place_is_not_mounted_once_its_directory_changed
         .await
         .expect("mounted as registered");
     a.client.remove(&first.container.id, true).await.unwrap();
+    let peer = client_for(a.agent.addr, &a.pki.client_tls(&a.pki.peer));
+    let served = a.client.manifest(&id).await.unwrap().files[0].hash.clone();
+    assert!(
+        peer.blob(&served, None).await.is_ok(),
+        "served as registered"
+    );
 
     // Its owner rewrites one file in place, same size: the version is no longer what it names.
     let file = src.join("small/03/f00003.dat");
@@ -549,6 +555,16 @@ async fn a_dataset_registered_in_place_is_not_mounted_once_its_directory_changed
         common::docker_names(&format!("{prefix}-after")).is_empty(),
         "nothing created"
     );
+    // No longer listed as complete, so the bot neither offers it nor copies from it.
+    let listed = replica(&a.client, "coco@v1").await.expect("still listed");
+    assert_eq!(listed.state, ReplicaState::Failed);
+    let error = listed.error.unwrap_or_default();
+    assert!(error.contains("small/03/f00003.dat"), "{error}");
+    // Nor does a peer get any of its files any more.
+    match peer.blob(&served, None).await {
+        Err(ClientError::Api { status: 404, .. }) => {}
+        other => panic!("a changed replica is still served: {other:?}"),
+    }
     a.agent.shutdown().await;
 }
 

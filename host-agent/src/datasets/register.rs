@@ -162,7 +162,8 @@ impl Datasets {
     }
 
     /// Refuses to mount a replica registered in place whose directory changed since its scan
-    /// (a file written, added, removed or replaced): it is no longer the version it names.
+    /// (a file written, added, removed or replaced): it is no longer the version it names, and
+    /// the replica is marked failed.
     pub(super) fn check_unchanged(
         &self,
         rec: &ReplicaRecord,
@@ -183,8 +184,14 @@ impl Datasets {
             Ok(Some(stamps)) => match scan::changed_since(dir, &stamps) {
                 None => Ok(()),
                 Some(what) => {
-                    tracing::warn!(replica = %key, first_change = %what, "a dataset registered in place changed; not mounted");
-                    Err(changed(what))
+                    tracing::warn!(replica = %key, first_change = %what, "a dataset registered in place changed; not mounted, not served");
+                    // Failed, like a copy that fails verification: `data where` no longer
+                    // lists it as complete, the bot no longer names it as a source, and this
+                    // agent no longer serves its files to peers.
+                    let refusal = changed(what);
+                    self.fail(&key, refusal.message.clone());
+                    self.index.remove(&key);
+                    Err(refusal)
                 }
             },
             Ok(None) => {
