@@ -478,25 +478,19 @@ async fn build_image(
     body: Bytes,
 ) -> Result<(StatusCode, Json<BuiltImage>), AppError> {
     let request: BuildImageRequest = parse_json(&body, "image build request")?;
-    let context = s
-        .policy
-        .build_context(&request.dockerfile, request.uid)
-        .map_err(|r| {
-            tracing::warn!(owner = %request.owner, rule = %r.rule, reason = %r.message, "build refused");
-            AppError(
-                StatusCode::FORBIDDEN,
-                ApiError {
-                    code: ErrorCode::PolicyRefused,
-                    message: r.message,
-                    rule: Some(r.rule.as_str().to_string()),
-                },
-            )
-        })?;
     let (limits, cgroup) = s.policy.build_limits();
-    let built = s
-        .engine
-        .build_image(&request, &context, &limits, cgroup)
-        .await?;
+    let built = async {
+        let context = s
+            .policy
+            .build_context(&request.dockerfile, request.uid)?;
+        s.engine
+            .build_image(&request, &context, &limits, cgroup)
+            .await
+    }
+    .await
+    .inspect_err(|e| {
+        tracing::warn!(owner = %request.owner, dockerfile = %request.dockerfile, error = %e, "image build refused or failed");
+    })?;
     tracing::info!(owner = %request.owner, image = %built.reference, id = %built.id, dockerfile = %request.dockerfile, "image built");
     Ok((StatusCode::CREATED, Json(built)))
 }
