@@ -305,12 +305,28 @@ async fn builds_come_only_from_the_owners_own_directory() {
     assert_eq!(marker, prefix);
 }
 
+/// A Dockerfile `name` with `steps` on the test image, in Ada's (uid 1000) directory `project`
+/// under the agent's work root, reachable by her as the context is packed as her.
+fn ada_recipe(t: &TestAgent, project: &str, name: &str, steps: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [t.dir.path(), t.work.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let dir = t.work.join("ada").join(project);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, format!("FROM {TEST_IMAGE}\n{steps}\n")).unwrap();
+    for owned in [t.work.join("ada").as_path(), dir.as_path(), path.as_path()] {
+        std::os::unix::fs::chown(owned, Some(1000), Some(1000)).unwrap();
+    }
+    path.display().to_string()
+}
+
 /// A build's steps run as root in containers Docker makes for them, so they get the limits
 /// of a container without GPUs: each step sees its memory limit, and a fork bomb in a `RUN`
 /// stops at the process limit all builds share instead of the host's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_step_cannot_fork_past_the_process_limit_nor_hold_more_memory() {
-    use std::os::unix::fs::PermissionsExt;
     common::init();
     let prefix = common::unique_prefix("buildcap");
     // Its own group, so the small limit here does not meet other tests' builds.
@@ -323,19 +339,7 @@ async fn a_build_step_cannot_fork_past_the_process_limit_nor_hold_more_memory() 
     .await;
     let reference = format!("{prefix}/capped:v1");
     let _images = ImageCleanup(vec![reference.clone()]);
-    for dir in [t.dir.path(), t.work.as_path()] {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let project = t.work.join("ada/capped");
-    std::fs::create_dir_all(&project).unwrap();
-    std::os::unix::fs::chown(t.work.join("ada"), Some(1000), Some(1000)).unwrap();
-    let recipe = |name: &str, steps: &str| -> String {
-        let path = project.join(name);
-        std::fs::write(&path, format!("FROM {TEST_IMAGE}\n{steps}\n")).unwrap();
-        std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
-        path.display().to_string()
-    };
-    std::os::unix::fs::chown(&project, Some(1000), Some(1000)).unwrap();
+    let recipe = |name: &str, steps: &str| ada_recipe(&t, "capped", name, steps);
     let limit = std::time::Duration::from_secs(300);
 
     // 60 background processes at once against a limit of 32.
@@ -379,4 +383,44 @@ async fn a_build_step_cannot_fork_past_the_process_limit_nor_hold_more_memory() 
     ] {
         let _ = std::fs::remove_dir(path);
     }
+}
+
+/// One build at a time per person on a host: a second one while the first runs is refused,
+/// naming the first, and builds again once it ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_builds_one_image_at_a_time() {
+    common::init();
+    let t = TestAgent::start().await;
+    let prefix = common::unique_prefix("buildturn");
+    let (slow_ref, next_ref) = (format!("{prefix}/slow:v1"), format!("{prefix}/next:v1"));
+    let _images = ImageCleanup(vec![slow_ref.clone(), next_ref.clone()]);
+    let slow = ada_recipe(&t, "turns", "Dockerfile.slow", "RUN sleep 4");
+    let next = ada_recipe(&t, "turns", "Dockerfile.next", "RUN echo next > /next");
+    let limit = std::time::Duration::from_secs(300);
+
+    let first = {
+        let client = t.client.clone();
+        let request = build(&slow, &slow_ref, 1000);
+        tokio::spawn(async move { client.build_image(&request, limit).await })
+    };
+    eventually(30, || async {
+        let work = t.client.image_progress().await.ok()?;
+        work.iter().any(|w| w.reference == slow_ref).then_some(())
+    })
+    .await
+    .expect("the first build shows as in progress");
+    let e = t
+        .client
+        .build_image(&build(&next, &next_ref, 1000), limit)
+        .await
+        .expect_err("a second build while the first runs");
+    assert_eq!(e.rule(), Some("build-running"), "{e}");
+    assert!(e.to_string().contains(&slow_ref), "{e}");
+    assert!(!docker_cli(&["image", "inspect", &next_ref]).0);
+
+    first.await.unwrap().expect("the first build");
+    t.client
+        .build_image(&build(&next, &next_ref, 1000), limit)
+        .await
+        .expect("the next build, once the first ended");
 }

@@ -72,6 +72,17 @@ impl Engine {
             .to_string();
         let docker = self.client()?;
         self.check_name_free(&reference, &request.owner).await?;
+        // Held to the end, packing included: it shows the build in progress and keeps the
+        // owner's turn.
+        let entry = self
+            .image_work
+            .start_build(&request.owner, &reference)
+            .map_err(|running| EngineError::Conflict {
+                message: format!(
+                    "you are already building {running} on this host; one build at a time per person, so this one starts once that one ends"
+                ),
+                rule: Some("build-running"),
+            })?;
 
         let (archive, context_bytes) = pack_as(context, request.uid, request.gid).await?;
         let (recipe, archive) = tokio::task::spawn_blocking(move || {
@@ -125,7 +136,6 @@ impl Engine {
             .rm(true)
             .forcerm(true)
             .build();
-        let entry = self.image_work.start(&reference, "build", 0);
         let mut output = docker.build_image(
             options,
             None,
