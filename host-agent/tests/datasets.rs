@@ -13,7 +13,7 @@ use common::data::{
 };
 use common::{Cleanup, TestAgent, TestPki, client_for, unique_prefix};
 use maison_agent_api::datasets::{
-    CHUNK_SIZE, DatasetMount, Manifest, RegisterRequest, ReplicaOrigin, ReplicaState,
+    CHUNK_SIZE, DatasetMount, Manifest, RegisterRequest, ReplicaInfo, ReplicaOrigin, ReplicaState,
 };
 use maison_agent_api::{AgentClient, ClientError};
 
@@ -541,8 +541,8 @@ async fn a_dataset_registered_in_place_is_not_mounted_once_its_directory_changed
 
     // Its owner rewrites one file in place, same size: the version is no longer what it names.
     let file = src.join("small/03/f00003.dat");
-    let len = std::fs::metadata(&file).unwrap().len() as usize;
-    std::fs::write(&file, vec![b'x'; len]).unwrap();
+    let registered = std::fs::read(&file).unwrap();
+    std::fs::write(&file, vec![b'x'; registered.len()]).unwrap();
     let (status, rule, message) = rule_of(a.client.launch(&with_coco("after")).await);
     assert_eq!(
         (status, rule.as_str()),
@@ -565,7 +565,48 @@ async fn a_dataset_registered_in_place_is_not_mounted_once_its_directory_changed
         Err(ClientError::Api { status: 404, .. }) => {}
         other => panic!("a changed replica is still served: {other:?}"),
     }
+
+    // A verify finds the other bytes, and the replica stays failed.
+    let asked = chrono::Utc::now();
+    a.client.verify_dataset(&id).await.unwrap();
+    let verified = verified_since(&a.client, "coco@v1", asked).await;
+    assert_eq!(verified.state, ReplicaState::Failed);
+    let bad = verified.last_verify.unwrap().bad_files;
+    assert_eq!(bad, ["small/03/f00003.dat"]);
+    // The owner puts the registered bytes back (the file is still not the one scanned): a
+    // verify finds the version again, and it mounts and is served again.
+    std::fs::write(&file, &registered).unwrap();
+    let asked = chrono::Utc::now();
+    a.client.verify_dataset(&id).await.unwrap();
+    let verified = verified_since(&a.client, "coco@v1", asked).await;
+    assert_eq!(verified.state, ReplicaState::Complete);
+    let again = a
+        .client
+        .launch(&with_coco("again"))
+        .await
+        .expect("mounted once verified");
+    a.client.remove(&again.container.id, true).await.unwrap();
+    assert!(peer.blob(&served, None).await.is_ok(), "served again");
     a.agent.shutdown().await;
+}
+
+/// The replica `key` once a verify asked at `asked` has ended (at most 60 s).
+async fn verified_since(
+    client: &AgentClient,
+    key: &str,
+    asked: chrono::DateTime<chrono::Utc>,
+) -> ReplicaInfo {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(r) = replica(client, key).await
+            && r.state != ReplicaState::Verifying
+            && r.last_verify.as_ref().is_some_and(|v| v.at >= asked)
+        {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{key}: no verify ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -173,7 +173,7 @@ impl Datasets {
         let changed = |what: String| PolicyRefusal {
             rule: Rule::DatasetChanged,
             message: format!(
-                "{key} changed on this host since it was registered ({what}), so it is no longer the version it names; register the directory again as a new version, or copy {key} here from a host whose copy is intact"
+                "{key} changed on this host since it was registered ({what}), so it is no longer the version it names; register the directory again as a new version, or copy {key} here from a host whose copy is intact (if its files are as they were, `data verify` finds that out and it mounts again)"
             ),
         };
         let stamps = self

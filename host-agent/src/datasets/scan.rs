@@ -427,6 +427,54 @@ pub fn verify(
     Ok(bad)
 }
 
+/// [`verify`] for a directory registered in place, which its owner can write to: besides
+/// every file's bytes, that it holds nothing else (no file or directory the manifest does not
+/// list, every mode as recorded) and that nothing changed while it was read. When all holds,
+/// the directory is the version again, and the stamps it was walked with are answered, to
+/// check it against from now on.
+pub fn verify_in_place(
+    top: &OwnedFd,
+    shown: &str,
+    manifest: &Manifest,
+    progress: &ScanProgress,
+) -> Result<(Vec<String>, Option<Stamps>), ScanError> {
+    let (dirs, found, before) = walk(top, shown)?;
+    let mut bad = verify(top, manifest, progress)?;
+    bad.extend(not_as_listed(manifest, &dirs, &found));
+    let (_, _, after) = walk(top, shown)?;
+    if let Some(what) = first_difference(&before, &after) {
+        bad.push(format!("{what} (changed while it was verified)"));
+    }
+    bad.sort();
+    bad.dedup();
+    let stamps = bad.is_empty().then_some(before);
+    Ok((bad, stamps))
+}
+
+/// Paths found that the manifest does not list, or lists with another mode (or as the other
+/// kind); files the manifest lists and the walk did not find are left to [`verify`].
+fn not_as_listed(manifest: &Manifest, dirs: &[ManifestDir], found: &[Found]) -> Vec<String> {
+    let listed_dirs: BTreeMap<&str, u32> = manifest
+        .dirs
+        .iter()
+        .map(|d| (d.path.as_str(), d.mode))
+        .collect();
+    let listed_files: BTreeMap<&str, u32> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.mode))
+        .collect();
+    let dirs = dirs
+        .iter()
+        .filter(|d| listed_dirs.get(d.path.as_str()) != Some(&d.mode))
+        .map(|d| d.path.clone());
+    let files = found
+        .iter()
+        .filter(|f| listed_files.get(f.path.as_str()) != Some(&f.mode))
+        .map(|f| f.path.clone());
+    dirs.chain(files).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +483,47 @@ mod tests {
     fn scan_dir(dir: &Path) -> Result<Manifest, ScanError> {
         let fd = fsx::open_root(dir).unwrap();
         scan(&fd, "ds", &ScanProgress::default()).map(|(m, _)| m)
+    }
+
+    #[test]
+    fn an_in_place_directory_verifies_again_only_when_it_holds_exactly_the_version() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ds");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
+        std::fs::write(dir.join("b.txt"), "bravo").unwrap();
+        let fd = fsx::open_root(&dir).unwrap();
+        let (manifest, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
+        let check = || verify_in_place(&fd, "ds", &manifest, &ScanProgress::default()).unwrap();
+
+        // Rewritten with the same bytes: the stamps differ, the version is intact, and the
+        // new stamps are answered.
+        std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
+        assert!(changed_since(&fd, &stamps).is_some());
+        let (bad, fresh) = check();
+        assert!(bad.is_empty(), "{bad:?}");
+        let fresh = fresh.expect("stamps of the intact version");
+        assert_eq!(changed_since(&fd, &fresh), None);
+
+        // Other bytes, a file or a directory too many, another mode: not the version.
+        std::fs::write(dir.join("sub/a.txt"), "ALPHA").unwrap();
+        assert_eq!(check(), (vec!["sub/a.txt".to_string()], None));
+        std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
+        std::fs::write(dir.join("extra.txt"), "").unwrap();
+        std::fs::create_dir(dir.join("more")).unwrap();
+        assert_eq!(
+            check(),
+            (vec!["extra.txt".to_string(), "more".to_string()], None)
+        );
+        std::fs::remove_file(dir.join("extra.txt")).unwrap();
+        std::fs::remove_dir(dir.join("more")).unwrap();
+        let recorded = std::fs::metadata(dir.join("b.txt")).unwrap().permissions();
+        std::fs::set_permissions(dir.join("b.txt"), std::fs::Permissions::from_mode(0o604))
+            .unwrap();
+        assert_eq!(check(), (vec!["b.txt".to_string()], None));
+        std::fs::set_permissions(dir.join("b.txt"), recorded).unwrap();
+        assert!(check().0.is_empty());
     }
 
     #[test]

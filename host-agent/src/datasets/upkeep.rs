@@ -10,7 +10,7 @@ impl Datasets {
         let keys = self.resolve(key)?;
         let mut last = None;
         for key in keys {
-            let (rec, progress) = {
+            let (rec, progress, was) = {
                 let mut registry = self.registry.lock().unwrap();
                 let Some(e) = registry.get_mut(&key) else {
                     continue;
@@ -19,9 +19,15 @@ impl Datasets {
                     last = Some(self.info_of(e));
                     continue;
                 }
+                // A copy that failed before it was ever complete has nothing to verify; a
+                // directory registered in place that failed at a launch (it changed) may be
+                // as it was registered, which is what a verify finds out.
+                let never_complete = e.rec.state == ReplicaState::Failed
+                    && e.rec.last_verify.is_none()
+                    && e.rec.origin != ReplicaOrigin::InPlace;
                 if !matches!(e.rec.state, ReplicaState::Complete | ReplicaState::Failed)
                     || e.rec.manifest.is_none()
-                    || (e.rec.state == ReplicaState::Failed && e.rec.last_verify.is_none())
+                    || never_complete
                 {
                     return Err(conflict(
                         "dataset-not-ready",
@@ -33,26 +39,40 @@ impl Datasets {
                     LiveProgress::Verify(progress.clone()),
                     self.shutdown.child_token(),
                 ));
+                let was = e.rec.state;
                 e.rec.state = ReplicaState::Verifying;
-                (e.rec.clone(), progress)
+                (e.rec.clone(), progress, was)
             };
             self.persist(&rec);
-            let manifest = store
+            let opened = store
                 .load_manifest(rec.manifest.as_deref().unwrap_or_default())
-                .map_err(DatasetError::Internal)?;
-            let fd = self.open_replica_dir(&rec)?;
+                .map_err(DatasetError::Internal)
+                .and_then(|manifest| Ok((manifest, self.open_replica_dir(&rec)?)));
+            let (manifest, fd) = match opened {
+                Ok(opened) => opened,
+                Err(e) => {
+                    // Not left "verifying" with nothing running.
+                    self.end_verify(&key, was);
+                    return Err(e);
+                }
+            };
             let ds = self.clone();
-            let k = key.clone();
+            let (k, k2) = (key.clone(), key.clone());
+            let in_place = rec.origin == ReplicaOrigin::InPlace;
             let handle = tokio::spawn(async move {
                 let p = progress.clone();
                 let m = manifest.clone();
                 let started = Utc::now();
-                let result = tokio::task::spawn_blocking(move || scan::verify(&fd, &m, &p))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(scan::ScanError::Refused(format!("verify crashed: {e}")))
-                    });
-                ds.finish_verify(&k, &manifest, result, &progress, started);
+                let result = tokio::task::spawn_blocking(move || {
+                    if in_place {
+                        scan::verify_in_place(&fd, &k2, &m, &p)
+                    } else {
+                        scan::verify(&fd, &m, &p).map(|bad| (bad, None))
+                    }
+                })
+                .await
+                .unwrap_or_else(|e| Err(scan::ScanError::Refused(format!("verify crashed: {e}"))));
+                ds.finish_verify(&k, &manifest, result, &progress, started, was);
             });
             if let Some(e) = self.registry.lock().unwrap().get_mut(&key)
                 && let Some(l) = &e.live
@@ -68,20 +88,33 @@ impl Datasets {
         &self,
         key: &str,
         manifest: &Manifest,
-        result: Result<Vec<String>, scan::ScanError>,
+        result: Result<(Vec<String>, Option<scan::Stamps>), scan::ScanError>,
         p: &ScanProgress,
         started: DateTime<Utc>,
+        was: ReplicaState,
     ) {
+        let (mut bad, stamps) = match result {
+            Ok(found) => found,
+            // Stopped (the agent shutting down): as it was before.
+            Err(scan::ScanError::Cancelled) => {
+                self.end_verify(key, was);
+                return;
+            }
+            // The directory could not be walked (a link or a device appeared in a directory
+            // registered in place, or it became unreadable): it is not the version.
+            Err(e) => (vec![e.to_string()], None),
+        };
         if let Some(e) = self.registry.lock().unwrap().get_mut(key) {
             e.live = None;
         }
-        let bad = match result {
-            Ok(bad) => bad,
-            Err(_) => {
-                self.update(key, |r| r.state = ReplicaState::Complete);
-                return;
-            }
-        };
+        // A directory registered in place that holds exactly its version is checked against
+        // the stamps of this walk from now on.
+        if let Some(stamps) = stamps
+            && let Err(e) = self.store().and_then(|s| s.save_stamps(key, &stamps))
+        {
+            tracing::warn!(replica = %key, error = %e, "the verified directory's stamps cannot be kept");
+            bad.push(format!("(its stamps cannot be kept: {e})"));
+        }
         let outcome = VerifyOutcome {
             at: started,
             files_checked: p.files.load(Ordering::Relaxed),
@@ -114,6 +147,14 @@ impl Datasets {
         } else {
             tracing::warn!(replica = %key, bad = bad.len(), "dataset verification found damaged files");
         }
+    }
+
+    /// A verify that ended without an outcome: the replica is as it was before.
+    fn end_verify(&self, key: &str, was: ReplicaState) {
+        if let Some(e) = self.registry.lock().unwrap().get_mut(key) {
+            e.live = None;
+        }
+        self.update(key, |r| r.state = was);
     }
 
     /// Deletes a copy (or forgets a replica registered in place); refused while mounted.
