@@ -652,7 +652,7 @@ impl App {
         let Some(replica) = catalog.replica(version.id, host) else {
             return Ok(data_replies::no_copy_on(&version, host, &catalog, ctx.lang));
         };
-        let (Some(manifest), true) = (&version.manifest, replica.is_complete()) else {
+        let (Some(manifest), true) = (&version.manifest, replica.can_be_verified()) else {
             return Ok(data_replies::not_complete_to_verify(
                 &version, host, ctx.lang,
             ));

@@ -85,6 +85,15 @@ impl Replica {
         matches!(self.state, ReplicaState::Complete | ReplicaState::Verifying)
     }
 
+    /// Worth re-hashing: a complete copy; one a verification found damaged (to see a repair
+    /// by hand); and a directory registered in place that failed because it changed (it may
+    /// still hold its version, and a verify is how it mounts again). The agent checks again.
+    pub fn can_be_verified(&self) -> bool {
+        self.is_complete()
+            || (self.state == ReplicaState::Failed
+                && (self.last_verified_at.is_some() || self.origin == ReplicaOrigin::InPlace))
+    }
+
     /// When it was last useful: last mounted, else when it arrived.
     pub fn last_used(&self) -> i64 {
         self.last_mounted.unwrap_or(self.created_at)
@@ -681,6 +690,22 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn a_failed_copy_is_verified_only_once_complete_or_registered_in_place() {
+        assert!(replica(1, "gpu01", ReplicaState::Complete).can_be_verified());
+        assert!(replica(1, "gpu01", ReplicaState::Verifying).can_be_verified());
+        assert!(!replica(1, "gpu01", ReplicaState::Fetching).can_be_verified());
+        // A copy that failed on its way has nothing to verify yet…
+        let mut failed = replica(1, "gpu01", ReplicaState::Failed);
+        assert!(!failed.can_be_verified());
+        // …unlike one a verification found damaged, or a directory registered in place.
+        failed.last_verified_at = Some(100);
+        assert!(failed.can_be_verified());
+        let mut changed = replica(1, "gpu01", ReplicaState::Failed);
+        changed.origin = ReplicaOrigin::InPlace;
+        assert!(changed.can_be_verified());
     }
 
     fn transfer(version_id: i64, host: &str, sources: &[&str]) -> Transfer {
