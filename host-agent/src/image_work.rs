@@ -27,6 +27,15 @@ pub struct Board {
     builders: Mutex<HashMap<String, String>>,
 }
 
+/// Why image work cannot start now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Busy {
+    /// The owner is building this reference.
+    OwnerBuilding(String),
+    /// The name is being made by work of this kind (`build`, `copy`).
+    NameInWork(&'static str),
+}
+
 /// Removes its work from the board when the work ends, however it ends (and gives a build's
 /// owner their turn back).
 pub struct Entry<'a> {
@@ -46,38 +55,45 @@ impl Drop for Entry<'_> {
 }
 
 impl Board {
-    /// Starts `owner`'s build of `reference`, or answers the reference they are building now.
-    pub fn start_build(&self, owner: &str, reference: &str) -> Result<Entry<'_>, String> {
-        {
-            let mut builders = self.builders.lock().unwrap();
-            if let Some(running) = builders.get(owner) {
-                return Err(running.clone());
-            }
-            builders.insert(owner.to_string(), reference.to_string());
+    /// Starts `owner`'s build of `reference`, or says why not: they are building another image,
+    /// or that name is being built or copied here now.
+    pub fn start_build(&self, owner: &str, reference: &str) -> Result<Entry<'_>, Busy> {
+        let mut builders = self.builders.lock().unwrap();
+        if let Some(running) = builders.get(owner) {
+            return Err(Busy::OwnerBuilding(running.clone()));
         }
-        let mut entry = self.start(reference, "build", 0);
+        let mut entry = self.start(reference, "build", 0)?;
+        builders.insert(owner.to_string(), reference.to_string());
         entry.builder = Some(owner.to_string());
         Ok(entry)
     }
 
-    pub fn start(&self, reference: &str, kind: &'static str, bytes_total: u64) -> Entry<'_> {
-        let work = Arc::new(Work {
+    /// Starts work that makes `reference`, unless other work is making that name now: two
+    /// at once would each tag over the other.
+    pub fn start(
+        &self,
+        reference: &str,
+        kind: &'static str,
+        bytes_total: u64,
+    ) -> Result<Entry<'_>, Busy> {
+        let mut work = self.work.lock().unwrap();
+        if let Some(other) = work.get(reference) {
+            return Err(Busy::NameInWork(other.kind));
+        }
+        let started = Arc::new(Work {
             kind,
             started: Instant::now(),
             bytes_total,
             bytes_done: Arc::new(AtomicU64::new(0)),
             step: Mutex::new(None),
         });
-        self.work
-            .lock()
-            .unwrap()
-            .insert(reference.to_string(), work.clone());
-        Entry {
+        work.insert(reference.to_string(), started.clone());
+        Ok(Entry {
             board: self,
             reference: reference.to_string(),
             builder: None,
-            work,
-        }
+            work: started,
+        })
     }
 
     pub fn snapshot(&self) -> Vec<ImageProgress> {
@@ -102,24 +118,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_build_at_a_time_per_person() {
+    fn one_build_at_a_time_per_person_and_one_work_per_name() {
         let board = Board::default();
         let first = board.start_build("U0ADA", "ada/a:v1").unwrap();
         assert_eq!(
-            board.start_build("U0ADA", "ada/b:v1").err().as_deref(),
-            Some("ada/a:v1")
+            board.start_build("U0ADA", "ada/b:v1").err(),
+            Some(Busy::OwnerBuilding("ada/a:v1".into()))
         );
-        // Someone else builds meanwhile; both show as work in progress.
+        // Someone else builds meanwhile, under another name; both show as work in progress.
         let other = board.start_build("U0BOB", "bob/a:v1").unwrap();
         assert_eq!(board.snapshot().len(), 2);
+        // Not under a name being made: a build or a copy of it would tag over the other.
+        assert_eq!(
+            board.start_build("U0CY", "ada/a:v1").err(),
+            Some(Busy::NameInWork("build"))
+        );
+        assert_eq!(
+            board.start("bob/a:v1", "copy", 10).err(),
+            Some(Busy::NameInWork("build"))
+        );
         drop(first);
         let again = board.start_build("U0ADA", "ada/b:v1").unwrap();
         let shown: Vec<String> = board.snapshot().into_iter().map(|p| p.reference).collect();
         assert_eq!(shown, ["ada/b:v1", "bob/a:v1"]);
         drop((again, other));
         assert!(board.snapshot().is_empty());
-        // A copy is not a build: it takes nobody's turn.
-        let _copy = board.start("ada/c:v1", "copy", 10);
+        // A copy takes nobody's turn to build, only its name.
+        let _copy = board.start("ada/c:v1", "copy", 10).unwrap();
+        assert_eq!(
+            board.start_build("U0ADA", "ada/c:v1").err(),
+            Some(Busy::NameInWork("copy"))
+        );
+        // A refused build did not take Ada's turn either.
         board.start_build("U0ADA", "ada/d:v1").unwrap();
     }
 }

@@ -308,16 +308,27 @@ async fn builds_come_only_from_the_owners_own_directory() {
 /// A Dockerfile `name` with `steps` on the test image, in Ada's (uid 1000) directory `project`
 /// under the agent's work root, reachable by her as the context is packed as her.
 fn ada_recipe(t: &TestAgent, project: &str, name: &str, steps: &str) -> String {
+    recipe_of(t, ("ada", 1000), project, name, steps)
+}
+
+/// [`ada_recipe`] for anyone: `user`'s directory under the work root, owned by `uid`.
+fn recipe_of(
+    t: &TestAgent,
+    (user, uid): (&str, u32),
+    project: &str,
+    name: &str,
+    steps: &str,
+) -> String {
     use std::os::unix::fs::PermissionsExt;
     for dir in [t.dir.path(), t.work.as_path()] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let dir = t.work.join("ada").join(project);
+    let dir = t.work.join(user).join(project);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, format!("FROM {TEST_IMAGE}\n{steps}\n")).unwrap();
-    for owned in [t.work.join("ada").as_path(), dir.as_path(), path.as_path()] {
-        std::os::unix::fs::chown(owned, Some(1000), Some(1000)).unwrap();
+    for owned in [t.work.join(user).as_path(), dir.as_path(), path.as_path()] {
+        std::os::unix::fs::chown(owned, Some(uid), Some(uid)).unwrap();
     }
     path.display().to_string()
 }
@@ -386,7 +397,7 @@ async fn a_build_step_cannot_fork_past_the_process_limit_nor_hold_more_memory() 
 }
 
 /// One build at a time per person on a host: a second one while the first runs is refused,
-/// naming the first, and builds again once it ended.
+/// naming the first, and builds again once it ended. And one build of a name at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_builds_one_image_at_a_time() {
     common::init();
@@ -417,8 +428,26 @@ async fn a_person_builds_one_image_at_a_time() {
     assert_eq!(e.rule(), Some("build-running"), "{e}");
     assert!(e.to_string().contains(&slow_ref), "{e}");
     assert!(!docker_cli(&["image", "inspect", &next_ref]).0);
+    // Nor does anyone else build under the name being made: each would tag over the other.
+    let bobs = recipe_of(
+        &t,
+        ("bob", 1001),
+        "turns",
+        "Dockerfile",
+        "RUN echo bob > /bob",
+    );
+    let mut as_bob = build(&bobs, &slow_ref, 1001);
+    as_bob.owner = "U0BOB".into();
+    let e = t
+        .client
+        .build_image(&as_bob, limit)
+        .await
+        .expect_err("the same name while it is being built");
+    assert_eq!(e.rule(), Some("image-busy"), "{e}");
 
     first.await.unwrap().expect("the first build");
+    let (ran, _) = docker_cli(&["run", "--rm", &slow_ref, "cat", "/bob"]);
+    assert!(!ran, "the image under that name is Ada's");
     t.client
         .build_image(&build(&next, &next_ref, 1000), limit)
         .await

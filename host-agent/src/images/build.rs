@@ -25,7 +25,7 @@ use tokio::io::AsyncReadExt;
 use super::build_limits::{
     CGROUP_ROOT, CgroupLayout, build_query, prepare_parent, with_build_query,
 };
-use super::image_name;
+use super::{busy_error, image_name};
 use crate::docker::{Engine, EngineError};
 use crate::policy::{check_workdir, resolve_workdir};
 
@@ -77,12 +77,7 @@ impl Engine {
         let entry = self
             .image_work
             .start_build(&request.owner, &reference)
-            .map_err(|running| EngineError::Conflict {
-                message: format!(
-                    "you are already building {running} on this host; one build at a time per person, so this one starts once that one ends"
-                ),
-                rule: Some("build-running"),
-            })?;
+            .map_err(|busy| busy_error(busy, &reference))?;
 
         let (archive, context_bytes) = pack_as(context, request.uid, request.gid).await?;
         let (recipe, archive) = tokio::task::spawn_blocking(move || {

@@ -86,7 +86,8 @@ impl Engine {
         };
         let entry = self
             .image_work
-            .start(&reference, "copy", request.size_bytes);
+            .start(&reference, "copy", request.size_bytes)
+            .map_err(|busy| super::busy_error(busy, &reference))?;
         let mut failures = Vec::new();
         for source in &context.sources {
             entry.work.bytes_done.store(0, Ordering::Relaxed);

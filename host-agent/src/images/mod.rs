@@ -16,6 +16,7 @@ use maison_agent_api::images::{
 use maison_agent_api::labels;
 
 use crate::docker::{Engine, EngineError};
+use crate::image_work::Busy;
 use crate::policy::image_maker;
 
 impl Engine {
@@ -147,4 +148,26 @@ pub(crate) fn image_name(reference: &str) -> Result<String, EngineError> {
         message: e.to_string(),
         rule: "image-name",
     })
+}
+
+/// Why a build or copy cannot start now, as the caller reads it.
+pub(crate) fn busy_error(busy: Busy, reference: &str) -> EngineError {
+    let (message, rule) = match busy {
+        Busy::OwnerBuilding(running) => (
+            format!(
+                "you are already building {running} on this host; one build at a time per person, so this one starts once that one ends"
+            ),
+            "build-running",
+        ),
+        Busy::NameInWork(kind) => (
+            format!(
+                "{reference} is being made on this host right now (an image {kind}); ask again once it is done, or pick another name"
+            ),
+            "image-busy",
+        ),
+    };
+    EngineError::Conflict {
+        message,
+        rule: Some(rule),
+    }
 }
