@@ -485,15 +485,22 @@ mod tests {
         scan(&fd, "ds", &ScanProgress::default()).map(|(m, _)| m)
     }
 
-    #[test]
-    fn an_in_place_directory_verifies_again_only_when_it_holds_exactly_the_version() {
-        use std::os::unix::fs::PermissionsExt;
+    /// `ds/sub/a.txt` and `ds/b.txt` in a temporary directory (kept while the first is held),
+    /// the path of `ds`, and `ds` opened.
+    fn two_files() -> (tempfile::TempDir, std::path::PathBuf, OwnedFd) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("ds");
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
         std::fs::write(dir.join("b.txt"), "bravo").unwrap();
         let fd = fsx::open_root(&dir).unwrap();
+        (tmp, dir, fd)
+    }
+
+    #[test]
+    fn an_in_place_directory_verifies_again_only_when_it_holds_exactly_the_version() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_tmp, dir, fd) = two_files();
         let (manifest, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
         let check = || verify_in_place(&fd, "ds", &manifest, &ScanProgress::default()).unwrap();
 
@@ -528,12 +535,7 @@ mod tests {
 
     #[test]
     fn a_write_an_addition_or_a_replacement_is_seen_as_a_change() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("ds");
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("sub/a.txt"), "alpha").unwrap();
-        std::fs::write(dir.join("b.txt"), "bravo").unwrap();
-        let fd = fsx::open_root(&dir).unwrap();
+        let (_tmp, dir, fd) = two_files();
         let (_, stamps) = scan(&fd, "ds", &ScanProgress::default()).unwrap();
         assert_eq!(stamps.len(), 4, "{stamps:?}");
         assert_eq!(changed_since(&fd, &stamps), None);
