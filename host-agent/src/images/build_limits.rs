@@ -64,53 +64,47 @@ pub fn prepare_parent(
         std::fs::write(path, value)
             .map_err(|e| format!("writing {value:?} to {}: {e}", path.display()))
     };
-    let make = |path: &Path| {
-        std::fs::create_dir_all(path).map_err(|e| format!("making {}: {e}", path.display()))
-    };
-    match layout {
-        CgroupLayout::V1 => {
-            let group = cgroup_root.join("pids").join(name);
-            make(&group)?;
-            write(&group.join("pids.max"), &pids.to_string())?;
-            Ok(format!("/{name}"))
-        }
+    // Both cgroupfs layouts end the same way: the group made, its limit written, and Docker
+    // told the group's path from the root.
+    let group = match layout {
+        CgroupLayout::Systemd => return limited_slice(name, pids),
+        CgroupLayout::V1 => cgroup_root.join("pids").join(name),
         CgroupLayout::V2 => {
             // A child only has a pids.max when its parent hands the controller down. Docker
             // has usually done so at the root already; writing it again changes nothing.
             let root_control = cgroup_root.join("cgroup.subtree_control");
-            let handed_down = |path: &Path| {
-                std::fs::read_to_string(path)
-                    .map(|s| s.split_whitespace().any(|c| c == "pids"))
-                    .unwrap_or(false)
-            };
-            if !handed_down(&root_control) {
+            let handed_down = std::fs::read_to_string(&root_control)
+                .is_ok_and(|s| s.split_whitespace().any(|c| c == "pids"));
+            if !handed_down {
                 write(&root_control, "+pids")?;
             }
-            let group = cgroup_root.join(name);
-            make(&group)?;
-            write(&group.join("pids.max"), &pids.to_string())?;
-            Ok(format!("/{name}"))
+            cgroup_root.join(name)
         }
-        CgroupLayout::Systemd => {
-            let slice = format!("{name}.slice");
-            systemctl(&[
-                "set-property",
-                "--runtime",
-                &slice,
-                &format!("TasksMax={pids}"),
-            ])?;
-            // Read back, so a systemd that took the call but not the setting is caught here
-            // rather than by a fork bomb.
-            let set = systemctl(&["show", "--property=TasksMax", "--value", &slice])?;
-            if set.trim() != pids.to_string() {
-                return Err(format!(
-                    "systemd reports TasksMax={} for {slice} after it was set to {pids}",
-                    set.trim()
-                ));
-            }
-            Ok(slice)
-        }
+    };
+    std::fs::create_dir_all(&group).map_err(|e| format!("making {}: {e}", group.display()))?;
+    write(&group.join("pids.max"), &pids.to_string())?;
+    Ok(format!("/{name}"))
+}
+
+/// The systemd slice `name.slice` with `pids` as its most tasks; answers the slice's name.
+fn limited_slice(name: &str, pids: i64) -> Result<String, String> {
+    let slice = format!("{name}.slice");
+    systemctl(&[
+        "set-property",
+        "--runtime",
+        &slice,
+        &format!("TasksMax={pids}"),
+    ])?;
+    // Read back, so a systemd that took the call but not the setting is caught here rather
+    // than by a fork bomb.
+    let set = systemctl(&["show", "--property=TasksMax", "--value", &slice])?;
+    if set.trim() != pids.to_string() {
+        return Err(format!(
+            "systemd reports TasksMax={} for {slice} after it was set to {pids}",
+            set.trim()
+        ));
     }
+    Ok(slice)
 }
 
 fn systemctl(args: &[&str]) -> Result<String, String> {
