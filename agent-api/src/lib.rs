@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 /// Path prefix of every versioned endpoint.
 pub const API_PREFIX: &str = "/v1";
 
+/// The highest uid or gid a container may run as. Docker refuses anything above it ("uids and
+/// gids must be in range 0-2147483647"), and `u32::MAX` is `(uid_t)-1`, which set-id calls
+/// read as "leave unchanged": a launch must never get that far.
+pub const MAX_CONTAINER_ID: u32 = i32::MAX as u32;
+
 /// Label keys Maison puts on everything it creates.
 pub mod labels {
     /// Slack user id of the owner.

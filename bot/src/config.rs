@@ -603,6 +603,15 @@ impl Config {
                     user.slack_user
                 );
             }
+            if user.uid.max(user.gid) > maison_agent_api::MAX_CONTAINER_ID {
+                bail!(
+                    "users: {} maps to uid/gid {}:{}; a container runs as 1-{} only",
+                    user.slack_user,
+                    user.uid,
+                    user.gid,
+                    maison_agent_api::MAX_CONTAINER_ID
+                );
+            }
         }
         if let Some(host) = self.hosts.iter().find(|h| h.agent_url.is_some()) {
             let missing: Vec<&str> = [
@@ -766,6 +775,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("listed twice"));
+        for ids in ["uid = 0\ngid = 1000", "uid = 4294967295\ngid = 4294967295"] {
+            let err = Config::from_toml(&format!(
+                "[[users]]\nslack_user = \"U1\"\nunix_user = \"u1\"\n{ids}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("users: U1 maps to uid/gid"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::path::{Component, Path, PathBuf};
 use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig, HostConfigLogConfig};
 use chrono::{DateTime, Utc};
 use maison_agent_api::datasets::{DatasetMount, MOUNT_PARENT, is_dataset_name, is_hash};
-use maison_agent_api::{ContainerSummary, LaunchSpec, MaisonLabels, ResourceLimits, labels};
+use maison_agent_api::{
+    ContainerSummary, LaunchSpec, MAX_CONTAINER_ID, MaisonLabels, ResourceLimits, labels,
+};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
@@ -836,6 +838,12 @@ fn check_user(spec: &LaunchSpec) -> Result<(u32, u32), PolicyRefusal> {
             Rule::InvalidUser,
             "uid/gid 0 (root) is refused; map the Slack user to their own Unix account",
         ),
+        (Some(uid), Some(gid)) if uid.max(gid) > MAX_CONTAINER_ID => refuse(
+            Rule::InvalidUser,
+            format!(
+                "uid/gid {uid}:{gid} is outside 1-{MAX_CONTAINER_ID}, the ids a container can run as"
+            ),
+        ),
         (Some(uid), Some(gid)) => Ok((uid, gid)),
         (Some(_), None) | (None, Some(_)) => refuse(
             Rule::MissingUser,
@@ -1303,6 +1311,8 @@ mod tests {
             (None, None, Rule::MissingUser),
             (Some(1000), None, Rule::MissingUser),
             (None, Some(1000), Rule::MissingUser),
+            (Some(u32::MAX), Some(u32::MAX), Rule::InvalidUser),
+            (Some(1000), Some(MAX_CONTAINER_ID + 1), Rule::InvalidUser),
         ] {
             let mut s = spec();
             s.uid = uid;
@@ -1310,6 +1320,14 @@ mod tests {
             let refusal = build_container_config(&s, &f.policy, now()).unwrap_err();
             assert_eq!(refusal.rule, rule, "{uid:?}:{gid:?}");
         }
+        // The highest id Docker runs as is still a valid owner.
+        let mut s = spec();
+        (s.uid, s.gid) = (Some(MAX_CONTAINER_ID), Some(MAX_CONTAINER_ID));
+        let plan = build_container_config(&s, &f.policy, now()).unwrap();
+        assert_eq!(
+            plan.body.user,
+            Some(format!("{MAX_CONTAINER_ID}:{MAX_CONTAINER_ID}"))
+        );
     }
 
     #[test]

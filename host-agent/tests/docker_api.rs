@@ -485,6 +485,11 @@ async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
         ),
         ("root uid", Box::new(|s| s.uid = Some(0)), "invalid-user"),
         (
+            "uid -1, which set-id calls read as unchanged",
+            Box::new(|s| (s.uid, s.gid) = (Some(u32::MAX), Some(u32::MAX))),
+            "invalid-user",
+        ),
+        (
             "all GPUs through the environment",
             Box::new(|s| {
                 s.env.insert("NVIDIA_VISIBLE_DEVICES".into(), "all".into());
