@@ -49,6 +49,7 @@ pub enum Rule {
     MountNotOwner,
     MountContainsDatasets,
     MountTarget,
+    TooManyMounts,
     MountsUnavailable,
     DatasetReadOnly,
     DatasetNotReady,
@@ -90,6 +91,7 @@ impl Rule {
             Rule::MountNotOwner => "mount-not-owner",
             Rule::MountContainsDatasets => "mount-contains-datasets",
             Rule::MountTarget => "mount-target",
+            Rule::TooManyMounts => "too-many-mounts",
             Rule::MountsUnavailable => "mounts-unavailable",
             Rule::DatasetReadOnly => "dataset-read-only",
             Rule::DatasetNotReady => "dataset-not-ready",
@@ -474,6 +476,7 @@ pub fn build_container_config_with(
     let (uid, gid) = check_user(spec)?;
     let gpus = check_gpus(&spec.gpus, policy.gpu_count())?;
     let mut env = check_env(spec)?;
+    check_mount_list(spec)?;
     check_datasets(spec)?;
     let mut mounts = spec
         .mounts
@@ -948,6 +951,36 @@ fn check_datasets(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
                     d.name,
                     at.display()
                 ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Mounts and datasets a launch may ask for together. Each one is an open directory and a
+/// bind mount on the host until its container is gone; people get their home, their work
+/// directory and a few datasets, so this only stops a request that would hold hundreds.
+pub const MAX_MOUNTS: usize = 16;
+
+/// The mounts as a list: not too many, and no two on the same target (Docker would refuse
+/// the container only after every source was opened and pinned).
+fn check_mount_list(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
+    let asked = spec.mounts.len() + spec.datasets.len();
+    if asked > MAX_MOUNTS {
+        return refuse(
+            Rule::TooManyMounts,
+            format!("{asked} mounts and datasets asked; a launch takes at most {MAX_MOUNTS}"),
+        );
+    }
+    let mut targets = BTreeSet::new();
+    for m in &spec.mounts {
+        // Compared as components (`/x/` is `/x`); a malformed target is refused with the
+        // rest of its mount.
+        let target: PathBuf = Path::new(&m.target).components().collect();
+        if !targets.insert(target) {
+            return refuse(
+                Rule::MountTarget,
+                format!("two mounts target {:?}; give each its own", m.target),
             );
         }
     }
@@ -1605,12 +1638,19 @@ mod tests {
     fn own_home_and_work_mount_read_write_and_datasets_read_only() {
         let f = fixture();
         let mut s = spec();
-        s.mounts = vec![
+        s.mounts = [
             mount(&f.root.join("datasets/imagenet"), None),
             mount(&f.root.join("home/ada"), None),
             mount(&f.root.join("home/ada/project"), Some(true)),
             mount(&f.root.join("work/ada"), None),
-        ];
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(n, m)| MountSpec {
+            target: format!("/mnt/{n}"),
+            ..m
+        })
+        .collect();
         let plan = build_container_config(&s, &f.policy, now()).unwrap();
         let ro: Vec<bool> = plan.mounts.iter().map(|m| m.read_only).collect();
         assert_eq!(ro, vec![true, false, true, false]);
@@ -1893,6 +1933,31 @@ mod tests {
                 Rule::MountTarget,
             ),
             (
+                "same target twice",
+                Box::new(|s, r| {
+                    s.mounts = vec![
+                        mount(&r.join("home/ada"), None),
+                        MountSpec {
+                            target: "/mnt/".into(),
+                            ..mount(&r.join("work/ada"), None)
+                        },
+                    ]
+                }),
+                Rule::MountTarget,
+            ),
+            (
+                "hundreds of mounts",
+                Box::new(|s, r| {
+                    s.mounts = (0..=MAX_MOUNTS)
+                        .map(|n| MountSpec {
+                            target: format!("/mnt/{n}"),
+                            ..mount(&r.join("home/ada"), None)
+                        })
+                        .collect()
+                }),
+                Rule::TooManyMounts,
+            ),
+            (
                 "image",
                 Box::new(|s, _| s.image = "bad image".into()),
                 Rule::InvalidImage,
@@ -1927,6 +1992,28 @@ mod tests {
             assert_eq!(err.rule, rule, "{what}: {}", err.message);
             assert!(!err.message.is_empty());
         }
+    }
+
+    #[test]
+    fn a_launch_takes_up_to_its_share_of_mounts_each_on_its_own_target() {
+        let f = fixture();
+        let mut s = spec();
+        s.mounts = (0..MAX_MOUNTS)
+            .map(|n| MountSpec {
+                target: format!("/mnt/{n}"),
+                ..mount(&f.root.join("home/ada"), None)
+            })
+            .collect();
+        let plan = build_container_config(&s, &f.policy, now()).unwrap();
+        assert_eq!(plan.mounts.len(), MAX_MOUNTS);
+        // One more, as a dataset, goes past the limit too.
+        s.datasets = vec![DatasetMount {
+            name: "imagenet".into(),
+            manifest: "a".repeat(64),
+        }];
+        let err = build_container_config(&s, &f.policy, now()).unwrap_err();
+        assert_eq!(err.rule, Rule::TooManyMounts, "{}", err.message);
+        assert!(err.message.contains("17 mounts"), "{}", err.message);
     }
 
     #[test]

@@ -544,6 +544,29 @@ async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
             "no-security-opt",
         ),
         ("unknown gpu", Box::new(|s| s.gpus = vec![7]), "gpu-unknown"),
+        {
+            let eve = t.home.join("eve").display().to_string();
+            (
+                "one's own home twice on one target",
+                Box::new(move |s| s.mounts = vec![mount(eve.clone(), None); 2]),
+                "mount-target",
+            )
+        },
+        {
+            let eve = t.home.join("eve").display().to_string();
+            (
+                "one's own home on a hundred targets",
+                Box::new(move |s| {
+                    s.mounts = (0..100)
+                        .map(|n| MountSpec {
+                            target: format!("/mnt/{n}"),
+                            ..mount(eve.clone(), None)
+                        })
+                        .collect()
+                }),
+                "too-many-mounts",
+            )
+        },
         (
             "no owner",
             Box::new(|s| s.owner = String::new()),

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use maison_agent_api::{ClientError, ImageSource, LaunchSpec, MountSpec};
+use maison_agent_api::{ClientError, ImageSource, LaunchSpec};
 use maison_command::{Lang, LaunchGpus, LaunchRequest};
 use tracing::warn;
 
@@ -17,7 +17,7 @@ use crate::config::BookingRequirement;
 use crate::core::booking::BookingView;
 use crate::core::fleet::{
     ClaimIndex, ClaimKind, HostState, Located, LocatedImage, Owner, Removal,
-    default_container_name, match_containers, match_images, short_id,
+    default_container_name, match_containers, match_images, own_mounts, short_id,
 };
 use crate::core::render::Reply;
 use crate::core::replies;
@@ -116,15 +116,7 @@ impl App {
         };
         notes.extend(warning);
         let warning = (!notes.is_empty()).then(|| notes.join("\n"));
-        let mounts: Vec<MountSpec> = [mapping.home.clone(), mapping.work.clone()]
-            .into_iter()
-            .flatten()
-            .map(|path| MountSpec {
-                source: path.clone(),
-                target: path,
-                read_only: None,
-            })
-            .collect();
+        let mounts = own_mounts(mapping);
         let login = mapping.unix_user.clone();
         let name = request
             .name

@@ -9,7 +9,27 @@ use std::fmt;
 
 use maison_agent_api::{
     ContainerState, ContainerSummary, GpuHolder, HostInfo, ImageSource, ImageSummary, MaisonLabels,
+    MountSpec,
 };
+
+use crate::config::UnixUserMapping;
+
+/// What of a person's own is mounted into their containers: home and work, read-write, each at
+/// its own path. A mapping may name one directory for both; it is mounted once (two mounts on
+/// one target are refused by the agent).
+pub fn own_mounts(mapping: &UnixUserMapping) -> Vec<MountSpec> {
+    let mut mounts: Vec<MountSpec> = [&mapping.home, &mapping.work]
+        .into_iter()
+        .flatten()
+        .map(|path| MountSpec {
+            source: path.clone(),
+            target: path.clone(),
+            read_only: None,
+        })
+        .collect();
+    mounts.dedup_by(|a, b| a.target == b.target);
+    mounts
+}
 
 /// Whether a host takes new bookings and launches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -561,6 +581,34 @@ pub fn normalize_reference(reference: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn home_and_work_are_mounted_at_their_paths_once_each() {
+        let mapping = |home: Option<&str>, work: Option<&str>| UnixUserMapping {
+            slack_user: "U1".into(),
+            unix_user: "ada".into(),
+            uid: 1000,
+            gid: 1000,
+            home: home.map(str::to_owned),
+            work: work.map(str::to_owned),
+        };
+        let targets = |m: &UnixUserMapping| -> Vec<String> {
+            own_mounts(m).into_iter().map(|m| m.target).collect()
+        };
+        assert_eq!(
+            targets(&mapping(Some("/home/ada"), Some("/work/ada"))),
+            ["/home/ada", "/work/ada"]
+        );
+        assert_eq!(
+            targets(&mapping(Some("/home/ada"), Some("/home/ada"))),
+            ["/home/ada"]
+        );
+        assert_eq!(targets(&mapping(None, Some("/work/ada"))), ["/work/ada"]);
+        assert!(targets(&mapping(None, None)).is_empty());
+        let mounts = own_mounts(&mapping(Some("/home/ada"), None));
+        assert_eq!(mounts[0].source, "/home/ada");
+        assert_eq!(mounts[0].read_only, None);
+    }
 
     #[test]
     fn references_are_compared_in_docker_spelling() {
