@@ -62,6 +62,7 @@ pub enum Rule {
     InvalidName,
     InvalidOwner,
     InvalidEnv,
+    InvalidCommand,
     InvalidUser,
     MissingUser,
     InvalidIdempotencyKey,
@@ -104,6 +105,7 @@ impl Rule {
             Rule::InvalidName => "invalid-name",
             Rule::InvalidOwner => "invalid-owner",
             Rule::InvalidEnv => "invalid-env",
+            Rule::InvalidCommand => "invalid-command",
             Rule::InvalidUser => "invalid-user",
             Rule::MissingUser => "missing-user",
             Rule::InvalidIdempotencyKey => "invalid-idempotency-key",
@@ -476,6 +478,7 @@ pub fn build_container_config_with(
     let (uid, gid) = check_user(spec)?;
     let gpus = check_gpus(&spec.gpus, policy.gpu_count())?;
     let mut env = check_env(spec)?;
+    check_command(spec)?;
     check_mount_list(spec)?;
     check_datasets(spec)?;
     let mut mounts = spec
@@ -910,6 +913,18 @@ fn check_env(spec: &LaunchSpec) -> Result<Vec<String>, PolicyRefusal> {
             Ok(format!("{k}={v}"))
         })
         .collect()
+}
+
+/// A command's arguments reach `execve`, which ends each at its first NUL byte: Docker would
+/// make the container, which then could not start.
+fn check_command(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
+    match spec.command.iter().position(|arg| arg.contains('\0')) {
+        Some(n) => refuse(
+            Rule::InvalidCommand,
+            format!("argument {} of the command holds a NUL byte", n + 1),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Dataset names are file names under `/data`, each once, with a manifest id, and no manual
@@ -1978,6 +1993,11 @@ mod tests {
                     s.env.insert("A=B".into(), "x".into());
                 }),
                 Rule::InvalidEnv,
+            ),
+            (
+                "command",
+                Box::new(|s, _| s.command = vec!["echo".into(), "a\0b".into()]),
+                Rule::InvalidCommand,
             ),
             (
                 "key",

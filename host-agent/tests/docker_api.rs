@@ -544,6 +544,11 @@ async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
             "no-security-opt",
         ),
         ("unknown gpu", Box::new(|s| s.gpus = vec![7]), "gpu-unknown"),
+        (
+            "a NUL byte in the command",
+            Box::new(|s| s.command = vec!["echo".into(), "a\0b".into()]),
+            "invalid-command",
+        ),
         {
             let eve = t.home.join("eve").display().to_string();
             (
