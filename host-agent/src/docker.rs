@@ -78,6 +78,13 @@ impl From<BollardError> for EngineError {
     }
 }
 
+/// A launch of an image this engine does not have (gone between the check and the create too).
+fn missing_image(image: &str) -> EngineError {
+    EngineError::NotFound(format!(
+        "image {image} is not on this host (the agent never pulls)"
+    ))
+}
+
 /// Facts about the engine, read when the connection is made.
 #[derive(Debug, Clone)]
 pub struct EngineInfo {
@@ -563,9 +570,8 @@ impl Engine {
                 .inspect_image(&image)
                 .await
                 .map_err(|e| match EngineError::from(e) {
-                    EngineError::NotFound(message) => EngineError::NotFound(format!(
-                        "image not present on this host (the agent never pulls): {message}"
-                    )),
+                    // Docker's own text says it twice ("no such image: x: No such image: x").
+                    EngineError::NotFound(_) => missing_image(&image),
                     other => other,
                 })?;
         let config = inspected.config.unwrap_or_default();
@@ -656,6 +662,7 @@ impl Engine {
         if let Some(n) = name {
             options = options.name(n);
         }
+        let image = body.image.clone().unwrap_or_default();
         let created = self
             .client()?
             .create_container(Some(options.build()), body)
@@ -665,9 +672,7 @@ impl Engine {
                     message: format!("a container with that name already exists: {message}"),
                     rule: Some("name-taken"),
                 },
-                EngineError::NotFound(message) => EngineError::NotFound(format!(
-                    "image not present on this host (the agent never pulls): {message}"
-                )),
+                EngineError::NotFound(_) => missing_image(&image),
                 other => other,
             })?;
         if let Some(checked) = checked {

@@ -369,6 +369,23 @@ async fn a_container_that_cannot_start_leaves_nothing_behind() {
 }
 
 #[tokio::test]
+async fn a_launch_of_an_image_this_host_lacks_says_so_once_and_creates_nothing() {
+    let t = TestAgent::start().await;
+    let prefix = common::unique_prefix("noimage");
+    let _cleanup = Cleanup::new(&prefix);
+    let mut s = spec(&prefix, "a");
+    s.image = "maison-test/absent:1".into();
+    let (status, err) = api_error(t.client.launch(&s).await);
+    assert_eq!((status, err.code), (404, ErrorCode::NotFound), "{err:?}");
+    assert_eq!(
+        err.message,
+        "image maison-test/absent:1 is not on this host (the agent never pulls)"
+    );
+    assert!(docker_names(&prefix).is_empty());
+    t.agent.shutdown().await;
+}
+
+#[tokio::test]
 async fn hostile_specs_are_refused_with_their_rule_and_create_nothing() {
     let t = TestAgent::start().await;
     let prefix = common::unique_prefix("hostile");
