@@ -14,6 +14,8 @@ pub(crate) const MAX_MINUTES: i64 = 365 * 24 * 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DurationProblem {
     Malformed,
+    /// Well formed, but no time at all (`0m`, `0h0m`).
+    Zero,
     TooLong,
 }
 
@@ -51,7 +53,10 @@ pub(crate) fn parse_duration(input: &str) -> Result<Duration, DurationProblem> {
             .ok_or(DurationProblem::TooLong)?;
         rest = &after_number[unit_len..];
     }
-    if total == 0 || !total.is_multiple_of(SCALE) {
+    if total == 0 {
+        return Err(DurationProblem::Zero);
+    }
+    if !total.is_multiple_of(SCALE) {
         return Err(DurationProblem::Malformed);
     }
     let minutes = total / SCALE;
@@ -197,10 +202,12 @@ mod tests {
     #[test]
     fn rejects_zero_negative_and_garbage() {
         for input in [
-            "", "0m", "0h0m", "-2h", "2", "h", "2x", "1.h", "1..5h", "30m1h", "1h1h", "1.01h",
-            "2h-", "½h",
+            "", "-2h", "2", "h", "2x", "1.h", "1..5h", "30m1h", "1h1h", "1.01h", "2h-", "½h",
         ] {
             assert_eq!(minutes(input), Err(DurationProblem::Malformed), "{input:?}");
+        }
+        for input in ["0m", "0h0m", "0d", "0時間"] {
+            assert_eq!(minutes(input), Err(DurationProblem::Zero), "{input:?}");
         }
     }
 

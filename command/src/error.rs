@@ -45,6 +45,12 @@ pub enum ParseError {
         input: String,
     },
 
+    #[error("`{input}` is no time at all: a duration is at least 1m, like 30m or 2h.")]
+    ZeroDuration {
+        command: &'static str,
+        input: String,
+    },
+
     #[error("`{input}` is too long: a duration can be at most 365d.")]
     DurationTooLong {
         command: &'static str,
@@ -298,6 +304,7 @@ impl ParseError {
             ParseError::MissingArgument { command, .. }
             | ParseError::UnexpectedArgument { command, .. }
             | ParseError::BadDuration { command, .. }
+            | ParseError::ZeroDuration { command, .. }
             | ParseError::DurationTooLong { command, .. }
             | ParseError::BadTime { command, .. }
             | ParseError::BadGpus { command, .. }

@@ -37,6 +37,11 @@ pub(crate) fn message(error: &ParseError) -> String {
         ParseError::BadDuration { input, .. } => {
             format!("`{input}` は時間の長さとして読めません。{DURATION_FORMS}。")
         }
+        ParseError::ZeroDuration { input, .. } => {
+            format!(
+                "`{input}` では長さがありません。時間の長さは 1m（1分）以上です（例: 30m、2h）。"
+            )
+        }
         ParseError::DurationTooLong { input, .. } => {
             format!("`{input}` は長すぎます。時間の長さは最大 365d（365日）です。")
         }

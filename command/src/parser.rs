@@ -1004,6 +1004,10 @@ impl<'a> Parser<'a> {
                 command: self.command,
                 input,
             },
+            DurationProblem::Zero => ParseError::ZeroDuration {
+                command: self.command,
+                input,
+            },
             DurationProblem::TooLong => ParseError::DurationTooLong {
                 command: self.command,
                 input,

@@ -829,7 +829,6 @@ fn bad_duration() {
         ("book gpu01 2x", "2x"),
         ("book gpu01 soon", "soon"),
         ("book any 2", "2"),
-        ("extend 42 0m", "0m"),
         ("extend 42 -2h", "-2h"),
         ("extend 42 1h 1h", "1h 1h"),
         ("extend 42 30s", "30s"),
@@ -844,6 +843,17 @@ fn bad_duration() {
             "{text}"
         );
     }
+    assert_eq!(
+        err("extend 42 0m"),
+        ParseError::ZeroDuration {
+            command: "extend",
+            input: "0m".into()
+        }
+    );
+    assert_eq!(
+        err("extend 42 0m").to_string(),
+        "`0m` is no time at all: a duration is at least 1m, like 30m or 2h."
+    );
 }
 
 #[test]
@@ -1860,7 +1870,7 @@ fn bad_within() {
     );
     assert_eq!(
         err("book gpu01 2h --wait --within=0m"),
-        ParseError::BadDuration {
+        ParseError::ZeroDuration {
             command: "book",
             input: "0m".into()
         }
