@@ -5,7 +5,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use maison_bot::ports::{Fleet, SlackApi};
 use maison_bot::schedule;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
+use maison_bot::slack::serve::FrontLimits;
 use maison_bot::slack::socket::SocketMode;
 use maison_bot::store::Db;
 use maison_bot::store::planning::load_export;
@@ -357,7 +357,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Background work that stops stops the bot too (see `background`): the requests in
     // flight are finished first, as on SIGTERM.
     let failed = CancellationToken::new();
-    let serving = axum::serve(listener, router).with_graceful_shutdown({
+    let serving = maison_bot::slack::serve::serve(listener, router, FrontLimits::default(), {
         let failed = failed.clone();
         async move {
             tokio::select! {
@@ -366,18 +366,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let mut serving = std::pin::pin!(serving.into_future());
+    let mut serving = std::pin::pin!(serving);
     let ended = tokio::select! {
-        served = &mut serving => {
-            served?;
-            None
-        }
+        () = &mut serving => None,
         ended = background.first_ended() => Some(ended),
     };
     if let Some(ended) = &ended {
         error!(task = ended.task, why = %ended.why, "background work stopped; stopping the bot so that its service manager restarts it");
         failed.cancel();
-        serving.await?;
+        serving.await;
     }
     if let Some(socket) = socket_mode {
         socket.shutdown().await;

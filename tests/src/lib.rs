@@ -27,6 +27,7 @@ use maison_bot::outbox::Outbox;
 use maison_bot::ports::Fleet;
 use maison_bot::slack::api::SlackWebApi;
 use maison_bot::slack::http::HttpFront;
+use maison_bot::slack::serve::{FrontLimits, serve};
 use maison_bot::slack::signature;
 use maison_bot::store::Db;
 use maison_bot::store::outbox::OutboxEntry;
@@ -279,9 +280,12 @@ impl BotTester {
         let router = HttpFront::new(app.clone(), Secret::new(SIGNING_SECRET)).router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        tokio::spawn(serve(
+            listener,
+            router,
+            FrontLimits::default(),
+            std::future::pending(),
+        ));
         // The outbox sender runs as in production. Its clock is the test's manual clock plus
         // the real time elapsed, so pacing (1 message/s per channel) still moves forward while
         // the test stands still.

@@ -158,3 +158,130 @@ async fn slack_client_builds_with_one_crypto_provider() {
     let err = api.user_profile("U0ALICE").await.unwrap_err();
     assert!(err.to_string().contains("Slack call failed"), "{err}");
 }
+
+/// Sends `request` from `from` (any 127.x address) and returns what the front answered before
+/// it closed the connection ("" when it closed without answering).
+async fn raw_exchange(
+    from: &str,
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    close: bool,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut tcp = socket.connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    if close {
+        tcp.shutdown().await.unwrap();
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tcp.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the front closes the connection")
+    .ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Clients that open connections and never finish a request (slowloris) neither hold them for
+/// long nor keep Slack out: every request head and body has a deadline, and one address holds
+/// at most its share of the connections.
+#[tokio::test]
+async fn slow_and_idle_clients_do_not_keep_slack_out() {
+    use maison_bot::config::Secret;
+    use maison_bot::slack::http::HttpFront;
+    use maison_bot::slack::serve::{FrontLimits, serve};
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncReadExt;
+
+    let bot = BotTester::start(Backend::Sqlite).await;
+    let router = HttpFront::new(bot.app.clone(), Secret::new(SIGNING_SECRET))
+        .with_body_timeout(Duration::from_secs(1))
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = FrontLimits {
+        head_timeout: Duration::from_secs(1),
+        connections: 8,
+        per_address: 4,
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let front = tokio::spawn(serve(
+        listener,
+        router,
+        limits,
+        stop.clone().cancelled_owned(),
+    ));
+
+    // One address takes its four connections and sends nothing.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Its fifth is closed at once, without an answer.
+    let started = Instant::now();
+    let mut fifth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(fifth.read(&mut byte).await.unwrap(), 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Slack, from elsewhere, is answered meanwhile.
+    let body = bot.command_form("U0ALICE", "help");
+    let ts = bot.now_ts();
+    let sig = signature::sign(SIGNING_SECRET, ts, body.as_bytes());
+    let request = format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: maison\r\ncontent-type: {FORM}\r\n\
+         x-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = raw_exchange("127.0.0.2", addr, request.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The idle connections are closed once the head's deadline passed.
+    for mut c in idle {
+        let n = tokio::time::timeout(Duration::from_secs(4), c.read(&mut byte)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+    }
+
+    // A head sent whole, then a body that stalls: 408. A body cut short: 400. Neither reaches
+    // the command handler.
+    let head = format!(
+        "POST /slack/commands HTTP/1.1\r\nhost: maison\r\ncontent-type: {FORM}\r\n\
+         x-slack-request-timestamp: {ts}\r\nx-slack-signature: {sig}\r\n\
+         content-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    );
+    let answer = raw_exchange("127.0.0.3", addr, head.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let answer = raw_exchange("127.0.0.4", addr, head.as_bytes(), true).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("the body ended before its length"),
+        "{answer}"
+    );
+    // A head that never ends is cut off too.
+    let answer = raw_exchange(
+        "127.0.0.5",
+        addr,
+        b"POST /slack/commands HTTP/1.1\r\nhost: m",
+        false,
+    )
+    .await;
+    assert!(!answer.contains("200"), "{answer}");
+
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), front)
+        .await
+        .expect("the front stops")
+        .unwrap();
+    bot.finish().await;
+}

@@ -7,6 +7,7 @@
 //! `response_url`, replacing the message that held the button.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -20,6 +21,7 @@ use tracing::{debug, warn};
 
 use crate::app::{ActionInvocation, App, ClickedMessage, Invocation};
 use crate::config::Secret;
+use crate::slack::serve::{BodyDeadline, body_in_time};
 use crate::slack::signature::{self, ReplayGuard, SignatureError};
 
 /// Answer inline if the command is done by then; Slack gives up at 3 s.
@@ -29,6 +31,7 @@ pub struct HttpFront {
     app: Arc<App>,
     signing_secret: Secret,
     replays: Arc<ReplayGuard>,
+    body_timeout: Duration,
 }
 
 impl HttpFront {
@@ -37,16 +40,28 @@ impl HttpFront {
             app,
             signing_secret,
             replays: Arc::new(ReplayGuard::default()),
+            body_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// How long a request body may take to arrive after its head (10 s unless set).
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 
     pub fn router(self) -> Router {
         let limit = self.app.config.server.max_body_bytes;
+        let deadline = BodyDeadline {
+            timeout: self.body_timeout,
+            limit,
+        };
         Router::new()
             .route("/slack/commands", post(commands))
             .route("/slack/interactions", post(interactions))
             .route("/slack/events", post(events))
             .layer(DefaultBodyLimit::max(limit))
+            .layer(axum::middleware::from_fn_with_state(deadline, body_in_time))
             .route("/healthz", get(healthz))
             .with_state(self)
     }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod http;
+pub mod serve;
 pub mod signature;
 pub mod socket;
 

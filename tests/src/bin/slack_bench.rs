@@ -112,7 +112,13 @@ async fn main() -> anyhow::Result<()> {
     let router = HttpFront::new(app, Secret::new(secret)).router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    // The bot's own front, with its deadlines and connection limits.
+    tokio::spawn(maison_bot::slack::serve::serve(
+        listener,
+        router,
+        maison_bot::slack::serve::FrontLimits::default(),
+        std::future::pending(),
+    ));
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
