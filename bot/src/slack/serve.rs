@@ -60,6 +60,15 @@ pub async fn serve(
     let counts = Arc::new(Connections::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // HTTP/1.1 only, as Slack speaks it: the automatic HTTP/2 detection waits for the first
+    // bytes before any deadline applies, so a silent connection would stay open.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.head_timeout);
+    let service = TowerToHyperService::new(
+        router.map_request(|req: Request<hyper::body::Incoming>| req.map(Body::new)),
+    );
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -77,18 +86,7 @@ pub async fn serve(
             debug!(%peer, "too many connections (from this address or in all); closing one");
             continue;
         };
-        // HTTP/1.1 only, as Slack speaks it: the automatic HTTP/2 detection waits for the
-        // first bytes before any deadline applies, so a silent connection would stay open.
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.head_timeout);
-        let service = TowerToHyperService::new(
-            router
-                .clone()
-                .map_request(|req: Request<hyper::body::Incoming>| req.map(Body::new)),
-        );
-        let connection = builder.serve_connection(TokioIo::new(tcp), service);
+        let connection = builder.serve_connection(TokioIo::new(tcp), service.clone());
         let watched = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = watched.await {
