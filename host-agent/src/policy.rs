@@ -975,7 +975,7 @@ fn check_datasets(spec: &LaunchSpec) -> Result<(), PolicyRefusal> {
 /// Mounts and datasets a launch may ask for together. Each one is an open directory and a
 /// bind mount on the host until its container is gone; people get their home, their work
 /// directory and a few datasets, so this only stops a request that would hold hundreds.
-pub const MAX_MOUNTS: usize = 16;
+const MAX_MOUNTS: usize = 16;
 
 /// The mounts as a list: not too many, and no two on the same target (Docker would refuse
 /// the container only after every source was opened and pinned).
